@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Prints speed and memory figures for 720p30 and 1080p30 on this machine:
+#   render-only fps (render + readback, no encode), encode-only fps (our encoder on raw
+#   frames), the ffmpeg command line on the same raw frames with the same settings,
+#   end-to-end real-time factor of `twincast render`, and peak RSS.
+# Figures, not pass/fail. FRAMES (default 90) and SECONDS (default 10) size the runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh >/dev/null
+source scripts/env.sh
+cargo build --release --locked --quiet
+
+FRAMES="${FRAMES:-90}"
+SECONDS_E2E="${SECONDS:-10}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+now() { date +%s.%N; }
+
+for spec in "1280x720 2500" "1920x1080 4500"; do
+  set -- $spec
+  size=$1; kbps=$2
+  echo "== $size @ 30 fps, libx264 veryfast, ${kbps} kb/s CBR =="
+  "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --raw "$work/frames.rgba"
+  "$TWINCAST_BIN" bench encode --size "$size" --bitrate "$kbps" --raw "$work/frames.rgba"
+
+  t0=$(now)
+  ffmpeg -v error -f rawvideo -pix_fmt rgba -s "$size" -r 30 -i "$work/frames.rgba" \
+    -f lavfi -i anullsrc=r=48000:cl=stereo -shortest \
+    -vf scale=out_color_matrix=bt709:out_range=tv -pix_fmt yuv420p \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v "${kbps}k" -maxrate "${kbps}k" \
+    -bufsize "$((kbps * 2))k" -g 60 -bf 0 -x264-params nal-hrd=cbr:force-cfr=1:scenecut=0 \
+    -c:a aac -b:a 128k -f null -
+  t1=$(now)
+  awk -v f="$FRAMES" -v a="$t0" -v b="$t1" -v s="$size" \
+    'BEGIN { printf "ffmpeg_cli_encode size=%s frames=%d seconds=%.2f fps=%.2f\n", s, f, b-a, f/(b-a) }'
+
+  t0=$(now)
+  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$SECONDS_E2E" \
+    --output "$work/e2e.flv" 2>"$work/e2e.log" >/dev/null
+  t1=$(now)
+  rss=$(grep -o 'peak RSS [0-9]* MiB' "$work/e2e.log" | grep -o '[0-9]*' || echo "?")
+  awk -v m="$SECONDS_E2E" -v a="$t0" -v b="$t1" -v s="$size" -v r="$rss" \
+    'BEGIN { printf "end_to_end size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f peak_rss_mib=%s\n", s, m, b-a, m/(b-a), r }'
+  rm -f "$work/frames.rgba" "$work/e2e.flv"
+done

@@ -1,0 +1,306 @@
+//! The show file: what an operator edits to say what goes on air and where it goes.
+//!
+//! A show file is TOML. Unknown keys are refused rather than ignored, because a typo in a
+//! file that runs unattended all night must fail at start, not silently do nothing.
+//! Relative paths in the file are resolved against the file's own folder, so a show folder
+//! can be copied around as a whole.
+
+mod error;
+
+pub use error::{ConfigError, Located};
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The show the binary runs when none is named: ships in `assets/`.
+pub const DEMO_SHOW: &str = "assets/shows/demo.toml";
+
+/// A whole show file, after validation; paths are absolute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowConfig {
+    /// The file this came from (for messages).
+    pub source: PathBuf,
+    pub name: String,
+    pub scene: PathBuf,
+    /// Camera (by name) the stream shows; the scene's first camera when `None`.
+    pub camera: Option<String>,
+    pub video: VideoConfig,
+    pub audio: AudioConfig,
+    pub render: RenderConfig,
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Target (and, with CBR, maximum) video bitrate.
+    pub bitrate_kbps: u32,
+    /// VBV buffer in seconds of bitrate; 2–3 s is what platforms recommend.
+    pub buffer_seconds: f32,
+    /// x264 preset: ultrafast … veryslow.
+    pub preset: String,
+    /// x264 tune; `zerolatency` suits live output. Empty for none.
+    pub tune: String,
+    pub keyframe_seconds: f32,
+    pub b_frames: u32,
+    /// Encoder name, e.g. `libx264` or `h264_nvenc`.
+    pub encoder: String,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        Self {
+            width: 1280,
+            height: 720,
+            fps: 30,
+            bitrate_kbps: 2500,
+            buffer_seconds: 2.0,
+            preset: "veryfast".into(),
+            tune: "zerolatency".into(),
+            keyframe_seconds: 2.0,
+            b_frames: 0,
+            encoder: "libx264".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    pub bitrate_kbps: u32,
+    /// Music bed, looped; silence when absent.
+    pub music: Option<PathBuf>,
+    /// Gain applied to the music bed, in dB.
+    pub music_gain_db: f32,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        Self {
+            bitrate_kbps: 128,
+            music: None,
+            music_gain_db: -6.0,
+        }
+    }
+}
+
+/// Render quality knobs that matter most on a CPU rasterizer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderConfig {
+    /// MSAA samples: 1 (off), 2, 4 or 8.
+    pub msaa: u32,
+    /// Whether lights that ask for shadows get them.
+    pub shadows: bool,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            msaa: 4,
+            shadows: true,
+        }
+    }
+}
+
+/// The file as written; turned into [`ShowConfig`] by [`ShowConfig::load`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShowFile {
+    name: Option<String>,
+    scene: PathBuf,
+    camera: Option<String>,
+    #[serde(default)]
+    video: VideoConfig,
+    #[serde(default)]
+    audio: AudioConfig,
+    #[serde(default)]
+    render: RenderConfig,
+    #[serde(default)]
+    outputs: Vec<OutputEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputEntry {
+    url: String,
+}
+
+impl ShowConfig {
+    /// Reads, parses and validates a show file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses show-file text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let file: ShowFile =
+            toml::from_str(text).map_err(|e| ConfigError::parse(path, text, &e))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &Path| -> PathBuf {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                dir.join(p)
+            }
+        };
+        let name = file.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "show".into())
+        });
+        let mut audio = file.audio;
+        audio.music = audio.music.as_deref().map(resolve);
+        let config = ShowConfig {
+            source: path.to_path_buf(),
+            name,
+            scene: resolve(&file.scene),
+            camera: file.camera,
+            video: file.video,
+            audio,
+            render: file.render,
+            outputs: file.outputs.into_iter().map(|o| o.url).collect(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work. Runs again after CLI overrides.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, reason: String| ConfigError::Invalid {
+            path: self.source.clone(),
+            field: field.into(),
+            reason,
+        };
+        let v = &self.video;
+        if !(16..=7680).contains(&v.width) || v.width % 2 != 0 {
+            return Err(invalid(
+                "video.width",
+                format!("{} is not an even number between 16 and 7680", v.width),
+            ));
+        }
+        if !(16..=4320).contains(&v.height) || v.height % 2 != 0 {
+            return Err(invalid(
+                "video.height",
+                format!("{} is not an even number between 16 and 4320", v.height),
+            ));
+        }
+        if !(1..=240).contains(&v.fps) {
+            return Err(invalid(
+                "video.fps",
+                format!("{} is outside 1..=240", v.fps),
+            ));
+        }
+        if !(100..=100_000).contains(&v.bitrate_kbps) {
+            return Err(invalid(
+                "video.bitrate_kbps",
+                format!("{} is outside 100..=100000", v.bitrate_kbps),
+            ));
+        }
+        if !(0.1..=10.0).contains(&v.buffer_seconds) {
+            return Err(invalid(
+                "video.buffer_seconds",
+                format!("{} is outside 0.1..=10", v.buffer_seconds),
+            ));
+        }
+        if !(0.1..=20.0).contains(&v.keyframe_seconds) {
+            return Err(invalid(
+                "video.keyframe_seconds",
+                format!("{} is outside 0.1..=20", v.keyframe_seconds),
+            ));
+        }
+        const PRESETS: [&str; 10] = [
+            "ultrafast",
+            "superfast",
+            "veryfast",
+            "faster",
+            "fast",
+            "medium",
+            "slow",
+            "slower",
+            "veryslow",
+            "placebo",
+        ];
+        if v.encoder == "libx264" && !PRESETS.contains(&v.preset.as_str()) {
+            return Err(invalid(
+                "video.preset",
+                format!("`{}` is not one of {}", v.preset, PRESETS.join(", ")),
+            ));
+        }
+        if v.b_frames > 16 {
+            return Err(invalid(
+                "video.b_frames",
+                format!("{} is over 16", v.b_frames),
+            ));
+        }
+        if !(32..=512).contains(&self.audio.bitrate_kbps) {
+            return Err(invalid(
+                "audio.bitrate_kbps",
+                format!("{} is outside 32..=512", self.audio.bitrate_kbps),
+            ));
+        }
+        if !(-60.0..=12.0).contains(&self.audio.music_gain_db) {
+            return Err(invalid(
+                "audio.music_gain_db",
+                format!("{} is outside -60..=12", self.audio.music_gain_db),
+            ));
+        }
+        if ![1, 2, 4, 8].contains(&self.render.msaa) {
+            return Err(invalid(
+                "render.msaa",
+                format!("{} is not 1, 2, 4 or 8", self.render.msaa),
+            ));
+        }
+        if !self.scene.is_file() {
+            return Err(invalid(
+                "scene",
+                format!("scene file {} does not exist", self.scene.display()),
+            ));
+        }
+        if let Some(music) = &self.audio.music
+            && !music.is_file()
+        {
+            return Err(invalid(
+                "audio.music",
+                format!("music file {} does not exist", music.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where `stream` records when neither the file nor the command line names an output.
+    pub fn default_output(&self) -> String {
+        let stem = self
+            .source
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "show".into());
+        format!("out/{stem}.flv")
+    }
+}
+
+/// Parses `WxH`, as given on the command line.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{text}` is not WIDTHxHEIGHT"))?;
+    let w = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in `{text}`"))?;
+    let h = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in `{text}`"))?;
+    Ok((w, h))
+}
+
+#[cfg(test)]
+mod tests;

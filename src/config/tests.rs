@@ -1,0 +1,126 @@
+use super::*;
+
+/// A folder with a scene file in it, removed on drop.
+struct ShowDir(PathBuf);
+
+impl ShowDir {
+    fn new(tag: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("twincast-config-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("room.ron"), "()").unwrap();
+        Self(dir)
+    }
+    fn parse(&self, text: &str) -> Result<ShowConfig, ConfigError> {
+        ShowConfig::parse(&self.0.join("show.toml"), text)
+    }
+}
+
+impl Drop for ShowDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn minimal_show_takes_defaults_and_resolves_paths() {
+    let dir = ShowDir::new("minimal");
+    let show = dir.parse("scene = \"room.ron\"\n").unwrap();
+    assert_eq!(show.video, VideoConfig::default());
+    assert_eq!(show.scene, dir.0.join("room.ron"));
+    assert_eq!(show.name, "show");
+    assert_eq!(show.default_output(), "out/show.flv");
+}
+
+#[test]
+fn unknown_key_is_refused_with_line_and_key() {
+    let dir = ShowDir::new("unknown");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\nwidth = 640\nfsp = 30\n")
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("show.toml:4:"), "{text}");
+    assert!(text.contains("unknown field `fsp`"), "{text}");
+}
+
+#[test]
+fn negative_fps_is_refused() {
+    let dir = ShowDir::new("negative");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\nfps = -5\n")
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("show.toml:3:"), "{text}");
+    assert!(text.contains("-5"), "{text}");
+}
+
+#[test]
+fn zero_fps_is_refused_by_validation() {
+    let dir = ShowDir::new("zero");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\nfps = 0\n")
+        .unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Invalid { ref field, .. } if field == "video.fps"),
+        "{err}"
+    );
+}
+
+#[test]
+fn odd_size_and_bad_preset_are_refused() {
+    let dir = ShowDir::new("odd");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\nwidth = 641\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("video.width"), "{err}");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\npreset = \"warp\"\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("video.preset"), "{err}");
+}
+
+#[test]
+fn missing_scene_file_is_named() {
+    let dir = ShowDir::new("missing");
+    let err = dir.parse("scene = \"nowhere.ron\"\n").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("scene") && text.contains("nowhere.ron"),
+        "{text}"
+    );
+}
+
+#[test]
+fn outputs_are_listed_in_order() {
+    let dir = ShowDir::new("outputs");
+    let show = dir
+        .parse(
+            "scene = \"room.ron\"\n[[outputs]]\nurl = \"rtmp://a/live/1\"\n[[outputs]]\nurl = \"rec.mkv\"\n",
+        )
+        .unwrap();
+    assert_eq!(show.outputs, vec!["rtmp://a/live/1", "rec.mkv"]);
+}
+
+#[test]
+fn size_parses() {
+    assert_eq!(parse_size("640x360"), Ok((640, 360)));
+    assert!(parse_size("640").is_err());
+    assert!(parse_size("ax3").is_err());
+}
+
+#[test]
+fn located_counts_lines_and_columns() {
+    let text = "ab\ncde\nf";
+    assert_eq!(
+        Located::from_offset(text, 0),
+        Located { line: 1, column: 1 }
+    );
+    assert_eq!(
+        Located::from_offset(text, 4),
+        Located { line: 2, column: 2 }
+    );
+    assert_eq!(
+        Located::from_offset(text, 7),
+        Located { line: 3, column: 1 }
+    );
+}

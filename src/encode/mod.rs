@@ -1,0 +1,125 @@
+//! Encoding: RGBA frames and program audio in, H.264 and AAC packets out.
+//!
+//! One encode feeds every output (see `crate::output`), so the CPU cost of x264 is paid once
+//! however many platforms the show goes to.
+
+mod audio;
+mod music;
+mod pipeline;
+mod video;
+
+pub use audio::AudioEncoder;
+pub use music::{AudioSource, MusicLoop, Silence};
+pub use pipeline::{EncodeStats, EncodeSummary, EncoderThread, Encoding, PacketSink};
+pub use video::VideoEncoder;
+
+use ffmpeg_next as ffmpeg;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Encoder settings derived from the show file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodeSettings {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub video_bitrate_kbps: u32,
+    pub buffer_seconds: f32,
+    pub encoder: String,
+    pub preset: String,
+    pub tune: String,
+    pub keyframe_seconds: f32,
+    pub b_frames: u32,
+    pub audio_bitrate_kbps: u32,
+}
+
+impl EncodeSettings {
+    pub fn from_show(show: &crate::config::ShowConfig) -> Self {
+        let v = &show.video;
+        Self {
+            width: v.width,
+            height: v.height,
+            fps: v.fps,
+            video_bitrate_kbps: v.bitrate_kbps,
+            buffer_seconds: v.buffer_seconds,
+            encoder: v.encoder.clone(),
+            preset: v.preset.clone(),
+            tune: v.tune.clone(),
+            keyframe_seconds: v.keyframe_seconds,
+            b_frames: v.b_frames,
+            audio_bitrate_kbps: show.audio.bitrate_kbps,
+        }
+    }
+
+    /// Frames between keyframes.
+    pub fn gop(&self) -> u32 {
+        ((self.keyframe_seconds * self.fps as f32).round() as u32).max(1)
+    }
+}
+
+/// Which elementary stream a packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    Video,
+    Audio,
+}
+
+/// An encoded packet with timestamps in its encoder's time base.
+#[derive(Clone)]
+pub struct MediaPacket {
+    pub kind: StreamKind,
+    pub packet: ffmpeg::Packet,
+}
+
+/// What a muxer needs to describe the two streams.
+#[derive(Clone)]
+pub struct StreamLayout {
+    pub video: ffmpeg::codec::Parameters,
+    pub video_time_base: ffmpeg::Rational,
+    pub audio: ffmpeg::codec::Parameters,
+    pub audio_time_base: ffmpeg::Rational,
+    pub fps: u32,
+}
+
+#[derive(Debug, Error)]
+pub enum EncodeError {
+    #[error("encoder `{0}` is not available in this FFmpeg build")]
+    EncoderMissing(String),
+    #[error("{what}: {source}")]
+    Ffmpeg {
+        what: &'static str,
+        source: ffmpeg::Error,
+    },
+    #[error("frame {index} is {got_w}x{got_h}, the encoder expects {want_w}x{want_h}")]
+    FrameSize {
+        index: u64,
+        got_w: u32,
+        got_h: u32,
+        want_w: u32,
+        want_h: u32,
+    },
+    #[error("{}: {reason}", path.display())]
+    Music { path: PathBuf, reason: String },
+    #[error("the encoder thread panicked")]
+    Panicked,
+}
+
+pub(crate) trait FfmpegContext<T> {
+    fn context(self, what: &'static str) -> Result<T, EncodeError>;
+}
+
+impl<T> FfmpegContext<T> for Result<T, ffmpeg::Error> {
+    fn context(self, what: &'static str) -> Result<T, EncodeError> {
+        self.map_err(|source| EncodeError::Ffmpeg { what, source })
+    }
+}
+
+/// Initialises FFmpeg once and quiets its own logging to warnings.
+pub fn init_ffmpeg() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ffmpeg::init();
+        // FFmpeg prints to stderr by itself; our errors already carry its reasons.
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
+    });
+}

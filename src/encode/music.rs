@@ -1,0 +1,219 @@
+use super::EncodeError;
+use crate::media::{CHANNELS, SAMPLE_RATE};
+use ffmpeg::{
+    ChannelLayout, Packet, codec,
+    format::{self, Sample, sample::Type as SampleType},
+    frame, media,
+    software::resampling,
+};
+use ffmpeg_next as ffmpeg;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use tracing::warn;
+
+/// Anything that produces program audio: interleaved stereo f32 at 48 kHz.
+pub trait AudioSource: Send {
+    /// Fills all of `out`. Sources never fail here: a source in trouble plays silence and
+    /// reports it, because the stream must go on.
+    fn fill(&mut self, out: &mut [f32]);
+}
+
+/// No music: the audio track is still there, because platforms reject streams without one.
+pub struct Silence;
+
+impl AudioSource for Silence {
+    fn fill(&mut self, out: &mut [f32]) {
+        out.fill(0.0);
+    }
+}
+
+/// A music file decoded with FFmpeg as it plays, resampled to 48 kHz stereo, looped forever.
+///
+/// Decoding as it goes keeps memory flat whatever the track's length. At the end of the file
+/// it is opened again; the resampler is kept, so the seam has no click from a reset filter.
+pub struct MusicLoop {
+    path: PathBuf,
+    gain: f32,
+    decoding: Option<Decoding>,
+    resampler: Option<resampling::Context>,
+    ready: VecDeque<f32>,
+    /// Consecutive reopen failures; past a few the loop plays silence and retries later.
+    failures: u32,
+    silent_samples: u64,
+}
+
+struct Decoding {
+    input: format::context::Input,
+    stream: usize,
+    decoder: codec::decoder::Audio,
+}
+
+impl MusicLoop {
+    /// Opens `path` and checks it decodes, so a bad file is refused at start, not at air time.
+    pub fn open(path: &Path, gain_db: f32) -> Result<Self, EncodeError> {
+        super::init_ffmpeg();
+        let decoding = Decoding::open(path).map_err(|reason| EncodeError::Music {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let mut music = Self {
+            path: path.to_path_buf(),
+            gain: 10f32.powf(gain_db / 20.0),
+            decoding: Some(decoding),
+            resampler: None,
+            ready: VecDeque::new(),
+            failures: 0,
+            silent_samples: 0,
+        };
+        if !music.decode_more() || music.ready.is_empty() {
+            return Err(EncodeError::Music {
+                path: path.to_path_buf(),
+                reason: "no audio could be decoded from it".into(),
+            });
+        }
+        Ok(music)
+    }
+
+    /// Decodes until some samples are ready. Returns false when nothing can be had now.
+    fn decode_more(&mut self) -> bool {
+        for _ in 0..64 {
+            if self.decoding.is_none() {
+                match Decoding::open(&self.path) {
+                    Ok(d) => {
+                        self.decoding = Some(d);
+                        self.failures = 0;
+                    }
+                    Err(reason) => {
+                        self.failures += 1;
+                        if self.failures == 1 {
+                            warn!("music {}: {reason}; playing silence", self.path.display());
+                        }
+                        return false;
+                    }
+                }
+            }
+            match self.decode_packet() {
+                Ok(true) => {
+                    if !self.ready.is_empty() {
+                        return true;
+                    }
+                }
+                Ok(false) => self.decoding = None, // end of file: loop
+                Err(reason) => {
+                    warn!(
+                        "music {}: {reason}; restarting the track",
+                        self.path.display()
+                    );
+                    self.decoding = None;
+                    self.failures += 1;
+                    if self.failures > 3 {
+                        return false;
+                    }
+                }
+            }
+        }
+        !self.ready.is_empty()
+    }
+
+    /// Reads one packet and resamples what it decodes. `Ok(false)` at end of file.
+    fn decode_packet(&mut self) -> Result<bool, String> {
+        let Some(d) = self.decoding.as_mut() else {
+            return Ok(false);
+        };
+        let mut packet = Packet::empty();
+        match packet.read(&mut d.input) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => return Ok(false),
+            Err(e) => return Err(format!("read error: {e}")),
+        }
+        if packet.stream() != d.stream {
+            return Ok(true);
+        }
+        if d.decoder.send_packet(&packet).is_err() {
+            return Ok(true); // a damaged packet: skip it
+        }
+        let mut decoded = frame::Audio::empty();
+        while d.decoder.receive_frame(&mut decoded).is_ok() {
+            if decoded.channel_layout().is_empty() {
+                decoded.set_channel_layout(ChannelLayout::default(decoded.channels() as i32));
+            }
+            let resampler = match self.resampler.as_mut() {
+                Some(r)
+                    if r.input().rate == decoded.rate()
+                        && r.input().format == decoded.format()
+                        && r.input().channel_layout == decoded.channel_layout() =>
+                {
+                    r
+                }
+                _ => {
+                    let r = resampling::Context::get(
+                        decoded.format(),
+                        decoded.channel_layout(),
+                        decoded.rate(),
+                        Sample::F32(SampleType::Packed),
+                        ChannelLayout::STEREO,
+                        SAMPLE_RATE,
+                    )
+                    .map_err(|e| format!("cannot resample: {e}"))?;
+                    self.resampler.insert(r)
+                }
+            };
+            let mut out = frame::Audio::empty();
+            resampler
+                .run(&decoded, &mut out)
+                .map_err(|e| format!("resampling failed: {e}"))?;
+            let bytes = &out.data(0)[..out.samples() * CHANNELS * 4];
+            self.ready.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) * self.gain),
+            );
+        }
+        Ok(true)
+    }
+}
+
+impl Decoding {
+    fn open(path: &Path) -> Result<Self, String> {
+        let input = format::input(path).map_err(|e| format!("cannot open: {e}"))?;
+        let stream = input
+            .streams()
+            .best(media::Type::Audio)
+            .ok_or("has no audio stream")?;
+        let index = stream.index();
+        let decoder = codec::context::Context::from_parameters(stream.parameters())
+            .and_then(|c| c.decoder().audio())
+            .map_err(|e| format!("cannot decode: {e}"))?;
+        Ok(Self {
+            input,
+            stream: index,
+            decoder,
+        })
+    }
+}
+
+impl AudioSource for MusicLoop {
+    fn fill(&mut self, out: &mut [f32]) {
+        let mut written = 0;
+        while written < out.len() {
+            if self.ready.is_empty() && !self.decode_more() {
+                out[written..].fill(0.0);
+                self.silent_samples += ((out.len() - written) / CHANNELS) as u64;
+                // Try the file again after about ten seconds of silence.
+                if self.silent_samples > SAMPLE_RATE as u64 * 10 {
+                    self.silent_samples = 0;
+                    self.failures = 0;
+                }
+                return;
+            }
+            let n = self.ready.len().min(out.len() - written);
+            for (dst, src) in out[written..written + n]
+                .iter_mut()
+                .zip(self.ready.drain(..n))
+            {
+                *dst = src;
+            }
+            written += n;
+        }
+    }
+}

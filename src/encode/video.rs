@@ -1,0 +1,188 @@
+use super::{EncodeError, EncodeSettings, FfmpegContext};
+use crate::media::VideoFrame;
+use ffmpeg::{
+    Dictionary, Packet, Rational,
+    codec::{self, encoder},
+    format::Pixel,
+    frame,
+    software::scaling,
+    util::color,
+};
+use ffmpeg_next as ffmpeg;
+use ffmpeg_next::sys;
+
+/// RGBA → YUV 4:2:0 (BT.709, limited range) → H.264.
+pub struct VideoEncoder {
+    encoder: encoder::Video,
+    scaler: scaling::Context,
+    yuv: frame::Video,
+    width: u32,
+    height: u32,
+}
+
+// SAFETY: the swscale context is owned by this encoder alone and never shared; moving it
+// to the encoder thread is the only cross-thread use, and swscale keeps no thread affinity.
+unsafe impl Send for VideoEncoder {}
+
+impl VideoEncoder {
+    pub fn new(settings: &EncodeSettings) -> Result<Self, EncodeError> {
+        super::init_ffmpeg();
+        let codec = encoder::find_by_name(&settings.encoder)
+            .ok_or_else(|| EncodeError::EncoderMissing(settings.encoder.clone()))?;
+        let mut enc = codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .video()
+            .context("video encoder context")?;
+        let bitrate = settings.video_bitrate_kbps as usize * 1000;
+        enc.set_width(settings.width);
+        enc.set_height(settings.height);
+        enc.set_format(Pixel::YUV420P);
+        enc.set_time_base(Rational(1, settings.fps as i32));
+        enc.set_frame_rate(Some(Rational(settings.fps as i32, 1)));
+        enc.set_bit_rate(bitrate);
+        enc.set_max_bit_rate(bitrate);
+        enc.set_gop(settings.gop());
+        enc.set_max_b_frames(settings.b_frames as usize);
+        enc.set_colorspace(color::Space::BT709);
+        enc.set_color_range(color::Range::MPEG);
+        enc.set_color_primaries(color::Primaries::BT709);
+        enc.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
+        // Every container we write wants SPS/PPS out of band (FLV's sequence header, MP4's avcC).
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+
+        let mut options = Dictionary::new();
+        let vbv = (bitrate as f32 * settings.buffer_seconds) as u64;
+        options.set("bufsize", &vbv.to_string());
+        if settings.encoder == "libx264" {
+            options.set("preset", &settings.preset);
+            if !settings.tune.is_empty() {
+                options.set("tune", &settings.tune);
+            }
+            // CBR with HRD signalling and a fixed keyframe cadence: what ingest servers expect.
+            let gop = settings.gop();
+            options.set(
+                "x264-params",
+                &format!("nal-hrd=cbr:force-cfr=1:keyint={gop}:min-keyint={gop}:scenecut=0"),
+            );
+        }
+        let encoder = enc.open_with(options).context("opening video encoder")?;
+
+        let mut scaler = scaling::Context::get(
+            Pixel::RGBA,
+            settings.width,
+            settings.height,
+            Pixel::YUV420P,
+            settings.width,
+            settings.height,
+            scaling::Flags::BILINEAR
+                | scaling::Flags::ACCURATE_RND
+                | scaling::Flags::FULL_CHR_H_INT,
+        )
+        .context("creating RGBA→YUV converter")?;
+        // SAFETY: the context is valid for the call; the coefficient tables are static.
+        unsafe {
+            let bt709 = sys::sws_getCoefficients(sys::SWS_CS_ITU709 as i32);
+            sys::sws_setColorspaceDetails(
+                scaler.as_mut_ptr(),
+                bt709,
+                1,
+                bt709,
+                0,
+                0,
+                1 << 16,
+                1 << 16,
+            );
+        }
+        Ok(Self {
+            encoder,
+            scaler,
+            yuv: frame::Video::new(Pixel::YUV420P, settings.width, settings.height),
+            width: settings.width,
+            height: settings.height,
+        })
+    }
+
+    pub fn parameters(&self) -> codec::Parameters {
+        codec::Parameters::from(&self.encoder)
+    }
+
+    pub fn time_base(&self) -> Rational {
+        self.encoder.time_base()
+    }
+
+    /// Encodes `frame` at media-clock position `pts` (frames), appending finished packets.
+    pub fn encode(
+        &mut self,
+        frame: &VideoFrame,
+        pts: u64,
+        out: &mut Vec<Packet>,
+    ) -> Result<(), EncodeError> {
+        if frame.width != self.width || frame.height != self.height {
+            return Err(EncodeError::FrameSize {
+                index: frame.index,
+                got_w: frame.width,
+                got_h: frame.height,
+                want_w: self.width,
+                want_h: self.height,
+            });
+        }
+        self.convert(&frame.rgba);
+        self.yuv.set_pts(Some(pts as i64));
+        self.encoder
+            .send_frame(&self.yuv)
+            .context("encoding video")?;
+        self.receive(out)
+    }
+
+    /// Drains the encoder at the end of the stream.
+    pub fn finish(&mut self, out: &mut Vec<Packet>) -> Result<(), EncodeError> {
+        self.encoder.send_eof().context("flushing video")?;
+        self.receive(out)
+    }
+
+    fn receive(&mut self, out: &mut Vec<Packet>) -> Result<(), EncodeError> {
+        loop {
+            let mut packet = Packet::empty();
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => out.push(packet),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(e) => {
+                    return Err(EncodeError::Ffmpeg {
+                        what: "receiving video packet",
+                        source: e,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Converts straight from our packed buffer: no copy into an intermediate RGBA frame.
+    fn convert(&mut self, rgba: &[u8]) {
+        debug_assert_eq!(rgba.len(), (self.width * self.height * 4) as usize);
+        let src = [
+            rgba.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+        ];
+        let src_stride = [(self.width * 4) as i32, 0, 0, 0];
+        // SAFETY: `src` points at width*height*4 bytes (checked above by the caller's size
+        // check); the destination frame was allocated for this size and format.
+        unsafe {
+            let dst = (*self.yuv.as_mut_ptr()).data.as_ptr();
+            let dst_stride = (*self.yuv.as_mut_ptr()).linesize.as_ptr();
+            sys::sws_scale(
+                self.scaler.as_mut_ptr(),
+                src.as_ptr(),
+                src_stride.as_ptr(),
+                0,
+                self.height as i32,
+                dst,
+                dst_stride,
+            );
+        }
+    }
+}

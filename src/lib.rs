@@ -1,0 +1,23 @@
+//! twincast: an unattended virtual-livestream host.
+//!
+//! The crate is a pipeline of small stages joined by plain data:
+//!
+//! ```text
+//!  show file ─► scene ─► Bevy world ─► capture ─► VideoFrame ─► encode ─► MediaPacket ─► outputs
+//!  (config)     (RON)    (showroom)    (readback)              (x264/AAC)              (RTMP, files)
+//!                                          music ─► AudioBlock ─┘
+//! ```
+//!
+//! Every stage can be driven and tested alone: the encoder takes frames from any source,
+//! the outputs take packets from any encoder, and the Bevy side only knows it has to hand
+//! numbered frames to a channel. The one clock that matters is the *media clock*: video
+//! timestamps come from the frame index and audio timestamps from the sample count, so a
+//! stream that runs for days never drifts, whatever the wall clock does.
+
+pub mod capture;
+pub mod config;
+pub mod encode;
+pub mod media;
+pub mod output;
+pub mod runtime;
+pub mod scene;

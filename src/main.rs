@@ -1,0 +1,286 @@
+//! The `twincast` command line. Everything real lives in the library; this file parses
+//! arguments, sets up logging and signals, and turns errors into one-line messages.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use twincast::config::{DEMO_SHOW, ShowConfig, parse_size};
+use twincast::runtime::{self, Pacing, RunOptions, RunReport, StopSignal};
+
+#[derive(Parser)]
+#[command(
+    name = "twincast",
+    version,
+    about = "Unattended virtual-livestream host: renders a 3D showroom headless, encodes \
+             H.264/AAC and streams it to RTMP or records it to a file.",
+    long_about = None
+)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace, including Bevy and wgpu).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Go live: render in real time and push to every output until stopped (Ctrl-C / SIGTERM).
+    ///
+    /// Outputs come from --output (repeatable) or the show file's [[outputs]]; with neither,
+    /// the show is recorded to out/<show>.flv. rtmp:// and rtmps:// URLs are sent as FLV;
+    /// files are written by extension (.flv, .mp4, .mkv, .mov).
+    Stream {
+        #[command(flatten)]
+        show: ShowArgs,
+        /// Where to send the program; may repeat to go to several places at once.
+        #[arg(short, long = "output", value_name = "URL|PATH")]
+        outputs: Vec<String>,
+        /// Stop after this many seconds of media (default: run until stopped).
+        #[arg(long, value_name = "N")]
+        seconds: Option<f64>,
+        /// Seconds between status lines.
+        #[arg(long, default_value_t = 5.0, value_name = "S")]
+        status_every: f64,
+    },
+    /// Render a fixed length of the show to a file as fast as the machine allows.
+    ///
+    /// Produces exactly the media `stream` would (same clock, same encoder settings),
+    /// without waiting for the wall clock.
+    Render {
+        #[command(flatten)]
+        show: ShowArgs,
+        /// Length of media to render.
+        #[arg(long, value_name = "N")]
+        seconds: f64,
+        /// File to write (.flv, .mp4, .mkv, .mov), or an rtmp:// URL.
+        #[arg(short, long = "output", value_name = "PATH", required = true)]
+        outputs: Vec<String>,
+    },
+    /// Measure parts of the pipeline alone (figures for scripts/bench.sh).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Render and read back frames without encoding; optionally save them as raw RGBA.
+    Render {
+        #[command(flatten)]
+        show: ShowArgs,
+        #[arg(long, value_name = "N")]
+        frames: u64,
+        /// Write the frames here as raw RGBA (for `bench encode` and ffmpeg).
+        #[arg(long, value_name = "PATH")]
+        raw: Option<PathBuf>,
+    },
+    /// Encode raw RGBA frames (from `bench render --raw`) with the show's settings, no output.
+    Encode {
+        #[command(flatten)]
+        show: ShowArgs,
+        #[arg(long, value_name = "PATH")]
+        raw: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ShowArgs {
+    /// Show file (TOML). Default: the built-in demo show.
+    #[arg(value_name = "SHOW")]
+    show: Option<PathBuf>,
+    /// Picture size, e.g. 1280x720.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+    /// Frames per second.
+    #[arg(long, value_name = "N")]
+    fps: Option<u32>,
+    /// Video bitrate in kb/s.
+    #[arg(long, value_name = "KBPS")]
+    bitrate: Option<u32>,
+    /// x264 preset (ultrafast … veryslow).
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+}
+
+impl ShowArgs {
+    /// Loads the show file and applies command-line overrides (validated again after).
+    fn load(&self) -> Result<ShowConfig> {
+        let path = self.show.clone().unwrap_or_else(demo_show);
+        let mut show = ShowConfig::load(&path)?;
+        if let Some((w, h)) = self.size {
+            show.video.width = w;
+            show.video.height = h;
+        }
+        if let Some(fps) = self.fps {
+            show.video.fps = fps;
+        }
+        if let Some(kbps) = self.bitrate {
+            show.video.bitrate_kbps = kbps;
+        }
+        if let Some(preset) = &self.preset {
+            show.video.preset = preset.clone();
+        }
+        show.validate().context("after command-line overrides")?;
+        Ok(show)
+    }
+}
+
+/// The demo show: next to the binary's source tree when run from a checkout, else in ./assets.
+fn demo_show() -> PathBuf {
+    let local = PathBuf::from(DEMO_SHOW);
+    if local.is_file() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(DEMO_SHOW)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "twincast=info,warn,wgpu_hal=error,wgpu_core=error",
+        1 => "twincast=debug,info,wgpu_hal=warn",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TWINCAST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn stop_on_signals() -> Result<StopSignal> {
+    let stop = StopSignal::default();
+    let handler = stop.clone();
+    ctrlc::set_handler(move || {
+        if handler.forced() {
+            eprintln!("twincast: stopping now");
+            std::process::exit(130);
+        }
+        handler.request();
+        if handler.forced() {
+            eprintln!("twincast: abandoning network output (press again to quit at once)");
+        } else {
+            eprintln!("twincast: stopping cleanly (press again to abandon network output)");
+        }
+    })
+    .context("installing the signal handler")?;
+    Ok(stop)
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Stream {
+            show,
+            mut outputs,
+            seconds,
+            status_every,
+        } => {
+            let show = show.load()?;
+            if outputs.is_empty() {
+                outputs = show.outputs.clone();
+            }
+            if outputs.is_empty() {
+                outputs.push(show.default_output());
+            }
+            check_seconds(seconds)?;
+            let stop = stop_on_signals()?;
+            tracing::info!("streaming `{}` to {}", show.name, outputs.join(", "));
+            let report = runtime::run(
+                RunOptions {
+                    show,
+                    outputs,
+                    seconds,
+                    pacing: Pacing::RealTime,
+                    status_every: Duration::from_secs_f64(status_every.max(0.5)),
+                },
+                &stop,
+            )?;
+            print_report(&report);
+            Ok(())
+        }
+        Command::Render {
+            show,
+            seconds,
+            outputs,
+        } => {
+            let show = show.load()?;
+            check_seconds(Some(seconds))?;
+            let stop = stop_on_signals()?;
+            let report = runtime::run(
+                RunOptions {
+                    show,
+                    outputs,
+                    seconds: Some(seconds),
+                    pacing: Pacing::AsFastAsPossible,
+                    status_every: Duration::from_secs(10),
+                },
+                &stop,
+            )?;
+            print_report(&report);
+            Ok(())
+        }
+        Command::Bench { what } => match what {
+            BenchCommand::Render { show, frames, raw } => {
+                let show = show.load()?;
+                let figures = runtime::bench::render_only(&show, frames, raw.as_deref())?;
+                println!("{figures}");
+                Ok(())
+            }
+            BenchCommand::Encode { show, raw } => {
+                let show = show.load()?;
+                let figures = runtime::bench::encode_only(&show, &raw)?;
+                println!("{figures}");
+                Ok(())
+            }
+        },
+    }
+}
+
+fn check_seconds(seconds: Option<f64>) -> Result<()> {
+    match seconds {
+        Some(s) if !(s > 0.0 && s.is_finite()) => {
+            bail!("--seconds must be a positive number, not {s}")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print_report(report: &RunReport) {
+    let speed = report.media_seconds / report.wall_seconds.max(1e-9);
+    eprintln!(
+        "{} frames ({:.2} s of media; {} rendered, {} repeated) in {:.2} s: {:.1} fps, real-time factor {:.2}, peak RSS {:.0} MiB{}",
+        report.frames,
+        report.media_seconds,
+        report.rendered,
+        report.repeated,
+        report.wall_seconds,
+        report.frames as f64 / report.wall_seconds.max(1e-9),
+        speed,
+        runtime::bench::peak_rss_mib(),
+        if report.stopped_by_signal {
+            " (stopped by signal)"
+        } else {
+            ""
+        },
+    );
+    for (url, bytes) in &report.outputs {
+        println!("wrote {url} ({:.2} MB)", *bytes as f64 / 1e6);
+    }
+}

@@ -1,0 +1,98 @@
+//! Outputs: where the encoded program goes — RTMP servers, files, or nowhere (benchmarks).
+//!
+//! The encoder runs once; its packets are fanned out to one writer thread per output, each
+//! behind a bounded queue. A slow or stalled output fills its own queue and then loses
+//! packets (counted, and resumed at the next keyframe so the picture recovers cleanly); it
+//! never holds up the encoder, the renderer or the other outputs.
+
+mod muxer;
+mod target;
+mod writer;
+
+pub use muxer::Muxer;
+pub use target::{OutputKind, OutputTarget};
+pub use writer::{Feeder, OutputHandle, OutputState, OutputStats};
+
+use crate::encode::{MediaPacket, PacketSink, StreamKind};
+use std::sync::atomic::Ordering;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum OutputError {
+    #[error("output `{url}`: {reason}")]
+    Unsupported { url: String, reason: String },
+    #[error("output `{url}`: cannot open: {reason}")]
+    Open { url: String, reason: String },
+    #[error("output `{url}`: {what}: {reason}")]
+    Io {
+        url: String,
+        what: &'static str,
+        reason: String,
+    },
+}
+
+/// All outputs of a show. The main thread keeps this (for status and for closing);
+/// the encoder gets a [`Fanout`] that only feeds the queues.
+pub struct OutputSet {
+    pub outputs: Vec<OutputHandle>,
+}
+
+impl OutputSet {
+    pub fn new(outputs: Vec<OutputHandle>) -> Self {
+        Self { outputs }
+    }
+
+    pub fn fanout(&self) -> Fanout {
+        Fanout {
+            feeds: self.outputs.iter().map(|o| (o.feeder(), false)).collect(),
+        }
+    }
+
+    /// Whether every output has failed (nothing is being delivered anywhere).
+    pub fn all_failed(&self) -> bool {
+        !self.outputs.is_empty()
+            && self
+                .outputs
+                .iter()
+                .all(|o| o.stats.state() == OutputState::Failed)
+    }
+
+    /// Makes blocking I/O on every output give up at once.
+    pub fn abort(&self) {
+        self.outputs.iter().for_each(OutputHandle::abort);
+    }
+
+    /// Closes every queue, lets each writer finish its file, and collects their results.
+    /// Call after the encoder (and so every [`Fanout`]) is gone.
+    pub fn close(self) -> Vec<(String, Result<(), OutputError>)> {
+        self.outputs
+            .into_iter()
+            .map(|o| (o.target.url.clone(), o.close()))
+            .collect()
+    }
+}
+
+/// The encoder's side of the outputs: copies each packet into every output's queue.
+pub struct Fanout {
+    /// Each output's feeder, and whether it waits for a keyframe after losing packets.
+    feeds: Vec<(Feeder, bool)>,
+}
+
+impl PacketSink for Fanout {
+    fn send(&mut self, packet: &MediaPacket) {
+        let keyframe = packet.kind == StreamKind::Video && packet.packet.is_key();
+        for (feed, resync) in &mut self.feeds {
+            if *resync {
+                if !keyframe {
+                    feed.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                *resync = false;
+            }
+            if !feed.offer(packet.clone()) {
+                feed.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                *resync = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The headless Bevy app: no window, no winit, updated by our own loop on the media clock.
+
+use super::RunError;
+use crate::capture::{CapturePlugin, CaptureTarget};
+use crate::config::ShowConfig;
+use crate::media::VideoFrame;
+use crate::scene::{LoadedScene, ShowroomPlugin, ShowroomSettings};
+use bevy::{
+    app::PluginGroupBuilder,
+    asset::{AssetPlugin, LoadState},
+    camera::RenderTarget,
+    log::LogPlugin,
+    prelude::*,
+    render::{
+        RenderPlugin, pipelined_rendering::PipelinedRenderingPlugin, renderer::RenderAdapterInfo,
+    },
+    window::ExitCondition,
+    winit::WinitPlugin,
+};
+use crossbeam_channel::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+/// How long start-up may take to load every asset of the scene.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+/// Frames rendered after loading, before the first captured frame, so that glTF scenes
+/// are instanced and every pipeline is compiled.
+const SETTLE_FRAMES: u32 = 3;
+
+/// Bevy's plugins for running without a window, with our own logging and our own loop.
+pub fn headless_plugins() -> PluginGroupBuilder {
+    DefaultPlugins
+        .set(AssetPlugin {
+            // Scene files name assets relative to themselves; we hand Bevy absolute paths.
+            file_path: "/".into(),
+            ..default()
+        })
+        .set(WindowPlugin {
+            primary_window: None,
+            exit_condition: ExitCondition::DontExit,
+            ..default()
+        })
+        .set(RenderPlugin {
+            // Complete first frames: never a frame with a pipeline still compiling.
+            synchronous_pipeline_compilation: true,
+            ..default()
+        })
+        .disable::<WinitPlugin>()
+        .disable::<LogPlugin>()
+        // Each update renders its own frame before returning: simple to drain at shutdown,
+        // and the render world is where the time goes anyway.
+        .disable::<PipelinedRenderingPlugin>()
+}
+
+/// Builds the app that renders `scene` into the capture target.
+pub fn build_app(
+    show: &ShowConfig,
+    scene: LoadedScene,
+    frames: Sender<VideoFrame>,
+    recycled: Receiver<Vec<u8>>,
+) -> Result<App, RunError> {
+    let mut app = App::new();
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        app.add_plugins(headless_plugins());
+    }));
+    if built.is_err() {
+        return Err(RunError::Renderer(
+            "no usable graphics adapter (on a machine without a GPU, install Mesa's Vulkan \
+             drivers: scripts/install-deps.sh)"
+                .into(),
+        ));
+    }
+    app.add_plugins(CapturePlugin {
+        width: show.video.width,
+        height: show.video.height,
+        sink: frames,
+        recycled,
+    });
+    let target = app.world().resource::<CaptureTarget>().0.clone();
+    app.add_plugins(ShowroomPlugin {
+        settings: ShowroomSettings {
+            scene,
+            camera: show.camera.clone(),
+            msaa: show.render.msaa,
+            shadows: show.render.shadows,
+            target: Some(RenderTarget::from(target)),
+        },
+    });
+    app.finish();
+    app.cleanup();
+    Ok(app)
+}
+
+/// The adapter Bevy picked, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
+pub fn adapter_name(app: &App) -> String {
+    app.world()
+        .get_resource::<RenderAdapterInfo>()
+        .map(|info| format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type))
+        .unwrap_or_else(|| "unknown adapter".into())
+}
+
+/// Updates until every asset of the showroom has loaded, then a few frames more.
+pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
+    let started = Instant::now();
+    loop {
+        app.update();
+        match showroom_load_state(app) {
+            Ok(true) => break,
+            Ok(false) if started.elapsed() > LOAD_TIMEOUT => {
+                return Err(RunError::Scene(format!(
+                    "assets still loading after {} s",
+                    LOAD_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(false) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Err(e),
+        }
+    }
+    for _ in 0..SETTLE_FRAMES {
+        app.update();
+    }
+    Ok(started.elapsed())
+}
+
+/// Whether the showroom's assets are all loaded; an error names the asset that failed.
+fn showroom_load_state(app: &App) -> Result<bool, RunError> {
+    let server = app.world().resource::<AssetServer>();
+    let assets = app.world().resource::<crate::scene::ShowroomAssets>();
+    let mut all = true;
+    for (name, id) in assets.ids() {
+        if let Some(LoadState::Failed(error)) = server.get_load_state(id) {
+            return Err(RunError::Scene(format!("prop `{name}`: {error}")));
+        }
+        all &= server.is_loaded_with_dependencies(id);
+    }
+    Ok(all)
+}

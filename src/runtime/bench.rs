@@ -1,0 +1,160 @@
+//! Stage-by-stage measurements for `scripts/bench.sh`: figures, never assertions.
+
+use super::{RunError, build_app, warm_up};
+use crate::capture::{CaptureRequest, CaptureStatus};
+use crate::config::ShowConfig;
+use crate::encode::{AudioEncoder, EncodeSettings, Encoding, Silence, VideoEncoder};
+use crate::media::{MediaClock, VideoFrame};
+use crate::scene::LoadedScene;
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+/// One measured figure set, printed as `key=value` pairs on one line.
+pub struct Figures {
+    pub what: &'static str,
+    pub pairs: Vec<(&'static str, String)>,
+}
+
+impl fmt::Display for Figures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.what)?;
+        for (k, v) in &self.pairs {
+            write!(f, " {k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Renders and reads back `frames` frames without encoding them.
+pub fn render_only(
+    show: &ShowConfig,
+    frames: u64,
+    raw: Option<&Path>,
+) -> Result<Figures, RunError> {
+    let scene = LoadedScene::load(&show.scene)?;
+    let (tx, rx) = crossbeam_channel::bounded::<VideoFrame>(4);
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
+    let mut app = build_app(show, scene, tx, recycle_rx)?;
+    let adapter = super::adapter_name(&app);
+    warm_up(&mut app)?;
+    let mut file = match raw {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| RunError::Renderer(format!("{}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
+    let consumer = std::thread::spawn(move || {
+        let mut got = 0u64;
+        for frame in rx.iter() {
+            if let Some(f) = file.as_mut() {
+                let _ = f.write_all(&frame.rgba);
+            }
+            got += 1;
+            let _ = recycle_tx.try_send(frame.rgba);
+        }
+        if let Some(mut f) = file {
+            let _ = f.flush();
+        }
+        got
+    });
+    let clock = MediaClock::new(show.video.fps);
+    let started = Instant::now();
+    for i in 0..frames {
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+            clock.frame_time(1),
+        ));
+        app.world_mut().resource_mut::<CaptureRequest>().frame = Some(i);
+        app.update();
+    }
+    app.world_mut().resource_mut::<CaptureRequest>().frame = None;
+    let status = app.world().resource::<CaptureStatus>().clone();
+    status.drain(std::time::Duration::from_secs(30));
+    let seconds = started.elapsed().as_secs_f64();
+    drop(app);
+    let got = consumer.join().unwrap_or(0);
+    Ok(Figures {
+        what: "render_only",
+        pairs: vec![
+            (
+                "size",
+                format!("{}x{}", show.video.width, show.video.height),
+            ),
+            ("frames", got.to_string()),
+            ("seconds", format!("{seconds:.2}")),
+            ("fps", format!("{:.2}", got as f64 / seconds)),
+            ("adapter", format!("\"{adapter}\"")),
+            ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
+        ],
+    })
+}
+
+/// Encodes raw RGBA frames with the show's video settings (and silent audio), discarding
+/// the packets: the encoder's own speed.
+pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
+    let settings = EncodeSettings::from_show(show);
+    let frame_bytes = (settings.width * settings.height * 4) as usize;
+    let mut file = std::fs::File::open(raw)
+        .map_err(|e| RunError::Renderer(format!("{}: {e}", raw.display())))?;
+    let mut frames = Vec::new();
+    loop {
+        let mut buf = vec![0u8; frame_bytes];
+        match file.read_exact(&mut buf) {
+            Ok(()) => frames.push(buf),
+            Err(_) => break,
+        }
+    }
+    if frames.is_empty() {
+        return Err(RunError::Renderer(format!(
+            "{}: no {}x{} RGBA frames in it",
+            raw.display(),
+            settings.width,
+            settings.height
+        )));
+    }
+    let mut encoding = Encoding::new(
+        VideoEncoder::new(&settings)?,
+        AudioEncoder::new(settings.audio_bitrate_kbps)?,
+        Box::new(Silence),
+        MediaClock::new(settings.fps),
+        (),
+    );
+    let started = Instant::now();
+    let count = frames.len();
+    for (i, rgba) in frames.into_iter().enumerate() {
+        encoding.push(VideoFrame {
+            index: i as u64,
+            width: settings.width,
+            height: settings.height,
+            rgba,
+        })?;
+    }
+    encoding.finish()?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Figures {
+        what: "encode_only",
+        pairs: vec![
+            ("size", format!("{}x{}", settings.width, settings.height)),
+            ("frames", count.to_string()),
+            ("seconds", format!("{seconds:.2}")),
+            ("fps", format!("{:.2}", count as f64 / seconds)),
+            ("preset", settings.preset.clone()),
+        ],
+    })
+}

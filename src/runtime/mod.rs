@@ -1,0 +1,250 @@
+//! Running a show: wiring the stages together and driving them on the media clock.
+
+mod app;
+pub mod bench;
+mod status;
+
+pub use app::{adapter_name, build_app, headless_plugins, warm_up};
+pub use status::StopSignal;
+
+use crate::capture::{CaptureRequest, CaptureStatus};
+use crate::config::ShowConfig;
+use crate::encode::{
+    AudioEncoder, AudioSource, EncodeError, EncodeSettings, EncoderThread, Encoding, MusicLoop,
+    Silence, VideoEncoder,
+};
+use crate::media::{MediaClock, VideoFrame};
+use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
+use crate::scene::LoadedScene;
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use status::Progress;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// Frames that may wait between capture and encoder before the renderer waits.
+const FRAME_QUEUE: usize = 4;
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    SceneFile(#[from] crate::scene::SceneError),
+    #[error("scene: {0}")]
+    Scene(String),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("renderer: {0}")]
+    Renderer(String),
+}
+
+/// Whether the loop keeps to the wall clock (`stream`) or runs flat out (`render`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    RealTime,
+    AsFastAsPossible,
+}
+
+pub struct RunOptions {
+    pub show: ShowConfig,
+    pub outputs: Vec<String>,
+    /// Media length; runs until stopped when `None`.
+    pub seconds: Option<f64>,
+    pub pacing: Pacing,
+    /// Seconds between status lines (stream).
+    pub status_every: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub adapter: String,
+    pub frames: u64,
+    pub rendered: u64,
+    pub repeated: u64,
+    pub media_seconds: f64,
+    pub wall_seconds: f64,
+    pub warm_up_seconds: f64,
+    pub stopped_by_signal: bool,
+    pub outputs: Vec<(String, u64)>,
+}
+
+/// Runs a show from start to clean stop.
+pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError> {
+    let show = &options.show;
+    let scene = LoadedScene::load(&show.scene)?;
+    let clock = MediaClock::new(show.video.fps);
+
+    let settings = EncodeSettings::from_show(show);
+    let video = VideoEncoder::new(&settings)?;
+    let audio = AudioEncoder::new(settings.audio_bitrate_kbps)?;
+    let source: Box<dyn AudioSource> = match &show.audio.music {
+        Some(path) => Box::new(MusicLoop::open(path, show.audio.music_gain_db)?),
+        None => Box::new(Silence),
+    };
+
+    let targets = options
+        .outputs
+        .iter()
+        .map(|o| OutputTarget::parse(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let encoding = Encoding::new(video, audio, source, clock, ());
+    let layout = encoding.layout();
+    let mut handles = Vec::new();
+    for target in targets {
+        match OutputHandle::start(target, &layout) {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                OutputSet::new(handles).close();
+                return Err(e.into());
+            }
+        }
+    }
+    let outputs = OutputSet::new(handles);
+
+    let (frame_tx, frame_rx) = crossbeam_channel::bounded::<VideoFrame>(FRAME_QUEUE);
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(FRAME_QUEUE + 4);
+    let mut app = match build_app(show, scene, frame_tx, recycle_rx) {
+        Ok(app) => app,
+        Err(e) => {
+            outputs.close();
+            return Err(e);
+        }
+    };
+    let adapter = adapter_name(&app);
+    info!("renderer: {adapter}");
+    let warm_up = match warm_up(&mut app) {
+        Ok(d) => d,
+        Err(e) => {
+            outputs.close();
+            return Err(e);
+        }
+    };
+    info!("scene ready in {:.1} s", warm_up.as_secs_f64());
+
+    let encoder = EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
+    let mut driver = Driver {
+        clock,
+        pacing: options.pacing,
+        total: options.seconds.map(|s| clock.frames_in(s)),
+        epoch: Instant::now(),
+        next: 0,
+        rendered: 0,
+    };
+    let mut progress =
+        Progress::new(options.pacing, driver.total, options.status_every).with_fps(clock.fps);
+    let started = Instant::now();
+    let mut failure = None;
+    while !stop.requested() && !driver.done() {
+        if encoder.is_finished() {
+            break; // it failed; its error comes from finish() below
+        }
+        if outputs.all_failed() {
+            failure = Some(RunError::Output(OutputError::Io {
+                url: "all outputs".into(),
+                what: "delivery",
+                reason: "every output has failed".into(),
+            }));
+            break;
+        }
+        driver.render_next(&mut app, stop);
+        progress.update(driver.next, driver.behind(), &encoder.stats, &outputs);
+    }
+    progress.finish();
+    let stopped_by_signal = stop.requested();
+    if stop.forced() {
+        outputs.abort();
+    }
+
+    // Drain: stop capturing, deliver what is in flight, flush the encoder, close outputs.
+    app.world_mut().resource_mut::<CaptureRequest>().frame = None;
+    let capture = app.world().resource::<CaptureStatus>().clone();
+    if !capture.drain(Duration::from_secs(10)) {
+        warn!("some frames were still being read back at shutdown");
+    }
+    let summary = encoder.finish();
+    drop(app);
+    let mut report_outputs = Vec::new();
+    let bytes: Vec<u64> = outputs
+        .outputs
+        .iter()
+        .map(|o| o.stats.bytes.load(std::sync::atomic::Ordering::Relaxed))
+        .collect();
+    for ((url, result), bytes) in outputs.close().into_iter().zip(bytes) {
+        if let Err(e) = result {
+            warn!("{e}");
+            failure.get_or_insert(RunError::Output(e));
+        }
+        report_outputs.push((url, bytes));
+    }
+    let summary = summary?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(RunReport {
+        adapter,
+        frames: summary.frames,
+        rendered: driver.rendered,
+        repeated: summary.repeated,
+        media_seconds: summary.frames as f64 / clock.fps as f64,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        warm_up_seconds: warm_up.as_secs_f64(),
+        stopped_by_signal,
+        outputs: report_outputs,
+    })
+}
+
+/// Decides which frame to render next and when.
+struct Driver {
+    clock: MediaClock,
+    pacing: Pacing,
+    total: Option<u64>,
+    epoch: Instant,
+    next: u64,
+    rendered: u64,
+}
+
+impl Driver {
+    fn done(&self) -> bool {
+        self.total.is_some_and(|t| self.next >= t)
+    }
+
+    /// Frames the renderer is behind the wall clock (always 0 when unpaced).
+    fn behind(&self) -> u64 {
+        match self.pacing {
+            Pacing::RealTime => self
+                .clock
+                .frame_at(self.epoch.elapsed())
+                .saturating_sub(self.next),
+            Pacing::AsFastAsPossible => 0,
+        }
+    }
+
+    fn render_next(&mut self, app: &mut App, stop: &StopSignal) {
+        if self.pacing == Pacing::RealTime {
+            // Never ahead of the wall clock: wait for the frame's time to come.
+            while let Some(wait) = self
+                .clock
+                .frame_time(self.next)
+                .checked_sub(self.epoch.elapsed())
+            {
+                if wait.is_zero() || stop.requested() {
+                    break;
+                }
+                std::thread::sleep(wait.min(Duration::from_millis(50)));
+            }
+            // Behind: render the frame that is due now; the encoder repeats the last picture
+            // for the skipped ones, so the stream stays real-time and in sync with its audio.
+            let due = self.clock.frame_at(self.epoch.elapsed());
+            let last = self.total.map_or(u64::MAX, |t| t.saturating_sub(1));
+            self.next = self.next.max(due.min(last));
+        }
+        let time = self.epoch + self.clock.frame_time(self.next);
+        app.insert_resource(TimeUpdateStrategy::ManualInstant(time));
+        app.world_mut().resource_mut::<CaptureRequest>().frame = Some(self.next);
+        app.update();
+        self.next += 1;
+        self.rendered += 1;
+    }
+}

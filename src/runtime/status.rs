@@ -1,0 +1,121 @@
+//! Stop requests, the `render` progress bar and the `stream` status line.
+
+use super::Pacing;
+use crate::encode::EncodeStats;
+use crate::output::OutputSet;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tracing::info;
+
+/// Counts stop requests: the first asks for a clean stop (flush, trailer), a second one
+/// for an immediate one (blocking network I/O is abandoned).
+#[derive(Clone, Default)]
+pub struct StopSignal(Arc<AtomicU32>);
+
+impl StopSignal {
+    pub fn request(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+    pub fn forced(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 1
+    }
+}
+
+/// Reports progress: a bar for `render` on a terminal, log lines otherwise.
+pub(super) struct Progress {
+    bar: Option<ProgressBar>,
+    every: Duration,
+    started: Instant,
+    last_report: Instant,
+    last_frames: u64,
+    last_bytes: u64,
+    fps: u32,
+}
+
+impl Progress {
+    pub fn new(pacing: Pacing, total: Option<u64>, every: Duration) -> Self {
+        let bar = match (pacing, total) {
+            (Pacing::AsFastAsPossible, Some(total)) => {
+                let bar = ProgressBar::new(total);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{elapsed_precise} [{bar:30}] {pos}/{len} frames, {per_sec}, ETA {eta}",
+                    )
+                    .expect("static template")
+                    .progress_chars("=> "),
+                );
+                // Hidden when stderr is not a terminal; the log lines below cover that case.
+                (!bar.is_hidden()).then_some(bar)
+            }
+            _ => None,
+        };
+        let now = Instant::now();
+        Self {
+            bar,
+            every,
+            started: now,
+            last_report: now,
+            last_frames: 0,
+            last_bytes: 0,
+            fps: 0,
+        }
+    }
+
+    pub fn with_fps(mut self, fps: u32) -> Self {
+        self.fps = fps;
+        self
+    }
+
+    pub fn update(&mut self, frames: u64, behind: u64, stats: &EncodeStats, outputs: &OutputSet) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(frames);
+            return;
+        }
+        let since = self.last_report.elapsed();
+        if since < self.every {
+            return;
+        }
+        let encoded = stats.frames.load(Ordering::Relaxed);
+        let bytes =
+            stats.video_bytes.load(Ordering::Relaxed) + stats.audio_bytes.load(Ordering::Relaxed);
+        let fps = (frames - self.last_frames) as f64 / since.as_secs_f64();
+        let kbps = (bytes - self.last_bytes) as f64 * 8.0 / 1000.0 / since.as_secs_f64();
+        let outs: Vec<String> = outputs
+            .outputs
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {:?} dropped {}",
+                    o.target.url,
+                    o.stats.state(),
+                    o.stats.dropped.load(Ordering::Relaxed)
+                )
+            })
+            .collect();
+        let behind_s = if self.fps > 0 {
+            behind as f64 / self.fps as f64
+        } else {
+            0.0
+        };
+        info!(
+            "status: t={:.0}s frame {frames} | render {fps:.1} fps | encoded {encoded} (repeated {}) | {kbps:.0} kb/s | behind {behind_s:.2} s | {}",
+            self.started.elapsed().as_secs_f64(),
+            stats.repeated.load(Ordering::Relaxed),
+            outs.join("; ")
+        );
+        self.last_report = Instant::now();
+        self.last_frames = frames;
+        self.last_bytes = bytes;
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

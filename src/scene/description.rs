@@ -1,0 +1,265 @@
+//! The showroom as a designer writes it: a RON file of shapes, glTF props, lights and cameras.
+//!
+//! Everything here is plain data with serde; nothing knows about Bevy. Colours are sRGB hex
+//! strings and rotations are Euler angles in degrees because those are what people type and
+//! read in a diff.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneDescription {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub environment: Environment,
+    pub cameras: Vec<CameraSpec>,
+    #[serde(default)]
+    pub lights: Vec<LightSpec>,
+    #[serde(default)]
+    pub shapes: Vec<ShapeSpec>,
+    #[serde(default)]
+    pub props: Vec<PropSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Environment {
+    /// Background where no geometry is drawn.
+    pub clear_color: Rgb,
+    pub ambient_color: Rgb,
+    /// Ambient light in cd/m² (Bevy's unit); a few hundred lifts shadows indoors.
+    pub ambient_brightness: f32,
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Self {
+            clear_color: Rgb([0.05, 0.05, 0.06]),
+            ambient_color: Rgb([1.0, 1.0, 1.0]),
+            ambient_brightness: 200.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSpec {
+    pub name: String,
+    pub position: [f32; 3],
+    pub look_at: [f32; 3],
+    #[serde(default = "default_fov")]
+    pub fov_degrees: f32,
+    /// Camera exposure (EV100). Indoors with a few thousand lumens of lights, 7–9.
+    #[serde(default = "default_ev100")]
+    pub exposure_ev100: f32,
+    #[serde(default)]
+    pub tonemapping: ToneMapping,
+}
+
+fn default_fov() -> f32 {
+    50.0
+}
+
+fn default_ev100() -> f32 {
+    8.0
+}
+
+/// How HDR light is mapped to screen colours. `None` passes colours through, which is
+/// what a pixel-exact test wants; the others are Bevy's filmic curves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ToneMapping {
+    None,
+    Reinhard,
+    AcesFitted,
+    AgX,
+    #[default]
+    TonyMcMapface,
+    BlenderFilmic,
+    KhronosPbrNeutral,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum LightSpec {
+    /// Sun-like light: parallel rays from `from` towards `look_at`.
+    Directional {
+        color: Rgb,
+        /// lux
+        illuminance: f32,
+        from: [f32; 3],
+        look_at: [f32; 3],
+        #[serde(default)]
+        shadows: bool,
+    },
+    Point {
+        position: [f32; 3],
+        color: Rgb,
+        /// lumens
+        intensity: f32,
+        #[serde(default = "default_range")]
+        range: f32,
+        #[serde(default)]
+        shadows: bool,
+    },
+    Spot {
+        position: [f32; 3],
+        look_at: [f32; 3],
+        color: Rgb,
+        /// lumens
+        intensity: f32,
+        #[serde(default = "default_range")]
+        range: f32,
+        #[serde(default = "default_inner")]
+        inner_angle_degrees: f32,
+        #[serde(default = "default_outer")]
+        outer_angle_degrees: f32,
+        #[serde(default)]
+        shadows: bool,
+    },
+}
+
+fn default_range() -> f32 {
+    20.0
+}
+fn default_inner() -> f32 {
+    15.0
+}
+fn default_outer() -> f32 {
+    30.0
+}
+
+/// A piece of set built from a primitive: floor, walls, plinths, panels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeSpec {
+    pub name: String,
+    pub shape: Shape,
+    #[serde(default)]
+    pub transform: TransformSpec,
+    #[serde(default)]
+    pub material: MaterialSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Shape {
+    /// Horizontal rectangle facing up, centred on the origin.
+    Plane {
+        width: f32,
+        depth: f32,
+    },
+    Box {
+        width: f32,
+        height: f32,
+        depth: f32,
+    },
+    Cylinder {
+        radius: f32,
+        height: f32,
+    },
+    Sphere {
+        radius: f32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaterialSpec {
+    pub color: Rgb,
+    pub roughness: f32,
+    pub metallic: f32,
+    /// Shows `color` as is, unaffected by lights: for screens, signs and brand panels.
+    pub unlit: bool,
+    /// Light the surface gives off, in the same sRGB colour space, scaled by `emissive_strength`.
+    pub emissive: Option<Rgb>,
+    pub emissive_strength: f32,
+}
+
+impl Default for MaterialSpec {
+    fn default() -> Self {
+        Self {
+            color: Rgb([0.8, 0.8, 0.8]),
+            roughness: 0.6,
+            metallic: 0.0,
+            unlit: false,
+            emissive: None,
+            emissive_strength: 1.0,
+        }
+    }
+}
+
+/// A product or set piece loaded from a glTF file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropSpec {
+    pub name: String,
+    /// glTF/GLB file, relative to the scene file.
+    pub asset: PathBuf,
+    /// Which of the file's scenes to show.
+    #[serde(default)]
+    pub scene: usize,
+    #[serde(default)]
+    pub transform: TransformSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransformSpec {
+    pub translation: [f32; 3],
+    /// Euler angles in degrees, applied in Y (yaw), X (pitch), Z (roll) order.
+    pub rotation_degrees: [f32; 3],
+    pub scale: [f32; 3],
+}
+
+impl Default for TransformSpec {
+    fn default() -> Self {
+        Self {
+            translation: [0.0; 3],
+            rotation_degrees: [0.0; 3],
+            scale: [1.0; 3],
+        }
+    }
+}
+
+/// An sRGB colour, written `"#rrggbb"` in files and kept as 0–1 floats in memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rgb(pub [f32; 3]);
+
+impl Rgb {
+    pub fn from_hex(text: &str) -> Result<Self, String> {
+        let hex = text
+            .strip_prefix('#')
+            .ok_or_else(|| format!("colour `{text}` must start with '#', like \"#ff8800\""))?;
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!("colour `{text}` is not #rrggbb"));
+        }
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0) as f32 / 255.0;
+        Ok(Self([byte(0), byte(2), byte(4)]))
+    }
+
+    pub fn to_hex(self) -> String {
+        let b = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        format!(
+            "#{:02x}{:02x}{:02x}",
+            b(self.0[0]),
+            b(self.0[1]),
+            b(self.0[2])
+        )
+    }
+}
+
+impl Serialize for Rgb {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rgb {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // A custom error here gets the parser's position attached, so a bad colour is located.
+        Rgb::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,159 @@
+//! The showroom: its description on disk, and the plugin that builds it in the Bevy world.
+
+mod description;
+mod spawn;
+
+pub use description::*;
+pub use spawn::{ActiveCamera, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings};
+
+use crate::config::Located;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SceneError {
+    #[error("{}: cannot read scene file: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{}:{}: {message}", path.display(), at.line, at.column)]
+    Parse {
+        path: PathBuf,
+        at: Located,
+        message: String,
+    },
+    #[error("{}: {field}: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+}
+
+/// A validated scene with the folder its relative asset paths start from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedScene {
+    pub path: PathBuf,
+    pub description: SceneDescription,
+}
+
+impl LoadedScene {
+    pub fn load(path: &Path) -> Result<Self, SceneError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SceneError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, SceneError> {
+        // `implicit_some` lets optional fields be written plainly (`emissive: "#ff0000"`).
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let description: SceneDescription =
+            options.from_str(text).map_err(|e| SceneError::Parse {
+                path: path.to_path_buf(),
+                at: Located {
+                    line: e.span.start.line,
+                    column: e.span.start.col,
+                },
+                message: e.code.to_string(),
+            })?;
+        let scene = Self {
+            path: path.to_path_buf(),
+            description,
+        };
+        scene.validate()?;
+        Ok(scene)
+    }
+
+    /// Absolute path of an asset named in the scene.
+    pub fn asset_path(&self, relative: &Path) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let joined = dir.join(relative);
+        std::path::absolute(&joined).unwrap_or(joined)
+    }
+
+    fn validate(&self) -> Result<(), SceneError> {
+        let invalid = |field: String, reason: String| SceneError::Invalid {
+            path: self.path.clone(),
+            field,
+            reason,
+        };
+        let d = &self.description;
+        if d.cameras.is_empty() {
+            return Err(invalid(
+                "cameras".into(),
+                "a scene needs at least one camera".into(),
+            ));
+        }
+        for (i, camera) in d.cameras.iter().enumerate() {
+            if !(5.0..=170.0).contains(&camera.fov_degrees) {
+                return Err(invalid(
+                    format!("cameras[{i}].fov_degrees"),
+                    format!("{} is outside 5..=170", camera.fov_degrees),
+                ));
+            }
+            if camera.position == camera.look_at {
+                return Err(invalid(
+                    format!("cameras[{i}].look_at"),
+                    "equals the camera position".into(),
+                ));
+            }
+            if d.cameras[..i].iter().any(|c| c.name == camera.name) {
+                return Err(invalid(
+                    format!("cameras[{i}].name"),
+                    format!("`{}` is used twice", camera.name),
+                ));
+            }
+        }
+        for (i, light) in d.lights.iter().enumerate() {
+            if let LightSpec::Spot {
+                inner_angle_degrees,
+                outer_angle_degrees,
+                ..
+            } = light
+                && !(0.0 <= *inner_angle_degrees
+                    && inner_angle_degrees <= outer_angle_degrees
+                    && *outer_angle_degrees < 90.0)
+            {
+                return Err(invalid(
+                    format!("lights[{i}]"),
+                    "spot angles need 0 <= inner <= outer < 90".into(),
+                ));
+            }
+        }
+        for (i, shape) in d.shapes.iter().enumerate() {
+            let sizes: &[f32] = match &shape.shape {
+                Shape::Plane { width, depth } => &[*width, *depth],
+                Shape::Box {
+                    width,
+                    height,
+                    depth,
+                } => &[*width, *height, *depth],
+                Shape::Cylinder { radius, height } => &[*radius, *height],
+                Shape::Sphere { radius } => &[*radius],
+            };
+            if sizes.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
+                return Err(invalid(
+                    format!("shapes[{i}].shape"),
+                    format!("`{}` has a size that is not positive", shape.name),
+                ));
+            }
+        }
+        for (i, prop) in d.props.iter().enumerate() {
+            let file = self.asset_path(&prop.asset);
+            if !file.is_file() {
+                return Err(invalid(
+                    format!("props[{i}].asset"),
+                    format!("`{}`: file {} does not exist", prop.name, file.display()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

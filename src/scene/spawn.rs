@@ -1,0 +1,284 @@
+//! Builds a [`SceneDescription`] in the Bevy world.
+
+use super::{LightSpec, LoadedScene, MaterialSpec, Rgb, Shape, ToneMapping, TransformSpec};
+use bevy::{
+    asset::UntypedAssetId,
+    camera::{Exposure, RenderTarget},
+    core_pipeline::tonemapping::Tonemapping,
+    gltf::GltfAssetLabel,
+    light::GlobalAmbientLight,
+    prelude::*,
+    render::view::Msaa,
+    world_serialization::WorldAssetRoot,
+};
+use std::path::Path;
+
+/// Marks everything the showroom spawned, so a reload can clear it.
+#[derive(Component)]
+pub struct ShowroomEntity;
+
+/// The camera whose picture goes on air.
+#[derive(Component)]
+pub struct ActiveCamera;
+
+/// How the showroom is built; set by whoever runs the app.
+#[derive(Resource, Clone)]
+pub struct ShowroomSettings {
+    pub scene: LoadedScene,
+    /// Camera to put on air, by name; the first one when `None`.
+    pub camera: Option<String>,
+    pub msaa: u32,
+    pub shadows: bool,
+    /// Where the active camera draws; the primary window when `None`.
+    pub target: Option<RenderTarget>,
+}
+
+/// Asset handles the showroom is waiting on (kept so they stay loaded).
+#[derive(Resource, Default)]
+pub struct ShowroomAssets(pub Vec<(String, UntypedHandle)>);
+
+impl ShowroomAssets {
+    pub fn ids(&self) -> impl Iterator<Item = (&str, UntypedAssetId)> {
+        self.0
+            .iter()
+            .map(|(name, handle)| (name.as_str(), handle.id()))
+    }
+}
+
+pub struct ShowroomPlugin {
+    pub settings: ShowroomSettings,
+}
+
+impl Plugin for ShowroomPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.settings.clone())
+            .init_resource::<ShowroomAssets>()
+            .add_systems(Startup, spawn_showroom);
+    }
+}
+
+fn spawn_showroom(
+    mut commands: Commands,
+    settings: Res<ShowroomSettings>,
+    asset_server: Res<AssetServer>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut loaded: ResMut<ShowroomAssets>,
+) {
+    let scene = &settings.scene.description;
+    commands.insert_resource(ClearColor(srgb(scene.environment.clear_color)));
+    commands.insert_resource(GlobalAmbientLight {
+        color: srgb(scene.environment.ambient_color),
+        brightness: scene.environment.ambient_brightness,
+        ..default()
+    });
+
+    let active = settings
+        .camera
+        .as_deref()
+        .and_then(|name| scene.cameras.iter().position(|c| c.name == name))
+        .unwrap_or(0);
+    for (i, spec) in scene.cameras.iter().enumerate() {
+        let mut camera = commands.spawn((
+            Name::new(spec.name.clone()),
+            ShowroomEntity,
+            Camera3d::default(),
+            Camera {
+                is_active: i == active,
+                ..default()
+            },
+            Projection::Perspective(PerspectiveProjection {
+                fov: spec.fov_degrees.to_radians(),
+                ..default()
+            }),
+            tonemapping(spec.tonemapping),
+            Exposure {
+                ev100: spec.exposure_ev100,
+            },
+            msaa(settings.msaa),
+            look(spec.position, spec.look_at),
+        ));
+        if let Some(target) = &settings.target {
+            camera.insert(target.clone());
+        }
+        if i == active {
+            camera.insert(ActiveCamera);
+        }
+    }
+
+    for light in &scene.lights {
+        spawn_light(&mut commands, light, settings.shadows);
+    }
+
+    for shape in &scene.shapes {
+        commands.spawn((
+            Name::new(shape.name.clone()),
+            ShowroomEntity,
+            Mesh3d(meshes.add(mesh(&shape.shape))),
+            MeshMaterial3d(materials.add(material(&shape.material))),
+            transform(&shape.transform),
+        ));
+    }
+
+    for prop in &scene.props {
+        let file = settings.scene.asset_path(&prop.asset);
+        let handle: Handle<bevy::world_serialization::WorldAsset> =
+            asset_server.load(GltfAssetLabel::Scene(prop.scene).from_asset(bevy_asset_path(&file)));
+        loaded.0.push((prop.name.clone(), handle.clone().untyped()));
+        commands.spawn((
+            Name::new(prop.name.clone()),
+            ShowroomEntity,
+            WorldAssetRoot(handle),
+            transform(&prop.transform),
+        ));
+    }
+}
+
+fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool) {
+    match *light {
+        LightSpec::Directional {
+            color,
+            illuminance,
+            from,
+            look_at,
+            shadows,
+        } => {
+            commands.spawn((
+                ShowroomEntity,
+                DirectionalLight {
+                    color: srgb(color),
+                    illuminance,
+                    shadow_maps_enabled: shadows && shadows_allowed,
+                    ..default()
+                },
+                look(from, look_at),
+            ));
+        }
+        LightSpec::Point {
+            position,
+            color,
+            intensity,
+            range,
+            shadows,
+        } => {
+            commands.spawn((
+                ShowroomEntity,
+                PointLight {
+                    color: srgb(color),
+                    intensity,
+                    range,
+                    shadow_maps_enabled: shadows && shadows_allowed,
+                    ..default()
+                },
+                Transform::from_translation(Vec3::from(position)),
+            ));
+        }
+        LightSpec::Spot {
+            position,
+            look_at,
+            color,
+            intensity,
+            range,
+            inner_angle_degrees,
+            outer_angle_degrees,
+            shadows,
+        } => {
+            commands.spawn((
+                ShowroomEntity,
+                SpotLight {
+                    color: srgb(color),
+                    intensity,
+                    range,
+                    inner_angle: inner_angle_degrees.to_radians(),
+                    outer_angle: outer_angle_degrees.to_radians(),
+                    shadow_maps_enabled: shadows && shadows_allowed,
+                    ..default()
+                },
+                look(position, look_at),
+            ));
+        }
+    }
+}
+
+/// Bevy's asset server is rooted at `/` (see `runtime`), so an absolute path minus its
+/// leading slash names any file on disk.
+pub(crate) fn bevy_asset_path(file: &Path) -> String {
+    let text = file.to_string_lossy().replace('\\', "/");
+    text.trim_start_matches('/').to_string()
+}
+
+fn srgb(c: Rgb) -> Color {
+    Color::srgb(c.0[0], c.0[1], c.0[2])
+}
+
+fn mesh(shape: &Shape) -> Mesh {
+    match *shape {
+        Shape::Plane { width, depth } => Plane3d::default().mesh().size(width, depth).build(),
+        Shape::Box {
+            width,
+            height,
+            depth,
+        } => Cuboid::new(width, height, depth).into(),
+        Shape::Cylinder { radius, height } => {
+            Cylinder::new(radius, height).mesh().resolution(48).build()
+        }
+        Shape::Sphere { radius } => Sphere::new(radius).mesh().uv(48, 24),
+    }
+}
+
+fn material(spec: &MaterialSpec) -> StandardMaterial {
+    let emissive = spec
+        .emissive
+        .map(|c| LinearRgba::from(srgb(c)) * spec.emissive_strength)
+        .unwrap_or(LinearRgba::BLACK);
+    StandardMaterial {
+        base_color: srgb(spec.color),
+        perceptual_roughness: spec.roughness,
+        metallic: spec.metallic,
+        unlit: spec.unlit,
+        emissive,
+        ..default()
+    }
+}
+
+fn transform(spec: &TransformSpec) -> Transform {
+    let [x, y, z] = spec.rotation_degrees.map(f32::to_radians);
+    Transform {
+        translation: Vec3::from(spec.translation),
+        rotation: Quat::from_euler(EulerRot::YXZ, y, x, z),
+        scale: Vec3::from(spec.scale),
+    }
+}
+
+/// A transform at `from` facing `to`, with a sane up vector even when looking straight down.
+fn look(from: [f32; 3], to: [f32; 3]) -> Transform {
+    let from = Vec3::from(from);
+    let dir = (Vec3::from(to) - from).normalize_or_zero();
+    let up = if dir.cross(Vec3::Y).length_squared() < 1e-6 {
+        Vec3::Z
+    } else {
+        Vec3::Y
+    };
+    Transform::from_translation(from).looking_at(Vec3::from(to), up)
+}
+
+fn tonemapping(t: ToneMapping) -> Tonemapping {
+    match t {
+        ToneMapping::None => Tonemapping::None,
+        ToneMapping::Reinhard => Tonemapping::Reinhard,
+        ToneMapping::AcesFitted => Tonemapping::AcesFitted,
+        ToneMapping::AgX => Tonemapping::AgX,
+        ToneMapping::TonyMcMapface => Tonemapping::TonyMcMapface,
+        ToneMapping::BlenderFilmic => Tonemapping::BlenderFilmic,
+        ToneMapping::KhronosPbrNeutral => Tonemapping::KhronosPbrNeutral,
+    }
+}
+
+fn msaa(samples: u32) -> Msaa {
+    match samples {
+        1 => Msaa::Off,
+        2 => Msaa::Sample2,
+        8 => Msaa::Sample8,
+        _ => Msaa::Sample4,
+    }
+}

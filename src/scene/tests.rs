@@ -1,0 +1,77 @@
+use super::*;
+
+fn parse(text: &str) -> Result<LoadedScene, SceneError> {
+    LoadedScene::parse(Path::new("/nowhere/room.ron"), text)
+}
+
+const MINIMAL: &str = r##"(
+    cameras: [(name: "wide", position: (0.0, 1.6, 5.0), look_at: (0.0, 1.0, 0.0))],
+    shapes: [(name: "floor", shape: Plane(width: 10.0, depth: 8.0), material: (color: "#808080"))],
+)"##;
+
+#[test]
+fn minimal_scene_parses_with_defaults() {
+    let scene = parse(MINIMAL).unwrap();
+    let d = &scene.description;
+    assert_eq!(d.cameras[0].fov_degrees, 50.0);
+    assert_eq!(d.shapes[0].material.color, Rgb([128.0 / 255.0; 3]));
+    assert_eq!(d.environment, Environment::default());
+}
+
+#[test]
+fn bad_colour_is_located() {
+    let text = MINIMAL.replace("#808080", "grey");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.starts_with("/nowhere/room.ron:3:"), "{err}");
+    assert!(err.contains("colour `grey`"), "{err}");
+}
+
+#[test]
+fn unknown_field_is_located() {
+    let text = MINIMAL.replace("look_at:", "lookat:");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.starts_with("/nowhere/room.ron:2:"), "{err}");
+    assert!(err.contains("lookat"), "{err}");
+}
+
+#[test]
+fn missing_prop_file_is_named() {
+    let text = MINIMAL.replace(
+        "shapes:",
+        "props: [(name: \"cake\", asset: \"cake.glb\")],\n    shapes:",
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.contains("props[0].asset"), "{err}");
+    assert!(err.contains("/nowhere/cake.glb"), "{err}");
+}
+
+#[test]
+fn scene_without_camera_is_refused() {
+    let err = parse("(cameras: [])").unwrap_err().to_string();
+    assert!(err.contains("at least one camera"), "{err}");
+}
+
+#[test]
+fn nonpositive_sizes_and_bad_spots_are_refused() {
+    let text = MINIMAL.replace("width: 10.0", "width: -1.0");
+    assert!(
+        parse(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("shapes[0].shape")
+    );
+    let text = MINIMAL.replace(
+        "shapes:",
+        "lights: [Spot(position: (0.0, 3.0, 0.0), look_at: (0.0, 0.0, 0.0), color: \"#ffffff\", intensity: 1000.0, inner_angle_degrees: 40.0, outer_angle_degrees: 20.0)],\n    shapes:",
+    );
+    assert!(parse(&text).unwrap_err().to_string().contains("lights[0]"));
+}
+
+#[test]
+fn hex_colours_round_trip() {
+    for hex in ["#000000", "#ffffff", "#12ab9f"] {
+        assert_eq!(Rgb::from_hex(hex).unwrap().to_hex(), hex);
+    }
+    assert!(Rgb::from_hex("12ab9f").is_err());
+    assert!(Rgb::from_hex("#12ab9").is_err());
+}

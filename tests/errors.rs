@@ -1,0 +1,138 @@
+use crate::common::*;
+
+/// Runs twincast expecting failure; returns its one-line error.
+fn fails(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "twincast {args:?} succeeded:\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "want one error line, got:\n{stderr}");
+    errors[0].to_string()
+}
+
+fn show_with(dir: &Scratch, body: &str) -> String {
+    let scene = fixture("colour_panels.ron");
+    let text = format!("scene = \"{}\"\n{body}", scene.display());
+    let path = dir.path("show.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let dir = Scratch::new("err-unknown");
+    let show = show_with(&dir, "[video]\nfsp = 30\n");
+    let e = fails(&["render", &show, "--seconds", "1", "--output", "x.flv"]);
+    assert!(
+        e.contains("show.toml:3:") && e.contains("unknown field `fsp`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn negative_fps_is_refused() {
+    let dir = Scratch::new("err-fps");
+    let show = show_with(&dir, "[video]\nfps = -30\n");
+    let e = fails(&["render", &show, "--seconds", "1", "--output", "x.flv"]);
+    assert!(e.contains("show.toml:3:") && e.contains("-30"), "{e}");
+    let e = fails(&[
+        "render",
+        &show_with(&dir, ""),
+        "--fps",
+        "0",
+        "--seconds",
+        "1",
+        "--output",
+        "x.flv",
+    ]);
+    assert!(e.contains("video.fps"), "{e}");
+}
+
+#[test]
+fn missing_scene_file_is_named() {
+    let dir = Scratch::new("err-scene");
+    let path = dir.path("show.toml");
+    std::fs::write(&path, "scene = \"no-such-room.ron\"\n").unwrap();
+    let e = fails(&[
+        "render",
+        path.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        "x.flv",
+    ]);
+    assert!(
+        e.contains("no-such-room.ron") && e.contains("does not exist"),
+        "{e}"
+    );
+}
+
+#[test]
+fn broken_scene_file_is_located() {
+    let dir = Scratch::new("err-ron");
+    let scene = dir.path("room.ron");
+    std::fs::write(&scene, "(\n  cameras: [(name: \"a\", position: (0.0, 1.0, 5.0), look_at: (0.0, 1.0, 0.0))],\n  shapes: [(name: \"x\", shape: Plane(width: 1.0, depth: 1.0), material: (color: \"red\"))],\n)\n").unwrap();
+    let path = dir.path("show.toml");
+    std::fs::write(&path, "scene = \"room.ron\"\n").unwrap();
+    let e = fails(&[
+        "render",
+        path.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        dir.path("x.flv").to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("room.ron:3:") && e.contains("colour `red`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unreachable_rtmp_server_is_reported() {
+    let port = free_port(); // nothing listens there
+    let url = format!("rtmp://127.0.0.1:{port}/live/x");
+    let show = fixture("colour_panels.toml");
+    let e = fails(&[
+        "stream",
+        show.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        &url,
+    ]);
+    assert!(e.contains(&url) && e.contains("cannot open"), "{e}");
+}
+
+#[test]
+fn unsupported_output_is_refused() {
+    let show = fixture("colour_panels.toml");
+    let e = fails(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        "movie.avi",
+    ]);
+    assert!(e.contains("movie.avi") && e.contains(".mp4"), "{e}");
+}
+
+#[test]
+fn help_describes_every_subcommand() {
+    let out = run_ok(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["stream", "render", "bench"] {
+        assert!(text.contains(cmd), "{text}");
+    }
+    let out = run_ok(&["stream", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--output", "--seconds", "--size", "--fps", "[SHOW]"] {
+        assert!(text.contains(flag), "{text}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real binary, real encoders, a real RTMP server, checked with
+//! ffprobe and ffmpeg. One test binary with modules, so it links once.
+
+mod common;
+
+mod errors;
+mod render;
+mod rtmp;
