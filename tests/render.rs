@@ -6,7 +6,7 @@ use std::time::Duration;
 fn render_fixture_to_flv_and_mp4_with_known_colours() {
     let dir = Scratch::new("render-fixture");
     let show = fixture("colour_panels.toml");
-    for ext in ["flv", "mp4"] {
+    for ext in ["flv", "mp4", "mkv"] {
         let out = dir.path(&format!("panels.{ext}"));
         run_ok(&[
             "render",
@@ -69,8 +69,11 @@ fn render_demo_show_is_a_real_picture() {
         mean > 40.0 && mean < 220.0,
         "frame is too dark or blown out (mean {mean})"
     );
+    // The music bed is on the audio track.
+    let volume = mean_volume_db(&out);
+    assert!(volume > -45.0, "audio is (nearly) silent: {volume} dB");
     // The unlit brand banner across the top of the back wall is red.
-    let banner = patch_mean(&frame, 320, 62, 3);
+    let banner = patch_mean(&frame, 320, 75, 3);
     assert!(
         banner[0] > 120.0 && banner[0] > 2.0 * banner[1] && banner[0] > 2.0 * banner[2],
         "banner is {banner:?}"

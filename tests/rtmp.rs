@@ -9,6 +9,7 @@ fn stream_to_nginx_rtmp_and_the_server_records_it() {
     let show = fixture("colour_panels.toml");
     let url = server.url("it");
     let local = dir.path("local.flv");
+    let started = std::time::Instant::now();
     let out = run_ok(&[
         "stream",
         show.to_str().unwrap(),
@@ -21,6 +22,8 @@ fn stream_to_nginx_rtmp_and_the_server_records_it() {
         "--output",
         local.to_str().unwrap(),
     ]);
+    // `stream` keeps to the wall clock: 3 s of media cannot take less than 3 s.
+    assert!(started.elapsed() >= Duration::from_secs(3), "ran ahead of real time");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&url), "{stdout}");
 

@@ -217,3 +217,61 @@ impl AudioSource for MusicLoop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_music() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/audio/mysterious_acoustic_guitar.ogg")
+    }
+
+    /// RMS of each second of interleaved stereo audio.
+    fn rms_per_second(samples: &[f32]) -> Vec<f32> {
+        samples
+            .chunks(SAMPLE_RATE as usize * CHANNELS)
+            .map(|c| (c.iter().map(|s| s * s).sum::<f32>() / c.len() as f32).sqrt())
+            .collect()
+    }
+
+    #[test]
+    fn music_loops_past_the_end_of_the_file() {
+        // The track is 8.3 s long: 20 s of program must keep playing through two seams.
+        let mut music = MusicLoop::open(&demo_music(), 0.0).unwrap();
+        let mut out = vec![0.0f32; SAMPLE_RATE as usize * CHANNELS * 20];
+        for block in out.chunks_mut(1600 * CHANNELS) {
+            music.fill(block);
+        }
+        let rms = rms_per_second(&out);
+        assert!(rms.iter().all(|r| *r > 0.003), "a silent second: {rms:?}");
+        assert!(out.iter().all(|s| s.is_finite() && s.abs() <= 1.5));
+    }
+
+    #[test]
+    fn gain_scales_the_music() {
+        let mut loud = MusicLoop::open(&demo_music(), 0.0).unwrap();
+        let mut quiet = MusicLoop::open(&demo_music(), -20.0).unwrap();
+        let mut a = vec![0.0f32; 48_000 * 2];
+        let mut b = a.clone();
+        loud.fill(&mut a);
+        quiet.fill(&mut b);
+        let ratio = rms_per_second(&b)[0] / rms_per_second(&a)[0];
+        assert!((ratio - 0.1).abs() < 0.01, "ratio {ratio}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_audio_is_refused_with_its_name() {
+        let path = std::env::temp_dir().join(format!("twincast-not-audio-{}.ogg", std::process::id()));
+        std::fs::write(&path, b"this is not an ogg file").unwrap();
+        let err = MusicLoop::open(&path, 0.0).err().expect("must fail").to_string();
+        let _ = std::fs::remove_file(&path);
+        assert!(err.contains("twincast-not-audio"), "{err}");
+    }
+
+    #[test]
+    fn silence_is_silent() {
+        let mut out = vec![1.0f32; 64];
+        Silence.fill(&mut out);
+        assert!(out.iter().all(|s| *s == 0.0));
+    }
+}

@@ -149,7 +149,13 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             break;
         }
         driver.render_next(&mut app, stop);
-        progress.update(driver.next, driver.behind(), &encoder.stats, &outputs);
+        progress.update(
+            driver.next,
+            driver.rendered,
+            driver.behind(),
+            &encoder.stats,
+            &outputs,
+        );
     }
     progress.finish();
     let stopped_by_signal = stop.requested();

@@ -32,7 +32,7 @@ pub(super) struct Progress {
     every: Duration,
     started: Instant,
     last_report: Instant,
-    last_frames: u64,
+    last_rendered: u64,
     last_bytes: u64,
     fps: u32,
 }
@@ -60,7 +60,7 @@ impl Progress {
             every,
             started: now,
             last_report: now,
-            last_frames: 0,
+            last_rendered: 0,
             last_bytes: 0,
             fps: 0,
         }
@@ -71,7 +71,15 @@ impl Progress {
         self
     }
 
-    pub fn update(&mut self, frames: u64, behind: u64, stats: &EncodeStats, outputs: &OutputSet) {
+    /// `frames`: position on the media clock; `rendered`: frames actually drawn.
+    pub fn update(
+        &mut self,
+        frames: u64,
+        rendered: u64,
+        behind: u64,
+        stats: &EncodeStats,
+        outputs: &OutputSet,
+    ) {
         if let Some(bar) = &self.bar {
             bar.set_position(frames);
             return;
@@ -83,7 +91,7 @@ impl Progress {
         let encoded = stats.frames.load(Ordering::Relaxed);
         let bytes =
             stats.video_bytes.load(Ordering::Relaxed) + stats.audio_bytes.load(Ordering::Relaxed);
-        let fps = (frames - self.last_frames) as f64 / since.as_secs_f64();
+        let fps = (rendered - self.last_rendered) as f64 / since.as_secs_f64();
         let kbps = (bytes - self.last_bytes) as f64 * 8.0 / 1000.0 / since.as_secs_f64();
         let outs: Vec<String> = outputs
             .outputs
@@ -109,7 +117,7 @@ impl Progress {
             outs.join("; ")
         );
         self.last_report = Instant::now();
-        self.last_frames = frames;
+        self.last_rendered = rendered;
         self.last_bytes = bytes;
     }
 

@@ -3,7 +3,7 @@
 use super::{LightSpec, LoadedScene, MaterialSpec, Rgb, Shape, ToneMapping, TransformSpec};
 use bevy::{
     asset::UntypedAssetId,
-    camera::{Exposure, RenderTarget},
+    camera::{Exposure, RenderTarget, ShadowLodOrigin},
     core_pipeline::tonemapping::Tonemapping,
     gltf::GltfAssetLabel,
     light::GlobalAmbientLight,
@@ -102,7 +102,8 @@ fn spawn_showroom(
             camera.insert(target.clone());
         }
         if i == active {
-            camera.insert(ActiveCamera);
+            // Shadow detail follows the on-air camera; Bevy only guesses this for windows.
+            camera.insert((ActiveCamera, ShadowLodOrigin));
         }
     }
 
