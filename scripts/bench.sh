@@ -3,7 +3,7 @@
 #   render-only fps (render + readback, no encode), encode-only fps (our encoder on raw
 #   frames), the ffmpeg command line on the same raw frames with the same settings,
 #   end-to-end real-time factor of `twincast render`, and peak RSS.
-# Figures, not pass/fail. FRAMES (default 90) and SECONDS (default 10) size the runs.
+# Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -11,7 +11,7 @@ source scripts/env.sh
 cargo build --release --locked --quiet
 
 FRAMES="${FRAMES:-90}"
-SECONDS_E2E="${SECONDS:-10}"
+SECONDS_E2E="${E2E_SECONDS:-10}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -55,14 +55,33 @@ enum Command {
         /// Length of media to render.
         #[arg(long, value_name = "N")]
         seconds: f64,
-        /// File to write (.flv, .mp4, .mkv, .mov), or an rtmp:// URL.
+        /// File to write (.flv, .mp4, .mkv, .mov); may repeat.
         #[arg(short, long = "output", value_name = "PATH", required = true)]
         outputs: Vec<String>,
+    },
+    /// Motion-capture tools.
+    Mocap {
+        #[command(subcommand)]
+        what: MocapCommand,
     },
     /// Measure parts of the pipeline alone (figures for scripts/bench.sh).
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MocapCommand {
+    /// Print a BVH clip's skeleton, frames, fps and duration, and the humanoid bone mapping
+    /// it would use (against an avatar's skeleton with --avatar). Exits non-zero with
+    /// FILE:LINE: reason for a malformed clip.
+    Inspect {
+        /// The BVH file.
+        file: PathBuf,
+        /// An avatar (glTF/GLB/VRM) to map the clip onto.
+        #[arg(long, value_name = "FILE")]
+        avatar: Option<PathBuf>,
     },
 }
 
@@ -222,6 +241,9 @@ fn run(command: Command) -> Result<()> {
         } => {
             let show = show.load()?;
             check_seconds(Some(seconds))?;
+            if let Some(url) = outputs.iter().find(|o| o.contains("://")) {
+                bail!("render writes files as fast as it can; use `twincast stream` for {url}");
+            }
             let stop = stop_on_signals()?;
             let report = runtime::run(
                 RunOptions {
@@ -234,6 +256,16 @@ fn run(command: Command) -> Result<()> {
                 &stop,
             )?;
             print_report(&report);
+            Ok(())
+        }
+        Command::Mocap {
+            what: MocapCommand::Inspect { file, avatar },
+        } => {
+            let report = twincast::mocap::inspect(&file, avatar.as_deref())?;
+            print!("{}", report.text);
+            for warning in &report.warnings {
+                tracing::warn!("{warning}");
+            }
             Ok(())
         }
         Command::Bench { what } => match what {

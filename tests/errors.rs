@@ -136,3 +136,17 @@ fn help_describes_every_subcommand() {
         assert!(text.contains(flag), "{text}");
     }
 }
+
+#[test]
+fn render_refuses_network_outputs() {
+    let show = fixture("colour_panels.toml");
+    let e = fails(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        "rtmp://127.0.0.1/live/x",
+    ]);
+    assert!(e.contains("twincast stream"), "{e}");
+}

@@ -4,5 +4,6 @@
 mod common;
 
 mod errors;
+mod mocap;
 mod render;
 mod rtmp;

@@ -23,7 +23,10 @@ fn stream_to_nginx_rtmp_and_the_server_records_it() {
         local.to_str().unwrap(),
     ]);
     // `stream` keeps to the wall clock: 3 s of media cannot take less than 3 s.
-    assert!(started.elapsed() >= Duration::from_secs(3), "ran ahead of real time");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "ran ahead of real time"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&url), "{stdout}");
 

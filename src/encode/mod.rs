@@ -114,6 +114,25 @@ impl<T> FfmpegContext<T> for Result<T, ffmpeg::Error> {
     }
 }
 
+/// Moves every packet the encoder has ready into `out`.
+pub(crate) fn receive_packets(
+    encoder: &mut ffmpeg::encoder::Encoder,
+    what: &'static str,
+    out: &mut Vec<ffmpeg::Packet>,
+) -> Result<(), EncodeError> {
+    loop {
+        let mut packet = ffmpeg::Packet::empty();
+        match encoder.receive_packet(&mut packet) {
+            Ok(()) => out.push(packet),
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                return Ok(());
+            }
+            Err(ffmpeg::Error::Eof) => return Ok(()),
+            Err(source) => return Err(EncodeError::Ffmpeg { what, source }),
+        }
+    }
+}
+
 /// Initialises FFmpeg once and quiets its own logging to warnings.
 pub fn init_ffmpeg() {
     static ONCE: std::sync::Once = std::sync::Once::new();

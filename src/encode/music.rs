@@ -223,7 +223,8 @@ mod tests {
     use super::*;
 
     fn demo_music() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/audio/mysterious_acoustic_guitar.ogg")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/audio/mysterious_acoustic_guitar.ogg")
     }
 
     /// RMS of each second of interleaved stereo audio.
@@ -261,9 +262,13 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_audio_is_refused_with_its_name() {
-        let path = std::env::temp_dir().join(format!("twincast-not-audio-{}.ogg", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("twincast-not-audio-{}.ogg", std::process::id()));
         std::fs::write(&path, b"this is not an ogg file").unwrap();
-        let err = MusicLoop::open(&path, 0.0).err().expect("must fail").to_string();
+        let err = MusicLoop::open(&path, 0.0)
+            .err()
+            .expect("must fail")
+            .to_string();
         let _ = std::fs::remove_file(&path);
         assert!(err.contains("twincast-not-audio"), "{err}");
     }

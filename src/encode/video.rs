@@ -141,22 +141,7 @@ impl VideoEncoder {
     }
 
     fn receive(&mut self, out: &mut Vec<Packet>) -> Result<(), EncodeError> {
-        loop {
-            let mut packet = Packet::empty();
-            match self.encoder.receive_packet(&mut packet) {
-                Ok(()) => out.push(packet),
-                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
-                    return Ok(());
-                }
-                Err(ffmpeg::Error::Eof) => return Ok(()),
-                Err(e) => {
-                    return Err(EncodeError::Ffmpeg {
-                        what: "receiving video packet",
-                        source: e,
-                    });
-                }
-            }
-        }
+        super::receive_packets(&mut self.encoder, "receiving video packet", out)
     }
 
     /// Converts straight from our packed buffer: no copy into an intermediate RGBA frame.
