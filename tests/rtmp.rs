@@ -35,3 +35,98 @@ fn stream_to_nginx_rtmp_and_the_server_records_it() {
     assert_media(&recording, 320, 180, 30, 3.0);
     assert_media(&local, 320, 180, 30, 3.0);
 }
+
+/// Waits until `path` holds more than `bytes`, or fails after `timeout`.
+fn wait_for_bytes(path: &std::path::Path, bytes: u64, timeout: Duration) -> Duration {
+    let started = std::time::Instant::now();
+    while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) <= bytes {
+        assert!(
+            started.elapsed() < timeout,
+            "{} never got past {bytes} bytes",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}
+
+/// The server dies mid-stream (twice) and comes back on the same port: the stream is back
+/// on it within 3 s each time, the process never exits early, and the local recording
+/// taken at the same time has no gap.
+#[test]
+fn stream_reconnects_when_the_server_comes_back() {
+    let dir = Scratch::new("reconnect");
+    let port = free_port();
+    let mut first = RtmpServer::start_on(&dir.path("first"), port);
+    let show = fixture("colour_panels.toml");
+    let url = first.url("it");
+    let local = dir.path("local.flv");
+    let mut child = twincast()
+        .args([
+            "stream",
+            show.to_str().unwrap(),
+            "--size",
+            "320x180",
+            "--seconds",
+            "20",
+            "--status-every",
+            "1",
+        ])
+        .args(["--output", &url, "--output", local.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    wait_for_bytes(&first.recording("it"), 20_000, Duration::from_secs(60));
+    first.stop(); // SIGKILL: the connection just dies
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut second = RtmpServer::start_on(&dir.path("second"), port);
+    let back = wait_for_bytes(&second.recording("it"), 0, Duration::from_secs(10));
+    assert!(
+        back <= Duration::from_secs(3),
+        "back on air {back:?} after the restart"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "twincast exited while the server was away"
+    );
+
+    // Let it record a few seconds (it starts at the next keyframe) before the second outage.
+    std::thread::sleep(Duration::from_secs(4));
+    second.stop();
+    std::thread::sleep(Duration::from_millis(1000));
+    let third = RtmpServer::start_on(&dir.path("third"), port);
+    let back = wait_for_bytes(&third.recording("it"), 0, Duration::from_secs(10));
+    assert!(
+        back <= Duration::from_secs(3),
+        "back on air {back:?} after the second restart"
+    );
+
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("reconnected after").count(), 2, "{stderr}");
+
+    // The local recording went on through both outages: 20 s, no gap, pts increasing.
+    assert_media(&local, 320, 180, 30, 20.0);
+    // What the restarted servers recorded is valid media with increasing timestamps.
+    drop(third);
+    for rec in [second.recording("it"), dir.path("third/rec/it.flv")] {
+        wait_for_stable_file(&rec, Duration::from_secs(10));
+        let p = probe(&rec);
+        assert_eq!(stream(&p, "video")["codec_name"], "h264");
+        assert_eq!(stream(&p, "audio")["codec_name"], "aac");
+        let video = packet_times(&rec, "v:0");
+        assert!(
+            video.len() > 30,
+            "{} has {} frames",
+            rec.display(),
+            video.len()
+        );
+        assert!(
+            video.windows(2).all(|w| w[1].0 > w[0].0),
+            "pts not increasing in {}",
+            rec.display()
+        );
+    }
+}

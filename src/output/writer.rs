@@ -1,10 +1,11 @@
 use super::{Muxer, OutputError, OutputKind, OutputTarget};
-use crate::encode::{MediaPacket, StreamLayout};
-use crossbeam_channel::{Sender, TrySendError};
+use crate::encode::{MediaPacket, StreamKind, StreamLayout};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use tracing::{error, info};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
 
 /// Packets an output may fall behind by before it starts losing them: about this many
 /// seconds of video and audio at typical rates.
@@ -16,6 +17,8 @@ pub enum OutputState {
     Live = 0,
     Failed = 1,
     Closed = 2,
+    /// A network output whose connection broke; it is trying again.
+    Reconnecting = 3,
 }
 
 /// What an output has done, readable from any thread (status lines, the API).
@@ -24,6 +27,7 @@ pub struct OutputStats {
     pub bytes: AtomicU64,
     pub packets: AtomicU64,
     pub dropped: AtomicU64,
+    pub reconnects: AtomicU64,
     state: AtomicU8,
 }
 
@@ -32,6 +36,7 @@ impl OutputStats {
         match self.state.load(Ordering::Relaxed) {
             0 => OutputState::Live,
             1 => OutputState::Failed,
+            3 => OutputState::Reconnecting,
             _ => OutputState::Closed,
         }
     }
@@ -81,36 +86,16 @@ impl OutputHandle {
         let capacity = QUEUE_SECONDS * (layout.fps as usize + 50);
         let (queue, packets) = crossbeam_channel::bounded::<MediaPacket>(capacity);
         let stats = Arc::new(OutputStats::default());
-        let thread_stats = stats.clone();
-        let url = target.url.clone();
+        let writer = Writer {
+            target: target.clone(),
+            layout: layout.clone(),
+            abort: abort.clone(),
+            packets,
+            stats: stats.clone(),
+        };
         let thread = std::thread::Builder::new()
-            .name(format!("output {}", short(&url)))
-            .spawn(move || {
-                let Some(mut muxer) = muxer else {
-                    for packet in packets.iter() {
-                        count(&thread_stats, &packet);
-                    }
-                    thread_stats.set_state(OutputState::Closed);
-                    return Ok(());
-                };
-                for packet in packets.iter() {
-                    count(&thread_stats, &packet);
-                    if let Err(e) = muxer.write(packet) {
-                        error!("{e}");
-                        thread_stats.set_state(OutputState::Failed);
-                        // Keep draining so nothing waits on this queue; the packets are lost.
-                        for _ in packets.iter() {}
-                        return Err(e);
-                    }
-                }
-                let result = muxer.finish();
-                thread_stats.set_state(if result.is_ok() {
-                    OutputState::Closed
-                } else {
-                    OutputState::Failed
-                });
-                result
-            })
+            .name(format!("output {}", short(&target.url)))
+            .spawn(move || writer.run(muxer))
             .map_err(|e| OutputError::Open {
                 url: target.url.clone(),
                 reason: format!("cannot start writer thread: {e}"),
@@ -156,6 +141,137 @@ impl OutputHandle {
     }
 }
 
+/// One output's thread: writes packets, and for network outputs reconnects when the
+/// connection breaks, for as long as the show runs.
+struct Writer {
+    target: OutputTarget,
+    layout: StreamLayout,
+    abort: Arc<AtomicBool>,
+    packets: Receiver<MediaPacket>,
+    stats: Arc<OutputStats>,
+}
+
+impl Writer {
+    fn run(self, muxer: Option<Muxer>) -> Result<(), OutputError> {
+        let Some(mut muxer) = muxer else {
+            for packet in self.packets.iter() {
+                count(&self.stats, &packet);
+            }
+            self.stats.set_state(OutputState::Closed);
+            return Ok(());
+        };
+        let mut need_keyframe = false;
+        loop {
+            let Ok(packet) = self.packets.recv() else {
+                break; // the show ended: finish the file
+            };
+            // A fresh connection must start on a keyframe, with audio from there on.
+            if need_keyframe {
+                if !(packet.kind == StreamKind::Video && packet.packet.is_key()) {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                need_keyframe = false;
+            }
+            count(&self.stats, &packet);
+            let Err(error) = muxer.write(packet) else {
+                continue;
+            };
+            if !self.target.is_network() || self.abort.load(Ordering::Relaxed) {
+                error!("{error}");
+                self.stats.set_state(OutputState::Failed);
+                // Keep draining so nothing waits on this queue; the packets are lost.
+                for _ in self.packets.iter() {}
+                return Err(error);
+            }
+            warn!("{error}; reconnecting");
+            drop(muxer);
+            match self.reconnect() {
+                Some(fresh) => {
+                    muxer = fresh;
+                    need_keyframe = true;
+                }
+                None => {
+                    self.stats.set_state(OutputState::Closed);
+                    return Ok(()); // the show ended while we were away
+                }
+            }
+        }
+        let result = muxer.finish();
+        self.stats.set_state(if result.is_ok() {
+            OutputState::Closed
+        } else {
+            OutputState::Failed
+        });
+        result
+    }
+
+    /// Tries again and again, with growing pauses, until the server takes the stream or
+    /// the show ends (`None`). Packets that arrive meanwhile are stale by the time we are
+    /// back, so they are counted as lost and dropped.
+    fn reconnect(&self) -> Option<Muxer> {
+        self.stats.set_state(OutputState::Reconnecting);
+        let mut backoff = Backoff::default();
+        let down_since = Instant::now();
+        loop {
+            let wait = backoff.next_delay();
+            let until = Instant::now() + wait;
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                match self.packets.recv_timeout(left) {
+                    Ok(_) => {
+                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
+            }
+            if self.abort.load(Ordering::Relaxed) {
+                return None;
+            }
+            match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
+                Ok(muxer) => {
+                    self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    self.stats.set_state(OutputState::Live);
+                    info!(
+                        "output {} reconnected after {:.1} s ({} attempts)",
+                        self.target.url,
+                        down_since.elapsed().as_secs_f64(),
+                        backoff.attempts
+                    );
+                    return Some(muxer);
+                }
+                Err(e) => {
+                    if backoff.attempts == 1 || backoff.attempts.is_multiple_of(10) {
+                        warn!(
+                            "{e} (attempt {}; retrying, never giving up)",
+                            backoff.attempts
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pauses between reconnection attempts: the first within half a second, then growing by
+/// half each time up to 30 s. It never gives up: an overnight stream that stops retrying
+/// after a fixed count (OBS's habit) is a stream that is off air in the morning.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    pub attempts: u32,
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::from_millis(500);
+    pub const CAP: Duration = Duration::from_secs(30);
+
+    pub fn next_delay(&mut self) -> Duration {
+        let delay = Self::FIRST.mul_f64(1.5f64.powi(self.attempts.min(20) as i32));
+        self.attempts += 1;
+        delay.min(Self::CAP)
+    }
+}
+
 fn count(stats: &OutputStats, packet: &MediaPacket) {
     stats.packets.fetch_add(1, Ordering::Relaxed);
     stats
@@ -171,4 +287,22 @@ fn short(url: &str) -> String {
         .chars()
         .take(8)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_fast_grows_and_caps_without_giving_up() {
+        let mut b = Backoff::default();
+        let delays: Vec<Duration> = (0..40).map(|_| b.next_delay()).collect();
+        assert!(delays[0] <= Duration::from_secs(1));
+        assert!(delays.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*delays.last().unwrap(), Backoff::CAP);
+        // A short outage is retried often: five attempts within the first 10 s.
+        let first_five: Duration = delays[..5].iter().sum();
+        assert!(first_five < Duration::from_secs(10), "{first_five:?}");
+        assert_eq!(b.attempts, 40);
+    }
 }

@@ -98,10 +98,11 @@ impl Progress {
             .iter()
             .map(|o| {
                 format!(
-                    "{} {:?} dropped {}",
+                    "{} {:?} dropped {} reconnects {}",
                     o.target.url,
                     o.stats.state(),
-                    o.stats.dropped.load(Ordering::Relaxed)
+                    o.stats.dropped.load(Ordering::Relaxed),
+                    o.stats.reconnects.load(Ordering::Relaxed)
                 )
             })
             .collect();
