@@ -123,6 +123,9 @@ struct ShowArgs {
     /// x264 preset (ultrafast … veryslow).
     #[arg(long, value_name = "NAME")]
     preset: Option<String>,
+    /// Render at this fraction of the output size (0.25–1) and scale up when encoding.
+    #[arg(long, value_name = "F")]
+    render_scale: Option<f32>,
 }
 
 impl ShowArgs {
@@ -142,6 +145,9 @@ impl ShowArgs {
         }
         if let Some(preset) = &self.preset {
             show.video.preset = preset.clone();
+        }
+        if let Some(scale) = self.render_scale {
+            show.render.scale = scale;
         }
         show.validate().context("after command-line overrides")?;
         Ok(show)

@@ -137,3 +137,35 @@ fn sigterm_mid_render_leaves_a_playable_file() {
         String::from_utf8_lossy(&decode.stderr)
     );
 }
+
+/// Rendering at half size and scaling up keeps the output size and the colours.
+#[test]
+fn render_scale_renders_smaller_and_outputs_full_size() {
+    let dir = Scratch::new("render-scale");
+    let out = dir.path("half.mkv");
+    let show = fixture("colour_panels.toml");
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--render-scale",
+        "0.5",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_media(&out, 640, 360, 30, 1.0);
+    let frame = rgb_frame(&out, 15);
+    assert_colour_near(
+        patch_mean(&frame, 320, 40, 8),
+        [0x33, 0x66, 0xcc],
+        10.0,
+        "backdrop",
+    );
+    assert_colour_near(
+        patch_mean(&frame, 165, 180, 8),
+        [0xe0, 0xc0, 0x20],
+        10.0,
+        "yellow card",
+    );
+}

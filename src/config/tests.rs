@@ -124,3 +124,21 @@ fn located_counts_lines_and_columns() {
         Located { line: 3, column: 1 }
     );
 }
+
+#[test]
+fn render_size_follows_scale_and_stays_even() {
+    let dir = ShowDir::new("scale");
+    let show = dir
+        .parse("scene = \"room.ron\"\n[video]\nwidth = 1280\nheight = 720\n[render]\nscale = 0.5\n")
+        .unwrap();
+    assert_eq!(show.render_size(), (640, 360));
+    let show = dir
+        .parse("scene = \"room.ron\"\n[video]\nwidth = 854\nheight = 480\n[render]\nscale = 0.3\n")
+        .unwrap();
+    let (w, h) = show.render_size();
+    assert!(w % 2 == 0 && h % 2 == 0 && w == 256 && h == 144, "{w}x{h}");
+    assert!(
+        dir.parse("scene = \"room.ron\"\n[render]\nscale = 2.0\n")
+            .is_err()
+    );
+}

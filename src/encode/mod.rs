@@ -20,8 +20,12 @@ use thiserror::Error;
 /// Encoder settings derived from the show file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodeSettings {
+    /// Output picture size.
     pub width: u32,
     pub height: u32,
+    /// Size of the frames handed to the encoder (smaller when rendering at a reduced scale).
+    pub source_width: u32,
+    pub source_height: u32,
     pub fps: u32,
     pub video_bitrate_kbps: u32,
     pub buffer_seconds: f32,
@@ -36,9 +40,12 @@ pub struct EncodeSettings {
 impl EncodeSettings {
     pub fn from_show(show: &crate::config::ShowConfig) -> Self {
         let v = &show.video;
+        let (source_width, source_height) = show.render_size();
         Self {
             width: v.width,
             height: v.height,
+            source_width,
+            source_height,
             fps: v.fps,
             video_bitrate_kbps: v.bitrate_kbps,
             buffer_seconds: v.buffer_seconds,

@@ -14,8 +14,10 @@ use ffmpeg_next::sys;
 /// RGBA → YUV 4:2:0 (BT.709, limited range) → H.264.
 pub struct VideoEncoder {
     encoder: encoder::Video,
+    /// Colour conversion, and upscaling when rendering below the output size.
     scaler: scaling::Context,
     yuv: frame::Video,
+    /// Size of the frames we accept (the encoder's own size may be larger).
     width: u32,
     height: u32,
 }
@@ -67,16 +69,21 @@ impl VideoEncoder {
         }
         let encoder = enc.open_with(options).context("opening video encoder")?;
 
+        // Same size: a pure colour conversion. Smaller source: bicubic upscaling on the way.
+        let source = (settings.source_width, settings.source_height);
+        let filter = if source == (settings.width, settings.height) {
+            scaling::Flags::BILINEAR
+        } else {
+            scaling::Flags::BICUBIC
+        };
         let mut scaler = scaling::Context::get(
             Pixel::RGBA,
-            settings.width,
-            settings.height,
+            settings.source_width,
+            settings.source_height,
             Pixel::YUV420P,
             settings.width,
             settings.height,
-            scaling::Flags::BILINEAR
-                | scaling::Flags::ACCURATE_RND
-                | scaling::Flags::FULL_CHR_H_INT,
+            filter | scaling::Flags::ACCURATE_RND | scaling::Flags::FULL_CHR_H_INT,
         )
         .context("creating RGBA→YUV converter")?;
         // SAFETY: the context is valid for the call; the coefficient tables are static.
@@ -97,8 +104,8 @@ impl VideoEncoder {
             encoder,
             scaler,
             yuv: frame::Video::new(Pixel::YUV420P, settings.width, settings.height),
-            width: settings.width,
-            height: settings.height,
+            width: settings.source_width,
+            height: settings.source_height,
         })
     }
 
@@ -154,8 +161,8 @@ impl VideoEncoder {
             std::ptr::null(),
         ];
         let src_stride = [(self.width * 4) as i32, 0, 0, 0];
-        // SAFETY: `src` points at width*height*4 bytes (checked above by the caller's size
-        // check); the destination frame was allocated for this size and format.
+        // SAFETY: `src` points at width*height*4 bytes of the source size (checked by
+        // `encode`); the destination frame was allocated for the output size and format.
         unsafe {
             let dst = (*self.yuv.as_mut_ptr()).data.as_ptr();
             let dst_stride = (*self.yuv.as_mut_ptr()).linesize.as_ptr();

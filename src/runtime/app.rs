@@ -69,9 +69,10 @@ pub fn build_app(
                 .into(),
         ));
     }
+    let (width, height) = show.render_size();
     app.add_plugins(CapturePlugin {
-        width: show.video.width,
-        height: show.video.height,
+        width,
+        height,
         sink: frames,
         recycled,
     });

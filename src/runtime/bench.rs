@@ -92,10 +92,10 @@ pub fn render_only(
     Ok(Figures {
         what: "render_only",
         pairs: vec![
-            (
-                "size",
-                format!("{}x{}", show.video.width, show.video.height),
-            ),
+            ("size", {
+                let (w, h) = show.render_size();
+                format!("{w}x{h}")
+            }),
             ("frames", got.to_string()),
             ("seconds", format!("{seconds:.2}")),
             ("fps", format!("{:.2}", got as f64 / seconds)),
@@ -109,7 +109,7 @@ pub fn render_only(
 /// the packets: the encoder's own speed.
 pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
     let settings = EncodeSettings::from_show(show);
-    let frame_bytes = (settings.width * settings.height * 4) as usize;
+    let frame_bytes = (settings.source_width * settings.source_height * 4) as usize;
     let mut file = std::fs::File::open(raw)
         .map_err(|e| RunError::Renderer(format!("{}: {e}", raw.display())))?;
     let mut frames = Vec::new();
@@ -124,8 +124,8 @@ pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
         return Err(RunError::Renderer(format!(
             "{}: no {}x{} RGBA frames in it",
             raw.display(),
-            settings.width,
-            settings.height
+            settings.source_width,
+            settings.source_height
         )));
     }
     let mut encoding = Encoding::new(
@@ -140,8 +140,8 @@ pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
     for (i, rgba) in frames.into_iter().enumerate() {
         encoding.push(VideoFrame {
             index: i as u64,
-            width: settings.width,
-            height: settings.height,
+            width: settings.source_width,
+            height: settings.source_height,
             rgba,
         })?;
     }

@@ -5,6 +5,8 @@ fn settings() -> EncodeSettings {
     EncodeSettings {
         width: 64,
         height: 36,
+        source_width: 64,
+        source_height: 36,
         fps: 30,
         video_bitrate_kbps: 300,
         buffer_seconds: 2.0,
@@ -103,4 +105,24 @@ fn keyframes_follow_the_configured_interval() {
         .map(|p| p.packet.pts().unwrap())
         .collect();
     assert_eq!(keys, vec![0, 60, 120]);
+}
+
+#[test]
+fn smaller_frames_are_scaled_up_to_the_output_size() {
+    let mut s = settings();
+    s.source_width = 32;
+    s.source_height = 18;
+    let mut enc = Encoding::new(
+        VideoEncoder::new(&s).unwrap(),
+        AudioEncoder::new(s.audio_bitrate_kbps).unwrap(),
+        Box::new(Silence),
+        MediaClock::new(s.fps),
+        Vec::new(),
+    );
+    enc.push(VideoFrame::solid(0, 32, 18, [10, 200, 10, 255]))
+        .unwrap();
+    assert!(enc.push(VideoFrame::solid(1, 64, 36, [0; 4])).is_err());
+    let (summary, packets) = enc.finish().unwrap();
+    assert_eq!(summary.frames, 1);
+    assert!(!packets.is_empty());
 }
