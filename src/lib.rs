@@ -22,3 +22,4 @@ pub mod mocap;
 pub mod output;
 pub mod runtime;
 pub mod scene;
+pub mod voice;

@@ -59,6 +59,21 @@ enum Command {
         #[arg(short, long = "output", value_name = "PATH", required = true)]
         outputs: Vec<String>,
     },
+    /// Speak a line with a speech engine: writes the WAV and, beside it, the viseme track
+    /// (`NAME.visemes.json`: time in seconds, viseme, weight) for checking voices and timing.
+    Say {
+        /// The text to speak.
+        text: String,
+        /// Voice name (for eSpeak: en-us, en-gb, cmn, …).
+        #[arg(long, default_value = "en-us")]
+        voice: String,
+        /// Engine: `espeak`, or `command:<shell command>` (text on stdin, `{output}` = WAV path).
+        #[arg(long, default_value = "espeak")]
+        engine: String,
+        /// WAV file to write (48 kHz mono).
+        #[arg(short, long, value_name = "PATH")]
+        output: PathBuf,
+    },
     /// Motion-capture tools.
     Mocap {
         #[command(subcommand)]
@@ -262,6 +277,29 @@ fn run(command: Command) -> Result<()> {
                 &stop,
             )?;
             print_report(&report);
+            Ok(())
+        }
+        Command::Say {
+            text,
+            voice,
+            engine,
+            output,
+        } => {
+            let mut engine = twincast::voice::engine_from_name(&engine)?;
+            let line = engine.synthesize(&text, &voice)?;
+            let visemes = line.visemes();
+            let program = line.to_program_rate()?;
+            twincast::voice::wav::write_wav(&output, &program.samples, program.sample_rate)?;
+            let track = output.with_extension("visemes.json");
+            std::fs::write(&track, visemes.to_json())
+                .with_context(|| format!("writing {}", track.display()))?;
+            println!(
+                "wrote {} ({:.2} s, {} phonemes) and {}",
+                output.display(),
+                program.duration(),
+                line.phonemes.len(),
+                track.display()
+            );
             Ok(())
         }
         Command::Mocap {

@@ -140,6 +140,26 @@ pub(crate) fn receive_packets(
     }
 }
 
+/// Runs a resampler on one frame into a new frame sized for everything it can produce.
+///
+/// ffmpeg-next's `run` sizes the output like the input, which truncates whenever the output
+/// rate is higher and leaves the rest piling up inside swresample: when upsampling, a
+/// backlog (and memory) that grows for as long as the stream runs.
+pub(crate) fn resample_frame(
+    resampler: &mut ffmpeg::software::resampling::Context,
+    input: &ffmpeg::frame::Audio,
+) -> Result<ffmpeg::frame::Audio, ffmpeg::Error> {
+    // SAFETY: a valid resampler; the call only reads its state.
+    let capacity =
+        unsafe { ffmpeg::sys::swr_get_out_samples(resampler.as_mut_ptr(), input.samples() as i32) }
+            .max(1) as usize;
+    let out_def = resampler.output();
+    let mut output = ffmpeg::frame::Audio::new(out_def.format, capacity, out_def.channel_layout);
+    output.set_channels(out_def.channel_layout.channels() as u16);
+    resampler.run(input, &mut output)?;
+    Ok(output)
+}
+
 /// Initialises FFmpeg once and quiets its own logging to warnings.
 pub fn init_ffmpeg() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -158,9 +158,7 @@ impl MusicLoop {
                     self.resampler.insert(r)
                 }
             };
-            let mut out = frame::Audio::empty();
-            resampler
-                .run(&decoded, &mut out)
+            let out = super::resample_frame(resampler, &decoded)
                 .map_err(|e| format!("resampling failed: {e}"))?;
             let bytes = &out.data(0)[..out.samples() * CHANNELS * 4];
             self.ready.extend(
@@ -278,5 +276,60 @@ mod tests {
         let mut out = vec![1.0f32; 64];
         Silence.fill(&mut out);
         assert!(out.iter().all(|s| *s == 0.0));
+    }
+}
+
+#[cfg(test)]
+mod upsampling_tests {
+    use super::*;
+
+    /// A 44.1 kHz file upsampled to 48 kHz: every input second must come out as one output
+    /// second. ffmpeg-next's `run` alone truncates each frame and lets a backlog grow.
+    #[test]
+    fn upsampled_music_keeps_its_length_and_pitch() {
+        let path = std::env::temp_dir().join(format!("twincast-tone-{}.wav", std::process::id()));
+        let status = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=441:sample_rate=44100:duration=2",
+            ])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success());
+        let mut music = MusicLoop::open(&path, 0.0).unwrap();
+        let mut out = vec![0.0f32; SAMPLE_RATE as usize * CHANNELS * 10];
+        for block in out.chunks_mut(1600 * CHANNELS) {
+            music.fill(block);
+        }
+        let _ = std::fs::remove_file(&path);
+        // 441 Hz over 10 s: 8820 zero crossings per channel (two per cycle), give or take
+        // the loop seams.
+        let left: Vec<f32> = out.iter().step_by(2).copied().collect();
+        let crossings = left
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
+        assert!(
+            (crossings as i64 - 8820).abs() < 60,
+            "{crossings} crossings"
+        );
+        // And nothing piles up inside the resampler: its delay stays a few milliseconds.
+        let delay = music
+            .resampler
+            .as_ref()
+            .and_then(|r| r.delay())
+            .map_or(0, |d| d.milliseconds);
+        assert!(delay < 50, "resampler holds {delay} ms");
+        assert!(
+            music.ready.len() < SAMPLE_RATE as usize * CHANNELS,
+            "{} samples queued",
+            music.ready.len()
+        );
     }
 }

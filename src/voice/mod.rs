@@ -1,0 +1,145 @@
+//! The host's voice: speech engines behind one trait, viseme tracks for lip sync, and
+//! helpers to bring any engine's audio to the program's 48 kHz.
+//!
+//! Engines: eSpeak NG (built in, offline, with phoneme timings) and any external command
+//! that writes a WAV file (piper and friends). The HTTP engine and mouth animation are
+//! not built yet (see the README's status table).
+
+mod command;
+mod espeak;
+pub mod visemes;
+pub mod wav;
+
+pub use command::CommandEngine;
+pub use espeak::EspeakEngine;
+pub use visemes::{Viseme, VisemeKey, VisemeTrack};
+
+use crate::encode::init_ffmpeg;
+use crate::media::SAMPLE_RATE;
+use ffmpeg_next as ffmpeg;
+use thiserror::Error;
+
+/// A phoneme starting at `time` seconds into the utterance (engine's own naming).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhonemeEvent {
+    pub time: f32,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordEvent {
+    pub time: f32,
+    pub text: String,
+}
+
+/// One spoken line: mono samples and what the engine said about their timing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Utterance {
+    pub sample_rate: u32,
+    pub samples: Vec<f32>,
+    pub phonemes: Vec<PhonemeEvent>,
+    pub words: Vec<WordEvent>,
+}
+
+impl Utterance {
+    pub fn duration(&self) -> f32 {
+        self.samples.len() as f32 / self.sample_rate.max(1) as f32
+    }
+
+    /// The same utterance at the program's 48 kHz (event times do not change).
+    pub fn to_program_rate(&self) -> Result<Utterance, VoiceError> {
+        if self.sample_rate == SAMPLE_RATE {
+            return Ok(self.clone());
+        }
+        Ok(Utterance {
+            sample_rate: SAMPLE_RATE,
+            samples: resample_mono(&self.samples, self.sample_rate, SAMPLE_RATE)?,
+            phonemes: self.phonemes.clone(),
+            words: self.words.clone(),
+        })
+    }
+
+    /// Viseme track: from phoneme timings when the engine gave them, else from the audio.
+    pub fn visemes(&self) -> VisemeTrack {
+        if self.phonemes.is_empty() {
+            VisemeTrack::from_audio(&self.samples, self.sample_rate)
+        } else {
+            VisemeTrack::from_phonemes(&self.phonemes, self.duration())
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum VoiceError {
+    #[error("{engine}: {reason}")]
+    Engine { engine: String, reason: String },
+    #[error("{engine}: no voice called `{voice}`")]
+    UnknownVoice { engine: String, voice: String },
+    #[error("{engine}: gave no usable audio: {reason}")]
+    BadAudio { engine: String, reason: String },
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+/// Anything that turns text into an [`Utterance`].
+pub trait SpeechEngine: Send {
+    fn name(&self) -> &str;
+    fn synthesize(&mut self, text: &str, voice: &str) -> Result<Utterance, VoiceError>;
+}
+
+/// Makes the engine named in a show file: `espeak`, or `command:<shell command>`.
+pub fn engine_from_name(name: &str) -> Result<Box<dyn SpeechEngine>, VoiceError> {
+    match name.split_once(':') {
+        None if name == "espeak" => Ok(Box::new(EspeakEngine::new()?)),
+        Some(("command", cmd)) => Ok(Box::new(CommandEngine::new(cmd))),
+        _ => Err(VoiceError::Engine {
+            engine: name.into(),
+            reason: "unknown engine: use `espeak` or `command:<shell command>`".into(),
+        }),
+    }
+}
+
+/// Mono f32 resampling with FFmpeg's resampler.
+pub fn resample_mono(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, VoiceError> {
+    use ffmpeg::{
+        ChannelLayout, format::Sample, format::sample::Type, frame, software::resampling,
+    };
+    init_ffmpeg();
+    let bad = |e: ffmpeg::Error| VoiceError::BadAudio {
+        engine: "resampler".into(),
+        reason: e.to_string(),
+    };
+    if samples.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ctx = resampling::Context::get(
+        Sample::F32(Type::Packed),
+        ChannelLayout::MONO,
+        from,
+        Sample::F32(Type::Packed),
+        ChannelLayout::MONO,
+        to,
+    )
+    .map_err(bad)?;
+    let mut input = frame::Audio::new(
+        Sample::F32(Type::Packed),
+        samples.len(),
+        ChannelLayout::MONO,
+    );
+    input.set_rate(from);
+    input.set_channels(1);
+    input.plane_mut::<f32>(0)[..samples.len()].copy_from_slice(samples);
+    let mut out = Vec::with_capacity(samples.len() * to as usize / from as usize + 64);
+    let output = crate::encode::resample_frame(&mut ctx, &input).map_err(bad)?;
+    out.extend_from_slice(&output.plane::<f32>(0)[..output.samples()]);
+    // Drain the resampler's delay so the end of the line is not cut.
+    let mut tail = frame::Audio::new(Sample::F32(Type::Packed), 4096, ChannelLayout::MONO);
+    tail.set_channels(1);
+    if ctx.flush(&mut tail).is_ok() {
+        out.extend_from_slice(&tail.plane::<f32>(0)[..tail.samples()]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
