@@ -2,7 +2,8 @@
 # Prints speed and memory figures for 720p30 and 1080p30 on this machine:
 #   render-only fps (render + readback, no encode), encode-only fps (our encoder on raw
 #   frames), the ffmpeg command line on the same raw frames with the same settings,
-#   end-to-end real-time factor of `twincast render`, and peak RSS.
+#   end-to-end real-time factor of `twincast render`, and peak RSS; and speech synthesis
+#   real-time factor per engine and the mixer's cost per second of audio.
 # Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
+
+echo "== speech synthesis and mixer =="
+"$TWINCAST_BIN" bench voice 2>/dev/null
+"$TWINCAST_BIN" bench voice --voice cmn 2>/dev/null | head -1
+"$TWINCAST_BIN" bench voice --engine "command:espeak-ng -v {voice} -w {output} --stdin" --voice en 2>/dev/null | head -1
 
 for spec in "1280x720 2500" "1920x1080 4500"; do
   set -- $spec

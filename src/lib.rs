@@ -18,6 +18,7 @@ pub mod capture;
 pub mod config;
 pub mod encode;
 pub mod media;
+pub mod mix;
 pub mod mocap;
 pub mod output;
 pub mod runtime;

@@ -112,6 +112,13 @@ enum BenchCommand {
         #[arg(long, value_name = "PATH")]
         raw: Option<PathBuf>,
     },
+    /// Speech synthesis speed and mixer cost.
+    Voice {
+        #[arg(long, default_value = "espeak")]
+        engine: String,
+        #[arg(long, default_value = "en-us")]
+        voice: String,
+    },
     /// Encode raw RGBA frames (from `bench render --raw`) with the show's settings, no output.
     Encode {
         #[command(flatten)]
@@ -317,6 +324,12 @@ fn run(command: Command) -> Result<()> {
                 let show = show.load()?;
                 let figures = runtime::bench::render_only(&show, frames, raw.as_deref())?;
                 println!("{figures}");
+                Ok(())
+            }
+            BenchCommand::Voice { engine, voice } => {
+                for figures in runtime::bench::voice(&engine, &voice)? {
+                    println!("{figures}");
+                }
                 Ok(())
             }
             BenchCommand::Encode { show, raw } => {

@@ -169,3 +169,34 @@ fn render_scale_renders_smaller_and_outputs_full_size() {
         "yellow card",
     );
 }
+
+/// The demo host speaks, and the encoded program sits at broadcast loudness.
+#[test]
+fn demo_speaks_at_broadcast_loudness() {
+    let dir = Scratch::new("loudness");
+    let out = dir.path("speech.mkv");
+    let run = run_ok(&[
+        "render",
+        "--seconds",
+        "15",
+        "--size",
+        "320x180",
+        "--fps",
+        "10",
+        "--preset",
+        "ultrafast",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        log.contains("speaking at") && log.contains("Welcome to the twincast showroom"),
+        "{log}"
+    );
+    let (integrated, true_peak) = r128(&out);
+    assert!(
+        (integrated + 16.0).abs() <= 1.0,
+        "integrated loudness {integrated} LUFS"
+    );
+    assert!(true_peak <= -1.0, "true peak {true_peak} dBTP");
+}

@@ -26,6 +26,7 @@ pub struct ShowConfig {
     pub camera: Option<String>,
     pub video: VideoConfig,
     pub audio: AudioConfig,
+    pub voice: VoiceConfig,
     pub render: RenderConfig,
     pub outputs: Vec<String>,
 }
@@ -73,8 +74,17 @@ pub struct AudioConfig {
     pub bitrate_kbps: u32,
     /// Music bed, looped; silence when absent.
     pub music: Option<PathBuf>,
-    /// Gain applied to the music bed, in dB.
+    /// Music bed level in dB: relative to `loudness_lufs` when `normalize` is on (the file
+    /// is measured at start), else a plain gain on the file.
     pub music_gain_db: f32,
+    /// Ride the program to `loudness_lufs` (EBU R128) under `true_peak_dbtp`.
+    pub normalize: bool,
+    pub loudness_lufs: f32,
+    pub true_peak_dbtp: f32,
+    /// Music gain while the host speaks, and how fast it dips and comes back.
+    pub duck_db: f32,
+    pub duck_attack_ms: f32,
+    pub duck_release_ms: f32,
 }
 
 impl Default for AudioConfig {
@@ -83,6 +93,37 @@ impl Default for AudioConfig {
             bitrate_kbps: 128,
             music: None,
             music_gain_db: -6.0,
+            normalize: true,
+            loudness_lufs: -16.0,
+            true_peak_dbtp: -1.0,
+            duck_db: -12.0,
+            duck_attack_ms: 40.0,
+            duck_release_ms: 400.0,
+        }
+    }
+}
+
+/// What the host says, and with which engine.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// `espeak`, or `command:<shell command>` (text on stdin, `{output}`: WAV to write).
+    pub engine: String,
+    pub voice: String,
+    /// Spoken in turn, forever. None: the host is silent.
+    pub lines: Vec<String>,
+    pub pause_seconds: f32,
+    pub speech_gain_db: f32,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        Self {
+            engine: "espeak".into(),
+            voice: "en-us".into(),
+            lines: Vec::new(),
+            pause_seconds: 4.0,
+            speech_gain_db: 0.0,
         }
     }
 }
@@ -129,6 +170,8 @@ struct ShowFile {
     video: VideoConfig,
     #[serde(default)]
     audio: AudioConfig,
+    #[serde(default)]
+    voice: VoiceConfig,
     #[serde(default)]
     render: RenderConfig,
     #[serde(default)]
@@ -177,6 +220,7 @@ impl ShowConfig {
             camera: file.camera,
             video: file.video,
             audio,
+            voice: file.voice,
             render: file.render,
             outputs: file.outputs.into_iter().map(|o| o.url).collect(),
         };
@@ -263,6 +307,34 @@ impl ShowConfig {
                 "audio.music_gain_db",
                 format!("{} is outside -60..=12", self.audio.music_gain_db),
             ));
+        }
+        let a = &self.audio;
+        for (field, value, range) in [
+            ("audio.loudness_lufs", a.loudness_lufs, -40.0..=-5.0),
+            ("audio.true_peak_dbtp", a.true_peak_dbtp, -10.0..=0.0),
+            ("audio.duck_db", a.duck_db, -40.0..=0.0),
+            ("audio.duck_attack_ms", a.duck_attack_ms, 1.0..=5000.0),
+            ("audio.duck_release_ms", a.duck_release_ms, 1.0..=10000.0),
+            (
+                "voice.pause_seconds",
+                self.voice.pause_seconds,
+                0.0..=3600.0,
+            ),
+            (
+                "voice.speech_gain_db",
+                self.voice.speech_gain_db,
+                -40.0..=20.0,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(invalid(
+                    field,
+                    format!("{value} is outside {}..={}", range.start(), range.end()),
+                ));
+            }
+        }
+        if let Some(i) = self.voice.lines.iter().position(|l| l.trim().is_empty()) {
+            return Err(invalid(&format!("voice.lines[{i}]"), "is empty".into()));
         }
         if ![1, 2, 4, 8].contains(&self.render.msaa) {
             return Err(invalid(

@@ -49,6 +49,28 @@ struct Decoding {
 }
 
 impl MusicLoop {
+    /// Opens `path` and levels it so the bed sits `relative_db` from `target` LUFS, measured
+    /// over its first minute (at most). Music files differ by 20 dB and more in level; a
+    /// gain relative to the program's loudness means the same setting suits every file.
+    pub fn open_levelled(path: &Path, target: f32, relative_db: f32) -> Result<Self, EncodeError> {
+        let mut probe = Self::open(path, 0.0)?;
+        let mut first = vec![0.0f32; SAMPLE_RATE as usize * CHANNELS * 60];
+        let mut filled = 0;
+        // Measure one pass of the file (or its first minute), not the loop.
+        while filled < first.len() && probe.failures == 0 {
+            let before = probe.decoding.is_some();
+            let n = (first.len() - filled).min(4800 * CHANNELS);
+            probe.fill(&mut first[filled..filled + n]);
+            filled += n;
+            if before && probe.decoding.is_none() {
+                break;
+            }
+        }
+        let loudness = crate::mix::integrated_lufs(&first[..filled], CHANNELS as u32);
+        let gain_db = loudness.map_or(relative_db, |l| target + relative_db - l);
+        Self::open(path, gain_db)
+    }
+
     /// Opens `path` and checks it decodes, so a bad file is refused at start, not at air time.
     pub fn open(path: &Path, gain_db: f32) -> Result<Self, EncodeError> {
         super::init_ffmpeg();

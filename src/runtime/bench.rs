@@ -158,3 +158,65 @@ pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
         ],
     })
 }
+
+/// Speech synthesis real-time factor (seconds of speech per second of work) and the
+/// mixer's cost per second of program audio.
+pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
+    use crate::encode::{AudioSource, Silence};
+    use crate::mix::{Line, MixSettings, ProgramMixer};
+    use crate::voice::engine_from_name;
+    let err = |e: crate::voice::VoiceError| RunError::Renderer(e.to_string());
+    let mut tts = engine_from_name(engine).map_err(err)?;
+    let text = "Welcome to the showroom. Today only, every product ships free, \
+                and the first fifty orders get a gift from our factory.";
+    tts.synthesize("warm up", voice_name).map_err(err)?;
+    let started = Instant::now();
+    let mut spoken = 0.0f64;
+    for _ in 0..5 {
+        spoken += tts.synthesize(text, voice_name).map_err(err)?.duration() as f64;
+    }
+    let synth = started.elapsed().as_secs_f64();
+
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    for _ in 0..32 {
+        let _ = tx.try_send(Line {
+            text: "bench".into(),
+            samples: vec![0.1; 48_000 * 3],
+            visemes: Default::default(),
+        });
+    }
+    let settings = MixSettings {
+        pause_seconds: 1.0,
+        ..Default::default()
+    };
+    let mut mixer = ProgramMixer::new(Box::new(Silence), Some(rx), settings);
+    let mut block = vec![0.0f32; 1600 * 2];
+    let seconds_of_audio = 120.0;
+    let started = Instant::now();
+    for _ in 0..(seconds_of_audio as usize * 30) {
+        mixer.fill(&mut block);
+    }
+    let mix = started.elapsed().as_secs_f64();
+    Ok(vec![
+        Figures {
+            what: "speech",
+            pairs: vec![
+                ("engine", engine.to_string()),
+                ("voice", voice_name.to_string()),
+                ("speech_seconds", format!("{spoken:.2}")),
+                ("work_seconds", format!("{synth:.3}")),
+                ("realtime_factor", format!("{:.1}", spoken / synth)),
+            ],
+        },
+        Figures {
+            what: "mixer",
+            pairs: vec![
+                ("audio_seconds", format!("{seconds_of_audio:.0}")),
+                (
+                    "ms_per_audio_second",
+                    format!("{:.3}", mix * 1000.0 / seconds_of_audio),
+                ),
+            ],
+        },
+    ])
+}

@@ -14,6 +14,7 @@ use crate::encode::{
     Silence, VideoEncoder,
 };
 use crate::media::{MediaClock, VideoFrame};
+use crate::mix::{MixSettings, ProgramMixer, Speaker};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
 use crate::scene::LoadedScene;
 use bevy::prelude::*;
@@ -79,10 +80,31 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     let settings = EncodeSettings::from_show(show);
     let video = VideoEncoder::new(&settings)?;
     let audio = AudioEncoder::new(settings.audio_bitrate_kbps)?;
-    let source: Box<dyn AudioSource> = match &show.audio.music {
-        Some(path) => Box::new(MusicLoop::open(path, show.audio.music_gain_db)?),
+    let a = &show.audio;
+    let music: Box<dyn AudioSource> = match &a.music {
+        Some(path) if a.normalize => Box::new(MusicLoop::open_levelled(
+            path,
+            a.loudness_lufs,
+            a.music_gain_db,
+        )?),
+        Some(path) => Box::new(MusicLoop::open(path, a.music_gain_db)?),
         None => Box::new(Silence),
     };
+    // The host's lines are synthesised ahead on their own thread; the speaker lives as long
+    // as this run and stops when the mixer (in the encoder) lets go of its channel.
+    let (_speaker, lines) = if show.voice.lines.is_empty() {
+        (None, None)
+    } else {
+        let (speaker, lines) = Speaker::spawn(
+            show.voice.engine.clone(),
+            show.voice.voice.clone(),
+            show.voice.lines.clone(),
+            a.normalize.then_some(a.loudness_lufs),
+        );
+        (Some(speaker), Some(lines))
+    };
+    let source: Box<dyn AudioSource> =
+        Box::new(ProgramMixer::new(music, lines, mix_settings(show)));
 
     let targets = options
         .outputs
@@ -199,6 +221,19 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         stopped_by_signal,
         outputs: report_outputs,
     })
+}
+
+fn mix_settings(show: &ShowConfig) -> MixSettings {
+    let a = &show.audio;
+    MixSettings {
+        duck_db: a.duck_db,
+        duck_attack_ms: a.duck_attack_ms,
+        duck_release_ms: a.duck_release_ms,
+        speech_gain_db: show.voice.speech_gain_db,
+        pause_seconds: show.voice.pause_seconds,
+        loudness_lufs: a.normalize.then_some(a.loudness_lufs),
+        true_peak_dbtp: a.true_peak_dbtp,
+    }
 }
 
 /// Decides which frame to render next and when.

@@ -344,3 +344,25 @@ pub fn wait_for_stable_file(path: &Path, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// Integrated loudness (LUFS) and true peak (dBTP) of a file's audio, measured by FFmpeg's
+/// own EBU R128 filter.
+pub fn r128(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "info", "-nostats", "-i"])
+        .arg(path)
+        .args(["-map", "0:a", "-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .expect("running ffmpeg");
+    let text = String::from_utf8_lossy(&out.stderr);
+    let summary = text.rsplit("Summary:").next().unwrap_or("");
+    let value = |label: &str| -> f64 {
+        summary
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no `{label}` in:\n{summary}"))
+    };
+    (value("I:"), value("Peak:"))
+}

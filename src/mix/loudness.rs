@@ -1,0 +1,100 @@
+//! Broadcast loudness: ride the program towards a target (EBU R128 short-term loudness,
+//! measured with a real R128 meter) and keep peaks under the true-peak ceiling.
+
+use crate::media::{CHANNELS, SAMPLE_RATE};
+use ebur128::{EbuR128, Mode};
+
+/// How fast the rider may move (dB per second), and how far. It only corrects drift: the
+/// elements are levelled before the mix (see [`integrated_lufs`]), so a fast rider would
+/// only pump the music up in every pause.
+const SLEW_DB_PER_S: f32 = 0.5;
+const MAX_GAIN_DB: f32 = 6.0;
+/// The limiter keeps sample peaks this far under the true-peak ceiling: inter-sample peaks
+/// and the AAC encoder's overshoot live in that margin.
+const PEAK_MARGIN_DB: f32 = 1.0;
+const LIMITER_RELEASE_MS: f32 = 150.0;
+
+pub struct Normalizer {
+    meter: EbuR128,
+    target: f32,
+    gain_db: f32,
+    ceiling: f32,
+    limiter: f32,
+    release: f32,
+}
+
+impl Normalizer {
+    pub fn new(target_lufs: f32, true_peak_dbtp: f32) -> Self {
+        Self {
+            meter: EbuR128::new(CHANNELS as u32, SAMPLE_RATE, Mode::S)
+                .expect("valid meter settings"),
+            target: target_lufs,
+            gain_db: 0.0,
+            ceiling: 10f32.powf((true_peak_dbtp - PEAK_MARGIN_DB) / 20.0),
+            limiter: 1.0,
+            release: 1.0 - (-1.0 / (LIMITER_RELEASE_MS / 1000.0 * SAMPLE_RATE as f32)).exp(),
+        }
+    }
+
+    /// The gain currently applied before limiting, in dB.
+    pub fn gain_db(&self) -> f32 {
+        self.gain_db
+    }
+
+    /// Measures the block as it came, moves the gain towards the target, applies it, limits.
+    pub fn process(&mut self, block: &mut [f32]) {
+        let frames = block.len() / CHANNELS;
+        if frames == 0 {
+            return;
+        }
+        let _ = self.meter.add_frames_f32(block);
+        let before = self.gain_db;
+        if let Ok(short_term) = self.meter.loudness_shortterm() {
+            // Below -60 LUFS is silence (a pause): hold the gain rather than pump it up.
+            if short_term.is_finite() && short_term > -60.0 {
+                let wanted = (self.target - short_term as f32).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+                let error = wanted - self.gain_db;
+                let step = SLEW_DB_PER_S * frames as f32 / SAMPLE_RATE as f32;
+                self.gain_db += error.clamp(-step, step);
+            }
+        }
+        let (g0, g1) = (10f32.powf(before / 20.0), 10f32.powf(self.gain_db / 20.0));
+        for (i, frame) in block.chunks_exact_mut(CHANNELS).enumerate() {
+            let g = g0 + (g1 - g0) * (i as f32 / frames as f32);
+            let mut peak = 0.0f32;
+            for s in frame.iter_mut() {
+                *s *= g;
+                peak = peak.max(s.abs());
+            }
+            // Instant attack, smooth release.
+            if peak * self.limiter > self.ceiling {
+                self.limiter = self.ceiling / peak;
+            } else {
+                self.limiter += (1.0 - self.limiter) * self.release;
+            }
+            for s in frame.iter_mut() {
+                *s *= self.limiter;
+            }
+        }
+    }
+}
+
+/// Integrated loudness (EBU R128, LUFS) of interleaved samples; `None` for silence.
+pub fn integrated_lufs(samples: &[f32], channels: u32) -> Option<f32> {
+    let mut meter = EbuR128::new(channels, SAMPLE_RATE, Mode::I).ok()?;
+    meter.add_frames_f32(samples).ok()?;
+    meter
+        .loudness_global()
+        .ok()
+        .map(|l| l as f32)
+        .filter(|l| l.is_finite() && *l > -70.0)
+}
+
+/// Scales mono samples so that, played on both channels, they measure `target` LUFS.
+pub fn level_mono_line(samples: &mut [f32], target: f32) {
+    // Identical left and right add 3 dB in R128's power sum.
+    if let Some(loudness) = integrated_lufs(samples, 1) {
+        let gain = 10f32.powf((target - 3.01 - loudness) / 20.0);
+        samples.iter_mut().for_each(|s| *s *= gain);
+    }
+}

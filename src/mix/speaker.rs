@@ -1,0 +1,79 @@
+//! Synthesises the host's lines ahead of time, on its own thread, so a slow or failing
+//! speech engine never holds up the encoder: the mixer takes a line when one is ready.
+
+use crate::voice::{VisemeTrack, engine_from_name};
+use crossbeam_channel::{Receiver, bounded};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tracing::warn;
+
+/// A line ready to play: 48 kHz mono, with its mouth shapes.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub text: String,
+    pub samples: Vec<f32>,
+    pub visemes: VisemeTrack,
+}
+
+pub struct Speaker {
+    _thread: JoinHandle<()>,
+}
+
+impl Speaker {
+    /// Speaks `lines` in turn, forever, each levelled to `loudness` (LUFS) when given.
+    /// The thread ends when the receiver is dropped.
+    pub fn spawn(
+        engine: String,
+        voice: String,
+        lines: Vec<String>,
+        loudness: Option<f32>,
+    ) -> (Self, Receiver<Line>) {
+        let (tx, rx) = bounded::<Line>(1);
+        let thread = std::thread::Builder::new()
+            .name("speaker".into())
+            .spawn(move || {
+                let mut engine = match engine_from_name(&engine) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        warn!("{e}; the host stays silent");
+                        return;
+                    }
+                };
+                let mut failures_in_a_row = 0usize;
+                for text in lines.iter().cycle() {
+                    let line = engine.synthesize(text, &voice).and_then(|u| {
+                        let visemes = u.visemes();
+                        u.to_program_rate().map(|p| {
+                            let mut samples = p.samples;
+                            if let Some(target) = loudness {
+                                super::level_mono_line(&mut samples, target);
+                            }
+                            Line {
+                                text: text.clone(),
+                                samples,
+                                visemes,
+                            }
+                        })
+                    });
+                    match line {
+                        Ok(line) => {
+                            failures_in_a_row = 0;
+                            if tx.send(line).is_err() {
+                                return; // the show is over
+                            }
+                        }
+                        Err(e) => {
+                            warn!("line skipped: {e}");
+                            failures_in_a_row += 1;
+                            if failures_in_a_row >= lines.len() {
+                                // Every line failed: the engine is down. Try again later.
+                                std::thread::sleep(Duration::from_secs(5));
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("spawning the speaker thread");
+        (Self { _thread: thread }, rx)
+    }
+}
