@@ -1,19 +1,23 @@
 //! The program mix: music bed, the host's speech, loudness.
 //!
 //! [`ProgramMixer`] is itself an [`AudioSource`]: the encoder pulls finished program audio
-//! from it on the media clock. Speech lines arrive ready to play (48 kHz mono) from a
-//! [`Speaker`] thread, which synthesises ahead so the encoder never waits on a speech engine.
+//! from it on the media clock. Lines come ready to play (48 kHz mono) from a [`Speaker`]
+//! thread, are put on the media-clock timeline by a [`Scheduler`] in the main loop, and are
+//! played by the mixer exactly at their start sample.
 
 mod loudness;
+mod schedule;
 mod speaker;
 
 pub use loudness::{Normalizer, integrated_lufs, level_mono_line};
+pub use schedule::{ScheduledLine, Scheduler};
 pub use speaker::{Line, Speaker};
 
 use crate::encode::AudioSource;
 use crate::media::{CHANNELS, SAMPLE_RATE};
 use crossbeam_channel::Receiver;
-use tracing::info;
+use std::collections::VecDeque;
+use tracing::{info, warn};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MixSettings {
@@ -22,8 +26,6 @@ pub struct MixSettings {
     pub duck_attack_ms: f32,
     pub duck_release_ms: f32,
     pub speech_gain_db: f32,
-    /// Silence between lines.
-    pub pause_seconds: f32,
     /// Program loudness target; `None` leaves levels alone.
     pub loudness_lufs: Option<f32>,
     pub true_peak_dbtp: f32,
@@ -36,7 +38,6 @@ impl Default for MixSettings {
             duck_attack_ms: 40.0,
             duck_release_ms: 400.0,
             speech_gain_db: 0.0,
-            pause_seconds: 4.0,
             loudness_lufs: Some(-16.0),
             true_peak_dbtp: -1.0,
         }
@@ -46,11 +47,9 @@ impl Default for MixSettings {
 /// Music + speech + loudness, pulled by the encoder.
 pub struct ProgramMixer {
     music: Box<dyn AudioSource>,
-    lines: Option<Receiver<Line>>,
-    playing: Option<(Line, usize)>,
-    settings: MixSettings,
-    /// Samples (per channel) since the last line ended.
-    quiet_for: u64,
+    schedule: Option<Receiver<ScheduledLine>>,
+    pending: VecDeque<ScheduledLine>,
+    playing: Option<ScheduledLine>,
     /// Media position in samples (per channel).
     position: u64,
     duck_gain: f32,
@@ -73,68 +72,69 @@ fn coefficient(ms: f32) -> f32 {
 impl ProgramMixer {
     pub fn new(
         music: Box<dyn AudioSource>,
-        lines: Option<Receiver<Line>>,
+        schedule: Option<Receiver<ScheduledLine>>,
         settings: MixSettings,
     ) -> Self {
-        let normalizer = settings
-            .loudness_lufs
-            .map(|target| Normalizer::new(target, settings.true_peak_dbtp));
         Self {
             music,
-            lines,
+            schedule,
+            pending: VecDeque::new(),
             playing: None,
-            quiet_for: 0,
             position: 0,
             duck_gain: 1.0,
             duck_low: db(settings.duck_db),
             attack: coefficient(settings.duck_attack_ms),
             release: coefficient(settings.duck_release_ms),
             speech_gain: db(settings.speech_gain_db),
-            normalizer,
-            settings,
+            normalizer: settings
+                .loudness_lufs
+                .map(|target| Normalizer::new(target, settings.true_peak_dbtp)),
         }
     }
 
-    /// Starts the next line when the pause after the last one is over and a line is ready.
+    /// Starts the next scheduled line when the media clock reaches its start sample.
     fn maybe_start_line(&mut self) {
         if self.playing.is_some() {
             return;
         }
-        let pause = (self.settings.pause_seconds.max(0.0) * SAMPLE_RATE as f32) as u64;
-        if self.quiet_for < pause {
-            return;
+        while let Some(late) = self.pending.pop_front_if(|l| l.end() <= self.position) {
+            // Should not happen with a sufficient lead; playing it late would put the voice
+            // out of step with the mouth, so it is dropped.
+            warn!(
+                "line arrived after its time and was dropped: {}",
+                late.line.text
+            );
         }
-        if let Some(line) = self.lines.as_ref().and_then(|l| l.try_recv().ok()) {
+        if let Some(line) = self.pending.pop_front_if(|l| l.start <= self.position) {
             info!(
                 "speaking at {:.2} s: {}",
-                self.position as f64 / SAMPLE_RATE as f64,
-                line.text
+                line.start as f64 / SAMPLE_RATE as f64,
+                line.line.text
             );
-            self.playing = Some((line, 0));
+            self.playing = Some(line);
         }
     }
 }
 
 impl AudioSource for ProgramMixer {
     fn fill(&mut self, out: &mut [f32]) {
+        if let Some(schedule) = &self.schedule {
+            self.pending.extend(schedule.try_iter());
+        }
         self.music.fill(out);
         for frame in out.chunks_exact_mut(CHANNELS) {
             self.maybe_start_line();
-            let speech = match self.playing.as_mut() {
-                Some((line, pos)) => {
-                    let s = line.samples.get(*pos).copied().unwrap_or(0.0);
-                    *pos += 1;
-                    if *pos >= line.samples.len() {
-                        self.playing = None;
-                        self.quiet_for = 0;
-                    }
-                    Some(s)
-                }
-                None => {
-                    self.quiet_for += 1;
-                    None
-                }
-            };
+            let speech = self.playing.as_ref().map(|l| {
+                let at = (self.position - l.start) as usize;
+                l.line.samples.get(at).copied().unwrap_or(0.0)
+            });
+            if self
+                .playing
+                .as_ref()
+                .is_some_and(|l| self.position + 1 >= l.end())
+            {
+                self.playing = None;
+            }
             let (target, rate) = if speech.is_some() {
                 (self.duck_low, self.attack)
             } else {

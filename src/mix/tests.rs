@@ -36,16 +36,18 @@ fn run(mixer: &mut ProgramMixer, seconds: f32) -> Vec<f32> {
 
 #[test]
 fn music_ducks_by_the_configured_amount_under_speech() {
-    // A silent "line" of 2 s: whatever the music does then is the ducking alone.
+    // A silent "line" of 2 s scheduled at 1 s: whatever the music does then is the ducking.
     let (tx, rx) = crossbeam_channel::bounded(1);
-    tx.send(Line {
-        text: "quiet".into(),
-        samples: vec![0.0; 2 * SAMPLE_RATE as usize],
-        visemes: Default::default(),
+    tx.send(ScheduledLine {
+        start: SAMPLE_RATE as u64,
+        line: std::sync::Arc::new(Line {
+            text: "quiet".into(),
+            samples: vec![0.0; 2 * SAMPLE_RATE as usize],
+            visemes: Default::default(),
+        }),
     })
     .unwrap();
     let settings = MixSettings {
-        pause_seconds: 1.0,
         loudness_lufs: None,
         ..Default::default()
     };

@@ -178,17 +178,17 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
     let synth = started.elapsed().as_secs_f64();
 
     let (tx, rx) = crossbeam_channel::bounded(64);
-    for _ in 0..32 {
-        let _ = tx.try_send(Line {
-            text: "bench".into(),
-            samples: vec![0.1; 48_000 * 3],
-            visemes: Default::default(),
+    for i in 0..30u64 {
+        let _ = tx.try_send(crate::mix::ScheduledLine {
+            start: (1 + i * 4) * 48_000,
+            line: std::sync::Arc::new(Line {
+                text: "bench".into(),
+                samples: vec![0.1; 48_000 * 3],
+                visemes: Default::default(),
+            }),
         });
     }
-    let settings = MixSettings {
-        pause_seconds: 1.0,
-        ..Default::default()
-    };
+    let settings = MixSettings::default();
     let mut mixer = ProgramMixer::new(Box::new(Silence), Some(rx), settings);
     let mut block = vec![0.0f32; 1600 * 2];
     let seconds_of_audio = 120.0;

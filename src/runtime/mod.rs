@@ -14,7 +14,7 @@ use crate::encode::{
     Silence, VideoEncoder,
 };
 use crate::media::{MediaClock, VideoFrame};
-use crate::mix::{MixSettings, ProgramMixer, Speaker};
+use crate::mix::{MixSettings, ProgramMixer, Scheduler, Speaker};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
 use crate::scene::LoadedScene;
 use bevy::prelude::*;
@@ -90,21 +90,26 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         Some(path) => Box::new(MusicLoop::open(path, a.music_gain_db)?),
         None => Box::new(Silence),
     };
-    // The host's lines are synthesised ahead on their own thread; the speaker lives as long
-    // as this run and stops when the mixer (in the encoder) lets go of its channel.
-    let (_speaker, lines) = if show.voice.lines.is_empty() {
-        (None, None)
+    // The host's lines are synthesised ahead on their own thread and put on the media-clock
+    // timeline by the scheduler in the render loop; the mixer plays them at their sample.
+    let (_speaker, mut scheduler, schedule) = if show.voice.lines.is_empty() {
+        (None, None, None)
     } else {
-        let (speaker, lines) = Speaker::spawn(
+        let (speaker, ready) = Speaker::spawn(
             show.voice.engine.clone(),
             show.voice.voice.clone(),
             show.voice.lines.clone(),
             a.normalize.then_some(a.loudness_lufs),
         );
-        (Some(speaker), Some(lines))
+        let (to_mixer, schedule) = crossbeam_channel::unbounded();
+        // Two frames of lead cover the hand-off: a line is sent before the frame at `now`
+        // is rendered, and the encoder makes that frame's audio only after receiving it.
+        let lead = (2.0 / clock.fps as f32).max(0.1);
+        let scheduler = Scheduler::new(ready, to_mixer, show.voice.pause_seconds, lead);
+        (Some(speaker), Some(scheduler), Some(schedule))
     };
     let source: Box<dyn AudioSource> =
-        Box::new(ProgramMixer::new(music, lines, mix_settings(show)));
+        Box::new(ProgramMixer::new(music, schedule, mix_settings(show)));
 
     let targets = options
         .outputs
@@ -170,6 +175,9 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             }));
             break;
         }
+        if let Some(scheduler) = scheduler.as_mut() {
+            scheduler.tick(clock.samples_for_frames(driver.next));
+        }
         driver.render_next(&mut app, stop);
         progress.update(
             driver.next,
@@ -230,7 +238,6 @@ fn mix_settings(show: &ShowConfig) -> MixSettings {
         duck_attack_ms: a.duck_attack_ms,
         duck_release_ms: a.duck_release_ms,
         speech_gain_db: show.voice.speech_gain_db,
-        pause_seconds: show.voice.pause_seconds,
         loudness_lufs: a.normalize.then_some(a.loudness_lufs),
         true_peak_dbtp: a.true_peak_dbtp,
     }

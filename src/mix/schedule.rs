@@ -1,0 +1,121 @@
+//! When the host speaks, decided on the media clock ahead of both the renderer and the
+//! encoder, so the mouth (rendered now) and the voice (mixed later, when the encoder gets
+//! there) use the same start sample and stay in sync by construction.
+
+use super::Line;
+use crate::media::SAMPLE_RATE;
+use crossbeam_channel::{Receiver, Sender};
+use std::sync::Arc;
+use tracing::debug;
+
+/// A line with its start on the media clock, in samples from the start of the stream.
+#[derive(Debug, Clone)]
+pub struct ScheduledLine {
+    pub start: u64,
+    pub line: Arc<Line>,
+}
+
+impl ScheduledLine {
+    pub fn end(&self) -> u64 {
+        self.start + self.line.samples.len() as u64
+    }
+
+    /// Seconds into the line at media time `t` (seconds), if it is playing then.
+    pub fn offset_at(&self, t: f64) -> Option<f32> {
+        let s = (t * SAMPLE_RATE as f64) as i64 - self.start as i64;
+        (s >= 0 && (s as u64) < self.line.samples.len() as u64)
+            .then(|| s as f32 / SAMPLE_RATE as f32)
+    }
+}
+
+/// Takes lines as the speaker finishes them and puts them on the timeline.
+pub struct Scheduler {
+    ready: Receiver<Line>,
+    mixer: Sender<ScheduledLine>,
+    pause: u64,
+    lead: u64,
+    busy_until: Option<u64>,
+}
+
+impl Scheduler {
+    /// `lead`: how far ahead of the frame being rendered a line may start — more than the
+    /// encoder lags behind the renderer, so the mixer always hears of a line before it is due.
+    pub fn new(
+        ready: Receiver<Line>,
+        mixer: Sender<ScheduledLine>,
+        pause_seconds: f32,
+        lead_seconds: f32,
+    ) -> Self {
+        Self {
+            ready,
+            mixer,
+            pause: (pause_seconds.max(0.0) * SAMPLE_RATE as f32) as u64,
+            lead: (lead_seconds.max(0.0) * SAMPLE_RATE as f32) as u64,
+            busy_until: None,
+        }
+    }
+
+    /// Called once per rendered frame with the frame's media time in samples. Returns the
+    /// line it scheduled, if any.
+    pub fn tick(&mut self, now: u64) -> Option<ScheduledLine> {
+        let earliest = now + self.lead;
+        if self.busy_until.is_some_and(|b| b + self.pause > earliest) {
+            return None;
+        }
+        let line = self.ready.try_recv().ok()?;
+        let start = self
+            .busy_until
+            .map_or(earliest, |b| (b + self.pause).max(earliest));
+        let scheduled = ScheduledLine {
+            start,
+            line: Arc::new(line),
+        };
+        self.busy_until = Some(scheduled.end());
+        debug!(
+            "line scheduled at {:.2} s: {}",
+            start as f64 / SAMPLE_RATE as f64,
+            scheduled.line.text
+        );
+        let _ = self.mixer.send(scheduled.clone());
+        Some(scheduled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seconds: f32) -> Line {
+        Line {
+            text: "x".into(),
+            samples: vec![0.0; (seconds * SAMPLE_RATE as f32) as usize],
+            visemes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn lines_start_after_the_lead_and_keep_their_pause() {
+        let (ready_tx, ready) = crossbeam_channel::unbounded();
+        let (mixer, heard) = crossbeam_channel::unbounded();
+        let mut scheduler = Scheduler::new(ready, mixer, 2.0, 0.1);
+        assert!(scheduler.tick(0).is_none(), "nothing ready yet");
+        ready_tx.send(line(1.0)).unwrap();
+        ready_tx.send(line(1.0)).unwrap();
+        let first = scheduler.tick(48_000).unwrap();
+        assert_eq!(first.start, 48_000 + 4_800);
+        // Busy: the second line waits for the first one plus the pause.
+        assert!(scheduler.tick(60_000).is_none());
+        let second = (60_000..400_000)
+            .step_by(1600)
+            .find_map(|now| scheduler.tick(now))
+            .unwrap();
+        assert!(second.start >= first.end() + 2 * 48_000);
+        assert!(second.start < first.end() + 2 * 48_000 + 1600 + 4_800);
+        assert_eq!(heard.try_iter().count(), 2, "the mixer heard of both");
+        let offset = second
+            .offset_at(second.start as f64 / 48_000.0 + 0.5)
+            .unwrap();
+        assert!((offset - 0.5).abs() < 1e-3, "{offset}");
+        assert_eq!(second.offset_at(0.0), None);
+    }
+}
