@@ -21,6 +21,7 @@ pub mod media;
 pub mod mix;
 pub mod mocap;
 pub mod output;
+pub mod presenter;
 pub mod runtime;
 pub mod scene;
 pub mod voice;

@@ -44,6 +44,9 @@ enum Command {
         /// Seconds between status lines.
         #[arg(long, default_value_t = 5.0, value_name = "S")]
         status_every: f64,
+        /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
+        #[arg(long, value_name = "PATH")]
+        telemetry: Option<PathBuf>,
     },
     /// Render a fixed length of the show to a file as fast as the machine allows.
     ///
@@ -58,6 +61,9 @@ enum Command {
         /// File to write (.flv, .mp4, .mkv, .mov); may repeat.
         #[arg(short, long = "output", value_name = "PATH", required = true)]
         outputs: Vec<String>,
+        /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
+        #[arg(long, value_name = "PATH")]
+        telemetry: Option<PathBuf>,
     },
     /// Speak a line with a speech engine: writes the WAV and, beside it, the viseme track
     /// (`NAME.visemes.json`: time in seconds, viseme, weight) for checking voices and timing.
@@ -238,6 +244,7 @@ fn run(command: Command) -> Result<()> {
             mut outputs,
             seconds,
             status_every,
+            telemetry,
         } => {
             let show = show.load()?;
             if outputs.is_empty() {
@@ -256,6 +263,7 @@ fn run(command: Command) -> Result<()> {
                     seconds,
                     pacing: Pacing::RealTime,
                     status_every: Duration::from_secs_f64(status_every.max(0.5)),
+                    telemetry,
                 },
                 &stop,
             )?;
@@ -266,6 +274,7 @@ fn run(command: Command) -> Result<()> {
             show,
             seconds,
             outputs,
+            telemetry,
         } => {
             let show = show.load()?;
             check_seconds(Some(seconds))?;
@@ -280,6 +289,7 @@ fn run(command: Command) -> Result<()> {
                     seconds: Some(seconds),
                     pacing: Pacing::AsFastAsPossible,
                     status_every: Duration::from_secs(10),
+                    telemetry,
                 },
                 &stop,
             )?;

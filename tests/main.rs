@@ -4,6 +4,7 @@
 mod common;
 
 mod errors;
+mod lipsync;
 mod mocap;
 mod render;
 mod rtmp;

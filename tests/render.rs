@@ -200,3 +200,39 @@ fn demo_speaks_at_broadcast_loudness() {
     );
     assert!(true_peak <= -1.0, "true peak {true_peak} dBTP");
 }
+
+/// The presenter is alive: its region changes between frames while the set stays still.
+#[test]
+fn presenter_moves_on_a_still_set() {
+    let dir = Scratch::new("presenter");
+    let out = dir.path("host.mkv");
+    let show = fixture("speech.toml");
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "4",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let (a, b) = (rgb_frame(&out, 10), rgb_frame(&out, 50));
+    let diff = |x0: u32, y0: u32, x1: u32, y1: u32| {
+        let mut sum = 0.0;
+        let mut n = 0.0;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let i = ((y * 320 + x) * 3) as usize;
+                for c in 0..3 {
+                    sum += (a.2[i + c] as f64 - b.2[i + c] as f64).abs();
+                }
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    // The host stands left of centre; the banner spans the top of the back wall.
+    let host = diff(70, 70, 160, 150);
+    let banner = diff(110, 30, 210, 45);
+    assert!(host > 3.0, "the host did not move ({host:.2})");
+    assert!(banner < 1.0, "the set moved ({banner:.2})");
+}

@@ -135,7 +135,7 @@ enum Part {
 
 /// Lower-case letters and digits only, with rig prefixes (`mixamorig:`, `Bip01`, `J_Bip_`)
 /// removed: `mixamorig:LeftUpLeg` → `leftupleg`.
-fn normalise(name: &str) -> String {
+pub(crate) fn normalise(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     let stripped = lower
         .rsplit([':', '|'])

@@ -95,6 +95,29 @@ impl Skeleton {
     }
 }
 
+/// The names of a glTF file's animations, in file order (Bevy's animation indices).
+pub fn animation_names(path: &Path) -> Result<Vec<String>, SkeletonError> {
+    let err = |reason: String| SkeletonError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let json = gltf_json(&bytes).map_err(err)?;
+    let doc: Value =
+        serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))?;
+    Ok(doc["animations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, a)| {
+            a["name"]
+                .as_str()
+                .map_or_else(|| format!("animation{i}"), str::to_string)
+        })
+        .collect())
+}
+
 /// The JSON of a `.gltf` file, or the JSON chunk of a `.glb`.
 fn gltf_json(bytes: &[u8]) -> Result<&[u8], String> {
     if bytes.len() >= 20 && &bytes[0..4] == b"glTF" {

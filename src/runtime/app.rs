@@ -86,6 +86,7 @@ pub fn build_app(
             target: Some(RenderTarget::from(target)),
         },
     });
+    app.add_plugins(crate::presenter::PresenterPlugin);
     app.finish();
     app.cleanup();
     Ok(app)

@@ -16,6 +16,7 @@ use crate::encode::{
 use crate::media::{MediaClock, VideoFrame};
 use crate::mix::{MixSettings, ProgramMixer, Scheduler, Speaker};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
+use crate::presenter::{MediaTime, SpeechTimeline};
 use crate::scene::LoadedScene;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
@@ -56,6 +57,8 @@ pub struct RunOptions {
     pub pacing: Pacing,
     /// Seconds between status lines (stream).
     pub status_every: Duration,
+    /// Per-frame record (JSON lines: frame, media time, mouth openness), for checking sync.
+    pub telemetry: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +162,13 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         next: 0,
         rendered: 0,
     };
+    let mut telemetry = match &options.telemetry {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| RunError::Renderer(format!("telemetry {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
     let mut progress =
         Progress::new(options.pacing, driver.total, options.status_every).with_fps(clock.fps);
     let started = Instant::now();
@@ -175,10 +185,27 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             }));
             break;
         }
-        if let Some(scheduler) = scheduler.as_mut() {
-            scheduler.tick(clock.samples_for_frames(driver.next));
+        if let Some(line) = scheduler
+            .as_mut()
+            .and_then(|s| s.tick(clock.samples_for_frames(driver.next)))
+        {
+            app.world_mut()
+                .resource_mut::<SpeechTimeline>()
+                .0
+                .push_back(line);
         }
         driver.render_next(&mut app, stop);
+        if let Some(out) = telemetry.as_mut() {
+            use std::io::Write;
+            let mouth = app.world().resource::<crate::presenter::Mouth>().open;
+            let _ = writeln!(
+                out,
+                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4}}}",
+                driver.next - 1,
+                (driver.next - 1) as f64 / clock.fps as f64,
+                mouth
+            );
+        }
         progress.update(
             driver.next,
             driver.rendered,
@@ -290,6 +317,7 @@ impl Driver {
         }
         let time = self.epoch + self.clock.frame_time(self.next);
         app.insert_resource(TimeUpdateStrategy::ManualInstant(time));
+        app.insert_resource(MediaTime(self.next as f64 / self.clock.fps as f64));
         app.world_mut().resource_mut::<CaptureRequest>().frame = Some(self.next);
         app.update();
         self.next += 1;

@@ -21,6 +21,25 @@ pub struct SceneDescription {
     pub shapes: Vec<ShapeSpec>,
     #[serde(default)]
     pub props: Vec<PropSpec>,
+    /// The virtual host, when the scene has one.
+    #[serde(default)]
+    pub presenter: Option<PresenterSpec>,
+}
+
+/// The avatar that presents the show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenterSpec {
+    pub name: String,
+    /// glTF/GLB file, relative to the scene file.
+    pub asset: PathBuf,
+    #[serde(default)]
+    pub scene: usize,
+    #[serde(default)]
+    pub transform: TransformSpec,
+    /// Name of the clip to loop while nothing else plays (e.g. "Idle").
+    #[serde(default)]
+    pub idle: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,10 @@ mod description;
 mod spawn;
 
 pub use description::*;
-pub use spawn::{ActiveCamera, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings};
+pub use spawn::{
+    ActiveCamera, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
+    bevy_asset_path, transform,
+};
 
 use crate::config::Located;
 use std::path::{Path, PathBuf};
@@ -139,6 +142,15 @@ impl LoadedScene {
                 return Err(invalid(
                     format!("shapes[{i}].shape"),
                     format!("`{}` has a size that is not positive", shape.name),
+                ));
+            }
+        }
+        if let Some(p) = &d.presenter {
+            let file = self.asset_path(&p.asset);
+            if !file.is_file() {
+                return Err(invalid(
+                    "presenter.asset".into(),
+                    format!("`{}`: file {} does not exist", p.name, file.display()),
                 ));
             }
         }

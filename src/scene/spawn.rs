@@ -203,7 +203,7 @@ fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool
 
 /// Bevy's asset server is rooted at `/` (see `runtime`), so an absolute path minus its
 /// leading slash names any file on disk.
-pub(crate) fn bevy_asset_path(file: &Path) -> String {
+pub fn bevy_asset_path(file: &Path) -> String {
     let text = file.to_string_lossy().replace('\\', "/");
     text.trim_start_matches('/').to_string()
 }
@@ -242,7 +242,7 @@ fn material(spec: &MaterialSpec) -> StandardMaterial {
     }
 }
 
-fn transform(spec: &TransformSpec) -> Transform {
+pub fn transform(spec: &TransformSpec) -> Transform {
     let [x, y, z] = spec.rotation_degrees.map(f32::to_radians);
     Transform {
         translation: Vec3::from(spec.translation),

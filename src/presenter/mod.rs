@@ -1,0 +1,246 @@
+//! The virtual presenter on stage: an avatar playing its idle clip through Bevy's animation
+//! graph, with procedural life on top (breathing, small head movements) and its head and
+//! mouth moving with the voice, on the same media-clock schedule the mixer plays from.
+//!
+//! Avatars without mouth shapes (like the shipped robot) get the jaw/head fallback: the head
+//! nods with the mouth's openness. Mocap-driven motion (BVH, VMC) is not built yet.
+
+use crate::mix::ScheduledLine;
+use crate::scene::{PresenterSpec, ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
+use bevy::{
+    app::AnimationSystems,
+    gltf::GltfAssetLabel,
+    prelude::*,
+    transform::TransformSystems,
+    world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
+};
+use std::collections::VecDeque;
+
+/// Head nod at full mouth openness, in degrees.
+const NOD_DEGREES: f32 = 9.0;
+/// Mouth smoothing: how fast it opens and closes (co-articulation, no flicker).
+const OPEN_MS: f32 = 40.0;
+const CLOSE_MS: f32 = 80.0;
+/// Breaths per minute at rest, and how far the chest moves.
+const BREATHS_PER_MINUTE: f32 = 14.0;
+const BREATH_DEGREES: f32 = 1.2;
+
+pub struct PresenterPlugin;
+
+/// Position on the media clock, in seconds, of the frame being rendered. Set by the loop.
+#[derive(Resource, Default, Clone, Copy)]
+pub struct MediaTime(pub f64);
+
+/// Lines on the timeline, as scheduled for the mixer.
+#[derive(Resource, Default)]
+pub struct SpeechTimeline(pub VecDeque<ScheduledLine>);
+
+/// The smoothed mouth openness (0–1) of the frame being rendered: what drives the face,
+/// and what telemetry records.
+#[derive(Resource, Default, Clone, Copy)]
+pub struct Mouth {
+    pub open: f32,
+}
+
+#[derive(Component)]
+struct Presenter {
+    idle: Option<Handle<AnimationGraph>>,
+}
+
+/// A bone we move on top of the animation. `base` is the animated (or rest) rotation,
+/// `written` what we set last, so an unanimated bone does not accumulate our motion.
+#[derive(Component)]
+struct Procedural {
+    kind: BoneKind,
+    base: Quat,
+    written: Quat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BoneKind {
+    Head,
+    Chest,
+}
+
+impl Plugin for PresenterPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<MediaTime>()
+            .init_resource::<SpeechTimeline>()
+            .init_resource::<Mouth>()
+            .add_systems(Startup, spawn_presenter)
+            .add_systems(Update, follow_the_voice)
+            .add_systems(
+                PostUpdate,
+                move_bones_over_animation
+                    .after(AnimationSystems)
+                    .before(TransformSystems::Propagate),
+            );
+    }
+}
+
+fn spawn_presenter(
+    mut commands: Commands,
+    settings: Res<ShowroomSettings>,
+    server: Res<AssetServer>,
+    mut graphs: ResMut<Assets<AnimationGraph>>,
+) {
+    let Some(spec) = settings.scene.description.presenter.clone() else {
+        return;
+    };
+    let file = settings.scene.asset_path(&spec.asset);
+    let path = bevy_asset_path(&file);
+    let idle = idle_index(&spec, &file).map(|index| {
+        let (graph, node) = AnimationGraph::from_clip(
+            server.load(GltfAssetLabel::Animation(index).from_asset(path.clone())),
+        );
+        let handle = graphs.add(graph);
+        (handle, node)
+    });
+    let scene: Handle<WorldAsset> = server.load(GltfAssetLabel::Scene(spec.scene).from_asset(path));
+    commands
+        .spawn((
+            Name::new(spec.name.clone()),
+            ShowroomEntity,
+            Presenter {
+                idle: idle.as_ref().map(|(h, _)| h.clone()),
+            },
+            IdleNode(idle.map(|(_, n)| n)),
+            WorldAssetRoot(scene),
+            transform(&spec.transform),
+        ))
+        .observe(start_when_ready);
+}
+
+#[derive(Component)]
+struct IdleNode(Option<AnimationNodeIndex>);
+
+/// The index of the idle clip named in the scene, looked up in the file's animation list.
+fn idle_index(spec: &PresenterSpec, file: &std::path::Path) -> Option<usize> {
+    let name = spec.idle.as_deref()?;
+    let names = crate::mocap::skeleton::animation_names(file).ok()?;
+    let index = names.iter().position(|n| n == name);
+    if index.is_none() {
+        warn!(
+            "presenter `{}`: no animation called `{name}` (it has {names:?})",
+            spec.name
+        );
+    }
+    index
+}
+
+fn start_when_ready(
+    ready: On<WorldInstanceReady>,
+    mut commands: Commands,
+    presenters: Query<(&Presenter, &IdleNode)>,
+    children: Query<&Children>,
+    mut players: Query<&mut AnimationPlayer>,
+    names: Query<(&Name, &Transform)>,
+) {
+    let Ok((presenter, idle)) = presenters.get(ready.entity) else {
+        return;
+    };
+    let mut head = false;
+    let mut chest = false;
+    for child in children.iter_descendants(ready.entity) {
+        if let (Some(graph), Some(node), Ok(mut player)) =
+            (&presenter.idle, idle.0, players.get_mut(child))
+        {
+            player.play(node).repeat();
+            commands
+                .entity(child)
+                .insert(AnimationGraphHandle(graph.clone()));
+        }
+        let Ok((name, t)) = names.get(child) else {
+            continue;
+        };
+        let kind = match crate::mocap::humanoid::normalise(name.as_str()).as_str() {
+            "head" if !head => {
+                head = true;
+                BoneKind::Head
+            }
+            "chest" | "upperchest" | "torso" | "torso1" | "spine2" if !chest => {
+                chest = true;
+                BoneKind::Chest
+            }
+            _ => continue,
+        };
+        commands.entity(child).insert(Procedural {
+            kind,
+            base: t.rotation,
+            written: t.rotation,
+        });
+    }
+    if !head {
+        warn!("presenter has no head bone: it will not nod while speaking");
+    }
+}
+
+/// Evaluates the line playing at this frame's media time and smooths the mouth.
+fn follow_the_voice(
+    now: Res<MediaTime>,
+    mut timeline: ResMut<SpeechTimeline>,
+    mut mouth: ResMut<Mouth>,
+    mut last: Local<Option<f64>>,
+) {
+    let t = now.0;
+    let dt = last.map_or(0.0, |l| (t - l).max(0.0)) as f32;
+    *last = Some(t);
+    // Lines that ended more than a second ago are done.
+    while timeline
+        .0
+        .front()
+        .is_some_and(|l| (l.end() as f64) / (crate::media::SAMPLE_RATE as f64) + 1.0 < t)
+    {
+        timeline.0.pop_front();
+    }
+    let target = timeline
+        .0
+        .iter()
+        .find_map(|l| l.offset_at(t).map(|offset| l.line.visemes.openness(offset)))
+        .unwrap_or(0.0);
+    let ms = if target > mouth.open {
+        OPEN_MS
+    } else {
+        CLOSE_MS
+    };
+    let k = if dt <= 0.0 {
+        1.0
+    } else {
+        1.0 - (-dt * 1000.0 / ms).exp()
+    };
+    mouth.open += (target - mouth.open) * k;
+}
+
+fn move_bones_over_animation(
+    now: Res<MediaTime>,
+    mouth: Res<Mouth>,
+    mut bones: Query<(&mut Procedural, &mut Transform)>,
+) {
+    let t = now.0 as f32;
+    for (mut bone, mut transform) in &mut bones {
+        if transform.rotation != bone.written {
+            bone.base = transform.rotation; // the animation set a new pose this frame
+        }
+        let extra = match bone.kind {
+            BoneKind::Head => {
+                // Nod with the voice, plus a slow, small wander so the host never freezes.
+                let nod = mouth.open * NOD_DEGREES;
+                let wander_x = (t * 0.31).sin() * 1.5 + (t * 0.73).sin() * 0.7;
+                let wander_y = (t * 0.23).sin() * 2.5;
+                Quat::from_euler(
+                    EulerRot::YXZ,
+                    wander_y.to_radians(),
+                    (nod + wander_x).to_radians(),
+                    0.0,
+                )
+            }
+            BoneKind::Chest => {
+                let breath =
+                    (t * BREATHS_PER_MINUTE / 60.0 * std::f32::consts::TAU).sin() * BREATH_DEGREES;
+                Quat::from_rotation_x(breath.to_radians())
+            }
+        };
+        transform.rotation = bone.base * extra;
+        bone.written = transform.rotation;
+    }
+}

@@ -1,0 +1,97 @@
+use crate::common::*;
+use std::process::Command;
+
+/// Linear RMS of the encoded audio per video frame (FFmpeg's astats over frame-sized windows).
+fn audio_level_per_frame(path: &std::path::Path, samples_per_frame: u32) -> Vec<f64> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-af",
+            &format!("asetnsamples=n={samples_per_frame}:p=0,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.RMS_level:file=-"),
+            "-f", "null", "-",
+        ])
+        .output()
+        .expect("running ffmpeg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("lavfi.astats.Overall.RMS_level="))
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .map_or(0.0, |db| 10f64.powf(db / 20.0))
+        })
+        .collect()
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len()) as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va.sqrt() * vb.sqrt())
+}
+
+/// The host's mouth, as rendered frame by frame, follows the voice in the encoded audio:
+/// it opens within one frame of the first speech onset and tracks the speech envelope.
+#[test]
+fn mouth_follows_the_encoded_voice() {
+    let dir = Scratch::new("lipsync");
+    let out = dir.path("line.mkv");
+    let telemetry = dir.path("frames.jsonl");
+    let show = fixture("speech.toml");
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "8",
+        "--output",
+        out.to_str().unwrap(),
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+    ]);
+    let mouth: Vec<f64> = std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["mouth"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(mouth.len(), 120);
+    let audio = audio_level_per_frame(&out, 48_000 / 15);
+    assert!(audio.len() >= 119, "{} audio frames", audio.len());
+
+    let speech_onset = audio
+        .iter()
+        .position(|v| *v > 0.01)
+        .expect("no speech in the audio");
+    let mouth_onset = mouth
+        .iter()
+        .position(|v| *v > 0.05)
+        .expect("the mouth never opened");
+    assert!(
+        speech_onset.abs_diff(mouth_onset) <= 1,
+        "speech starts at frame {speech_onset}, the mouth at frame {mouth_onset}"
+    );
+    let r = correlation(&mouth, &audio);
+    assert!(r > 0.4, "mouth and voice correlate at only {r:.2}");
+    // Between lines (audio silent for three frames running) the mouth is closed.
+    let mut checked = 0;
+    for i in 2..mouth.len().min(audio.len()) {
+        if audio[i - 2..=i].iter().all(|v| *v < 0.001) {
+            assert!(
+                mouth[i] < 0.05,
+                "mouth open ({}) in silence at frame {i}",
+                mouth[i]
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 5,
+        "the line never paused ({checked} silent frames)"
+    );
+}
