@@ -73,7 +73,9 @@ enum Command {
         /// Voice name (for eSpeak: en-us, en-gb, cmn, …).
         #[arg(long, default_value = "en-us")]
         voice: String,
-        /// Engine: `espeak`, or `command:<shell command>` (text on stdin, `{output}` = WAV path).
+        /// Engine: `espeak`, `command:<shell command>` (text on stdin, `{output}` = WAV path),
+        /// or `http:<URL>` of an OpenAI-style /v1/audio/speech endpoint (key from
+        /// $TWINCAST_TTS_API_KEY).
         #[arg(long, default_value = "espeak")]
         engine: String,
         /// WAV file to write (48 kHz mono).
@@ -302,7 +304,7 @@ fn run(command: Command) -> Result<()> {
             engine,
             output,
         } => {
-            let mut engine = twincast::voice::engine_from_name(&engine)?;
+            let mut engine = twincast::voice::engine_from_name(&engine, &Default::default())?;
             let line = engine.synthesize(&text, &voice)?;
             let visemes = line.visemes();
             let program = line.to_program_rate()?;

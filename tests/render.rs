@@ -236,3 +236,77 @@ fn presenter_moves_on_a_still_set() {
     assert!(host > 3.0, "the host did not move ({host:.2})");
     assert!(banner < 1.0, "the set moved ({banner:.2})");
 }
+
+/// Level of the encoded audio per 0.1 s window, in dBFS (FFmpeg's astats).
+fn levels_db(path: &std::path::Path) -> Vec<f64> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-af",
+            "asetnsamples=n=4800:p=0,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.RMS_level:file=-",
+            "-f", "null", "-",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("lavfi.astats.Overall.RMS_level="))
+        .map(|v| v.trim().parse::<f64>().unwrap_or(-120.0))
+        .collect()
+}
+
+/// In the encoded program the music sits lower under speech by the configured amount.
+#[test]
+fn music_ducks_under_speech_in_the_encoded_program() {
+    let dir = Scratch::new("ducking");
+    let tone = dir.path("tone.wav");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=20",
+        ])
+        .arg(&tone)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A line of silence: what changes during it is the ducking alone.
+    let show = dir.path("show.toml");
+    std::fs::write(
+        &show,
+        format!(
+            "scene = \"{scene}\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\npreset = \"ultrafast\"\n\
+             [render]\nmsaa = 1\nshadows = false\n\
+             [audio]\nmusic = \"{tone}\"\nmusic_gain_db = -10.0\nnormalize = false\nduck_db = -12.0\n\
+             [voice]\nengine = \"command:ffmpeg -v error -f lavfi -i anullsrc=r=22050:cl=mono -t 3 -y {{output}}\"\n\
+             lines = [\"(silence)\"]\npause_seconds = 4.0\ncache_mb = 0\n",
+            scene = fixture("colour_panels.ron").display(),
+            tone = tone.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path("ducked.mkv");
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "7",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let levels = levels_db(&out);
+    let mean = |a: usize, b: usize| levels[a..b].iter().sum::<f64>() / (b - a) as f64;
+    // The line starts at 0.2 s (two frames of lead) and lasts 3 s; release is 0.4 s.
+    let under = mean(8, 28);
+    let after = mean(42, 62);
+    let ducked = under - after;
+    assert!(
+        (ducked + 12.0).abs() <= 1.0,
+        "music ducked by {ducked:.2} dB (under {under:.1}, after {after:.1})"
+    );
+}

@@ -114,6 +114,25 @@ pub struct VoiceConfig {
     pub lines: Vec<String>,
     pub pause_seconds: f32,
     pub speech_gain_db: f32,
+    /// For `http:` engines: the model name, the environment variable with the API key, and
+    /// how long one line may take.
+    pub model: String,
+    pub api_key_env: String,
+    pub timeout_seconds: f32,
+    /// Synthesised lines are kept here (default: ~/.cache/twincast/tts), up to `cache_mb`
+    /// (0: no cache).
+    pub cache_dir: Option<PathBuf>,
+    pub cache_mb: u32,
+}
+
+impl VoiceConfig {
+    pub fn http_settings(&self) -> crate::voice::HttpSettings {
+        crate::voice::HttpSettings {
+            model: self.model.clone(),
+            api_key_env: self.api_key_env.clone(),
+            timeout: std::time::Duration::from_secs_f32(self.timeout_seconds),
+        }
+    }
 }
 
 impl Default for VoiceConfig {
@@ -124,6 +143,11 @@ impl Default for VoiceConfig {
             lines: Vec::new(),
             pause_seconds: 4.0,
             speech_gain_db: 0.0,
+            model: "tts-1".into(),
+            api_key_env: "TWINCAST_TTS_API_KEY".into(),
+            timeout_seconds: 20.0,
+            cache_dir: None,
+            cache_mb: 256,
         }
     }
 }
@@ -213,6 +237,8 @@ impl ShowConfig {
         });
         let mut audio = file.audio;
         audio.music = audio.music.as_deref().map(resolve);
+        let mut voice = file.voice;
+        voice.cache_dir = voice.cache_dir.as_deref().map(resolve);
         let config = ShowConfig {
             source: path.to_path_buf(),
             name,
@@ -220,7 +246,7 @@ impl ShowConfig {
             camera: file.camera,
             video: file.video,
             audio,
-            voice: file.voice,
+            voice,
             render: file.render,
             outputs: file.outputs.into_iter().map(|o| o.url).collect(),
         };
@@ -324,6 +350,11 @@ impl ShowConfig {
                 "voice.speech_gain_db",
                 self.voice.speech_gain_db,
                 -40.0..=20.0,
+            ),
+            (
+                "voice.timeout_seconds",
+                self.voice.timeout_seconds,
+                0.5..=600.0,
             ),
         ] {
             if !range.contains(&value) {

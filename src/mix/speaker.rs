@@ -1,7 +1,8 @@
 //! Synthesises the host's lines ahead of time, on its own thread, so a slow or failing
 //! speech engine never holds up the encoder: the mixer takes a line when one is ready.
 
-use crate::voice::{VisemeTrack, engine_from_name};
+use crate::config::VoiceConfig;
+use crate::voice::{VisemeTrack, cache, engine_from_name};
 use crossbeam_channel::{Receiver, bounded};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -20,25 +21,31 @@ pub struct Speaker {
 }
 
 impl Speaker {
-    /// Speaks `lines` in turn, forever, each levelled to `loudness` (LUFS) when given.
-    /// The thread ends when the receiver is dropped.
-    pub fn spawn(
-        engine: String,
-        voice: String,
-        lines: Vec<String>,
-        loudness: Option<f32>,
-    ) -> (Self, Receiver<Line>) {
+    /// Speaks the show's lines in turn, forever, each levelled to `loudness` (LUFS) when
+    /// given. The thread ends when the receiver is dropped.
+    pub fn spawn(config: VoiceConfig, loudness: Option<f32>) -> (Self, Receiver<Line>) {
+        let VoiceConfig { lines, voice, .. } = config.clone();
         let (tx, rx) = bounded::<Line>(1);
         let thread = std::thread::Builder::new()
             .name("speaker".into())
             .spawn(move || {
-                let mut engine = match engine_from_name(&engine) {
+                let mut engine = match engine_from_name(&config.engine, &config.http_settings()) {
                     Ok(e) => e,
                     Err(e) => {
                         warn!("{e}; the host stays silent");
                         return;
                     }
                 };
+                if config.cache_mb > 0 {
+                    let dir = config.cache_dir.clone().unwrap_or_else(cache::default_dir);
+                    let identity = format!("{} {}", config.engine, config.model);
+                    engine = Box::new(cache::CachedEngine::new(
+                        engine,
+                        &identity,
+                        &dir,
+                        config.cache_mb as u64 * 1024 * 1024,
+                    ));
+                }
                 let mut failures_in_a_row = 0usize;
                 for text in lines.iter().cycle() {
                     let line = engine.synthesize(text, &voice).and_then(|u| {

@@ -166,7 +166,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
     use crate::mix::{Line, MixSettings, ProgramMixer};
     use crate::voice::engine_from_name;
     let err = |e: crate::voice::VoiceError| RunError::Renderer(e.to_string());
-    let mut tts = engine_from_name(engine).map_err(err)?;
+    let mut tts = engine_from_name(engine, &Default::default()).map_err(err)?;
     let text = "Welcome to the showroom. Today only, every product ships free, \
                 and the first fifty orders get a gift from our factory.";
     tts.synthesize("warm up", voice_name).map_err(err)?;

@@ -98,12 +98,8 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     let (_speaker, mut scheduler, schedule) = if show.voice.lines.is_empty() {
         (None, None, None)
     } else {
-        let (speaker, ready) = Speaker::spawn(
-            show.voice.engine.clone(),
-            show.voice.voice.clone(),
-            show.voice.lines.clone(),
-            a.normalize.then_some(a.loudness_lufs),
-        );
+        let (speaker, ready) =
+            Speaker::spawn(show.voice.clone(), a.normalize.then_some(a.loudness_lufs));
         let (to_mixer, schedule) = crossbeam_channel::unbounded();
         // Two frames of lead cover the hand-off: a line is sent before the frame at `now`
         // is rendered, and the encoder makes that frame's audio only after receiving it.

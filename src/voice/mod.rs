@@ -5,13 +5,16 @@
 //! that writes a WAV file (piper and friends). The HTTP engine and mouth animation are
 //! not built yet (see the README's status table).
 
+pub mod cache;
 mod command;
 mod espeak;
+mod http;
 pub mod visemes;
 pub mod wav;
 
 pub use command::CommandEngine;
 pub use espeak::EspeakEngine;
+pub use http::HttpEngine;
 pub use visemes::{Viseme, VisemeKey, VisemeTrack};
 
 use crate::encode::init_ffmpeg;
@@ -87,14 +90,49 @@ pub trait SpeechEngine: Send {
     fn synthesize(&mut self, text: &str, voice: &str) -> Result<Utterance, VoiceError>;
 }
 
-/// Makes the engine named in a show file: `espeak`, or `command:<shell command>`.
-pub fn engine_from_name(name: &str) -> Result<Box<dyn SpeechEngine>, VoiceError> {
+/// Settings of the HTTP engine that the engine name does not carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    pub model: String,
+    /// Name of the environment variable holding the API key (kept out of show files).
+    pub api_key_env: String,
+    pub timeout: std::time::Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            model: "tts-1".into(),
+            api_key_env: "TWINCAST_TTS_API_KEY".into(),
+            timeout: std::time::Duration::from_secs(20),
+        }
+    }
+}
+
+/// Makes the engine named in a show file: `espeak`, `command:<shell command>`, or
+/// `http:<URL of an OpenAI-style /v1/audio/speech endpoint>`.
+pub fn engine_from_name(
+    name: &str,
+    http: &HttpSettings,
+) -> Result<Box<dyn SpeechEngine>, VoiceError> {
     match name.split_once(':') {
         None if name == "espeak" => Ok(Box::new(EspeakEngine::new()?)),
         Some(("command", cmd)) => Ok(Box::new(CommandEngine::new(cmd))),
+        Some(("http", url)) => {
+            let key = std::env::var(&http.api_key_env)
+                .ok()
+                .filter(|k| !k.is_empty());
+            Ok(Box::new(HttpEngine::new(
+                url,
+                &http.model,
+                key,
+                http.timeout,
+            )))
+        }
         _ => Err(VoiceError::Engine {
             engine: name.into(),
-            reason: "unknown engine: use `espeak` or `command:<shell command>`".into(),
+            reason: "unknown engine: use `espeak`, `command:<shell command>` or `http:<URL>`"
+                .into(),
         }),
     }
 }
