@@ -47,6 +47,10 @@ enum Command {
         /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
         #[arg(long, value_name = "PATH")]
         telemetry: Option<PathBuf>,
+        /// Also play the program on this machine's default audio output (a warning, not an
+        /// error, when there is none).
+        #[arg(long)]
+        monitor: bool,
     },
     /// Render a fixed length of the show to a file as fast as the machine allows.
     ///
@@ -247,6 +251,7 @@ fn run(command: Command) -> Result<()> {
             seconds,
             status_every,
             telemetry,
+            monitor,
         } => {
             let show = show.load()?;
             if outputs.is_empty() {
@@ -266,6 +271,7 @@ fn run(command: Command) -> Result<()> {
                     pacing: Pacing::RealTime,
                     status_every: Duration::from_secs_f64(status_every.max(0.5)),
                     telemetry,
+                    monitor,
                 },
                 &stop,
             )?;
@@ -292,6 +298,7 @@ fn run(command: Command) -> Result<()> {
                     pacing: Pacing::AsFastAsPossible,
                     status_every: Duration::from_secs(10),
                     telemetry,
+                    monitor: false,
                 },
                 &stop,
             )?;

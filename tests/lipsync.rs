@@ -33,17 +33,16 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     cov / (va.sqrt() * vb.sqrt())
 }
 
-/// The host's mouth, as rendered frame by frame, follows the voice in the encoded audio:
-/// it opens within one frame of the first speech onset and tracks the speech envelope.
-#[test]
-fn mouth_follows_the_encoded_voice() {
-    let dir = Scratch::new("lipsync");
+/// Renders `show` speaking for 8 s and checks the per-frame `field` of its telemetry
+/// against the encoded audio: it rises within one frame of the first speech onset, tracks
+/// the speech envelope, and is at rest whenever the voice has been silent a while.
+fn check_lip_sync(show: &str, field: &str, fps: u32) {
+    let dir = Scratch::new(&format!("lipsync-{field}"));
     let out = dir.path("line.mkv");
     let telemetry = dir.path("frames.jsonl");
-    let show = fixture("speech.toml");
     run_ok(&[
         "render",
-        show.to_str().unwrap(),
+        fixture(show).to_str().unwrap(),
         "--seconds",
         "8",
         "--output",
@@ -55,14 +54,18 @@ fn mouth_follows_the_encoded_voice() {
         .unwrap()
         .lines()
         .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["mouth"]
+            serde_json::from_str::<serde_json::Value>(l).unwrap()[field]
                 .as_f64()
                 .unwrap()
         })
         .collect();
-    assert_eq!(mouth.len(), 120);
-    let audio = audio_level_per_frame(&out, 48_000 / 15);
-    assert!(audio.len() >= 119, "{} audio frames", audio.len());
+    assert_eq!(mouth.len(), 8 * fps as usize);
+    let audio = audio_level_per_frame(&out, 48_000 / fps);
+    assert!(
+        audio.len() + 1 >= mouth.len(),
+        "{} audio frames",
+        audio.len()
+    );
 
     let speech_onset = audio
         .iter()
@@ -71,20 +74,19 @@ fn mouth_follows_the_encoded_voice() {
     let mouth_onset = mouth
         .iter()
         .position(|v| *v > 0.05)
-        .expect("the mouth never opened");
+        .expect("the mouth never moved");
     assert!(
         speech_onset.abs_diff(mouth_onset) <= 1,
-        "speech starts at frame {speech_onset}, the mouth at frame {mouth_onset}"
+        "{field}: speech starts at frame {speech_onset}, the mouth at frame {mouth_onset}"
     );
     let r = correlation(&mouth, &audio);
-    assert!(r > 0.4, "mouth and voice correlate at only {r:.2}");
-    // Between lines (audio silent for three frames running) the mouth is closed.
+    assert!(r > 0.4, "{field}: mouth and voice correlate at only {r:.2}");
     let mut checked = 0;
     for i in 2..mouth.len().min(audio.len()) {
         if audio[i - 2..=i].iter().all(|v| *v < 0.001) {
             assert!(
                 mouth[i] < 0.05,
-                "mouth open ({}) in silence at frame {i}",
+                "{field}: open ({}) in silence at frame {i}",
                 mouth[i]
             );
             checked += 1;
@@ -94,4 +96,16 @@ fn mouth_follows_the_encoded_voice() {
         checked > 5,
         "the line never paused ({checked} silent frames)"
     );
+}
+
+/// The robot has no mouth shapes: its mouth openness (shown as a nod) follows the voice.
+#[test]
+fn mouth_follows_the_encoded_voice() {
+    check_lip_sync("speech.toml", "mouth", 15);
+}
+
+/// A face with VRM-style mouth shapes: the morph weights set on the mesh follow the voice.
+#[test]
+fn mouth_shapes_follow_the_encoded_voice() {
+    check_lip_sync("mouth.toml", "shapes", 15);
 }

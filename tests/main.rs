@@ -8,3 +8,4 @@ mod lipsync;
 mod mocap;
 mod render;
 mod rtmp;
+mod voice;

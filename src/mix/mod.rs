@@ -6,10 +6,12 @@
 //! played by the mixer exactly at their start sample.
 
 mod loudness;
+mod monitor;
 mod schedule;
 mod speaker;
 
 pub use loudness::{Normalizer, integrated_lufs, level_mono_line};
+pub use monitor::Monitor;
 pub use schedule::{ScheduledLine, Scheduler};
 pub use speaker::{Line, Speaker};
 

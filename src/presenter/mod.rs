@@ -5,8 +5,11 @@
 //! Avatars without mouth shapes (like the shipped robot) get the jaw/head fallback: the head
 //! nods with the mouth's openness. Mocap-driven motion (BVH, VMC) is not built yet.
 
+mod mouth;
+
 use crate::mix::ScheduledLine;
 use crate::scene::{PresenterSpec, ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
+use crate::voice::Viseme;
 use bevy::{
     app::AnimationSystems,
     gltf::GltfAssetLabel,
@@ -14,6 +17,7 @@ use bevy::{
     transform::TransformSystems,
     world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
 };
+use mouth::FaceRig;
 use std::collections::VecDeque;
 
 /// Head nod at full mouth openness, in degrees.
@@ -21,6 +25,8 @@ const NOD_DEGREES: f32 = 9.0;
 /// Mouth smoothing: how fast it opens and closes (co-articulation, no flicker).
 const OPEN_MS: f32 = 40.0;
 const CLOSE_MS: f32 = 80.0;
+/// Jaw opening at full mouth openness, for rigs with a jaw bone and no mouth shapes.
+const JAW_DEGREES: f32 = 16.0;
 /// Breaths per minute at rest, and how far the chest moves.
 const BREATHS_PER_MINUTE: f32 = 14.0;
 const BREATH_DEGREES: f32 = 1.2;
@@ -40,6 +46,13 @@ pub struct SpeechTimeline(pub VecDeque<ScheduledLine>);
 #[derive(Resource, Default, Clone, Copy)]
 pub struct Mouth {
     pub open: f32,
+    /// The viseme in force and its weight, unsmoothed.
+    pub viseme: Option<(Viseme, f32)>,
+    /// Smoothing factors for this frame (opening, closing).
+    pub open_rate: f32,
+    pub close_rate: f32,
+    /// The strongest mouth-shape weight set on the face this frame (0 without shapes).
+    pub shapes: f32,
 }
 
 #[derive(Component)]
@@ -59,6 +72,7 @@ struct Procedural {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum BoneKind {
     Head,
+    Jaw,
     Chest,
 }
 
@@ -67,8 +81,18 @@ impl Plugin for PresenterPlugin {
         app.init_resource::<MediaTime>()
             .init_resource::<SpeechTimeline>()
             .init_resource::<Mouth>()
+            .init_resource::<FaceRig>()
             .add_systems(Startup, spawn_presenter)
-            .add_systems(Update, follow_the_voice)
+            .add_systems(
+                Update,
+                (
+                    mouth::find_mouth_morphs,
+                    follow_the_voice,
+                    mouth::drive_mouth_morphs,
+                    mouth::measure_mouth_morphs,
+                )
+                    .chain(),
+            )
             .add_systems(
                 PostUpdate,
                 move_bones_over_animation
@@ -141,6 +165,7 @@ fn start_when_ready(
     };
     let mut head = false;
     let mut chest = false;
+    let mut jaw = false;
     for child in children.iter_descendants(ready.entity) {
         if let (Some(graph), Some(node), Ok(mut player)) =
             (&presenter.idle, idle.0, players.get_mut(child))
@@ -162,6 +187,10 @@ fn start_when_ready(
                 chest = true;
                 BoneKind::Chest
             }
+            n if !jaw && n.ends_with("jaw") => {
+                jaw = true;
+                BoneKind::Jaw
+            }
             _ => continue,
         };
         commands.entity(child).insert(Procedural {
@@ -172,6 +201,9 @@ fn start_when_ready(
     }
     if !head {
         warn!("presenter has no head bone: it will not nod while speaking");
+    }
+    if jaw {
+        commands.insert_resource(FaceRig { has_mouth: true });
     }
 }
 
@@ -193,20 +225,25 @@ fn follow_the_voice(
     {
         timeline.0.pop_front();
     }
-    let target = timeline
-        .0
-        .iter()
-        .find_map(|l| l.offset_at(t).map(|offset| l.line.visemes.openness(offset)))
-        .unwrap_or(0.0);
-    let ms = if target > mouth.open {
-        OPEN_MS
-    } else {
-        CLOSE_MS
+    let key = timeline.0.iter().find_map(|l| {
+        l.offset_at(t)
+            .and_then(|offset| l.line.visemes.at(offset).copied())
+    });
+    mouth.viseme = key.map(|k| (k.viseme, k.weight));
+    let target = key.map_or(0.0, |k| k.viseme.openness() * k.weight);
+    let rate = |ms: f32| {
+        if dt <= 0.0 {
+            1.0
+        } else {
+            1.0 - (-dt * 1000.0 / ms).exp()
+        }
     };
-    let k = if dt <= 0.0 {
-        1.0
+    mouth.open_rate = rate(OPEN_MS);
+    mouth.close_rate = rate(CLOSE_MS);
+    let k = if target > mouth.open {
+        mouth.open_rate
     } else {
-        1.0 - (-dt * 1000.0 / ms).exp()
+        mouth.close_rate
     };
     mouth.open += (target - mouth.open) * k;
 }
@@ -214,6 +251,7 @@ fn follow_the_voice(
 fn move_bones_over_animation(
     now: Res<MediaTime>,
     mouth: Res<Mouth>,
+    rig: Res<FaceRig>,
     mut bones: Query<(&mut Procedural, &mut Transform)>,
 ) {
     let t = now.0 as f32;
@@ -224,7 +262,13 @@ fn move_bones_over_animation(
         let extra = match bone.kind {
             BoneKind::Head => {
                 // Nod with the voice, plus a slow, small wander so the host never freezes.
-                let nod = mouth.open * NOD_DEGREES;
+                // The whole show of speech when the face has no mouth shapes or jaw.
+                let nod = mouth.open
+                    * if rig.has_mouth {
+                        NOD_DEGREES / 3.0
+                    } else {
+                        NOD_DEGREES
+                    };
                 let wander_x = (t * 0.31).sin() * 1.5 + (t * 0.73).sin() * 0.7;
                 let wander_y = (t * 0.23).sin() * 2.5;
                 Quat::from_euler(
@@ -234,6 +278,7 @@ fn move_bones_over_animation(
                     0.0,
                 )
             }
+            BoneKind::Jaw => Quat::from_rotation_x((mouth.open * JAW_DEGREES).to_radians()),
             BoneKind::Chest => {
                 let breath =
                     (t * BREATHS_PER_MINUTE / 60.0 * std::f32::consts::TAU).sin() * BREATH_DEGREES;

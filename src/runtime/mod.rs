@@ -14,7 +14,7 @@ use crate::encode::{
     Silence, VideoEncoder,
 };
 use crate::media::{MediaClock, VideoFrame};
-use crate::mix::{MixSettings, ProgramMixer, Scheduler, Speaker};
+use crate::mix::{MixSettings, Monitor, ProgramMixer, Scheduler, Speaker};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
 use crate::presenter::{MediaTime, SpeechTimeline};
 use crate::scene::LoadedScene;
@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub status_every: Duration,
     /// Per-frame record (JSON lines: frame, media time, mouth openness), for checking sync.
     pub telemetry: Option<std::path::PathBuf>,
+    /// Play the program on this machine's default audio output too.
+    pub monitor: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -107,8 +109,13 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         let scheduler = Scheduler::new(ready, to_mixer, show.voice.pause_seconds, lead);
         (Some(speaker), Some(scheduler), Some(schedule))
     };
-    let source: Box<dyn AudioSource> =
+    let mut source: Box<dyn AudioSource> =
         Box::new(ProgramMixer::new(music, schedule, mix_settings(show)));
+    if options.monitor
+        && let Some(monitor) = Monitor::start()
+    {
+        source = monitor.tap(source);
+    }
 
     let targets = options
         .outputs
@@ -193,13 +200,14 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         driver.render_next(&mut app, stop);
         if let Some(out) = telemetry.as_mut() {
             use std::io::Write;
-            let mouth = app.world().resource::<crate::presenter::Mouth>().open;
+            let mouth = *app.world().resource::<crate::presenter::Mouth>();
             let _ = writeln!(
                 out,
-                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4}}}",
+                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4},\"shapes\":{:.4}}}",
                 driver.next - 1,
                 (driver.next - 1) as f64 / clock.fps as f64,
-                mouth
+                mouth.open,
+                mouth.shapes
             );
         }
         progress.update(
