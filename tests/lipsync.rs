@@ -36,7 +36,7 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 /// Renders `show` speaking for 8 s and checks the per-frame `field` of its telemetry
 /// against the encoded audio: it rises within one frame of the first speech onset, tracks
 /// the speech envelope, and is at rest whenever the voice has been silent a while.
-fn check_lip_sync(show: &str, field: &str, fps: u32) {
+fn check_lip_sync(show: &str, field: &str, fps: u32) -> Vec<serde_json::Value> {
     let dir = Scratch::new(&format!("lipsync-{field}"));
     let out = dir.path("line.mkv");
     let telemetry = dir.path("frames.jsonl");
@@ -50,15 +50,12 @@ fn check_lip_sync(show: &str, field: &str, fps: u32) {
         "--telemetry",
         telemetry.to_str().unwrap(),
     ]);
-    let mouth: Vec<f64> = std::fs::read_to_string(&telemetry)
+    let frames: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
         .unwrap()
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()[field]
-                .as_f64()
-                .unwrap()
-        })
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let mouth: Vec<f64> = frames.iter().map(|f| f[field].as_f64().unwrap()).collect();
     assert_eq!(mouth.len(), 8 * fps as usize);
     let audio = audio_level_per_frame(&out, 48_000 / fps);
     assert!(
@@ -96,6 +93,7 @@ fn check_lip_sync(show: &str, field: &str, fps: u32) {
         checked > 5,
         "the line never paused ({checked} silent frames)"
     );
+    frames
 }
 
 /// The robot has no mouth shapes: its mouth openness (shown as a nod) follows the voice.
@@ -108,4 +106,25 @@ fn mouth_follows_the_encoded_voice() {
 #[test]
 fn mouth_shapes_follow_the_encoded_voice() {
     check_lip_sync("mouth.toml", "shapes", 15);
+}
+
+/// A VRM 1.0 face whose targets have meaningless names: its extension's expression
+/// bindings drive the mouth in sync, and its eyes blink every 2–6 s.
+#[test]
+fn vrm_expressions_speak_and_blink() {
+    let frames = check_lip_sync("vrm.toml", "shapes", 15);
+    let eyes: Vec<f64> = frames
+        .iter()
+        .map(|f| f["eyes_closed"].as_f64().unwrap())
+        .collect();
+    let blinks = eyes
+        .windows(2)
+        .filter(|w| w[0] < 0.5 && w[1] >= 0.5)
+        .count();
+    assert!(
+        (1..=4).contains(&blinks),
+        "{blinks} blinks in 8 s: {eyes:?}"
+    );
+    let open = eyes.iter().filter(|e| **e < 0.01).count();
+    assert!(open > eyes.len() * 3 / 4, "eyes closed too often");
 }

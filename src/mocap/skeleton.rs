@@ -95,6 +95,17 @@ impl Skeleton {
     }
 }
 
+/// A glTF/GLB/VRM file's JSON document.
+pub fn document(path: &Path) -> Result<Value, SkeletonError> {
+    let err = |reason: String| SkeletonError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let json = gltf_json(&bytes).map_err(err)?;
+    serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))
+}
+
 /// The names of a glTF file's animations, in file order (Bevy's animation indices).
 pub fn animation_names(path: &Path) -> Result<Vec<String>, SkeletonError> {
     let err = |reason: String| SkeletonError {

@@ -6,6 +6,7 @@
 //! nods with the mouth's openness. Mocap-driven motion (BVH, VMC) is not built yet.
 
 mod mouth;
+mod vrm;
 
 use crate::mix::ScheduledLine;
 use crate::scene::{PresenterSpec, ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
@@ -17,7 +18,7 @@ use bevy::{
     transform::TransformSystems,
     world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
 };
-use mouth::FaceRig;
+use mouth::{Blink, FaceRig, VrmBinds};
 use std::collections::VecDeque;
 
 /// Head nod at full mouth openness, in degrees.
@@ -53,6 +54,8 @@ pub struct Mouth {
     pub close_rate: f32,
     /// The strongest mouth-shape weight set on the face this frame (0 without shapes).
     pub shapes: f32,
+    /// How closed the eyes are on the face this frame (0 without a blink shape).
+    pub eyes_closed: f32,
 }
 
 #[derive(Component)]
@@ -82,12 +85,15 @@ impl Plugin for PresenterPlugin {
             .init_resource::<SpeechTimeline>()
             .init_resource::<Mouth>()
             .init_resource::<FaceRig>()
+            .init_resource::<VrmBinds>()
+            .init_resource::<Blink>()
             .add_systems(Startup, spawn_presenter)
             .add_systems(
                 Update,
                 (
                     mouth::find_mouth_morphs,
                     follow_the_voice,
+                    mouth::blink,
                     mouth::drive_mouth_morphs,
                     mouth::measure_mouth_morphs,
                 )
@@ -113,6 +119,17 @@ fn spawn_presenter(
     };
     let file = settings.scene.asset_path(&spec.asset);
     let path = bevy_asset_path(&file);
+    if let Ok(doc) = crate::mocap::skeleton::document(&file) {
+        let binds = vrm::expression_binds(&doc);
+        if !binds.is_empty() {
+            info!(
+                "presenter `{}`: {} VRM expression bindings",
+                spec.name,
+                binds.len()
+            );
+        }
+        commands.insert_resource(VrmBinds(binds));
+    }
     let idle = idle_index(&spec, &file).map(|index| {
         let (graph, node) = AnimationGraph::from_clip(
             server.load(GltfAssetLabel::Animation(index).from_asset(path.clone())),

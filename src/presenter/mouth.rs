@@ -18,6 +18,7 @@ pub(crate) enum Channel {
     Pucker,
     Close,
     Oculus(Viseme),
+    Blink,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,11 +30,24 @@ pub(crate) enum Vowel {
     O,
 }
 
-/// The mouth targets of one morph-weights entity: (target index, channel), smoothed weights.
+/// The face targets of one morph-weights entity: (target index, channel, full weight),
+/// and their smoothed weights.
 #[derive(Component)]
 pub(crate) struct MouthMorphs {
-    channels: Vec<(usize, Channel)>,
+    channels: Vec<(usize, Channel, f32)>,
     smoothed: Vec<f32>,
+}
+
+/// Expression bindings read from the avatar's VRM extension, by node name.
+#[derive(Resource, Default)]
+pub(crate) struct VrmBinds(pub Vec<super::vrm::ExpressionBind>);
+
+/// How closed the eyes are (0–1), on a natural, reproducible schedule of the media clock.
+#[derive(Resource, Default)]
+pub(crate) struct Blink {
+    pub amount: f32,
+    next_at: f64,
+    count: u64,
 }
 
 /// Whether the avatar shows speech with its face (then the head nods only a little).
@@ -92,6 +106,7 @@ pub(crate) fn channel_for(name: &str) -> Option<Channel> {
         "mouthfunnel" => Channel::Funnel,
         "mouthpucker" => Channel::Pucker,
         "mouthclose" => Channel::Close,
+        "blink" | "eyeclose" | "fcleyeclose" | "eyesclosed" => Channel::Blink,
         _ => return None,
     })
 }
@@ -115,17 +130,20 @@ pub(crate) fn channel_weight(channel: Channel, viseme: Viseme) -> f32 {
         Channel::Pucker => (viseme == Ou) as u8 as f32,
         Channel::Close => (viseme == PP) as u8 as f32,
         Channel::Oculus(v) => (v == viseme) as u8 as f32,
+        Channel::Blink => 0.0,
     }
 }
 
-/// Finds the mouth targets of morph-weights entities as their meshes load.
+/// Finds the face targets of morph-weights entities as their meshes load: from the VRM
+/// extension's bindings when the avatar has them, else by morph-target name.
 pub(crate) fn find_mouth_morphs(
     mut commands: Commands,
-    candidates: Query<(Entity, &MorphWeights), Without<MouthMorphs>>,
+    candidates: Query<(Entity, &MorphWeights, Option<&Name>), Without<MouthMorphs>>,
     meshes: Res<Assets<Mesh>>,
+    binds: Res<VrmBinds>,
     mut rig: ResMut<FaceRig>,
 ) {
-    for (entity, weights) in &candidates {
+    for (entity, weights, node) in &candidates {
         let Some(names) = weights
             .first_mesh()
             .and_then(|h| meshes.get(h))
@@ -133,13 +151,23 @@ pub(crate) fn find_mouth_morphs(
         else {
             continue; // the mesh is not loaded yet
         };
-        let channels: Vec<(usize, Channel)> = names
+        let bound: Vec<(usize, Channel, f32)> = binds
+            .0
             .iter()
-            .enumerate()
-            .filter_map(|(i, n)| channel_for(n).map(|c| (i, c)))
+            .filter(|b| node.is_some_and(|n| n.as_str() == b.node) && b.index < names.len())
+            .map(|b| (b.index, b.channel, b.weight))
             .collect();
-        if !channels.is_empty() {
-            info!("presenter mouth: {} shapes ({:?})", channels.len(), names);
+        let channels: Vec<(usize, Channel, f32)> = if bound.is_empty() {
+            names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| channel_for(n).map(|c| (i, c, 1.0)))
+                .collect()
+        } else {
+            bound
+        };
+        if channels.iter().any(|c| c.1 != Channel::Blink) {
+            info!("presenter face: {} shapes of {:?}", channels.len(), names);
             rig.has_mouth = true;
         }
         let smoothed = vec![0.0; channels.len()];
@@ -149,43 +177,85 @@ pub(crate) fn find_mouth_morphs(
     }
 }
 
-/// Sets each mouth target from this frame's viseme, smoothed like the mouth itself.
+/// Sets each face target from this frame's viseme (smoothed like the mouth) and blink.
 pub(crate) fn drive_mouth_morphs(
     mouth: Res<Mouth>,
+    blink: Res<Blink>,
     mut faces: Query<(&mut MouthMorphs, &mut MorphWeights)>,
 ) {
     for (mut face, mut weights) in &mut faces {
         let MouthMorphs { channels, smoothed } = &mut *face;
-        for ((index, channel), value) in channels.iter().zip(smoothed.iter_mut()) {
-            let target = mouth
-                .viseme
-                .map_or(0.0, |(v, w)| channel_weight(*channel, v) * w);
-            let k = if target > *value {
-                mouth.open_rate
+        for ((index, channel, full), value) in channels.iter().zip(smoothed.iter_mut()) {
+            if *channel == Channel::Blink {
+                *value = blink.amount; // already shaped; no smoothing
             } else {
-                mouth.close_rate
-            };
-            *value += (target - *value) * k;
+                let target = mouth
+                    .viseme
+                    .map_or(0.0, |(v, w)| channel_weight(*channel, v) * w);
+                let k = if target > *value {
+                    mouth.open_rate
+                } else {
+                    mouth.close_rate
+                };
+                *value += (target - *value) * k;
+            }
             if let Some(w) = weights.weights_mut().get_mut(*index) {
-                *w = *value;
+                *w = *value * full;
             }
         }
     }
 }
 
-/// Reads back the strongest mouth weight actually set on any face (for telemetry).
+/// Reads back the strongest mouth and blink weights actually set on any face (telemetry).
 pub(crate) fn measure_mouth_morphs(
     mut mouth: ResMut<Mouth>,
     faces: Query<(&MouthMorphs, &MorphWeights)>,
 ) {
-    mouth.shapes = faces
-        .iter()
-        .flat_map(|(face, weights)| {
-            face.channels
-                .iter()
-                .filter_map(|(i, _)| weights.weights().get(*i).copied())
-        })
-        .fold(0.0, f32::max);
+    let strongest = |blink: bool| {
+        faces
+            .iter()
+            .flat_map(|(face, weights)| {
+                face.channels
+                    .iter()
+                    .filter(move |c| (c.1 == Channel::Blink) == blink)
+                    .filter_map(|(i, _, _)| weights.weights().get(*i).copied())
+            })
+            .fold(0.0, f32::max)
+    };
+    mouth.shapes = strongest(false);
+    mouth.eyes_closed = strongest(true);
+}
+
+/// Blinks every 2–6 s (a fixed pseudo-random sequence, so renders are reproducible):
+/// 70 ms closing, 40 ms closed, 140 ms opening.
+pub(crate) fn blink(now: Res<super::MediaTime>, mut blink: ResMut<Blink>) {
+    fn spread(n: u64) -> f64 {
+        // splitmix64
+        let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as f64 / u64::MAX as f64
+    }
+    let t = now.0;
+    if blink.next_at == 0.0 {
+        blink.next_at = 2.0 + 4.0 * spread(0);
+    }
+    if t > blink.next_at + 0.25 {
+        blink.count += 1;
+        blink.next_at = t + 2.0 + 4.0 * spread(blink.count);
+    }
+    let x = t - blink.next_at;
+    blink.amount = if x < 0.0 {
+        0.0
+    } else if x < 0.07 {
+        (x / 0.07) as f32
+    } else if x < 0.11 {
+        1.0
+    } else if x < 0.25 {
+        (1.0 - (x - 0.11) / 0.14) as f32
+    } else {
+        0.0
+    };
 }
 
 #[cfg(test)]

@@ -203,11 +203,12 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             let mouth = *app.world().resource::<crate::presenter::Mouth>();
             let _ = writeln!(
                 out,
-                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4},\"shapes\":{:.4}}}",
+                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4},\"shapes\":{:.4},\"eyes_closed\":{:.4}}}",
                 driver.next - 1,
                 (driver.next - 1) as f64 / clock.fps as f64,
                 mouth.open,
-                mouth.shapes
+                mouth.shapes,
+                mouth.eyes_closed
             );
         }
         progress.update(
