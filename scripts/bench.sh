@@ -22,6 +22,12 @@ echo "== speech synthesis and mixer =="
 "$TWINCAST_BIN" bench voice 2>/dev/null
 "$TWINCAST_BIN" bench voice --voice cmn 2>/dev/null | head -1
 "$TWINCAST_BIN" bench voice --engine "command:espeak-ng -v {voice} -w {output} --stdin" --voice en 2>/dev/null | head -1
+# The HTTP engine against the test suite's local OpenAI-style server (espeak-ng behind HTTP).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 tests/fixtures/tts_server.py "$port" & tts_pid=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+"$TWINCAST_BIN" bench voice --engine "http:http://127.0.0.1:$port/v1/audio/speech" --voice en 2>/dev/null | head -1
+kill "$tts_pid" 2>/dev/null || true
 
 for spec in "1280x720 2500" "1920x1080 4500"; do
   set -- $spec

@@ -128,3 +128,9 @@ fn vrm_expressions_speak_and_blink() {
     let open = eyes.iter().filter(|e| **e < 0.01).count();
     assert!(open > eyes.len() * 3 / 4, "eyes closed too often");
 }
+
+/// The same face as a binary `.vrm` file: loaded, bound and speaking like the `.gltf`.
+#[test]
+fn vrm_files_load_and_speak() {
+    check_lip_sync("vrm_binary.toml", "shapes", 15);
+}

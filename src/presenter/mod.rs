@@ -118,7 +118,7 @@ fn spawn_presenter(
         return;
     };
     let file = settings.scene.asset_path(&spec.asset);
-    let path = bevy_asset_path(&file);
+    let path = bevy_asset_path(&loadable_path(&file));
     if let Ok(doc) = crate::mocap::skeleton::document(&file) {
         let binds = vrm::expression_binds(&doc);
         if !binds.is_empty() {
@@ -154,6 +154,36 @@ fn spawn_presenter(
 
 #[derive(Component)]
 struct IdleNode(Option<AnimationNodeIndex>);
+
+/// A `.vrm` file is a GLB, but Bevy's glTF loader only claims `.gltf` and `.glb`: such files
+/// are loaded through a `.glb` symbolic link in the cache folder.
+fn loadable_path(file: &std::path::Path) -> std::path::PathBuf {
+    let is_vrm = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("vrm"));
+    if !is_vrm {
+        return file.to_path_buf();
+    }
+    let dir = crate::voice::cache::default_dir().with_file_name("vrm");
+    let stem = file
+        .file_stem()
+        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in file.to_string_lossy().bytes() {
+        hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    let link = dir.join(format!("{stem}-{hash:016x}.glb"));
+    let linked = std::fs::create_dir_all(&dir).is_ok() && {
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(file, &link).is_ok()
+    };
+    if linked {
+        link
+    } else {
+        warn!("cannot link {} as .glb; loading it as is", file.display());
+        file.to_path_buf()
+    }
+}
 
 /// The index of the idle clip named in the scene, looked up in the file's animation list.
 fn idle_index(spec: &PresenterSpec, file: &std::path::Path) -> Option<usize> {
