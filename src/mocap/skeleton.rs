@@ -22,15 +22,10 @@ pub struct Skeleton {
 
 impl Skeleton {
     pub fn load(path: &Path) -> Result<Self, SkeletonError> {
-        let err = |reason: String| SkeletonError {
+        Self::from_document(&document(path)?).map_err(|reason| SkeletonError {
             path: path.to_path_buf(),
             reason,
-        };
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let json = gltf_json(&bytes).map_err(err)?;
-        let doc: Value =
-            serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))?;
-        Self::from_document(&doc).map_err(err)
+        })
     }
 
     fn from_document(doc: &Value) -> Result<Self, String> {
@@ -108,14 +103,7 @@ pub fn document(path: &Path) -> Result<Value, SkeletonError> {
 
 /// The names of a glTF file's animations, in file order (Bevy's animation indices).
 pub fn animation_names(path: &Path) -> Result<Vec<String>, SkeletonError> {
-    let err = |reason: String| SkeletonError {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let json = gltf_json(&bytes).map_err(err)?;
-    let doc: Value =
-        serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))?;
+    let doc = document(path)?;
     Ok(doc["animations"]
         .as_array()
         .into_iter()

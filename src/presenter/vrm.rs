@@ -3,7 +3,9 @@
 //! (`VRM.blendShapeMaster.blendShapeGroups[].binds`, by mesh) are both read, so an avatar's
 //! morphs work whatever their names.
 
-use super::mouth::{Channel, Vowel};
+use super::mouth::Channel;
+#[cfg(test)]
+use super::mouth::Vowel;
 use serde_json::Value;
 
 /// One morph target an expression moves: on the node called `node`, target `index`,
@@ -16,16 +18,10 @@ pub struct ExpressionBind {
     pub weight: f32,
 }
 
+/// The channel of a VRM expression preset (`aa`, `ih`, …, `blink`; 0.x's `a`, `i`, …).
 fn channel_for_preset(name: &str) -> Option<Channel> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "aa" | "a" => Channel::Vowel(Vowel::A),
-        "ih" | "i" => Channel::Vowel(Vowel::I),
-        "ou" | "u" => Channel::Vowel(Vowel::U),
-        "ee" | "e" => Channel::Vowel(Vowel::E),
-        "oh" | "o" => Channel::Vowel(Vowel::O),
-        "blink" => Channel::Blink,
-        _ => return None,
-    })
+    // The same names as morph targets carry; other presets (happy, lookUp…) are not ours.
+    super::mouth::channel_for(name).filter(|c| matches!(c, Channel::Vowel(_) | Channel::Blink))
 }
 
 /// The expression bindings of a glTF/VRM document (empty for plain glTF).
