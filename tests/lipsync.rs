@@ -97,9 +97,36 @@ fn check_lip_sync(show: &str, field: &str, fps: u32) -> Vec<serde_json::Value> {
 }
 
 /// The robot has no mouth shapes: its mouth openness (shown as a nod) follows the voice.
+/// Its line is cued `[Wave]`: the wave starts with each line and hands back to idle.
 #[test]
 fn mouth_follows_the_encoded_voice() {
-    check_lip_sync("speech.toml", "mouth", 15);
+    let frames = check_lip_sync("speech.toml", "mouth", 15);
+    let gesture: Vec<Option<&str>> = frames.iter().map(|f| f["gesture"].as_str()).collect();
+    let starts: Vec<usize> = (1..gesture.len())
+        .filter(|&i| gesture[i] == Some("Wave") && gesture[i - 1].is_none())
+        .collect();
+    let speech: Vec<usize> = (1..frames.len())
+        .filter(|&i| {
+            frames[i]["mouth"].as_f64() > Some(0.05)
+                && frames[..i]
+                    .iter()
+                    .rev()
+                    .take(10)
+                    .all(|f| f["mouth"].as_f64() < Some(0.05))
+        })
+        .collect();
+    assert_eq!(starts.len(), 2, "waves started at {starts:?}");
+    for (wave, line) in starts.iter().zip(&speech) {
+        assert!(
+            wave.abs_diff(*line) <= 1,
+            "wave at frame {wave}, line at frame {line}"
+        );
+    }
+    // Between the waves the host is back in idle.
+    assert!(
+        gesture[starts[0]..starts[1]].contains(&None),
+        "never returned to idle"
+    );
 }
 
 /// A face with VRM-style mouth shapes: the morph weights set on the mesh follow the voice.

@@ -90,6 +90,7 @@ mod tests {
             text: "x".into(),
             samples: vec![0.0; (seconds * SAMPLE_RATE as f32) as usize],
             visemes: Default::default(),
+            gesture: None,
         }
     }
 

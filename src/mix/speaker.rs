@@ -14,6 +14,20 @@ pub struct Line {
     pub text: String,
     pub samples: Vec<f32>,
     pub visemes: VisemeTrack,
+    /// A clip the host plays as the line starts (`[Wave] Welcome…` in the show file).
+    pub gesture: Option<String>,
+}
+
+/// Splits a leading `[Gesture]` cue from a line's text.
+pub fn split_cue(line: &str) -> (Option<String>, &str) {
+    let trimmed = line.trim_start();
+    if let Some(rest) = trimmed.strip_prefix('[')
+        && let Some((cue, text)) = rest.split_once(']')
+        && !cue.trim().is_empty()
+    {
+        return (Some(cue.trim().to_string()), text.trim_start());
+    }
+    (None, line)
 }
 
 pub struct Speaker {
@@ -47,7 +61,8 @@ impl Speaker {
                     ));
                 }
                 let mut failures_in_a_row = 0usize;
-                for text in lines.iter().cycle() {
+                for written in lines.iter().cycle() {
+                    let (gesture, text) = split_cue(written);
                     let line = engine.synthesize(text, &voice).and_then(|u| {
                         let visemes = u.visemes();
                         u.to_program_rate().map(|p| {
@@ -56,9 +71,10 @@ impl Speaker {
                                 super::level_mono_line(&mut samples, target);
                             }
                             Line {
-                                text: text.clone(),
+                                text: text.to_string(),
                                 samples,
                                 visemes,
+                                gesture: gesture.clone(),
                             }
                         })
                     });
@@ -82,5 +98,25 @@ impl Speaker {
             })
             .expect("spawning the speaker thread");
         (Self { _thread: thread }, rx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_cue;
+
+    #[test]
+    fn cues_are_split_from_lines() {
+        assert_eq!(
+            split_cue("[Wave] Welcome!"),
+            (Some("Wave".into()), "Welcome!")
+        );
+        assert_eq!(
+            split_cue("  [ ThumbsUp ]Only 99 yuan"),
+            (Some("ThumbsUp".into()), "Only 99 yuan")
+        );
+        assert_eq!(split_cue("No cue here"), (None, "No cue here"));
+        assert_eq!(split_cue("[] empty"), (None, "[] empty"));
+        assert_eq!(split_cue("[unclosed cue"), (None, "[unclosed cue"));
     }
 }

@@ -44,6 +44,7 @@ fn music_ducks_by_the_configured_amount_under_speech() {
             text: "quiet".into(),
             samples: vec![0.0; 2 * SAMPLE_RATE as usize],
             visemes: Default::default(),
+            gesture: None,
         }),
     })
     .unwrap();

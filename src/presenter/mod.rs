@@ -9,7 +9,7 @@ mod mouth;
 mod vrm;
 
 use crate::mix::ScheduledLine;
-use crate::scene::{PresenterSpec, ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
+use crate::scene::{ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
 use crate::voice::Viseme;
 use bevy::{
     app::AnimationSystems,
@@ -19,8 +19,11 @@ use bevy::{
     world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
 };
 use mouth::{Blink, FaceRig, VrmBinds};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
+/// How long a gesture takes to blend in and out.
+const CROSSFADE: Duration = Duration::from_millis(300);
 /// Head nod at full mouth openness, in degrees.
 const NOD_DEGREES: f32 = 9.0;
 /// Mouth smoothing: how fast it opens and closes (co-articulation, no flicker).
@@ -58,11 +61,6 @@ pub struct Mouth {
     pub eyes_closed: f32,
 }
 
-#[derive(Component)]
-struct Presenter {
-    idle: Option<Handle<AnimationGraph>>,
-}
-
 /// A bone we move on top of the animation. `base` is the animated (or rest) rotation,
 /// `written` what we set last, so an unanimated bone does not accumulate our motion.
 #[derive(Component)]
@@ -87,12 +85,14 @@ impl Plugin for PresenterPlugin {
             .init_resource::<FaceRig>()
             .init_resource::<VrmBinds>()
             .init_resource::<Blink>()
+            .init_resource::<Performance>()
             .add_systems(Startup, spawn_presenter)
             .add_systems(
                 Update,
                 (
                     mouth::find_mouth_morphs,
                     follow_the_voice,
+                    direct_gestures,
                     mouth::blink,
                     mouth::drive_mouth_morphs,
                     mouth::measure_mouth_morphs,
@@ -130,30 +130,61 @@ fn spawn_presenter(
         }
         commands.insert_resource(VrmBinds(binds));
     }
-    let idle = idle_index(&spec, &file).map(|index| {
-        let (graph, node) = AnimationGraph::from_clip(
-            server.load(GltfAssetLabel::Animation(index).from_asset(path.clone())),
-        );
-        let handle = graphs.add(graph);
-        (handle, node)
+    // Every clip of the file goes into one graph: idle, and the gestures lines can cue.
+    let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
+    let (graph, nodes) = AnimationGraph::from_clips(
+        (0..names.len())
+            .map(|i| server.load(GltfAssetLabel::Animation(i).from_asset(path.clone()))),
+    );
+    let nodes: HashMap<String, AnimationNodeIndex> = names.iter().cloned().zip(nodes).collect();
+    let idle = spec.idle.as_deref().and_then(|name| {
+        let node = nodes.get(name).copied();
+        if node.is_none() {
+            warn!(
+                "presenter `{}`: no animation called `{name}` (it has {names:?})",
+                spec.name
+            );
+        }
+        node
     });
+    let clips = Clips {
+        graph: graphs.add(graph),
+        nodes,
+        idle,
+    };
     let scene: Handle<WorldAsset> = server.load(GltfAssetLabel::Scene(spec.scene).from_asset(path));
     commands
         .spawn((
             Name::new(spec.name.clone()),
             ShowroomEntity,
-            Presenter {
-                idle: idle.as_ref().map(|(h, _)| h.clone()),
-            },
-            IdleNode(idle.map(|(_, n)| n)),
+            clips,
             WorldAssetRoot(scene),
             transform(&spec.transform),
         ))
         .observe(start_when_ready);
 }
 
+/// The avatar's clips in one animation graph, by name.
+#[derive(Component, Clone)]
+struct Clips {
+    graph: Handle<AnimationGraph>,
+    nodes: HashMap<String, AnimationNodeIndex>,
+    idle: Option<AnimationNodeIndex>,
+}
+
+/// On the avatar's animation player: its clips and the gesture in progress.
 #[derive(Component)]
-struct IdleNode(Option<AnimationNodeIndex>);
+struct Performer {
+    clips: Clips,
+    gesture: Option<(String, AnimationNodeIndex)>,
+    last_line: Option<u64>,
+}
+
+/// What the host is doing with its body, for telemetry and status.
+#[derive(Resource, Default, Clone)]
+pub struct Performance {
+    pub gesture: Option<String>,
+}
 
 /// A `.vrm` file is a GLB, but Bevy's glTF loader only claims `.gltf` and `.glb`: such files
 /// are loaded through a `.glb` symbolic link in the cache folder.
@@ -185,42 +216,35 @@ fn loadable_path(file: &std::path::Path) -> std::path::PathBuf {
     }
 }
 
-/// The index of the idle clip named in the scene, looked up in the file's animation list.
-fn idle_index(spec: &PresenterSpec, file: &std::path::Path) -> Option<usize> {
-    let name = spec.idle.as_deref()?;
-    let names = crate::mocap::skeleton::animation_names(file).ok()?;
-    let index = names.iter().position(|n| n == name);
-    if index.is_none() {
-        warn!(
-            "presenter `{}`: no animation called `{name}` (it has {names:?})",
-            spec.name
-        );
-    }
-    index
-}
-
 fn start_when_ready(
     ready: On<WorldInstanceReady>,
     mut commands: Commands,
-    presenters: Query<(&Presenter, &IdleNode)>,
+    presenters: Query<&Clips>,
     children: Query<&Children>,
     mut players: Query<&mut AnimationPlayer>,
     names: Query<(&Name, &Transform)>,
 ) {
-    let Ok((presenter, idle)) = presenters.get(ready.entity) else {
+    let Ok(clips) = presenters.get(ready.entity) else {
         return;
     };
     let mut head = false;
     let mut chest = false;
     let mut jaw = false;
     for child in children.iter_descendants(ready.entity) {
-        if let (Some(graph), Some(node), Ok(mut player)) =
-            (&presenter.idle, idle.0, players.get_mut(child))
-        {
-            player.play(node).repeat();
-            commands
-                .entity(child)
-                .insert(AnimationGraphHandle(graph.clone()));
+        if let Ok(mut player) = players.get_mut(child) {
+            let mut transitions = AnimationTransitions::new();
+            if let Some(idle) = clips.idle {
+                transitions.play(&mut player, idle, Duration::ZERO).repeat();
+            }
+            commands.entity(child).insert((
+                AnimationGraphHandle(clips.graph.clone()),
+                transitions,
+                Performer {
+                    clips: clips.clone(),
+                    gesture: None,
+                    last_line: None,
+                },
+            ));
         }
         let Ok((name, t)) = names.get(child) else {
             continue;
@@ -251,6 +275,46 @@ fn start_when_ready(
     }
     if jaw {
         commands.insert_resource(FaceRig { has_mouth: true });
+    }
+}
+
+/// Gesture cues: when a line that carries one starts on the media clock, the host
+/// crossfades into that clip, and back into idle when it is over.
+fn direct_gestures(
+    now: Res<MediaTime>,
+    timeline: Res<SpeechTimeline>,
+    mut performance: ResMut<Performance>,
+    mut performers: Query<(
+        &mut AnimationPlayer,
+        &mut AnimationTransitions,
+        &mut Performer,
+    )>,
+) {
+    let current = timeline.0.iter().find(|l| l.offset_at(now.0).is_some());
+    for (mut player, mut transitions, mut performer) in &mut performers {
+        if let Some(line) = current
+            && performer.last_line != Some(line.start)
+        {
+            performer.last_line = Some(line.start);
+            if let Some(name) = &line.line.gesture {
+                match performer.clips.nodes.get(name) {
+                    Some(&node) => {
+                        transitions.play(&mut player, node, CROSSFADE);
+                        performer.gesture = Some((name.clone(), node));
+                    }
+                    None => warn!("gesture `{name}`: the avatar has no such clip"),
+                }
+            }
+        }
+        if let Some((_, node)) = &performer.gesture
+            && player.animation(*node).is_none_or(|a| a.is_finished())
+        {
+            performer.gesture = None;
+            if let Some(idle) = performer.clips.idle {
+                transitions.play(&mut player, idle, CROSSFADE).repeat();
+            }
+        }
+        performance.gesture = performer.gesture.as_ref().map(|(name, _)| name.clone());
     }
 }
 

@@ -185,6 +185,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
                 text: "bench".into(),
                 samples: vec![0.1; 48_000 * 3],
                 visemes: Default::default(),
+                gesture: None,
             }),
         });
     }

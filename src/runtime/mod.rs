@@ -203,12 +203,18 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             let mouth = *app.world().resource::<crate::presenter::Mouth>();
             let _ = writeln!(
                 out,
-                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4},\"shapes\":{:.4},\"eyes_closed\":{:.4}}}",
+                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4},\"shapes\":{:.4},\"eyes_closed\":{:.4},\"gesture\":{}}}",
                 driver.next - 1,
                 (driver.next - 1) as f64 / clock.fps as f64,
                 mouth.open,
                 mouth.shapes,
-                mouth.eyes_closed
+                mouth.eyes_closed,
+                serde_json::to_string(
+                    &app.world()
+                        .resource::<crate::presenter::Performance>()
+                        .gesture
+                )
+                .unwrap_or_else(|_| "null".into())
             );
         }
         progress.update(
