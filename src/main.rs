@@ -86,6 +86,11 @@ enum Command {
         #[arg(short, long, value_name = "PATH")]
         output: PathBuf,
     },
+    /// Scene-file tools.
+    Scene {
+        #[command(subcommand)]
+        what: SceneCommand,
+    },
     /// Motion-capture tools.
     Mocap {
         #[command(subcommand)]
@@ -95,6 +100,18 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SceneCommand {
+    /// Check a scene file and print it in its canonical form (stable field order, one item a
+    /// line, hex colours): the form the editor saves. --write replaces the file (comments are
+    /// not kept).
+    Fmt {
+        file: PathBuf,
+        #[arg(long)]
+        write: bool,
     },
 }
 
@@ -326,6 +343,18 @@ fn run(command: Command) -> Result<()> {
                 line.phonemes.len(),
                 track.display()
             );
+            Ok(())
+        }
+        Command::Scene {
+            what: SceneCommand::Fmt { file, write },
+        } => {
+            let scene = twincast::scene::LoadedScene::load(&file)?;
+            if write {
+                scene.save(&file)?;
+                println!("wrote {}", file.display());
+            } else {
+                print!("{}", scene.to_ron());
+            }
             Ok(())
         }
         Command::Mocap {

@@ -150,3 +150,26 @@ fn render_refuses_network_outputs() {
     ]);
     assert!(e.contains("twincast stream"), "{e}");
 }
+
+#[test]
+fn scene_fmt_prints_the_canonical_form_or_a_located_error() {
+    let out = run_ok(&[
+        "scene",
+        "fmt",
+        fixture("colour_panels.ron").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(name: \"yellow card\", shape: Box(width: 1.5, height: 1.5, depth: 0.1)"),
+        "{text}"
+    );
+    let dir = Scratch::new("scene-fmt");
+    let broken = dir.path("broken.ron");
+    std::fs::write(
+        &broken,
+        "(\n  cameras: [(name: \"a\", position: (0.0, 1.0), look_at: (0.0, 0.0, 0.0))],\n)\n",
+    )
+    .unwrap();
+    let e = fails(&["scene", "fmt", broken.to_str().unwrap()]);
+    assert!(e.contains("broken.ron:2:"), "{e}");
+}

@@ -55,8 +55,8 @@ pub struct Environment {
 impl Default for Environment {
     fn default() -> Self {
         Self {
-            clear_color: Rgb([0.05, 0.05, 0.06]),
-            ambient_color: Rgb([1.0, 1.0, 1.0]),
+            clear_color: Rgb::from_bytes(0x0d, 0x0d, 0x0f),
+            ambient_color: Rgb::from_bytes(0xff, 0xff, 0xff),
             ambient_brightness: 200.0,
         }
     }
@@ -199,7 +199,7 @@ pub struct MaterialSpec {
 impl Default for MaterialSpec {
     fn default() -> Self {
         Self {
-            color: Rgb([0.8, 0.8, 0.8]),
+            color: Rgb::from_bytes(0xcc, 0xcc, 0xcc),
             roughness: 0.6,
             metallic: 0.0,
             unlit: false,
@@ -247,6 +247,12 @@ impl Default for TransformSpec {
 pub struct Rgb(pub [f32; 3]);
 
 impl Rgb {
+    /// A colour from 8-bit sRGB components: exactly what a `#rrggbb` string holds, so
+    /// defaults survive a save and reload unchanged.
+    pub const fn from_bytes(r: u8, g: u8, b: u8) -> Self {
+        Self([r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0])
+    }
+
     pub fn from_hex(text: &str) -> Result<Self, String> {
         let hex = text
             .strip_prefix('#')

@@ -71,6 +71,36 @@ impl LoadedScene {
         Ok(scene)
     }
 
+    /// The scene in its canonical form: fields in a fixed order, one shape, prop, light or
+    /// camera per line, shortest exact numbers, hex colours. Saving is deterministic, and
+    /// loading what was saved gives the same scene back. (Comments are not kept.)
+    pub fn to_ron(&self) -> String {
+        let config = ron::ser::PrettyConfig::new()
+            .depth_limit(2)
+            .separate_tuple_members(false)
+            .struct_names(false)
+            .indentor("    ");
+        ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .to_string_pretty(&self.description, config)
+            .map(|mut text| {
+                text.push('\n');
+                text
+            })
+            .unwrap_or_default()
+    }
+
+    /// Writes the canonical form (see [`LoadedScene::to_ron`]) to `path`, atomically.
+    pub fn save(&self, path: &Path) -> Result<(), SceneError> {
+        let io = |source| SceneError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("ron.tmp");
+        std::fs::write(&tmp, self.to_ron()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
     /// Absolute path of an asset named in the scene.
     pub fn asset_path(&self, relative: &Path) -> PathBuf {
         let dir = self.path.parent().unwrap_or(Path::new("."));
