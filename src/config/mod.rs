@@ -85,6 +85,8 @@ pub struct AudioConfig {
     pub duck_db: f32,
     pub duck_attack_ms: f32,
     pub duck_release_ms: f32,
+    /// Sound effects by name (`chime = "sfx/chime.wav"`), cued from lines as `[+chime]`.
+    pub effects: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Default for AudioConfig {
@@ -99,6 +101,7 @@ impl Default for AudioConfig {
             duck_db: -12.0,
             duck_attack_ms: 40.0,
             duck_release_ms: 400.0,
+            effects: Default::default(),
         }
     }
 }
@@ -237,6 +240,9 @@ impl ShowConfig {
         });
         let mut audio = file.audio;
         audio.music = audio.music.as_deref().map(resolve);
+        for path in audio.effects.values_mut() {
+            *path = resolve(path);
+        }
         let mut voice = file.voice;
         voice.cache_dir = voice.cache_dir.as_deref().map(resolve);
         let config = ShowConfig {
@@ -383,6 +389,12 @@ impl ShowConfig {
             return Err(invalid(
                 "scene",
                 format!("scene file {} does not exist", self.scene.display()),
+            ));
+        }
+        if let Some((name, path)) = self.audio.effects.iter().find(|(_, p)| !p.is_file()) {
+            return Err(invalid(
+                &format!("audio.effects.{name}"),
+                format!("file {} does not exist", path.display()),
             ));
         }
         if let Some(music) = &self.audio.music

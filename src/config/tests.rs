@@ -102,6 +102,19 @@ fn outputs_are_listed_in_order() {
 }
 
 #[test]
+fn missing_effect_file_is_named() {
+    let dir = ShowDir::new("effects");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[audio]\neffects = { chime = \"nope.wav\" }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("audio.effects.chime") && err.contains("nope.wav"),
+        "{err}"
+    );
+}
+
+#[test]
 fn size_parses() {
     assert_eq!(parse_size("640x360"), Ok((640, 360)));
     assert!(parse_size("640").is_err());

@@ -52,6 +52,8 @@ pub struct ProgramMixer {
     schedule: Option<Receiver<ScheduledLine>>,
     pending: VecDeque<ScheduledLine>,
     playing: Option<ScheduledLine>,
+    /// Sound effects sounding now, and how far into each.
+    effects: Vec<(std::sync::Arc<[f32]>, usize)>,
     /// Media position in samples (per channel).
     position: u64,
     duck_gain: f32,
@@ -82,6 +84,7 @@ impl ProgramMixer {
             schedule,
             pending: VecDeque::new(),
             playing: None,
+            effects: Vec::new(),
             position: 0,
             duck_gain: 1.0,
             duck_low: db(settings.duck_db),
@@ -113,6 +116,8 @@ impl ProgramMixer {
                 line.start as f64 / SAMPLE_RATE as f64,
                 line.line.text
             );
+            self.effects
+                .extend(line.line.effects.iter().map(|e| (e.clone(), 0)));
             self.playing = Some(line);
         }
     }
@@ -143,7 +148,14 @@ impl AudioSource for ProgramMixer {
                 (1.0, self.release)
             };
             self.duck_gain += (target - self.duck_gain) * rate;
-            let voice = speech.unwrap_or(0.0) * self.speech_gain;
+            // Effects sound over the (ducked) bed, as they are: a chime is not music.
+            let mut effect = 0.0;
+            for (samples, at) in &mut self.effects {
+                effect += samples.get(*at).copied().unwrap_or(0.0);
+                *at += 1;
+            }
+            self.effects.retain(|(samples, at)| *at < samples.len());
+            let voice = speech.unwrap_or(0.0) * self.speech_gain + effect;
             for sample in frame.iter_mut() {
                 *sample = *sample * self.duck_gain + voice;
             }

@@ -91,6 +91,7 @@ mod tests {
             samples: vec![0.0; (seconds * SAMPLE_RATE as f32) as usize],
             visemes: Default::default(),
             gesture: None,
+            effects: Vec::new(),
         }
     }
 

@@ -16,6 +16,31 @@ pub struct Line {
     pub visemes: VisemeTrack,
     /// A clip the host plays as the line starts (`[Wave] Welcome…` in the show file).
     pub gesture: Option<String>,
+    /// Sound effects that start with the line (`[+chime] …`), 48 kHz mono.
+    pub effects: Vec<std::sync::Arc<[f32]>>,
+}
+
+/// What a line's leading `[…]` cue asks for: a gesture clip, and effects marked `+name`.
+#[derive(Debug, Default, PartialEq)]
+pub struct Cue {
+    pub gesture: Option<String>,
+    pub effects: Vec<String>,
+}
+
+/// Splits a leading cue from a line: `[Wave +chime] Flash sale!`.
+pub fn parse_cue(line: &str) -> (Cue, &str) {
+    let (inside, text) = match split_cue(line) {
+        (Some(inside), text) => (inside, text),
+        (None, text) => return (Cue::default(), text),
+    };
+    let mut cue = Cue::default();
+    for token in inside.split_whitespace() {
+        match token.strip_prefix('+') {
+            Some(effect) if !effect.is_empty() => cue.effects.push(effect.to_string()),
+            _ => cue.gesture = Some(token.to_string()),
+        }
+    }
+    (cue, text)
 }
 
 /// Splits a leading `[Gesture]` cue from a line's text.
@@ -37,7 +62,12 @@ pub struct Speaker {
 impl Speaker {
     /// Speaks the show's lines in turn, forever, each levelled to `loudness` (LUFS) when
     /// given. The thread ends when the receiver is dropped.
-    pub fn spawn(config: VoiceConfig, loudness: Option<f32>) -> (Self, Receiver<Line>) {
+    /// `effects` are the show's sound effects by name, ready to play (48 kHz mono).
+    pub fn spawn(
+        config: VoiceConfig,
+        loudness: Option<f32>,
+        effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
+    ) -> (Self, Receiver<Line>) {
         let VoiceConfig { lines, voice, .. } = config.clone();
         let (tx, rx) = bounded::<Line>(1);
         let thread = std::thread::Builder::new()
@@ -62,7 +92,18 @@ impl Speaker {
                 }
                 let mut failures_in_a_row = 0usize;
                 for written in lines.iter().cycle() {
-                    let (gesture, text) = split_cue(written);
+                    let (cue, text) = parse_cue(written);
+                    let line_effects: Vec<std::sync::Arc<[f32]>> = cue
+                        .effects
+                        .iter()
+                        .filter_map(|name| {
+                            let found = effects.get(name).cloned();
+                            if found.is_none() {
+                                warn!("effect `{name}` is not in [audio] effects");
+                            }
+                            found
+                        })
+                        .collect();
                     let line = engine.synthesize(text, &voice).and_then(|u| {
                         let visemes = u.visemes();
                         u.to_program_rate().map(|p| {
@@ -74,7 +115,8 @@ impl Speaker {
                                 text: text.to_string(),
                                 samples,
                                 visemes,
-                                gesture: gesture.clone(),
+                                gesture: cue.gesture.clone(),
+                                effects: line_effects.clone(),
                             }
                         })
                     });
@@ -118,5 +160,27 @@ mod tests {
         assert_eq!(split_cue("No cue here"), (None, "No cue here"));
         assert_eq!(split_cue("[] empty"), (None, "[] empty"));
         assert_eq!(split_cue("[unclosed cue"), (None, "[unclosed cue"));
+    }
+
+    #[test]
+    fn cues_name_a_gesture_and_effects() {
+        use super::{Cue, parse_cue};
+        let (cue, text) = parse_cue("[ThumbsUp +chime +whoosh] Flash sale!");
+        assert_eq!(
+            cue,
+            Cue {
+                gesture: Some("ThumbsUp".into()),
+                effects: vec!["chime".into(), "whoosh".into()]
+            }
+        );
+        assert_eq!(text, "Flash sale!");
+        assert_eq!(
+            parse_cue("[+chime] Hi").0,
+            Cue {
+                gesture: None,
+                effects: vec!["chime".into()]
+            }
+        );
+        assert_eq!(parse_cue("Plain").0, Cue::default());
     }
 }

@@ -45,6 +45,7 @@ fn music_ducks_by_the_configured_amount_under_speech() {
             samples: vec![0.0; 2 * SAMPLE_RATE as usize],
             visemes: Default::default(),
             gesture: None,
+            effects: Vec::new(),
         }),
     })
     .unwrap();
@@ -134,6 +135,34 @@ fn lines_are_levelled_to_the_target_whatever_the_engine_gave() {
             "amplitude {amplitude}: {lufs} LUFS"
         );
     }
+}
+
+#[test]
+fn a_lines_effects_sound_from_its_start() {
+    let chime: std::sync::Arc<[f32]> = vec![0.5f32; 4800].into();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    tx.send(ScheduledLine {
+        start: 48_000,
+        line: std::sync::Arc::new(Line {
+            text: "with a chime".into(),
+            samples: vec![0.0; 48_000],
+            visemes: Default::default(),
+            gesture: None,
+            effects: vec![chime],
+        }),
+    })
+    .unwrap();
+    let settings = MixSettings {
+        loudness_lufs: None,
+        ..Default::default()
+    };
+    let mut mixer = ProgramMixer::new(Box::new(Silence), Some(rx), settings);
+    let out = run(&mut mixer, 2.0);
+    let left = |sample: usize| out[sample * 2];
+    assert_eq!(left(47_999), 0.0);
+    assert_eq!(left(48_000), 0.5);
+    assert_eq!(left(48_000 + 4_799), 0.5);
+    assert_eq!(left(48_000 + 4_800), 0.0);
 }
 
 #[test]

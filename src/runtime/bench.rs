@@ -186,6 +186,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
                 samples: vec![0.1; 48_000 * 3],
                 visemes: Default::default(),
                 gesture: None,
+                effects: Vec::new(),
             }),
         });
     }

@@ -40,6 +40,8 @@ pub enum RunError {
     Output(#[from] OutputError),
     #[error("renderer: {0}")]
     Renderer(String),
+    #[error("sound effect {0}")]
+    Effect(String),
 }
 
 /// Whether the loop keeps to the wall clock (`stream`) or runs flat out (`render`).
@@ -100,8 +102,12 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     let (_speaker, mut scheduler, schedule) = if show.voice.lines.is_empty() {
         (None, None, None)
     } else {
-        let (speaker, ready) =
-            Speaker::spawn(show.voice.clone(), a.normalize.then_some(a.loudness_lufs));
+        let effects = load_effects(&a.effects)?;
+        let (speaker, ready) = Speaker::spawn(
+            show.voice.clone(),
+            a.normalize.then_some(a.loudness_lufs),
+            effects,
+        );
         let (to_mixer, schedule) = crossbeam_channel::unbounded();
         // Two frames of lead cover the hand-off: a line is sent before the frame at `now`
         // is rendered, and the encoder makes that frame's audio only after receiving it.
@@ -267,6 +273,23 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         stopped_by_signal,
         outputs: report_outputs,
     })
+}
+
+/// Decodes the show's sound effects to 48 kHz mono, refusing a bad file at start.
+fn load_effects(
+    files: &std::collections::BTreeMap<String, std::path::PathBuf>,
+) -> Result<std::collections::HashMap<String, std::sync::Arc<[f32]>>, RunError> {
+    files
+        .iter()
+        .map(|(name, path)| {
+            let bad =
+                |reason: String| RunError::Effect(format!("{name} ({}): {reason}", path.display()));
+            let (samples, rate) = crate::voice::wav::read_mono(path).map_err(bad)?;
+            let samples = crate::voice::resample_mono(&samples, rate, crate::media::SAMPLE_RATE)
+                .map_err(|e| bad(e.to_string()))?;
+            Ok((name.clone(), samples.into()))
+        })
+        .collect()
 }
 
 fn mix_settings(show: &ShowConfig) -> MixSettings {
