@@ -199,10 +199,7 @@ fn loadable_path(file: &std::path::Path) -> std::path::PathBuf {
     let stem = file
         .file_stem()
         .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in file.to_string_lossy().bytes() {
-        hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::voice::fnv1a(file.to_string_lossy().bytes());
     let link = dir.join(format!("{stem}-{hash:016x}.glb"));
     let linked = std::fs::create_dir_all(&dir).is_ok() && {
         let _ = std::fs::remove_file(&link);

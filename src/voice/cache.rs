@@ -35,20 +35,13 @@ impl CachedEngine {
     }
 
     fn key(&self, text: &str, voice: &str) -> String {
-        // FNV-1a, 64 bits: stable across runs and platforms, unlike the std hasher.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self
+        let bytes = self
             .identity
             .bytes()
             .chain([0])
             .chain(voice.bytes())
-            .chain([0])
-            .chain(text.bytes())
-        {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{hash:016x}")
+            .chain([0]);
+        format!("{:016x}", super::fnv1a(bytes.chain(text.bytes())))
     }
 
     fn load(&self, key: &str, text: &str, voice: &str) -> Option<Utterance> {

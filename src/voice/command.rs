@@ -40,10 +40,7 @@ impl SpeechEngine for CommandEngine {
             engine: "command".into(),
             reason,
         };
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let output =
-            std::env::temp_dir().join(format!("twincast-tts-{}-{n}.wav", std::process::id()));
+        let output = super::temp_audio_path("tts", "wav");
         let command = self
             .template
             .replace("{output}", &shell_quote(&output.to_string_lossy()))

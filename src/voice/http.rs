@@ -67,10 +67,7 @@ impl SpeechEngine for HttpEngine {
             return Err(fail(format!("HTTP {status}: {}", snippet.trim())));
         }
         // FFmpeg probes the format (WAV, MP3, Opus, …) from the bytes.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("twincast-http-{}-{n}.audio", std::process::id()));
+        let path = super::temp_audio_path("http", "audio");
         std::fs::write(&path, &bytes).map_err(|e| fail(e.to_string()))?;
         let decoded = read_mono(&path);
         let _ = std::fs::remove_file(&path);

@@ -137,6 +137,24 @@ pub fn engine_from_name(
     }
 }
 
+/// FNV-1a, 64 bits: a hash that is stable across runs and platforms (unlike the std
+/// hasher), for names of files that must be found again later.
+pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A fresh path in the temp folder for audio an engine hands over as a file.
+pub(crate) fn temp_audio_path(tag: &str, extension: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!(
+        "twincast-{tag}-{}-{n}.{extension}",
+        std::process::id()
+    ))
+}
+
 /// Mono f32 resampling with FFmpeg's resampler.
 pub fn resample_mono(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, VoiceError> {
     use ffmpeg::{
