@@ -298,10 +298,19 @@ pub fn map_skeleton(
         .iter()
         .position(|n| matches!(normalise(n).as_str(), "hips" | "hip" | "pelvis"))
         .or_else(|| parents.iter().position(Option::is_none));
+    let head = names.iter().position(|n| normalise(n) == "head");
+    // Hips are where the legs and the spine branch. Some rigs put a "Hips" joint beside the
+    // legs (RobotExpressive's legs hang off `Body`); moving it would leave the legs behind,
+    // so the branch point is used instead.
+    let hips = match (hips, head, map.get(&HumanBone::LeftUpperLeg)) {
+        (Some(h), Some(head), Some(&leg)) if !is_ancestor(parents, h, leg) => {
+            common_ancestor(parents, leg, head).or(Some(h))
+        }
+        _ => hips,
+    };
     if let Some(h) = hips {
         map.insert(HumanBone::Hips, h);
     }
-    let head = names.iter().position(|n| normalise(n) == "head");
     if let Some(h) = head {
         map.insert(HumanBone::Head, h);
     }
@@ -354,6 +363,27 @@ pub fn map_skeleton(
         }
     }
     map
+}
+
+fn is_ancestor(parents: &[Option<usize>], ancestor: usize, mut joint: usize) -> bool {
+    while let Some(p) = parents[joint] {
+        if p == ancestor {
+            return true;
+        }
+        joint = p;
+    }
+    false
+}
+
+fn common_ancestor(parents: &[Option<usize>], a: usize, b: usize) -> Option<usize> {
+    let mut at = parents[a];
+    while let Some(p) = at {
+        if is_ancestor(parents, p, b) {
+            return Some(p);
+        }
+        at = parents[p];
+    }
+    None
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod bvh;
 pub mod humanoid;
+pub mod retarget;
 pub mod skeleton;
 
 use bvh::{BvhClip, BvhError};
