@@ -60,3 +60,109 @@ fn inspect_of_a_broken_clip_gives_file_line_reason() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_retargeted_clip_moves_the_avatar_and_keeps_it_on_the_floor() {
+    let dir = Scratch::new("mocap-render");
+    let video = dir.path("walk.mp4");
+    let telemetry = dir.path("walk.jsonl");
+    run_ok(&[
+        "render",
+        fixture("mocap.toml").to_str().unwrap(),
+        "--seconds",
+        "2",
+        "--output",
+        video.to_str().unwrap(),
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+    ]);
+    // Feet (the robot's foot bones sit at its soles) never below the floor at y = 0, and the
+    // lower one near it: standing, not floating. (A walking heel lifts before the other foot
+    // lands, so "near" is a few centimetres, and exactly on the floor only at times.)
+    let text = std::fs::read_to_string(&telemetry).unwrap();
+    let mut hands = Vec::new();
+    let mut lower = Vec::new();
+    for line in text.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let pose = &record["pose"];
+        let y = |bone: &str| pose[bone][1].as_f64().unwrap_or_else(|| panic!("{line}"));
+        let (left, right) = (y("leftFoot"), y("rightFoot"));
+        assert!(
+            left > -0.01 && right > -0.01,
+            "a foot below the floor: {line}"
+        );
+        lower.push(left.min(right));
+        hands.push(pose["leftHand"][2].as_f64().unwrap());
+    }
+    assert_eq!(hands.len(), 20);
+    lower.sort_by(f64::total_cmp);
+    assert!(lower[0] < 0.02 && lower[10] < 0.05, "lower foot heights {lower:?}");
+    // The arms swing: the hand moves forward and back by more than a few centimetres.
+    let swing = hands.iter().cloned().fold(f64::MIN, f64::max)
+        - hands.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(swing > 0.03, "hand swing {swing} m");
+
+    // And the picture shows it: the avatar's region differs between frames.
+    let region = |n: u32| {
+        let (w, _, data) = rgb_frame(&video, n);
+        let mut out = Vec::new();
+        for y in 40..150u32 {
+            for x in 40..120u32 {
+                let i = ((y * w + x) * 3) as usize;
+                out.extend_from_slice(&data[i..i + 3]);
+            }
+        }
+        out
+    };
+    let first = region(0);
+    let differing = [5, 10, 15]
+        .iter()
+        .map(|n| {
+            let other = region(*n);
+            first
+                .iter()
+                .zip(&other)
+                .filter(|(a, b)| (**a as i32 - **b as i32).abs() > 24)
+                .count()
+        })
+        .collect::<Vec<_>>();
+    assert!(
+        differing.iter().all(|d| *d > 150),
+        "values differing from frame 0: {differing:?}"
+    );
+}
+
+#[test]
+fn a_broken_clip_in_the_scene_stops_the_show_with_its_line() {
+    let dir = Scratch::new("mocap-broken-scene");
+    let bvh = dir.path("bad.bvh");
+    std::fs::write(
+        &bvh,
+        "HIERARCHY\nROOT Hips\n{\n OFFSET 0 0 0\n CHANNELS 3 Xrotation Yrotation Zrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\n0 zero 0\n",
+    )
+    .unwrap();
+    let scene = std::fs::read_to_string(fixture("mocap_scene.ron"))
+        .unwrap()
+        .replace("../../assets/", &format!("{}/assets/", repo().display()))
+        .replace(
+            &format!("{}/assets/mocap/cmu_12_01_walk.bvh", repo().display()),
+            bvh.to_str().unwrap(),
+        );
+    std::fs::write(dir.path("scene.ron"), scene).unwrap();
+    let show = std::fs::read_to_string(fixture("mocap.toml"))
+        .unwrap()
+        .replace("mocap_scene.ron", "scene.ron");
+    std::fs::write(dir.path("show.toml"), show).unwrap();
+    let out = run(&[
+        "render",
+        dir.path("show.toml").to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        dir.path("x.mp4").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.bvh:10:"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -15,7 +15,7 @@ pub struct Line {
     pub samples: Vec<f32>,
     pub visemes: VisemeTrack,
     /// A clip the host plays as the line starts (`[Wave] Welcome…` in the show file).
-    pub gesture: Option<String>,
+    pub gesture: Option<Gesture>,
     /// Sound effects that start with the line (`[+chime] …`), 48 kHz mono.
     pub effects: Vec<std::sync::Arc<[f32]>>,
 }
@@ -23,8 +23,24 @@ pub struct Line {
 /// What a line's leading `[…]` cue asks for: a gesture clip, and effects marked `+name`.
 #[derive(Debug, Default, PartialEq)]
 pub struct Cue {
-    pub gesture: Option<String>,
+    pub gesture: Option<Gesture>,
     pub effects: Vec<String>,
+}
+
+/// A clip to play, and how fast (`[Wave x1.5]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gesture {
+    pub clip: String,
+    pub speed: f32,
+}
+
+impl Gesture {
+    pub fn new(clip: impl Into<String>) -> Self {
+        Self {
+            clip: clip.into(),
+            speed: 1.0,
+        }
+    }
 }
 
 /// Splits a leading cue from a line: `[Wave +chime] Flash sale!`.
@@ -34,11 +50,22 @@ pub fn parse_cue(line: &str) -> (Cue, &str) {
         (None, text) => return (Cue::default(), text),
     };
     let mut cue = Cue::default();
+    let mut speed = None;
     for token in inside.split_whitespace() {
-        match token.strip_prefix('+') {
-            Some(effect) if !effect.is_empty() => cue.effects.push(effect.to_string()),
-            _ => cue.gesture = Some(token.to_string()),
+        if let Some(effect) = token.strip_prefix('+').filter(|e| !e.is_empty()) {
+            cue.effects.push(effect.to_string());
+        } else if let Some(s) = token
+            .strip_prefix('x')
+            .and_then(|s| s.parse::<f32>().ok())
+            .filter(|s| *s > 0.0 && *s <= 10.0)
+        {
+            speed = Some(s);
+        } else {
+            cue.gesture = Some(Gesture::new(token));
         }
+    }
+    if let (Some(g), Some(s)) = (cue.gesture.as_mut(), speed) {
+        g.speed = s;
     }
     (cue, text)
 }
@@ -169,11 +196,24 @@ mod tests {
         assert_eq!(
             cue,
             Cue {
-                gesture: Some("ThumbsUp".into()),
+                gesture: Some(super::Gesture::new("ThumbsUp")),
                 effects: vec!["chime".into(), "whoosh".into()]
             }
         );
         assert_eq!(text, "Flash sale!");
+        let (cue, _) = parse_cue("[Wave x1.5] Hello");
+        assert_eq!(
+            cue.gesture,
+            Some(super::Gesture {
+                clip: "Wave".into(),
+                speed: 1.5
+            })
+        );
+        // Not a speed: a clip called `x0`, a speed of zero.
+        assert_eq!(
+            parse_cue("[x0] Hi").0.gesture,
+            Some(super::Gesture::new("x0"))
+        );
         assert_eq!(
             parse_cue("[+chime] Hi").0,
             Cue {

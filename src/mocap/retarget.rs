@@ -103,13 +103,16 @@ impl Rig {
             .collect();
         let mut nodes: Vec<RigNode> = Vec::new();
         let mut gltf_index: Vec<usize> = Vec::new();
-        let mut stack: Vec<(usize, Option<usize>)> = roots.iter().rev().map(|r| (*r, None)).collect();
+        let mut stack: Vec<(usize, Option<usize>)> =
+            roots.iter().rev().map(|r| (*r, None)).collect();
         while let Some((n, parent)) = stack.pop() {
             let node = gltf_nodes
                 .get(n)
                 .ok_or_else(|| format!("node {n} does not exist"))?;
             if gltf_index.contains(&n) || nodes.len() > gltf_nodes.len() {
-                return Err(format!("node {n} is reached twice (the hierarchy has a cycle)"));
+                return Err(format!(
+                    "node {n} is reached twice (the hierarchy has a cycle)"
+                ));
             }
             let name = node["name"]
                 .as_str()
@@ -134,8 +137,14 @@ impl Rig {
         // Humanoid mapping over the skin's joints, parents first.
         let joints: Vec<usize> = match doc["skins"][0]["joints"].as_array() {
             Some(list) => {
-                let set: Vec<usize> = list.iter().filter_map(|j| j.as_u64()).map(|j| j as usize).collect();
-                (0..nodes.len()).filter(|i| set.contains(&gltf_index[*i])).collect()
+                let set: Vec<usize> = list
+                    .iter()
+                    .filter_map(|j| j.as_u64())
+                    .map(|j| j as usize)
+                    .collect();
+                (0..nodes.len())
+                    .filter(|i| set.contains(&gltf_index[*i]))
+                    .collect()
             }
             None => (0..nodes.len()).collect(),
         };
@@ -169,11 +178,15 @@ impl Rig {
             }
         }
         let rig = Self::new(nodes, humanoid);
-        let missing: Vec<&str> = [HumanBone::Hips, HumanBone::LeftUpperLeg, HumanBone::RightUpperLeg]
-            .into_iter()
-            .filter(|b| !rig.humanoid.contains_key(b))
-            .map(HumanBone::vrm_name)
-            .collect();
+        let missing: Vec<&str> = [
+            HumanBone::Hips,
+            HumanBone::LeftUpperLeg,
+            HumanBone::RightUpperLeg,
+        ]
+        .into_iter()
+        .filter(|b| !rig.humanoid.contains_key(b))
+        .map(HumanBone::vrm_name)
+        .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "no humanoid bone found for {} (map them with `bones` in the presenter)",
@@ -194,6 +207,25 @@ impl Rig {
             humanoid,
             rest_world,
         }
+    }
+
+    /// World rest position of what a humanoid bone points at when no humanoid bone follows
+    /// it (see [`SourceRest::tips`]).
+    pub fn tip(&self, bone: HumanBone) -> Option<Vec3> {
+        let node = *self.humanoid.get(&bone)?;
+        let at = Vec3::from(self.rest_world[node].translation);
+        let children = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.parent == Some(node))
+            .map(|(i, n)| {
+                (
+                    n.name.as_str(),
+                    Vec3::from(self.rest_world[i].translation) - at,
+                )
+            });
+        pick_tip(children).map(|offset| at + offset)
     }
 
     /// World (scene-space) rest position of a humanoid bone.
@@ -239,7 +271,9 @@ fn node_local(node: &Value) -> Local {
     };
     let rotation = floats(&node["rotation"])
         .filter(|v| v.len() == 4)
-        .map_or(Quat::IDENTITY, |v| Quat::from_xyzw(v[0], v[1], v[2], v[3]).normalize());
+        .map_or(Quat::IDENTITY, |v| {
+            Quat::from_xyzw(v[0], v[1], v[2], v[3]).normalize()
+        });
     Local {
         translation: v3("translation", Vec3::ZERO),
         rotation,
@@ -273,6 +307,10 @@ pub fn vrm_humanoid(doc: &Value) -> Vec<(HumanBone, usize)> {
 #[derive(Debug, Clone)]
 pub struct SourceRest {
     pub positions: PerBone<Vec3>,
+    /// Where the last bone of each chain (head, hands, toes) points to at rest: a child
+    /// joint or end site. Lets those bones be corrected too (a rig whose head is tilted
+    /// in its bind pose must not present tilted).
+    pub tips: PerBone<Vec3>,
     pub rotations: PerBone<Quat>,
     pub up: Vec3,
 }
@@ -312,12 +350,38 @@ impl SourceRest {
                 positions[mirror as usize] = Some(Vec3::new(-p[0], p[1], p[2]));
             }
         }
+        let mut tips: PerBone<Vec3> = [None; BONES];
+        for (bone, tip) in [
+            (Head, [0.0, 1.8, 0.0]),
+            (LeftHand, [0.78, 1.45, 0.0]),
+            (RightHand, [-0.78, 1.45, 0.0]),
+            (LeftToes, [0.09, 0.0, 0.18]),
+            (RightToes, [-0.09, 0.0, 0.18]),
+        ] {
+            tips[bone as usize] = Some(Vec3::from(tip));
+        }
         Self {
             positions,
+            tips,
             rotations: [Some(Quat::IDENTITY); BONES],
             up: Vec3::Y,
         }
     }
+}
+
+/// Of a joint's children, the one its bone points at: a middle finger for a hand, an end
+/// joint, else the first.
+fn pick_tip<'n>(children: impl Iterator<Item = (&'n str, Vec3)>) -> Option<Vec3> {
+    let children: Vec<(String, Vec3)> = children
+        .filter(|(_, p)| p.length_squared() > 1e-12)
+        .map(|(n, p)| (crate::mocap::humanoid::normalise(n), p))
+        .collect();
+    children
+        .iter()
+        .find(|(n, _)| n.contains("middle"))
+        .or_else(|| children.iter().find(|(n, _)| n.ends_with("end")))
+        .or_else(|| children.first())
+        .map(|(_, p)| *p)
 }
 
 fn mirror(bone: HumanBone) -> Option<HumanBone> {
@@ -342,20 +406,61 @@ impl<'a> BvhSource<'a> {
         }
     }
 
+    /// The clip's rest pose, stood upright the way the actor stands in the motion: files
+    /// exist whose skeleton is drawn Y-up while the capture world is Z-up (the root's
+    /// rotation tips the actor over by 90° in every frame), and deltas measured from a rest
+    /// pose lying on its back would lay the avatar down.
     pub fn rest(&self) -> SourceRest {
-        let rest = self.clip.rest_positions();
+        let rest_up = self.clip.up_axis();
+        let up = self.motion_up().unwrap_or(rest_up);
+        let stand = Quat::from_rotation_arc(rest_up, up);
+        let rest: Vec<Vec3> = self
+            .clip
+            .rest_positions()
+            .iter()
+            .map(|p| stand * *p)
+            .collect();
         let mut positions: PerBone<Vec3> = [None; BONES];
         let mut rotations: PerBone<Quat> = [None; BONES];
+        let mut tips: PerBone<Vec3> = [None; BONES];
         for (bone, joint) in &self.joints {
             positions[*bone as usize] = Some(rest[*joint]);
-            // Every BVH joint's rest rotation is the identity: channels at zero.
-            rotations[*bone as usize] = Some(Quat::IDENTITY);
+            let children = self
+                .clip
+                .joints
+                .iter()
+                .enumerate()
+                .filter(|(_, j)| j.parent == Some(*joint))
+                .map(|(i, j)| (j.name.as_str(), rest[i] - rest[*joint]));
+            tips[*bone as usize] = pick_tip(children)
+                .or(self.clip.joints[*joint].end_site.map(|o| stand * o))
+                .map(|offset| rest[*joint] + offset);
+            // Every BVH joint's rest rotation is the identity (channels at zero), stood up.
+            rotations[*bone as usize] = Some(stand);
         }
         SourceRest {
             positions,
+            tips,
             rotations,
-            up: self.clip.up_axis(),
+            up,
         }
+    }
+
+    /// Which world axis is up in the motion: the one the hips-to-head direction points
+    /// along on average over the clip, when it is clearly one of the six.
+    fn motion_up(&self) -> Option<Vec3> {
+        let hips = *self.joints.get(&HumanBone::Hips)?;
+        let head = *self.joints.get(&HumanBone::Head)?;
+        let step = (self.clip.frame_count / 16).max(1);
+        let mut sum = Vec3::ZERO;
+        for frame in (0..self.clip.frame_count).step_by(step) {
+            let world = self.clip.world_pose(frame);
+            sum += (world[head].0 - world[hips].0).normalize_or_zero();
+        }
+        let mean = sum.normalize_or_zero();
+        [Vec3::X, Vec3::Y, Vec3::Z, -Vec3::X, -Vec3::Y, -Vec3::Z]
+            .into_iter()
+            .find(|axis| mean.dot(*axis) > 0.8)
     }
 
     pub fn pose(&self, frame: usize) -> SourcePose {
@@ -411,15 +516,14 @@ pub struct Retargeter {
     hips_rest: Vec3,
     /// How high the avatar's ankles stand above its floor at rest.
     ankle_height: f32,
+    /// The avatar's leg length (hips drop, thigh and shin).
+    avatar_leg: f32,
 }
 
 impl Retargeter {
     pub fn new(source: &SourceRest, rig: &Rig) -> Self {
         let up_a = Vec3::Y;
-        let source_basis = basis(
-            legs_left(&source.positions).unwrap_or(Vec3::X),
-            source.up,
-        );
+        let source_basis = basis(legs_left(&source.positions).unwrap_or(Vec3::X), source.up);
         let avatar_left = match (
             rig.rest_position(HumanBone::LeftUpperLeg),
             rig.rest_position(HumanBone::RightUpperLeg),
@@ -431,7 +535,8 @@ impl Retargeter {
         let axes = avatar_basis * source_basis.inverse();
 
         let mut correction: PerBone<Quat> = [None; BONES];
-        let has = |b: HumanBone| source.positions[b as usize].is_some() && rig.humanoid.contains_key(&b);
+        let has =
+            |b: HumanBone| source.positions[b as usize].is_some() && rig.humanoid.contains_key(&b);
         for chain in CHAINS {
             let mut previous = Quat::IDENTITY;
             for (i, bone) in chain.iter().enumerate() {
@@ -444,15 +549,31 @@ impl Retargeter {
                         let ds = axes
                             * (source.positions[*next as usize].unwrap()
                                 - source.positions[*bone as usize].unwrap());
-                        let da = rig.rest_position(*next).unwrap() - rig.rest_position(*bone).unwrap();
+                        let da =
+                            rig.rest_position(*next).unwrap() - rig.rest_position(*bone).unwrap();
                         if ds.length_squared() > 1e-12 && da.length_squared() > 1e-12 {
                             Quat::from_rotation_arc(da.normalize(), ds.normalize())
                         } else {
                             previous
                         }
                     }
-                    // Hips keep their own orientation; the last bone of a chain (a hand,
-                    // the head) turns with the bone before it.
+                    // The last bone of a chain (a hand, the head) points at its tip;
+                    // without one it turns with the bone before it. Hips keep their own
+                    // orientation.
+                    None if *bone != HumanBone::Hips => {
+                        match (source.tips[*bone as usize], rig.tip(*bone)) {
+                            (Some(tip_s), Some(tip_a)) => {
+                                let ds = axes * (tip_s - source.positions[*bone as usize].unwrap());
+                                let da = tip_a - rig.rest_position(*bone).unwrap();
+                                if ds.length_squared() > 1e-12 && da.length_squared() > 1e-12 {
+                                    Quat::from_rotation_arc(da.normalize(), ds.normalize())
+                                } else {
+                                    previous
+                                }
+                            }
+                            _ => previous,
+                        }
+                    }
                     _ => previous,
                 };
                 correction[*bone as usize] = Some(c);
@@ -472,8 +593,9 @@ impl Retargeter {
                 .find(|b| rig.humanoid.contains_key(b));
             if let Some(parent_bone) = parent_bone {
                 let parent_node = rig.humanoid[&parent_bone];
-                let under = std::iter::successors(rig.nodes[*node].parent, |p| rig.nodes[*p].parent)
-                    .any(|p| p == parent_node);
+                let under =
+                    std::iter::successors(rig.nodes[*node].parent, |p| rig.nodes[*p].parent)
+                        .any(|p| p == parent_node);
                 if !under {
                     let offset = rig.rest_world[parent_node].inverse() * rig.rest_world[*node];
                     detached[*node] = Some((parent_node, offset));
@@ -489,8 +611,16 @@ impl Retargeter {
             let mut total = 0.0;
             let mut found = false;
             for (hip, knee, ankle) in [
-                (HumanBone::LeftUpperLeg, HumanBone::LeftLowerLeg, HumanBone::LeftFoot),
-                (HumanBone::RightUpperLeg, HumanBone::RightLowerLeg, HumanBone::RightFoot),
+                (
+                    HumanBone::LeftUpperLeg,
+                    HumanBone::LeftLowerLeg,
+                    HumanBone::LeftFoot,
+                ),
+                (
+                    HumanBone::RightUpperLeg,
+                    HumanBone::RightLowerLeg,
+                    HumanBone::RightFoot,
+                ),
             ] {
                 let (Some(h), Some(k), Some(a), Some(hips)) =
                     (at(hip), at(knee), at(ankle), at(HumanBone::Hips))
@@ -524,6 +654,7 @@ impl Retargeter {
             source_up,
             hips_rest,
             ankle_height,
+            avatar_leg,
         }
     }
 
@@ -582,7 +713,9 @@ impl Retargeter {
             });
             let position = match (bone, self.detached[i]) {
                 (Some(HumanBone::Hips), _) => hips,
-                (_, Some((parent_node, offset))) => Some((world[parent_node] * offset).translation.into()),
+                (_, Some((parent_node, offset))) => {
+                    Some((world[parent_node] * offset).translation.into())
+                }
                 _ => None,
             };
             if target.is_some() || position.is_some() {
@@ -612,7 +745,8 @@ fn evaluation_order(rig: &Rig, detached: &[Option<(usize, Affine3A)>]) -> Vec<us
             waiting[i] += 1;
         }
     }
-    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|i| waiting[*i] == 0).collect();
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|i| waiting[*i] == 0).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop_front() {
         order.push(i);
@@ -667,7 +801,8 @@ pub fn bake(clip: &BvhClip, rig: &Rig, options: BakeOptions) -> BakedClip {
     let source = BvhSource::new(clip);
     let rest = source.rest();
     let mut retargeter = Retargeter::new(&rest, rig);
-    let worlds: Vec<Vec<(Vec3, Quat)>> = (0..clip.frame_count).map(|f| clip.world_pose(f)).collect();
+    let worlds: Vec<Vec<(Vec3, Quat)>> =
+        (0..clip.frame_count).map(|f| clip.world_pose(f)).collect();
     let poses: Vec<SourcePose> = worlds.iter().map(|w| source.pose_from_world(w)).collect();
     if options.in_place
         && let Some(f) = poses.first().and_then(|p| retargeter.facing(p))
@@ -688,16 +823,49 @@ pub fn bake(clip: &BvhClip, rig: &Rig, options: BakeOptions) -> BakedClip {
     let start = poses.first().map_or(Vec3::ZERO, |p| p.hips);
     let end = poses.last().map_or(Vec3::ZERO, |p| p.hips);
     let last = clip.frame_count.saturating_sub(1).max(1) as f32;
-    let mut frames = Vec::with_capacity(poses.len());
-    for (i, pose) in poses.iter().enumerate() {
-        let mut travel = pose.hips - start;
-        if options.in_place {
-            travel -= (end - start) * (i as f32 / last);
+    let hips: Vec<Vec3> = poses
+        .iter()
+        .enumerate()
+        .map(|(i, pose)| {
+            let mut travel = pose.hips - start;
+            if options.in_place {
+                travel -= (end - start) * (i as f32 / last);
+            }
+            retargeter.hips_position(pose.hips, ground, travel)
+        })
+        .collect();
+    let mut frames: Vec<Vec<Local>> = poses
+        .iter()
+        .zip(&hips)
+        .map(|(pose, hips)| {
+            let mut locals = Vec::new();
+            retargeter.pose(rig, pose, Some(*hips), &mut locals);
+            locals
+        })
+        .collect();
+    // Leg proportions never agree exactly, so the feet drift above or below the floor as the
+    // hips bob. Ground contact: in every frame where the lower foot is near the floor, the
+    // whole body is moved so that foot stands where the avatar's feet stand at rest. Well off
+    // the floor (a jump) the correction fades out, continuously, so nothing pops.
+    let feet: Vec<usize> = [HumanBone::LeftFoot, HumanBone::RightFoot]
+        .iter()
+        .filter_map(|b| rig.humanoid.get(b).copied())
+        .collect();
+    if !feet.is_empty() {
+        let leg = retargeter.avatar_leg;
+        for ((locals, pose), hips) in frames.iter_mut().zip(&poses).zip(&hips) {
+            let world = rig.world(locals);
+            let lowest = feet
+                .iter()
+                .map(|f| world[*f].translation.y)
+                .fold(f32::MAX, f32::min);
+            let above = lowest - retargeter.ankle_height;
+            let fade = (1.0 - (above - 0.1 * leg) / (0.1 * leg)).clamp(0.0, 1.0);
+            let lift = -above * fade;
+            if lift.abs() > 1e-5 {
+                retargeter.pose(rig, pose, Some(*hips + Vec3::Y * lift), locals);
+            }
         }
-        let hips = retargeter.hips_position(pose.hips, ground, travel);
-        let mut locals = Vec::new();
-        retargeter.pose(rig, pose, Some(hips), &mut locals);
-        frames.push(locals);
     }
     let animated = (0..rig.nodes.len())
         .filter(|n| frames.iter().any(|f| f[*n] != rig.nodes[*n].rest))

@@ -3,15 +3,21 @@
 //! mouth moving with the voice, on the same media-clock schedule the mixer plays from.
 //!
 //! Avatars without mouth shapes (like the shipped robot) get the jaw/head fallback: the head
-//! nods with the mouth's openness. Mocap-driven motion (BVH, VMC) is not built yet.
+//! nods with the mouth's openness. BVH clips are retargeted onto the avatar and join its
+//! own clips in the graph (see [`motion`]).
 
+mod motion;
 mod mouth;
 mod vrm;
 
+pub use motion::{MotionError, PreparedMotion};
+
 use crate::mix::ScheduledLine;
+use crate::mocap::humanoid::HumanBone;
 use crate::scene::{ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
 use crate::voice::Viseme;
 use bevy::{
+    animation::{AnimatedBy, AnimationTargetId},
     app::AnimationSystems,
     gltf::GltfAssetLabel,
     prelude::*,
@@ -22,8 +28,6 @@ use mouth::{Blink, FaceRig, VrmBinds};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-/// How long a gesture takes to blend in and out.
-const CROSSFADE: Duration = Duration::from_millis(300);
 /// Head nod at full mouth openness, in degrees.
 const NOD_DEGREES: f32 = 9.0;
 /// Mouth smoothing: how fast it opens and closes (co-articulation, no flicker).
@@ -86,6 +90,7 @@ impl Plugin for PresenterPlugin {
             .init_resource::<VrmBinds>()
             .init_resource::<Blink>()
             .init_resource::<Performance>()
+            .init_resource::<PreparedMotion>()
             .add_systems(Startup, spawn_presenter)
             .add_systems(
                 Update,
@@ -104,7 +109,8 @@ impl Plugin for PresenterPlugin {
                 move_bones_over_animation
                     .after(AnimationSystems)
                     .before(TransformSystems::Propagate),
-            );
+            )
+            .add_systems(PostUpdate, measure_pose.after(TransformSystems::Propagate));
     }
 }
 
@@ -113,6 +119,8 @@ fn spawn_presenter(
     settings: Res<ShowroomSettings>,
     server: Res<AssetServer>,
     mut graphs: ResMut<Assets<AnimationGraph>>,
+    mut animation_clips: ResMut<Assets<AnimationClip>>,
+    motion: Res<PreparedMotion>,
 ) {
     let Some(spec) = settings.scene.description.presenter.clone() else {
         return;
@@ -136,7 +144,20 @@ fn spawn_presenter(
         (0..names.len())
             .map(|i| server.load(GltfAssetLabel::Animation(i).from_asset(path.clone()))),
     );
-    let nodes: HashMap<String, AnimationNodeIndex> = names.iter().cloned().zip(nodes).collect();
+    let mut graph = graph;
+    let mut nodes: HashMap<String, AnimationNodeIndex> = names.iter().cloned().zip(nodes).collect();
+    if let Some(rig) = &motion.rig {
+        for (name, baked) in &motion.clips {
+            let clip = animation_clips.add(motion::animation_clip(rig, baked));
+            let node = graph.add_clip(clip, 1.0, graph.root);
+            if nodes.insert(name.clone(), node).is_some() {
+                warn!(
+                    "presenter `{}`: mocap clip `{name}` hides the avatar's own",
+                    spec.name
+                );
+            }
+        }
+    }
     let idle = spec.idle.as_deref().and_then(|name| {
         let node = nodes.get(name).copied();
         if node.is_none() {
@@ -151,6 +172,8 @@ fn spawn_presenter(
         graph: graphs.add(graph),
         nodes,
         idle,
+        crossfade: Duration::from_secs_f32(spec.crossfade),
+        idle_speed: spec.speed,
     };
     let scene: Handle<WorldAsset> = server.load(GltfAssetLabel::Scene(spec.scene).from_asset(path));
     commands
@@ -170,6 +193,8 @@ struct Clips {
     graph: Handle<AnimationGraph>,
     nodes: HashMap<String, AnimationNodeIndex>,
     idle: Option<AnimationNodeIndex>,
+    crossfade: Duration,
+    idle_speed: f32,
 }
 
 /// On the avatar's animation player: its clips and the gesture in progress.
@@ -184,7 +209,13 @@ struct Performer {
 #[derive(Resource, Default, Clone)]
 pub struct Performance {
     pub gesture: Option<String>,
+    /// World positions of the head, hands and feet this frame (humanoid avatars).
+    pub pose: Vec<(HumanBone, Vec3)>,
 }
+
+/// The avatar's humanoid bones, by entity.
+#[derive(Resource, Default)]
+pub struct HumanoidBones(pub Vec<(HumanBone, Entity)>);
 
 /// A `.vrm` file is a GLB, but Bevy's glTF loader only claims `.gltf` and `.glb`: such files
 /// are loaded through a `.glb` symbolic link in the cache folder.
@@ -220,10 +251,32 @@ fn start_when_ready(
     children: Query<&Children>,
     mut players: Query<&mut AnimationPlayer>,
     names: Query<(&Name, &Transform)>,
+    motion: Res<PreparedMotion>,
 ) {
     let Ok(clips) = presenters.get(ready.entity) else {
         return;
     };
+    if let Some(rig) = &motion.rig {
+        let mut bones = Vec::new();
+        for (bone, node) in &rig.humanoid {
+            let name = &rig.nodes[*node].name;
+            if let Some(e) = children
+                .iter_descendants(ready.entity)
+                .find(|e| names.get(*e).is_ok_and(|(n, _)| n.as_str() == name))
+            {
+                bones.push((*bone, e));
+            }
+        }
+        commands.insert_resource(HumanoidBones(bones));
+        let has_player = children
+            .iter_descendants(ready.entity)
+            .any(|e| players.contains(e));
+        if !has_player && !motion.clips.is_empty() {
+            // A file without animations (most VRM avatars) gets no player from the glTF
+            // loader: give its root one, and name every node as the loader would have.
+            attach_player(&mut commands, ready.entity, &children, &names, clips);
+        }
+    }
     let mut head = false;
     let mut chest = false;
     let mut jaw = false;
@@ -231,7 +284,10 @@ fn start_when_ready(
         if let Ok(mut player) = players.get_mut(child) {
             let mut transitions = AnimationTransitions::new();
             if let Some(idle) = clips.idle {
-                transitions.play(&mut player, idle, Duration::ZERO).repeat();
+                transitions
+                    .play(&mut player, idle, Duration::ZERO)
+                    .set_speed(clips.idle_speed)
+                    .repeat();
             }
             commands.entity(child).insert((
                 AnimationGraphHandle(clips.graph.clone()),
@@ -293,13 +349,15 @@ fn direct_gestures(
             && performer.last_line != Some(line.start)
         {
             performer.last_line = Some(line.start);
-            if let Some(name) = &line.line.gesture {
-                match performer.clips.nodes.get(name) {
+            if let Some(gesture) = &line.line.gesture {
+                match performer.clips.nodes.get(&gesture.clip) {
                     Some(&node) => {
-                        transitions.play(&mut player, node, CROSSFADE);
-                        performer.gesture = Some((name.clone(), node));
+                        transitions
+                            .play(&mut player, node, performer.clips.crossfade)
+                            .set_speed(gesture.speed);
+                        performer.gesture = Some((gesture.clip.clone(), node));
                     }
-                    None => warn!("gesture `{name}`: the avatar has no such clip"),
+                    None => warn!("gesture `{}`: the avatar has no such clip", gesture.clip),
                 }
             }
         }
@@ -308,7 +366,10 @@ fn direct_gestures(
         {
             performer.gesture = None;
             if let Some(idle) = performer.clips.idle {
-                transitions.play(&mut player, idle, CROSSFADE).repeat();
+                transitions
+                    .play(&mut player, idle, performer.clips.crossfade)
+                    .set_speed(performer.clips.idle_speed)
+                    .repeat();
             }
         }
         performance.gesture = performer.gesture.as_ref().map(|(name, _)| name.clone());
@@ -395,5 +456,78 @@ fn move_bones_over_animation(
         };
         transform.rotation = bone.base * extra;
         bone.written = transform.rotation;
+    }
+}
+
+/// Puts an animation player on the avatar's root node and tags every named node below it
+/// with the target id the glTF loader would have given it (its path of names from there).
+fn attach_player(
+    commands: &mut Commands,
+    avatar: Entity,
+    children: &Query<&Children>,
+    names: &Query<(&Name, &Transform)>,
+    clips: &Clips,
+) {
+    let roots: Vec<Entity> = children
+        .get(avatar)
+        .map(|c| c.iter().collect())
+        .unwrap_or_default();
+    for root in roots {
+        let mut stack: Vec<(Entity, Vec<Name>)> = vec![(root, Vec::new())];
+        while let Some((entity, mut path)) = stack.pop() {
+            if let Ok((name, _)) = names.get(entity) {
+                path.push(name.clone());
+                commands
+                    .entity(entity)
+                    .insert((AnimationTargetId::from_names(path.iter()), AnimatedBy(root)));
+            }
+            for child in children.get(entity).into_iter().flatten() {
+                stack.push((*child, path.clone()));
+            }
+        }
+        let mut player = AnimationPlayer::default();
+        let mut transitions = AnimationTransitions::new();
+        if let Some(idle) = clips.idle {
+            transitions
+                .play(&mut player, idle, Duration::ZERO)
+                .set_speed(clips.idle_speed)
+                .repeat();
+        }
+        commands.entity(root).insert((
+            player,
+            AnimationGraphHandle(clips.graph.clone()),
+            transitions,
+            Performer {
+                clips: clips.clone(),
+                gesture: None,
+                last_line: None,
+            },
+        ));
+    }
+}
+
+/// Where the head, hands and feet ended up this frame, for telemetry (and the tests that
+/// check the host stands on the floor).
+fn measure_pose(
+    bones: Option<Res<HumanoidBones>>,
+    transforms: Query<&GlobalTransform>,
+    mut performance: ResMut<Performance>,
+) {
+    let Some(bones) = bones else {
+        return;
+    };
+    performance.pose.clear();
+    for (bone, entity) in &bones.0 {
+        if matches!(
+            bone,
+            HumanBone::Head
+                | HumanBone::LeftHand
+                | HumanBone::RightHand
+                | HumanBone::LeftFoot
+                | HumanBone::RightFoot
+        ) && let Ok(t) = transforms.get(*entity)
+        {
+            performance.pose.push((*bone, t.translation()));
+        }
     }
 }

@@ -77,6 +77,7 @@ pub fn build_app(
         recycled,
     });
     let target = app.world().resource::<CaptureTarget>().0.clone();
+    let motion = crate::presenter::PreparedMotion::prepare(&scene)?;
     app.add_plugins(ShowroomPlugin {
         settings: ShowroomSettings {
             scene,
@@ -87,6 +88,7 @@ pub fn build_app(
         },
     });
     app.add_plugins(crate::presenter::PresenterPlugin);
+    app.insert_resource(motion);
     app.finish();
     app.cleanup();
     Ok(app)

@@ -42,6 +42,8 @@ pub enum RunError {
     Renderer(String),
     #[error("sound effect {0}")]
     Effect(String),
+    #[error(transparent)]
+    Motion(#[from] crate::presenter::MotionError),
 }
 
 /// Whether the loop keeps to the wall clock (`stream`) or runs flat out (`render`).
@@ -207,21 +209,28 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         if let Some(out) = telemetry.as_mut() {
             use std::io::Write;
             let mouth = *app.world().resource::<crate::presenter::Mouth>();
-            let _ = writeln!(
-                out,
-                "{{\"frame\":{},\"time\":{:.4},\"mouth\":{:.4},\"shapes\":{:.4},\"eyes_closed\":{:.4},\"gesture\":{}}}",
-                driver.next - 1,
-                (driver.next - 1) as f64 / clock.fps as f64,
-                mouth.open,
-                mouth.shapes,
-                mouth.eyes_closed,
-                serde_json::to_string(
-                    &app.world()
-                        .resource::<crate::presenter::Performance>()
-                        .gesture
-                )
-                .unwrap_or_else(|_| "null".into())
-            );
+            let performance = app.world().resource::<crate::presenter::Performance>();
+            let pose: serde_json::Map<String, serde_json::Value> = performance
+                .pose
+                .iter()
+                .map(|(bone, p)| {
+                    let r = |v: f32| (v * 1000.0).round() / 1000.0;
+                    (
+                        bone.vrm_name().to_string(),
+                        serde_json::json!([r(p.x), r(p.y), r(p.z)]),
+                    )
+                })
+                .collect();
+            let record = serde_json::json!({
+                "frame": driver.next - 1,
+                "time": (driver.next - 1) as f64 / clock.fps as f64,
+                "mouth": mouth.open,
+                "shapes": mouth.shapes,
+                "eyes_closed": mouth.eyes_closed,
+                "gesture": performance.gesture,
+                "pose": pose,
+            });
+            let _ = writeln!(out, "{record}");
         }
         progress.update(
             driver.next,

@@ -5,6 +5,7 @@
 //! read in a diff.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,9 +38,47 @@ pub struct PresenterSpec {
     pub scene: usize,
     #[serde(default)]
     pub transform: TransformSpec,
-    /// Name of the clip to loop while nothing else plays (e.g. "Idle").
+    /// Name of the clip to loop while nothing else plays (e.g. "Idle"): one of the avatar's
+    /// own or of `clips`.
     #[serde(default)]
     pub idle: Option<String>,
+    /// Motion-capture clips retargeted onto the avatar, played by name like its own clips.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clips: Vec<MocapClipSpec>,
+    /// Humanoid bone (VRM name, e.g. `leftHand`) → the avatar's node name, for rigs whose
+    /// names no convention covers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bones: BTreeMap<String, String>,
+    /// Seconds to blend from one clip into the next.
+    #[serde(default = "default_crossfade")]
+    pub crossfade: f32,
+    /// Playback speed of the idle clip (1 = as recorded).
+    #[serde(default = "one")]
+    pub speed: f32,
+}
+
+fn default_crossfade() -> f32 {
+    0.3
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// A BVH clip for the presenter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MocapClipSpec {
+    pub name: String,
+    /// BVH file, relative to the scene file.
+    pub bvh: PathBuf,
+    /// Keep the host on her mark (walks become walking on the spot) facing forward.
+    #[serde(default = "yes")]
+    pub in_place: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -183,6 +183,39 @@ impl LoadedScene {
                     format!("`{}`: file {} does not exist", p.name, file.display()),
                 ));
             }
+            for (i, clip) in p.clips.iter().enumerate() {
+                let file = self.asset_path(&clip.bvh);
+                if !file.is_file() {
+                    return Err(invalid(
+                        format!("presenter.clips[{i}].bvh"),
+                        format!("`{}`: file {} does not exist", clip.name, file.display()),
+                    ));
+                }
+            }
+            for bone in p.bones.keys() {
+                if crate::mocap::humanoid::HumanBone::from_vrm_name(bone).is_none() {
+                    let names: Vec<&str> = crate::mocap::humanoid::HumanBone::ALL
+                        .iter()
+                        .map(|b| b.vrm_name())
+                        .collect();
+                    return Err(invalid(
+                        format!("presenter.bones.{bone}"),
+                        format!("not a humanoid bone (one of {})", names.join(", ")),
+                    ));
+                }
+            }
+            if !(0.0..=10.0).contains(&p.crossfade) {
+                return Err(invalid(
+                    "presenter.crossfade".into(),
+                    format!("{} s is outside 0..=10", p.crossfade),
+                ));
+            }
+            if !(p.speed > 0.0 && p.speed <= 10.0) {
+                return Err(invalid(
+                    "presenter.speed".into(),
+                    format!("{} is outside (0, 10]", p.speed),
+                ));
+            }
         }
         for (i, prop) in d.props.iter().enumerate() {
             let file = self.asset_path(&prop.asset);

@@ -3,7 +3,9 @@ use bevy::math::EulerRot;
 use std::path::{Path, PathBuf};
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/assets").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/assets")
+        .join(rel)
 }
 
 fn rig(path: &Path) -> Rig {
@@ -63,7 +65,14 @@ fn rig_from_clip(clip: &BvhClip) -> Rig {
         }
     }
     let world_rot: Vec<Quat> = (0..pos.len())
-        .map(|i| Quat::from_euler(EulerRot::XYZ, i as f32 * 0.7, i as f32 * 0.3, i as f32 * 1.1))
+        .map(|i| {
+            Quat::from_euler(
+                EulerRot::XYZ,
+                i as f32 * 0.7,
+                i as f32 * 0.3,
+                i as f32 * 1.1,
+            )
+        })
         .collect();
     let mut nodes = vec![RigNode {
         name: "Armature".into(),
@@ -202,7 +211,11 @@ fn a_t_pose_lands_on_an_a_pose_avatar_with_level_arms() {
     assert!(rest_drop > 0.3, "{rest_drop}");
     let drop = at(HumanBone::LeftUpperArm).y - at(HumanBone::LeftHand).y;
     assert!(drop.abs() < 0.01, "{drop}");
-    assert!(at(HumanBone::LeftHand).x > 0.6, "{}", at(HumanBone::LeftHand));
+    assert!(
+        at(HumanBone::LeftHand).x > 0.6,
+        "{}",
+        at(HumanBone::LeftHand)
+    );
     assert!(at(HumanBone::RightHand).x < -0.6);
     // Legs and spine were already straight: they stay where they were.
     let foot = at(HumanBone::LeftFoot) - rig.rest_position(HumanBone::LeftFoot).unwrap();
@@ -233,7 +246,10 @@ fn robot_hips_are_where_legs_and_spine_branch_and_its_feet_follow_the_legs() {
     let foot = Vec3::from(world[rig.humanoid[&HumanBone::LeftFoot]].translation);
     let knee = Vec3::from(world[rig.humanoid[&HumanBone::LeftLowerLeg]].translation);
     let rest_foot = rig.rest_position(HumanBone::LeftFoot).unwrap();
-    assert!(foot.z > rest_foot.z + 0.2 * height(&rig), "{foot} vs {rest_foot}");
+    assert!(
+        foot.z > rest_foot.z + 0.2 * height(&rig),
+        "{foot} vs {rest_foot}"
+    );
     assert!(knee.z > rig.rest_position(HumanBone::LeftLowerLeg).unwrap().z);
 }
 
@@ -257,7 +273,10 @@ fn baked_walk_in_place_stays_on_its_mark_and_keeps_feet_on_the_floor() {
     }
     // The rig's ankles stand 8 cm above its floor at rest.
     let ankle = rig.rest_position(HumanBone::LeftFoot).unwrap().y;
-    assert!((lowest - ankle).abs() < 0.03, "lowest ankle {lowest} vs rest {ankle}");
+    assert!(
+        (lowest - ankle).abs() < 0.03,
+        "lowest ankle {lowest} vs rest {ankle}"
+    );
     assert!(baked.animated.contains(&hips));
 
     // Without in_place the walk travels.
@@ -272,4 +291,3 @@ fn rig_without_legs_is_refused_with_a_reason() {
     let err = Rig::from_document(&doc, 0, &BTreeMap::new()).unwrap_err();
     assert!(err.contains("leftUpperLeg"), "{err}");
 }
-
