@@ -3,7 +3,8 @@
 #   render-only fps (render + readback, no encode), encode-only fps (our encoder on raw
 #   frames), the ffmpeg command line on the same raw frames with the same settings,
 #   end-to-end real-time factor of `twincast render`, and peak RSS; and speech synthesis
-#   real-time factor per engine and the mixer's cost per second of audio.
+#   real-time factor per engine and the mixer's cost per second of audio; BVH parse speed
+#   and per-frame pose costs.
 # Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
+
+echo "== motion capture =="
+"$TWINCAST_BIN" bench mocap 2>/dev/null
 
 echo "== speech synthesis and mixer =="
 "$TWINCAST_BIN" bench voice 2>/dev/null

@@ -24,4 +24,5 @@ pub mod output;
 pub mod presenter;
 pub mod runtime;
 pub mod scene;
+pub mod vmc;
 pub mod voice;

@@ -51,6 +51,13 @@ enum Command {
         /// error, when there is none).
         #[arg(long)]
         monitor: bool,
+        /// Drive the host live from a VMC sender (VSeeFace, Warudo, VMC app …) listening
+        /// on this UDP address, e.g. 0.0.0.0:39539.
+        #[arg(long, value_name = "ADDR")]
+        vmc_listen: Option<String>,
+        /// Seconds without VMC packets before the host blends back to her clips.
+        #[arg(long, default_value_t = 2.0, value_name = "S")]
+        vmc_fallback: f32,
     },
     /// Render a fixed length of the show to a file as fast as the machine allows.
     ///
@@ -147,6 +154,15 @@ enum BenchCommand {
         engine: String,
         #[arg(long, default_value = "en-us")]
         voice: String,
+    },
+    /// BVH parse speed and per-frame pose costs (FK, retargeting, baking).
+    Mocap {
+        /// BVH clip (default: the largest shipped clip).
+        #[arg(long, default_value = "assets/mocap/cmu_12_01_walk.bvh")]
+        clip: PathBuf,
+        /// Avatar to retarget onto.
+        #[arg(long, default_value = "assets/avatars/RobotExpressive.glb")]
+        avatar: PathBuf,
     },
     /// Encode raw RGBA frames (from `bench render --raw`) with the show's settings, no output.
     Encode {
@@ -269,8 +285,13 @@ fn run(command: Command) -> Result<()> {
             status_every,
             telemetry,
             monitor,
+            vmc_listen,
+            vmc_fallback,
         } => {
             let show = show.load()?;
+            if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
+                bail!("--vmc-fallback must be a positive number of seconds");
+            }
             if outputs.is_empty() {
                 outputs = show.outputs.clone();
             }
@@ -289,6 +310,10 @@ fn run(command: Command) -> Result<()> {
                     status_every: Duration::from_secs_f64(status_every.max(0.5)),
                     telemetry,
                     monitor,
+                    vmc: vmc_listen.map(|listen| runtime::VmcOptions {
+                        listen,
+                        fallback_after: vmc_fallback,
+                    }),
                 },
                 &stop,
             )?;
@@ -316,6 +341,7 @@ fn run(command: Command) -> Result<()> {
                     status_every: Duration::from_secs(10),
                     telemetry,
                     monitor: false,
+                    vmc: None,
                 },
                 &stop,
             )?;
@@ -378,6 +404,10 @@ fn run(command: Command) -> Result<()> {
                 for figures in runtime::bench::voice(&engine, &voice)? {
                     println!("{figures}");
                 }
+                Ok(())
+            }
+            BenchCommand::Mocap { clip, avatar } => {
+                println!("{}", runtime::bench::mocap(&clip, &avatar)?);
                 Ok(())
             }
             BenchCommand::Encode { show, raw } => {

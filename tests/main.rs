@@ -8,4 +8,5 @@ mod lipsync;
 mod mocap;
 mod render;
 mod rtmp;
+mod vmc;
 mod voice;

@@ -96,7 +96,10 @@ fn a_retargeted_clip_moves_the_avatar_and_keeps_it_on_the_floor() {
     }
     assert_eq!(hands.len(), 20);
     lower.sort_by(f64::total_cmp);
-    assert!(lower[0] < 0.02 && lower[10] < 0.05, "lower foot heights {lower:?}");
+    assert!(
+        lower[0] < 0.02 && lower[10] < 0.05,
+        "lower foot heights {lower:?}"
+    );
     // The arms swing: the hand moves forward and back by more than a few centimetres.
     let swing = hands.iter().cloned().fold(f64::MIN, f64::max)
         - hands.iter().cloned().fold(f64::MAX, f64::min);

@@ -268,13 +268,13 @@ impl ShowConfig {
             reason,
         };
         let v = &self.video;
-        if !(16..=7680).contains(&v.width) || v.width % 2 != 0 {
+        if !(16..=7680).contains(&v.width) || !v.width.is_multiple_of(2) {
             return Err(invalid(
                 "video.width",
                 format!("{} is not an even number between 16 and 7680", v.width),
             ));
         }
-        if !(16..=4320).contains(&v.height) || v.height % 2 != 0 {
+        if !(16..=4320).contains(&v.height) || !v.height.is_multiple_of(2) {
             return Err(invalid(
                 "video.height",
                 format!("{} is not an even number between 16 and 4320", v.height),

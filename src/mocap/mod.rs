@@ -1,8 +1,8 @@
 //! Motion capture: BVH clips, the humanoid bone vocabulary they are mapped onto, and the
 //! `mocap inspect` report.
 //!
-//! Retargeting onto an avatar and playback through Bevy's animation graph build on this
-//! (not built yet; see the README's status table).
+//! Retargeting onto an avatar is in [`retarget`]; playback through Bevy's animation graph
+//! in `presenter`.
 
 pub mod bvh;
 pub mod humanoid;
@@ -11,7 +11,7 @@ pub mod skeleton;
 
 use bvh::{BvhClip, BvhError};
 use humanoid::{HumanBone, map_skeleton};
-use skeleton::{Skeleton, SkeletonError};
+use skeleton::SkeletonError;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -92,13 +92,19 @@ pub fn inspect(clip_path: &Path, avatar: Option<&Path>) -> Result<Inspection, Mo
     );
 
     if let Some(avatar) = avatar {
-        let skeleton = Skeleton::load(avatar)?;
-        let names: Vec<&str> = skeleton.names.iter().map(String::as_str).collect();
-        let avatar_map = map_skeleton(&names, &skeleton.parents, &BTreeMap::new());
+        // The mapping the presenter will use: names, structure and a VRM map if present.
+        let doc = skeleton::document(avatar)?;
+        let rig = retarget::Rig::from_document(&doc, 0, &BTreeMap::new()).map_err(|reason| {
+            SkeletonError {
+                path: avatar.to_path_buf(),
+                reason,
+            }
+        })?;
+        let avatar_map = &rig.humanoid;
         let _ = writeln!(text, "against {}:", avatar.display());
         for bone in HumanBone::ALL {
             let from = mapping.get(&bone).map(|j| clip.joints[*j].name.as_str());
-            let to = avatar_map.get(&bone).map(|j| skeleton.names[*j].as_str());
+            let to = avatar_map.get(&bone).map(|j| rig.nodes[*j].name.as_str());
             let _ = writeln!(
                 text,
                 "  {:<14} {:<18} → {}",

@@ -6,10 +6,12 @@
 //! nods with the mouth's openness. BVH clips are retargeted onto the avatar and join its
 //! own clips in the graph (see [`motion`]).
 
+mod live;
 mod motion;
 mod mouth;
 mod vrm;
 
+pub use live::{LiveCapture, LiveStatus};
 pub use motion::{MotionError, PreparedMotion};
 
 use crate::mix::ScheduledLine;
@@ -91,6 +93,7 @@ impl Plugin for PresenterPlugin {
             .init_resource::<Blink>()
             .init_resource::<Performance>()
             .init_resource::<PreparedMotion>()
+            .init_resource::<LiveStatus>()
             .add_systems(Startup, spawn_presenter)
             .add_systems(
                 Update,
@@ -99,6 +102,7 @@ impl Plugin for PresenterPlugin {
                     follow_the_voice,
                     direct_gestures,
                     mouth::blink,
+                    live::live_face,
                     mouth::drive_mouth_morphs,
                     mouth::measure_mouth_morphs,
                 )
@@ -106,7 +110,8 @@ impl Plugin for PresenterPlugin {
             )
             .add_systems(
                 PostUpdate,
-                move_bones_over_animation
+                (live::apply_live_capture, move_bones_over_animation)
+                    .chain()
                     .after(AnimationSystems)
                     .before(TransformSystems::Propagate),
             )

@@ -222,3 +222,75 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
         },
     ])
 }
+
+/// BVH parsing speed on a clip, and what a pose costs per frame: the clip's own forward
+/// kinematics, retargeting onto an avatar (what live capture pays every frame), and baking
+/// the whole clip.
+pub fn mocap(clip: &Path, avatar: &Path) -> Result<Figures, RunError> {
+    use crate::mocap::bvh::BvhClip;
+    use crate::mocap::retarget::{self, BakeOptions, BvhSource, Retargeter, Rig};
+    let bad = |e: String| RunError::Scene(e);
+    let text =
+        std::fs::read_to_string(clip).map_err(|e| bad(format!("{}: {e}", clip.display())))?;
+    let runs = 7;
+    let mut parse_seconds = Vec::new();
+    let mut parsed = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let c = BvhClip::parse(&text).map_err(|(line, reason)| bad(format!("{line}: {reason}")))?;
+        parse_seconds.push(t.elapsed().as_secs_f64());
+        parsed = Some(c);
+    }
+    let clip_data = parsed.expect("runs > 0");
+    parse_seconds.sort_by(f64::total_cmp);
+    let parse = parse_seconds[runs / 2];
+
+    let doc = crate::mocap::skeleton::document(avatar).map_err(|e| bad(e.to_string()))?;
+    let rig = Rig::from_document(&doc, 0, &Default::default()).map_err(bad)?;
+    let source = BvhSource::new(&clip_data);
+    let frames = clip_data.frame_count;
+
+    let t = Instant::now();
+    let mut sink = 0.0f32;
+    for f in 0..frames {
+        sink += clip_data.world_pose(f)[0].0.x;
+    }
+    let fk = t.elapsed().as_secs_f64() / frames as f64;
+
+    let retargeter = Retargeter::new(&source.rest(), &rig);
+    let poses: Vec<_> = (0..frames).map(|f| source.pose(f)).collect();
+    let mut locals = Vec::new();
+    let t = Instant::now();
+    for pose in &poses {
+        retargeter.pose(&rig, pose, None, &mut locals);
+        sink += locals[0].translation.x;
+    }
+    let retarget_per_frame = t.elapsed().as_secs_f64() / frames as f64;
+
+    let t = Instant::now();
+    let baked = retarget::bake(&clip_data, &rig, BakeOptions { in_place: true });
+    let bake = t.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+    Ok(Figures {
+        what: "mocap",
+        pairs: vec![
+            ("clip", clip.display().to_string()),
+            ("bytes", text.len().to_string()),
+            ("joints", clip_data.joints.len().to_string()),
+            ("frames", frames.to_string()),
+            ("parse_ms", format!("{:.2}", parse * 1e3)),
+            (
+                "parse_mb_per_s",
+                format!("{:.1}", text.len() as f64 / parse / 1e6),
+            ),
+            ("fk_us_per_frame", format!("{:.2}", fk * 1e6)),
+            ("avatar_nodes", rig.nodes.len().to_string()),
+            (
+                "retarget_us_per_frame",
+                format!("{:.2}", retarget_per_frame * 1e6),
+            ),
+            ("bake_ms", format!("{:.1}", bake * 1e3)),
+            ("animated_nodes", baked.animated.len().to_string()),
+        ],
+    })
+}

@@ -44,6 +44,17 @@ pub enum RunError {
     Effect(String),
     #[error(transparent)]
     Motion(#[from] crate::presenter::MotionError),
+    #[error(transparent)]
+    Vmc(#[from] crate::vmc::VmcError),
+}
+
+/// Live motion capture over VMC.
+#[derive(Debug, Clone)]
+pub struct VmcOptions {
+    /// Where to listen, e.g. `0.0.0.0:39539`.
+    pub listen: String,
+    /// Seconds without packets before the host returns to her clips.
+    pub fallback_after: f32,
 }
 
 /// Whether the loop keeps to the wall clock (`stream`) or runs flat out (`render`).
@@ -65,6 +76,8 @@ pub struct RunOptions {
     pub telemetry: Option<std::path::PathBuf>,
     /// Play the program on this machine's default audio output too.
     pub monitor: bool,
+    /// Drive the host from a VMC sender.
+    pub vmc: Option<VmcOptions>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +98,14 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     let show = &options.show;
     let scene = LoadedScene::load(&show.scene)?;
     let clock = MediaClock::new(show.video.fps);
+    // Bound first: a port in use is an error before anything starts.
+    let vmc = match &options.vmc {
+        Some(v) => Some((
+            crate::vmc::VmcReceiver::listen(&v.listen)?,
+            v.fallback_after,
+        )),
+        None => None,
+    };
 
     let settings = EncodeSettings::from_show(show);
     let video = VideoEncoder::new(&settings)?;
@@ -153,6 +174,12 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             return Err(e);
         }
     };
+    if let Some((receiver, fallback_after)) = &vmc {
+        app.insert_resource(crate::presenter::LiveCapture {
+            state: receiver.state.clone(),
+            fallback_after: *fallback_after,
+        });
+    }
     let adapter = adapter_name(&app);
     info!("renderer: {adapter}");
     let warm_up = match warm_up(&mut app) {
@@ -221,7 +248,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                     )
                 })
                 .collect();
-            let record = serde_json::json!({
+            let mut record = serde_json::json!({
                 "frame": driver.next - 1,
                 "time": (driver.next - 1) as f64 / clock.fps as f64,
                 "mouth": mouth.open,
@@ -230,6 +257,14 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                 "gesture": performance.gesture,
                 "pose": pose,
             });
+            if vmc.is_some() {
+                let live = *app.world().resource::<crate::presenter::LiveStatus>();
+                record["live"] = serde_json::json!({
+                    "weight": live.weight,
+                    "packets": live.packets,
+                    "malformed": live.malformed,
+                });
+            }
             let _ = writeln!(out, "{record}");
         }
         progress.update(

@@ -291,3 +291,87 @@ fn rig_without_legs_is_refused_with_a_reason() {
     let err = Rig::from_document(&doc, 0, &BTreeMap::new()).unwrap_err();
     assert!(err.contains("leftUpperLeg"), "{err}");
 }
+
+#[test]
+fn vrm_humanoid_maps_are_read_from_both_versions() {
+    let v1 = serde_json::json!({"extensions": {"VRMC_vrm": {"humanoid": {"humanBones": {
+        "hips": {"node": 3}, "leftUpperArm": {"node": 7}, "jaw": {"node": 9}
+    }}}}});
+    let mut got = vrm_humanoid(&v1);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![(HumanBone::Hips, 3), (HumanBone::LeftUpperArm, 7)]
+    );
+    let v0 = serde_json::json!({"extensions": {"VRM": {"humanoid": {"humanBones": [
+        {"bone": "hips", "node": 1}, {"bone": "rightFoot", "node": 12}, {"bone": "hips"}
+    ]}}}});
+    let mut got = vrm_humanoid(&v0);
+    got.sort();
+    assert_eq!(got, vec![(HumanBone::Hips, 1), (HumanBone::RightFoot, 12)]);
+}
+
+#[test]
+fn a_vrm_map_beats_name_guessing() {
+    // Bones named nothing any convention knows, mapped only by the VRM extension.
+    let names = [
+        "root",
+        "b_pelvis",
+        "b_l_thigh",
+        "b_l_shin",
+        "b_l_ankle",
+        "b_r_thigh",
+        "b_r_shin",
+        "b_r_ankle",
+    ];
+    let parents = [
+        None,
+        Some(0),
+        Some(1),
+        Some(2),
+        Some(3),
+        Some(1),
+        Some(5),
+        Some(6),
+    ];
+    let nodes: Vec<serde_json::Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let children: Vec<usize> = (0..names.len())
+                .filter(|c| parents[*c] == Some(i))
+                .collect();
+            let x = if n.contains("_l_") {
+                0.1
+            } else if n.contains("_r_") {
+                -0.1
+            } else {
+                0.0
+            };
+            serde_json::json!({"name": n, "children": children, "translation": [x, -0.3, 0.0]})
+        })
+        .collect();
+    let bones = serde_json::json!({
+        "hips": {"node": 1}, "leftUpperLeg": {"node": 2}, "leftLowerLeg": {"node": 3},
+        "leftFoot": {"node": 4}, "rightUpperLeg": {"node": 5}, "rightLowerLeg": {"node": 6},
+        "rightFoot": {"node": 7}
+    });
+    let doc = serde_json::json!({
+        "scenes": [{"nodes": [0]}],
+        "nodes": nodes,
+        "extensions": {"VRMC_vrm": {"humanoid": {"humanBones": bones}}}
+    });
+    let rig = Rig::from_document(&doc, 0, &BTreeMap::new()).unwrap();
+    assert_eq!(
+        rig.nodes[rig.humanoid[&HumanBone::LeftFoot]].name,
+        "b_l_ankle"
+    );
+    assert_eq!(rig.nodes[rig.humanoid[&HumanBone::Hips]].name, "b_pelvis");
+    // And an override from the show wins over both.
+    let overrides = BTreeMap::from([(HumanBone::LeftFoot, "b_l_shin".to_string())]);
+    let rig = Rig::from_document(&doc, 0, &overrides).unwrap();
+    assert_eq!(
+        rig.nodes[rig.humanoid[&HumanBone::LeftFoot]].name,
+        "b_l_shin"
+    );
+}

@@ -1,0 +1,194 @@
+//! Live capture: real OSC datagrams over loopback UDP into a running `twincast stream`.
+
+use crate::common::*;
+use std::net::UdpSocket;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// OSC written out by hand (not with twincast's own encoder), as a sender would.
+fn osc(address: &str, args: &[Value]) -> Vec<u8> {
+    fn pad(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(s.as_bytes());
+        out.push(0);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    let mut out = Vec::new();
+    pad(&mut out, address);
+    let tags: String = std::iter::once(',')
+        .chain(args.iter().map(|a| match a {
+            Value::S(_) => 's',
+            Value::F(_) => 'f',
+        }))
+        .collect();
+    pad(&mut out, &tags);
+    for a in args {
+        match a {
+            Value::S(s) => pad(&mut out, s),
+            Value::F(f) => out.extend_from_slice(&f.to_be_bytes()),
+        }
+    }
+    out
+}
+
+enum Value {
+    S(&'static str),
+    F(f32),
+}
+
+fn bundle(messages: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"#bundle\0".to_vec();
+    out.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+    for m in messages {
+        out.extend_from_slice(&(m.len() as u32).to_be_bytes());
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+/// Both arms raised straight up, in Unity's axes (what VMC carries): the left arm, along
+/// Unity's -X, turns -90° about Z… which a mirrored, right-handed receiver must see as the
+/// arm pointing up.
+fn arms_up() -> Vec<u8> {
+    let s = std::f32::consts::FRAC_1_SQRT_2;
+    let bone = |name: &'static str, z: f32| {
+        osc(
+            "/VMC/Ext/Bone/Pos",
+            &[
+                Value::S(name),
+                Value::F(0.0),
+                Value::F(0.0),
+                Value::F(0.0),
+                Value::F(0.0),
+                Value::F(0.0),
+                Value::F(z),
+                Value::F(s),
+            ],
+        )
+    };
+    bundle(&[
+        osc("/VMC/Ext/OK", &[]),
+        bone("LeftUpperArm", -s),
+        bone("RightUpperArm", s),
+        osc("/VMC/Ext/Blend/Val", &[Value::S("A"), Value::F(1.0)]),
+        osc("/VMC/Ext/Blend/Apply", &[]),
+    ])
+}
+
+#[test]
+fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
+    let dir = Scratch::new("vmc");
+    let telemetry = dir.path("t.jsonl");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = twincast()
+        .args([
+            "stream",
+            fixture("mocap.toml").to_str().unwrap(),
+            "--seconds",
+            "6",
+            "--output",
+            dir.path("out.mkv").to_str().unwrap(),
+            "--telemetry",
+            telemetry.to_str().unwrap(),
+            "--vmc-listen",
+            &listen,
+            "--vmc-fallback",
+            "0.5",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the show to be on air (telemetry flowing), then perform for 1.5 s, with
+    // garbage mixed in, then go quiet.
+    let started = Instant::now();
+    while std::fs::read_to_string(&telemetry).map_or(true, |t| t.lines().count() < 3) {
+        assert!(started.elapsed() < Duration::from_secs(60), "never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let performing = Instant::now();
+    let mut garbage = 0;
+    while performing.elapsed() < Duration::from_millis(1500) {
+        socket.send_to(&arms_up(), &listen).unwrap();
+        for junk in [
+            b"not osc at all".to_vec(),
+            vec![0xff; 7],
+            b"#bundle\0\0\0\0\0\0\0\0\x01\x7f\xff\xff\xff".to_vec(),
+            osc("/VMC/Ext/Bone/Pos", &[Value::S("Head"), Value::F(1.0)]),
+        ] {
+            socket.send_to(&junk, &listen).unwrap();
+            garbage += 1;
+        }
+        std::thread::sleep(Duration::from_millis(33));
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{stderr}");
+
+    let text = std::fs::read_to_string(&telemetry).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let arms_raised = |r: &serde_json::Value| {
+        let y = |b: &str| r["pose"][b][1].as_f64().unwrap();
+        y("leftHand") > y("head") && y("rightHand") > y("head")
+    };
+    let live: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["live"]["weight"].as_f64() == Some(1.0))
+        .collect();
+    assert!(live.len() >= 5, "fully live for {} frames", live.len());
+    assert!(
+        live.iter().all(|r| arms_raised(r)),
+        "arms not up while live"
+    );
+    assert!(
+        live.iter().all(|r| r["mouth"].as_f64().unwrap() > 0.5),
+        "blend A not applied"
+    );
+    // Packets stopped: back to the walk clip, hands down, by the end.
+    let last = records.last().unwrap();
+    assert_eq!(last["live"]["weight"].as_f64(), Some(0.0), "{last}");
+    assert!(!arms_raised(last), "{last}");
+    // Garbage was counted and dropped.
+    let malformed = last["live"]["malformed"].as_u64().unwrap();
+    assert!(
+        malformed >= garbage * 9 / 10,
+        "{malformed} of {garbage} counted"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_vmc_port_in_use_is_a_clear_error() {
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = Scratch::new("vmc-busy");
+    let out = run(&[
+        "stream",
+        fixture("mocap.toml").to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        dir.path("x.mkv").to_str().unwrap(),
+        "--vmc-listen",
+        &addr,
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("VMC: cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
