@@ -14,6 +14,7 @@
 //! timestamps come from the frame index and audio timestamps from the sample count, so a
 //! stream that runs for days never drifts, whatever the wall clock does.
 
+pub mod api;
 pub mod capture;
 pub mod config;
 pub mod encode;

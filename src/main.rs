@@ -58,6 +58,10 @@ enum Command {
         /// Seconds without VMC packets before the host blends back to her clips.
         #[arg(long, default_value_t = 2.0, value_name = "S")]
         vmc_fallback: f32,
+        /// Serve the control API on this address (e.g. 127.0.0.1:8080); mutating calls
+        /// need the bearer token in $TWINCAST_API_TOKEN (or the show's `[api] token_env`).
+        #[arg(long, value_name = "ADDR")]
+        api: Option<String>,
     },
     /// Render a fixed length of the show to a file as fast as the machine allows.
     ///
@@ -287,6 +291,7 @@ fn run(command: Command) -> Result<()> {
             monitor,
             vmc_listen,
             vmc_fallback,
+            api,
         } => {
             let show = show.load()?;
             if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
@@ -314,6 +319,7 @@ fn run(command: Command) -> Result<()> {
                         listen,
                         fallback_after: vmc_fallback,
                     }),
+                    api,
                 },
                 &stop,
             )?;
@@ -342,6 +348,7 @@ fn run(command: Command) -> Result<()> {
                     telemetry,
                     monitor: false,
                     vmc: None,
+                    api: None,
                 },
                 &stop,
             )?;

@@ -37,7 +37,8 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 /// against the encoded audio: it rises within one frame of the first speech onset, tracks
 /// the speech envelope, and is at rest whenever the voice has been silent a while.
 fn check_lip_sync(show: &str, field: &str, fps: u32) -> Vec<serde_json::Value> {
-    let dir = Scratch::new(&format!("lipsync-{field}"));
+    // Named by show: several tests check the same field at once.
+    let dir = Scratch::new(&format!("lipsync-{show}"));
     let out = dir.path("line.mkv");
     let telemetry = dir.path("frames.jsonl");
     run_ok(&[

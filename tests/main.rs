@@ -3,6 +3,7 @@
 
 mod common;
 
+mod api;
 mod errors;
 mod lipsync;
 mod mocap;

@@ -29,6 +29,27 @@ pub struct ShowConfig {
     pub voice: VoiceConfig,
     pub render: RenderConfig,
     pub outputs: Vec<String>,
+    pub api: ApiConfig,
+}
+
+/// The control API: off unless `listen` is set here or `--api` is given.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address to serve on, e.g. `127.0.0.1:8080`.
+    pub listen: Option<String>,
+    /// Environment variable holding the bearer token mutating calls need. Without a token
+    /// they are refused: the token is never written in the show file.
+    pub token_env: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            token_env: "TWINCAST_API_TOKEN".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -203,6 +224,8 @@ struct ShowFile {
     render: RenderConfig,
     #[serde(default)]
     outputs: Vec<OutputEntry>,
+    #[serde(default)]
+    api: ApiConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,6 +278,7 @@ impl ShowConfig {
             voice,
             render: file.render,
             outputs: file.outputs.into_iter().map(|o| o.url).collect(),
+            api: file.api,
         };
         config.validate()?;
         Ok(config)

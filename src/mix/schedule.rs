@@ -35,6 +35,8 @@ pub struct Scheduler {
     pause: u64,
     lead: u64,
     busy_until: Option<u64>,
+    /// Lines asked for now (`/say`): played next, as soon as the current line ends.
+    urgent: Option<Receiver<Line>>,
 }
 
 impl Scheduler {
@@ -52,13 +54,24 @@ impl Scheduler {
             pause: (pause_seconds.max(0.0) * SAMPLE_RATE as f32) as u64,
             lead: (lead_seconds.max(0.0) * SAMPLE_RATE as f32) as u64,
             busy_until: None,
+            urgent: None,
         }
+    }
+
+    pub fn with_requests(mut self, urgent: Receiver<Line>) -> Self {
+        self.urgent = Some(urgent);
+        self
     }
 
     /// Called once per rendered frame with the frame's media time in samples. Returns the
     /// line it scheduled, if any.
     pub fn tick(&mut self, now: u64) -> Option<ScheduledLine> {
         let earliest = now + self.lead;
+        if self.busy_until.is_none_or(|b| b <= earliest)
+            && let Some(line) = self.urgent.as_ref().and_then(|u| u.try_recv().ok())
+        {
+            return Some(self.schedule(line, earliest));
+        }
         if self.busy_until.is_some_and(|b| b + self.pause > earliest) {
             return None;
         }
@@ -66,6 +79,10 @@ impl Scheduler {
         let start = self
             .busy_until
             .map_or(earliest, |b| (b + self.pause).max(earliest));
+        Some(self.schedule(line, start))
+    }
+
+    fn schedule(&mut self, line: Line, start: u64) -> ScheduledLine {
         let scheduled = ScheduledLine {
             start,
             line: Arc::new(line),
@@ -77,7 +94,7 @@ impl Scheduler {
             scheduled.line.text
         );
         let _ = self.mixer.send(scheduled.clone());
-        Some(scheduled)
+        scheduled
     }
 }
 
@@ -119,5 +136,33 @@ mod tests {
             .unwrap();
         assert!((offset - 0.5).abs() < 1e-3, "{offset}");
         assert_eq!(second.offset_at(0.0), None);
+    }
+
+    #[test]
+    fn requested_lines_go_next_without_the_pause() {
+        let (ready_tx, ready) = crossbeam_channel::unbounded();
+        let (urgent_tx, urgent) = crossbeam_channel::unbounded();
+        let (mixer, _heard) = crossbeam_channel::unbounded();
+        let mut scheduler = Scheduler::new(ready, mixer, 3.0, 0.0).with_requests(urgent);
+        ready_tx.send(line(1.0)).unwrap();
+        ready_tx.send(line(1.0)).unwrap();
+        let first = scheduler.tick(0).unwrap();
+        urgent_tx
+            .send(Line {
+                text: "now".into(),
+                ..line(0.5)
+            })
+            .unwrap();
+        // Not over the current line...
+        assert!(scheduler.tick(first.end() - 1).is_none());
+        // ...but straight after it, ahead of the scripted one and its pause.
+        let asked = scheduler.tick(first.end()).unwrap();
+        assert_eq!(asked.line.text, "now");
+        assert_eq!(asked.start, first.end());
+        let next = (asked.end()..asked.end() + 10 * 48_000)
+            .step_by(480)
+            .find_map(|t| scheduler.tick(t))
+            .unwrap();
+        assert!(next.start >= asked.end() + 3 * 48_000);
     }
 }

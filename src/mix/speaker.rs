@@ -3,7 +3,7 @@
 
 use crate::config::VoiceConfig;
 use crate::voice::{VisemeTrack, cache, engine_from_name};
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, bounded, unbounded};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tracing::warn;
@@ -95,63 +95,92 @@ impl Speaker {
         loudness: Option<f32>,
         effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
     ) -> (Self, Receiver<Line>) {
-        let VoiceConfig { lines, voice, .. } = config.clone();
+        let (speaker, ready, _, _) = Self::spawn_with_requests(config, loudness, effects);
+        (speaker, ready)
+    }
+
+    /// As [`Self::spawn`], plus lines asked for now (the control API's `/say`): text sent
+    /// on the returned sender is synthesised ahead of the script and comes out on the
+    /// second receiver, for the scheduler to play next.
+    pub fn spawn_with_requests(
+        config: VoiceConfig,
+        loudness: Option<f32>,
+        effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
+    ) -> (Self, Receiver<Line>, Sender<String>, Receiver<Line>) {
         let (tx, rx) = bounded::<Line>(1);
+        let (request_tx, requests) = unbounded::<String>();
+        let (urgent_tx, urgent_rx) = unbounded::<Line>();
         let thread = std::thread::Builder::new()
             .name("speaker".into())
             .spawn(move || {
-                let mut engine = match engine_from_name(&config.engine, &config.http_settings()) {
+                let engine = match engine_from_name(&config.engine, &config.http_settings()) {
                     Ok(e) => e,
                     Err(e) => {
                         warn!("{e}; the host stays silent");
                         return;
                     }
                 };
-                if config.cache_mb > 0 {
-                    let dir = config.cache_dir.clone().unwrap_or_else(cache::default_dir);
-                    let identity = format!("{} {}", config.engine, config.model);
-                    engine = Box::new(cache::CachedEngine::new(
-                        engine,
-                        &identity,
-                        &dir,
-                        config.cache_mb as u64 * 1024 * 1024,
-                    ));
-                }
+                let mut voice = Voice {
+                    engine: if config.cache_mb > 0 {
+                        let dir = config.cache_dir.clone().unwrap_or_else(cache::default_dir);
+                        let identity = format!("{} {}", config.engine, config.model);
+                        Box::new(cache::CachedEngine::new(
+                            engine,
+                            &identity,
+                            &dir,
+                            config.cache_mb as u64 * 1024 * 1024,
+                        ))
+                    } else {
+                        engine
+                    },
+                    voice: config.voice.clone(),
+                    loudness,
+                    effects,
+                };
+                let lines = &config.lines;
                 let mut failures_in_a_row = 0usize;
-                for written in lines.iter().cycle() {
-                    let (cue, text) = parse_cue(written);
-                    let line_effects: Vec<std::sync::Arc<[f32]>> = cue
-                        .effects
-                        .iter()
-                        .filter_map(|name| {
-                            let found = effects.get(name).cloned();
-                            if found.is_none() {
-                                warn!("effect `{name}` is not in [audio] effects");
+                let mut script = lines.iter().cycle();
+                loop {
+                    // Requests first; with no script, wait for them.
+                    let urgent_ok = |v: &mut Voice| {
+                        for text in requests.try_iter() {
+                            match v.line(&text) {
+                                Ok(line) => {
+                                    let _ = urgent_tx.send(line);
+                                }
+                                Err(e) => warn!("requested line skipped: {e}"),
                             }
-                            found
-                        })
-                        .collect();
-                    let line = engine.synthesize(text, &voice).and_then(|u| {
-                        let visemes = u.visemes();
-                        u.to_program_rate().map(|p| {
-                            let mut samples = p.samples;
-                            if let Some(target) = loudness {
-                                super::level_mono_line(&mut samples, target);
-                            }
-                            Line {
-                                text: text.to_string(),
-                                samples,
-                                visemes,
-                                gesture: cue.gesture.clone(),
-                                effects: line_effects.clone(),
-                            }
-                        })
-                    });
-                    match line {
-                        Ok(line) => {
+                        }
+                    };
+                    let Some(written) = script.next() else {
+                        match requests.recv() {
+                            Ok(text) => match voice.line(&text) {
+                                Ok(line) => {
+                                    if urgent_tx.send(line).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e) => warn!("requested line skipped: {e}"),
+                            },
+                            Err(_) => return, // the show is over
+                        }
+                        continue;
+                    };
+                    urgent_ok(&mut voice);
+                    match voice.line(written) {
+                        Ok(mut line) => {
                             failures_in_a_row = 0;
-                            if tx.send(line).is_err() {
-                                return; // the show is over
+                            // Hand it over when the scheduler wants it, serving requests
+                            // while waiting.
+                            loop {
+                                match tx.send_timeout(line, Duration::from_millis(50)) {
+                                    Ok(()) => break,
+                                    Err(SendTimeoutError::Timeout(back)) => {
+                                        line = back;
+                                        urgent_ok(&mut voice);
+                                    }
+                                    Err(SendTimeoutError::Disconnected(_)) => return,
+                                }
                             }
                         }
                         Err(e) => {
@@ -166,7 +195,45 @@ impl Speaker {
                 }
             })
             .expect("spawning the speaker thread");
-        (Self { _thread: thread }, rx)
+        (Self { _thread: thread }, rx, request_tx, urgent_rx)
+    }
+}
+
+/// An engine with what turning written lines into ready ones needs.
+struct Voice {
+    engine: Box<dyn crate::voice::SpeechEngine>,
+    voice: String,
+    loudness: Option<f32>,
+    effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
+}
+
+impl Voice {
+    fn line(&mut self, written: &str) -> Result<Line, crate::voice::VoiceError> {
+        let (cue, text) = parse_cue(written);
+        let effects: Vec<std::sync::Arc<[f32]>> = cue
+            .effects
+            .iter()
+            .filter_map(|name| {
+                let found = self.effects.get(name).cloned();
+                if found.is_none() {
+                    warn!("effect `{name}` is not in [audio] effects");
+                }
+                found
+            })
+            .collect();
+        let utterance = self.engine.synthesize(text, &self.voice)?;
+        let visemes = utterance.visemes();
+        let mut samples = utterance.to_program_rate()?.samples;
+        if let Some(target) = self.loudness {
+            super::level_mono_line(&mut samples, target);
+        }
+        Ok(Line {
+            text: text.to_string(),
+            samples,
+            visemes,
+            gesture: cue.gesture,
+            effects,
+        })
     }
 }
 

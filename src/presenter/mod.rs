@@ -94,6 +94,7 @@ impl Plugin for PresenterPlugin {
             .init_resource::<Performance>()
             .init_resource::<PreparedMotion>()
             .init_resource::<LiveStatus>()
+            .init_resource::<GestureRequests>()
             .add_systems(Startup, spawn_presenter)
             .add_systems(
                 Update,
@@ -218,6 +219,10 @@ pub struct Performance {
     pub pose: Vec<(HumanBone, Vec3)>,
 }
 
+/// Gestures asked for outside the script (the control API), played at the next frame.
+#[derive(Resource, Default)]
+pub struct GestureRequests(pub Vec<crate::mix::Gesture>);
+
 /// The avatar's humanoid bones, by entity.
 #[derive(Resource, Default)]
 pub struct HumanoidBones(pub Vec<(HumanBone, Entity)>);
@@ -341,6 +346,7 @@ fn start_when_ready(
 fn direct_gestures(
     now: Res<MediaTime>,
     timeline: Res<SpeechTimeline>,
+    mut requests: ResMut<GestureRequests>,
     mut performance: ResMut<Performance>,
     mut performers: Query<(
         &mut AnimationPlayer,
@@ -349,12 +355,17 @@ fn direct_gestures(
     )>,
 ) {
     let current = timeline.0.iter().find(|l| l.offset_at(now.0).is_some());
+    let requested = std::mem::take(&mut requests.0);
     for (mut player, mut transitions, mut performer) in &mut performers {
+        let mut cued = requested.last().cloned();
         if let Some(line) = current
             && performer.last_line != Some(line.start)
         {
             performer.last_line = Some(line.start);
-            if let Some(gesture) = &line.line.gesture {
+            cued = line.line.gesture.clone().or(cued);
+        }
+        {
+            if let Some(gesture) = &cued {
                 match performer.clips.nodes.get(&gesture.clip) {
                     Some(&node) => {
                         transitions

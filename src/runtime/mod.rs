@@ -46,6 +46,8 @@ pub enum RunError {
     Motion(#[from] crate::presenter::MotionError),
     #[error(transparent)]
     Vmc(#[from] crate::vmc::VmcError),
+    #[error(transparent)]
+    Api(#[from] crate::api::ApiError),
 }
 
 /// Live motion capture over VMC.
@@ -78,6 +80,8 @@ pub struct RunOptions {
     pub monitor: bool,
     /// Drive the host from a VMC sender.
     pub vmc: Option<VmcOptions>,
+    /// Serve the control API here (overrides the show file's `[api] listen`).
+    pub api: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +110,37 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         )),
         None => None,
     };
+    let (api_tx, api_commands) = crossbeam_channel::unbounded();
+    let api_status = std::sync::Arc::new(std::sync::Mutex::new(crate::api::ShowStatus {
+        show: show.name.clone(),
+        ..Default::default()
+    }));
+    let api = match options.api.as_ref().or(show.api.listen.as_ref()) {
+        Some(listen) => {
+            let token = std::env::var(&show.api.token_env)
+                .ok()
+                .filter(|t| !t.is_empty());
+            if token.is_none() {
+                warn!(
+                    "control API: ${} is not set, so calls that change the show are refused",
+                    show.api.token_env
+                );
+            }
+            Some(crate::api::ApiServer::start(
+                listen,
+                crate::api::ApiShared {
+                    status: api_status.clone(),
+                    commands: api_tx,
+                    clips: std::sync::Arc::new(std::sync::Mutex::new(clip_names(&scene))),
+                    token,
+                },
+            )?)
+        }
+        None => {
+            drop(api_tx);
+            None
+        }
+    };
 
     let settings = EncodeSettings::from_show(show);
     let video = VideoEncoder::new(&settings)?;
@@ -122,11 +157,11 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     };
     // The host's lines are synthesised ahead on their own thread and put on the media-clock
     // timeline by the scheduler in the render loop; the mixer plays them at their sample.
-    let (_speaker, mut scheduler, schedule) = if show.voice.lines.is_empty() {
-        (None, None, None)
+    let (_speaker, mut scheduler, schedule, say) = if show.voice.lines.is_empty() && api.is_none() {
+        (None, None, None, None)
     } else {
         let effects = load_effects(&a.effects)?;
-        let (speaker, ready) = Speaker::spawn(
+        let (speaker, ready, say, urgent) = Speaker::spawn_with_requests(
             show.voice.clone(),
             a.normalize.then_some(a.loudness_lufs),
             effects,
@@ -135,8 +170,9 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         // Two frames of lead cover the hand-off: a line is sent before the frame at `now`
         // is rendered, and the encoder makes that frame's audio only after receiving it.
         let lead = (2.0 / clock.fps as f32).max(0.1);
-        let scheduler = Scheduler::new(ready, to_mixer, show.voice.pause_seconds, lead);
-        (Some(speaker), Some(scheduler), Some(schedule))
+        let scheduler =
+            Scheduler::new(ready, to_mixer, show.voice.pause_seconds, lead).with_requests(urgent);
+        (Some(speaker), Some(scheduler), Some(schedule), Some(say))
     };
     let mut source: Box<dyn AudioSource> =
         Box::new(ProgramMixer::new(music, schedule, mix_settings(show)));
@@ -210,6 +246,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     let mut progress =
         Progress::new(options.pacing, driver.total, options.status_every).with_fps(clock.fps);
     let started = Instant::now();
+    let mut api_meter = ApiMeter::new();
     let mut failure = None;
     while !stop.requested() && !driver.done() {
         if encoder.is_finished() {
@@ -232,7 +269,35 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                 .0
                 .push_back(line);
         }
+        for command in api_commands.try_iter() {
+            match command {
+                crate::api::ApiCommand::Say(text) => {
+                    info!("API: say {text:?}");
+                    if let Some(say) = &say {
+                        let _ = say.send(text);
+                    }
+                }
+                crate::api::ApiCommand::Gesture { clip, speed } => {
+                    info!("API: gesture {clip} at ×{speed}");
+                    app.world_mut()
+                        .resource_mut::<crate::presenter::GestureRequests>()
+                        .0
+                        .push(crate::mix::Gesture { clip, speed });
+                }
+            }
+        }
         driver.render_next(&mut app, stop);
+        if api.is_some() {
+            api_meter.update(
+                &api_status,
+                &app,
+                &driver,
+                clock,
+                &encoder.stats,
+                &outputs,
+                vmc.is_some(),
+            );
+        }
         if let Some(out) = telemetry.as_mut() {
             use std::io::Write;
             let mouth = *app.world().resource::<crate::presenter::Mouth>();
@@ -401,4 +466,94 @@ impl Driver {
         self.next += 1;
         self.rendered += 1;
     }
+}
+
+/// Keeps the control API's view of the show current, with rates over the last second.
+struct ApiMeter {
+    started: Instant,
+    window_start: Instant,
+    window_rendered: u64,
+    window_bytes: u64,
+    fps: f64,
+    kbps: f64,
+}
+
+impl ApiMeter {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            window_start: Instant::now(),
+            window_rendered: 0,
+            window_bytes: 0,
+            fps: 0.0,
+            kbps: 0.0,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        status: &std::sync::Mutex<crate::api::ShowStatus>,
+        app: &App,
+        driver: &Driver,
+        clock: MediaClock,
+        stats: &crate::encode::EncodeStats,
+        outputs: &OutputSet,
+        live: bool,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let bytes = stats.video_bytes.load(Relaxed) + stats.audio_bytes.load(Relaxed);
+        let window = self.window_start.elapsed().as_secs_f64();
+        if window >= 1.0 {
+            self.fps = (driver.rendered - self.window_rendered) as f64 / window;
+            self.kbps = (bytes - self.window_bytes) as f64 * 8.0 / 1000.0 / window;
+            self.window_start = Instant::now();
+            self.window_rendered = driver.rendered;
+            self.window_bytes = bytes;
+        }
+        let world = app.world();
+        let now = world.resource::<MediaTime>().0;
+        let speaking = world
+            .resource::<SpeechTimeline>()
+            .0
+            .iter()
+            .find(|l| l.offset_at(now).is_some())
+            .map(|l| l.line.text.clone());
+        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+        s.uptime_seconds = self.started.elapsed().as_secs_f64();
+        s.media_seconds = driver.next as f64 / clock.fps as f64;
+        s.frames = driver.next;
+        s.rendered_frames = driver.rendered;
+        s.repeated_frames = stats.repeated.load(Relaxed);
+        s.render_fps = self.fps;
+        s.bitrate_kbps = self.kbps;
+        s.speaking = speaking;
+        s.gesture = world
+            .resource::<crate::presenter::Performance>()
+            .gesture
+            .clone();
+        s.live_capture_weight =
+            live.then(|| world.resource::<crate::presenter::LiveStatus>().weight);
+        s.outputs = outputs
+            .outputs
+            .iter()
+            .map(|o| crate::api::OutputStatus {
+                url: crate::api::redact(&o.target.url),
+                state: format!("{:?}", o.stats.state()),
+                dropped_packets: o.stats.dropped.load(Relaxed),
+                reconnects: o.stats.reconnects.load(Relaxed),
+            })
+            .collect();
+    }
+}
+
+/// Every clip the host can play by name: the avatar's own and the scene's mocap clips.
+fn clip_names(scene: &LoadedScene) -> Vec<String> {
+    let Some(p) = &scene.description.presenter else {
+        return Vec::new();
+    };
+    let mut names =
+        crate::mocap::skeleton::animation_names(&scene.asset_path(&p.asset)).unwrap_or_default();
+    names.extend(p.clips.iter().map(|c| c.name.clone()));
+    names
 }

@@ -1,0 +1,455 @@
+//! The control API: HTTP on the show's own process (axum on a small tokio runtime of its
+//! own thread), so an operator or a script can see how the show is doing and steer it.
+//!
+//! Reads are open; mutating calls need `Authorization: Bearer <token>`, the token coming
+//! from an environment variable. Requests never touch the render loop directly: they are
+//! queued as [`ApiCommand`]s, which the loop takes between frames, so a slow or hostile
+//! client cannot stall the picture.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Json, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use crossbeam_channel::Sender;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("control API: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// What a request asks the show to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiCommand {
+    /// Speak this line next (it may carry a cue: `[Wave] Hello`).
+    Say(String),
+    /// Play this clip now.
+    Gesture { clip: String, speed: f32 },
+}
+
+/// One output as `/status` and `/metrics` report it.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct OutputStatus {
+    pub url: String,
+    pub state: String,
+    pub dropped_packets: u64,
+    pub reconnects: u64,
+}
+
+/// The show as of the last frame, written by the render loop.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ShowStatus {
+    pub show: String,
+    pub uptime_seconds: f64,
+    pub media_seconds: f64,
+    pub frames: u64,
+    pub rendered_frames: u64,
+    pub repeated_frames: u64,
+    pub render_fps: f64,
+    pub bitrate_kbps: f64,
+    pub speaking: Option<String>,
+    pub gesture: Option<String>,
+    pub live_capture_weight: Option<f32>,
+    pub outputs: Vec<OutputStatus>,
+}
+
+/// What the server shares with the render loop.
+#[derive(Clone)]
+pub struct ApiShared {
+    pub status: Arc<Mutex<ShowStatus>>,
+    pub commands: Sender<ApiCommand>,
+    /// Clip names the host can play, for refusing unknown ones with a reason.
+    pub clips: Arc<Mutex<Vec<String>>>,
+    pub token: Option<String>,
+}
+
+/// The running server; stops when dropped.
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ApiServer {
+    pub fn start(listen: &str, shared: ApiShared) -> Result<Self, ApiError> {
+        let bind_error = |source| ApiError::Bind {
+            addr: listen.to_string(),
+            source,
+        };
+        // Bound here, on the caller's thread, so a port in use is an error before the show.
+        let listener = std::net::TcpListener::bind(listen).map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(bind_error)?;
+        let app = router(shared);
+        let thread = std::thread::Builder::new()
+            .name("api".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!("control API: {e}");
+                            return;
+                        }
+                    };
+                    let served = axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!("control API stopped: {e}");
+                    }
+                });
+            })
+            .map_err(bind_error)?;
+        tracing::info!("control API on http://{addr}");
+        Ok(Self {
+            addr,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn router(shared: ApiShared) -> axum::Router {
+    axum::Router::new()
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/say", post(say))
+        .route("/gesture", post(gesture))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+fn error(code: StatusCode, reason: impl Into<String>) -> Response {
+    (code, Json(json!({ "error": reason.into() }))).into_response()
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint (GET /health, /status, /metrics; POST /say, /gesture)",
+    )
+}
+
+async fn health() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn status(State(shared): State<ApiShared>) -> Response {
+    let status = shared
+        .status
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Json(status).into_response()
+}
+
+async fn metrics(State(shared): State<ApiShared>) -> Response {
+    let s = shared
+        .status
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        prometheus_text(&s),
+    )
+        .into_response()
+}
+
+/// The status in Prometheus' text exposition format.
+pub fn prometheus_text(s: &ShowStatus) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
+        let _ = writeln!(out, "# HELP twincast_{name} {help}");
+        let _ = writeln!(out, "# TYPE twincast_{name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "twincast_{name}{labels} {value}");
+        }
+    };
+    let one = |v: f64| vec![(String::new(), v)];
+    metric(
+        "uptime_seconds",
+        "gauge",
+        "Seconds since the show started.",
+        &one(s.uptime_seconds),
+    );
+    metric(
+        "media_seconds",
+        "gauge",
+        "Position on the media clock.",
+        &one(s.media_seconds),
+    );
+    metric(
+        "frames_total",
+        "counter",
+        "Frames put on the media clock.",
+        &one(s.frames as f64),
+    );
+    metric(
+        "rendered_frames_total",
+        "counter",
+        "Frames actually drawn.",
+        &one(s.rendered_frames as f64),
+    );
+    metric(
+        "repeated_frames_total",
+        "counter",
+        "Frames repeated because rendering fell behind.",
+        &one(s.repeated_frames as f64),
+    );
+    metric(
+        "render_fps",
+        "gauge",
+        "Frames drawn per second, recently.",
+        &one(s.render_fps),
+    );
+    metric(
+        "bitrate_kbps",
+        "gauge",
+        "Encoded bitrate, recently.",
+        &one(s.bitrate_kbps),
+    );
+    let label = |o: &OutputStatus| format!("{{output=\"{}\"}}", escape_label(&o.url));
+    let per_output = |f: &dyn Fn(&OutputStatus) -> f64| -> Vec<(String, f64)> {
+        s.outputs.iter().map(|o| (label(o), f(o))).collect()
+    };
+    metric(
+        "output_up",
+        "gauge",
+        "1 while the output is live.",
+        &per_output(&|o| (o.state == "Live") as u8 as f64),
+    );
+    metric(
+        "output_dropped_packets_total",
+        "counter",
+        "Packets an output dropped (queue full or reconnecting).",
+        &per_output(&|o| o.dropped_packets as f64),
+    );
+    metric(
+        "output_reconnects_total",
+        "counter",
+        "Times an output reconnected.",
+        &per_output(&|o| o.reconnects as f64),
+    );
+    out
+}
+
+/// An output's URL without its stream key (the last path segment of a network URL), for
+/// endpoints anyone on the host can read.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if rest.matches('/').count() >= 2 => {
+            let (keep, _) = rest.rsplit_once('/').unwrap_or((rest, ""));
+            format!("{scheme}://{keep}/…")
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Mutating calls need the configured bearer token.
+fn authorise(shared: &ApiShared, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = &shared.token else {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "no API token is configured (set the variable named by [api] token_env)",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+        Some(_) => Err(error(StatusCode::UNAUTHORIZED, "wrong bearer token")),
+        None => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "this call needs `Authorization: Bearer <token>`",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
+    payload
+        .map(|Json(v)| v)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SayRequest {
+    text: String,
+}
+
+async fn say(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    payload: Result<Json<SayRequest>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let request = match body(payload) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let text = request.text.trim();
+    if text.is_empty() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "`text` is empty");
+    }
+    if text.chars().count() > 2000 {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "`text` is over 2000 characters",
+        );
+    }
+    if shared
+        .commands
+        .send(ApiCommand::Say(text.to_string()))
+        .is_err()
+    {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping");
+    }
+    (StatusCode::ACCEPTED, Json(json!({ "queued": text }))).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GestureRequest {
+    clip: String,
+    #[serde(default = "one")]
+    speed: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+async fn gesture(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    payload: Result<Json<GestureRequest>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let request = match body(payload) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if !(request.speed > 0.0 && request.speed <= 10.0) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`speed` {} is outside (0, 10]", request.speed),
+        );
+    }
+    let clips = shared
+        .clips
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if !clips.contains(&request.clip) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "the host has no clip `{}` (she has: {})",
+                request.clip,
+                clips.join(", ")
+            ),
+        );
+    }
+    let command = ApiCommand::Gesture {
+        clip: request.clip.clone(),
+        speed: request.speed,
+    };
+    if shared.commands.send(command).is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping");
+    }
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "playing": request.clip, "speed": request.speed })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_prometheus_text_with_escaped_labels() {
+        let status = ShowStatus {
+            frames: 30,
+            outputs: vec![OutputStatus {
+                url: "rtmp://x/\"a\"".into(),
+                state: "Live".into(),
+                dropped_packets: 2,
+                reconnects: 1,
+            }],
+            ..Default::default()
+        };
+        let text = prometheus_text(&status);
+        assert!(text.contains("# TYPE twincast_frames_total counter\ntwincast_frames_total 30\n"));
+        assert!(
+            text.contains("twincast_output_up{output=\"rtmp://x/\\\"a\\\"\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("twincast_output_reconnects_total{output=\"rtmp://x/\\\"a\\\"\"} 1"));
+    }
+
+    #[test]
+    fn stream_keys_are_not_shown() {
+        assert_eq!(
+            redact("rtmp://live.example.com/app/SECRET"),
+            "rtmp://live.example.com/app/…"
+        );
+        assert_eq!(redact("out/demo.flv"), "out/demo.flv");
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}
