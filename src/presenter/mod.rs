@@ -292,22 +292,9 @@ fn start_when_ready(
     let mut jaw = false;
     for child in children.iter_descendants(ready.entity) {
         if let Ok(mut player) = players.get_mut(child) {
-            let mut transitions = AnimationTransitions::new();
-            if let Some(idle) = clips.idle {
-                transitions
-                    .play(&mut player, idle, Duration::ZERO)
-                    .set_speed(clips.idle_speed)
-                    .repeat();
-            }
-            commands.entity(child).insert((
-                AnimationGraphHandle(clips.graph.clone()),
-                transitions,
-                Performer {
-                    clips: clips.clone(),
-                    gesture: None,
-                    last_line: None,
-                },
-            ));
+            commands
+                .entity(child)
+                .insert(start_performing(clips, &mut player));
         }
         let Ok((name, t)) = names.get(child) else {
             continue;
@@ -502,24 +489,33 @@ fn attach_player(
             }
         }
         let mut player = AnimationPlayer::default();
-        let mut transitions = AnimationTransitions::new();
-        if let Some(idle) = clips.idle {
-            transitions
-                .play(&mut player, idle, Duration::ZERO)
-                .set_speed(clips.idle_speed)
-                .repeat();
-        }
-        commands.entity(root).insert((
-            player,
-            AnimationGraphHandle(clips.graph.clone()),
-            transitions,
-            Performer {
-                clips: clips.clone(),
-                gesture: None,
-                last_line: None,
-            },
-        ));
+        let performing = start_performing(clips, &mut player);
+        commands.entity(root).insert((player, performing));
     }
+}
+
+/// What an animation player needs to perform: the graph, the idle clip started, and the
+/// gesture director's state.
+fn start_performing(
+    clips: &Clips,
+    player: &mut AnimationPlayer,
+) -> (AnimationGraphHandle, AnimationTransitions, Performer) {
+    let mut transitions = AnimationTransitions::new();
+    if let Some(idle) = clips.idle {
+        transitions
+            .play(player, idle, Duration::ZERO)
+            .set_speed(clips.idle_speed)
+            .repeat();
+    }
+    (
+        AnimationGraphHandle(clips.graph.clone()),
+        transitions,
+        Performer {
+            clips: clips.clone(),
+            gesture: None,
+            last_line: None,
+        },
+    )
 }
 
 /// Where the head, hands and feet ended up this frame, for telemetry (and the tests that
