@@ -543,39 +543,26 @@ impl Retargeter {
                 if !has(*bone) {
                     continue;
                 }
+                // Where the bone points at rest, on each side: the next bone of its chain;
+                // for the last bone of a chain (a hand, the head), its tip. Without either
+                // it turns with the bone before it. Hips keep their own orientation.
                 let next = chain[i + 1..].iter().find(|b| has(**b));
-                let c = match next {
-                    Some(next) if *bone != HumanBone::Hips => {
-                        let ds = axes
-                            * (source.positions[*next as usize].unwrap()
-                                - source.positions[*bone as usize].unwrap());
-                        let da =
-                            rig.rest_position(*next).unwrap() - rig.rest_position(*bone).unwrap();
-                        if ds.length_squared() > 1e-12 && da.length_squared() > 1e-12 {
-                            Quat::from_rotation_arc(da.normalize(), ds.normalize())
-                        } else {
-                            previous
-                        }
-                    }
-                    // The last bone of a chain (a hand, the head) points at its tip;
-                    // without one it turns with the bone before it. Hips keep their own
-                    // orientation.
-                    None if *bone != HumanBone::Hips => {
-                        match (source.tips[*bone as usize], rig.tip(*bone)) {
-                            (Some(tip_s), Some(tip_a)) => {
-                                let ds = axes * (tip_s - source.positions[*bone as usize].unwrap());
-                                let da = tip_a - rig.rest_position(*bone).unwrap();
-                                if ds.length_squared() > 1e-12 && da.length_squared() > 1e-12 {
-                                    Quat::from_rotation_arc(da.normalize(), ds.normalize())
-                                } else {
-                                    previous
-                                }
-                            }
-                            _ => previous,
-                        }
-                    }
-                    _ => previous,
+                let targets = match next {
+                    _ if *bone == HumanBone::Hips => None,
+                    Some(next) => Some((
+                        source.positions[*next as usize].unwrap(),
+                        rig.rest_position(*next).unwrap(),
+                    )),
+                    None => source.tips[*bone as usize].zip(rig.tip(*bone)),
                 };
+                let c = targets
+                    .and_then(|(target_s, target_a)| {
+                        let ds = axes * (target_s - source.positions[*bone as usize].unwrap());
+                        let da = target_a - rig.rest_position(*bone).unwrap();
+                        (ds.length_squared() > 1e-12 && da.length_squared() > 1e-12)
+                            .then(|| Quat::from_rotation_arc(da.normalize(), ds.normalize()))
+                    })
+                    .unwrap_or(previous);
                 correction[*bone as usize] = Some(c);
                 previous = c;
             }
