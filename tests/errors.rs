@@ -94,6 +94,7 @@ fn broken_scene_file_is_located() {
 }
 
 #[test]
+/// Nothing listens: the show runs anyway (retrying), and the run ends with the reason.
 fn unreachable_rtmp_server_is_reported() {
     let port = free_port(); // nothing listens there
     let url = format!("rtmp://127.0.0.1:{port}/live/x");
@@ -107,6 +108,16 @@ fn unreachable_rtmp_server_is_reported() {
         &url,
     ]);
     assert!(e.contains(&url) && e.contains("cannot open"), "{e}");
+    let out = run(&[
+        "stream",
+        show.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        &url,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keeps retrying"), "{stderr}");
 }
 
 #[test]

@@ -130,3 +130,90 @@ fn stream_reconnects_when_the_server_comes_back() {
         );
     }
 }
+
+/// A server that takes the TCP connection and never reads from it (nor answers the RTMP
+/// handshake): rendering and the local recording go on at full rate, the stalled output
+/// keeps retrying, and the stream still stops on time.
+#[test]
+fn a_stalled_server_never_holds_up_the_show() {
+    let dir = Scratch::new("stall");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept everything and keep the sockets open, unread.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let show = fixture("colour_panels.toml");
+    let local = dir.path("local.flv");
+    let url = format!("rtmp://127.0.0.1:{port}/live/stalled");
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "stream",
+        show.to_str().unwrap(),
+        "--size",
+        "320x180",
+        "--seconds",
+        "8",
+        "--status-every",
+        "1",
+        "--output",
+        &url,
+        "--output",
+        local.to_str().unwrap(),
+    ]);
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The stalled output never delivered, and says so; everything else went on.
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("keeps retrying"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "stopping took {took:?}");
+    assert_media(&local, 320, 180, 30, 8.0);
+    // Rendering never waited on the socket: a renderer held up by the stalled output would
+    // repeat whole seconds of frames (3 s per timed-out attempt). Other tests share the CPU,
+    // so some repeats are only load.
+    let repeated: u64 = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.split("(repeated ").nth(1))
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(repeated < 120, "{repeated} of 240 frames repeated\n{stderr}");
+}
+
+/// A server that is down when the show starts: the show (and its recording) starts anyway,
+/// and the stream goes on air when the server comes up.
+#[test]
+fn a_server_down_at_start_is_connected_when_it_comes_up() {
+    let dir = Scratch::new("late-server");
+    let port = free_port();
+    let show = fixture("colour_panels.toml");
+    let local = dir.path("local.flv");
+    let url = format!("rtmp://127.0.0.1:{port}/live/late");
+    let child = twincast()
+        .args([
+            "stream",
+            show.to_str().unwrap(),
+            "--size",
+            "320x180",
+            "--seconds",
+            "10",
+            "--output",
+            &url,
+            "--output",
+            local.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let server = RtmpServer::start_on(&dir.path("srv"), port);
+    wait_for_bytes(&server.recording("late"), 10_000, Duration::from_secs(15));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("connected after"), "{stderr}");
+    assert_media(&local, 320, 180, 30, 10.0);
+}

@@ -19,6 +19,8 @@ pub enum OutputState {
     Closed = 2,
     /// A network output whose connection broke; it is trying again.
     Reconnecting = 3,
+    /// A network output that has not connected yet.
+    Connecting = 4,
 }
 
 /// What an output has done, readable from any thread (status lines, the API).
@@ -37,6 +39,7 @@ impl OutputStats {
             0 => OutputState::Live,
             1 => OutputState::Failed,
             3 => OutputState::Reconnecting,
+            4 => OutputState::Connecting,
             _ => OutputState::Closed,
         }
     }
@@ -75,17 +78,22 @@ pub struct OutputHandle {
 }
 
 impl OutputHandle {
-    /// Opens the output now (so a bad URL or an unreachable server fails at start, with its
-    /// reason) and starts its writer thread.
+    /// Opens a file now (so a bad path fails at start, with its reason) and starts the
+    /// writer thread. A network output connects on its own thread instead: a server that is
+    /// down at 8 pm must not keep the show (or the recording) off the air; it is retried
+    /// like a dropped connection until it answers.
     pub fn start(target: OutputTarget, layout: &StreamLayout) -> Result<Self, OutputError> {
         let abort = Arc::new(AtomicBool::new(false));
         let muxer = match target.kind {
-            OutputKind::Null => None,
-            _ => Some(Muxer::open(&target, layout, abort.clone())?),
+            OutputKind::Null | OutputKind::Rtmp => None,
+            OutputKind::File(_) => Some(Muxer::open(&target, layout, abort.clone())?),
         };
         let capacity = QUEUE_SECONDS * (layout.fps as usize + 50);
         let (queue, packets) = crossbeam_channel::bounded::<MediaPacket>(capacity);
         let stats = Arc::new(OutputStats::default());
+        if target.is_network() {
+            stats.set_state(OutputState::Connecting);
+        }
         let writer = Writer {
             target: target.clone(),
             layout: layout.clone(),
@@ -100,7 +108,9 @@ impl OutputHandle {
                 url: target.url.clone(),
                 reason: format!("cannot start writer thread: {e}"),
             })?;
-        info!("output {} open ({})", target.url, target.format);
+        if !target.is_network() {
+            info!("output {} open ({})", target.url, target.format);
+        }
         Ok(Self {
             target,
             stats,
@@ -127,9 +137,16 @@ impl OutputHandle {
         self.abort.clone()
     }
 
-    /// Ends the queue and waits for the writer to write its trailer.
+    /// Ends the queue and waits for the writer to write its trailer. An output that is not
+    /// connected has nothing to finish: its connection attempt is abandoned at once.
     pub fn close(self) -> Result<(), OutputError> {
         drop(self.queue);
+        if matches!(
+            self.stats.state(),
+            OutputState::Connecting | OutputState::Reconnecting
+        ) {
+            self.abort.store(true, Ordering::Relaxed);
+        }
         match self.thread.join() {
             Ok(result) => result,
             Err(_) => Err(OutputError::Io {
@@ -153,6 +170,14 @@ struct Writer {
 
 impl Writer {
     fn run(self, muxer: Option<Muxer>) -> Result<(), OutputError> {
+        let muxer = match muxer {
+            Some(m) => Some(m),
+            None if self.target.is_network() => match self.connect_first() {
+                Ok(m) => Some(m),
+                Err(never) => return never,
+            },
+            None => None,
+        };
         let Some(mut muxer) = muxer else {
             for packet in self.packets.iter() {
                 count(&self.stats, &packet);
@@ -206,11 +231,36 @@ impl Writer {
         result
     }
 
+    /// The first connection of a network output: at once, then as a reconnection. `Err`
+    /// holds what the writer returns when the show ended before the server ever answered.
+    fn connect_first(&self) -> Result<Muxer, Result<(), OutputError>> {
+        match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
+            Ok(muxer) => {
+                self.stats.set_state(OutputState::Live);
+                info!("output {} connected ({})", self.target.url, self.target.format);
+                Ok(muxer)
+            }
+            Err(e) => {
+                warn!("{e}; the show goes on and this output keeps retrying");
+                match self.reconnect() {
+                    Some(muxer) => Ok(muxer),
+                    None => {
+                        self.stats.set_state(OutputState::Failed);
+                        Err(Err(e))
+                    }
+                }
+            }
+        }
+    }
+
     /// Tries again and again, with growing pauses, until the server takes the stream or
     /// the show ends (`None`). Packets that arrive meanwhile are stale by the time we are
     /// back, so they are counted as lost and dropped.
     fn reconnect(&self) -> Option<Muxer> {
-        self.stats.set_state(OutputState::Reconnecting);
+        let first = self.stats.state() == OutputState::Connecting;
+        if !first {
+            self.stats.set_state(OutputState::Reconnecting);
+        }
         let mut backoff = Backoff::default();
         let down_since = Instant::now();
         loop {
@@ -230,11 +280,14 @@ impl Writer {
             }
             match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
                 Ok(muxer) => {
-                    self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    if !first {
+                        self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    }
                     self.stats.set_state(OutputState::Live);
                     info!(
-                        "output {} reconnected after {:.1} s ({} attempts)",
+                        "output {} {} after {:.1} s ({} attempts)",
                         self.target.url,
+                        if first { "connected" } else { "reconnected" },
                         down_since.elapsed().as_secs_f64(),
                         backoff.attempts
                     );
