@@ -25,5 +25,6 @@ pub mod output;
 pub mod presenter;
 pub mod runtime;
 pub mod scene;
+pub mod show;
 pub mod vmc;
 pub mod voice;

@@ -197,6 +197,15 @@ struct ShowArgs {
     /// Render at this fraction of the output size (0.25–1) and scale up when encoding.
     #[arg(long, value_name = "F")]
     render_scale: Option<f32>,
+    /// Run the show's schedule as if it started at this local time of day (rehearsals).
+    #[arg(long, value_name = "HH:MM", value_parser = parse_clock)]
+    clock: Option<u32>,
+}
+
+fn parse_clock(text: &str) -> Result<u32, String> {
+    twincast::show::plan::parse_time_of_day(text)
+        .filter(|m| *m < 24 * 60)
+        .ok_or_else(|| format!("`{text}` is not a time of day HH:MM"))
 }
 
 impl ShowArgs {
@@ -293,6 +302,7 @@ fn run(command: Command) -> Result<()> {
             vmc_fallback,
             api,
         } => {
+            let day = show.clock.map(runtime::DayClock::starting_at);
             let show = show.load()?;
             if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
                 bail!("--vmc-fallback must be a positive number of seconds");
@@ -320,6 +330,7 @@ fn run(command: Command) -> Result<()> {
                         fallback_after: vmc_fallback,
                     }),
                     api,
+                    day,
                 },
                 &stop,
             )?;
@@ -332,6 +343,7 @@ fn run(command: Command) -> Result<()> {
             outputs,
             telemetry,
         } => {
+            let day = show.clock.map(runtime::DayClock::starting_at);
             let show = show.load()?;
             check_seconds(Some(seconds))?;
             if let Some(url) = outputs.iter().find(|o| o.contains("://")) {
@@ -349,6 +361,7 @@ fn run(command: Command) -> Result<()> {
                     monitor: false,
                     vmc: None,
                     api: None,
+                    day,
                 },
                 &stop,
             )?;

@@ -9,5 +9,6 @@ mod lipsync;
 mod mocap;
 mod render;
 mod rtmp;
+mod show;
 mod vmc;
 mod voice;

@@ -190,7 +190,7 @@ fn demo_speaks_at_broadcast_loudness() {
     ]);
     let log = String::from_utf8_lossy(&run.stderr);
     assert!(
-        log.contains("speaking at") && log.contains("Welcome to the twincast showroom"),
+        log.contains("speaking at") && log.contains("Welcome to the Twincast Factory Store"),
         "{log}"
     );
     let (integrated, true_peak) = r128(&out);

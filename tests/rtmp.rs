@@ -180,7 +180,10 @@ fn a_stalled_server_never_holds_up_the_show() {
         .find_map(|l| l.split("(repeated ").nth(1))
         .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
         .unwrap_or(0);
-    assert!(repeated < 120, "{repeated} of 240 frames repeated\n{stderr}");
+    assert!(
+        repeated < 120,
+        "{repeated} of 240 frames repeated\n{stderr}"
+    );
 }
 
 /// A server that is down when the show starts: the show (and its recording) starts anyway,

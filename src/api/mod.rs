@@ -36,6 +36,43 @@ pub enum ApiCommand {
     Say(String),
     /// Play this clip now.
     Gesture { clip: String, speed: f32 },
+    /// Move on to the next segment of the rundown.
+    NextSegment,
+    /// Pitch this product now.
+    Product(String),
+    /// Start a flash sale (of this product, for this long) now.
+    FlashSale {
+        product: Option<String>,
+        seconds: Option<f64>,
+    },
+    /// A viewer's comment that matched the FAQ: the host answers it next.
+    Comment { user: String, text: String },
+    /// A person takes over the host (live capture and microphone), or hands back.
+    Takeover(bool),
+}
+
+/// What requests are checked against, so unknown names are refused with a reason.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Clip names the host can play.
+    pub clips: Vec<String>,
+    pub products: Vec<String>,
+    pub has_flash_sale: bool,
+    /// The FAQ's keywords, lower case, one list per answer.
+    pub faq: Vec<Vec<String>>,
+    /// Whether a takeover has what it needs (a VMC listener).
+    pub takeover_ready: bool,
+}
+
+impl Known {
+    /// Whether a comment would get an answer from the FAQ.
+    pub fn answers(&self, comment: &str) -> bool {
+        let lower = comment.to_lowercase();
+        self.faq
+            .iter()
+            .flatten()
+            .any(|k| !k.is_empty() && lower.contains(k.as_str()))
+    }
 }
 
 /// One output as `/status` and `/metrics` report it.
@@ -61,6 +98,16 @@ pub struct ShowStatus {
     pub speaking: Option<String>,
     pub gesture: Option<String>,
     pub live_capture_weight: Option<f32>,
+    /// Rundown position: segment kind, its on-screen title, the product on the card.
+    pub segment: Option<String>,
+    pub segment_title: Option<String>,
+    pub product: Option<String>,
+    /// Seconds left in a running flash sale.
+    pub flash_sale_left: Option<f64>,
+    /// A person has taken over the host.
+    pub takeover: bool,
+    pub dropped_packets: u64,
+    pub reconnects: u64,
     pub outputs: Vec<OutputStatus>,
 }
 
@@ -69,8 +116,8 @@ pub struct ShowStatus {
 pub struct ApiShared {
     pub status: Arc<Mutex<ShowStatus>>,
     pub commands: Sender<ApiCommand>,
-    /// Clip names the host can play, for refusing unknown ones with a reason.
-    pub clips: Arc<Mutex<Vec<String>>>,
+    /// Names requests may use, for refusing unknown ones with a reason.
+    pub known: Arc<Mutex<Known>>,
     pub token: Option<String>,
 }
 
@@ -146,6 +193,11 @@ fn router(shared: ApiShared) -> axum::Router {
         .route("/metrics", get(metrics))
         .route("/say", post(say))
         .route("/gesture", post(gesture))
+        .route("/segment/next", post(next_segment))
+        .route("/product/{id}", post(product))
+        .route("/flash-sale", post(flash_sale))
+        .route("/comments", post(comment))
+        .route("/takeover", post(takeover))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -157,7 +209,8 @@ fn error(code: StatusCode, reason: impl Into<String>) -> Response {
 async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
-        "no such endpoint (GET /health, /status, /metrics; POST /say, /gesture)",
+        "no such endpoint (GET /health, /status, /metrics; POST /say, /gesture, \
+         /segment/next, /product/{id}, /flash-sale, /comments, /takeover)",
     )
 }
 
@@ -383,11 +436,7 @@ async fn gesture(
             format!("`speed` {} is outside (0, 10]", request.speed),
         );
     }
-    let clips = shared
-        .clips
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let clips = known(&shared).clips;
     if !clips.contains(&request.clip) {
         return error(
             StatusCode::NOT_FOUND,
@@ -410,6 +459,187 @@ async fn gesture(
         Json(json!({ "playing": request.clip, "speed": request.speed })),
     )
         .into_response()
+}
+
+fn known(shared: &ApiShared) -> Known {
+    shared
+        .known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+fn queue(shared: &ApiShared, command: ApiCommand, reply: serde_json::Value) -> Response {
+    if shared.commands.send(command).is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping");
+    }
+    (StatusCode::ACCEPTED, Json(reply)).into_response()
+}
+
+async fn next_segment(State(shared): State<ApiShared>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    queue(
+        &shared,
+        ApiCommand::NextSegment,
+        json!({ "next": "segment" }),
+    )
+}
+
+fn unknown_product(id: &str, known: &Known) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no product `{id}` in the catalog (it has: {})",
+            known.products.join(", ")
+        ),
+    )
+}
+
+async fn product(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let known = known(&shared);
+    if !known.products.contains(&id) {
+        return unknown_product(&id, &known);
+    }
+    queue(
+        &shared,
+        ApiCommand::Product(id.clone()),
+        json!({ "product": id }),
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FlashSaleRequest {
+    product: Option<String>,
+    seconds: Option<f64>,
+}
+
+async fn flash_sale(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    payload: Result<Json<FlashSaleRequest>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let request = match payload {
+        Ok(Json(r)) => r,
+        // No body at all: the current product, the rundown's countdown.
+        Err(JsonRejection::MissingJsonContentType(_)) => FlashSaleRequest::default(),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let known = known(&shared);
+    if !known.has_flash_sale {
+        return error(
+            StatusCode::CONFLICT,
+            "the rundown has no flash_sale segment to run",
+        );
+    }
+    if let Some(id) = &request.product
+        && !known.products.contains(id)
+    {
+        return unknown_product(id, &known);
+    }
+    if let Some(s) = request.seconds
+        && !(1.0..=86_400.0).contains(&s)
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`seconds` {s} is outside 1..=86400"),
+        );
+    }
+    let reply = json!({ "flash_sale": { "product": request.product, "seconds": request.seconds } });
+    queue(
+        &shared,
+        ApiCommand::FlashSale {
+            product: request.product,
+            seconds: request.seconds,
+        },
+        reply,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentRequest {
+    #[serde(default)]
+    user: String,
+    text: String,
+}
+
+async fn comment(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    payload: Result<Json<CommentRequest>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let request = match body(payload) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let text = request.text.trim();
+    if text.is_empty() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "`text` is empty");
+    }
+    if text.chars().count() > 500 || request.user.chars().count() > 64 {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "`text` is over 500 characters or `user` over 64",
+        );
+    }
+    if !known(&shared).answers(text) {
+        return (StatusCode::OK, Json(json!({ "answered": false }))).into_response();
+    }
+    queue(
+        &shared,
+        ApiCommand::Comment {
+            user: request.user.trim().to_string(),
+            text: text.to_string(),
+        },
+        json!({ "answered": true }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeoverRequest {
+    on: bool,
+}
+
+async fn takeover(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    payload: Result<Json<TakeoverRequest>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let request = match body(payload) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if request.on && !known(&shared).takeover_ready {
+        return error(
+            StatusCode::CONFLICT,
+            "a takeover needs live capture: start the stream with --vmc-listen",
+        );
+    }
+    queue(
+        &shared,
+        ApiCommand::Takeover(request.on),
+        json!({ "takeover": request.on }),
+    )
 }
 
 #[cfg(test)]

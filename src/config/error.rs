@@ -31,6 +31,13 @@ pub enum ConfigError {
         at: Located,
         message: String,
     },
+    #[error("{}:{}:{}: {field}: {reason}", path.display(), at.line, at.column)]
+    InvalidAt {
+        path: PathBuf,
+        at: Located,
+        field: String,
+        reason: String,
+    },
     #[error("{}: {field}: {reason}", path.display())]
     Invalid {
         path: PathBuf,

@@ -30,6 +30,56 @@ pub struct ShowConfig {
     pub render: RenderConfig,
     pub outputs: Vec<String>,
     pub api: ApiConfig,
+    /// Catalog, rundown, schedule, FAQ and graphics.
+    pub plan: crate::show::ShowPlan,
+    /// `zh` or `en`: names and translations used outside scheduled windows.
+    pub language: String,
+    pub compliance: ComplianceConfig,
+    pub alerts: AlertsConfig,
+}
+
+/// What platforms ask of virtual presenters besides the on-screen label.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// Keep a record of everything the host says (JSON lines), rotated at `audit_max_mb`,
+    /// keeping `audit_keep` old files.
+    pub audit: bool,
+    /// Where: relative to the show file; `out/<show>.said.jsonl` (like the default
+    /// recording) when absent.
+    pub audit_log: Option<PathBuf>,
+    pub audit_max_mb: u32,
+    pub audit_keep: u32,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        Self {
+            audit: true,
+            audit_log: None,
+            audit_max_mb: 20,
+            audit_keep: 10,
+        }
+    }
+}
+
+/// Where to call when an output drops, comes back, or keeps failing.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Receives a JSON POST per event. Off when absent.
+    pub webhook: Option<String>,
+    /// An output down this long (seconds) raises `output_failing`, again every as long.
+    pub failing_after_seconds: f64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            webhook: None,
+            failing_after_seconds: 60.0,
+        }
+    }
 }
 
 /// The control API: off unless `listen` is set here or `--api` is given.
@@ -226,6 +276,23 @@ struct ShowFile {
     outputs: Vec<OutputEntry>,
     #[serde(default)]
     api: ApiConfig,
+    language: Option<String>,
+    #[serde(default)]
+    shop: String,
+    #[serde(default)]
+    products: Vec<crate::show::Product>,
+    #[serde(default)]
+    segments: Vec<crate::show::plan::Segment>,
+    #[serde(default)]
+    schedule: Vec<crate::show::plan::ScheduleEntry>,
+    #[serde(default)]
+    faq: Vec<crate::show::plan::Faq>,
+    #[serde(default)]
+    overlay: crate::show::OverlayConfig,
+    #[serde(default)]
+    compliance: ComplianceConfig,
+    #[serde(default)]
+    alerts: AlertsConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,6 +335,61 @@ impl ShowConfig {
         }
         let mut voice = file.voice;
         voice.cache_dir = voice.cache_dir.as_deref().map(resolve);
+        let language = file.language.unwrap_or_else(|| {
+            let zh = ["cmn", "zh", "yue"]
+                .iter()
+                .any(|p| voice.voice.starts_with(p));
+            if zh { "zh" } else { "en" }.to_string()
+        });
+        let mut overlay = file.overlay;
+        overlay.logo = overlay.logo.as_deref().map(resolve);
+        overlay.font = overlay.font.as_deref().map(resolve);
+        let mut products = file.products;
+        for p in &mut products {
+            p.image = p.image.as_deref().map(resolve);
+        }
+        let mut segments = file.segments;
+        if segments.is_empty() && !voice.lines.is_empty() {
+            // A plain list of lines is a rundown of one segment, said in turn forever.
+            segments.push(crate::show::plan::Segment {
+                kind: crate::show::SegmentKind::Opening,
+                title: None,
+                product: None,
+                lines: voice
+                    .lines
+                    .iter()
+                    .cloned()
+                    .map(crate::show::plan::LineSpec::One)
+                    .collect(),
+                translations: Default::default(),
+                shots: Vec::new(),
+                seconds: 0.0,
+                countdown: None,
+            });
+        }
+        let plan = crate::show::ShowPlan {
+            shop: file.shop,
+            products,
+            segments,
+            schedule: file.schedule,
+            faq: file.faq,
+            overlay,
+        };
+        let mut compliance = file.compliance;
+        compliance.audit_log = if compliance.audit {
+            Some(
+                compliance
+                    .audit_log
+                    .as_deref()
+                    .map(resolve)
+                    .unwrap_or_else(|| {
+                        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                        PathBuf::from(format!("out/{stem}.said.jsonl"))
+                    }),
+            )
+        } else {
+            None
+        };
         let config = ShowConfig {
             source: path.to_path_buf(),
             name,
@@ -279,8 +401,32 @@ impl ShowConfig {
             render: file.render,
             outputs: file.outputs.into_iter().map(|o| o.url).collect(),
             api: file.api,
+            plan,
+            language,
+            compliance,
+            alerts: file.alerts,
         };
         config.validate()?;
+        config.plan.validate(None).map_err(|p| {
+            let at = p
+                .needle
+                .as_deref()
+                .and_then(|n| text.find(n))
+                .map(|offset| Located::from_offset(text, offset));
+            match at {
+                Some(at) => ConfigError::InvalidAt {
+                    path: path.to_path_buf(),
+                    at,
+                    field: p.field.clone(),
+                    reason: p.reason.clone(),
+                },
+                None => ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    field: p.field,
+                    reason: p.reason,
+                },
+            }
+        })?;
         Ok(config)
     }
 
@@ -419,6 +565,32 @@ impl ShowConfig {
             return Err(invalid(
                 &format!("audio.effects.{name}"),
                 format!("file {} does not exist", path.display()),
+            ));
+        }
+        if !["zh", "en"].contains(&self.language.as_str()) {
+            return Err(invalid(
+                "language",
+                format!("`{}` is not `zh` or `en`", self.language),
+            ));
+        }
+        if let Some(font) = self.plan.overlay.font.as_ref().filter(|f| !f.is_file()) {
+            return Err(invalid(
+                "overlay.font",
+                format!("font file {} does not exist", font.display()),
+            ));
+        }
+        if let Some(logo) = self.plan.overlay.logo.as_ref().filter(|f| !f.is_file()) {
+            return Err(invalid(
+                "overlay.logo",
+                format!("picture {} does not exist", logo.display()),
+            ));
+        }
+        if let Some(url) = &self.alerts.webhook
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "alerts.webhook",
+                format!("`{url}` is not an http:// or https:// URL"),
             ));
         }
         if let Some(music) = &self.audio.music

@@ -13,7 +13,7 @@ mod speaker;
 pub use loudness::{Normalizer, integrated_lufs, level_mono_line};
 pub use monitor::Monitor;
 pub use schedule::{ScheduledLine, Scheduler};
-pub use speaker::{Gesture, Line, Speaker};
+pub use speaker::{Gesture, Line, Origin, Request, Speaker, SpeakerIo};
 
 use crate::encode::AudioSource;
 use crate::media::{CHANNELS, SAMPLE_RATE};

@@ -109,6 +109,7 @@ mod tests {
             visemes: Default::default(),
             gesture: None,
             effects: Vec::new(),
+            origin: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::config::VoiceConfig;
 use crate::voice::{VisemeTrack, cache, engine_from_name};
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tracing::warn;
@@ -18,6 +18,22 @@ pub struct Line {
     pub gesture: Option<Gesture>,
     /// Sound effects that start with the line (`[+chime] …`), 48 kHz mono.
     pub effects: Vec<std::sync::Arc<[f32]>>,
+    pub origin: Origin,
+}
+
+impl Line {
+    /// A line that could not be synthesised: it takes its turn without a sound.
+    pub fn silent(text: String, origin: Origin) -> Self {
+        let (_, text) = parse_cue(&text);
+        Self {
+            text: text.to_string(),
+            samples: Vec::new(),
+            visemes: Default::default(),
+            gesture: None,
+            effects: Vec::new(),
+            origin,
+        }
+    }
 }
 
 /// What a line's leading `[…]` cue asks for: a gesture clip, and effects marked `+name`.
@@ -86,30 +102,56 @@ pub struct Speaker {
     _thread: JoinHandle<()>,
 }
 
+/// Who wrote a line: the rundown (with the director's serial), the operator, a viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    Script(u64),
+    #[default]
+    Say,
+    Comment,
+}
+
+impl Origin {
+    pub fn label(self) -> &'static str {
+        match self {
+            Origin::Script(_) => "script",
+            Origin::Say => "say",
+            Origin::Comment => "comment",
+        }
+    }
+}
+
+/// Text to speak now, ahead of the script (`/say`, answers to comments).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub text: String,
+    pub origin: Origin,
+    pub voice: Option<String>,
+}
+
+/// The speaker's channels: the director writes `script` one line at a time and takes the
+/// result from `ready`; requests go in on `requests` and come out on `urgent`.
+pub struct SpeakerIo {
+    pub script: Sender<crate::show::ScriptLine>,
+    pub ready: Receiver<Line>,
+    pub requests: Sender<Request>,
+    pub urgent: Receiver<Line>,
+}
+
 impl Speaker {
-    /// Speaks the show's lines in turn, forever, each levelled to `loudness` (LUFS) when
-    /// given. The thread ends when the receiver is dropped.
-    /// `effects` are the show's sound effects by name, ready to play (48 kHz mono).
+    /// Synthesises what it is sent, each line levelled to `loudness` (LUFS) when given,
+    /// requests before the script. `effects` are the show's sound effects by name (48 kHz
+    /// mono). A scripted line the engine fails on comes out silent, so the rundown moves
+    /// on. The thread ends when the channels are dropped.
     pub fn spawn(
         config: VoiceConfig,
         loudness: Option<f32>,
         effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
-    ) -> (Self, Receiver<Line>) {
-        let (speaker, ready, _, _) = Self::spawn_with_requests(config, loudness, effects);
-        (speaker, ready)
-    }
-
-    /// As [`Self::spawn`], plus lines asked for now (the control API's `/say`): text sent
-    /// on the returned sender is synthesised ahead of the script and comes out on the
-    /// second receiver, for the scheduler to play next.
-    pub fn spawn_with_requests(
-        config: VoiceConfig,
-        loudness: Option<f32>,
-        effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
-    ) -> (Self, Receiver<Line>, Sender<String>, Receiver<Line>) {
-        let (tx, rx) = bounded::<Line>(1);
-        let (request_tx, requests) = unbounded::<String>();
-        let (urgent_tx, urgent_rx) = unbounded::<Line>();
+    ) -> (Self, SpeakerIo) {
+        let (script_tx, script) = unbounded::<crate::show::ScriptLine>();
+        let (tx, ready) = bounded::<Line>(1);
+        let (request_tx, requests) = unbounded::<Request>();
+        let (urgent_tx, urgent) = unbounded::<Line>();
         let thread = std::thread::Builder::new()
             .name("speaker".into())
             .spawn(move || {
@@ -117,6 +159,10 @@ impl Speaker {
                     Ok(e) => e,
                     Err(e) => {
                         warn!("{e}; the host stays silent");
+                        // Keep answering the director with silent lines so the show runs.
+                        for written in script.iter() {
+                            let _ = tx.send(Line::silent(written.text, Origin::Script(written.serial)));
+                        }
                         return;
                     }
                 };
@@ -137,65 +183,55 @@ impl Speaker {
                     loudness,
                     effects,
                 };
-                let lines = &config.lines;
-                let mut failures_in_a_row = 0usize;
-                let mut script = lines.iter().cycle();
+                let mut failures_in_a_row = 0u32;
                 loop {
-                    // Requests first; with no script, wait for them.
-                    let urgent_ok = |v: &mut Voice| {
-                        for text in requests.try_iter() {
-                            match v.line(&text) {
-                                Ok(line) => {
-                                    let _ = urgent_tx.send(line);
-                                }
-                                Err(e) => warn!("requested line skipped: {e}"),
-                            }
-                        }
-                    };
-                    let Some(written) = script.next() else {
-                        match requests.recv() {
-                            Ok(text) => match voice.line(&text) {
+                    crossbeam_channel::select! {
+                        recv(requests) -> request => {
+                            let Ok(request) = request else { return };
+                            match voice.line(&request.text, request.voice.as_deref(), request.origin) {
                                 Ok(line) => {
                                     if urgent_tx.send(line).is_err() {
                                         return;
                                     }
                                 }
                                 Err(e) => warn!("requested line skipped: {e}"),
-                            },
-                            Err(_) => return, // the show is over
-                        }
-                        continue;
-                    };
-                    urgent_ok(&mut voice);
-                    match voice.line(written) {
-                        Ok(mut line) => {
-                            failures_in_a_row = 0;
-                            // Hand it over when the scheduler wants it, serving requests
-                            // while waiting.
-                            loop {
-                                match tx.send_timeout(line, Duration::from_millis(50)) {
-                                    Ok(()) => break,
-                                    Err(SendTimeoutError::Timeout(back)) => {
-                                        line = back;
-                                        urgent_ok(&mut voice);
-                                    }
-                                    Err(SendTimeoutError::Disconnected(_)) => return,
-                                }
                             }
                         }
-                        Err(e) => {
-                            warn!("line skipped: {e}");
-                            failures_in_a_row += 1;
-                            if failures_in_a_row >= lines.len() {
-                                // Every line failed: the engine is down. Try again later.
-                                std::thread::sleep(Duration::from_secs(5));
+                        recv(script) -> written => {
+                            let Ok(written) = written else { return };
+                            let origin = Origin::Script(written.serial);
+                            let line = match voice.line(&written.text, written.voice.as_deref(), origin) {
+                                Ok(line) => {
+                                    failures_in_a_row = 0;
+                                    line
+                                }
+                                Err(e) => {
+                                    warn!("line skipped: {e}");
+                                    failures_in_a_row += 1;
+                                    if failures_in_a_row >= 3 {
+                                        // The engine looks down: do not spin on it.
+                                        std::thread::sleep(Duration::from_secs(5));
+                                    }
+                                    Line::silent(written.text, origin)
+                                }
+                            };
+                            if tx.send(line).is_err() {
+                                return;
                             }
                         }
                     }
                 }
             })
             .expect("spawning the speaker thread");
-        (Self { _thread: thread }, rx, request_tx, urgent_rx)
+        (
+            Self { _thread: thread },
+            SpeakerIo {
+                script: script_tx,
+                ready,
+                requests: request_tx,
+                urgent,
+            },
+        )
     }
 }
 
@@ -208,7 +244,12 @@ struct Voice {
 }
 
 impl Voice {
-    fn line(&mut self, written: &str) -> Result<Line, crate::voice::VoiceError> {
+    fn line(
+        &mut self,
+        written: &str,
+        voice: Option<&str>,
+        origin: Origin,
+    ) -> Result<Line, crate::voice::VoiceError> {
         let (cue, text) = parse_cue(written);
         let effects: Vec<std::sync::Arc<[f32]>> = cue
             .effects
@@ -221,7 +262,7 @@ impl Voice {
                 found
             })
             .collect();
-        let utterance = self.engine.synthesize(text, &self.voice)?;
+        let utterance = self.engine.synthesize(text, voice.unwrap_or(&self.voice))?;
         let visemes = utterance.visemes();
         let mut samples = utterance.to_program_rate()?.samples;
         if let Some(target) = self.loudness {
@@ -233,6 +274,7 @@ impl Voice {
             visemes,
             gesture: cue.gesture,
             effects,
+            origin,
         })
     }
 }

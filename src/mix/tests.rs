@@ -46,6 +46,7 @@ fn music_ducks_by_the_configured_amount_under_speech() {
             visemes: Default::default(),
             gesture: None,
             effects: Vec::new(),
+            origin: Default::default(),
         }),
     })
     .unwrap();
@@ -149,6 +150,7 @@ fn a_lines_effects_sound_from_its_start() {
             visemes: Default::default(),
             gesture: None,
             effects: vec![chime],
+            origin: Default::default(),
         }),
     })
     .unwrap();

@@ -237,7 +237,10 @@ impl Writer {
         match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
             Ok(muxer) => {
                 self.stats.set_state(OutputState::Live);
-                info!("output {} connected ({})", self.target.url, self.target.format);
+                info!(
+                    "output {} connected ({})",
+                    self.target.url, self.target.format
+                );
                 Ok(muxer)
             }
             Err(e) => {

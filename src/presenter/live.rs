@@ -21,6 +21,8 @@ pub struct LiveCapture {
     pub state: Arc<LiveState>,
     /// Seconds without packets before the host goes back to her clips.
     pub fallback_after: f32,
+    /// A person has taken over: she stays with the live pose even while packets pause.
+    pub hold: bool,
 }
 
 /// How much the live pose drives the host this frame (0 = clips only), and the counters.
@@ -96,7 +98,7 @@ pub(super) fn apply_live_capture(
     status.malformed = live.state.malformed.load(Ordering::Relaxed);
     let fresh = pose
         .received
-        .is_some_and(|t| t.elapsed().as_secs_f32() < live.fallback_after);
+        .is_some_and(|t| live.hold || t.elapsed().as_secs_f32() < live.fallback_after);
     let step = dt / BLEND_SECONDS;
     status.weight = if fresh {
         (status.weight + step).min(1.0)

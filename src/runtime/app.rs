@@ -88,6 +88,15 @@ pub fn build_app(
         },
     });
     app.add_plugins(crate::presenter::PresenterPlugin);
+    app.add_plugins((
+        crate::show::OverlayPlugin {
+            settings: crate::show::OverlaySettings {
+                config: show.plan.overlay.clone(),
+                shop: show.plan.shop.clone(),
+            },
+        },
+        crate::show::camera::CameraDirectorPlugin,
+    ));
     app.insert_resource(motion);
     app.finish();
     app.cleanup();

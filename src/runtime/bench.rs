@@ -187,6 +187,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
                 visemes: Default::default(),
                 gesture: None,
                 effects: Vec::new(),
+                origin: Default::default(),
             }),
         });
     }

@@ -1,8 +1,12 @@
 //! Running a show: wiring the stages together and driving them on the media clock.
 
+mod alerts;
 mod app;
 pub mod bench;
+mod host;
 mod status;
+
+pub use host::DayClock;
 
 pub use app::{adapter_name, build_app, headless_plugins, warm_up};
 pub use status::StopSignal;
@@ -14,7 +18,7 @@ use crate::encode::{
     Silence, VideoEncoder,
 };
 use crate::media::{MediaClock, VideoFrame};
-use crate::mix::{MixSettings, Monitor, ProgramMixer, Scheduler, Speaker};
+use crate::mix::{MixSettings, Monitor, ProgramMixer, Speaker};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
 use crate::presenter::{MediaTime, SpeechTimeline};
 use crate::scene::LoadedScene;
@@ -82,6 +86,8 @@ pub struct RunOptions {
     pub vmc: Option<VmcOptions>,
     /// Serve the control API here (overrides the show file's `[api] listen`).
     pub api: Option<String>,
+    /// The local time of day the show starts at, for its schedule (tests, rehearsals).
+    pub day: Option<DayClock>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +107,20 @@ pub struct RunReport {
 pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError> {
     let show = &options.show;
     let scene = LoadedScene::load(&show.scene)?;
+    let cameras: Vec<String> = scene
+        .description
+        .cameras
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    show.plan.validate(Some(&cameras)).map_err(|p| {
+        RunError::Scene(format!(
+            "{}: {}: {}",
+            show.source.display(),
+            p.field,
+            p.reason
+        ))
+    })?;
     let clock = MediaClock::new(show.video.fps);
     // Bound first: a port in use is an error before anything starts.
     let vmc = match &options.vmc {
@@ -131,7 +151,22 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                 crate::api::ApiShared {
                     status: api_status.clone(),
                     commands: api_tx,
-                    clips: std::sync::Arc::new(std::sync::Mutex::new(clip_names(&scene))),
+                    known: std::sync::Arc::new(std::sync::Mutex::new(crate::api::Known {
+                        clips: clip_names(&scene),
+                        products: show.plan.products.iter().map(|p| p.id.clone()).collect(),
+                        has_flash_sale: show
+                            .plan
+                            .segments
+                            .iter()
+                            .any(|s| s.kind == crate::show::SegmentKind::FlashSale),
+                        faq: show
+                            .plan
+                            .faq
+                            .iter()
+                            .map(|f| f.keywords.iter().map(|k| k.trim().to_lowercase()).collect())
+                            .collect(),
+                        takeover_ready: vmc.is_some(),
+                    })),
                     token,
                 },
             )?)
@@ -155,24 +190,24 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         Some(path) => Box::new(MusicLoop::open(path, a.music_gain_db)?),
         None => Box::new(Silence),
     };
-    // The host's lines are synthesised ahead on their own thread and put on the media-clock
-    // timeline by the scheduler in the render loop; the mixer plays them at their sample.
-    let (_speaker, mut scheduler, schedule, say) = if show.voice.lines.is_empty() && api.is_none() {
-        (None, None, None, None)
-    } else {
+    // The host's lines are written by the director, synthesised ahead on their own thread
+    // and put on the media-clock timeline in the render loop; the mixer plays them at
+    // their sample.
+    let (mut host, schedule) = if !show.plan.segments.is_empty() || api.is_some() {
         let effects = load_effects(&a.effects)?;
-        let (speaker, ready, say, urgent) = Speaker::spawn_with_requests(
+        let (speaker, io) = Speaker::spawn(
             show.voice.clone(),
             a.normalize.then_some(a.loudness_lufs),
             effects,
         );
         let (to_mixer, schedule) = crossbeam_channel::unbounded();
-        // Two frames of lead cover the hand-off: a line is sent before the frame at `now`
-        // is rendered, and the encoder makes that frame's audio only after receiving it.
-        let lead = (2.0 / clock.fps as f32).max(0.1);
-        let scheduler =
-            Scheduler::new(ready, to_mixer, show.voice.pause_seconds, lead).with_requests(urgent);
-        (Some(speaker), Some(scheduler), Some(schedule), Some(say))
+        let day = options.day.unwrap_or_else(DayClock::local_now);
+        (
+            Some(host::Host::new(show, clock, speaker, io, to_mixer, day)),
+            Some(schedule),
+        )
+    } else {
+        (None, None)
     };
     let mut source: Box<dyn AudioSource> =
         Box::new(ProgramMixer::new(music, schedule, mix_settings(show)));
@@ -214,6 +249,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         app.insert_resource(crate::presenter::LiveCapture {
             state: receiver.state.clone(),
             fallback_after: *fallback_after,
+            hold: false,
         });
     }
     let adapter = adapter_name(&app);
@@ -247,6 +283,11 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         Progress::new(options.pacing, driver.total, options.status_every).with_fps(clock.fps);
     let started = Instant::now();
     let mut api_meter = ApiMeter::new();
+    let mut alerts = alerts::Alerts::start(
+        &show.name,
+        show.alerts.webhook.as_deref(),
+        show.alerts.failing_after_seconds,
+    );
     let mut failure = None;
     while !stop.requested() && !driver.done() {
         if encoder.is_finished() {
@@ -260,32 +301,24 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             }));
             break;
         }
-        if let Some(line) = scheduler
-            .as_mut()
-            .and_then(|s| s.tick(clock.samples_for_frames(driver.next)))
-        {
-            app.world_mut()
-                .resource_mut::<SpeechTimeline>()
-                .0
-                .push_back(line);
+        if let Some(host) = host.as_mut() {
+            if let Some(line) = host.tick(driver.next) {
+                app.world_mut()
+                    .resource_mut::<SpeechTimeline>()
+                    .0
+                    .push_back(line);
+            }
+            app.insert_resource(crate::show::OnAirNow(host.on_air().clone()));
         }
         for command in api_commands.try_iter() {
-            match command {
-                crate::api::ApiCommand::Say(text) => {
-                    info!("API: say {text:?}");
-                    if let Some(say) = &say {
-                        let _ = say.send(text);
-                    }
-                }
-                crate::api::ApiCommand::Gesture { clip, speed } => {
-                    info!("API: gesture {clip} at ×{speed}");
-                    app.world_mut()
-                        .resource_mut::<crate::presenter::GestureRequests>()
-                        .0
-                        .push(crate::mix::Gesture { clip, speed });
-                }
-            }
+            apply_command(
+                command,
+                &mut app,
+                host.as_mut(),
+                driver.next as f64 / clock.fps as f64,
+            );
         }
+        alerts.watch(&outputs);
         driver.render_next(&mut app, stop);
         if api.is_some() {
             api_meter.update(
@@ -296,6 +329,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                 &encoder.stats,
                 &outputs,
                 vmc.is_some(),
+                host.as_ref(),
             );
         }
         if let Some(out) = telemetry.as_mut() {
@@ -341,6 +375,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         );
     }
     progress.finish();
+    alerts.stopped();
     let stopped_by_signal = stop.requested();
     if stop.forced() {
         outputs.abort();
@@ -500,6 +535,7 @@ impl ApiMeter {
         stats: &crate::encode::EncodeStats,
         outputs: &OutputSet,
         live: bool,
+        host: Option<&host::Host>,
     ) {
         use std::sync::atomic::Ordering::Relaxed;
         let bytes = stats.video_bytes.load(Relaxed) + stats.audio_bytes.load(Relaxed);
@@ -534,6 +570,14 @@ impl ApiMeter {
             .clone();
         s.live_capture_weight =
             live.then(|| world.resource::<crate::presenter::LiveStatus>().weight);
+        if let Some(host) = host {
+            let on_air = host.on_air();
+            s.segment = on_air.kind.map(|k| k.label().to_string());
+            s.segment_title = on_air.title.clone();
+            s.product = on_air.product.as_ref().map(|p| p.id.clone());
+            s.flash_sale_left = on_air.flash_ends.map(|e| (e - now).max(0.0));
+            s.takeover = host.paused;
+        }
         s.outputs = outputs
             .outputs
             .iter()
@@ -544,6 +588,55 @@ impl ApiMeter {
                 reconnects: o.stats.reconnects.load(Relaxed),
             })
             .collect();
+        s.dropped_packets = s.outputs.iter().map(|o| o.dropped_packets).sum();
+        s.reconnects = s.outputs.iter().map(|o| o.reconnects).sum();
+    }
+}
+
+/// Carries out one control-API request between frames.
+fn apply_command(
+    command: crate::api::ApiCommand,
+    app: &mut App,
+    host: Option<&mut host::Host>,
+    now: f64,
+) {
+    use crate::api::ApiCommand;
+    use crate::show::Jump;
+    info!("API: {command:?}");
+    match (command, host) {
+        (ApiCommand::Gesture { clip, speed }, _) => {
+            app.world_mut()
+                .resource_mut::<crate::presenter::GestureRequests>()
+                .0
+                .push(crate::mix::Gesture { clip, speed });
+        }
+        (_, None) => {}
+        (ApiCommand::Say(text), Some(host)) => host.say(text, crate::mix::Origin::Say),
+        (ApiCommand::NextSegment, Some(host)) => host.jump(Jump::NextSegment),
+        (ApiCommand::Product(id), Some(host)) => host.jump(Jump::Product(id)),
+        (ApiCommand::FlashSale { product, seconds }, Some(host)) => {
+            host.jump(Jump::FlashSale { product, seconds })
+        }
+        (ApiCommand::Comment { user, text }, Some(host)) => {
+            host.comment(&user, &text, now);
+        }
+        (ApiCommand::Takeover(on), Some(host)) => {
+            host.paused = on;
+            if let Some(mut live) = app
+                .world_mut()
+                .get_resource_mut::<crate::presenter::LiveCapture>()
+            {
+                live.hold = on;
+            }
+            info!(
+                "{}",
+                if on {
+                    "takeover: the script pauses; the host follows live capture"
+                } else {
+                    "takeover over: the script resumes"
+                }
+            );
+        }
     }
 }
 

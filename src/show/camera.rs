@@ -1,0 +1,187 @@
+//! The camera director: each segment's shots, in turn, on the on-air camera — cuts, or
+//! smooth moves between the scene's named cameras (a factory tour is a list of moves).
+//!
+//! The scene's cameras are poses; only the on-air one renders. Shots are timed on the
+//! media clock from the moment the segment went on air, so a render is repeatable.
+
+use super::overlay::OnAirNow;
+use crate::presenter::MediaTime;
+use crate::scene::{ActiveCamera, CameraSpec, ShowroomSettings};
+use bevy::camera::Exposure;
+use bevy::prelude::*;
+
+pub struct CameraDirectorPlugin;
+
+impl Plugin for CameraDirectorPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Direction>().add_systems(
+            PostUpdate,
+            direct_camera.before(TransformSystems::Propagate),
+        );
+    }
+}
+
+/// Where the camera was when the segment changed (the start of its first move).
+#[derive(Resource, Default)]
+struct Direction {
+    generation: u64,
+    from: Option<Pose>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pose {
+    pub position: Vec3,
+    pub look_at: Vec3,
+    pub fov_degrees: f32,
+    pub ev100: f32,
+}
+
+impl Pose {
+    fn of(spec: &CameraSpec) -> Self {
+        Self {
+            position: Vec3::from(spec.position),
+            look_at: Vec3::from(spec.look_at),
+            fov_degrees: spec.fov_degrees,
+            ev100: spec.exposure_ev100,
+        }
+    }
+
+    /// Eased blend: position and target move together, so the camera glides and turns.
+    pub fn lerp(&self, to: &Pose, t: f32) -> Pose {
+        let t = t.clamp(0.0, 1.0);
+        let s = t * t * (3.0 - 2.0 * t);
+        Pose {
+            position: self.position.lerp(to.position, s),
+            look_at: self.look_at.lerp(to.look_at, s),
+            fov_degrees: self.fov_degrees + (to.fov_degrees - self.fov_degrees) * s,
+            ev100: self.ev100 + (to.ev100 - self.ev100) * s,
+        }
+    }
+}
+
+/// The pose of shot list `shots` (camera name, seconds, move seconds) at `t` seconds into
+/// the segment; `from` is where the first shot's move starts.
+pub fn pose_at(shots: &[(Pose, f64, f64)], t: f64, from: Option<Pose>) -> Option<Pose> {
+    let total: f64 = shots.iter().map(|s| s.1).sum();
+    if shots.is_empty() || total <= 0.0 {
+        return None;
+    }
+    let first_cycle = t < total;
+    let mut local = if first_cycle { t.max(0.0) } else { t % total };
+    for (i, (pose, seconds, move_seconds)) in shots.iter().enumerate() {
+        if local < *seconds || i == shots.len() - 1 {
+            if *move_seconds > 0.0 && local < *move_seconds {
+                let previous = if i == 0 {
+                    if first_cycle {
+                        from
+                    } else {
+                        Some(shots[shots.len() - 1].0)
+                    }
+                } else {
+                    Some(shots[i - 1].0)
+                };
+                if let Some(previous) = previous {
+                    return Some(previous.lerp(pose, (local / move_seconds) as f32));
+                }
+            }
+            return Some(*pose);
+        }
+        local -= seconds;
+    }
+    None
+}
+
+fn direct_camera(
+    on_air: Res<OnAirNow>,
+    time: Option<Res<MediaTime>>,
+    settings: Res<ShowroomSettings>,
+    mut direction: ResMut<Direction>,
+    mut camera: Query<(&mut Transform, &mut Projection, &mut Exposure), With<ActiveCamera>>,
+) {
+    let on_air = &on_air.0;
+    if on_air.segment.is_none() {
+        return;
+    }
+    let Ok((mut transform, mut projection, mut exposure)) = camera.single_mut() else {
+        return;
+    };
+    let scene = &settings.scene.description;
+    let find = |name: &str| scene.cameras.iter().find(|c| c.name == name).map(Pose::of);
+    let default = settings
+        .camera
+        .as_deref()
+        .and_then(find)
+        .or_else(|| scene.cameras.first().map(Pose::of));
+    if direction.generation != on_air.generation {
+        direction.generation = on_air.generation;
+        let fov = match &*projection {
+            Projection::Perspective(p) => p.fov.to_degrees(),
+            _ => 50.0,
+        };
+        direction.from = Some(Pose {
+            position: transform.translation,
+            look_at: transform.translation + transform.forward() * 5.0,
+            fov_degrees: fov,
+            ev100: exposure.ev100,
+        });
+    }
+    let shots: Vec<(Pose, f64, f64)> = on_air
+        .shots
+        .iter()
+        .filter_map(|s| Some((find(&s.camera)?, s.seconds, s.move_seconds)))
+        .collect();
+    let now = time.map_or(0.0, |t| t.0);
+    let Some(pose) = pose_at(&shots, now - on_air.since, direction.from).or(default) else {
+        return;
+    };
+    let wanted = Transform::from_translation(pose.position).looking_at(pose.look_at, Vec3::Y);
+    if *transform != wanted {
+        *transform = wanted;
+    }
+    if let Projection::Perspective(p) = &mut *projection {
+        let fov = pose.fov_degrees.to_radians();
+        if (p.fov - fov).abs() > 1e-6 {
+            p.fov = fov;
+        }
+    }
+    if (exposure.ev100 - pose.ev100).abs() > 1e-6 {
+        exposure.ev100 = pose.ev100;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pose(x: f32) -> Pose {
+        Pose {
+            position: Vec3::new(x, 1.0, 5.0),
+            look_at: Vec3::ZERO,
+            fov_degrees: 40.0,
+            ev100: 8.0,
+        }
+    }
+
+    #[test]
+    fn shots_cut_move_and_cycle() {
+        let shots = [(pose(0.0), 4.0, 0.0), (pose(10.0), 4.0, 2.0)];
+        assert_eq!(pose_at(&shots, 1.0, None), Some(pose(0.0)));
+        // Halfway through the two-second move from shot 0 to shot 1.
+        let mid = pose_at(&shots, 5.0, None).unwrap();
+        assert!((mid.position.x - 5.0).abs() < 1e-4, "{mid:?}");
+        assert_eq!(pose_at(&shots, 7.0, None), Some(pose(10.0)));
+        // The second cycle starts with a cut back to the first shot.
+        assert_eq!(pose_at(&shots, 9.0, None), Some(pose(0.0)));
+        assert_eq!(pose_at(&[], 1.0, None), None);
+    }
+
+    #[test]
+    fn the_first_move_starts_where_the_camera_was() {
+        let shots = [(pose(10.0), 4.0, 2.0)];
+        let from = pose(-10.0);
+        let start = pose_at(&shots, 0.0, Some(from)).unwrap();
+        assert!((start.position.x + 10.0).abs() < 1e-4);
+        let later = pose_at(&shots, 1.0, Some(from)).unwrap();
+        assert!(later.position.x.abs() < 1e-4);
+    }
+}

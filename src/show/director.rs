@@ -1,0 +1,491 @@
+//! The show director: walks the rundown on the media clock and writes the host's next line.
+//!
+//! It keeps exactly one scripted line in flight (being synthesised, or waiting for the
+//! scheduler), so what it writes is current when it is said — a countdown read out, the
+//! product just switched by the operator — while speech is still ready in time. What is
+//! on screen changes when a line of a new segment *starts playing*, not when it is written,
+//! so the graphics and the camera cut with the voice.
+
+use super::plan::{LineSpec, Product, Segment, SegmentKind, ShowPlan, fill, parse_time_of_day};
+use std::collections::VecDeque;
+
+/// A line for the speaker to synthesise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptLine {
+    pub text: String,
+    /// Voice for this line (the schedule's), or the show's when `None`.
+    pub voice: Option<String>,
+    pub serial: u64,
+}
+
+/// What the operator asked for, applied at the next line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Jump {
+    NextSegment,
+    Product(String),
+    FlashSale {
+        product: Option<String>,
+        seconds: Option<f64>,
+    },
+}
+
+/// What the graphics and the camera show now.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OnAir {
+    /// Bumped on every segment change (camera shots restart).
+    pub generation: u64,
+    pub segment: Option<usize>,
+    pub kind: Option<SegmentKind>,
+    pub title: Option<String>,
+    pub product: Option<Product>,
+    /// Whether the product card is up: pitches, flash sales, and segments about a product.
+    pub card: bool,
+    /// Media time the segment went on air.
+    pub since: f64,
+    /// Flash sale: media time the countdown reaches zero.
+    pub flash_ends: Option<f64>,
+    pub language: String,
+    /// The segment's camera shots.
+    pub shots: Vec<super::plan::Shot>,
+}
+
+/// Where a written line came from, remembered until it starts playing.
+#[derive(Debug, Clone)]
+struct Written {
+    serial: u64,
+    segment: usize,
+    product: Option<String>,
+}
+
+pub struct Director {
+    plan: ShowPlan,
+    /// A reloaded plan, switched to at the next segment.
+    pending: Option<ShowPlan>,
+    default_language: String,
+    segment: usize,
+    line: usize,
+    /// Loops through the rundown so far: picks line variants and the product rotation.
+    pass: u64,
+    product_override: Option<String>,
+    countdown_override: Option<f64>,
+    jump: Option<Jump>,
+    /// Media time the current segment went on air (its first line started).
+    segment_start: Option<f64>,
+    serial: u64,
+    in_flight: Option<u64>,
+    /// When the line in flight will start, at the earliest (the last one's end + pause).
+    next_start: f64,
+    pause: f64,
+    written: VecDeque<Written>,
+    on_air: OnAir,
+}
+
+impl Director {
+    /// `language`: `zh` or `en`, for names and translations outside scheduled windows.
+    pub fn new(plan: ShowPlan, language: &str, pause_seconds: f64) -> Self {
+        Self {
+            plan,
+            pending: None,
+            default_language: language.to_string(),
+            segment: 0,
+            line: 0,
+            pass: 0,
+            product_override: None,
+            countdown_override: None,
+            jump: None,
+            segment_start: None,
+            serial: 0,
+            in_flight: None,
+            next_start: 0.0,
+            pause: pause_seconds,
+            written: VecDeque::new(),
+            on_air: OnAir {
+                language: language.to_string(),
+                ..OnAir::default()
+            },
+        }
+    }
+
+    pub fn plan(&self) -> &ShowPlan {
+        &self.plan
+    }
+
+    pub fn on_air(&self) -> &OnAir {
+        &self.on_air
+    }
+
+    /// Whether there is anything to direct.
+    pub fn is_active(&self) -> bool {
+        !self.plan.segments.is_empty()
+    }
+
+    /// Takes effect at the next segment, so a segment is never cut mid-sentence by an edit.
+    pub fn reload(&mut self, plan: ShowPlan) {
+        self.pending = Some(plan);
+    }
+
+    pub fn request(&mut self, jump: Jump) {
+        self.jump = Some(jump);
+    }
+
+    pub fn product(&self, id: &str) -> Option<&Product> {
+        self.plan.products.iter().find(|p| p.id == id)
+    }
+
+    pub fn has_flash_sale(&self) -> bool {
+        self.plan
+            .segments
+            .iter()
+            .any(|s| s.kind == SegmentKind::FlashSale)
+    }
+
+    /// The next line to synthesise, when none is in flight and the rundown has one now.
+    /// `now`: media seconds; `minute`: local minutes since midnight (for the schedule).
+    pub fn next_line(&mut self, now: f64, minute: u32) -> Option<ScriptLine> {
+        if self.in_flight.is_some() || !self.is_active() {
+            return None;
+        }
+        let when = now.max(self.next_start);
+        // Each turn either writes a line, waits, or moves on a segment; a rundown of
+        // segments that all have nothing to say ends the search after one round.
+        for _ in 0..=self.plan.segments.len() {
+            if let Some(jump) = self.jump.take() {
+                self.apply(jump);
+            }
+            let window = self.window(minute).cloned();
+            let language = window
+                .as_ref()
+                .and_then(|w| w.language.clone())
+                .unwrap_or_else(|| self.default_language.clone());
+            let segment = self.plan.segments[self.segment].clone();
+            let lines = lines_for(&segment, &language);
+            let countdown = self.countdown_override.or(segment.countdown);
+            if let Some(countdown) = countdown {
+                if self.segment_start.is_some_and(|s| when >= s + countdown) {
+                    self.advance(now);
+                    continue;
+                }
+                if lines.is_empty() {
+                    self.enter_silent(now, minute);
+                    return None;
+                }
+            } else if self.line >= lines.len() {
+                if lines.is_empty() {
+                    self.enter_silent(now, minute);
+                }
+                let start = self.segment_start.unwrap_or(now);
+                if now < start + segment.seconds {
+                    return None;
+                }
+                self.advance(now);
+                continue;
+            }
+            let spec = &lines[self.line % lines.len()];
+            self.line += 1;
+            let variants = spec.variants();
+            let template = &variants[(self.pass as usize) % variants.len()];
+            let product = self.product_for(self.segment, minute).cloned();
+            // The countdown starts with the segment's first line: this one, if none yet.
+            let ends = countdown.map(|c| self.segment_start.unwrap_or(when) + c);
+            let text = self.fill(template, product.as_ref(), &language, ends, when, None);
+            self.serial += 1;
+            self.in_flight = Some(self.serial);
+            self.written.push_back(Written {
+                serial: self.serial,
+                segment: self.segment,
+                product: product.map(|p| p.id),
+            });
+            if self.written.len() > 8 {
+                self.written.pop_front();
+            }
+            return Some(ScriptLine {
+                text,
+                voice: window.and_then(|w| w.voice),
+                serial: self.serial,
+            });
+        }
+        None
+    }
+
+    /// A line (ours, by `serial`) started playing at media time `start` and ends at `end`.
+    pub fn started(&mut self, serial: u64, start: f64, end: f64, minute: u32) {
+        if self.in_flight == Some(serial) {
+            self.in_flight = None;
+            self.next_start = end + self.pause;
+        }
+        let Some(written) = self.written.iter().find(|w| w.serial == serial).cloned() else {
+            return;
+        };
+        let changed = self.on_air.segment != Some(written.segment)
+            || self.on_air.product.as_ref().map(|p| &p.id) != written.product.as_ref();
+        if written.segment == self.segment && self.segment_start.is_none() {
+            self.segment_start = Some(start);
+        }
+        if changed || self.on_air.generation == 0 {
+            self.show_segment(written.segment, written.product.as_deref(), start, minute);
+        }
+    }
+
+    /// The line the speaker could not say (engine failure): the rundown moves on.
+    pub fn skipped(&mut self, serial: u64) {
+        if self.in_flight == Some(serial) {
+            self.in_flight = None;
+        }
+    }
+
+    /// An answer to a viewer's comment from the FAQ table, if a keyword matches.
+    pub fn answer(&self, user: &str, comment: &str, minute: u32) -> Option<String> {
+        let lower = comment.to_lowercase();
+        let faq = self.plan.faq.iter().find(|f| {
+            f.keywords
+                .iter()
+                .map(|k| k.trim().to_lowercase())
+                .any(|k| !k.is_empty() && lower.contains(&k))
+        })?;
+        let language = self.language(minute);
+        let product = self
+            .on_air
+            .product
+            .clone()
+            .or_else(|| self.product_for(self.segment, minute).cloned());
+        Some(self.fill(
+            &faq.answer,
+            product.as_ref(),
+            &language,
+            self.on_air.flash_ends,
+            self.next_start,
+            Some((user, comment)),
+        ))
+    }
+
+    fn language(&self, minute: u32) -> String {
+        self.window(minute)
+            .and_then(|w| w.language.clone())
+            .unwrap_or_else(|| self.default_language.clone())
+    }
+
+    fn window(&self, minute: u32) -> Option<&super::plan::ScheduleEntry> {
+        self.plan.schedule.iter().find(|w| {
+            let (Some(from), Some(to)) = (parse_time_of_day(&w.from), parse_time_of_day(&w.to))
+            else {
+                return false;
+            };
+            if from <= to {
+                (from..to).contains(&minute)
+            } else {
+                minute >= from || minute < to
+            }
+        })
+    }
+
+    /// The product of segment `index` now: its own, the operator's, or the rotation's.
+    fn product_for(&self, index: usize, minute: u32) -> Option<&Product> {
+        let segment = self.plan.segments.get(index)?;
+        if let Some(id) = segment.product.as_ref().or(self.product_override.as_ref()) {
+            return self.product(id);
+        }
+        let window: Vec<&Product> = match self.window(minute) {
+            Some(w) if !w.products.is_empty() => w
+                .products
+                .iter()
+                .filter_map(|id| self.product(id))
+                .collect(),
+            _ => self.plan.products.iter().collect(),
+        };
+        (!window.is_empty()).then(|| window[(self.pass as usize) % window.len()])
+    }
+
+    fn apply(&mut self, jump: Jump) {
+        let find = |kind: SegmentKind, segments: &[Segment]| {
+            segments
+                .iter()
+                .position(|s| s.kind == kind && s.product.is_none())
+        };
+        let target = match jump {
+            Jump::NextSegment => (self.segment + 1) % self.plan.segments.len(),
+            Jump::Product(id) => {
+                self.product_override = Some(id);
+                find(SegmentKind::Pitch, &self.plan.segments).unwrap_or(self.segment)
+            }
+            Jump::FlashSale { product, seconds } => {
+                if product.is_some() {
+                    self.product_override = product;
+                }
+                self.countdown_override = seconds;
+                let Some(at) = self
+                    .plan
+                    .segments
+                    .iter()
+                    .position(|s| s.kind == SegmentKind::FlashSale)
+                else {
+                    return;
+                };
+                at
+            }
+        };
+        let keep_countdown = self.countdown_override;
+        self.enter(target);
+        self.countdown_override = keep_countdown;
+    }
+
+    fn advance(&mut self, now: f64) {
+        let mut next = self.segment + 1;
+        if next >= self.plan.segments.len() {
+            next = 0;
+            self.pass += 1;
+            self.product_override = None;
+        }
+        if let Some(plan) = self.pending.take() {
+            tracing::info!("show file reloaded: the new rundown takes over at {now:.1} s");
+            self.plan = plan;
+            if next >= self.plan.segments.len() {
+                next = 0;
+            }
+        }
+        self.enter(next);
+    }
+
+    fn enter(&mut self, segment: usize) {
+        self.segment = segment.min(self.plan.segments.len().saturating_sub(1));
+        self.line = 0;
+        self.segment_start = None;
+        self.countdown_override = None;
+    }
+
+    /// A segment without lines goes on air at once.
+    fn enter_silent(&mut self, now: f64, minute: u32) {
+        if self.segment_start.is_none() {
+            self.segment_start = Some(now);
+            let product = self.product_for(self.segment, minute).map(|p| p.id.clone());
+            self.show_segment(self.segment, product.as_deref(), now, minute);
+        }
+    }
+
+    fn show_segment(&mut self, index: usize, product: Option<&str>, start: f64, minute: u32) {
+        let language = self.language(minute);
+        let Some(segment) = self.plan.segments.get(index) else {
+            return;
+        };
+        let product = product.and_then(|id| self.product(id)).cloned();
+        let countdown = if index == self.segment {
+            self.countdown_override.or(segment.countdown)
+        } else {
+            segment.countdown
+        };
+        let since = if index == self.segment {
+            self.segment_start.unwrap_or(start)
+        } else {
+            start
+        };
+        let title = segment.title.as_ref().map(|t| {
+            self.fill(
+                t,
+                product.as_ref(),
+                &language,
+                countdown.map(|c| since + c),
+                start,
+                None,
+            )
+        });
+        self.on_air = OnAir {
+            generation: self.on_air.generation + 1,
+            segment: Some(index),
+            kind: Some(segment.kind),
+            title,
+            card: product.is_some()
+                && (segment.product.is_some()
+                    || matches!(segment.kind, SegmentKind::Pitch | SegmentKind::FlashSale)),
+            product,
+            since,
+            flash_ends: countdown.map(|c| since + c),
+            language,
+            shots: segment.shots.clone(),
+        };
+    }
+
+    fn fill(
+        &self,
+        template: &str,
+        product: Option<&Product>,
+        language: &str,
+        ends: Option<f64>,
+        when: f64,
+        comment: Option<(&str, &str)>,
+    ) -> String {
+        let zh = language == "zh";
+        let price = |v: f64| {
+            if v.fract().abs() < 1e-9 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        };
+        let points_sep = if zh { "，" } else { ", " };
+        let pass = self.pass as usize;
+        fill(template, &|name| {
+            let p = product;
+            Some(match name {
+                "shop" => self.plan.shop.clone(),
+                "currency" => self.plan.overlay.currency.clone(),
+                "count" => self.plan.products.len().to_string(),
+                "name" => p?.name.get(language).to_string(),
+                "name_zh" => p?.name.get("zh").to_string(),
+                "name_en" => p?.name.get("en").to_string(),
+                "price" => price(p?.price),
+                "flash_price" => price(p?.flash_price.unwrap_or(p?.price)),
+                "points" => p?.points.join(points_sep),
+                "point" => {
+                    let points = &p?.points;
+                    points.get(pass % points.len().max(1))?.clone()
+                }
+                "stock" => p?.stock?.to_string(),
+                "countdown" => {
+                    let left = ends.map_or(0.0, |e| (e - when).max(0.0)).round() as u64;
+                    spoken_duration(left, zh)
+                }
+                "user" => comment?.0.to_string(),
+                "comment" => comment?.1.to_string(),
+                _ => return None,
+            })
+        })
+    }
+}
+
+fn lines_for<'a>(segment: &'a Segment, language: &str) -> &'a [LineSpec] {
+    segment
+        .translations
+        .get(language)
+        .filter(|l| !l.is_empty())
+        .unwrap_or(&segment.lines)
+}
+
+/// `75` → "1 minute 15 seconds" / "1分15秒".
+fn spoken_duration(seconds: u64, zh: bool) -> String {
+    let (m, s) = (seconds / 60, seconds % 60);
+    match (zh, m, s) {
+        (true, 0, s) => format!("{s}秒"),
+        (true, m, 0) => format!("{m}分钟"),
+        (true, m, s) => format!("{m}分{s}秒"),
+        (false, 0, s) => format!("{s} second{}", if s == 1 { "" } else { "s" }),
+        (false, m, 0) => format!("{m} minute{}", if m == 1 { "" } else { "s" }),
+        (false, m, s) => format!(
+            "{m} minute{} {s} second{}",
+            if m == 1 { "" } else { "s" },
+            if s == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// `MM:SS` (or `H:MM:SS`) left until `ends`, for the on-screen countdown.
+pub fn clock_text(seconds_left: f64) -> String {
+    let s = seconds_left.max(0.0).ceil() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+#[path = "director_tests.rs"]
+mod tests;

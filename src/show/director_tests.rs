@@ -1,0 +1,205 @@
+use super::*;
+use crate::show::plan::{Faq, Names, ScheduleEntry};
+
+fn product(id: &str, zh: &str, en: &str, price: f64) -> Product {
+    Product {
+        id: id.into(),
+        name: Names {
+            zh: Some(zh.into()),
+            en: Some(en.into()),
+        },
+        price,
+        flash_price: Some(price - 30.0),
+        points: vec!["steel".into(), "quiet".into()],
+        stock: Some(200),
+        prop: None,
+        image: None,
+    }
+}
+
+fn segment(kind: SegmentKind, lines: &[&[&str]]) -> Segment {
+    Segment {
+        kind,
+        title: None,
+        product: None,
+        lines: lines
+            .iter()
+            .map(|v| LineSpec::Variants(v.iter().map(|s| s.to_string()).collect()))
+            .collect(),
+        translations: Default::default(),
+        shots: Vec::new(),
+        seconds: 0.0,
+        countdown: None,
+    }
+}
+
+fn plan() -> ShowPlan {
+    let mut flash = segment(
+        SegmentKind::FlashSale,
+        &[&["{name} now {flash_price}, {countdown} left"]],
+    );
+    flash.countdown = Some(30.0);
+    ShowPlan {
+        shop: "Acme".into(),
+        products: vec![
+            product("kettle", "电水壶", "kettle", 129.0),
+            product("fan", "风扇", "fan", 99.5),
+        ],
+        segments: vec![
+            segment(
+                SegmentKind::Opening,
+                &[&["Welcome to {shop}", "Hello from {shop}"]],
+            ),
+            segment(
+                SegmentKind::Pitch,
+                &[&["The {name} is {price}"], &["{points}"]],
+            ),
+            flash,
+        ],
+        faq: vec![Faq {
+            keywords: vec!["how much".into(), "多少钱".into()],
+            answer: "{user}: the {name} is {price}".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+/// Plays lines as the runtime would: each starts when written (plus nothing), lasting `len`.
+fn say(d: &mut Director, now: &mut f64, len: f64) -> Option<String> {
+    let line = d.next_line(*now, 600)?;
+    d.started(line.serial, *now, *now + len, 600);
+    *now += len;
+    Some(line.text)
+}
+
+#[test]
+fn walks_the_rundown_filling_templates_and_rotating_variants() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    let mut now = 0.0;
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "Welcome to Acme");
+    assert_eq!(d.on_air().kind, Some(SegmentKind::Opening));
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "The kettle is 129");
+    assert_eq!(d.on_air().kind, Some(SegmentKind::Pitch));
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "steel, quiet");
+    let flash = say(&mut d, &mut now, 10.0).unwrap();
+    assert_eq!(flash, "kettle now 99, 30 seconds left");
+    let ends = d.on_air().flash_ends.unwrap();
+    assert_eq!(ends, 6.0 + 30.0);
+    // The flash sale repeats its line, counting down, until the countdown runs out...
+    let again = say(&mut d, &mut now, 10.0).unwrap();
+    assert_eq!(again, "kettle now 99, 20 seconds left");
+    say(&mut d, &mut now, 10.0).unwrap();
+    assert!(now >= ends);
+    // ...then the rundown loops: the other variant, the next product.
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "Hello from Acme");
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "The fan is 99.50");
+    assert_eq!(d.on_air().product.as_ref().unwrap().id, "fan");
+}
+
+#[test]
+fn one_line_in_flight_at_a_time() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    let first = d.next_line(0.0, 0).unwrap();
+    assert!(d.next_line(0.0, 0).is_none(), "the first is not said yet");
+    d.skipped(first.serial);
+    assert!(
+        d.next_line(0.0, 0).is_some(),
+        "a skipped line frees the slot"
+    );
+}
+
+#[test]
+fn operator_jumps_apply_at_the_next_line() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 1.0);
+    d.request(Jump::Product("fan".into()));
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "The fan is 99.50");
+    d.request(Jump::FlashSale {
+        product: Some("kettle".into()),
+        seconds: Some(90.0),
+    });
+    let line = say(&mut d, &mut now, 1.0).unwrap();
+    assert_eq!(line, "kettle now 99, 1 minute 30 seconds left");
+    assert_eq!(d.on_air().flash_ends, Some(2.0 + 90.0));
+    d.request(Jump::NextSegment);
+    // Past the last segment: back to the opening.
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "Welcome to Acme");
+}
+
+#[test]
+fn the_schedule_switches_products_language_and_voice_by_time_of_day() {
+    let mut p = plan();
+    p.segments[1].translations.insert(
+        "zh".into(),
+        vec![LineSpec::One("{name}只要{price}元".into())],
+    );
+    p.schedule = vec![ScheduleEntry {
+        from: "23:00".into(),
+        to: "06:00".into(),
+        products: vec!["fan".into()],
+        language: Some("zh".into()),
+        voice: Some("cmn".into()),
+    }];
+    let mut d = Director::new(p, "en", 0.0);
+    // 01:00, inside the window that wraps over midnight.
+    let opening = d.next_line(0.0, 60).unwrap();
+    assert_eq!(opening.voice.as_deref(), Some("cmn"));
+    d.started(opening.serial, 0.0, 1.0, 60);
+    let pitch = d.next_line(1.0, 60).unwrap();
+    assert_eq!(pitch.text, "风扇只要99.50元");
+    d.started(pitch.serial, 1.0, 2.0, 60);
+    // Noon: outside it.
+    let mut d = Director::new(plan(), "en", 0.0);
+    let noon = d.next_line(0.0, 12 * 60).unwrap();
+    assert_eq!(noon.voice, None);
+}
+
+#[test]
+fn comments_are_answered_from_the_faq() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 1.0);
+    say(&mut d, &mut now, 1.0);
+    assert_eq!(
+        d.answer("amy", "How much is it??", 600).as_deref(),
+        Some("amy: the kettle is 129")
+    );
+    assert_eq!(
+        d.answer("李", "这个多少钱", 600).as_deref(),
+        Some("李: the kettle is 129")
+    );
+    assert_eq!(d.answer("bob", "nice hat", 600), None);
+}
+
+#[test]
+fn a_reload_takes_over_at_the_next_segment() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 1.0);
+    let mut edited = plan();
+    edited.segments[1].lines = vec![LineSpec::One("Edited {name}".into())];
+    edited.segments[0].lines = vec![LineSpec::One("unused".into())];
+    d.reload(edited);
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "Edited kettle");
+}
+
+#[test]
+fn silent_segments_hold_for_their_seconds() {
+    let mut p = plan();
+    let mut tour = segment(SegmentKind::Tour, &[]);
+    tour.seconds = 20.0;
+    p.segments.insert(0, tour);
+    let mut d = Director::new(p, "en", 0.0);
+    assert!(d.next_line(0.0, 0).is_none());
+    assert_eq!(d.on_air().kind, Some(SegmentKind::Tour), "on air at once");
+    assert!(d.next_line(19.0, 0).is_none());
+    assert_eq!(d.next_line(20.0, 0).unwrap().text, "Welcome to Acme");
+}
+
+#[test]
+fn countdown_clock_text() {
+    assert_eq!(clock_text(59.2), "01:00");
+    assert_eq!(clock_text(0.0), "00:00");
+    assert_eq!(clock_text(3725.0), "1:02:05");
+}

@@ -1,0 +1,405 @@
+//! On-screen graphics, drawn with Bevy UI over the on-air camera so they are in the
+//! stream: the compliance label, the logo, the lower third, the product card with its
+//! flash-sale price and countdown, and captions of what the host is saying.
+//!
+//! Sizes are fractions of the picture's height, so the graphics look the same at 360p and
+//! 1080p and at any render scale. The bundled font has Chinese glyphs and replaces Bevy's
+//! default font, so every text (a caption in Chinese, a product name) renders without
+//! tofu boxes.
+
+use super::director::clock_text;
+use super::plan::OverlayConfig;
+use super::{OnAir, SegmentKind};
+use crate::presenter::{MediaTime, SpeechTimeline};
+use crate::scene::ActiveCamera;
+use bevy::prelude::*;
+use bevy::text::{Font, FontSize, Strikethrough};
+
+/// The font shipped in `assets/fonts/` (WenQuanYi Micro Hei: Latin and CJK), built in so
+/// the binary draws Chinese wherever it runs.
+pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttf");
+
+/// What is on air now, as the render loop's director last said.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct OnAirNow(pub OnAir);
+
+/// The graphics settings of the show.
+#[derive(Resource, Debug, Clone)]
+pub struct OverlaySettings {
+    pub config: OverlayConfig,
+    pub shop: String,
+}
+
+pub struct OverlayPlugin {
+    pub settings: OverlaySettings,
+}
+
+const FLASH_RED: Color = Color::srgb(0.88, 0.11, 0.15);
+const INK: Color = Color::srgb(0.10, 0.10, 0.12);
+
+impl Plugin for OverlayPlugin {
+    fn build(&self, app: &mut App) {
+        let font = match &self.settings.config.font {
+            Some(path) => std::fs::read(path).unwrap_or_else(|e| {
+                warn!(
+                    "overlay font {}: {e}; using the built-in one",
+                    path.display()
+                );
+                CJK_FONT.to_vec()
+            }),
+            None => CJK_FONT.to_vec(),
+        };
+        if let Some(mut fonts) = app.world_mut().get_resource_mut::<Assets<Font>>() {
+            // The default handle: every text without its own font uses this one.
+            let _ = fonts.insert(AssetId::default(), Font::from_bytes(font));
+        }
+        app.insert_resource(self.settings.clone())
+            .init_resource::<OnAirNow>()
+            .add_systems(Update, (spawn_overlay, update_overlay).chain());
+    }
+}
+
+#[derive(Component)]
+struct OverlayRoot;
+#[derive(Component)]
+struct LowerThird;
+#[derive(Component)]
+struct LowerThirdText;
+#[derive(Component)]
+struct Card;
+#[derive(Component)]
+struct CardName;
+#[derive(Component)]
+struct CardSubName;
+#[derive(Component)]
+struct CardPrice;
+#[derive(Component)]
+struct CardOriginal;
+#[derive(Component)]
+struct CardBanner;
+#[derive(Component)]
+struct CardBannerText;
+#[derive(Component)]
+struct CardStock;
+#[derive(Component)]
+struct Caption;
+#[derive(Component)]
+struct CaptionText;
+
+fn text(size_vh: f32, color: Color) -> (TextFont, TextColor) {
+    (
+        TextFont::from_font_size(FontSize::Vh(size_vh)),
+        TextColor(color),
+    )
+}
+
+fn panel(color: Color) -> BackgroundColor {
+    BackgroundColor(color)
+}
+
+/// Builds the graphics once the on-air camera exists, targeting it.
+fn spawn_overlay(
+    mut commands: Commands,
+    settings: Res<OverlaySettings>,
+    camera: Query<Entity, With<ActiveCamera>>,
+    existing: Query<(), With<OverlayRoot>>,
+    assets: Res<AssetServer>,
+) {
+    if !existing.is_empty() || !settings.config.enabled {
+        return;
+    }
+    let Ok(camera) = camera.single() else {
+        return;
+    };
+    let config = &settings.config;
+    let pad = |v: f32, h: f32| UiRect::axes(Val::Vh(h), Val::Vh(v));
+    commands
+        .spawn((
+            OverlayRoot,
+            UiTargetCamera(camera),
+            Node {
+                width: Val::Percent(100.0),
+                height: Val::Percent(100.0),
+                position_type: PositionType::Absolute,
+                ..default()
+            },
+            Pickable::IGNORE,
+        ))
+        .with_children(|root| {
+            // Top left: the logo, or the shop's name as a badge.
+            let corner = Node {
+                position_type: PositionType::Absolute,
+                left: Val::Vh(2.5),
+                top: Val::Vh(2.5),
+                padding: pad(0.8, 1.6),
+                ..default()
+            };
+            match &config.logo {
+                Some(path) => {
+                    root.spawn((
+                        Node {
+                            height: Val::Vh(9.0),
+                            ..corner
+                        },
+                        ImageNode::new(assets.load(path.clone())),
+                    ));
+                }
+                None if !settings.shop.is_empty() => {
+                    root.spawn((corner, panel(INK.with_alpha(0.75))))
+                        .with_child((Text::new(settings.shop.clone()), text(3.4, Color::WHITE)));
+                }
+                None => {}
+            }
+            // Top right: the label platforms require on a virtual presenter.
+            if config.label_enabled && !config.label.trim().is_empty() {
+                root.spawn((
+                    Node {
+                        position_type: PositionType::Absolute,
+                        right: Val::Vh(2.5),
+                        top: Val::Vh(2.5),
+                        padding: pad(0.6, 1.2),
+                        ..default()
+                    },
+                    panel(Color::BLACK.with_alpha(0.55)),
+                ))
+                .with_child((Text::new(config.label.clone()), text(2.6, Color::WHITE)));
+            }
+            // Right: the product card.
+            root.spawn((
+                Card,
+                Node {
+                    position_type: PositionType::Absolute,
+                    right: Val::Vh(3.5),
+                    top: Val::Vh(18.0),
+                    width: Val::Vh(48.0),
+                    flex_direction: FlexDirection::Column,
+                    padding: pad(1.6, 2.2),
+                    row_gap: Val::Vh(0.8),
+                    display: Display::None,
+                    ..default()
+                },
+                panel(Color::WHITE.with_alpha(0.92)),
+            ))
+            .with_children(|card| {
+                card.spawn((
+                    CardBanner,
+                    Node {
+                        padding: pad(0.5, 1.2),
+                        justify_content: JustifyContent::SpaceBetween,
+                        ..default()
+                    },
+                    panel(FLASH_RED),
+                ))
+                .with_child((
+                    CardBannerText,
+                    Text::new(""),
+                    text(3.6, Color::WHITE),
+                ));
+                card.spawn((CardName, Text::new(""), text(4.4, INK)));
+                card.spawn((CardSubName, Text::new(""), text(2.8, INK.with_alpha(0.7))));
+                card.spawn(Node {
+                    align_items: AlignItems::Baseline,
+                    column_gap: Val::Vh(1.6),
+                    ..default()
+                })
+                .with_children(|row| {
+                    row.spawn((CardPrice, Text::new(""), text(7.5, FLASH_RED)));
+                    row.spawn((
+                        CardOriginal,
+                        Text::new(""),
+                        text(3.6, INK.with_alpha(0.55)),
+                        Strikethrough,
+                    ));
+                });
+                card.spawn((CardStock, Text::new(""), text(2.6, INK.with_alpha(0.7))));
+            });
+            // Bottom left, above the captions: the lower third.
+            root.spawn((
+                LowerThird,
+                Node {
+                    position_type: PositionType::Absolute,
+                    left: Val::Vh(3.5),
+                    bottom: Val::Vh(17.0),
+                    padding: pad(0.8, 1.8),
+                    border: UiRect::left(Val::Vh(0.8)),
+                    display: Display::None,
+                    ..default()
+                },
+                panel(INK.with_alpha(0.8)),
+                BorderColor::all(FLASH_RED),
+            ))
+            .with_child((LowerThirdText, Text::new(""), text(3.6, Color::WHITE)));
+            // Bottom: captions of what the host is saying.
+            root.spawn(Node {
+                position_type: PositionType::Absolute,
+                bottom: Val::Vh(4.0),
+                width: Val::Percent(100.0),
+                justify_content: JustifyContent::Center,
+                ..default()
+            })
+            .with_child((
+                Caption,
+                Node {
+                    max_width: Val::Percent(84.0),
+                    padding: pad(0.8, 1.8),
+                    display: Display::None,
+                    ..default()
+                },
+                panel(Color::BLACK.with_alpha(0.62)),
+                children![(
+                    CaptionText,
+                    Text::new(""),
+                    text(4.2, Color::WHITE),
+                    TextLayout::justify(Justify::Center),
+                )],
+            ));
+        });
+}
+
+fn price(config: &OverlayConfig, v: f64) -> String {
+    if v.fract().abs() < 1e-9 {
+        format!("{}{v:.0}", config.currency)
+    } else {
+        format!("{}{v:.2}", config.currency)
+    }
+}
+
+/// Fills the graphics from what is on air; hides what has nothing to show.
+#[allow(clippy::too_many_arguments)]
+fn update_overlay(
+    settings: Res<OverlaySettings>,
+    on_air: Res<OnAirNow>,
+    time: Option<Res<MediaTime>>,
+    speech: Option<Res<SpeechTimeline>>,
+    mut nodes: ParamSet<(
+        Query<&mut Node, With<Card>>,
+        Query<&mut Node, With<CardBanner>>,
+        Query<&mut Node, With<LowerThird>>,
+        Query<&mut Node, With<Caption>>,
+    )>,
+    mut texts: ParamSet<(
+        Query<&mut Text, With<CardName>>,
+        Query<&mut Text, With<CardSubName>>,
+        Query<&mut Text, With<CardPrice>>,
+        Query<&mut Text, With<CardOriginal>>,
+        Query<&mut Text, With<CardBannerText>>,
+        Query<&mut Text, With<CardStock>>,
+        Query<&mut Text, With<LowerThirdText>>,
+        Query<&mut Text, With<CaptionText>>,
+    )>,
+) {
+    let now = time.map_or(0.0, |t| t.0);
+    let on_air = &on_air.0;
+    let config = &settings.config;
+    let zh = on_air.language == "zh";
+    let flash_left = on_air
+        .flash_ends
+        .filter(|_| on_air.kind == Some(SegmentKind::FlashSale))
+        .map(|e| e - now);
+    let show = |node: &mut Node, on: bool| {
+        let display = if on { Display::Flex } else { Display::None };
+        if node.display != display {
+            node.display = display;
+        }
+    };
+    let set = |text: &mut Text, value: String| {
+        if text.0 != value {
+            text.0 = value;
+        }
+    };
+
+    let product = on_air.product.as_ref().filter(|_| on_air.card);
+    for mut n in nodes.p0().iter_mut() {
+        show(&mut n, product.is_some());
+    }
+    for mut n in nodes.p1().iter_mut() {
+        show(&mut n, flash_left.is_some());
+    }
+    if let Some(p) = product {
+        let (first, second) = if zh { ("zh", "en") } else { ("en", "zh") };
+        let name = p.name.get(first).to_string();
+        let other = p.name.get(second);
+        for mut t in texts.p0().iter_mut() {
+            set(&mut t, name.clone());
+        }
+        for mut t in texts.p1().iter_mut() {
+            set(
+                &mut t,
+                if other == name {
+                    String::new()
+                } else {
+                    other.to_string()
+                },
+            );
+        }
+        let flash = flash_left.is_some() && p.flash_price.is_some();
+        let now_price = if flash {
+            p.flash_price.unwrap_or(p.price)
+        } else {
+            p.price
+        };
+        for mut t in texts.p2().iter_mut() {
+            set(&mut t, price(config, now_price));
+        }
+        for mut t in texts.p3().iter_mut() {
+            set(
+                &mut t,
+                if flash {
+                    price(config, p.price)
+                } else {
+                    String::new()
+                },
+            );
+        }
+        if let Some(left) = flash_left {
+            let banner = format!(
+                "{}  {}",
+                if zh { "限时秒杀" } else { "FLASH SALE" },
+                clock_text(left)
+            );
+            for mut t in texts.p4().iter_mut() {
+                set(&mut t, banner.clone());
+            }
+        }
+        let stock = p.stock.map_or(String::new(), |s| {
+            if zh {
+                format!("库存 {s} 件")
+            } else {
+                format!("{s} in stock")
+            }
+        });
+        for mut t in texts.p5().iter_mut() {
+            set(&mut t, stock.clone());
+        }
+    }
+
+    let title = on_air.title.clone().filter(|t| !t.trim().is_empty());
+    for mut n in nodes.p2().iter_mut() {
+        show(&mut n, title.is_some());
+    }
+    if let Some(title) = title {
+        for mut t in texts.p6().iter_mut() {
+            set(&mut t, title.clone());
+        }
+    }
+
+    let caption = config
+        .captions
+        .then(|| {
+            speech?
+                .0
+                .iter()
+                .find(|l| l.offset_at(now).is_some())
+                .map(|l| l.line.text.clone())
+        })
+        .flatten()
+        .filter(|t| !t.trim().is_empty());
+    for mut n in nodes.p3().iter_mut() {
+        show(&mut n, caption.is_some());
+    }
+    if let Some(caption) = caption {
+        for mut t in texts.p7().iter_mut() {
+            set(&mut t, caption.clone());
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! The show as an operator writes it: a product catalog, a rundown of segments, a schedule
+//! by time of day, and a table of answers to viewers' questions. Plain serde data, checked
+//! once at load (and again on every hot reload) so a typo is found before it goes on air.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Everything in the show file that says what goes on air, as opposed to how it is encoded.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShowPlan {
+    /// The shop's name, for `{shop}` and the logo badge.
+    pub shop: String,
+    pub products: Vec<Product>,
+    /// Played in order, then from the top again, forever.
+    pub segments: Vec<Segment>,
+    /// Changes by time of day (local time): which products, which language and voice.
+    pub schedule: Vec<ScheduleEntry>,
+    /// Answers to viewers' comments, by keyword.
+    pub faq: Vec<Faq>,
+    pub overlay: OverlayConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    pub name: Names,
+    pub price: f64,
+    /// Price during a flash sale; the card shows the regular price struck through.
+    pub flash_price: Option<f64>,
+    #[serde(default)]
+    pub points: Vec<String>,
+    #[serde(default)]
+    pub stock: Option<u32>,
+    /// The scene prop that shows this product (for the camera's close-up and the card).
+    #[serde(default)]
+    pub prop: Option<String>,
+    /// A picture for the product card, relative to the show file.
+    #[serde(default)]
+    pub image: Option<std::path::PathBuf>,
+}
+
+/// A name in Chinese and English; either may be missing, not both.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    #[serde(default)]
+    pub zh: Option<String>,
+    #[serde(default)]
+    pub en: Option<String>,
+}
+
+impl Names {
+    /// The name in `language` (`zh` or anything else for English), or the other one.
+    pub fn get(&self, language: &str) -> &str {
+        let (first, second) = if language == "zh" {
+            (&self.zh, &self.en)
+        } else {
+            (&self.en, &self.zh)
+        };
+        first.as_deref().or(second.as_deref()).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    Opening,
+    Pitch,
+    FlashSale,
+    Tour,
+    Qa,
+}
+
+impl SegmentKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SegmentKind::Opening => "opening",
+            SegmentKind::Pitch => "pitch",
+            SegmentKind::FlashSale => "flash_sale",
+            SegmentKind::Tour => "tour",
+            SegmentKind::Qa => "qa",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    pub kind: SegmentKind,
+    /// Lower-third text (a template).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The product this segment is about; the current product of the rotation when absent.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Lines in turn; each is one template or several variants to rotate through.
+    #[serde(default)]
+    pub lines: Vec<LineSpec>,
+    /// The same lines in other languages (`zh = [...]`), used when the schedule says so.
+    #[serde(default)]
+    pub translations: BTreeMap<String, Vec<LineSpec>>,
+    /// Camera shots in turn while the segment is on (cycled when the segment runs longer).
+    #[serde(default)]
+    pub shots: Vec<Shot>,
+    /// The segment runs at least this long (seconds), silent once its lines are said.
+    #[serde(default)]
+    pub seconds: f64,
+    /// Flash sales: the countdown (seconds) from the first line; lines repeat until it ends.
+    #[serde(default)]
+    pub countdown: Option<f64>,
+}
+
+/// One line, or variants of it that successive loops rotate through.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum LineSpec {
+    One(String),
+    Variants(Vec<String>),
+}
+
+impl LineSpec {
+    pub fn variants(&self) -> &[String] {
+        match self {
+            LineSpec::One(s) => std::slice::from_ref(s),
+            LineSpec::Variants(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shot {
+    /// A camera of the scene, by name.
+    pub camera: String,
+    pub seconds: f64,
+    /// Seconds of a smooth move from the previous shot; 0 cuts.
+    #[serde(default, rename = "move")]
+    pub move_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntry {
+    /// Local time of day, `HH:MM`; `to` may be earlier than `from` (over midnight).
+    pub from: String,
+    pub to: String,
+    /// Products to rotate through in this window (all when empty).
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// `zh` or `en`: which translation of the lines and names to use.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Speech voice for this window, e.g. `cmn`.
+    #[serde(default)]
+    pub voice: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faq {
+    /// Any of these (case-insensitive) in a comment picks this answer.
+    pub keywords: Vec<String>,
+    /// A template; `{user}` and `{comment}` are the viewer's, the rest the current product's.
+    pub answer: String,
+}
+
+/// What is drawn over the picture.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OverlayConfig {
+    /// Draw the graphics at all.
+    pub enabled: bool,
+    /// The always-on label platforms require on virtual presenters.
+    pub label: String,
+    pub label_enabled: bool,
+    pub captions: bool,
+    /// A picture for the top-left corner; the shop's name as a badge when absent.
+    pub logo: Option<std::path::PathBuf>,
+    /// A font with Chinese glyphs; the one in `assets/fonts/` when absent.
+    pub font: Option<std::path::PathBuf>,
+    /// Currency sign before prices.
+    pub currency: String,
+}
+
+impl Default for OverlayConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            label: "虚拟主播 · AI生成  Virtual presenter · AI-generated".into(),
+            label_enabled: true,
+            captions: true,
+            logo: None,
+            font: None,
+            currency: "¥".into(),
+        }
+    }
+}
+
+/// The placeholders a line template may use.
+pub const PLACEHOLDERS: [&str; 14] = [
+    "shop",
+    "name",
+    "name_zh",
+    "name_en",
+    "price",
+    "flash_price",
+    "points",
+    "point",
+    "stock",
+    "countdown",
+    "count",
+    "user",
+    "comment",
+    "currency",
+];
+
+/// A problem with the plan: where (a field path) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanProblem {
+    pub field: String,
+    pub reason: String,
+    /// Text to look for in the file, to report its line.
+    pub needle: Option<String>,
+}
+
+impl ShowPlan {
+    /// Checks ids, references and templates. Returns the first problem.
+    pub fn validate(&self, cameras: Option<&[String]>) -> Result<(), PlanProblem> {
+        let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
+            field,
+            reason,
+            needle: needle.map(str::to_string),
+        };
+        let mut ids = std::collections::HashSet::new();
+        for (i, p) in self.products.iter().enumerate() {
+            let field = |f: &str| format!("products[{i}].{f}");
+            if p.id.trim().is_empty() {
+                return Err(problem(field("id"), "is empty".into(), None));
+            }
+            if !ids.insert(p.id.as_str()) {
+                return Err(problem(
+                    field("id"),
+                    format!("`{}` is used twice", p.id),
+                    Some(&p.id),
+                ));
+            }
+            if p.name.zh.is_none() && p.name.en.is_none() {
+                return Err(problem(field("name"), "needs `zh` or `en`".into(), None));
+            }
+            if !(p.price.is_finite() && p.price >= 0.0) {
+                return Err(problem(
+                    field("price"),
+                    format!("{} is not a price", p.price),
+                    None,
+                ));
+            }
+            if let Some(f) = p.flash_price
+                && !(f.is_finite() && f >= 0.0)
+            {
+                return Err(problem(
+                    field("flash_price"),
+                    format!("{f} is not a price"),
+                    None,
+                ));
+            }
+        }
+        let known = |id: &str| self.products.iter().any(|p| p.id == id);
+        for (i, s) in self.segments.iter().enumerate() {
+            let field = |f: &str| format!("segments[{i}].{f}");
+            if let Some(id) = &s.product
+                && !known(id)
+            {
+                return Err(problem(
+                    field("product"),
+                    format!("no product `{id}` in [[products]]"),
+                    Some(id),
+                ));
+            }
+            if matches!(s.kind, SegmentKind::Pitch | SegmentKind::FlashSale)
+                && self.products.is_empty()
+            {
+                return Err(problem(
+                    field("kind"),
+                    format!("a {} needs [[products]]", s.kind.label()),
+                    None,
+                ));
+            }
+            if !(s.seconds.is_finite() && (0.0..=86_400.0).contains(&s.seconds)) {
+                return Err(problem(
+                    field("seconds"),
+                    format!("{} is outside 0..=86400", s.seconds),
+                    None,
+                ));
+            }
+            if let Some(c) = s.countdown
+                && !(c.is_finite() && (1.0..=86_400.0).contains(&c))
+            {
+                return Err(problem(
+                    field("countdown"),
+                    format!("{c} is outside 1..=86400"),
+                    None,
+                ));
+            }
+            for (j, shot) in s.shots.iter().enumerate() {
+                if !(shot.seconds.is_finite() && shot.seconds > 0.0) {
+                    return Err(problem(
+                        field(&format!("shots[{j}].seconds")),
+                        format!("{} is not a positive length", shot.seconds),
+                        None,
+                    ));
+                }
+                if !(shot.move_seconds.is_finite() && shot.move_seconds >= 0.0) {
+                    return Err(problem(
+                        field(&format!("shots[{j}].move")),
+                        format!("{} is negative", shot.move_seconds),
+                        None,
+                    ));
+                }
+                if let Some(cameras) = cameras
+                    && !cameras.contains(&shot.camera)
+                {
+                    return Err(problem(
+                        field(&format!("shots[{j}].camera")),
+                        format!(
+                            "the scene has no camera `{}` (it has: {})",
+                            shot.camera,
+                            cameras.join(", ")
+                        ),
+                        Some(&shot.camera),
+                    ));
+                }
+            }
+            let groups = std::iter::once(("lines".to_string(), &s.lines)).chain(
+                s.translations
+                    .iter()
+                    .map(|(lang, l)| (format!("translations.{lang}"), l)),
+            );
+            for (name, lines) in groups {
+                for (j, line) in lines.iter().enumerate() {
+                    if line.variants().is_empty() {
+                        return Err(problem(
+                            field(&format!("{name}[{j}]")),
+                            "has no variants".into(),
+                            None,
+                        ));
+                    }
+                    for text in line.variants() {
+                        check_template(text).map_err(|reason| {
+                            problem(field(&format!("{name}[{j}]")), reason, Some(text))
+                        })?;
+                    }
+                }
+            }
+            if let Some(title) = &s.title {
+                check_template(title)
+                    .map_err(|reason| problem(field("title"), reason, Some(title)))?;
+            }
+        }
+        for (i, e) in self.schedule.iter().enumerate() {
+            let field = |f: &str| format!("schedule[{i}].{f}");
+            for (name, value) in [("from", &e.from), ("to", &e.to)] {
+                if parse_time_of_day(value).is_none() {
+                    return Err(problem(
+                        field(name),
+                        format!("`{value}` is not HH:MM"),
+                        Some(value),
+                    ));
+                }
+            }
+            if let Some(id) = e.products.iter().find(|id| !known(id)) {
+                return Err(problem(
+                    field("products"),
+                    format!("no product `{id}` in [[products]]"),
+                    Some(id),
+                ));
+            }
+        }
+        for (i, f) in self.faq.iter().enumerate() {
+            if f.keywords.iter().all(|k| k.trim().is_empty()) {
+                return Err(problem(
+                    format!("faq[{i}].keywords"),
+                    "needs at least one keyword".into(),
+                    None,
+                ));
+            }
+            check_template(&f.answer)
+                .map_err(|reason| problem(format!("faq[{i}].answer"), reason, Some(&f.answer)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Minutes since midnight of `HH:MM`.
+pub fn parse_time_of_day(text: &str) -> Option<u32> {
+    let (h, m) = text.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+}
+
+/// Refuses unknown `{placeholders}` and unbalanced braces.
+fn check_template(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("`{{` without `}}` in \"{text}\""))?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "unknown placeholder `{{{name}}}` (known: {})",
+                PLACEHOLDERS.join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// Fills `{placeholders}` from `values`; unknown ones are left as written.
+pub fn fill(template: &str, values: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match values(name) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
