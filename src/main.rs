@@ -1,6 +1,8 @@
 //! The `twincast` command line. Everything real lives in the library; this file parses
 //! arguments, sets up logging and signals, and turns errors into one-line messages.
 
+mod logsink;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -246,7 +248,9 @@ fn demo_show() -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match run(cli.command) {
+    let result = run(cli.command);
+    logsink::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -265,7 +269,7 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(logsink::LogSink)
         .with_target(false)
         .init();
 }

@@ -6,6 +6,7 @@ mod common;
 mod api;
 mod errors;
 mod lipsync;
+mod long;
 mod mocap;
 mod render;
 mod rtmp;

@@ -192,7 +192,22 @@ fn a_stalled_server_never_holds_up_the_show() {
 fn a_server_down_at_start_is_connected_when_it_comes_up() {
     let dir = Scratch::new("late-server");
     let port = free_port();
-    let show = fixture("colour_panels.toml");
+    // The show, with a webhook told when the output keeps failing and when it is back.
+    let (hook, events) = webhook_receiver();
+    let text = std::fs::read_to_string(fixture("colour_panels.toml")).unwrap();
+    let text = text.replace(
+        "scene = \"colour_panels.ron\"",
+        &format!(
+            "scene = {:?}",
+            fixture("colour_panels.ron").to_str().unwrap()
+        ),
+    );
+    let show = dir.path("show.toml");
+    std::fs::write(
+        &show,
+        format!("{text}\n[alerts]\nwebhook = \"{hook}\"\nfailing_after_seconds = 1.5\n"),
+    )
+    .unwrap();
     let local = dir.path("local.flv");
     let url = format!("rtmp://127.0.0.1:{port}/live/late");
     let child = twincast()
@@ -219,4 +234,58 @@ fn a_server_down_at_start_is_connected_when_it_comes_up() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("connected after"), "{stderr}");
     assert_media(&local, 320, 180, 30, 10.0);
+    let events = events.lock().unwrap().clone();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    for want in ["output_failing", "output_reconnected", "stopped"] {
+        assert!(names.contains(&want), "no {want} in {events:?}");
+    }
+    assert!(
+        names[0] == "started" || names[0] == "restarted",
+        "{events:?}"
+    );
+    let failing = events
+        .iter()
+        .find(|e| e["event"] == "output_failing")
+        .unwrap();
+    assert!(
+        failing["output"].as_str().unwrap().ends_with("/live/…"),
+        "the stream key is not sent: {failing}"
+    );
+}
+
+/// A minimal HTTP server on loopback that records the JSON bodies POSTed to it.
+fn webhook_receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_ok()
+                && let Ok(v) = serde_json::from_slice(&body)
+            {
+                seen.lock().unwrap().push(v);
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, events)
 }

@@ -103,3 +103,64 @@ fn flash_sale_card_countdown_and_chinese_captions_are_drawn() {
         "caption differs from tests/fixtures/reference/caption_zh.ppm by {diff:.1} per channel"
     );
 }
+
+/// Edits to the show file while it streams: a broken one is reported with its line and
+/// changes nothing; a good one is on air from the next segment.
+#[test]
+fn the_show_file_reloads_while_streaming() {
+    let dir = Scratch::new("reload");
+    let original = std::fs::read_to_string(fixture("shop.toml"))
+        .unwrap()
+        .replace(
+            "scene = \"colour_panels.ron\"",
+            &format!(
+                "scene = {:?}",
+                fixture("colour_panels.ron").to_str().unwrap()
+            ),
+        )
+        // A short loop, so the edited segment comes round soon.
+        .replace("countdown = 30", "countdown = 3");
+    let audit = dir.path("said.jsonl");
+    let with_audit = |text: &str| format!("{text}\n[compliance]\naudit_log = \"said.jsonl\"\n");
+    let show = dir.path("shop.toml");
+    std::fs::write(&show, with_audit(&original)).unwrap();
+    let mut child = twincast()
+        .args(["stream", show.to_str().unwrap(), "--seconds", "60"])
+        .args(["--output", "null"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = || std::fs::read_to_string(&audit).unwrap_or_default();
+    let wait_for = |what: &str, seconds: u64| {
+        let started = std::time::Instant::now();
+        while !said().contains(what) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(seconds),
+                "never said {what:?}:\n{}",
+                said()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for("Welcome to Test Factory.", 30);
+
+    // A typo in a placeholder: refused with its line, the show goes on unchanged.
+    let broken = original.replace("Ask me anything.", "Ask me about {prce}.");
+    std::fs::write(&show, with_audit(&broken)).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // A good edit.
+    let edited = original.replace("Ask me anything.", "Edited: ask me anything.");
+    std::fs::write(&show, with_audit(&edited)).unwrap();
+    wait_for("Edited: ask me anything.", 25);
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = broken.lines().position(|l| l.contains("{prce}")).unwrap() + 1;
+    assert!(
+        stderr.contains(&format!("shop.toml:{line}:")) && stderr.contains("unknown placeholder"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the show goes on as it was"), "{stderr}");
+    assert!(!said().contains("{prce}"));
+}

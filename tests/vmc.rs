@@ -192,3 +192,139 @@ fn a_vmc_port_in_use_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// Energy of a 440 Hz tone relative to all energy, per 100 ms window of mono 8 kHz audio.
+fn tone_share(samples: &[f32]) -> Vec<f64> {
+    samples
+        .chunks(800)
+        .map(|w| {
+            let k = 2.0 * std::f64::consts::PI * 440.0 / 8000.0;
+            let (mut s1, mut s2) = (0.0f64, 0.0f64);
+            for &x in w {
+                let s = x as f64 + 2.0 * k.cos() * s1 - s2;
+                s2 = s1;
+                s1 = s;
+            }
+            let power = s1 * s1 + s2 * s2 - 2.0 * k.cos() * s1 * s2;
+            let total: f64 =
+                w.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() * w.len() as f64 / 2.0;
+            if total < 1e-6 { 0.0 } else { power / total }
+        })
+        .collect()
+}
+
+/// A person takes over: the script pauses, the host follows their capture, their voice
+/// (PCM over UDP) goes out in the program; then they hand back, and the stream never broke.
+#[test]
+fn a_takeover_switches_to_live_capture_and_voice_and_back() {
+    let dir = Scratch::new("takeover");
+    let audio_port = free_port();
+    let vmc = format!("127.0.0.1:{}", free_port());
+    let api = format!("127.0.0.1:{}", free_port());
+    let text = std::fs::read_to_string(fixture("mocap.toml"))
+        .unwrap()
+        .replace(
+            "scene = \"mocap_scene.ron\"",
+            &format!("scene = {:?}", fixture("mocap_scene.ron").to_str().unwrap()),
+        );
+    let show = dir.path("show.toml");
+    std::fs::write(
+        &show,
+        format!(
+            "{text}\n[voice]\nlines = [\"This is the scripted line.\"]\npause_seconds = 0.5\ncache_mb = 0\n\
+             [takeover]\naudio_listen = \"127.0.0.1:{audio_port}\"\n[compliance]\naudit = false\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path("out.mkv");
+    let telemetry = dir.path("t.jsonl");
+    let child = twincast()
+        .args(["stream", show.to_str().unwrap(), "--seconds", "12"])
+        .args(["--output", out.to_str().unwrap(), "--telemetry"])
+        .arg(&telemetry)
+        .args(["--vmc-listen", &vmc, "--vmc-fallback", "0.3", "--api", &api])
+        .env("TWINCAST_API_TOKEN", "t0ken")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::fs::read_to_string(&telemetry).map_or(true, |t| t.lines().count() < 10) {
+        assert!(started.elapsed() < Duration::from_secs(60), "never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let post = |on: bool| {
+        let body = format!("{{\"on\": {on}}}");
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .args([
+                "-H",
+                "Authorization: Bearer t0ken",
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args(["-d", &body, &format!("http://{api}/takeover")])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "202");
+    };
+    post(true);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let performing = Instant::now();
+    let mut n = 0u64;
+    while performing.elapsed() < Duration::from_secs(3) {
+        socket.send_to(&arms_up(), &vmc).unwrap();
+        // 20 ms of a 440 Hz tone, s16le 48 kHz mono: the person's "voice".
+        let pcm: Vec<u8> = (0..960)
+            .flat_map(|i| {
+                let t = (n * 960 + i) as f64 / 48_000.0;
+                (((2.0 * std::f64::consts::PI * 440.0 * t).sin() * 12_000.0) as i16).to_le_bytes()
+            })
+            .collect();
+        socket.send_to(&pcm, ("127.0.0.1", audio_port)).unwrap();
+        n += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    post(false);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("takeover: the script pauses"), "{stderr}");
+    assert!(
+        stderr.contains("takeover over: the script resumes"),
+        "{stderr}"
+    );
+    // The stream went on throughout.
+    assert_media(&out, 160, 160, 10, 12.0);
+
+    // The host followed the person: fully live with arms up for a stretch.
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let live = records
+        .iter()
+        .filter(|r| r["live"]["weight"].as_f64() == Some(1.0))
+        .filter(|r| {
+            let y = |b: &str| r["pose"][b][1].as_f64().unwrap();
+            y("leftHand") > y("head")
+        })
+        .count();
+    assert!(live >= 10, "live with arms up for {live} frames");
+
+    // Their voice is in the program: seconds of audio dominated by the 440 Hz tone.
+    let decoded = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&out)
+        .args(["-ac", "1", "-ar", "8000", "-f", "f32le", "-"])
+        .output()
+        .unwrap();
+    let samples: Vec<f32> = decoded
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let tone = tone_share(&samples).iter().filter(|s| **s > 0.5).count();
+    assert!(tone >= 15, "the live voice was heard for {tone} × 100 ms");
+}

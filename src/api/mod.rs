@@ -632,7 +632,8 @@ async fn takeover(
     if request.on && !known(&shared).takeover_ready {
         return error(
             StatusCode::CONFLICT,
-            "a takeover needs live capture: start the stream with --vmc-listen",
+            "a takeover needs live capture (stream --vmc-listen) or a live audio input \
+             ([takeover] audio_listen)",
         );
     }
     queue(

@@ -36,6 +36,16 @@ pub struct ShowConfig {
     pub language: String,
     pub compliance: ComplianceConfig,
     pub alerts: AlertsConfig,
+    pub takeover: TakeoverConfig,
+}
+
+/// What a person taking over the host (`POST /takeover`) brings: their motion comes over
+/// VMC (`stream --vmc-listen`), their voice as raw PCM over UDP.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TakeoverConfig {
+    /// UDP address for s16le 48 kHz mono PCM, e.g. `127.0.0.1:5004`.
+    pub audio_listen: Option<String>,
 }
 
 /// What platforms ask of virtual presenters besides the on-screen label.
@@ -293,6 +303,8 @@ struct ShowFile {
     compliance: ComplianceConfig,
     #[serde(default)]
     alerts: AlertsConfig,
+    #[serde(default)]
+    takeover: TakeoverConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,6 +417,7 @@ impl ShowConfig {
             language,
             compliance,
             alerts: file.alerts,
+            takeover: file.takeover,
         };
         config.validate()?;
         config.plan.validate(None).map_err(|p| {

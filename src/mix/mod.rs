@@ -5,11 +5,13 @@
 //! thread, are put on the media-clock timeline by a [`Scheduler`] in the main loop, and are
 //! played by the mixer exactly at their start sample.
 
+mod live;
 mod loudness;
 mod monitor;
 mod schedule;
 mod speaker;
 
+pub use live::LiveAudio;
 pub use loudness::{Normalizer, integrated_lufs, level_mono_line};
 pub use monitor::Monitor;
 pub use schedule::{ScheduledLine, Scheduler};
@@ -62,6 +64,8 @@ pub struct ProgramMixer {
     release: f32,
     speech_gain: f32,
     normalizer: Option<Normalizer>,
+    /// A person's voice during a takeover.
+    live: Option<std::sync::Arc<LiveAudio>>,
 }
 
 fn db(v: f32) -> f32 {
@@ -94,7 +98,14 @@ impl ProgramMixer {
             normalizer: settings
                 .loudness_lufs
                 .map(|target| Normalizer::new(target, settings.true_peak_dbtp)),
+            live: None,
         }
+    }
+
+    /// Mixes in a live input (ducking the music under it) while it is active.
+    pub fn with_live(mut self, live: std::sync::Arc<LiveAudio>) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// Starts the next scheduled line when the media clock reaches its start sample.
@@ -129,12 +140,21 @@ impl AudioSource for ProgramMixer {
             self.pending.extend(schedule.try_iter());
         }
         self.music.fill(out);
-        for frame in out.chunks_exact_mut(CHANNELS) {
+        let live = self
+            .live
+            .as_ref()
+            .and_then(|l| l.take(out.len() / CHANNELS));
+        for (i, frame) in out.chunks_exact_mut(CHANNELS).enumerate() {
             self.maybe_start_line();
-            let speech = self.playing.as_ref().map(|l| {
+            let line = self.playing.as_ref().map(|l| {
                 let at = (self.position - l.start) as usize;
                 l.line.samples.get(at).copied().unwrap_or(0.0)
             });
+            let person = live.as_ref().map(|l| l[i]);
+            let speech = match (line, person) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            };
             if self
                 .playing
                 .as_ref()

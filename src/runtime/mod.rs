@@ -130,6 +130,12 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         )),
         None => None,
     };
+    let live_audio = match &show.takeover.audio_listen {
+        Some(addr) => Some(crate::mix::LiveAudio::listen(addr).map_err(|e| {
+            RunError::Renderer(format!("takeover audio: cannot listen on {addr}: {e}"))
+        })?),
+        None => None,
+    };
     let (api_tx, api_commands) = crossbeam_channel::unbounded();
     let api_status = std::sync::Arc::new(std::sync::Mutex::new(crate::api::ShowStatus {
         show: show.name.clone(),
@@ -165,7 +171,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                             .iter()
                             .map(|f| f.keywords.iter().map(|k| k.trim().to_lowercase()).collect())
                             .collect(),
-                        takeover_ready: vmc.is_some(),
+                        takeover_ready: vmc.is_some() || live_audio.is_some(),
                     })),
                     token,
                 },
@@ -209,8 +215,11 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     } else {
         (None, None)
     };
-    let mut source: Box<dyn AudioSource> =
-        Box::new(ProgramMixer::new(music, schedule, mix_settings(show)));
+    let mut mixer = ProgramMixer::new(music, schedule, mix_settings(show));
+    if let Some(live) = &live_audio {
+        mixer = mixer.with_live(live.clone());
+    }
+    let mut source: Box<dyn AudioSource> = Box::new(mixer);
     if options.monitor
         && let Some(monitor) = Monitor::start()
     {
@@ -311,6 +320,9 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             app.insert_resource(crate::show::OnAirNow(host.on_air().clone()));
         }
         for command in api_commands.try_iter() {
+            if let (crate::api::ApiCommand::Takeover(on), Some(live)) = (&command, &live_audio) {
+                live.set_active(*on);
+            }
             apply_command(
                 command,
                 &mut app,
