@@ -26,5 +26,6 @@ pub mod presenter;
 pub mod runtime;
 pub mod scene;
 pub mod show;
+pub mod twin;
 pub mod vmc;
 pub mod voice;

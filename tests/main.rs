@@ -11,5 +11,6 @@ mod mocap;
 mod render;
 mod rtmp;
 mod show;
+mod twin;
 mod vmc;
 mod voice;

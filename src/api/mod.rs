@@ -119,6 +119,8 @@ pub struct ApiShared {
     /// Names requests may use, for refusing unknown ones with a reason.
     pub known: Arc<Mutex<Known>>,
     pub token: Option<String>,
+    /// The scene's data feeds, for `POST /twin/{feed}` and `/status`.
+    pub twin: Option<crate::twin::TwinFeeds>,
 }
 
 /// The running server; stops when dropped.
@@ -198,6 +200,7 @@ fn router(shared: ApiShared) -> axum::Router {
         .route("/flash-sale", post(flash_sale))
         .route("/comments", post(comment))
         .route("/takeover", post(takeover))
+        .route("/twin/{feed}", post(twin_push))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -210,7 +213,7 @@ async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "no such endpoint (GET /health, /status, /metrics; POST /say, /gesture, \
-         /segment/next, /product/{id}, /flash-sale, /comments, /takeover)",
+         /segment/next, /product/{id}, /flash-sale, /comments, /takeover, /twin/{feed})",
     )
 }
 
@@ -224,7 +227,43 @@ async fn status(State(shared): State<ApiShared>) -> Response {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    Json(status).into_response()
+    let mut body = serde_json::to_value(status).unwrap_or_default();
+    if let Some(twin) = &shared.twin {
+        let feeds: std::collections::BTreeMap<_, _> = twin.snapshot().into_iter().collect();
+        body["twin"] = serde_json::to_value(feeds).unwrap_or_default();
+    }
+    Json(body).into_response()
+}
+
+async fn twin_push(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    axum::extract::Path(feed): axum::extract::Path<String>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r;
+    }
+    let doc = match body(payload) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(twin) = &shared.twin else {
+        return error(StatusCode::NOT_FOUND, "the scene has no data feeds");
+    };
+    if !twin.api_feeds().contains(&feed) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no API feed `{feed}` in the scene (it has: {})",
+                twin.api_feeds().join(", ")
+            ),
+        );
+    }
+    match twin.push(&feed, doc) {
+        Ok(()) => (StatusCode::ACCEPTED, Json(json!({ "feed": feed }))).into_response(),
+        Err(reason) => error(StatusCode::UNPROCESSABLE_ENTITY, reason),
+    }
 }
 
 async fn metrics(State(shared): State<ApiShared>) -> Response {

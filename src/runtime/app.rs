@@ -78,6 +78,7 @@ pub fn build_app(
     });
     let target = app.world().resource::<CaptureTarget>().0.clone();
     let motion = crate::presenter::PreparedMotion::prepare(&scene)?;
+    let bindings = scene.description.bindings.clone();
     app.add_plugins(ShowroomPlugin {
         settings: ShowroomSettings {
             scene,
@@ -96,6 +97,7 @@ pub fn build_app(
             },
         },
         crate::show::camera::CameraDirectorPlugin,
+        crate::twin::TwinPlugin { bindings },
     ));
     app.insert_resource(motion);
     app.finish();

@@ -136,6 +136,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         })?),
         None => None,
     };
+    let twin = (!scene.description.feeds.is_empty()).then(|| crate::twin::TwinFeeds::start(&scene));
     let (api_tx, api_commands) = crossbeam_channel::unbounded();
     let api_status = std::sync::Arc::new(std::sync::Mutex::new(crate::api::ShowStatus {
         show: show.name.clone(),
@@ -174,6 +175,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
                         takeover_ready: vmc.is_some() || live_audio.is_some(),
                     })),
                     token,
+                    twin: twin.clone(),
                 },
             )?)
         }
@@ -331,6 +333,9 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             );
         }
         alerts.watch(&outputs);
+        if let Some(twin) = &twin {
+            app.insert_resource(crate::twin::TwinNow(twin.snapshot()));
+        }
         driver.render_next(&mut app, stop);
         if api.is_some() {
             api_meter.update(

@@ -25,6 +25,88 @@ pub struct SceneDescription {
     /// The virtual host, when the scene has one.
     #[serde(default)]
     pub presenter: Option<PresenterSpec>,
+    /// Live data sources for the digital twin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<FeedSpec>,
+    /// Objects driven by feed values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bindings: Vec<BindingSpec>,
+}
+
+/// Where a feed's JSON document comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FeedSource {
+    /// Polled over HTTP(S).
+    Http { url: String, every_seconds: f32 },
+    /// A file another program rewrites, relative to the scene file.
+    File { path: PathBuf },
+    /// Pushed to the control API: `POST /twin/<name>` with the document as the body.
+    Api,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSpec {
+    pub name: String,
+    pub source: FeedSource,
+    /// Seconds without a good update before its values are marked stale on screen.
+    #[serde(default = "default_stale")]
+    pub stale_after: f32,
+}
+
+fn default_stale() -> f32 {
+    10.0
+}
+
+/// A value (`feed.path.to.field`) shown on an object of the scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingSpec {
+    /// A shape or prop, by name.
+    pub target: String,
+    /// `<feed>.<field>[.<field>…]`; array items by index (`lines.0.state`).
+    pub value: String,
+    pub show: BindingShow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum BindingShow {
+    /// Text on the target (a screen): `{value}` is replaced; `\n` breaks lines.
+    Text {
+        format: String,
+        #[serde(default = "default_text_color")]
+        color: Rgb,
+        #[serde(default = "default_screen_color")]
+        background: Rgb,
+    },
+    /// The target's colour by the value (`"running": "#1d9a6c"`); `default` otherwise.
+    Color {
+        states: BTreeMap<String, Rgb>,
+        #[serde(default)]
+        default: Option<Rgb>,
+    },
+    /// Shown when the value is true, a non-zero number or a non-empty string.
+    Visible,
+    /// Turns about its vertical axis at `value × degrees_per_unit` degrees per second
+    /// (a conveyor roller, a fan, a turntable).
+    Spin {
+        #[serde(default = "one_eighty")]
+        degrees_per_unit: f32,
+    },
+}
+
+fn default_text_color() -> Rgb {
+    Rgb::from_bytes(0xff, 0xff, 0xff)
+}
+
+fn default_screen_color() -> Rgb {
+    Rgb::from_bytes(0x0b, 0x1a, 0x2a)
+}
+
+fn one_eighty() -> f32 {
+    180.0
 }
 
 /// The avatar that presents the show.

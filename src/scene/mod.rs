@@ -108,6 +108,81 @@ impl LoadedScene {
         std::path::absolute(&joined).unwrap_or(joined)
     }
 
+    /// Feeds have unique names and sane timings; bindings name a feed and an object.
+    fn validate_twin(
+        &self,
+        invalid: &dyn Fn(String, String) -> SceneError,
+    ) -> Result<(), SceneError> {
+        let d = &self.description;
+        for (i, feed) in d.feeds.iter().enumerate() {
+            if feed.name.is_empty() || feed.name.contains('.') {
+                return Err(invalid(
+                    format!("feeds[{i}].name"),
+                    format!("`{}` must be non-empty and without dots", feed.name),
+                ));
+            }
+            if d.feeds[..i].iter().any(|f| f.name == feed.name) {
+                return Err(invalid(
+                    format!("feeds[{i}].name"),
+                    format!("`{}` is used twice", feed.name),
+                ));
+            }
+            if !(feed.stale_after > 0.0 && feed.stale_after.is_finite()) {
+                return Err(invalid(
+                    format!("feeds[{i}].stale_after"),
+                    format!("{} is not a positive number of seconds", feed.stale_after),
+                ));
+            }
+            if let FeedSource::Http { url, every_seconds } = &feed.source {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(invalid(
+                        format!("feeds[{i}].source.url"),
+                        format!("`{url}` is not an http:// or https:// URL"),
+                    ));
+                }
+                if !(0.1..=3600.0).contains(every_seconds) {
+                    return Err(invalid(
+                        format!("feeds[{i}].source.every_seconds"),
+                        format!("{every_seconds} is outside 0.1..=3600"),
+                    ));
+                }
+            }
+        }
+        let objects: Vec<&str> = d
+            .shapes
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(d.props.iter().map(|p| p.name.as_str()))
+            .collect();
+        for (i, b) in d.bindings.iter().enumerate() {
+            let feed = b.value.split('.').next().unwrap_or("");
+            if !d.feeds.iter().any(|f| f.name == feed) || !b.value.contains('.') {
+                return Err(invalid(
+                    format!("bindings[{i}].value"),
+                    format!(
+                        "`{}` does not start with a feed name and a field (feed.field)",
+                        b.value
+                    ),
+                ));
+            }
+            if !objects.contains(&b.target.as_str()) {
+                return Err(invalid(
+                    format!("bindings[{i}].target"),
+                    format!("no shape or prop named `{}`", b.target),
+                ));
+            }
+            if let BindingShow::Text { .. } = b.show
+                && !d.shapes.iter().any(|s| s.name == b.target)
+            {
+                return Err(invalid(
+                    format!("bindings[{i}].target"),
+                    format!("text goes on a shape (a screen); `{}` is a prop", b.target),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), SceneError> {
         let invalid = |field: String, reason: String| SceneError::Invalid {
             path: self.path.clone(),
@@ -115,6 +190,7 @@ impl LoadedScene {
             reason,
         };
         let d = &self.description;
+        self.validate_twin(&invalid)?;
         if d.cameras.is_empty() {
             return Err(invalid(
                 "cameras".into(),

@@ -1,0 +1,316 @@
+//! The digital twin: live data from the factory on the showroom's screens and machines.
+//!
+//! Feeds (an HTTP endpoint polled, a file another program rewrites, or pushes to the
+//! control API) each hold the last good JSON document. A feed that dies or sends garbage
+//! keeps its last good values and is marked stale, so a screen never goes blank or shows
+//! nonsense on air; it says its numbers are old. The Bevy side only reads snapshots.
+
+mod plugin;
+
+pub use plugin::{TwinNow, TwinPlugin};
+
+use crate::scene::{FeedSource, LoadedScene};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tracing::{info, warn};
+
+/// One feed's state.
+#[derive(Debug, Clone, Default)]
+struct Feed {
+    doc: Option<Value>,
+    last_good: Option<Instant>,
+    /// The last attempt failed (garbage, unreachable): stale until the next good one.
+    failing: Option<String>,
+    stale_after: Duration,
+}
+
+/// A feed as the screens see it.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct FeedNow {
+    pub doc: Option<Value>,
+    pub stale: bool,
+    /// Seconds since the last good update.
+    pub age: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct TwinFeeds {
+    feeds: Arc<Mutex<HashMap<String, Feed>>>,
+    /// Names of feeds fed by the API.
+    api: Arc<Vec<String>>,
+}
+
+impl TwinFeeds {
+    /// Starts polling the scene's HTTP and file feeds on one thread of its own.
+    pub fn start(scene: &LoadedScene) -> Self {
+        let specs = &scene.description.feeds;
+        let feeds: HashMap<String, Feed> = specs
+            .iter()
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    Feed {
+                        stale_after: Duration::from_secs_f32(f.stale_after),
+                        ..Feed::default()
+                    },
+                )
+            })
+            .collect();
+        let twin = Self {
+            feeds: Arc::new(Mutex::new(feeds)),
+            api: Arc::new(
+                specs
+                    .iter()
+                    .filter(|f| f.source == FeedSource::Api)
+                    .map(|f| f.name.clone())
+                    .collect(),
+            ),
+        };
+        let polled: Vec<(String, Poll)> = specs
+            .iter()
+            .filter_map(|f| match &f.source {
+                FeedSource::Http { url, every_seconds } => Some((
+                    f.name.clone(),
+                    Poll::Http {
+                        url: url.clone(),
+                        every: Duration::from_secs_f32(*every_seconds),
+                    },
+                )),
+                FeedSource::File { path } => Some((
+                    f.name.clone(),
+                    Poll::File {
+                        path: scene.asset_path(path),
+                        modified: None,
+                    },
+                )),
+                FeedSource::Api => None,
+            })
+            .collect();
+        if !polled.is_empty() {
+            let shared = Arc::downgrade(&twin.feeds);
+            let _ = std::thread::Builder::new()
+                .name("twin feeds".into())
+                .spawn(move || poll_forever(polled, shared));
+        }
+        twin
+    }
+
+    pub fn api_feeds(&self) -> Vec<String> {
+        self.api.to_vec()
+    }
+
+    /// A document pushed to the API; `Err` names why it was refused.
+    pub fn push(&self, feed: &str, doc: Value) -> Result<(), String> {
+        if !self.api.iter().any(|f| f == feed) {
+            return Err(format!(
+                "no API feed `{feed}` in the scene (it has: {})",
+                self.api.join(", ")
+            ));
+        }
+        if !doc.is_object() {
+            return Err("the body must be a JSON object".into());
+        }
+        self.update(feed, Ok(doc));
+        Ok(())
+    }
+
+    fn update(&self, feed: &str, result: Result<Value, String>) {
+        let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = feeds.get_mut(feed) {
+            record(feed, f, result);
+        }
+    }
+
+    /// What every feed holds now, and whether it is stale.
+    pub fn snapshot(&self) -> HashMap<String, FeedNow> {
+        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        feeds
+            .iter()
+            .map(|(name, f)| {
+                let age = f.last_good.map(|t| t.elapsed());
+                let stale = f.failing.is_some() || age.is_none_or(|a| a > f.stale_after);
+                (
+                    name.clone(),
+                    FeedNow {
+                        doc: f.doc.clone(),
+                        stale,
+                        age: age.map(|a| a.as_secs_f64()),
+                        error: f.failing.clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+fn record(name: &str, feed: &mut Feed, result: Result<Value, String>) {
+    match result {
+        Ok(doc) => {
+            if feed.failing.take().is_some() {
+                info!("twin feed `{name}`: back");
+            }
+            feed.doc = Some(doc);
+            feed.last_good = Some(Instant::now());
+        }
+        Err(e) => {
+            if feed.failing.as_deref() != Some(e.as_str()) {
+                warn!("twin feed `{name}`: {e}; keeping its last good values, marked stale");
+            }
+            feed.failing = Some(e);
+        }
+    }
+}
+
+enum Poll {
+    Http {
+        url: String,
+        every: Duration,
+    },
+    File {
+        path: PathBuf,
+        modified: Option<SystemTime>,
+    },
+}
+
+fn poll_forever(
+    mut polled: Vec<(String, Poll)>,
+    feeds: std::sync::Weak<Mutex<HashMap<String, Feed>>>,
+) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(3)))
+        .build()
+        .into();
+    let mut due: Vec<Instant> = vec![Instant::now(); polled.len()];
+    loop {
+        for (i, (name, poll)) in polled.iter_mut().enumerate() {
+            if Instant::now() < due[i] {
+                continue;
+            }
+            let result = match poll {
+                Poll::Http { url, every } => {
+                    due[i] = Instant::now() + *every;
+                    fetch(&agent, url)
+                }
+                Poll::File { path, modified } => {
+                    due[i] = Instant::now() + Duration::from_millis(250);
+                    let now = std::fs::metadata(&*path).and_then(|m| m.modified()).ok();
+                    if now.is_some() && now == *modified {
+                        continue;
+                    }
+                    *modified = now;
+                    std::fs::read_to_string(&*path)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                        .and_then(|text| parse(&text))
+                }
+            };
+            let Some(feeds) = feeds.upgrade() else {
+                return; // the show is over
+            };
+            let mut feeds = feeds.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(f) = feeds.get_mut(name.as_str()) {
+                record(name, f, result);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        if feeds.strong_count() == 0 {
+            return;
+        }
+    }
+}
+
+fn fetch(agent: &ureq::Agent, url: &str) -> Result<Value, String> {
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    parse(&text)
+}
+
+fn parse(text: &str) -> Result<Value, String> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    if doc.is_object() {
+        Ok(doc)
+    } else {
+        Err("not a JSON object".into())
+    }
+}
+
+/// The value at `feed.a.b.0.c` in a snapshot.
+pub fn lookup<'a>(feeds: &'a HashMap<String, FeedNow>, path: &str) -> Option<(&'a Value, bool)> {
+    let mut parts = path.split('.');
+    let feed = feeds.get(parts.next()?)?;
+    let mut value = feed.doc.as_ref()?;
+    for part in parts {
+        value = match value {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some((value, feed.stale))
+}
+
+/// A value as text on a screen: strings bare, whole numbers without `.0`.
+pub fn display(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            Some(f) => format!("{:.2}", f),
+            None => n.to_string(),
+        },
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "–".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_reach_into_objects_and_arrays() {
+        let mut feeds = HashMap::new();
+        feeds.insert(
+            "f".to_string(),
+            FeedNow {
+                doc: Some(json!({"a": {"b": [1, {"c": "run"}]}, "n": 12.0, "x": 1.5})),
+                stale: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(lookup(&feeds, "f.a.b.1.c"), Some((&json!("run"), true)));
+        assert_eq!(lookup(&feeds, "f.a.b.7"), None);
+        assert_eq!(lookup(&feeds, "g.a"), None);
+        assert_eq!(display(&json!(12.0)), "12");
+        assert_eq!(display(&json!(1.5)), "1.50");
+        assert_eq!(display(&json!("x")), "x");
+    }
+
+    #[test]
+    fn garbage_keeps_the_last_good_values_and_marks_them_stale() {
+        let mut feed = Feed {
+            stale_after: Duration::from_secs(60),
+            ..Default::default()
+        };
+        record("f", &mut feed, Ok(json!({"n": 1})));
+        assert!(feed.failing.is_none());
+        record("f", &mut feed, parse("{nope"));
+        assert_eq!(feed.doc, Some(json!({"n": 1})));
+        assert!(feed.failing.is_some());
+        record("f", &mut feed, parse("[1, 2]"));
+        assert!(feed.failing.as_deref().unwrap().contains("object"));
+        record("f", &mut feed, parse(r#"{"n": 2}"#));
+        assert_eq!(feed.doc, Some(json!({"n": 2})));
+        assert!(feed.failing.is_none());
+    }
+}

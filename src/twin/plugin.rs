@@ -1,0 +1,223 @@
+//! Bindings in the Bevy world: text drawn into a screen's texture (Bevy UI rendered to an
+//! image), colours by state, visibility, and spin, all from the latest feed snapshot.
+
+use super::{FeedNow, display, lookup};
+use crate::presenter::MediaTime;
+use crate::scene::{BindingShow, BindingSpec, ShowroomEntity};
+use bevy::camera::{ClearColorConfig, RenderTarget};
+use bevy::prelude::*;
+use bevy::render::render_resource::TextureFormat;
+use bevy::text::FontSize;
+use std::collections::HashMap;
+
+/// The feeds as of this frame (written by the render loop).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct TwinNow(pub HashMap<String, FeedNow>);
+
+pub struct TwinPlugin {
+    pub bindings: Vec<BindingSpec>,
+}
+
+#[derive(Resource)]
+struct Bindings(Vec<BindingSpec>);
+
+/// The text of binding `n`, drawn on its screen.
+#[derive(Component)]
+struct ScreenText(usize);
+
+/// Pixels of a screen's texture.
+const SCREEN_SIZE: (u32, u32) = (512, 288);
+
+impl Plugin for TwinPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(Bindings(self.bindings.clone()))
+            .init_resource::<TwinNow>()
+            .add_systems(Update, (set_up_screens, apply_bindings).chain());
+    }
+}
+
+fn srgb(c: crate::scene::Rgb) -> Color {
+    Color::srgb(c.0[0], c.0[1], c.0[2])
+}
+
+/// Gives every text-bound shape a texture that a small UI renders into.
+fn set_up_screens(
+    mut commands: Commands,
+    bindings: Res<Bindings>,
+    shapes: Query<(&Name, &MeshMaterial3d<StandardMaterial>), With<ShowroomEntity>>,
+    mut images: ResMut<Assets<Image>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut done: Local<bool>,
+) {
+    if *done || shapes.is_empty() {
+        return;
+    }
+    *done = true;
+    for (i, binding) in bindings.0.iter().enumerate() {
+        let BindingShow::Text {
+            color, background, ..
+        } = &binding.show
+        else {
+            continue;
+        };
+        let Some((_, material)) = shapes.iter().find(|(n, _)| n.as_str() == binding.target) else {
+            continue;
+        };
+        let image = images.add(Image::new_target_texture(
+            SCREEN_SIZE.0,
+            SCREEN_SIZE.1,
+            TextureFormat::Rgba8UnormSrgb,
+            None,
+        ));
+        let camera = commands
+            .spawn((
+                Camera2d,
+                Camera {
+                    order: -1 - i as isize,
+                    clear_color: ClearColorConfig::Custom(srgb(*background)),
+                    ..default()
+                },
+                RenderTarget::Image(image.clone().into()),
+            ))
+            .id();
+        commands
+            .spawn((
+                UiTargetCamera(camera),
+                Node {
+                    width: Val::Percent(100.0),
+                    height: Val::Percent(100.0),
+                    justify_content: JustifyContent::Center,
+                    align_items: AlignItems::Center,
+                    ..default()
+                },
+            ))
+            .with_child((
+                ScreenText(i),
+                Text::new(""),
+                TextFont::from_font_size(FontSize::Vh(15.0)),
+                TextColor(srgb(*color)),
+                TextLayout::justify(Justify::Center),
+            ));
+        if let Some(mut m) = materials.get_mut(&material.0) {
+            m.base_color = Color::WHITE;
+            m.base_color_texture = Some(image);
+            // A box's faces map the texture bottom-up; a render target is stored top-down.
+            m.uv_transform = bevy::math::Affine2::from_scale_angle_translation(
+                Vec2::new(1.0, -1.0),
+                0.0,
+                Vec2::new(0.0, 1.0),
+            );
+            m.emissive = LinearRgba::BLACK;
+            // A screen lights itself: what it shows is not shaded by the room.
+            m.unlit = true;
+        }
+    }
+}
+
+/// Shown for a value that never arrived.
+const NO_VALUE: &str = "–";
+
+fn truthy(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        serde_json::Value::String(s) => !s.is_empty() && s != "false" && s != "0",
+        serde_json::Value::Null => false,
+        _ => true,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_bindings(
+    twin: Res<TwinNow>,
+    bindings: Res<Bindings>,
+    time: Option<Res<MediaTime>>,
+    objects: Query<(Entity, &Name), With<ShowroomEntity>>,
+    mut texts: Query<(&ScreenText, &mut Text, &mut TextColor)>,
+    shapes: Query<&MeshMaterial3d<StandardMaterial>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut visibility: Query<&mut Visibility>,
+    mut transforms: Query<&mut Transform>,
+    mut last_time: Local<Option<f64>>,
+) {
+    let now = time.map_or(0.0, |t| t.0);
+    let dt = last_time.map_or(0.0, |l| (now - l).max(0.0)) as f32;
+    *last_time = Some(now);
+    let by_name: HashMap<&str, Entity> = objects.iter().map(|(e, n)| (n.as_str(), e)).collect();
+    for (i, binding) in bindings.0.iter().enumerate() {
+        let value = lookup(&twin.0, &binding.value);
+        let stale = value.is_none_or(|(_, stale)| stale)
+            || twin
+                .0
+                .get(binding.value.split('.').next().unwrap_or(""))
+                .is_none_or(|f| f.stale);
+        let Some(&entity) = by_name.get(binding.target.as_str()) else {
+            continue;
+        };
+        match &binding.show {
+            BindingShow::Text { format, color, .. } => {
+                let shown = value.map_or(NO_VALUE.to_string(), |(v, _)| display(v));
+                let mut text = format.replace("{value}", &shown);
+                if stale {
+                    text.push_str("\n(stale · 数据过期)");
+                }
+                let tint = if stale {
+                    Color::srgb(0.55, 0.55, 0.55)
+                } else {
+                    srgb(*color)
+                };
+                for (screen, mut t, mut c) in &mut texts {
+                    if screen.0 != i {
+                        continue;
+                    }
+                    if t.0 != text {
+                        t.0 = text.clone();
+                    }
+                    if c.0 != tint {
+                        c.0 = tint;
+                    }
+                }
+            }
+            BindingShow::Color { states, default } => {
+                let Some((v, _)) = value else { continue };
+                let key = display(v);
+                let Some(rgb) = states.get(&key).or(default.as_ref()) else {
+                    continue;
+                };
+                let Ok(material) = shapes.get(entity) else {
+                    continue;
+                };
+                if let Some(m) = materials.get(&material.0)
+                    && m.base_color == srgb(*rgb)
+                {
+                    continue;
+                }
+                if let Some(mut m) = materials.get_mut(&material.0) {
+                    m.base_color = srgb(*rgb);
+                }
+            }
+            BindingShow::Visible => {
+                let Some((v, _)) = value else { continue };
+                let wanted = if truthy(v) {
+                    Visibility::Inherited
+                } else {
+                    Visibility::Hidden
+                };
+                if let Ok(mut vis) = visibility.get_mut(entity)
+                    && *vis != wanted
+                {
+                    *vis = wanted;
+                }
+            }
+            BindingShow::Spin { degrees_per_unit } => {
+                let rate = value.and_then(|(v, _)| v.as_f64()).unwrap_or(0.0) as f32;
+                if rate != 0.0
+                    && dt > 0.0
+                    && let Ok(mut t) = transforms.get_mut(entity)
+                {
+                    t.rotate_y((rate * degrees_per_unit * dt).to_radians());
+                }
+            }
+        }
+    }
+}
