@@ -29,3 +29,4 @@ pub mod show;
 pub mod twin;
 pub mod vmc;
 pub mod voice;
+pub mod vr;

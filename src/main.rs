@@ -199,6 +199,10 @@ struct ShowArgs {
     /// Render at this fraction of the output size (0.25–1) and scale up when encoding.
     #[arg(long, value_name = "F")]
     render_scale: Option<f32>,
+    /// 360° equirectangular video (VR) from the on-air camera's position, with spherical
+    /// metadata in MP4/MKV. Needs a 2:1 size; 2048x1024 unless --size says otherwise.
+    #[arg(long)]
+    vr360: bool,
     /// Run the show's schedule as if it started at this local time of day (rehearsals).
     #[arg(long, value_name = "HH:MM", value_parser = parse_clock)]
     clock: Option<u32>,
@@ -215,6 +219,12 @@ impl ShowArgs {
     fn load(&self) -> Result<ShowConfig> {
         let path = self.show.clone().unwrap_or_else(demo_show);
         let mut show = ShowConfig::load(&path)?;
+        if self.vr360 {
+            show.render.vr360 = true;
+            if self.size.is_none() {
+                (show.video.width, show.video.height) = (2048, 1024);
+            }
+        }
         if let Some((w, h)) = self.size {
             show.video.width = w;
             show.video.height = h;

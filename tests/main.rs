@@ -14,3 +14,4 @@ mod show;
 mod twin;
 mod vmc;
 mod voice;
+mod vr;

@@ -247,6 +247,8 @@ pub struct RenderConfig {
     /// Fraction of the output size the scene is rendered at (0.25–1). The encoder scales
     /// the picture up to the output size; on a CPU renderer 0.5 draws a quarter of the pixels.
     pub scale: f32,
+    /// 360° equirectangular video (2:1 picture) instead of the camera's view.
+    pub vr360: bool,
 }
 
 impl Default for RenderConfig {
@@ -255,6 +257,7 @@ impl Default for RenderConfig {
             msaa: 4,
             shadows: true,
             scale: 1.0,
+            vr360: false,
         }
     }
 }
@@ -578,6 +581,15 @@ impl ShowConfig {
             return Err(invalid(
                 &format!("audio.effects.{name}"),
                 format!("file {} does not exist", path.display()),
+            ));
+        }
+        if self.render.vr360 && self.video.width != 2 * self.video.height {
+            return Err(invalid(
+                "render.vr360",
+                format!(
+                    "360° video is 2:1; {}x{} is not (try 2048x1024, or 3840x1920 on a GPU)",
+                    self.video.width, self.video.height
+                ),
             ));
         }
         if !["zh", "en"].contains(&self.language.as_str()) {

@@ -86,6 +86,8 @@ pub struct StreamLayout {
     pub audio: ffmpeg::codec::Parameters,
     pub audio_time_base: ffmpeg::Rational,
     pub fps: u32,
+    /// The picture is 360° equirectangular: muxers that can say so (MP4, MOV, MKV) do.
+    pub spherical: bool,
 }
 
 #[derive(Debug, Error)]

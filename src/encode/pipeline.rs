@@ -112,6 +112,7 @@ impl<S: PacketSink> Encoding<S> {
             audio: self.audio.parameters(),
             audio_time_base: self.audio.time_base(),
             fps: self.clock.fps,
+            spherical: false,
         }
     }
 

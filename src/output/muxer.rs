@@ -106,7 +106,45 @@ impl Muxer {
         Ok(muxer)
     }
 
+    /// Tags the video stream as 360° equirectangular (Google's spherical video metadata:
+    /// `sv3d`/`st3d` in MP4 and MOV, `Projection` in Matroska), so players and platforms
+    /// wrap it onto a sphere.
+    fn mark_spherical(&mut self) {
+        // SAFETY: av_spherical_alloc returns a zeroed mapping we own until it is handed to
+        // the stream (which then owns it); the context and its first stream are valid.
+        unsafe {
+            let ctx = self.context.as_mut_ptr();
+            let mut size = 0usize;
+            let mapping = sys::av_spherical_alloc(&mut size);
+            if mapping.is_null() {
+                return;
+            }
+            (*mapping).projection = sys::AVSphericalProjection::AV_SPHERICAL_EQUIRECTANGULAR;
+            let st = *(*ctx).streams;
+            let ret = sys::av_stream_add_side_data(
+                st,
+                sys::AVPacketSideDataType::AV_PKT_DATA_SPHERICAL,
+                mapping as *mut u8,
+                size,
+            );
+            if ret < 0 {
+                sys::av_free(mapping as *mut c_void);
+                return;
+            }
+            // MP4's muxer writes the spherical boxes only when told the spec is unofficial.
+            (*ctx).strict_std_compliance = sys::FF_COMPLIANCE_UNOFFICIAL;
+        }
+    }
+
     fn write_header(&mut self, layout: &StreamLayout) -> Result<(), OutputError> {
+        self.add_streams(layout)?;
+        if layout.spherical {
+            self.mark_spherical();
+        }
+        self.finish_header()
+    }
+
+    fn add_streams(&mut self, layout: &StreamLayout) -> Result<(), OutputError> {
         let io = |what, e: ffmpeg::Error| OutputError::Io {
             url: self.url.clone(),
             what,
@@ -134,9 +172,16 @@ impl Muxer {
             };
             (*st).r_frame_rate = (*st).avg_frame_rate;
         }
-        self.context
-            .write_header()
-            .map_err(|e| io("writing header", e))?;
+        Ok(())
+    }
+
+    fn finish_header(&mut self) -> Result<(), OutputError> {
+        let url = self.url.clone();
+        self.context.write_header().map_err(|e| OutputError::Io {
+            url,
+            what: "writing header",
+            reason: e.to_string(),
+        })?;
         self.video.2 = self
             .context
             .stream(0)

@@ -89,10 +89,18 @@ pub fn build_app(
         },
     });
     app.add_plugins(crate::presenter::PresenterPlugin);
+    let mut overlay = show.plan.overlay.clone();
+    if show.render.vr360 {
+        // Flat graphics have no place on a sphere; the VR frame is the room alone.
+        overlay.enabled = false;
+        app.add_plugins(crate::vr::VrPlugin {
+            face_size: (width / 4).max(16),
+        });
+    }
     app.add_plugins((
         crate::show::OverlayPlugin {
             settings: crate::show::OverlaySettings {
-                config: show.plan.overlay.clone(),
+                config: overlay,
                 shop: show.plan.shop.clone(),
             },
         },

@@ -234,7 +234,8 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         .map(|o| OutputTarget::parse(o))
         .collect::<Result<Vec<_>, _>>()?;
     let encoding = Encoding::new(video, audio, source, clock, ());
-    let layout = encoding.layout();
+    let mut layout = encoding.layout();
+    layout.spherical = show.render.vr360;
     let mut handles = Vec::new();
     for target in targets {
         match OutputHandle::start(target, &layout) {
