@@ -19,8 +19,8 @@ PACKAGES=(
   espeak-ng libespeak-ng-dev
   # a real RTMP server for the tests
   nginx libnginx-mod-rtmp
-  # test helpers
-  python3 curl procps
+  # test helpers (Xvfb: a virtual display for the preview window's tests)
+  python3 curl procps xvfb xauth
 )
 
 missing=()

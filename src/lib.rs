@@ -23,6 +23,7 @@ pub mod mix;
 pub mod mocap;
 pub mod output;
 pub mod presenter;
+pub mod preview;
 pub mod runtime;
 pub mod scene;
 pub mod show;

@@ -82,6 +82,17 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         telemetry: Option<PathBuf>,
     },
+    /// Open the showroom in a window: the host idles, the twin's screens are live, and you
+    /// walk around (1–9: the scene's cameras; Tab: fly with WASD + mouse, or orbit by
+    /// dragging; wheel: zoom; Esc: quit). --size sets the window size.
+    Preview {
+        #[command(flatten)]
+        show: ShowArgs,
+        /// Play a script of input (wait N, key Digit2, drag DX DY, screenshot FILE.ppm,
+        /// quit), one command a line.
+        #[arg(long, value_name = "FILE")]
+        commands: Option<PathBuf>,
+    },
     /// Speak a line with a speech engine: writes the WAV and, beside it, the viseme track
     /// (`NAME.visemes.json`: time in seconds, viseme, weight) for checking voices and timing.
     Say {
@@ -380,6 +391,11 @@ fn run(command: Command) -> Result<()> {
                 &stop,
             )?;
             print_report(&report);
+            Ok(())
+        }
+        Command::Preview { show, commands } => {
+            let show = show.load()?;
+            twincast::preview::run(twincast::preview::PreviewOptions { show, commands })?;
             Ok(())
         }
         Command::Say {

@@ -8,6 +8,7 @@ mod errors;
 mod lipsync;
 mod long;
 mod mocap;
+mod preview;
 mod render;
 mod rtmp;
 mod show;

@@ -1,0 +1,63 @@
+//! `twincast preview` in a real window on a virtual X display (Xvfb), driven by a script of
+//! key presses and drags through Bevy's input, checked by screenshots.
+
+use crate::common::*;
+
+fn centre(path: &std::path::Path) -> [f64; 3] {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut parts = data.splitn(4, |b| *b == b'\n');
+    assert_eq!(parts.next(), Some(&b"P6"[..]));
+    let size = String::from_utf8_lossy(parts.next().unwrap()).to_string();
+    let (w, h) = size.split_once(' ').unwrap();
+    let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
+    parts.next();
+    let pixels = parts.next().unwrap().to_vec();
+    patch_mean(&(w, h, pixels), w / 2, h / 2, 6)
+}
+
+#[test]
+fn preview_opens_a_window_and_follows_scripted_input() {
+    let dir = Scratch::new("preview");
+    let script = dir.path("script.txt");
+    let shot = |n: &str| dir.path(&format!("{n}.ppm"));
+    std::fs::write(
+        &script,
+        format!(
+            "wait 10\nscreenshot {}\nkey Digit2\nwait 3\nscreenshot {}\ndrag 300 0\nwait 3\nscreenshot {}\nquit\n",
+            shot("first").display(),
+            shot("east").display(),
+            shot("turned").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x768x24"])
+        .arg(BIN)
+        .args(["preview", fixture("six_walls.toml").to_str().unwrap()])
+        .args(["--size", "320x180", "--commands"])
+        .arg(&script)
+        .current_dir(repo())
+        .env(
+            "XDG_RUNTIME_DIR",
+            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
+        )
+        .output()
+        .expect("running xvfb-run (install it with scripts/install-deps.sh)");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("preview: camera 2: east"), "{log}");
+    // The first camera looks at the magenta front wall; key 2 turns to the red east wall;
+    // dragging orbits away from it.
+    assert_colour_near(
+        centre(&shot("first")),
+        [0xe0, 0x20, 0xe0],
+        12.0,
+        "first camera",
+    );
+    assert_colour_near(centre(&shot("east")), [0xe0, 0x20, 0x20], 12.0, "camera 2");
+    let turned = centre(&shot("turned"));
+    assert!(
+        (turned[1] - 0x20 as f64).abs() > 60.0 || (turned[2] - 0x20 as f64).abs() > 60.0,
+        "the drag did not turn the view: {turned:?}"
+    );
+}
