@@ -17,6 +17,7 @@
 pub mod api;
 pub mod capture;
 pub mod config;
+pub mod editor;
 pub mod encode;
 pub mod media;
 pub mod mix;

@@ -93,6 +93,22 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         commands: Option<PathBuf>,
     },
+    /// Arrange a scene in a window and save it: click (or `) to select; arrows, PageUp and
+    /// PageDown move; Q/E turn; -/= scale; C colour; L/K lights; P adds a prop; Delete
+    /// removes; Ctrl+Z/Y undo/redo; Ctrl+S saves (canonical form). A running stream of a
+    /// show using this scene rebuilds its set when the file is saved.
+    Edit {
+        /// The scene file (RON).
+        scene: PathBuf,
+        /// Window size.
+        #[arg(long, value_name = "WxH", value_parser = parse_size)]
+        size: Option<(u32, u32)>,
+        /// Play a script of input and editor commands (select NAME, move DX DY DZ, rotate
+        /// DEG, scale F, color #RRGGBB, light F, add PATH, remove, undo, redo, save, plus
+        /// wait/key/drag/screenshot/quit as in preview), one a line.
+        #[arg(long, value_name = "FILE")]
+        commands: Option<PathBuf>,
+    },
     /// Speak a line with a speech engine: writes the WAV and, beside it, the viseme track
     /// (`NAME.visemes.json`: time in seconds, viseme, weight) for checking voices and timing.
     Say {
@@ -396,6 +412,27 @@ fn run(command: Command) -> Result<()> {
         Command::Preview { show, commands } => {
             let show = show.load()?;
             twincast::preview::run(twincast::preview::PreviewOptions { show, commands })?;
+            Ok(())
+        }
+        Command::Edit {
+            scene,
+            size,
+            commands,
+        } => {
+            // The demo show's settings frame the window; the scene is the one being edited.
+            let mut show = ShowConfig::load(&demo_show())?;
+            show.scene = scene.clone();
+            show.plan.overlay.enabled = false;
+            show.plan.segments.clear();
+            if let Some((w, h)) = size {
+                (show.video.width, show.video.height) = (w, h);
+            }
+            show.validate()?;
+            twincast::editor::run(twincast::editor::EditOptions {
+                show,
+                scene,
+                commands,
+            })?;
             Ok(())
         }
         Command::Say {

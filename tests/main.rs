@@ -4,6 +4,7 @@
 mod common;
 
 mod api;
+mod editor;
 mod errors;
 mod lipsync;
 mod long;

@@ -29,10 +29,24 @@ pub struct PreviewOptions {
 
 /// Opens the window and runs until it is closed (or the script says `quit`).
 pub fn run(options: PreviewOptions) -> Result<(), RunError> {
-    let show = options.show;
-    let scene = LoadedScene::load(&show.scene)?;
+    let scene = LoadedScene::load(&options.show.scene)?;
+    let title = format!("twincast preview — {}", options.show.name);
+    let mut app = window_app(&options.show, scene, options.commands.as_deref(), &title)?;
+    info!("preview: 1–9 scene cameras, Tab fly/orbit, drag to turn, wheel to zoom, Esc quits");
+    app.run();
+    Ok(())
+}
+
+/// The showroom in a window with the viewer's controls and an optional input script:
+/// what `preview` runs, and what `edit` adds its tools to.
+pub(crate) fn window_app(
+    show: &ShowConfig,
+    scene: LoadedScene,
+    commands: Option<&std::path::Path>,
+    title: &str,
+) -> Result<App, RunError> {
     let motion = PreparedMotion::prepare(&scene)?;
-    let script = match &options.commands {
+    let script = match commands {
         Some(path) => Script::load(path).map_err(RunError::Scene)?,
         None => Script::default(),
     };
@@ -47,7 +61,7 @@ pub fn run(options: PreviewOptions) -> Result<(), RunError> {
             })
             .set(WindowPlugin {
                 primary_window: Some(Window {
-                    title: format!("twincast preview — {}", show.name),
+                    title: title.to_string(),
                     resolution: WindowResolution::new(show.video.width, show.video.height),
                     ..default()
                 }),
@@ -85,6 +99,7 @@ pub fn run(options: PreviewOptions) -> Result<(), RunError> {
         .insert_resource(MediaTime(0.0))
         .insert_resource(script)
         .insert_resource(Viewer::default())
+        .init_resource::<EditQueue>()
         .add_systems(First, follow_the_clock)
         .add_systems(PreUpdate, play_script.after(bevy::input::InputSystems))
         .add_systems(Update, (choose_camera, orbit).chain());
@@ -92,9 +107,7 @@ pub fn run(options: PreviewOptions) -> Result<(), RunError> {
         app.insert_resource(Feeds(twin))
             .add_systems(First, read_feeds);
     }
-    info!("preview: 1–9 scene cameras, Tab fly/orbit, drag to turn, wheel to zoom, Esc quits");
-    app.run();
-    Ok(())
+    Ok(app)
 }
 
 #[derive(Resource)]
@@ -227,8 +240,19 @@ pub enum Command {
     Drag(f32, f32),
     /// Save the window's picture as a binary PPM.
     Screenshot(PathBuf),
+    /// An editor command (`select`, `move`, `rotate`, `scale`, `color`, `light`, `add`,
+    /// `remove`, `undo`, `redo`, `save`), handed to the editor as written.
+    Edit(String),
     Quit,
 }
+
+/// Editor commands a script may hold, queued for the editor (ignored by `preview`).
+#[derive(Resource, Debug, Default)]
+pub struct EditQueue(pub VecDeque<String>);
+
+const EDIT_WORDS: [&str; 11] = [
+    "select", "move", "rotate", "scale", "color", "light", "add", "remove", "undo", "redo", "save",
+];
 
 /// The script being played.
 #[derive(Resource, Debug, Default)]
@@ -243,7 +267,8 @@ pub struct Script {
 
 impl Script {
     /// Reads a script: one command a line (`wait 10`, `key Digit2`, `drag 40 0`,
-    /// `screenshot out.ppm`, `quit`); `#` starts a comment. Errors name the line.
+    /// `screenshot out.ppm`, `quit`, editor commands); a line starting with `#` is a
+    /// comment. Errors name the line.
     pub fn load(path: &std::path::Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -253,8 +278,9 @@ impl Script {
     pub fn parse(text: &str) -> Result<Self, (usize, String)> {
         let mut steps = VecDeque::new();
         for (i, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
+            // A line starting with `#` is a comment (`#rrggbb` colours are arguments).
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
@@ -272,7 +298,12 @@ impl Script {
                 }
                 "screenshot" if !rest.is_empty() => Command::Screenshot(rest.into()),
                 "quit" => Command::Quit,
-                _ => return Err(bad("unknown command (wait, key, drag, screenshot, quit)")),
+                w if EDIT_WORDS.contains(&w) => Command::Edit(line.to_string()),
+                _ => {
+                    return Err(bad(
+                        "unknown command (wait, key, drag, screenshot, quit, or an editor command)",
+                    ));
+                }
             });
         }
         Ok(Self {
@@ -291,6 +322,17 @@ fn key_code(name: &str) -> Option<KeyCode> {
         "KeyA" => KeyCode::KeyA,
         "KeyS" => KeyCode::KeyS,
         "KeyD" => KeyCode::KeyD,
+        "KeyQ" => KeyCode::KeyQ,
+        "KeyE" => KeyCode::KeyE,
+        "KeyC" => KeyCode::KeyC,
+        "KeyP" => KeyCode::KeyP,
+        "ArrowLeft" => KeyCode::ArrowLeft,
+        "ArrowRight" => KeyCode::ArrowRight,
+        "ArrowUp" => KeyCode::ArrowUp,
+        "ArrowDown" => KeyCode::ArrowDown,
+        "PageUp" => KeyCode::PageUp,
+        "PageDown" => KeyCode::PageDown,
+        "Delete" => KeyCode::Delete,
         d if d.starts_with("Digit") => {
             let n: usize = d[5..].parse().ok()?;
             *CAMERA_KEYS.get(n.checked_sub(1)?)?
@@ -307,6 +349,7 @@ fn play_script(
     mut motion: ResMut<AccumulatedMouseMotion>,
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
+    mut edits: ResMut<EditQueue>,
 ) {
     if let Some(key) = script.release.take() {
         keys.release(key);
@@ -345,6 +388,7 @@ fn play_script(
                 },
             );
         }
+        Command::Edit(line) => edits.0.push_back(line),
         Command::Quit => {
             if script.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
                 // Screenshots still on their way: ask again next frame.

@@ -295,6 +295,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         Progress::new(options.pacing, driver.total, options.status_every).with_fps(clock.fps);
     let started = Instant::now();
     let mut api_meter = ApiMeter::new();
+    let mut scene_watch = SceneWatch::new(show.scene.clone());
     let mut alerts = alerts::Alerts::start(
         &show.name,
         show.alerts.webhook.as_deref(),
@@ -334,6 +335,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             );
         }
         alerts.watch(&outputs);
+        scene_watch.poll(&mut app);
         if let Some(twin) = &twin {
             app.insert_resource(crate::twin::TwinNow(twin.snapshot()));
         }
@@ -608,6 +610,51 @@ impl ApiMeter {
             .collect();
         s.dropped_packets = s.outputs.iter().map(|o| o.dropped_packets).sum();
         s.reconnects = s.outputs.iter().map(|o| o.reconnects).sum();
+    }
+}
+
+/// Watches the scene file: a saved edit (from `twincast edit` or by hand) rebuilds the set
+/// in the running show; a broken one is logged with its location and changes nothing.
+struct SceneWatch {
+    path: std::path::PathBuf,
+    modified: Option<std::time::SystemTime>,
+    last_poll: Instant,
+}
+
+impl SceneWatch {
+    fn new(path: std::path::PathBuf) -> Self {
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        Self {
+            path,
+            modified,
+            last_poll: Instant::now(),
+        }
+    }
+
+    fn poll(&mut self, app: &mut App) {
+        if self.last_poll.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        self.last_poll = Instant::now();
+        let Ok(modified) = std::fs::metadata(&self.path).and_then(|m| m.modified()) else {
+            return;
+        };
+        if Some(modified) == self.modified {
+            return;
+        }
+        self.modified = Some(modified);
+        match LoadedScene::load(&self.path) {
+            Ok(scene) => {
+                info!(
+                    "{}: changed; the set is rebuilt (cameras, presenter and bindings stay until a restart)",
+                    self.path.display()
+                );
+                app.world_mut()
+                    .resource_mut::<crate::scene::ShowroomSettings>()
+                    .scene = scene;
+            }
+            Err(e) => warn!("{e}; the scene stays as it was"),
+        }
     }
 }
 

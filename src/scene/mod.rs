@@ -5,7 +5,7 @@ mod spawn;
 
 pub use description::*;
 pub use spawn::{
-    ActiveCamera, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
+    ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
     bevy_asset_path, transform,
 };
 

@@ -21,6 +21,11 @@ pub struct ShowroomEntity;
 #[derive(Component)]
 pub struct ActiveCamera;
 
+/// A light, shape or prop: what a scene edit (the editor, a reloaded file) rebuilds.
+/// Cameras and the presenter stay, so the picture and the show carry on.
+#[derive(Component)]
+pub struct SetPiece;
+
 /// How the showroom is built; set by whoever runs the app.
 #[derive(Resource, Clone)]
 pub struct ShowroomSettings {
@@ -53,7 +58,8 @@ impl Plugin for ShowroomPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
             .init_resource::<ShowroomAssets>()
-            .add_systems(Startup, spawn_showroom);
+            .add_systems(Startup, spawn_showroom)
+            .add_systems(PreUpdate, rebuild_set_on_change);
     }
 }
 
@@ -107,14 +113,68 @@ fn spawn_showroom(
         }
     }
 
+    spawn_set(
+        &mut commands,
+        &settings,
+        &asset_server,
+        &mut meshes,
+        &mut materials,
+        &mut loaded,
+    );
+}
+
+/// A changed scene (an edit, a reloaded file): the set is rebuilt from the new description.
+fn rebuild_set_on_change(
+    mut commands: Commands,
+    settings: Res<ShowroomSettings>,
+    asset_server: Res<AssetServer>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut loaded: ResMut<ShowroomAssets>,
+    set: Query<Entity, With<SetPiece>>,
+) {
+    if !settings.is_changed() || settings.is_added() {
+        return;
+    }
+    for entity in &set {
+        commands.entity(entity).despawn();
+    }
+    let scene = &settings.scene.description;
+    commands.insert_resource(ClearColor(srgb(scene.environment.clear_color)));
+    commands.insert_resource(GlobalAmbientLight {
+        color: srgb(scene.environment.ambient_color),
+        brightness: scene.environment.ambient_brightness,
+        ..default()
+    });
+    loaded.0.clear();
+    spawn_set(
+        &mut commands,
+        &settings,
+        &asset_server,
+        &mut meshes,
+        &mut materials,
+        &mut loaded,
+    );
+}
+
+fn spawn_set(
+    commands: &mut Commands,
+    settings: &ShowroomSettings,
+    asset_server: &AssetServer,
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+    loaded: &mut ShowroomAssets,
+) {
+    let scene = &settings.scene.description;
     for light in &scene.lights {
-        spawn_light(&mut commands, light, settings.shadows);
+        spawn_light(commands, light, settings.shadows);
     }
 
     for shape in &scene.shapes {
         commands.spawn((
             Name::new(shape.name.clone()),
             ShowroomEntity,
+            SetPiece,
             Mesh3d(meshes.add(mesh(&shape.shape))),
             MeshMaterial3d(materials.add(material(&shape.material))),
             transform(&shape.transform),
@@ -129,6 +189,7 @@ fn spawn_showroom(
         commands.spawn((
             Name::new(prop.name.clone()),
             ShowroomEntity,
+            SetPiece,
             WorldAssetRoot(handle),
             transform(&prop.transform),
         ));
@@ -146,6 +207,7 @@ fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool
         } => {
             commands.spawn((
                 ShowroomEntity,
+                SetPiece,
                 DirectionalLight {
                     color: srgb(color),
                     illuminance,
@@ -164,6 +226,7 @@ fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool
         } => {
             commands.spawn((
                 ShowroomEntity,
+                SetPiece,
                 PointLight {
                     color: srgb(color),
                     intensity,
@@ -186,6 +249,7 @@ fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool
         } => {
             commands.spawn((
                 ShowroomEntity,
+                SetPiece,
                 SpotLight {
                     color: srgb(color),
                     intensity,

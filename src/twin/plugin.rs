@@ -40,19 +40,33 @@ fn srgb(c: crate::scene::Rgb) -> Color {
     Color::srgb(c.0[0], c.0[1], c.0[2])
 }
 
-/// Gives every text-bound shape a texture that a small UI renders into.
+/// A shape that already has its screen.
+#[derive(Component)]
+struct ScreenReady;
+
+/// The camera and UI drawing a screen, and the shape they draw for.
+#[derive(Component)]
+struct ScreenOf(Entity);
+
+/// Gives every text-bound shape a texture that a small UI renders into (again after the
+/// set is rebuilt by an edit), and clears screens whose shape is gone.
 fn set_up_screens(
     mut commands: Commands,
     bindings: Res<Bindings>,
-    shapes: Query<(&Name, &MeshMaterial3d<StandardMaterial>), With<ShowroomEntity>>,
+    shapes: Query<
+        (Entity, &Name, &MeshMaterial3d<StandardMaterial>),
+        (With<ShowroomEntity>, Without<ScreenReady>),
+    >,
+    drawers: Query<(Entity, &ScreenOf)>,
+    alive: Query<(), With<ShowroomEntity>>,
     mut images: ResMut<Assets<Image>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
-    mut done: Local<bool>,
 ) {
-    if *done || shapes.is_empty() {
-        return;
+    for (drawer, of) in &drawers {
+        if !alive.contains(of.0) {
+            commands.entity(drawer).despawn();
+        }
     }
-    *done = true;
     for (i, binding) in bindings.0.iter().enumerate() {
         let BindingShow::Text {
             color, background, ..
@@ -60,9 +74,12 @@ fn set_up_screens(
         else {
             continue;
         };
-        let Some((_, material)) = shapes.iter().find(|(n, _)| n.as_str() == binding.target) else {
+        let Some((shape, _, material)) =
+            shapes.iter().find(|(_, n, _)| n.as_str() == binding.target)
+        else {
             continue;
         };
+        commands.entity(shape).insert(ScreenReady);
         let image = images.add(Image::new_target_texture(
             SCREEN_SIZE.0,
             SCREEN_SIZE.1,
@@ -78,10 +95,12 @@ fn set_up_screens(
                     ..default()
                 },
                 RenderTarget::Image(image.clone().into()),
+                ScreenOf(shape),
             ))
             .id();
         commands
             .spawn((
+                ScreenOf(shape),
                 UiTargetCamera(camera),
                 Node {
                     width: Val::Percent(100.0),

@@ -1,0 +1,500 @@
+//! `twincast edit SCENE`: arrange the showroom in a window and save it back to its file.
+//!
+//! The scene description is the document: every edit changes it (with undo and redo) and
+//! the set is rebuilt from it, so what is on screen is always what will be saved, and the
+//! saved file is the canonical, diff-friendly form. A running `stream` watching the same
+//! file picks the saved scene up.
+//!
+//! Click a shape or prop to select it (Tab cycles). Arrows move it on the floor, PageUp /
+//! PageDown lift it, Q / E turn it, `-` / `=` scale it, C cycles its colour (shapes), L / K
+//! brighten / dim the lights, P adds a prop from the scene's `props` folder, Delete removes,
+//! Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves. The same edits can be scripted.
+
+use crate::config::ShowConfig;
+use crate::preview::EditQueue;
+use crate::runtime::RunError;
+use crate::scene::{
+    LightSpec, LoadedScene, PropSpec, Rgb, SceneDescription, SetPiece, ShowroomSettings,
+    TransformSpec,
+};
+use bevy::picking::mesh_picking::MeshPickingPlugin;
+use bevy::prelude::*;
+use std::path::{Path, PathBuf};
+use tracing::{info, warn};
+
+pub struct EditOptions {
+    pub show: ShowConfig,
+    pub scene: PathBuf,
+    pub commands: Option<PathBuf>,
+}
+
+pub fn run(options: EditOptions) -> Result<(), RunError> {
+    let scene = LoadedScene::load(&options.scene)?;
+    let title = format!("twincast edit — {}", options.scene.display());
+    let mut app = crate::preview::window_app(
+        &options.show,
+        scene.clone(),
+        options.commands.as_deref(),
+        &title,
+    )?;
+    app.add_plugins(MeshPickingPlugin)
+        .insert_resource(Editor::new(scene))
+        .add_systems(Startup, spawn_inspector)
+        .add_systems(
+            Update,
+            (
+                edit_from_keys,
+                edit_from_script,
+                draw_selection,
+                update_inspector,
+            )
+                .chain(),
+        )
+        .add_observer(select_on_click);
+    info!(
+        "edit: click or Tab to select; arrows / PageUp / PageDown move, Q/E turn, -/= scale, \
+         C colour, L/K lights, P add prop, Delete remove, Ctrl+Z/Y undo/redo, Ctrl+S save"
+    );
+    app.run();
+    Ok(())
+}
+
+/// The document and its history.
+#[derive(Resource)]
+pub struct Editor {
+    doc: LoadedScene,
+    undo: Vec<SceneDescription>,
+    redo: Vec<SceneDescription>,
+    selected: Option<String>,
+    /// What the inspector says about the last action.
+    message: String,
+}
+
+/// Colours C cycles through.
+const PALETTE: [&str; 6] = [
+    "#d62839", "#1d9a6c", "#1d5fa8", "#f4f1ec", "#3d3d44", "#e0c020",
+];
+
+impl Editor {
+    pub fn new(doc: LoadedScene) -> Self {
+        Self {
+            doc,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            selected: None,
+            message: String::new(),
+        }
+    }
+
+    /// Names of what can be selected, in scene order: shapes, then props.
+    fn objects(&self) -> Vec<String> {
+        let d = &self.doc.description;
+        d.shapes
+            .iter()
+            .map(|s| s.name.clone())
+            .chain(d.props.iter().map(|p| p.name.clone()))
+            .collect()
+    }
+
+    fn transform_of<'a>(d: &'a mut SceneDescription, name: &str) -> Option<&'a mut TransformSpec> {
+        if let Some(s) = d.shapes.iter_mut().find(|s| s.name == name) {
+            return Some(&mut s.transform);
+        }
+        d.props
+            .iter_mut()
+            .find(|p| p.name == name)
+            .map(|p| &mut p.transform)
+    }
+
+    /// Carries out one command (as a script writes it); `Ok(true)` when the scene changed.
+    pub fn apply(&mut self, line: &str) -> Result<bool, String> {
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or("");
+        let rest: Vec<&str> = words.collect();
+        let number = |i: usize| -> Result<f32, String> {
+            rest.get(i)
+                .and_then(|w| w.parse::<f32>().ok())
+                .ok_or_else(|| format!("`{line}`: a number expected"))
+        };
+        match verb {
+            "select" => {
+                let name = rest.join(" ");
+                if !self.objects().contains(&name) {
+                    return Err(format!("no shape or prop named `{name}`"));
+                }
+                self.message = format!("selected {name}");
+                self.selected = Some(name);
+                return Ok(false);
+            }
+            "undo" => {
+                let Some(previous) = self.undo.pop() else {
+                    return Err("nothing to undo".into());
+                };
+                self.redo
+                    .push(std::mem::replace(&mut self.doc.description, previous));
+                self.message = "undone".into();
+                return Ok(true);
+            }
+            "redo" => {
+                let Some(next) = self.redo.pop() else {
+                    return Err("nothing to redo".into());
+                };
+                self.undo
+                    .push(std::mem::replace(&mut self.doc.description, next));
+                self.message = "redone".into();
+                return Ok(true);
+            }
+            "save" => {
+                self.doc.save(&self.doc.path).map_err(|e| e.to_string())?;
+                self.message = format!("saved {}", self.doc.path.display());
+                info!("edit: {}", self.message);
+                return Ok(false);
+            }
+            _ => {}
+        }
+        let before = self.doc.description.clone();
+        let selected = self.selected.clone();
+        let need_selection = || selected.clone().ok_or("select something first".to_string());
+        let d = &mut self.doc.description;
+        match verb {
+            "move" => {
+                let name = need_selection()?;
+                let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
+                for (axis, i) in [0, 1, 2].iter().zip(0..) {
+                    t.translation[*axis] += number(i)?;
+                }
+                self.message = format!("moved {name}");
+            }
+            "rotate" => {
+                let name = need_selection()?;
+                let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
+                t.rotation_degrees[1] = (t.rotation_degrees[1] + number(0)?).rem_euclid(360.0);
+                self.message = format!("turned {name}");
+            }
+            "scale" => {
+                let name = need_selection()?;
+                let f = number(0)?;
+                if !(f > 0.0 && f.is_finite()) {
+                    return Err(format!("scale {f} is not positive"));
+                }
+                let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
+                t.scale = t.scale.map(|s| s * f);
+                self.message = format!("scaled {name}");
+            }
+            "color" => {
+                let name = need_selection()?;
+                let rgb = Rgb::from_hex(rest.first().copied().unwrap_or(""))?;
+                let shape = d.shapes.iter_mut().find(|s| s.name == name).ok_or(format!(
+                    "`{name}` is a prop; only shapes have a colour here"
+                ))?;
+                shape.material.color = rgb;
+                self.message = format!("{name} is {}", rgb.to_hex());
+            }
+            "light" => {
+                let f = number(0)?;
+                if !(f > 0.0 && f.is_finite()) {
+                    return Err(format!("factor {f} is not positive"));
+                }
+                for light in &mut d.lights {
+                    match light {
+                        LightSpec::Directional { illuminance, .. } => *illuminance *= f,
+                        LightSpec::Point { intensity, .. } | LightSpec::Spot { intensity, .. } => {
+                            *intensity *= f
+                        }
+                    }
+                }
+                self.message = format!("lights ×{f}");
+            }
+            "add" => {
+                let asset = PathBuf::from(rest.join(" "));
+                if !self.doc.asset_path(&asset).is_file() {
+                    return Err(format!(
+                        "{} does not exist (paths are relative to the scene file)",
+                        asset.display()
+                    ));
+                }
+                let stem = asset
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "prop".into());
+                let taken = self.objects();
+                let name = (1..)
+                    .map(|n| format!("{stem} {n}"))
+                    .find(|n| !taken.contains(n))
+                    .unwrap_or(stem);
+                self.doc.description.props.push(PropSpec {
+                    name: name.clone(),
+                    asset,
+                    scene: 0,
+                    transform: TransformSpec::default(),
+                });
+                self.message = format!("added {name}");
+                self.selected = Some(name);
+            }
+            "remove" => {
+                let name = need_selection()?;
+                d.shapes.retain(|s| s.name != name);
+                d.props.retain(|p| p.name != name);
+                d.bindings.retain(|b| b.target != name);
+                self.message = format!("removed {name}");
+                self.selected = None;
+            }
+            _ => return Err(format!("unknown command `{verb}`")),
+        }
+        if self.doc.description == before {
+            return Ok(false);
+        }
+        self.undo.push(before);
+        self.redo.clear();
+        Ok(true)
+    }
+}
+
+fn publish(editor: &Editor, settings: &mut ShowroomSettings) {
+    settings.scene = editor.doc.clone();
+}
+
+fn run_command(editor: &mut Editor, settings: &mut ShowroomSettings, line: &str) {
+    match editor.apply(line) {
+        Ok(true) => publish(editor, settings),
+        Ok(false) => {}
+        Err(e) => {
+            warn!("edit: {e}");
+            editor.message = e;
+        }
+    }
+}
+
+fn edit_from_script(
+    mut queue: ResMut<EditQueue>,
+    mut editor: ResMut<Editor>,
+    mut settings: ResMut<ShowroomSettings>,
+) {
+    while let Some(line) = queue.0.pop_front() {
+        info!("edit: {line}");
+        run_command(&mut editor, &mut settings, &line);
+    }
+}
+
+/// Props the P key can add: glTF files in the `props` folder next to the scene's folder.
+fn prop_files(scene: &Path) -> Vec<PathBuf> {
+    let Some(dir) = scene.parent() else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("../props"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "glb" || e == "gltf"))
+        .filter_map(|p| p.file_name().map(|f| PathBuf::from("../props").join(f)))
+        .collect();
+    files.sort();
+    files
+}
+
+fn edit_from_keys(
+    keys: Res<ButtonInput<KeyCode>>,
+    mut editor: ResMut<Editor>,
+    mut settings: ResMut<ShowroomSettings>,
+    mut next_prop: Local<usize>,
+    mut next_colour: Local<usize>,
+) {
+    let ctrl = keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]);
+    let step = if keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]) {
+        1.0
+    } else {
+        0.1
+    };
+    let mut commands: Vec<String> = Vec::new();
+    let mut press = |key: KeyCode, command: String| {
+        if keys.just_pressed(key) {
+            commands.push(command);
+        }
+    };
+    if ctrl {
+        press(KeyCode::KeyZ, "undo".into());
+        press(KeyCode::KeyY, "redo".into());
+        press(KeyCode::KeyS, "save".into());
+    } else {
+        press(KeyCode::ArrowLeft, format!("move {} 0 0", -step));
+        press(KeyCode::ArrowRight, format!("move {step} 0 0"));
+        press(KeyCode::ArrowUp, format!("move 0 0 {}", -step));
+        press(KeyCode::ArrowDown, format!("move 0 0 {step}"));
+        press(KeyCode::PageUp, format!("move 0 {step} 0"));
+        press(KeyCode::PageDown, format!("move 0 {} 0", -step));
+        press(KeyCode::KeyQ, "rotate 15".into());
+        press(KeyCode::KeyE, "rotate -15".into());
+        press(KeyCode::Equal, "scale 1.1".into());
+        press(KeyCode::Minus, "scale 0.9090909".into());
+        press(KeyCode::KeyL, "light 1.25".into());
+        press(KeyCode::KeyK, "light 0.8".into());
+        press(KeyCode::Delete, "remove".into());
+        if keys.just_pressed(KeyCode::KeyC) {
+            *next_colour = (*next_colour + 1) % PALETTE.len();
+            commands.push(format!("color {}", PALETTE[*next_colour]));
+        }
+        if keys.just_pressed(KeyCode::KeyP) {
+            let files = prop_files(&editor.doc.path);
+            if let Some(file) = files.get(*next_prop % files.len().max(1)) {
+                *next_prop += 1;
+                commands.push(format!("add {}", file.display()));
+            }
+        }
+    }
+    if keys.just_pressed(KeyCode::Backquote) {
+        let objects = editor.objects();
+        let next = editor
+            .selected
+            .as_ref()
+            .and_then(|s| objects.iter().position(|o| o == s))
+            .map_or(0, |i| (i + 1) % objects.len().max(1));
+        if let Some(name) = objects.get(next) {
+            commands.push(format!("select {name}"));
+        }
+    }
+    for command in commands {
+        run_command(&mut editor, &mut settings, &command);
+    }
+}
+
+/// A click on a set piece (or any part of a prop) selects it.
+fn select_on_click(
+    click: On<Pointer<Click>>,
+    parents: Query<&ChildOf>,
+    pieces: Query<&Name, With<SetPiece>>,
+    mut editor: ResMut<Editor>,
+) {
+    let mut entity = click.entity;
+    loop {
+        if let Ok(name) = pieces.get(entity) {
+            let name = name.to_string();
+            editor.message = format!("selected {name}");
+            editor.selected = Some(name);
+            return;
+        }
+        match parents.get(entity) {
+            Ok(parent) => entity = parent.parent(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Axes and a box around the selection.
+fn draw_selection(
+    editor: Res<Editor>,
+    pieces: Query<(&Name, &GlobalTransform), With<SetPiece>>,
+    mut gizmos: Gizmos,
+) {
+    let Some(selected) = &editor.selected else {
+        return;
+    };
+    for (name, transform) in &pieces {
+        if name.as_str() == selected {
+            gizmos.axes(*transform, 0.6);
+            gizmos.cube(*transform, Color::srgb(1.0, 0.8, 0.1));
+        }
+    }
+}
+
+#[derive(Component)]
+struct Inspector;
+
+fn spawn_inspector(mut commands: Commands) {
+    commands
+        .spawn((
+            Node {
+                position_type: PositionType::Absolute,
+                left: Val::Px(8.0),
+                bottom: Val::Px(8.0),
+                padding: UiRect::all(Val::Px(8.0)),
+                max_width: Val::Percent(60.0),
+                ..default()
+            },
+            BackgroundColor(Color::BLACK.with_alpha(0.7)),
+        ))
+        .with_child((
+            Inspector,
+            Text::new(""),
+            TextFont::from_font_size(13.0),
+            TextColor(Color::WHITE),
+        ));
+}
+
+fn update_inspector(editor: Res<Editor>, mut text: Query<&mut Text, With<Inspector>>) {
+    if !editor.is_changed() {
+        return;
+    }
+    let mut d = editor.doc.description.clone();
+    let detail = editor
+        .selected
+        .as_deref()
+        .and_then(|name| {
+            let t = Editor::transform_of(&mut d, name)?;
+            Some(format!(
+                "{name}\nposition {:.2} {:.2} {:.2}\nturn {:.0}°  scale {:.2}",
+                t.translation[0],
+                t.translation[1],
+                t.translation[2],
+                t.rotation_degrees[1],
+                t.scale[0]
+            ))
+        })
+        .unwrap_or_else(|| "nothing selected (click, or ` to cycle)".into());
+    let status = format!(
+        "{detail}\n{}\nundo {} · redo {}",
+        editor.message,
+        editor.undo.len(),
+        editor.redo.len()
+    );
+    for mut t in &mut text {
+        t.0 = status.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn editor() -> Editor {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenes/showroom.ron");
+        Editor::new(LoadedScene::load(&path).unwrap())
+    }
+
+    #[test]
+    fn edits_change_the_document_and_undo_redo_restore_it() {
+        let mut e = editor();
+        let original = e.doc.description.clone();
+        assert!(e.apply("move 1 0 0").is_err(), "nothing selected");
+        e.apply("select cake").unwrap();
+        assert!(e.apply("move 0.5 0 -0.25").unwrap());
+        assert!(e.apply("rotate 30").unwrap());
+        let cake = |e: &Editor| {
+            e.doc
+                .description
+                .props
+                .iter()
+                .find(|p| p.name == "cake")
+                .unwrap()
+                .transform
+                .clone()
+        };
+        let near = |a: [f32; 3], b: [f32; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+        let moved = cake(&e);
+        assert!(near(moved.translation, [-2.1, 0.9, -0.9]), "{moved:?}");
+        assert_eq!(moved.rotation_degrees[1], 60.0);
+        e.apply("undo").unwrap();
+        e.apply("undo").unwrap();
+        assert_eq!(e.doc.description, original);
+        e.apply("redo").unwrap();
+        assert!(near(cake(&e).translation, [-2.1, 0.9, -0.9]));
+        assert!(e.apply("undo").is_ok());
+        assert!(e.apply("select nothing here").is_err());
+        assert!(e.apply("color #zz0000").is_err());
+        e.apply("select back wall").unwrap();
+        e.apply("color #112233").unwrap();
+        e.apply("add ../props/alien.glb").unwrap();
+        assert!(e.doc.description.props.iter().any(|p| p.name == "alien 1"));
+        assert!(e.apply("add ../props/missing.glb").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! `twincast edit` in a real window under Xvfb: scripted edits change the scene, undo and
+//! redo work, the saved file is canonical and holds the edits, the screenshot shows them,
+//! and a stream running the same scene rebuilds its set when the file is saved.
+
+use crate::common::*;
+use std::time::{Duration, Instant};
+
+fn ppm(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut parts = data.splitn(4, |b| *b == b'\n');
+    parts.next();
+    let size = String::from_utf8_lossy(parts.next().unwrap()).to_string();
+    let (w, h) = size.split_once(' ').unwrap();
+    parts.next();
+    (
+        w.parse().unwrap(),
+        h.parse().unwrap(),
+        parts.next().unwrap().to_vec(),
+    )
+}
+
+#[test]
+fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
+    let dir = Scratch::new("editor");
+    let scene = dir.path("six_walls.ron");
+    std::fs::copy(fixture("six_walls.ron"), &scene).unwrap();
+    std::fs::copy(fixture("six_walls.toml"), dir.path("six_walls.toml")).unwrap();
+    let video = dir.path("stream.mkv");
+    let mut stream = twincast()
+        .args(["stream", dir.path("six_walls.toml").to_str().unwrap()])
+        .args(["--seconds", "12", "--output", video.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path("stream.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::fs::metadata(&video).map_or(0, |m| m.len()) < 20_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "stream never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let script = dir.path("edit.txt");
+    let shot = dir.path("shot.ppm");
+    std::fs::write(
+        &script,
+        format!(
+            "# recolour the front wall, move the east wall closer, undo and redo the move\n\
+             wait 5\nselect front -z\ncolor #20e020\nselect east +x\nmove -2 0 0\nundo\nredo\n\
+             save\nwait 5\nscreenshot {}\nquit\n",
+            shot.display()
+        ),
+    )
+    .unwrap();
+    let edit = std::process::Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x768x24"])
+        .arg(BIN)
+        .args([
+            "edit",
+            scene.to_str().unwrap(),
+            "--size",
+            "640x360",
+            "--commands",
+        ])
+        .arg(&script)
+        .current_dir(repo())
+        .env(
+            "XDG_RUNTIME_DIR",
+            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
+        )
+        .output()
+        .expect("running xvfb-run (install it with scripts/install-deps.sh)");
+    let log = String::from_utf8_lossy(&edit.stderr);
+    assert!(edit.status.success(), "{log}");
+    assert!(log.contains("edit: saved"), "{log}");
+
+    // The file holds the edits, in canonical form.
+    let saved = std::fs::read_to_string(&scene).unwrap();
+    let line = |name: &str| {
+        saved
+            .lines()
+            .find(|l| l.contains(&format!("name: \"{name}\"")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("front -z").contains("color: \"#20e020\""), "{saved}");
+    assert!(
+        line("east +x").contains("translation: (3.0, 0.0, 0.0)"),
+        "{saved}"
+    );
+    let fmt = run_ok(&["scene", "fmt", scene.to_str().unwrap()]);
+    assert_eq!(
+        String::from_utf8_lossy(&fmt.stdout),
+        saved,
+        "saved form is canonical"
+    );
+
+    // The window showed it: the front wall, above the inspector panel, is green.
+    let picture = ppm(&shot);
+    assert_eq!((picture.0, picture.1), (640, 360));
+    assert_colour_near(
+        patch_mean(&picture, 320, 90, 6),
+        [0x20, 0xe0, 0x20],
+        14.0,
+        "front wall",
+    );
+
+    // The running stream rebuilt its set from the saved file.
+    let status = stream.wait().unwrap();
+    let stream_log = std::fs::read_to_string(dir.path("stream.log")).unwrap();
+    assert!(status.success(), "{stream_log}");
+    assert!(stream_log.contains("the set is rebuilt"), "{stream_log}");
+    let probe = probe(&video);
+    let fps = 10.0;
+    let frames = (crate::common::stream(&probe, "video")["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .unwrap_or(12.0)
+        * fps) as u32;
+    let first = rgb_frame(&video, 3);
+    let last = rgb_frame(&video, frames - 3);
+    assert_colour_near(
+        patch_mean(&first, 256, 128, 6),
+        [0xe0, 0x20, 0xe0],
+        14.0,
+        "before",
+    );
+    assert_colour_near(
+        patch_mean(&last, 256, 128, 6),
+        [0x20, 0xe0, 0x20],
+        14.0,
+        "after",
+    );
+}
