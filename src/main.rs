@@ -92,6 +92,10 @@ enum Command {
         /// quit), one command a line.
         #[arg(long, value_name = "FILE")]
         commands: Option<PathBuf>,
+        /// Run the show itself: the rundown, the voice with lip sync, the graphics and the
+        /// camera work, with the program's sound on this machine's speakers.
+        #[arg(long)]
+        live: bool,
     },
     /// Arrange a scene in a window and save it: click (or `) to select; arrows, PageUp and
     /// PageDown move; Q/E turn; -/= scale; C colour; L/K lights; P adds a prop; Delete
@@ -409,9 +413,17 @@ fn run(command: Command) -> Result<()> {
             print_report(&report);
             Ok(())
         }
-        Command::Preview { show, commands } => {
+        Command::Preview {
+            show,
+            commands,
+            live,
+        } => {
             let show = show.load()?;
-            twincast::preview::run(twincast::preview::PreviewOptions { show, commands })?;
+            twincast::preview::run(twincast::preview::PreviewOptions {
+                show,
+                commands,
+                live,
+            })?;
             Ok(())
         }
         Command::Edit {

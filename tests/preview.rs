@@ -61,3 +61,49 @@ fn preview_opens_a_window_and_follows_scripted_input() {
         "the drag did not turn the view: {turned:?}"
     );
 }
+
+/// `preview --live` plays the show itself in the window: the flash-sale card and the
+/// caption of the line being said are on screen, and the line is voiced.
+#[test]
+fn live_preview_plays_the_show_in_the_window() {
+    let dir = Scratch::new("preview-live");
+    let script = dir.path("script.txt");
+    let shot = dir.path("live.ppm");
+    std::fs::write(
+        &script,
+        format!("wait 40\nscreenshot {}\nquit\n", shot.display()),
+    )
+    .unwrap();
+    let out = std::process::Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x768x24"])
+        .arg(BIN)
+        .args([
+            "preview",
+            fixture("flash_zh.toml").to_str().unwrap(),
+            "--live",
+        ])
+        .args(["--size", "480x270", "--commands"])
+        .arg(&script)
+        .current_dir(repo())
+        .env(
+            "XDG_RUNTIME_DIR",
+            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
+        )
+        .output()
+        .expect("running xvfb-run (install it with scripts/install-deps.sh)");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("speaking at"), "{log}");
+    let data = std::fs::read(&shot).unwrap();
+    let pixels = &data[data.len() - 480 * 270 * 3..];
+    let count = |x0: usize, y0: usize, w: usize, h: usize, want: &dyn Fn(&[u8]) -> bool| {
+        (y0..y0 + h)
+            .flat_map(|y| (x0..x0 + w).map(move |x| (y * 480 + x) * 3))
+            .filter(|i| want(&pixels[*i..*i + 3]))
+            .count()
+    };
+    let red = count(340, 48, 128, 110, &|p| p[0] > 180 && p[1] < 90 && p[2] < 90);
+    assert!(red > 400, "no flash-sale card ({red} red pixels)");
+    let caption = count(100, 236, 280, 26, &|p| p.iter().all(|c| *c > 200));
+    assert!(caption > 150, "no caption ({caption} text pixels)");
+}

@@ -21,8 +21,12 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use tracing::{info, warn};
 
+mod live;
+
 pub struct PreviewOptions {
     pub show: ShowConfig,
+    /// Run the show itself (rundown, voice, graphics, camera work, sound), not just the room.
+    pub live: bool,
     /// A script of input to play (see [`Command`]).
     pub commands: Option<PathBuf>,
 }
@@ -32,6 +36,9 @@ pub fn run(options: PreviewOptions) -> Result<(), RunError> {
     let scene = LoadedScene::load(&options.show.scene)?;
     let title = format!("twincast preview — {}", options.show.name);
     let mut app = window_app(&options.show, scene, options.commands.as_deref(), &title)?;
+    if options.live {
+        live::add_show(&mut app, &options.show)?;
+    }
     info!("preview: 1–9 scene cameras, Tab fly/orbit, drag to turn, wheel to zoom, Esc quits");
     app.run();
     Ok(())

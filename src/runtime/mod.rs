@@ -3,7 +3,7 @@
 mod alerts;
 mod app;
 pub mod bench;
-mod host;
+pub(crate) mod host;
 mod status;
 
 pub use host::DayClock;
@@ -189,15 +189,7 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     let video = VideoEncoder::new(&settings)?;
     let audio = AudioEncoder::new(settings.audio_bitrate_kbps)?;
     let a = &show.audio;
-    let music: Box<dyn AudioSource> = match &a.music {
-        Some(path) if a.normalize => Box::new(MusicLoop::open_levelled(
-            path,
-            a.loudness_lufs,
-            a.music_gain_db,
-        )?),
-        Some(path) => Box::new(MusicLoop::open(path, a.music_gain_db)?),
-        None => Box::new(Silence),
-    };
+    let music = music_bed(show)?;
     // The host's lines are written by the director, synthesised ahead on their own thread
     // and put on the media-clock timeline in the render loop; the mixer plays them at
     // their sample.
@@ -439,8 +431,22 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
     })
 }
 
+/// The show's music bed (levelled when the show normalises), or silence.
+pub(crate) fn music_bed(show: &ShowConfig) -> Result<Box<dyn AudioSource>, RunError> {
+    let a = &show.audio;
+    Ok(match &a.music {
+        Some(path) if a.normalize => Box::new(MusicLoop::open_levelled(
+            path,
+            a.loudness_lufs,
+            a.music_gain_db,
+        )?),
+        Some(path) => Box::new(MusicLoop::open(path, a.music_gain_db)?),
+        None => Box::new(Silence),
+    })
+}
+
 /// Decodes the show's sound effects to 48 kHz mono, refusing a bad file at start.
-fn load_effects(
+pub(crate) fn load_effects(
     files: &std::collections::BTreeMap<String, std::path::PathBuf>,
 ) -> Result<std::collections::HashMap<String, std::sync::Arc<[f32]>>, RunError> {
     files
@@ -456,7 +462,7 @@ fn load_effects(
         .collect()
 }
 
-fn mix_settings(show: &ShowConfig) -> MixSettings {
+pub(crate) fn mix_settings(show: &ShowConfig) -> MixSettings {
     let a = &show.audio;
     MixSettings {
         duck_db: a.duck_db,
