@@ -97,7 +97,14 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     let url = feed_server(broken.clone());
     let scene = std::fs::read_to_string(fixture("twin_scene.ron"))
         .unwrap()
-        .replace("http://127.0.0.1:9/twin.json", &url);
+        .replace("http://127.0.0.1:9/twin.json", &url)
+        .replace(
+            "../../assets/avatars/RobotExpressive.glb",
+            repo()
+                .join("assets/avatars/RobotExpressive.glb")
+                .to_str()
+                .unwrap(),
+        );
     std::fs::write(dir.path("twin_scene.ron"), scene).unwrap();
     std::fs::copy(fixture("twin.toml"), dir.path("twin.toml")).unwrap();
     let file_feed = dir.path("twin.json");
@@ -128,7 +135,11 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     assert_eq!(post(&api, "/twin/push", "{oops").0, 400);
 
     let pushed_at = status(&api)["media_seconds"].as_f64().unwrap();
-    let (code, body) = post(&api, "/twin/push", r#"{"orders": 42, "state": "fault"}"#);
+    let (code, body) = post(
+        &api,
+        "/twin/push",
+        r#"{"orders": 42, "state": "fault", "speed": 1.5}"#,
+    );
     assert_eq!(code, 202, "{body}");
     std::thread::sleep(Duration::from_millis(1500));
     std::fs::write(&file_feed, r#"{"beacon": false}"#).unwrap();
@@ -176,6 +187,16 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     assert!(
         diff(&orders(&before), &orders(&after)) > 2.0,
         "the orders screen did not change"
+    );
+    // The robot stands still without a speed, and dances once the line has one.
+    let robot = |t: f64| region(&frame_at(t), 395, 170, 70, 95);
+    assert!(
+        diff(&robot(pushed_at - 0.9), &robot(pushed_at - 0.3)) < 0.5,
+        "the robot moved before it had a speed"
+    );
+    assert!(
+        diff(&robot(pushed_at + 1.0), &robot(pushed_at + 1.4)) > 1.0,
+        "the robot did not move at speed 1.5"
     );
     // The beacon was on, then hidden by the file feed.
     let beacon = |f: &(u32, u32, Vec<u8>)| patch_mean(f, 55, 48, 4);

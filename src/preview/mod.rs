@@ -58,7 +58,7 @@ pub(crate) fn window_app(
         None => Script::default(),
     };
     let twin = (!scene.description.feeds.is_empty()).then(|| crate::twin::TwinFeeds::start(&scene));
-    let bindings = scene.description.bindings.clone();
+    let twin_plugin = crate::twin::TwinPlugin::new(&scene);
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -94,7 +94,7 @@ pub(crate) fn window_app(
     app.add_plugins((
         PresenterPlugin,
         FreeCameraPlugin,
-        crate::twin::TwinPlugin { bindings },
+        twin_plugin,
         crate::show::OverlayPlugin {
             settings: crate::show::OverlaySettings {
                 config: show.plan.overlay.clone(),

@@ -78,7 +78,7 @@ pub fn build_app(
     });
     let target = app.world().resource::<CaptureTarget>().0.clone();
     let motion = crate::presenter::PreparedMotion::prepare(&scene)?;
-    let bindings = scene.description.bindings.clone();
+    let twin = crate::twin::TwinPlugin::new(&scene);
     app.add_plugins(ShowroomPlugin {
         settings: ShowroomSettings {
             scene,
@@ -105,7 +105,7 @@ pub fn build_app(
             },
         },
         crate::show::camera::CameraDirectorPlugin,
-        crate::twin::TwinPlugin { bindings },
+        twin,
     ));
     app.insert_resource(motion);
     app.finish();

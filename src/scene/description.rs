@@ -95,6 +95,13 @@ pub enum BindingShow {
         #[serde(default = "one_eighty")]
         degrees_per_unit: f32,
     },
+    /// Plays the prop's own glTF animation `clip` (by name), looped, at `value ×
+    /// speed_per_unit` times its recorded speed: a conveyor that runs as fast as the line.
+    Animation {
+        clip: String,
+        #[serde(default = "one")]
+        speed_per_unit: f32,
+    },
 }
 
 fn default_text_color() -> Rgb {

@@ -171,6 +171,26 @@ impl LoadedScene {
                     format!("no shape or prop named `{}`", b.target),
                 ));
             }
+            if let BindingShow::Animation { clip, .. } = &b.show {
+                let Some(prop) = d.props.iter().find(|p| p.name == b.target) else {
+                    return Err(invalid(
+                        format!("bindings[{i}].target"),
+                        format!("animations play on a prop; `{}` is a shape", b.target),
+                    ));
+                };
+                let names = crate::mocap::skeleton::animation_names(&self.asset_path(&prop.asset))
+                    .unwrap_or_default();
+                if !names.contains(clip) {
+                    return Err(invalid(
+                        format!("bindings[{i}].show.clip"),
+                        format!(
+                            "`{}` has no animation `{clip}` (it has: {})",
+                            prop.asset.display(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
             if let BindingShow::Text { .. } = b.show
                 && !d.shapes.iter().any(|s| s.name == b.target)
             {

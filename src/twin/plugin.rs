@@ -5,6 +5,7 @@ use super::{FeedNow, display, lookup};
 use crate::presenter::MediaTime;
 use crate::scene::{BindingShow, BindingSpec, ShowroomEntity};
 use bevy::camera::{ClearColorConfig, RenderTarget};
+use bevy::gltf::GltfAssetLabel;
 use bevy::prelude::*;
 use bevy::render::render_resource::TextureFormat;
 use bevy::text::FontSize;
@@ -16,6 +17,40 @@ pub struct TwinNow(pub HashMap<String, FeedNow>);
 
 pub struct TwinPlugin {
     pub bindings: Vec<BindingSpec>,
+    /// Each prop's file as Bevy loads it, and its animations' names, for `Animation`.
+    pub props: HashMap<String, (String, Vec<String>)>,
+}
+
+impl TwinPlugin {
+    pub fn new(scene: &crate::scene::LoadedScene) -> Self {
+        let props = scene
+            .description
+            .props
+            .iter()
+            .map(|p| {
+                let file = scene.asset_path(&p.asset);
+                let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
+                (
+                    p.name.clone(),
+                    (crate::scene::bevy_asset_path(&file), names),
+                )
+            })
+            .collect();
+        Self {
+            bindings: scene.description.bindings.clone(),
+            props,
+        }
+    }
+}
+
+#[derive(Resource)]
+struct PropFiles(HashMap<String, (String, Vec<String>)>);
+
+/// An animation player driven by binding `n`, playing graph node `node`.
+#[derive(Component)]
+struct DrivenBy {
+    binding: usize,
+    node: AnimationNodeIndex,
 }
 
 #[derive(Resource)]
@@ -31,8 +66,18 @@ const SCREEN_SIZE: (u32, u32) = (512, 288);
 impl Plugin for TwinPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(Bindings(self.bindings.clone()))
+            .insert_resource(PropFiles(self.props.clone()))
             .init_resource::<TwinNow>()
-            .add_systems(Update, (set_up_screens, apply_bindings).chain());
+            .add_systems(
+                Update,
+                (
+                    set_up_screens,
+                    apply_bindings,
+                    drive_animations,
+                    set_animation_speeds,
+                )
+                    .chain(),
+            );
     }
 }
 
@@ -228,6 +273,7 @@ fn apply_bindings(
                     *vis = wanted;
                 }
             }
+            BindingShow::Animation { .. } => {} // see drive_animations
             BindingShow::Spin { degrees_per_unit } => {
                 let rate = value.and_then(|(v, _)| v.as_f64()).unwrap_or(0.0) as f32;
                 if rate != 0.0
@@ -237,6 +283,77 @@ fn apply_bindings(
                     t.rotate_y((rate * degrees_per_unit * dt).to_radians());
                 }
             }
+        }
+    }
+}
+
+/// Gives the animation player inside each animated prop its clip, looping (again after
+/// the set is rebuilt).
+#[allow(clippy::too_many_arguments)]
+fn drive_animations(
+    mut commands: Commands,
+    bindings: Res<Bindings>,
+    files: Res<PropFiles>,
+    server: Res<AssetServer>,
+    mut graphs: ResMut<Assets<AnimationGraph>>,
+    objects: Query<(Entity, &Name), With<ShowroomEntity>>,
+    children: Query<&Children>,
+    mut players: Query<&mut AnimationPlayer, Without<DrivenBy>>,
+) {
+    for (i, binding) in bindings.0.iter().enumerate() {
+        let BindingShow::Animation { clip, .. } = &binding.show else {
+            continue;
+        };
+        let Some((root, _)) = objects.iter().find(|(_, n)| n.as_str() == binding.target) else {
+            continue;
+        };
+        let Some(player) = children
+            .iter_descendants(root)
+            .find(|e| players.contains(*e))
+        else {
+            continue; // not spawned yet, or already driven
+        };
+        let Some((path, names)) = files.0.get(&binding.target) else {
+            continue;
+        };
+        let Some(index) = names.iter().position(|n| n == clip) else {
+            continue;
+        };
+        let handle = server.load(GltfAssetLabel::Animation(index).from_asset(path.clone()));
+        let (graph, node) = AnimationGraph::from_clip(handle);
+        if let Ok(mut p) = players.get_mut(player) {
+            p.play(node).repeat().set_speed(0.0);
+        }
+        commands.entity(player).insert((
+            AnimationGraphHandle(graphs.add(graph)),
+            DrivenBy { binding: i, node },
+        ));
+    }
+}
+
+/// Each driven animation runs at its value's speed (stopped without a value).
+fn set_animation_speeds(
+    twin: Res<TwinNow>,
+    bindings: Res<Bindings>,
+    mut players: Query<(&DrivenBy, &mut AnimationPlayer)>,
+) {
+    for (driven, mut player) in &mut players {
+        let Some(BindingSpec {
+            value,
+            show: BindingShow::Animation { speed_per_unit, .. },
+            ..
+        }) = bindings.0.get(driven.binding)
+        else {
+            continue;
+        };
+        let speed = lookup(&twin.0, value)
+            .and_then(|(v, _)| v.as_f64())
+            .unwrap_or(0.0) as f32
+            * speed_per_unit;
+        if let Some(active) = player.animation_mut(driven.node)
+            && active.speed() != speed
+        {
+            active.set_speed(speed);
         }
     }
 }
