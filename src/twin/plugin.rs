@@ -73,6 +73,7 @@ impl Plugin for TwinPlugin {
                 (
                     set_up_screens,
                     apply_bindings,
+                    draw_changed_screens,
                     drive_animations,
                     set_animation_speeds,
                 )
@@ -92,6 +93,36 @@ struct ScreenReady;
 /// The camera and UI drawing a screen, and the shape they draw for.
 #[derive(Component)]
 struct ScreenOf(Entity);
+
+/// A screen's camera draws only when its text changed: a screen's picture stays in its
+/// texture, and on a CPU renderer every extra pass costs frame rate.
+#[derive(Component)]
+struct ScreenCamera {
+    binding: usize,
+    /// Frames still to draw (text layout lands a frame after the text changes).
+    frames_left: u8,
+}
+
+/// Switches screen cameras on for a few frames after their text changed, off otherwise.
+fn draw_changed_screens(
+    texts: Query<&ScreenText, Changed<Text>>,
+    mut cameras: Query<(&mut ScreenCamera, &mut Camera)>,
+) {
+    for changed in &texts {
+        for (mut screen, _) in &mut cameras {
+            if screen.binding == changed.0 {
+                screen.frames_left = 3;
+            }
+        }
+    }
+    for (mut screen, mut camera) in &mut cameras {
+        let on = screen.frames_left > 0;
+        if camera.is_active != on {
+            camera.is_active = on;
+        }
+        screen.frames_left = screen.frames_left.saturating_sub(1);
+    }
+}
 
 /// Gives every text-bound shape a texture that a small UI renders into (again after the
 /// set is rebuilt by an edit), and clears screens whose shape is gone.
@@ -141,6 +172,10 @@ fn set_up_screens(
                 },
                 RenderTarget::Image(image.clone().into()),
                 ScreenOf(shape),
+                ScreenCamera {
+                    binding: i,
+                    frames_left: 3,
+                },
             ))
             .id();
         commands
