@@ -49,6 +49,8 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
         format!(
             "# recolour the front wall, move the east wall closer, undo and redo the move\n\
              wait 5\nselect front -z\ncolor #20e020\nselect east +x\nmove -2 0 0\nundo\nredo\n\
+             # slide the west wall 100 px to the right with Shift+drag\n\
+             select west -x\nhold ShiftLeft\ndrag 100 0\nwait 2\nrelease ShiftLeft\nwait 2\n\
              save\nwait 5\nscreenshot {}\nquit\n",
             shot.display()
         ),
@@ -90,6 +92,15 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
         line("east +x").contains("translation: (3.0, 0.0, 0.0)"),
         "{saved}"
     );
+    // 100 px at 5 m with a 60° field in a 360 px high window: 1.6 m to the right.
+    let west = line("west -x");
+    let x: f64 = west
+        .split("translation: (")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap();
+    assert!((x - (-3.4)).abs() < 0.15, "dragged to x = {x}: {west}");
     let fmt = run_ok(&["scene", "fmt", scene.to_str().unwrap()]);
     assert_eq!(
         String::from_utf8_lossy(&fmt.stdout),

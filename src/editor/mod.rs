@@ -5,7 +5,7 @@
 //! saved file is the canonical, diff-friendly form. A running `stream` watching the same
 //! file picks the saved scene up.
 //!
-//! Click a shape or prop to select it (Tab cycles). Arrows move it on the floor, PageUp /
+//! Click a shape or prop to select it (` cycles); Shift+drag slides it over the floor. Arrows move it, PageUp /
 //! PageDown lift it, Q / E turn it, `-` / `=` scale it, C cycles its colour (shapes), L / K
 //! brighten / dim the lights, P adds a prop from the scene's `props` folder, Delete removes,
 //! Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves. The same edits can be scripted.
@@ -45,6 +45,7 @@ pub fn run(options: EditOptions) -> Result<(), RunError> {
             (
                 edit_from_keys,
                 edit_from_script,
+                drag_selection,
                 draw_selection,
                 update_inspector,
             )
@@ -356,6 +357,56 @@ fn edit_from_keys(
     for command in commands {
         run_command(&mut editor, &mut settings, &command);
     }
+}
+
+/// Shift + left-drag slides the selection over the floor, in the view's directions, at a
+/// rate that keeps it under the pointer at its distance. The whole drag is one undo step.
+#[allow(clippy::too_many_arguments)]
+fn drag_selection(
+    keys: Res<ButtonInput<KeyCode>>,
+    buttons: Res<ButtonInput<MouseButton>>,
+    motion: Res<bevy::input::mouse::AccumulatedMouseMotion>,
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
+    camera: Query<(&GlobalTransform, &Projection), With<crate::scene::ActiveCamera>>,
+    mut pieces: Query<(&Name, &mut Transform), With<SetPiece>>,
+    mut editor: ResMut<Editor>,
+    mut settings: ResMut<ShowroomSettings>,
+    mut dragged: Local<Option<Vec3>>,
+) {
+    let shift = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+    let held = shift && buttons.pressed(MouseButton::Left);
+    let Some(selected) = editor.selected.clone() else {
+        return;
+    };
+    if !held {
+        if let Some(total) = dragged.take()
+            && total.length() > 1e-4
+        {
+            run_command(
+                &mut editor,
+                &mut settings,
+                &format!("move {} 0 {}", total.x, total.z),
+            );
+        }
+        return;
+    }
+    let (Ok(window), Ok((eye, projection))) = (windows.single(), camera.single()) else {
+        return;
+    };
+    let Some((_, mut transform)) = pieces.iter_mut().find(|(n, _)| n.as_str() == selected) else {
+        return;
+    };
+    let fov = match projection {
+        Projection::Perspective(p) => p.fov,
+        _ => 1.0,
+    };
+    let distance = eye.translation().distance(transform.translation).max(0.1);
+    let per_pixel = 2.0 * distance * (fov / 2.0).tan() / window.height().max(1.0);
+    let flat = |v: Vec3| Vec3::new(v.x, 0.0, v.z).normalize_or_zero();
+    let step =
+        (flat(*eye.right()) * motion.delta.x - flat(*eye.forward()) * motion.delta.y) * per_pixel;
+    transform.translation += step;
+    *dragged.get_or_insert(Vec3::ZERO) += step;
 }
 
 /// A click on a set piece (or any part of a prop) selects it.

@@ -197,12 +197,14 @@ fn choose_camera(
 /// Left-drag turns the camera around the point it looks at; the wheel moves it closer.
 fn orbit(
     mut viewer: ResMut<Viewer>,
+    keys: Res<ButtonInput<KeyCode>>,
     buttons: Res<ButtonInput<MouseButton>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
     mut camera: Query<&mut Transform, With<ActiveCamera>>,
 ) {
-    if viewer.flying {
+    // Shift+drag belongs to the editor (moving the selection).
+    if viewer.flying || keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]) {
         return;
     }
     let Ok(mut transform) = camera.single_mut() else {
@@ -245,6 +247,9 @@ pub enum Command {
     Key(KeyCode),
     /// Drag with the left button by this many pixels.
     Drag(f32, f32),
+    /// Keep a key down (`hold ShiftLeft`) until `release`.
+    Hold(KeyCode),
+    Release(KeyCode),
     /// Save the window's picture as a binary PPM.
     Screenshot(PathBuf),
     /// An editor command (`select`, `move`, `rotate`, `scale`, `color`, `light`, `add`,
@@ -296,6 +301,8 @@ impl Script {
             steps.push_back(match word {
                 "wait" => Command::Wait(rest.parse().map_err(|_| bad("frames expected"))?),
                 "key" => Command::Key(key_code(rest).ok_or_else(|| bad("unknown key"))?),
+                "hold" => Command::Hold(key_code(rest).ok_or_else(|| bad("unknown key"))?),
+                "release" => Command::Release(key_code(rest).ok_or_else(|| bad("unknown key"))?),
                 "drag" => {
                     let mut it = rest.split_whitespace().map(str::parse::<f32>);
                     match (it.next(), it.next()) {
@@ -340,6 +347,10 @@ fn key_code(name: &str) -> Option<KeyCode> {
         "PageUp" => KeyCode::PageUp,
         "PageDown" => KeyCode::PageDown,
         "Delete" => KeyCode::Delete,
+        "ShiftLeft" => KeyCode::ShiftLeft,
+        "ControlLeft" => KeyCode::ControlLeft,
+        "KeyZ" => KeyCode::KeyZ,
+        "KeyY" => KeyCode::KeyY,
         d if d.starts_with("Digit") => {
             let n: usize = d[5..].parse().ok()?;
             *CAMERA_KEYS.get(n.checked_sub(1)?)?
@@ -377,6 +388,8 @@ fn play_script(
             keys.press(key);
             script.release = Some(key);
         }
+        Command::Hold(key) => keys.press(key),
+        Command::Release(key) => keys.release(key),
         Command::Drag(x, y) => {
             buttons.press(MouseButton::Left);
             motion.delta = Vec2::new(x, y);
