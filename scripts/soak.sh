@@ -37,7 +37,7 @@ export TWINCAST_API_TOKEN="soak-$$"
 SECONDS_TOTAL="$(python3 -c "print(int(float('$HOURS') * 3600))")"
 "$TWINCAST_BIN" stream "$SHOW" --seconds "$SECONDS_TOTAL" \
   --output "rtmp://127.0.0.1:$RTMP_PORT/live/soak" --api "127.0.0.1:$API_PORT" \
-  --status-every 300 2> "$WORK/twincast.log" &
+  --status-every 300 > "$WORK/twincast.out" 2> "$WORK/twincast.log" &
 TWINCAST=$!
 cleanup() { kill "$TWINCAST" "$SERVER" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
