@@ -37,6 +37,8 @@ pub struct Scheduler {
     busy_until: Option<u64>,
     /// Lines asked for now (`/say`): played next, as soon as the current line ends.
     urgent: Option<Receiver<Line>>,
+    /// A ready line taken early by [`Scheduler::wait_for_ready`].
+    held: Option<Line>,
 }
 
 impl Scheduler {
@@ -55,6 +57,7 @@ impl Scheduler {
             lead: (lead_seconds.max(0.0) * SAMPLE_RATE as f32) as u64,
             busy_until: None,
             urgent: None,
+            held: None,
         }
     }
 
@@ -75,11 +78,26 @@ impl Scheduler {
         if self.busy_until.is_some_and(|b| b + self.pause > earliest) {
             return None;
         }
-        let line = self.ready.try_recv().ok()?;
+        let line = self.held.take().or_else(|| self.ready.try_recv().ok())?;
         let start = self
             .busy_until
             .map_or(earliest, |b| (b + self.pause).max(earliest));
         Some(self.schedule(line, start))
+    }
+
+    /// Whether a ready line would start at `now` (nothing playing, the pause over).
+    pub fn is_free(&self, now: u64) -> bool {
+        let earliest = now + self.lead;
+        self.busy_until.is_none_or(|b| b + self.pause <= earliest)
+    }
+
+    /// Waits up to `timeout` for the next scripted line to be ready. Offline renders use
+    /// this so that lines land where the script puts them however slow the speech engine.
+    pub fn wait_for_ready(&mut self, timeout: std::time::Duration) -> bool {
+        if self.held.is_none() {
+            self.held = self.ready.recv_timeout(timeout).ok();
+        }
+        self.held.is_some()
     }
 
     fn schedule(&mut self, line: Line, start: u64) -> ScheduledLine {

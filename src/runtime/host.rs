@@ -24,6 +24,8 @@ pub struct Host {
     day: DayClock,
     /// The operator has taken over: the script pauses; requests still play.
     pub paused: bool,
+    /// Offline (`render`): wait for speech rather than let the picture run ahead of it.
+    pub offline: bool,
 }
 
 impl Host {
@@ -66,6 +68,7 @@ impl Host {
             clock,
             day,
             paused: false,
+            offline: false,
         }
     }
 
@@ -80,7 +83,15 @@ impl Host {
             let _ = self.script.send(line);
         }
         self.reload.poll(&mut self.director);
-        let line = self.scheduler.tick(self.clock.samples_for_frames(frame))?;
+        let samples = self.clock.samples_for_frames(frame);
+        if self.offline
+            && self.director.has_line_in_flight()
+            && self.scheduler.is_free(samples)
+            && !self.scheduler.wait_for_ready(Duration::from_secs(60))
+        {
+            warn!("the speech engine gave no line within 60 s; the render goes on without it");
+        }
+        let line = self.scheduler.tick(samples)?;
         let start = line.start as f64 / SAMPLE_RATE as f64;
         let end = line.end() as f64 / SAMPLE_RATE as f64;
         if let Origin::Script(serial) = line.line.origin {

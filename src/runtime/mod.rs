@@ -202,10 +202,9 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
         );
         let (to_mixer, schedule) = crossbeam_channel::unbounded();
         let day = options.day.unwrap_or_else(DayClock::local_now);
-        (
-            Some(host::Host::new(show, clock, speaker, io, to_mixer, day)),
-            Some(schedule),
-        )
+        let mut host = host::Host::new(show, clock, speaker, io, to_mixer, day);
+        host.offline = options.pacing == Pacing::AsFastAsPossible;
+        (Some(host), Some(schedule))
     } else {
         (None, None)
     };

@@ -114,6 +114,11 @@ impl Director {
         &self.on_air
     }
 
+    /// Whether a written line is waiting to be said.
+    pub fn has_line_in_flight(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
     /// Whether there is anything to direct.
     pub fn is_active(&self) -> bool {
         !self.plan.segments.is_empty()
