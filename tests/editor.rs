@@ -5,20 +5,6 @@
 use crate::common::*;
 use std::time::{Duration, Instant};
 
-fn ppm(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut parts = data.splitn(4, |b| *b == b'\n');
-    parts.next();
-    let size = String::from_utf8_lossy(parts.next().unwrap()).to_string();
-    let (w, h) = size.split_once(' ').unwrap();
-    parts.next();
-    (
-        w.parse().unwrap(),
-        h.parse().unwrap(),
-        parts.next().unwrap().to_vec(),
-    )
-}
-
 #[test]
 fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
     let dir = Scratch::new("editor");
@@ -56,24 +42,14 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
         ),
     )
     .unwrap();
-    let edit = std::process::Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x768x24"])
-        .arg(BIN)
-        .args([
-            "edit",
-            scene.to_str().unwrap(),
-            "--size",
-            "640x360",
-            "--commands",
-        ])
-        .arg(&script)
-        .current_dir(repo())
-        .env(
-            "XDG_RUNTIME_DIR",
-            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
-        )
-        .output()
-        .expect("running xvfb-run (install it with scripts/install-deps.sh)");
+    let edit = on_virtual_display(&[
+        "edit",
+        scene.to_str().unwrap(),
+        "--size",
+        "640x360",
+        "--commands",
+        script.to_str().unwrap(),
+    ]);
     let log = String::from_utf8_lossy(&edit.stderr);
     assert!(edit.status.success(), "{log}");
     assert!(log.contains("edit: saved"), "{log}");
@@ -109,7 +85,7 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
     );
 
     // The window showed it: the front wall, above the inspector panel, is green.
-    let picture = ppm(&shot);
+    let picture = read_ppm(&shot);
     assert_eq!((picture.0, picture.1), (640, 360));
     assert_colour_near(
         patch_mean(&picture, 320, 90, 6),

@@ -4,15 +4,9 @@
 use crate::common::*;
 
 fn centre(path: &std::path::Path) -> [f64; 3] {
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut parts = data.splitn(4, |b| *b == b'\n');
-    assert_eq!(parts.next(), Some(&b"P6"[..]));
-    let size = String::from_utf8_lossy(parts.next().unwrap()).to_string();
-    let (w, h) = size.split_once(' ').unwrap();
-    let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
-    parts.next();
-    let pixels = parts.next().unwrap().to_vec();
-    patch_mean(&(w, h, pixels), w / 2, h / 2, 6)
+    let picture = read_ppm(path);
+    let (w, h) = (picture.0, picture.1);
+    patch_mean(&picture, w / 2, h / 2, 6)
 }
 
 #[test]
@@ -30,19 +24,14 @@ fn preview_opens_a_window_and_follows_scripted_input() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x768x24"])
-        .arg(BIN)
-        .args(["preview", fixture("six_walls.toml").to_str().unwrap()])
-        .args(["--size", "320x180", "--commands"])
-        .arg(&script)
-        .current_dir(repo())
-        .env(
-            "XDG_RUNTIME_DIR",
-            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
-        )
-        .output()
-        .expect("running xvfb-run (install it with scripts/install-deps.sh)");
+    let out = on_virtual_display(&[
+        "preview",
+        fixture("six_walls.toml").to_str().unwrap(),
+        "--size",
+        "320x180",
+        "--commands",
+        script.to_str().unwrap(),
+    ]);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("preview: camera 2: east"), "{log}");
@@ -74,28 +63,19 @@ fn live_preview_plays_the_show_in_the_window() {
         format!("wait 40\nscreenshot {}\nquit\n", shot.display()),
     )
     .unwrap();
-    let out = std::process::Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x768x24"])
-        .arg(BIN)
-        .args([
-            "preview",
-            fixture("flash_zh.toml").to_str().unwrap(),
-            "--live",
-        ])
-        .args(["--size", "480x270", "--commands"])
-        .arg(&script)
-        .current_dir(repo())
-        .env(
-            "XDG_RUNTIME_DIR",
-            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
-        )
-        .output()
-        .expect("running xvfb-run (install it with scripts/install-deps.sh)");
+    let out = on_virtual_display(&[
+        "preview",
+        fixture("flash_zh.toml").to_str().unwrap(),
+        "--live",
+        "--size",
+        "480x270",
+        "--commands",
+        script.to_str().unwrap(),
+    ]);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("speaking at"), "{log}");
-    let data = std::fs::read(&shot).unwrap();
-    let pixels = &data[data.len() - 480 * 270 * 3..];
+    let (_, _, pixels) = read_ppm(&shot);
     let count = |x0: usize, y0: usize, w: usize, h: usize, want: &dyn Fn(&[u8]) -> bool| {
         (y0..y0 + h)
             .flat_map(|y| (x0..x0 + w).map(move |x| (y * 480 + x) * 3))

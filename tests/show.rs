@@ -22,26 +22,6 @@ fn count(pixels: &[u8], want: impl Fn(u8, u8, u8) -> bool) -> usize {
         .count()
 }
 
-/// Reads a binary PPM (P6) written by [`write_ppm`].
-fn read_ppm(path: &Path) -> (u32, u32, Vec<u8>) {
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut fields = Vec::new();
-    let mut at = 0;
-    while fields.len() < 4 {
-        while data[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        let start = at;
-        while !data[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        fields.push(String::from_utf8_lossy(&data[start..at]).to_string());
-    }
-    assert_eq!(fields[0], "P6");
-    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-    (w, h, data[at + 1..].to_vec())
-}
-
 fn write_ppm(path: &Path, w: u32, h: u32, pixels: &[u8]) {
     let mut data = format!("P6\n{w} {h}\n255\n").into_bytes();
     data.extend_from_slice(pixels);

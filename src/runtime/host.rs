@@ -190,16 +190,16 @@ fn local_minute_of_day() -> f64 {
     }
 }
 
-/// Watches the show file and hands a valid edit to the director (which switches at the
-/// next segment). An invalid edit is logged with its location; the show keeps going.
-struct Reloader {
-    path: PathBuf,
+/// Watches a file by its modification time, looking at most twice a second: cheap enough
+/// for the render loop, quick enough for a person saving an edit.
+pub(crate) struct FileWatch {
+    pub path: PathBuf,
     modified: Option<SystemTime>,
     last_poll: Instant,
 }
 
-impl Reloader {
-    fn new(path: PathBuf) -> Self {
+impl FileWatch {
+    pub fn new(path: PathBuf) -> Self {
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
         Self {
             path,
@@ -208,24 +208,42 @@ impl Reloader {
         }
     }
 
-    fn poll(&mut self, director: &mut Director) {
+    /// Whether the file changed since the last look.
+    pub fn changed(&mut self) -> bool {
         if self.last_poll.elapsed() < Duration::from_millis(500) {
-            return;
+            return false;
         }
         self.last_poll = Instant::now();
         let Ok(modified) = std::fs::metadata(&self.path).and_then(|m| m.modified()) else {
-            return;
+            return false;
         };
         if Some(modified) == self.modified {
-            return;
+            return false;
         }
         self.modified = Some(modified);
-        match ShowConfig::load(&self.path) {
+        true
+    }
+}
+
+/// Watches the show file and hands a valid edit to the director (which switches at the
+/// next segment). An invalid edit is logged with its location; the show keeps going.
+struct Reloader(FileWatch);
+
+impl Reloader {
+    fn new(path: PathBuf) -> Self {
+        Self(FileWatch::new(path))
+    }
+
+    fn poll(&mut self, director: &mut Director) {
+        if !self.0.changed() {
+            return;
+        }
+        match ShowConfig::load(&self.0.path) {
             Ok(show) => {
                 info!(
                     "{}: changed; the new rundown starts at the next segment (video, audio \
                      and output settings need a restart)",
-                    self.path.display()
+                    self.0.path.display()
                 );
                 director.reload(show.plan);
             }

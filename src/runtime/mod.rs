@@ -620,39 +620,22 @@ impl ApiMeter {
 
 /// Watches the scene file: a saved edit (from `twincast edit` or by hand) rebuilds the set
 /// in the running show; a broken one is logged with its location and changes nothing.
-struct SceneWatch {
-    path: std::path::PathBuf,
-    modified: Option<std::time::SystemTime>,
-    last_poll: Instant,
-}
+struct SceneWatch(host::FileWatch);
 
 impl SceneWatch {
     fn new(path: std::path::PathBuf) -> Self {
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        Self {
-            path,
-            modified,
-            last_poll: Instant::now(),
-        }
+        Self(host::FileWatch::new(path))
     }
 
     fn poll(&mut self, app: &mut App) {
-        if self.last_poll.elapsed() < Duration::from_millis(500) {
+        if !self.0.changed() {
             return;
         }
-        self.last_poll = Instant::now();
-        let Ok(modified) = std::fs::metadata(&self.path).and_then(|m| m.modified()) else {
-            return;
-        };
-        if Some(modified) == self.modified {
-            return;
-        }
-        self.modified = Some(modified);
-        match LoadedScene::load(&self.path) {
+        match LoadedScene::load(&self.0.path) {
             Ok(scene) => {
                 info!(
                     "{}: changed; the set is rebuilt (cameras, presenter and bindings stay until a restart)",
-                    self.path.display()
+                    self.0.path.display()
                 );
                 app.world_mut()
                     .resource_mut::<crate::scene::ShowroomSettings>()

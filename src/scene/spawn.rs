@@ -72,13 +72,6 @@ fn spawn_showroom(
     mut loaded: ResMut<ShowroomAssets>,
 ) {
     let scene = &settings.scene.description;
-    commands.insert_resource(ClearColor(srgb(scene.environment.clear_color)));
-    commands.insert_resource(GlobalAmbientLight {
-        color: srgb(scene.environment.ambient_color),
-        brightness: scene.environment.ambient_brightness,
-        ..default()
-    });
-
     let active = settings
         .camera
         .as_deref()
@@ -139,13 +132,6 @@ fn rebuild_set_on_change(
     for entity in &set {
         commands.entity(entity).despawn();
     }
-    let scene = &settings.scene.description;
-    commands.insert_resource(ClearColor(srgb(scene.environment.clear_color)));
-    commands.insert_resource(GlobalAmbientLight {
-        color: srgb(scene.environment.ambient_color),
-        brightness: scene.environment.ambient_brightness,
-        ..default()
-    });
     loaded.0.clear();
     spawn_set(
         &mut commands,
@@ -166,6 +152,12 @@ fn spawn_set(
     loaded: &mut ShowroomAssets,
 ) {
     let scene = &settings.scene.description;
+    commands.insert_resource(ClearColor(srgb(scene.environment.clear_color)));
+    commands.insert_resource(GlobalAmbientLight {
+        color: srgb(scene.environment.ambient_color),
+        brightness: scene.environment.ambient_brightness,
+        ..default()
+    });
     for light in &scene.lights {
         spawn_light(commands, light, settings.shadows);
     }

@@ -366,3 +366,37 @@ pub fn r128(path: &Path) -> (f64, f64) {
     };
     (value("I:"), value("Peak:"))
 }
+
+/// Runs twincast in a window on a virtual X display (Xvfb), as a person's desktop would.
+pub fn on_virtual_display(args: &[&str]) -> Output {
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args(["-a", "-s", "-screen 0 1024x768x24"])
+        .arg(BIN)
+        .args(args)
+        .current_dir(repo());
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    cmd.output()
+        .expect("running xvfb-run (install it with scripts/install-deps.sh)")
+}
+
+/// Reads a binary PPM (P6, as screenshots and references are kept): width, height, RGB.
+pub fn read_ppm(path: &Path) -> (u32, u32, Vec<u8>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&data[start..at]).to_string());
+    }
+    assert_eq!(fields[0], "P6", "{} is not a binary PPM", path.display());
+    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, data[at + 1..].to_vec())
+}
