@@ -205,7 +205,7 @@ fn a_server_down_at_start_is_connected_when_it_comes_up() {
     let show = dir.path("show.toml");
     std::fs::write(
         &show,
-        format!("{text}\n[alerts]\nwebhook = \"{hook}\"\nfailing_after_seconds = 1.5\n"),
+        format!("{text}\n[alerts]\nwebhook = \"{hook}\"\nfailing_after_seconds = 1.0\n"),
     )
     .unwrap();
     let local = dir.path("local.flv");
@@ -226,7 +226,8 @@ fn a_server_down_at_start_is_connected_when_it_comes_up() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // Down for longer than the failing threshold, counted from the first connection attempt.
+    std::thread::sleep(Duration::from_secs(4));
     let server = RtmpServer::start_on(&dir.path("srv"), port);
     wait_for_bytes(&server.recording("late"), 10_000, Duration::from_secs(15));
     let output = child.wait_with_output().unwrap();

@@ -55,7 +55,7 @@ impl Alerts {
         let alerts = Self {
             tx,
             show: show.to_string(),
-            failing_after: Duration::from_secs_f64(failing_after_seconds.max(1.0)),
+            failing_after: Duration::from_secs_f64(failing_after_seconds.max(0.5)),
             seen: Vec::new(),
             last_check: Instant::now(),
             marker,
@@ -92,9 +92,9 @@ impl Alerts {
         }));
     }
 
-    /// Compares output states with the last look (at most once a second).
+    /// Compares output states with the last look (four times a second: only atomics).
     pub fn watch(&mut self, outputs: &OutputSet) {
-        if self.last_check.elapsed() < Duration::from_secs(1) {
+        if self.last_check.elapsed() < Duration::from_millis(250) {
             return;
         }
         self.last_check = Instant::now();
