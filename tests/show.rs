@@ -53,6 +53,12 @@ fn flash_sale_card_countdown_and_chinese_captions_are_drawn() {
         "no red flash price or banner on the card"
     );
     assert!(count(&card_late, white) > 3000, "no white card");
+    // The product's picture (plain green) is on the card.
+    let green = |r: u8, g: u8, b: u8| g > 150 && r < 90 && b < 120;
+    assert!(
+        count(&card_late, green) > 300,
+        "no product picture on the card"
+    );
     // The countdown ticks: the banner differs between 1 s and 3 s.
     let banner = |f| crop(f, 340, 48, 128, 16);
     assert_ne!(banner(&early), banner(&late), "the countdown did not move");

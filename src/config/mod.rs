@@ -331,12 +331,15 @@ impl ShowConfig {
         let file: ShowFile =
             toml::from_str(text).map_err(|e| ConfigError::parse(path, text, &e))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Absolute, so files handed to Bevy's asset server (logo, product pictures) are
+        // found whatever the working directory.
         let resolve = |p: &Path| -> PathBuf {
-            if p.is_absolute() {
+            let joined = if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 dir.join(p)
-            }
+            };
+            std::path::absolute(&joined).unwrap_or(joined)
         };
         let name = file.name.unwrap_or_else(|| {
             path.file_stem()

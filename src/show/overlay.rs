@@ -55,7 +55,10 @@ impl Plugin for OverlayPlugin {
         }
         app.insert_resource(self.settings.clone())
             .init_resource::<OnAirNow>()
-            .add_systems(Update, (spawn_overlay, update_overlay).chain());
+            .add_systems(
+                Update,
+                (spawn_overlay, update_overlay, show_product_image).chain(),
+            );
     }
 }
 
@@ -81,6 +84,8 @@ struct CardBanner;
 struct CardBannerText;
 #[derive(Component)]
 struct CardStock;
+#[derive(Component)]
+struct CardImage;
 #[derive(Component)]
 struct Caption;
 #[derive(Component)]
@@ -195,6 +200,16 @@ fn spawn_overlay(
                     Text::new(""),
                     text(3.6, Color::WHITE),
                 ));
+                card.spawn((
+                    CardImage,
+                    Node {
+                        height: Val::Vh(16.0),
+                        align_self: AlignSelf::Center,
+                        display: Display::None,
+                        ..default()
+                    },
+                    ImageNode::default(),
+                ));
                 card.spawn((CardName, Text::new(""), text(4.4, INK)));
                 card.spawn((CardSubName, Text::new(""), text(2.8, INK.with_alpha(0.7))));
                 card.spawn(Node {
@@ -261,6 +276,39 @@ fn price(config: &OverlayConfig, v: f64) -> String {
         format!("{}{v:.0}", config.currency)
     } else {
         format!("{}{v:.2}", config.currency)
+    }
+}
+
+/// The product's picture on the card (JPEG), loaded once per file.
+fn show_product_image(
+    on_air: Res<OnAirNow>,
+    assets: Res<AssetServer>,
+    mut images: Query<(&mut ImageNode, &mut Node), With<CardImage>>,
+    mut loaded: Local<std::collections::HashMap<std::path::PathBuf, Handle<Image>>>,
+) {
+    if !on_air.is_changed() {
+        return;
+    }
+    let picture = on_air
+        .0
+        .product
+        .as_ref()
+        .filter(|_| on_air.0.card)
+        .and_then(|p| p.image.clone());
+    for (mut image, mut node) in &mut images {
+        match &picture {
+            Some(path) => {
+                let handle = loaded
+                    .entry(path.clone())
+                    .or_insert_with(|| assets.load(crate::scene::bevy_asset_path(path)))
+                    .clone();
+                if image.image != handle {
+                    image.image = handle;
+                }
+                node.display = Display::Flex;
+            }
+            None => node.display = Display::None,
+        }
     }
 }
 
