@@ -241,11 +241,8 @@ async fn twin_push(
     axum::extract::Path(feed): axum::extract::Path<String>,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorise(&shared, &headers) {
-        return r;
-    }
-    let doc = match body(payload) {
-        Ok(d) => d,
+    let doc = match authorised_body(&shared, &headers, payload) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let Some(twin) = &shared.twin else {
@@ -407,6 +404,17 @@ fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
         .map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
+/// The preamble of a mutating call with a JSON body: the token first (so a stranger
+/// learns nothing about the body's shape), then the body.
+fn authorised_body<T>(
+    shared: &ApiShared,
+    headers: &HeaderMap,
+    payload: Result<Json<T>, JsonRejection>,
+) -> Result<T, Response> {
+    authorise(shared, headers)?;
+    body(payload)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SayRequest {
@@ -418,11 +426,8 @@ async fn say(
     headers: HeaderMap,
     payload: Result<Json<SayRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorise(&shared, &headers) {
-        return r;
-    }
-    let request = match body(payload) {
-        Ok(r) => r,
+    let request = match authorised_body(&shared, &headers, payload) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let text = request.text.trim();
@@ -462,11 +467,8 @@ async fn gesture(
     headers: HeaderMap,
     payload: Result<Json<GestureRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorise(&shared, &headers) {
-        return r;
-    }
-    let request = match body(payload) {
-        Ok(r) => r,
+    let request = match authorised_body(&shared, &headers, payload) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     if !(request.speed > 0.0 && request.speed <= 10.0) {
@@ -620,11 +622,8 @@ async fn comment(
     headers: HeaderMap,
     payload: Result<Json<CommentRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorise(&shared, &headers) {
-        return r;
-    }
-    let request = match body(payload) {
-        Ok(r) => r,
+    let request = match authorised_body(&shared, &headers, payload) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let text = request.text.trim();
@@ -661,11 +660,8 @@ async fn takeover(
     headers: HeaderMap,
     payload: Result<Json<TakeoverRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorise(&shared, &headers) {
-        return r;
-    }
-    let request = match body(payload) {
-        Ok(r) => r,
+    let request = match authorised_body(&shared, &headers, payload) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     if request.on && !known(&shared).takeover_ready {

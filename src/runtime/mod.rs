@@ -315,13 +315,11 @@ pub fn run(options: RunOptions, stop: &StopSignal) -> Result<RunReport, RunError
             app.insert_resource(crate::show::OnAirNow(host.on_air().clone()));
         }
         for command in api_commands.try_iter() {
-            if let (crate::api::ApiCommand::Takeover(on), Some(live)) = (&command, &live_audio) {
-                live.set_active(*on);
-            }
             apply_command(
                 command,
                 &mut app,
                 host.as_mut(),
+                live_audio.as_deref(),
                 driver.next as f64 / clock.fps as f64,
             );
         }
@@ -651,6 +649,7 @@ fn apply_command(
     command: crate::api::ApiCommand,
     app: &mut App,
     host: Option<&mut host::Host>,
+    live_audio: Option<&crate::mix::LiveAudio>,
     now: f64,
 ) {
     use crate::api::ApiCommand;
@@ -675,6 +674,9 @@ fn apply_command(
         }
         (ApiCommand::Takeover(on), Some(host)) => {
             host.paused = on;
+            if let Some(live) = live_audio {
+                live.set_active(on);
+            }
             if let Some(mut live) = app
                 .world_mut()
                 .get_resource_mut::<crate::presenter::LiveCapture>()

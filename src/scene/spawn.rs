@@ -58,19 +58,13 @@ impl Plugin for ShowroomPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
             .init_resource::<ShowroomAssets>()
-            .add_systems(Startup, spawn_showroom)
-            .add_systems(PreUpdate, rebuild_set_on_change);
+            .add_systems(Startup, spawn_cameras)
+            .add_systems(PreUpdate, build_set);
     }
 }
 
-fn spawn_showroom(
-    mut commands: Commands,
-    settings: Res<ShowroomSettings>,
-    asset_server: Res<AssetServer>,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
-    mut loaded: ResMut<ShowroomAssets>,
-) {
+/// The scene's cameras: they stay for the whole run (the set around them may be rebuilt).
+fn spawn_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
     let scene = &settings.scene.description;
     let active = settings
         .camera
@@ -105,19 +99,11 @@ fn spawn_showroom(
             camera.insert((ActiveCamera, ShadowLodOrigin));
         }
     }
-
-    spawn_set(
-        &mut commands,
-        &settings,
-        &asset_server,
-        &mut meshes,
-        &mut materials,
-        &mut loaded,
-    );
 }
 
-/// A changed scene (an edit, a reloaded file): the set is rebuilt from the new description.
-fn rebuild_set_on_change(
+/// Builds the set (lights, shapes, props) from the scene, and again whenever the scene
+/// changes (an edit, a reloaded file), replacing what was there.
+fn build_set(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
     asset_server: Res<AssetServer>,
@@ -126,7 +112,7 @@ fn rebuild_set_on_change(
     mut loaded: ResMut<ShowroomAssets>,
     set: Query<Entity, With<SetPiece>>,
 ) {
-    if !settings.is_changed() || settings.is_added() {
+    if !settings.is_changed() {
         return;
     }
     for entity in &set {
