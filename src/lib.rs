@@ -15,10 +15,15 @@
 //! stream that runs for days never drifts, whatever the wall clock does.
 
 pub mod api;
+pub mod av;
+pub mod bench;
+pub mod camera;
 pub mod capture;
 pub mod config;
 pub mod editor;
 pub mod encode;
+pub mod graphics;
+pub mod loudness;
 pub mod media;
 pub mod mix;
 pub mod mocap;
@@ -28,7 +33,10 @@ pub mod preview;
 pub mod runtime;
 pub mod scene;
 pub mod show;
+pub mod speech;
+pub mod stage;
 pub mod twin;
 pub mod vmc;
 pub mod voice;
 pub mod vr;
+pub mod watch;

@@ -34,102 +34,24 @@ enum Command {
     /// Outputs come from --output (repeatable) or the show file's [[outputs]]; with neither,
     /// the show is recorded to out/<show>.flv. rtmp:// and rtmps:// URLs are sent as FLV;
     /// files are written by extension (.flv, .mp4, .mkv, .mov).
-    Stream {
-        #[command(flatten)]
-        show: ShowArgs,
-        /// Where to send the program; may repeat to go to several places at once.
-        #[arg(short, long = "output", value_name = "URL|PATH")]
-        outputs: Vec<String>,
-        /// Stop after this many seconds of media (default: run until stopped).
-        #[arg(long, value_name = "N")]
-        seconds: Option<f64>,
-        /// Seconds between status lines.
-        #[arg(long, default_value_t = 5.0, value_name = "S")]
-        status_every: f64,
-        /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
-        #[arg(long, value_name = "PATH")]
-        telemetry: Option<PathBuf>,
-        /// Also play the program on this machine's default audio output (a warning, not an
-        /// error, when there is none).
-        #[arg(long)]
-        monitor: bool,
-        /// Drive the host live from a VMC sender (VSeeFace, Warudo, VMC app …) listening
-        /// on this UDP address, e.g. 0.0.0.0:39539.
-        #[arg(long, value_name = "ADDR")]
-        vmc_listen: Option<String>,
-        /// Seconds without VMC packets before the host blends back to her clips.
-        #[arg(long, default_value_t = 2.0, value_name = "S")]
-        vmc_fallback: f32,
-        /// Serve the control API on this address (e.g. 127.0.0.1:8080); mutating calls
-        /// need the bearer token in $TWINCAST_API_TOKEN (or the show's `[api] token_env`).
-        #[arg(long, value_name = "ADDR")]
-        api: Option<String>,
-    },
+    Stream(StreamArgs),
     /// Render a fixed length of the show to a file as fast as the machine allows.
     ///
     /// Produces exactly the media `stream` would (same clock, same encoder settings),
     /// without waiting for the wall clock.
-    Render {
-        #[command(flatten)]
-        show: ShowArgs,
-        /// Length of media to render.
-        #[arg(long, value_name = "N")]
-        seconds: f64,
-        /// File to write (.flv, .mp4, .mkv, .mov); may repeat.
-        #[arg(short, long = "output", value_name = "PATH", required = true)]
-        outputs: Vec<String>,
-        /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
-        #[arg(long, value_name = "PATH")]
-        telemetry: Option<PathBuf>,
-    },
+    Render(RenderArgs),
     /// Open the showroom in a window: the host idles, the twin's screens are live, and you
     /// walk around (1–9: the scene's cameras; Tab: fly with WASD + mouse, or orbit by
     /// dragging; wheel: zoom; Esc: quit). --size sets the window size.
-    Preview {
-        #[command(flatten)]
-        show: ShowArgs,
-        /// Play a script of input (wait N, key Digit2, drag DX DY, screenshot FILE.ppm,
-        /// quit), one command a line.
-        #[arg(long, value_name = "FILE")]
-        commands: Option<PathBuf>,
-        /// Run the show itself: the rundown, the voice with lip sync, the graphics and the
-        /// camera work, with the program's sound on this machine's speakers.
-        #[arg(long)]
-        live: bool,
-    },
+    Preview(PreviewArgs),
     /// Arrange a scene in a window and save it: click (or `) to select; arrows, PageUp and
     /// PageDown move; Q/E turn; -/= scale; C colour; L/K lights; P adds a prop; Delete
     /// removes; Ctrl+Z/Y undo/redo; Ctrl+S saves (canonical form). A running stream of a
     /// show using this scene rebuilds its set when the file is saved.
-    Edit {
-        /// The scene file (RON).
-        scene: PathBuf,
-        /// Window size.
-        #[arg(long, value_name = "WxH", value_parser = parse_size)]
-        size: Option<(u32, u32)>,
-        /// Play a script of input and editor commands (select NAME, move DX DY DZ, rotate
-        /// DEG, scale F, color #RRGGBB, light F, add PATH, remove, undo, redo, save, plus
-        /// wait/key/drag/screenshot/quit as in preview), one a line.
-        #[arg(long, value_name = "FILE")]
-        commands: Option<PathBuf>,
-    },
+    Edit(EditArgs),
     /// Speak a line with a speech engine: writes the WAV and, beside it, the viseme track
     /// (`NAME.visemes.json`: time in seconds, viseme, weight) for checking voices and timing.
-    Say {
-        /// The text to speak.
-        text: String,
-        /// Voice name (for eSpeak: en-us, en-gb, cmn, …).
-        #[arg(long, default_value = "en-us")]
-        voice: String,
-        /// Engine: `espeak`, `command:<shell command>` (text on stdin, `{output}` = WAV path),
-        /// or `http:<URL>` of an OpenAI-style /v1/audio/speech endpoint (key from
-        /// $TWINCAST_TTS_API_KEY).
-        #[arg(long, default_value = "espeak")]
-        engine: String,
-        /// WAV file to write (48 kHz mono).
-        #[arg(short, long, value_name = "PATH")]
-        output: PathBuf,
-    },
+    Say(SayArgs),
     /// Scene-file tools.
     Scene {
         #[command(subcommand)]
@@ -145,6 +67,99 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+#[derive(Args)]
+struct StreamArgs {
+    #[command(flatten)]
+    show: ShowArgs,
+    /// Where to send the program; may repeat to go to several places at once.
+    #[arg(short, long = "output", value_name = "URL|PATH")]
+    outputs: Vec<String>,
+    /// Stop after this many seconds of media (default: run until stopped).
+    #[arg(long, value_name = "N")]
+    seconds: Option<f64>,
+    /// Seconds between status lines.
+    #[arg(long, default_value_t = 5.0, value_name = "S")]
+    status_every: f64,
+    /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
+    #[arg(long, value_name = "PATH")]
+    telemetry: Option<PathBuf>,
+    /// Also play the program on this machine's default audio output (a warning, not an
+    /// error, when there is none).
+    #[arg(long)]
+    monitor: bool,
+    /// Drive the host live from a VMC sender (VSeeFace, Warudo, VMC app …) listening
+    /// on this UDP address, e.g. 0.0.0.0:39539.
+    #[arg(long, value_name = "ADDR")]
+    vmc_listen: Option<String>,
+    /// Seconds without VMC packets before the host blends back to her clips.
+    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    vmc_fallback: f32,
+    /// Serve the control API on this address (e.g. 127.0.0.1:8080); mutating calls
+    /// need the bearer token in $TWINCAST_API_TOKEN (or the show's `[api] token_env`).
+    #[arg(long, value_name = "ADDR")]
+    api: Option<String>,
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    #[command(flatten)]
+    show: ShowArgs,
+    /// Length of media to render.
+    #[arg(long, value_name = "N")]
+    seconds: f64,
+    /// File to write (.flv, .mp4, .mkv, .mov); may repeat.
+    #[arg(short, long = "output", value_name = "PATH", required = true)]
+    outputs: Vec<String>,
+    /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
+    #[arg(long, value_name = "PATH")]
+    telemetry: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PreviewArgs {
+    #[command(flatten)]
+    show: ShowArgs,
+    /// Play a script of input (wait N, key Digit2, drag DX DY, screenshot FILE.ppm,
+    /// quit), one command a line.
+    #[arg(long, value_name = "FILE")]
+    commands: Option<PathBuf>,
+    /// Run the show itself: the rundown, the voice with lip sync, the graphics and the
+    /// camera work, with the program's sound on this machine's speakers.
+    #[arg(long)]
+    live: bool,
+}
+
+#[derive(Args)]
+struct EditArgs {
+    /// The scene file (RON).
+    scene: PathBuf,
+    /// Window size.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+    /// Play a script of input and editor commands (select NAME, move DX DY DZ, rotate
+    /// DEG, scale F, color #RRGGBB, light F, add PATH, remove, undo, redo, save, plus
+    /// wait/key/drag/screenshot/quit as in preview), one a line.
+    #[arg(long, value_name = "FILE")]
+    commands: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SayArgs {
+    /// The text to speak.
+    text: String,
+    /// Voice name (for eSpeak: en-us, en-gb, cmn, …).
+    #[arg(long, default_value = "en-us")]
+    voice: String,
+    /// Engine: `espeak`, `command:<shell command>` (text on stdin, `{output}` = WAV path),
+    /// or `http:<URL>` of an OpenAI-style /v1/audio/speech endpoint (key from
+    /// $TWINCAST_TTS_API_KEY).
+    #[arg(long, default_value = "espeak")]
+    engine: String,
+    /// WAV file to write (48 kHz mono).
+    #[arg(short, long, value_name = "PATH")]
+    output: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -240,7 +255,7 @@ struct ShowArgs {
 }
 
 fn parse_clock(text: &str) -> Result<u32, String> {
-    twincast::show::plan::parse_time_of_day(text)
+    twincast::config::plan::parse_time_of_day(text)
         .filter(|m| *m < 24 * 60)
         .ok_or_else(|| format!("`{text}` is not a time of day HH:MM"))
 }
@@ -336,152 +351,19 @@ fn stop_on_signals() -> Result<StopSignal> {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Stream {
-            show,
-            mut outputs,
-            seconds,
-            status_every,
-            telemetry,
-            monitor,
-            vmc_listen,
-            vmc_fallback,
-            api,
-        } => {
-            let day = show.clock.map(runtime::DayClock::starting_at);
-            let show = show.load()?;
-            if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
-                bail!("--vmc-fallback must be a positive number of seconds");
-            }
-            if outputs.is_empty() {
-                outputs = show.outputs.clone();
-            }
-            if outputs.is_empty() {
-                outputs.push(show.default_output());
-            }
-            check_seconds(seconds)?;
-            let stop = stop_on_signals()?;
-            tracing::info!("streaming `{}` to {}", show.name, outputs.join(", "));
-            let report = runtime::run(
-                RunOptions {
-                    show,
-                    outputs,
-                    seconds,
-                    pacing: Pacing::RealTime,
-                    status_every: Duration::from_secs_f64(status_every.max(0.5)),
-                    telemetry,
-                    monitor,
-                    vmc: vmc_listen.map(|listen| runtime::VmcOptions {
-                        listen,
-                        fallback_after: vmc_fallback,
-                    }),
-                    api,
-                    day,
-                },
-                &stop,
-            )?;
-            print_report(&report);
-            Ok(())
-        }
-        Command::Render {
-            show,
-            seconds,
-            outputs,
-            telemetry,
-        } => {
-            let day = show.clock.map(runtime::DayClock::starting_at);
-            let show = show.load()?;
-            check_seconds(Some(seconds))?;
-            if let Some(url) = outputs.iter().find(|o| o.contains("://")) {
-                bail!("render writes files as fast as it can; use `twincast stream` for {url}");
-            }
-            let stop = stop_on_signals()?;
-            let report = runtime::run(
-                RunOptions {
-                    show,
-                    outputs,
-                    seconds: Some(seconds),
-                    pacing: Pacing::AsFastAsPossible,
-                    status_every: Duration::from_secs(10),
-                    telemetry,
-                    monitor: false,
-                    vmc: None,
-                    api: None,
-                    day,
-                },
-                &stop,
-            )?;
-            print_report(&report);
-            Ok(())
-        }
-        Command::Preview {
-            show,
-            commands,
-            live,
-        } => {
-            let show = show.load()?;
-            twincast::preview::run(twincast::preview::PreviewOptions {
-                show,
-                commands,
-                live,
-            })?;
-            Ok(())
-        }
-        Command::Edit {
-            scene,
-            size,
-            commands,
-        } => {
-            // The demo show's settings frame the window; the scene is the one being edited.
-            let mut show = ShowConfig::load(&demo_show())?;
-            show.scene = scene.clone();
-            show.plan.overlay.enabled = false;
-            show.plan.segments.clear();
-            if let Some((w, h)) = size {
-                (show.video.width, show.video.height) = (w, h);
-            }
-            show.validate()?;
-            twincast::editor::run(twincast::editor::EditOptions {
-                show,
-                scene,
-                commands,
-            })?;
-            Ok(())
-        }
-        Command::Say {
-            text,
-            voice,
-            engine,
-            output,
-        } => {
-            let mut engine = twincast::voice::engine_from_name(&engine, &Default::default())?;
-            let line = engine.synthesize(&text, &voice)?;
-            let visemes = line.visemes();
-            let program = line.to_program_rate()?;
-            twincast::voice::wav::write_wav(&output, &program.samples, program.sample_rate)?;
-            let track = output.with_extension("visemes.json");
-            std::fs::write(&track, visemes.to_json())
-                .with_context(|| format!("writing {}", track.display()))?;
-            println!(
-                "wrote {} ({:.2} s, {} phonemes) and {}",
-                output.display(),
-                program.duration(),
-                line.phonemes.len(),
-                track.display()
-            );
-            Ok(())
-        }
+        Command::Stream(args) => stream(args),
+        Command::Render(args) => render(args),
+        Command::Preview(args) => twincast::preview::run(twincast::preview::PreviewOptions {
+            show: args.show.load()?,
+            commands: args.commands,
+            live: args.live,
+        })
+        .map_err(Into::into),
+        Command::Edit(args) => edit(args),
+        Command::Say(args) => say(args),
         Command::Scene {
             what: SceneCommand::Fmt { file, write },
-        } => {
-            let scene = twincast::scene::LoadedScene::load(&file)?;
-            if write {
-                scene.save(&file)?;
-                println!("wrote {}", file.display());
-            } else {
-                print!("{}", scene.to_ron());
-            }
-            Ok(())
-        }
+        } => scene_fmt(&file, write),
         Command::Mocap {
             what: MocapCommand::Inspect { file, avatar },
         } => {
@@ -492,31 +374,139 @@ fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { what } => match what {
-            BenchCommand::Render { show, frames, raw } => {
-                let show = show.load()?;
-                let figures = runtime::bench::render_only(&show, frames, raw.as_deref())?;
-                println!("{figures}");
-                Ok(())
-            }
-            BenchCommand::Voice { engine, voice } => {
-                for figures in runtime::bench::voice(&engine, &voice)? {
-                    println!("{figures}");
-                }
-                Ok(())
-            }
-            BenchCommand::Mocap { clip, avatar } => {
-                println!("{}", runtime::bench::mocap(&clip, &avatar)?);
-                Ok(())
-            }
-            BenchCommand::Encode { show, raw } => {
-                let show = show.load()?;
-                let figures = runtime::bench::encode_only(&show, &raw)?;
-                println!("{figures}");
-                Ok(())
-            }
-        },
+        Command::Bench { what } => bench(what),
     }
+}
+
+fn stream(args: StreamArgs) -> Result<()> {
+    let day = args.show.clock.map(runtime::DayClock::starting_at);
+    let show = args.show.load()?;
+    let vmc_fallback = args.vmc_fallback;
+    if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
+        bail!("--vmc-fallback must be a positive number of seconds");
+    }
+    let mut outputs = args.outputs;
+    if outputs.is_empty() {
+        outputs = show.outputs.clone();
+    }
+    if outputs.is_empty() {
+        outputs.push(show.default_output());
+    }
+    check_seconds(args.seconds)?;
+    let stop = stop_on_signals()?;
+    tracing::info!("streaming `{}` to {}", show.name, outputs.join(", "));
+    let options = RunOptions {
+        show,
+        outputs,
+        seconds: args.seconds,
+        pacing: Pacing::RealTime,
+        status_every: Duration::from_secs_f64(args.status_every.max(0.5)),
+        telemetry: args.telemetry,
+        monitor: args.monitor,
+        vmc: args.vmc_listen.map(|listen| runtime::VmcOptions {
+            listen,
+            fallback_after: vmc_fallback,
+        }),
+        api: args.api,
+        day,
+    };
+    print_report(&runtime::run(options, &stop)?);
+    Ok(())
+}
+
+fn render(args: RenderArgs) -> Result<()> {
+    let day = args.show.clock.map(runtime::DayClock::starting_at);
+    let show = args.show.load()?;
+    check_seconds(Some(args.seconds))?;
+    if let Some(url) = args.outputs.iter().find(|o| o.contains("://")) {
+        bail!("render writes files as fast as it can; use `twincast stream` for {url}");
+    }
+    let stop = stop_on_signals()?;
+    let options = RunOptions {
+        show,
+        outputs: args.outputs,
+        seconds: Some(args.seconds),
+        pacing: Pacing::AsFastAsPossible,
+        status_every: Duration::from_secs(10),
+        telemetry: args.telemetry,
+        monitor: false,
+        vmc: None,
+        api: None,
+        day,
+    };
+    print_report(&runtime::run(options, &stop)?);
+    Ok(())
+}
+
+fn edit(args: EditArgs) -> Result<()> {
+    // The demo show's settings frame the window; the scene is the one being edited.
+    let mut show = ShowConfig::load(&demo_show())?;
+    show.scene = args.scene.clone();
+    show.plan.overlay.enabled = false;
+    show.plan.segments.clear();
+    if let Some((w, h)) = args.size {
+        (show.video.width, show.video.height) = (w, h);
+    }
+    show.validate()?;
+    twincast::editor::run(twincast::editor::EditOptions {
+        show,
+        scene: args.scene,
+        commands: args.commands,
+    })?;
+    Ok(())
+}
+
+fn say(args: SayArgs) -> Result<()> {
+    let mut engine = twincast::voice::engine_from_name(&args.engine, &Default::default())?;
+    let line = engine.synthesize(&args.text, &args.voice)?;
+    let visemes = line.visemes();
+    let program = line.to_program_rate()?;
+    let output = &args.output;
+    twincast::voice::wav::write_wav(output, &program.samples, program.sample_rate)?;
+    let track = output.with_extension("visemes.json");
+    std::fs::write(&track, visemes.to_json())
+        .with_context(|| format!("writing {}", track.display()))?;
+    println!(
+        "wrote {} ({:.2} s, {} phonemes) and {}",
+        output.display(),
+        program.duration(),
+        line.phonemes.len(),
+        track.display()
+    );
+    Ok(())
+}
+
+fn scene_fmt(file: &std::path::Path, write: bool) -> Result<()> {
+    let scene = twincast::scene::LoadedScene::load(file)?;
+    if write {
+        scene.save(file)?;
+        println!("wrote {}", file.display());
+    } else {
+        print!("{}", scene.to_ron());
+    }
+    Ok(())
+}
+
+fn bench(what: BenchCommand) -> Result<()> {
+    use twincast::bench;
+    match what {
+        BenchCommand::Render { show, frames, raw } => {
+            println!(
+                "{}",
+                bench::render_only(&show.load()?, frames, raw.as_deref())?
+            );
+        }
+        BenchCommand::Voice { engine, voice } => {
+            for figures in bench::voice(&engine, &voice)? {
+                println!("{figures}");
+            }
+        }
+        BenchCommand::Mocap { clip, avatar } => println!("{}", bench::mocap(&clip, &avatar)?),
+        BenchCommand::Encode { show, raw } => {
+            println!("{}", bench::encode_only(&show.load()?, &raw)?);
+        }
+    }
+    Ok(())
 }
 
 fn check_seconds(seconds: Option<f64>) -> Result<()> {
@@ -539,7 +529,7 @@ fn print_report(report: &RunReport) {
         report.wall_seconds,
         report.frames as f64 / report.wall_seconds.max(1e-9),
         speed,
-        runtime::bench::peak_rss_mib(),
+        twincast::bench::peak_rss_mib(),
         if report.stopped_by_signal {
             " (stopped by signal)"
         } else {

@@ -85,6 +85,22 @@ impl MediaClock {
     }
 }
 
+/// Anything that produces program audio: interleaved stereo f32 at 48 kHz.
+pub trait AudioSource: Send {
+    /// Fills all of `out`. Sources never fail here: a source in trouble plays silence and
+    /// reports it, because the stream must go on.
+    fn fill(&mut self, out: &mut [f32]);
+}
+
+/// No music: the audio track is still there, because platforms reject streams without one.
+pub struct Silence;
+
+impl AudioSource for Silence {
+    fn fill(&mut self, out: &mut [f32]) {
+        out.fill(0.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

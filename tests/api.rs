@@ -1,47 +1,8 @@
 //! The control API of a running `stream`, over real HTTP on loopback.
 
 use crate::common::*;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-/// One HTTP/1.1 request by hand; returns status and body.
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connecting to the API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    // A server may reset the connection right after its answer (`Connection: close`);
-    // what arrived before the reset is the answer.
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !bytes.is_empty() => {
-                break;
-            }
-            Err(e) => panic!("{method} {path} {body}: {e}"),
-        }
-    }
-    response.push_str(&String::from_utf8_lossy(&bytes));
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {response:?}"));
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_string())
-}
+use std::io::Read;
+use std::time::Duration;
 
 /// Checks Prometheus' text format line by line: HELP and TYPE before samples, metric names
 /// and label syntax, and numeric values.
@@ -57,8 +18,11 @@ fn assert_prometheus(text: &str) -> usize {
             typed.insert(name.to_string());
             continue;
         }
-        if line.starts_with("# HELP ") || line.is_empty() {
+        if line.starts_with("# HELP ") || line.starts_with("# UNIT ") || line.is_empty() {
             continue;
+        }
+        if line == "# EOF" {
+            break; // OpenMetrics ends the exposition here
         }
         let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
         value
@@ -71,7 +35,12 @@ fn assert_prometheus(text: &str) -> usize {
                 && !name.starts_with(|c: char| c.is_ascii_digit()),
             "{line}"
         );
-        assert!(typed.contains(name), "{name} has no TYPE before it");
+        // OpenMetrics types a counter's family without the samples' `_total` suffix.
+        let family = name.strip_suffix("_total").filter(|f| typed.contains(*f));
+        assert!(
+            typed.contains(name) || family.is_some(),
+            "{name} has no TYPE before it"
+        );
         if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
             assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
             assert!(labels.contains("=\""), "{line}");
@@ -85,47 +54,27 @@ fn assert_prometheus(text: &str) -> usize {
 fn every_endpoint_answers_and_steers_a_running_show() {
     let dir = Scratch::new("api");
     let telemetry = dir.path("t.jsonl");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = twincast()
-        .args([
-            "stream",
-            fixture("mocap.toml").to_str().unwrap(),
-            "--seconds",
-            "10",
-            "--output",
-            dir.path("out.mkv").to_str().unwrap(),
-            "--telemetry",
-            telemetry.to_str().unwrap(),
-            "--api",
-            &addr,
-        ])
-        .env("TWINCAST_API_TOKEN", "s3cret")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "API never came up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let live = StreamBuilder::new(&fixture("mocap.toml"))
+        .args(["--seconds", "10", "--output"])
+        .args([dir.path("out.mkv"), "--telemetry".into(), telemetry.clone()])
+        .with_api()
+        .start();
+    let addr = live.api.clone();
+    let mut child = live.child;
     let (code, body) = http(&addr, "GET", "/health", None, "");
     assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
 
     // Wait until frames flow, then read the status.
-    let status = loop {
+    let status = wait_until("frames flow", Duration::from_secs(60), || {
         let (code, body) = http(&addr, "GET", "/status", None, "");
         assert_eq!(code, 200, "{body}");
         let s: serde_json::Value = serde_json::from_str(&body).unwrap();
         if s["frames"].as_u64().unwrap() > 5 {
-            break s;
+            Ok(s)
+        } else {
+            Err(body)
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "{body}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    });
     assert_eq!(status["show"], "mocap");
     assert!(status["uptime_seconds"].as_f64().unwrap() > 0.0);
     assert_eq!(status["outputs"][0]["state"], "Live", "{status}");
@@ -264,59 +213,20 @@ fn show_in(dir: &Scratch, name: &str) -> std::path::PathBuf {
     path
 }
 
-/// Starts `stream` with the API on a free port; returns the child and the address.
-fn stream_with_api(show: &std::path::Path, seconds: &str) -> (std::process::Child, String) {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let child = twincast()
-        .args(["stream", show.to_str().unwrap(), "--seconds", seconds])
-        .args(["--output", "null", "--api", &addr])
-        .env("TWINCAST_API_TOKEN", "s3cret")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "API never came up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, addr)
-}
-
-/// Polls `/status` until `want` holds, for up to `seconds`.
-fn wait_status(
-    addr: &str,
-    seconds: u64,
-    want: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let (_, body) = http(addr, "GET", "/status", None, "");
-        let s: serde_json::Value = serde_json::from_str(&body).unwrap();
-        if want(&s) {
-            return s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(seconds),
-            "status never got there: {s}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The operator steers the rundown: a product, a flash sale, the next segment; a viewer's
 /// question is answered; every line said lands in the audit log.
 #[test]
 fn the_rundown_is_steered_from_the_api() {
     let dir = Scratch::new("api-show");
     let show = show_in(&dir, "shop.toml");
-    let (mut child, addr) = stream_with_api(&show, "40");
+    let live = StreamBuilder::new(&show)
+        .args(["--seconds", "40", "--output", "null"])
+        .with_api()
+        .start();
+    let addr = live.api.clone();
     let token = Some("s3cret");
 
-    wait_status(&addr, 30, |s| s["segment"] == "opening");
+    live.wait_status(30, |s| s["segment"] == "opening");
     // Refusals first, each with its reason.
     let cases = [
         ("/product/nope", None, "", 401, "Bearer"),
@@ -337,7 +247,7 @@ fn the_rundown_is_steered_from_the_api() {
 
     let (code, text) = http(&addr, "POST", "/product/fan", token, "");
     assert_eq!(code, 202, "{text}");
-    let s = wait_status(&addr, 15, |s| s["product"] == "fan");
+    let s = live.wait_status(15, |s| s["product"] == "fan");
     assert_eq!(s["segment"], "pitch", "{s}");
 
     let (code, text) = http(
@@ -348,7 +258,7 @@ fn the_rundown_is_steered_from_the_api() {
         r#"{"product": "kettle", "seconds": 20}"#,
     );
     assert_eq!(code, 202, "{text}");
-    let s = wait_status(&addr, 15, |s| s["segment"] == "flash_sale");
+    let s = live.wait_status(15, |s| s["segment"] == "flash_sale");
     assert_eq!(s["product"], "kettle", "{s}");
     let left = s["flash_sale_left"].as_f64().unwrap();
     // The countdown starts with the first line, a fraction of a second ahead of the picture.
@@ -356,7 +266,7 @@ fn the_rundown_is_steered_from_the_api() {
 
     let (code, text) = http(&addr, "POST", "/segment/next", token, "");
     assert_eq!(code, 202, "{text}");
-    wait_status(&addr, 15, |s| s["segment"] == "qa");
+    live.wait_status(15, |s| s["segment"] == "qa");
 
     let (code, text) = http(
         &addr,
@@ -369,19 +279,15 @@ fn the_rundown_is_steered_from_the_api() {
     let (code, text) = http(&addr, "POST", "/comments", token, r#"{"text": "nice hat"}"#);
     assert_eq!((code, text.as_str()), (200, r#"{"answered":false}"#));
     // The answer is said within a few seconds (after the line being said).
-    let started = Instant::now();
     let audit = dir.path("said.jsonl");
-    let answered = loop {
+    let answered = wait_until("the comment is answered", Duration::from_secs(10), || {
         let said = std::fs::read_to_string(&audit).unwrap_or_default();
-        if let Some(line) = said.lines().find(|l| l.contains(r#""origin":"comment""#)) {
-            break serde_json::from_str::<serde_json::Value>(line).unwrap();
+        match said.lines().find(|l| l.contains(r#""origin":"comment""#)) {
+            Some(line) => Ok(serde_json::from_str::<serde_json::Value>(line).unwrap()),
+            None => Err(said),
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never answered:\n{said}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    });
+    let mut child = live.child;
     assert_eq!(answered["text"], "amy, the kettle is 129 yuan.");
     child.kill().unwrap();
     let _ = child.wait();

@@ -1,8 +1,9 @@
 use crate::common::*;
 
-fn shared(path: &str) -> String {
+/// A file under the repository's `assets/`.
+fn asset(path: &str) -> String {
     repo()
-        .join("../shared/assets")
+        .join("assets")
         .join(path)
         .to_string_lossy()
         .into_owned()
@@ -10,7 +11,7 @@ fn shared(path: &str) -> String {
 
 #[test]
 fn inspect_prints_skeleton_timing_and_mapping() {
-    let out = run_ok(&["mocap", "inspect", &shared("mocap/cmu_12_01_walk.bvh")]);
+    let out = run_ok(&["mocap", "inspect", &asset("mocap/cmu_12_01_walk.bvh")]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("31 joints") && text.contains("524 frames at 120.00 fps (4.37 s)"),
@@ -28,9 +29,9 @@ fn inspect_against_an_avatar_maps_both_sides() {
     let out = run_ok(&[
         "mocap",
         "inspect",
-        &shared("mocap/bvh_test3.bvh"),
+        &asset("mocap/bvh_test3.bvh"),
         "--avatar",
-        &shared("avatars/RobotExpressive.glb"),
+        &asset("avatars/RobotExpressive.glb"),
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -47,7 +48,7 @@ fn inspect_against_an_avatar_maps_both_sides() {
 fn inspect_of_a_broken_clip_gives_file_line_reason() {
     let dir = Scratch::new("mocap-broken");
     let path = dir.path("broken.bvh");
-    let good = std::fs::read_to_string(shared("mocap/bvh_test1.bvh")).unwrap();
+    let good = std::fs::read_to_string(asset("mocap/bvh_test1.bvh")).unwrap();
     // Cut the last frame short.
     let cut = good.trim_end().rsplit_once(' ').unwrap().0.to_string();
     std::fs::write(&path, cut).unwrap();

@@ -6,7 +6,7 @@ use crate::common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Serves `{"temp": 21.5}` until `broken` is set, then garbage.
 fn feed_server(broken: Arc<AtomicBool>) -> String {
@@ -37,40 +37,7 @@ fn feed_server(broken: Arc<AtomicBool>) -> String {
 }
 
 fn post(api: &str, path: &str, body: &str) -> (u16, String) {
-    let out = std::process::Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}", "-X", "POST"])
-        .args([
-            "-H",
-            "Authorization: Bearer tw1n",
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .args(["-d", body, &format!("http://{api}{path}")])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (code.parse().unwrap(), body.to_string())
-}
-
-fn status(api: &str) -> serde_json::Value {
-    let out = std::process::Command::new("curl")
-        .args(["-s", &format!("http://{api}/status")])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_default()
-}
-
-fn wait(api: &str, seconds: u64, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let s = status(api);
-        if want(&s) {
-            return s;
-        }
-        assert!(started.elapsed() < Duration::from_secs(seconds), "{s}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    http(api, "POST", path, Some(TOKEN), body)
 }
 
 fn diff(a: &[u8], b: &[u8]) -> f64 {
@@ -110,21 +77,14 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     let file_feed = dir.path("twin.json");
     std::fs::write(&file_feed, r#"{"beacon": true}"#).unwrap();
     let out = dir.path("twin.mkv");
-    let api = format!("127.0.0.1:{}", free_port());
-    let mut child = twincast()
-        .args([
-            "stream",
-            dir.path("twin.toml").to_str().unwrap(),
-            "--seconds",
-            "14",
-        ])
-        .args(["--output", out.to_str().unwrap(), "--api", &api])
-        .env("TWINCAST_API_TOKEN", "tw1n")
-        .stdout(std::process::Stdio::null())
+    let live = StreamBuilder::new(&dir.path("twin.toml"))
+        .args(["--seconds", "14", "--output"])
+        .args([&out])
         .stderr(std::fs::File::create(dir.path("stderr.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let s = wait(&api, 60, |s| {
+        .with_api()
+        .start();
+    let api = live.api.clone();
+    let s = live.wait_status(60, |s| {
         s["frames"].as_u64().unwrap_or(0) > 20 && s["twin"]["poll"]["stale"] == false
     });
     assert_eq!(s["twin"]["poll"]["doc"]["temp"], 21.5, "{s}");
@@ -134,7 +94,7 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     assert_eq!(post(&api, "/twin/push", "[1, 2]").0, 422);
     assert_eq!(post(&api, "/twin/push", "{oops").0, 400);
 
-    let pushed_at = status(&api)["media_seconds"].as_f64().unwrap();
+    let pushed_at = get_json(&api, "/status")["media_seconds"].as_f64().unwrap();
     let (code, body) = post(
         &api,
         "/twin/push",
@@ -145,7 +105,7 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     std::fs::write(&file_feed, r#"{"beacon": false}"#).unwrap();
     std::thread::sleep(Duration::from_millis(1000));
     broken.store(true, Ordering::Relaxed);
-    let s = wait(&api, 10, |s| s["twin"]["poll"]["stale"] == true);
+    let s = live.wait_status(10, |s| s["twin"]["poll"]["stale"] == true);
     assert!(
         s["twin"]["poll"]["error"]
             .as_str()
@@ -158,7 +118,7 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
         "last good value kept: {s}"
     );
     let stale_at = s["media_seconds"].as_f64().unwrap();
-    let status_code = child.wait().unwrap();
+    let status_code = live.finish().status;
     let log = std::fs::read_to_string(dir.path("stderr.log")).unwrap();
     assert!(status_code.success(), "{log}");
 

@@ -255,18 +255,8 @@ fn a_takeover_switches_to_live_capture_and_voice_and_back() {
     }
     let post = |on: bool| {
         let body = format!("{{\"on\": {on}}}");
-        let out = std::process::Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
-            .args([
-                "-H",
-                "Authorization: Bearer t0ken",
-                "-H",
-                "Content-Type: application/json",
-            ])
-            .args(["-d", &body, &format!("http://{api}/takeover")])
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "202");
+        let (code, text) = http(&api, "POST", "/takeover", Some("t0ken"), &body);
+        assert_eq!(code, 202, "{text}");
     };
     post(true);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -6,6 +6,9 @@
 //! queued as [`ApiCommand`]s, which the loop takes between frames, so a slow or hostile
 //! client cannot stall the picture.
 
+mod guard;
+mod metrics;
+
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Json, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,7 +17,7 @@ use axum::routing::{get, post};
 use crossbeam_channel::Sender;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::fmt::Write as _;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -109,6 +112,8 @@ pub struct ShowStatus {
     pub dropped_packets: u64,
     pub reconnects: u64,
     pub outputs: Vec<OutputStatus>,
+    /// Comments answered, and those dropped by the room's limits (by reason).
+    pub comments: crate::show::room::CommentCounts,
 }
 
 /// What the server shares with the render loop.
@@ -157,6 +162,11 @@ impl ApiServer {
                             return;
                         }
                     };
+                    let listener = guard::GuardedListener::new(
+                        listener,
+                        guard::MAX_CONNECTIONS,
+                        guard::CONNECTION_LIFETIME,
+                    );
                     let served = axum::serve(listener, app)
                         .with_graceful_shutdown(async move {
                             let _ = stopped.await;
@@ -202,7 +212,31 @@ fn router(shared: ApiShared) -> axum::Router {
         .route("/takeover", post(takeover))
         .route("/twin/{feed}", post(twin_push))
         .fallback(not_found)
+        // The token is checked before any body is read, and bodies are capped.
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            token_before_body,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
+}
+
+/// The largest request body read (a twin feed's document is the largest legitimate one).
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Every POST needs the token, checked here before the handler reads (and parses) the
+/// body, so a stranger can make the server read nothing but headers.
+async fn token_before_body(
+    State(shared): State<ApiShared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() == axum::http::Method::POST
+        && let Err(refused) = authorise(&shared, request.headers())
+    {
+        return refused;
+    }
+    next.run(request).await
 }
 
 fn error(code: StatusCode, reason: impl Into<String>) -> Response {
@@ -270,106 +304,10 @@ async fn metrics(State(shared): State<ApiShared>) -> Response {
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        prometheus_text(&s),
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics::exposition(&s),
     )
         .into_response()
-}
-
-/// The status in Prometheus' text exposition format.
-pub fn prometheus_text(s: &ShowStatus) -> String {
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(out, "# HELP twincast_{name} {help}");
-        let _ = writeln!(out, "# TYPE twincast_{name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "twincast_{name}{labels} {value}");
-        }
-    };
-    let one = |v: f64| vec![(String::new(), v)];
-    metric(
-        "uptime_seconds",
-        "gauge",
-        "Seconds since the show started.",
-        &one(s.uptime_seconds),
-    );
-    metric(
-        "media_seconds",
-        "gauge",
-        "Position on the media clock.",
-        &one(s.media_seconds),
-    );
-    metric(
-        "frames_total",
-        "counter",
-        "Frames put on the media clock.",
-        &one(s.frames as f64),
-    );
-    metric(
-        "rendered_frames_total",
-        "counter",
-        "Frames actually drawn.",
-        &one(s.rendered_frames as f64),
-    );
-    metric(
-        "repeated_frames_total",
-        "counter",
-        "Frames repeated because rendering fell behind.",
-        &one(s.repeated_frames as f64),
-    );
-    metric(
-        "render_fps",
-        "gauge",
-        "Frames drawn per second, recently.",
-        &one(s.render_fps),
-    );
-    metric(
-        "bitrate_kbps",
-        "gauge",
-        "Encoded bitrate, recently.",
-        &one(s.bitrate_kbps),
-    );
-    let label = |o: &OutputStatus| format!("{{output=\"{}\"}}", escape_label(&o.url));
-    let per_output = |f: &dyn Fn(&OutputStatus) -> f64| -> Vec<(String, f64)> {
-        s.outputs.iter().map(|o| (label(o), f(o))).collect()
-    };
-    metric(
-        "output_up",
-        "gauge",
-        "1 while the output is live.",
-        &per_output(&|o| (o.state == "Live") as u8 as f64),
-    );
-    metric(
-        "output_dropped_packets_total",
-        "counter",
-        "Packets an output dropped (queue full or reconnecting).",
-        &per_output(&|o| o.dropped_packets as f64),
-    );
-    metric(
-        "output_reconnects_total",
-        "counter",
-        "Times an output reconnected.",
-        &per_output(&|o| o.reconnects as f64),
-    );
-    out
-}
-
-/// An output's URL without its stream key (the last path segment of a network URL), for
-/// endpoints anyone on the host can read.
-pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) if rest.matches('/').count() >= 2 => {
-            let (keep, _) = rest.rsplit_once('/').unwrap_or((rest, ""));
-            format!("{scheme}://{keep}/…")
-        }
-        _ => url.to_string(),
-    }
-}
-
-fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Mutating calls need the configured bearer token.
@@ -510,11 +448,19 @@ fn known(shared: &ApiShared) -> Known {
         .clone()
 }
 
+/// Hands a command to the render loop. The queue is bounded: when the loop is that far
+/// behind, the request is refused (503) rather than held in memory.
 fn queue(shared: &ApiShared, command: ApiCommand, reply: serde_json::Value) -> Response {
-    if shared.commands.send(command).is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping");
+    match shared.commands.try_send(command) {
+        Ok(()) => (StatusCode::ACCEPTED, Json(reply)).into_response(),
+        Err(crossbeam_channel::TrySendError::Full(_)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the show is busy with earlier requests; try again shortly",
+        ),
+        Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping")
+        }
     }
-    (StatusCode::ACCEPTED, Json(reply)).into_response()
 }
 
 async fn next_segment(State(shared): State<ApiShared>, headers: HeaderMap) -> Response {
@@ -681,6 +627,7 @@ async fn takeover(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::redact;
 
     #[test]
     fn metrics_are_prometheus_text_with_escaped_labels() {
@@ -694,8 +641,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        let text = prometheus_text(&status);
-        assert!(text.contains("# TYPE twincast_frames_total counter\ntwincast_frames_total 30\n"));
+        let text = metrics::exposition(&status);
+        assert!(text.contains("# TYPE twincast_frames counter\n"), "{text}");
+        assert!(text.contains("\ntwincast_frames_total 30\n"), "{text}");
         assert!(
             text.contains("twincast_output_up{output=\"rtmp://x/\\\"a\\\"\"} 1\n"),
             "{text}"

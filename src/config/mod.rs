@@ -6,6 +6,7 @@
 //! can be copied around as a whole.
 
 mod error;
+pub mod plan;
 
 pub use error::{ConfigError, Located};
 
@@ -31,12 +32,47 @@ pub struct ShowConfig {
     pub outputs: Vec<String>,
     pub api: ApiConfig,
     /// Catalog, rundown, schedule, FAQ and graphics.
-    pub plan: crate::show::ShowPlan,
+    pub plan: plan::ShowPlan,
     /// `zh` or `en`: names and translations used outside scheduled windows.
     pub language: String,
     pub compliance: ComplianceConfig,
     pub alerts: AlertsConfig,
     pub takeover: TakeoverConfig,
+    pub comments: CommentsConfig,
+}
+
+/// How the host answers the live room's comments (`[comments]`): limits that keep a busy
+/// or hostile room from crowding out the rundown or exhausting memory.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommentsConfig {
+    /// Seconds before the same viewer is answered again.
+    pub per_user_seconds: f64,
+    /// Answers at most this many comments a minute, whoever asks.
+    pub per_minute: u32,
+    /// Seconds before the same question (FAQ entry) is answered again.
+    pub repeat_seconds: f64,
+    /// Share (0–1) of each minute that answers may take from the script.
+    pub max_share: f32,
+    /// Answers that may wait to be said; more comments are dropped (and counted).
+    pub max_waiting: usize,
+    /// Viewer names and comment text are cut to these many characters before use.
+    pub name_chars: usize,
+    pub text_chars: usize,
+}
+
+impl Default for CommentsConfig {
+    fn default() -> Self {
+        Self {
+            per_user_seconds: 30.0,
+            per_minute: 6,
+            repeat_seconds: 60.0,
+            max_share: 0.3,
+            max_waiting: 2,
+            name_chars: 24,
+            text_chars: 200,
+        }
+    }
 }
 
 /// What a person taking over the host (`POST /takeover`) brings: their motion comes over
@@ -55,8 +91,8 @@ pub struct ComplianceConfig {
     /// Keep a record of everything the host says (JSON lines), rotated at `audit_max_mb`,
     /// keeping `audit_keep` old files.
     pub audit: bool,
-    /// Where: relative to the show file; `out/<show>.said.jsonl` (like the default
-    /// recording) when absent.
+    /// Where: relative to the show file's folder; `out/<show>.said.jsonl` in that folder
+    /// when absent (so the record stays with the show, whatever the working directory).
     pub audit_log: Option<PathBuf>,
     pub audit_max_mb: u32,
     pub audit_keep: u32,
@@ -209,16 +245,6 @@ pub struct VoiceConfig {
     pub cache_mb: u32,
 }
 
-impl VoiceConfig {
-    pub fn http_settings(&self) -> crate::voice::HttpSettings {
-        crate::voice::HttpSettings {
-            model: self.model.clone(),
-            api_key_env: self.api_key_env.clone(),
-            timeout: std::time::Duration::from_secs_f32(self.timeout_seconds),
-        }
-    }
-}
-
 impl Default for VoiceConfig {
     fn default() -> Self {
         Self {
@@ -293,21 +319,23 @@ struct ShowFile {
     #[serde(default)]
     shop: String,
     #[serde(default)]
-    products: Vec<crate::show::Product>,
+    products: Vec<plan::Product>,
     #[serde(default)]
-    segments: Vec<crate::show::plan::Segment>,
+    segments: Vec<plan::Segment>,
     #[serde(default)]
-    schedule: Vec<crate::show::plan::ScheduleEntry>,
+    schedule: Vec<plan::ScheduleEntry>,
     #[serde(default)]
-    faq: Vec<crate::show::plan::Faq>,
+    faq: Vec<plan::Faq>,
     #[serde(default)]
-    overlay: crate::show::OverlayConfig,
+    overlay: plan::OverlayConfig,
     #[serde(default)]
     compliance: ComplianceConfig,
     #[serde(default)]
     alerts: AlertsConfig,
     #[serde(default)]
     takeover: TakeoverConfig,
+    #[serde(default)]
+    comments: CommentsConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +355,8 @@ impl ShowConfig {
     }
 
     /// Parses show-file text; `path` is used for messages and to resolve relative paths.
+    ///
+    /// Long on purpose: it turns the file's sections into the config one by one, resolving paths as it goes.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let file: ShowFile =
             toml::from_str(text).map_err(|e| ConfigError::parse(path, text, &e))?;
@@ -369,15 +399,15 @@ impl ShowConfig {
         let mut segments = file.segments;
         if segments.is_empty() && !voice.lines.is_empty() {
             // A plain list of lines is a rundown of one segment, said in turn forever.
-            segments.push(crate::show::plan::Segment {
-                kind: crate::show::SegmentKind::Opening,
+            segments.push(plan::Segment {
+                kind: plan::SegmentKind::Opening,
                 title: None,
                 product: None,
                 lines: voice
                     .lines
                     .iter()
                     .cloned()
-                    .map(crate::show::plan::LineSpec::One)
+                    .map(plan::LineSpec::One)
                     .collect(),
                 translations: Default::default(),
                 shots: Vec::new(),
@@ -385,7 +415,7 @@ impl ShowConfig {
                 countdown: None,
             });
         }
-        let plan = crate::show::ShowPlan {
+        let plan = plan::ShowPlan {
             shop: file.shop,
             products,
             segments,
@@ -402,7 +432,7 @@ impl ShowConfig {
                     .map(resolve)
                     .unwrap_or_else(|| {
                         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                        PathBuf::from(format!("out/{stem}.said.jsonl"))
+                        resolve(Path::new(&format!("out/{stem}.said.jsonl")))
                     }),
             )
         } else {
@@ -424,6 +454,7 @@ impl ShowConfig {
             compliance,
             alerts: file.alerts,
             takeover: file.takeover,
+            comments: file.comments,
         };
         config.validate()?;
         config.plan.validate(None).map_err(|p| {
@@ -449,13 +480,49 @@ impl ShowConfig {
         Ok(config)
     }
 
+    /// `[comments]`: finite, non-negative limits and a share of the minute within 0–1.
+    fn validate_comments(&self) -> Result<(), ConfigError> {
+        let c = &self.comments;
+        let bad = |field: &str, reason: &str| ConfigError::Invalid {
+            path: self.source.clone(),
+            field: format!("comments.{field}"),
+            reason: reason.into(),
+        };
+        for (field, v) in [
+            ("per_user_seconds", c.per_user_seconds),
+            ("repeat_seconds", c.repeat_seconds),
+        ] {
+            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
+                return Err(bad(field, "must be between 0 and 86400 seconds"));
+            }
+        }
+        if !(0.0..=1.0).contains(&c.max_share) {
+            return Err(bad("max_share", "must be between 0 and 1"));
+        }
+        if c.max_waiting > 100
+            || c.name_chars == 0
+            || c.name_chars > 200
+            || c.text_chars == 0
+            || c.text_chars > 2000
+        {
+            return Err(bad(
+                "max_waiting",
+                "max_waiting ≤ 100, name_chars 1–200 and text_chars 1–2000",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks values that parse but cannot work. Runs again after CLI overrides.
+    ///
+    /// Long on purpose: one check after another in the file's own order, read as a checklist; each names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field: &str, reason: String| ConfigError::Invalid {
             path: self.source.clone(),
             field: field.into(),
             reason,
         };
+        self.validate_comments()?;
         let v = &self.video;
         if !(16..=7680).contains(&v.width) || !v.width.is_multiple_of(2) {
             return Err(invalid(

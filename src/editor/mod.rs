@@ -11,8 +11,8 @@
 //! Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves. The same edits can be scripted.
 
 use crate::config::ShowConfig;
-use crate::preview::EditQueue;
 use crate::runtime::RunError;
+use crate::runtime::window::{AppCommands, WindowInput, window_app};
 use crate::scene::{
     LightSpec, LoadedScene, PropSpec, Rgb, SceneDescription, SetPiece, ShowroomSettings,
     TransformSpec,
@@ -28,15 +28,19 @@ pub struct EditOptions {
     pub commands: Option<PathBuf>,
 }
 
+/// The editor's commands, as typed in an input script (`move 0 0 0.5`, `save`, …).
+const EDIT_VERBS: [&str; 11] = [
+    "select", "move", "rotate", "scale", "color", "light", "add", "remove", "undo", "redo", "save",
+];
+
 pub fn run(options: EditOptions) -> Result<(), RunError> {
     let scene = LoadedScene::load(&options.scene)?;
     let title = format!("twincast edit — {}", options.scene.display());
-    let mut app = crate::preview::window_app(
-        &options.show,
-        scene.clone(),
-        options.commands.as_deref(),
-        &title,
-    )?;
+    let input = WindowInput {
+        script: options.commands.as_deref(),
+        app_verbs: &EDIT_VERBS,
+    };
+    let mut app = window_app(&options.show, scene.clone(), input, &title)?;
     app.add_plugins(MeshPickingPlugin)
         .insert_resource(Editor::new(scene))
         .add_systems(Startup, spawn_inspector)
@@ -108,6 +112,8 @@ impl Editor {
     }
 
     /// Carries out one command (as a script writes it); `Ok(true)` when the scene changed.
+    ///
+    /// Long on purpose: the table of editor commands, one short arm each; splitting it would scatter the verbs.
     pub fn apply(&mut self, line: &str) -> Result<bool, String> {
         let mut words = line.split_whitespace();
         let verb = words.next().unwrap_or("");
@@ -267,7 +273,7 @@ fn run_command(editor: &mut Editor, settings: &mut ShowroomSettings, line: &str)
 }
 
 fn edit_from_script(
-    mut queue: ResMut<EditQueue>,
+    mut queue: ResMut<AppCommands>,
     mut editor: ResMut<Editor>,
     mut settings: ResMut<ShowroomSettings>,
 ) {
@@ -361,7 +367,7 @@ fn edit_from_keys(
 
 /// Shift + left-drag slides the selection over the floor, in the view's directions, at a
 /// rate that keeps it under the pointer at its distance. The whole drag is one undo step.
-#[allow(clippy::too_many_arguments)]
+
 fn drag_selection(
     keys: Res<ButtonInput<KeyCode>>,
     buttons: Res<ButtonInput<MouseButton>>,

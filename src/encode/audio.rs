@@ -22,7 +22,7 @@ pub struct AudioEncoder {
 
 impl AudioEncoder {
     pub fn new(bitrate_kbps: u32) -> Result<Self, EncodeError> {
-        super::init_ffmpeg();
+        crate::av::init_ffmpeg();
         let codec = encoder::find_by_name("aac")
             .ok_or_else(|| EncodeError::EncoderMissing("aac".into()))?;
         let mut enc = codec::context::Context::new_with_codec(codec)

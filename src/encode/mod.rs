@@ -4,20 +4,17 @@
 //! however many platforms the show goes to.
 
 mod audio;
-mod music;
 mod pipeline;
 mod video;
 
 pub use audio::AudioEncoder;
-pub use music::{AudioSource, MusicLoop, Silence};
-pub use pipeline::{EncodeStats, EncodeSummary, EncoderThread, Encoding, PacketSink};
+pub use pipeline::{EncodeStats, EncodeSummary, EncoderThread, Encoding};
 pub use video::VideoEncoder;
 
 use ffmpeg_next as ffmpeg;
-use std::path::PathBuf;
 use thiserror::Error;
 
-/// Encoder settings derived from the show file.
+/// Encoder settings (the orchestrator derives them from the show file).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodeSettings {
     /// Output picture size.
@@ -38,56 +35,10 @@ pub struct EncodeSettings {
 }
 
 impl EncodeSettings {
-    pub fn from_show(show: &crate::config::ShowConfig) -> Self {
-        let v = &show.video;
-        let (source_width, source_height) = show.render_size();
-        Self {
-            width: v.width,
-            height: v.height,
-            source_width,
-            source_height,
-            fps: v.fps,
-            video_bitrate_kbps: v.bitrate_kbps,
-            buffer_seconds: v.buffer_seconds,
-            encoder: v.encoder.clone(),
-            preset: v.preset.clone(),
-            tune: v.tune.clone(),
-            keyframe_seconds: v.keyframe_seconds,
-            b_frames: v.b_frames,
-            audio_bitrate_kbps: show.audio.bitrate_kbps,
-        }
-    }
-
     /// Frames between keyframes.
     pub fn gop(&self) -> u32 {
         ((self.keyframe_seconds * self.fps as f32).round() as u32).max(1)
     }
-}
-
-/// Which elementary stream a packet belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StreamKind {
-    Video,
-    Audio,
-}
-
-/// An encoded packet with timestamps in its encoder's time base.
-#[derive(Clone)]
-pub struct MediaPacket {
-    pub kind: StreamKind,
-    pub packet: ffmpeg::Packet,
-}
-
-/// What a muxer needs to describe the two streams.
-#[derive(Clone)]
-pub struct StreamLayout {
-    pub video: ffmpeg::codec::Parameters,
-    pub video_time_base: ffmpeg::Rational,
-    pub audio: ffmpeg::codec::Parameters,
-    pub audio_time_base: ffmpeg::Rational,
-    pub fps: u32,
-    /// The picture is 360° equirectangular: muxers that can say so (MP4, MOV, MKV) do.
-    pub spherical: bool,
 }
 
 #[derive(Debug, Error)]
@@ -107,8 +58,6 @@ pub enum EncodeError {
         want_w: u32,
         want_h: u32,
     },
-    #[error("{}: {reason}", path.display())]
-    Music { path: PathBuf, reason: String },
     #[error("the encoder thread panicked")]
     Panicked,
 }
@@ -140,34 +89,4 @@ pub(crate) fn receive_packets(
             Err(source) => return Err(EncodeError::Ffmpeg { what, source }),
         }
     }
-}
-
-/// Runs a resampler on one frame into a new frame sized for everything it can produce.
-///
-/// ffmpeg-next's `run` sizes the output like the input, which truncates whenever the output
-/// rate is higher and leaves the rest piling up inside swresample: when upsampling, a
-/// backlog (and memory) that grows for as long as the stream runs.
-pub(crate) fn resample_frame(
-    resampler: &mut ffmpeg::software::resampling::Context,
-    input: &ffmpeg::frame::Audio,
-) -> Result<ffmpeg::frame::Audio, ffmpeg::Error> {
-    // SAFETY: a valid resampler; the call only reads its state.
-    let capacity =
-        unsafe { ffmpeg::sys::swr_get_out_samples(resampler.as_mut_ptr(), input.samples() as i32) }
-            .max(1) as usize;
-    let out_def = resampler.output();
-    let mut output = ffmpeg::frame::Audio::new(out_def.format, capacity, out_def.channel_layout);
-    output.set_channels(out_def.channel_layout.channels() as u16);
-    resampler.run(input, &mut output)?;
-    Ok(output)
-}
-
-/// Initialises FFmpeg once and quiets its own logging to warnings.
-pub fn init_ffmpeg() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = ffmpeg::init();
-        // FFmpeg prints to stderr by itself; our errors already carry its reasons.
-        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
-    });
 }

@@ -1,28 +1,11 @@
-use super::{
-    AudioEncoder, AudioSource, EncodeError, MediaPacket, StreamKind, StreamLayout, VideoEncoder,
-};
-use crate::media::{CHANNELS, MediaClock, VideoFrame};
+use super::{AudioEncoder, EncodeError, VideoEncoder};
+use crate::av::{MediaPacket, PacketSink, StreamKind, StreamLayout};
+use crate::media::{AudioSource, CHANNELS, MediaClock, VideoFrame};
 use crossbeam_channel::{Receiver, Sender, select};
 use ffmpeg_next::Packet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-
-/// Where encoded packets go (the outputs, or a test's collector).
-pub trait PacketSink: Send {
-    fn send(&mut self, packet: &MediaPacket);
-}
-
-/// Discards packets (used while only the stream layout is needed).
-impl PacketSink for () {
-    fn send(&mut self, _: &MediaPacket) {}
-}
-
-impl PacketSink for Vec<MediaPacket> {
-    fn send(&mut self, packet: &MediaPacket) {
-        self.push(packet.clone());
-    }
-}
 
 /// Counters the status line and benchmarks read while the encoder runs.
 #[derive(Debug, Default)]
@@ -33,6 +16,8 @@ pub struct EncodeStats {
     pub repeated: AtomicU64,
     pub video_bytes: AtomicU64,
     pub audio_bytes: AtomicU64,
+    /// Audio blocks that held non-finite samples (a source gone wrong): sent as silence.
+    pub bad_audio_blocks: AtomicU64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +25,20 @@ pub struct EncodeSummary {
     pub frames: u64,
     pub repeated: u64,
     pub audio_samples: u64,
+}
+
+/// Makes a block safe for the AAC encoder, which refuses non-finite samples (and with them
+/// the whole stream): such a block becomes silence, and true if it was. Louder than full
+/// scale is clipped.
+fn silence_if_broken(block: &mut [f32]) -> bool {
+    if block.iter().any(|s| !s.is_finite()) {
+        block.fill(0.0);
+        return true;
+    }
+    for s in block.iter_mut() {
+        *s = s.clamp(-1.0, 1.0);
+    }
+    false
 }
 
 /// The encoder on its own thread: numbered frames in, packets out to a [`PacketSink`].
@@ -157,6 +156,14 @@ impl<S: PacketSink> Encoding<S> {
         let need = (samples - have) as usize * CHANNELS;
         self.audio_buf.resize(need, 0.0);
         self.source.fill(&mut self.audio_buf);
+        if silence_if_broken(&mut self.audio_buf) {
+            let n = self.stats.bad_audio_blocks.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    "program audio had non-finite samples ({n} blocks so far); sent as silence"
+                );
+            }
+        }
         self.audio.push(&self.audio_buf, &mut self.packets)?;
         self.emit(StreamKind::Audio);
         Ok(())

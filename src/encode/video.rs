@@ -27,8 +27,9 @@ pub struct VideoEncoder {
 unsafe impl Send for VideoEncoder {}
 
 impl VideoEncoder {
+    /// Long on purpose: opening x264 is a sequence of FFmpeg options, each with why it is set.
     pub fn new(settings: &EncodeSettings) -> Result<Self, EncodeError> {
-        super::init_ffmpeg();
+        crate::av::init_ffmpeg();
         let codec = encoder::find_by_name(&settings.encoder)
             .ok_or_else(|| EncodeError::EncoderMissing(settings.encoder.clone()))?;
         let mut enc = codec::context::Context::new_with_codec(codec)

@@ -1,24 +1,21 @@
-//! The program mix: music bed, the host's speech, loudness.
+//! The program mix: music bed, the host's speech, sound effects, a live voice, loudness.
 //!
 //! [`ProgramMixer`] is itself an [`AudioSource`]: the encoder pulls finished program audio
-//! from it on the media clock. Lines come ready to play (48 kHz mono) from a [`Speaker`]
-//! thread, are put on the media-clock timeline by a [`Scheduler`] in the main loop, and are
-//! played by the mixer exactly at their start sample.
+//! from it on the media clock. Lines come ready to play from the speech pipeline
+//! ([`crate::speech`]) as [`ScheduledLine`]s and are played exactly at their start sample.
 
 mod live;
-mod loudness;
 mod monitor;
-mod schedule;
-mod speaker;
+mod music;
 
 pub use live::LiveAudio;
-pub use loudness::{Normalizer, integrated_lufs, level_mono_line};
 pub use monitor::Monitor;
-pub use schedule::{ScheduledLine, Scheduler};
-pub use speaker::{Gesture, Line, Origin, Request, Speaker, SpeakerIo};
+pub use music::{MusicError, MusicLoop};
 
-use crate::encode::AudioSource;
+use crate::loudness::Normalizer;
+use crate::media::AudioSource;
 use crate::media::{CHANNELS, SAMPLE_RATE};
+use crate::speech::ScheduledLine;
 use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
 use tracing::{info, warn};
@@ -140,6 +137,11 @@ impl AudioSource for ProgramMixer {
             self.pending.extend(schedule.try_iter());
         }
         self.music.fill(out);
+        // A damaged music file can decode to NaN, which would poison the loudness rider
+        // for good: such samples are silence.
+        for s in out.iter_mut().filter(|s| !s.is_finite()) {
+            *s = 0.0;
+        }
         let live = self
             .live
             .as_ref()

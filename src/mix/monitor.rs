@@ -4,7 +4,7 @@
 //! the cpal output stream (not `Send` everywhere) and plays what arrives. No device, or one
 //! that refuses 48 kHz stereo, is a warning: the stream itself is never affected.
 
-use crate::encode::AudioSource;
+use crate::media::AudioSource;
 use crate::media::{CHANNELS, SAMPLE_RATE};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use crossbeam_channel::{Sender, TrySendError, bounded};

@@ -1,5 +1,7 @@
 use super::*;
-use crate::encode::Silence;
+use crate::loudness::level_mono_line;
+use crate::media::Silence;
+use crate::speech::Line;
 
 /// A steady 1 kHz tone as the music bed.
 struct Tone {

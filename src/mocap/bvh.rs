@@ -98,7 +98,7 @@ impl BvhClip {
         loop {
             let (line, word) = parser.next_word("ROOT or MOTION")?;
             match word.to_ascii_uppercase().as_str() {
-                "ROOT" => parser.joint(&mut joints, None, &mut channels)?,
+                "ROOT" => parser.joint(&mut joints, None, &mut channels, 0)?,
                 "MOTION" => break,
                 _ => return Err((line, format!("expected ROOT or MOTION, found `{word}`"))),
             }
@@ -226,10 +226,17 @@ impl fmt::Display for Channel {
 }
 
 /// A cursor over the words of the file that knows which line each word is on.
+/// Joints nested deeper than this are refused (real skeletons nest about ten deep).
+pub const MAX_DEPTH: usize = 256;
+/// More joints than this are refused (real skeletons have under a hundred).
+pub const MAX_JOINTS: usize = 4096;
+
 struct Parser<'a> {
     lines: std::iter::Enumerate<std::str::Lines<'a>>,
     words: std::str::SplitWhitespace<'a>,
     line: usize,
+    /// Bytes in the file, an upper bound for what its frames can hold.
+    rest_len: usize,
 }
 
 type Parse<T> = Result<T, (usize, String)>;
@@ -240,6 +247,7 @@ impl<'a> Parser<'a> {
             lines: text.lines().enumerate(),
             words: "".split_whitespace(),
             line: 0,
+            rest_len: text.len(),
         }
     }
 
@@ -285,14 +293,23 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    /// Reads one `ROOT`/`JOINT` body (its name and braces included) and its children.
+    /// Reads one `ROOT`/`JOINT` body (its name and braces included) and its children,
+    /// `depth` joints below the root. Deeper than [`MAX_DEPTH`] is refused with its line
+    /// rather than recursing until the stack runs out.
     fn joint(
         &mut self,
         joints: &mut Vec<BvhJoint>,
         parent: Option<usize>,
         channels: &mut usize,
+        depth: usize,
     ) -> Parse<()> {
         let (line, name) = self.next_word("a joint name")?;
+        if depth > MAX_DEPTH {
+            return Err((line, format!("joints nested deeper than {MAX_DEPTH}")));
+        }
+        if joints.len() >= MAX_JOINTS {
+            return Err((line, format!("more than {MAX_JOINTS} joints")));
+        }
         if name == "{" {
             return Err((line, "joint has no name".into()));
         }
@@ -319,7 +336,7 @@ impl<'a> Parser<'a> {
                     *channels += list.len();
                     joints[index].channels = list;
                 }
-                "JOINT" => self.joint(joints, Some(index), channels)?,
+                "JOINT" => self.joint(joints, Some(index), channels, depth + 1)?,
                 "END" => {
                     let (line, site) = self.next_word("`Site`")?;
                     if !site.eq_ignore_ascii_case("site") {
@@ -406,7 +423,9 @@ impl<'a> Parser<'a> {
     /// The frame lines: exactly `channels` numbers each. Blank lines are skipped; whatever
     /// follows the last frame is ignored.
     fn frames(&mut self, count: usize, channels: usize) -> Parse<Vec<f32>> {
-        let mut values = Vec::with_capacity(count * channels);
+        // Capacity from what the file can hold (a value takes at least two bytes), not from
+        // what its `Frames:` line claims.
+        let mut values = Vec::with_capacity(count.saturating_mul(channels).min(self.rest_len / 2));
         let mut read = 0;
         while read < count {
             let Some((i, line)) = self.lines.next() else {

@@ -278,6 +278,8 @@ fn limb(side: Side, part: Part) -> HumanBone {
 /// Maps a skeleton (names with their parent indices, parents first) onto humanoid bones.
 /// Returns, per bone, the index of the joint that drives it. `overrides` (bone → joint
 /// name) wins over the guesses, for rigs no convention covers.
+///
+/// Long on purpose: the mapping's passes (VRM map, names, structure for spine and limbs) run in order over shared state.
 pub fn map_skeleton(
     names: &[&str],
     parents: &[Option<usize>],

@@ -33,6 +33,8 @@ pub struct Inspection {
 
 /// Describes a clip: skeleton, timing, and the humanoid mapping it would get (against an
 /// avatar's skeleton too, when one is given).
+///
+/// Long on purpose: it writes the report section by section (skeleton, timing, mapping, avatar) as the user reads it.
 pub fn inspect(clip_path: &Path, avatar: Option<&Path>) -> Result<Inspection, MocapError> {
     let clip = BvhClip::load(clip_path)?;
     let names: Vec<&str> = clip.joints.iter().map(|j| j.name.as_str()).collect();

@@ -196,6 +196,7 @@ impl Rig {
         Ok(rig)
     }
 
+    /// Long on purpose: the steps of matching two skeletons (maps, rest poses, axes, scale, tips) share many locals; each step is commented.
     pub fn new(nodes: Vec<RigNode>, humanoid: BTreeMap<HumanBone, usize>) -> Self {
         let mut rest_world: Vec<Affine3A> = Vec::with_capacity(nodes.len());
         for node in &nodes {
@@ -521,6 +522,7 @@ pub struct Retargeter {
 }
 
 impl Retargeter {
+    /// Long on purpose: reading a skin from glTF JSON is a sequence of lookups with a located error each.
     pub fn new(source: &SourceRest, rig: &Rig) -> Self {
         let up_a = Vec3::Y;
         let source_basis = basis(legs_left(&source.positions).unwrap_or(Vec3::X), source.up);

@@ -136,8 +136,7 @@ mod tests {
 
     #[test]
     fn robot_avatar_skeleton_is_read_from_its_skin() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/assets/avatars/RobotExpressive.glb");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/avatars/RobotExpressive.glb");
         let skeleton = Skeleton::load(&path).unwrap();
         assert_eq!(skeleton.names.len(), 43, "{:?}", skeleton.names);
         assert!(skeleton.names.iter().any(|n| n == "UpperArmL"));

@@ -10,10 +10,10 @@ mod target;
 mod writer;
 
 pub use muxer::Muxer;
-pub use target::{OutputKind, OutputTarget};
+pub use target::{OutputKind, OutputTarget, redact};
 pub use writer::{Feeder, OutputHandle, OutputState, OutputStats};
 
-use crate::encode::{MediaPacket, PacketSink, StreamKind};
+use crate::av::{MediaPacket, PacketSink, StreamKind};
 use std::sync::atomic::Ordering;
 use thiserror::Error;
 

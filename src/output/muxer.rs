@@ -1,5 +1,5 @@
 use super::{OutputError, OutputKind, OutputTarget};
-use crate::encode::{MediaPacket, StreamKind, StreamLayout};
+use crate::av::{MediaPacket, StreamKind, StreamLayout};
 use ffmpeg::{Dictionary, Rational, format};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::sys;
@@ -42,7 +42,7 @@ impl Muxer {
         layout: &StreamLayout,
         abort: Arc<AtomicBool>,
     ) -> Result<Self, OutputError> {
-        crate::encode::init_ffmpeg();
+        crate::av::init_ffmpeg();
         let open_err = |reason: String| OutputError::Open {
             url: target.url.clone(),
             reason,

@@ -78,6 +78,18 @@ impl OutputTarget {
     }
 }
 
+/// An output's URL without its stream key (the last path segment of a network URL), for
+/// endpoints anyone on the host can read.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if rest.matches('/').count() >= 2 => {
+            let (keep, _) = rest.rsplit_once('/').unwrap_or((rest, ""));
+            format!("{scheme}://{keep}/…")
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
 use super::{Muxer, OutputError, OutputKind, OutputTarget};
-use crate::encode::{MediaPacket, StreamKind, StreamLayout};
+use crate::av::{MediaPacket, StreamKind, StreamLayout};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};

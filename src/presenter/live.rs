@@ -4,9 +4,10 @@
 //! her clips (and back again when they resume), so a dropped sender never freezes her.
 
 use super::mouth::Blink;
-use super::{HumanoidBones, MediaTime, Mouth, PreparedMotion};
+use super::{HumanoidBones, Mouth, PreparedMotion};
 use crate::mocap::humanoid::HumanBone;
 use crate::mocap::retarget::{Local as BoneLocal, Retargeter, SourcePose, SourceRest};
+use crate::stage::MediaTime;
 use crate::vmc::{LivePose, LiveState};
 use crate::voice::Viseme;
 use bevy::prelude::*;

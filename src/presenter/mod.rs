@@ -6,6 +6,7 @@
 //! nods with the mouth's openness. BVH clips are retargeted onto the avatar and join its
 //! own clips in the graph (see [`motion`]).
 
+mod face;
 mod live;
 mod motion;
 mod mouth;
@@ -14,9 +15,9 @@ mod vrm;
 pub use live::{LiveCapture, LiveStatus};
 pub use motion::{MotionError, PreparedMotion};
 
-use crate::mix::ScheduledLine;
 use crate::mocap::humanoid::HumanBone;
 use crate::scene::{ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
+use crate::stage::{GestureRequests, MediaTime, SpeechTimeline};
 use crate::voice::Viseme;
 use bevy::{
     animation::{AnimatedBy, AnimationTargetId},
@@ -27,7 +28,7 @@ use bevy::{
     world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
 };
 use mouth::{Blink, FaceRig, VrmBinds};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Head nod at full mouth openness, in degrees.
@@ -43,14 +44,6 @@ const BREATH_DEGREES: f32 = 1.2;
 
 pub struct PresenterPlugin;
 
-/// Position on the media clock, in seconds, of the frame being rendered. Set by the loop.
-#[derive(Resource, Default, Clone, Copy)]
-pub struct MediaTime(pub f64);
-
-/// Lines on the timeline, as scheduled for the mixer.
-#[derive(Resource, Default)]
-pub struct SpeechTimeline(pub VecDeque<ScheduledLine>);
-
 /// The smoothed mouth openness (0–1) of the frame being rendered: what drives the face,
 /// and what telemetry records.
 #[derive(Resource, Default, Clone, Copy)]
@@ -63,8 +56,13 @@ pub struct Mouth {
     pub close_rate: f32,
     /// The strongest mouth-shape weight set on the face this frame (0 without shapes).
     pub shapes: f32,
-    /// How closed the eyes are on the face this frame (0 without a blink shape).
-    pub eyes_closed: f32,
+}
+
+/// How closed the eyes are on the face this frame (0 without a blink shape), as read back
+/// from its morph weights: what telemetry records.
+#[derive(Resource, Default, Clone, Copy)]
+pub struct Eyes {
+    pub closed: f32,
 }
 
 /// A bone we move on top of the animation. `base` is the animated (or rest) rotation,
@@ -88,6 +86,8 @@ impl Plugin for PresenterPlugin {
         app.init_resource::<MediaTime>()
             .init_resource::<SpeechTimeline>()
             .init_resource::<Mouth>()
+            .init_resource::<Eyes>()
+            .init_resource::<PresenterAsset>()
             .init_resource::<FaceRig>()
             .init_resource::<VrmBinds>()
             .init_resource::<Blink>()
@@ -127,6 +127,7 @@ fn spawn_presenter(
     mut graphs: ResMut<Assets<AnimationGraph>>,
     mut animation_clips: ResMut<Assets<AnimationClip>>,
     motion: Res<PreparedMotion>,
+    mut asset: ResMut<PresenterAsset>,
 ) {
     let Some(spec) = settings.scene.description.presenter.clone() else {
         return;
@@ -182,6 +183,10 @@ fn spawn_presenter(
         idle_speed: spec.speed,
     };
     let scene: Handle<WorldAsset> = server.load(GltfAssetLabel::Scene(spec.scene).from_asset(path));
+    asset.0 = Some((
+        format!("presenter `{}` ({})", spec.name, file.display()),
+        scene.clone().untyped(),
+    ));
     commands
         .spawn((
             Name::new(spec.name.clone()),
@@ -192,6 +197,11 @@ fn spawn_presenter(
         ))
         .observe(start_when_ready);
 }
+
+/// The avatar's file as it loads, named for messages: start-up waits for it and stops
+/// with its error when it fails (a show without its host must not go on air).
+#[derive(Resource, Default)]
+pub struct PresenterAsset(pub Option<(String, UntypedHandle)>);
 
 /// The avatar's clips in one animation graph, by name.
 #[derive(Component, Clone)]
@@ -218,10 +228,6 @@ pub struct Performance {
     /// World positions of the head, hands and feet this frame (humanoid avatars).
     pub pose: Vec<(HumanBone, Vec3)>,
 }
-
-/// Gestures asked for outside the script (the control API), played at the next frame.
-#[derive(Resource, Default)]
-pub struct GestureRequests(pub Vec<crate::mix::Gesture>);
 
 /// The avatar's humanoid bones, by entity.
 #[derive(Resource, Default)]

@@ -5,30 +5,11 @@
 //! VRM's vowels (`aa ih ou ee oh` or `A I U E O`), ARKit's `jawOpen`, `mouthFunnel`,
 //! `mouthPucker`, `mouthClose`, and the Oculus visemes (`viseme_aa`, `viseme_PP`, …).
 
-use super::Mouth;
+use super::face::{Channel, Vowel, channel_for};
+use super::{Eyes, Mouth};
+use crate::stage::MediaTime;
 use crate::voice::Viseme;
 use bevy::prelude::*;
-
-/// What one morph target of a face does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Channel {
-    Vowel(Vowel),
-    JawOpen,
-    Funnel,
-    Pucker,
-    Close,
-    Oculus(Viseme),
-    Blink,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Vowel {
-    A,
-    I,
-    U,
-    E,
-    O,
-}
 
 /// The face targets of one morph-weights entity: (target index, channel, full weight),
 /// and their smoothed weights.
@@ -54,61 +35,6 @@ pub(crate) struct Blink {
 #[derive(Resource, Default)]
 pub(crate) struct FaceRig {
     pub has_mouth: bool,
-}
-
-pub(crate) fn channel_for(name: &str) -> Option<Channel> {
-    let lower = name.to_ascii_lowercase();
-    let n: String = lower
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let n = [
-        "vrcv",
-        "viseme",
-        "fclmth",
-        "mth",
-        "blendshape1",
-        "blendshape",
-        "vrm",
-    ]
-    .iter()
-    .find_map(|p| n.strip_prefix(p).filter(|rest| !rest.is_empty()))
-    .map_or(n.as_str(), |rest| rest)
-    .to_string();
-    if lower.contains("viseme") || lower.starts_with("vrc.v_") {
-        let v = match n.as_str() {
-            "sil" => Viseme::Sil,
-            "pp" => Viseme::PP,
-            "ff" => Viseme::FF,
-            "th" => Viseme::TH,
-            "dd" => Viseme::DD,
-            "kk" => Viseme::Kk,
-            "ch" => Viseme::CH,
-            "ss" => Viseme::SS,
-            "nn" => Viseme::Nn,
-            "rr" => Viseme::RR,
-            "aa" => Viseme::Aa,
-            "e" => Viseme::E,
-            "ih" | "i" => Viseme::Ih,
-            "oh" | "o" => Viseme::Oh,
-            "ou" | "u" => Viseme::Ou,
-            _ => return None,
-        };
-        return Some(Channel::Oculus(v));
-    }
-    Some(match n.as_str() {
-        "aa" | "a" => Channel::Vowel(Vowel::A),
-        "ih" | "i" => Channel::Vowel(Vowel::I),
-        "ou" | "u" => Channel::Vowel(Vowel::U),
-        "ee" | "e" => Channel::Vowel(Vowel::E),
-        "oh" | "o" => Channel::Vowel(Vowel::O),
-        "jawopen" => Channel::JawOpen,
-        "mouthfunnel" => Channel::Funnel,
-        "mouthpucker" => Channel::Pucker,
-        "mouthclose" => Channel::Close,
-        "blink" | "eyeclose" | "fcleyeclose" | "eyesclosed" => Channel::Blink,
-        _ => return None,
-    })
 }
 
 /// How strongly a channel shows a viseme (before the viseme's own weight).
@@ -209,6 +135,7 @@ pub(crate) fn drive_mouth_morphs(
 /// Reads back the strongest mouth and blink weights actually set on any face (telemetry).
 pub(crate) fn measure_mouth_morphs(
     mut mouth: ResMut<Mouth>,
+    mut eyes: ResMut<Eyes>,
     faces: Query<(&MouthMorphs, &MorphWeights)>,
 ) {
     let strongest = |blink: bool| {
@@ -223,12 +150,12 @@ pub(crate) fn measure_mouth_morphs(
             .fold(0.0, f32::max)
     };
     mouth.shapes = strongest(false);
-    mouth.eyes_closed = strongest(true);
+    eyes.closed = strongest(true);
 }
 
 /// Blinks every 2–6 s (a fixed pseudo-random sequence, so renders are reproducible):
 /// 70 ms closing, 40 ms closed, 140 ms opening.
-pub(crate) fn blink(now: Res<super::MediaTime>, mut blink: ResMut<Blink>) {
+pub(crate) fn blink(now: Res<MediaTime>, mut blink: ResMut<Blink>) {
     fn spread(n: u64) -> f64 {
         // splitmix64
         let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -3,9 +3,9 @@
 //! (`VRM.blendShapeMaster.blendShapeGroups[].binds`, by mesh) are both read, so an avatar's
 //! morphs work whatever their names.
 
-use super::mouth::Channel;
+use super::face::Channel;
 #[cfg(test)]
-use super::mouth::Vowel;
+use super::face::Vowel;
 use serde_json::Value;
 
 /// One morph target an expression moves: on the node called `node`, target `index`,
@@ -21,7 +21,7 @@ pub struct ExpressionBind {
 /// The channel of a VRM expression preset (`aa`, `ih`, …, `blink`; 0.x's `a`, `i`, …).
 fn channel_for_preset(name: &str) -> Option<Channel> {
     // The same names as morph targets carry; other presets (happy, lookUp…) are not ours.
-    super::mouth::channel_for(name).filter(|c| matches!(c, Channel::Vowel(_) | Channel::Blink))
+    super::face::channel_for(name).filter(|c| matches!(c, Channel::Vowel(_) | Channel::Blink))
 }
 
 /// The expression bindings of a glTF/VRM document (empty for plain glTF).

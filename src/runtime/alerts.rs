@@ -103,7 +103,7 @@ impl Alerts {
         let mut events: Vec<(&str, String, String)> = Vec::new();
         for (o, seen) in outputs.outputs.iter().zip(self.seen.iter_mut()) {
             let state = o.stats.state();
-            let url = crate::api::redact(&o.target.url);
+            let url = crate::output::redact(&o.target.url);
             let down = matches!(state, OutputState::Reconnecting | OutputState::Connecting);
             match (seen.0, state) {
                 (OutputState::Live, OutputState::Reconnecting) => events.push((

@@ -1,8 +1,11 @@
-//! The headless Bevy app: no window, no winit, updated by our own loop on the media clock.
+//! The Bevy apps: the plugins every app shares ([`add_show_plugins`]) on a headless base
+//! (no window, no winit, updated by our own loop on the media clock) or a windowed one
+//! (see [`super::window`]).
 
 use super::RunError;
 use crate::capture::{CapturePlugin, CaptureTarget};
 use crate::config::ShowConfig;
+use crate::config::plan::OverlayConfig;
 use crate::media::VideoFrame;
 use crate::scene::{LoadedScene, ShowroomPlugin, ShowroomSettings};
 use bevy::{
@@ -77,6 +80,36 @@ pub fn build_app(
         recycled,
     });
     let target = app.world().resource::<CaptureTarget>().0.clone();
+    let mut overlay = show.plan.overlay.clone();
+    // Flat graphics have no place on a sphere; the VR frame is the room alone.
+    overlay.enabled &= !show.render.vr360;
+    add_show_plugins(
+        &mut app,
+        show,
+        scene,
+        Some(RenderTarget::from(target)),
+        overlay,
+    )?;
+    if show.render.vr360 {
+        app.add_plugins(crate::vr::VrPlugin {
+            face_size: (width / 4).max(16),
+        });
+    }
+    app.add_plugins(crate::camera::CameraDirectorPlugin);
+    app.finish();
+    app.cleanup();
+    Ok(app)
+}
+
+/// The plugins every app that shows the showroom has, headless or in a window: the set,
+/// the presenter with her prepared motion, the graphics and the twin's bindings.
+pub fn add_show_plugins(
+    app: &mut App,
+    show: &ShowConfig,
+    scene: LoadedScene,
+    target: Option<RenderTarget>,
+    overlay: OverlayConfig,
+) -> Result<(), RunError> {
     let motion = crate::presenter::PreparedMotion::prepare(&scene)?;
     let twin = crate::twin::TwinPlugin::new(&scene);
     app.add_plugins(ShowroomPlugin {
@@ -85,32 +118,21 @@ pub fn build_app(
             camera: show.camera.clone(),
             msaa: show.render.msaa,
             shadows: show.render.shadows,
-            target: Some(RenderTarget::from(target)),
+            target,
         },
     });
-    app.add_plugins(crate::presenter::PresenterPlugin);
-    let mut overlay = show.plan.overlay.clone();
-    if show.render.vr360 {
-        // Flat graphics have no place on a sphere; the VR frame is the room alone.
-        overlay.enabled = false;
-        app.add_plugins(crate::vr::VrPlugin {
-            face_size: (width / 4).max(16),
-        });
-    }
     app.add_plugins((
-        crate::show::OverlayPlugin {
-            settings: crate::show::OverlaySettings {
+        crate::presenter::PresenterPlugin,
+        crate::graphics::OverlayPlugin {
+            settings: crate::graphics::OverlaySettings {
                 config: overlay,
                 shop: show.plan.shop.clone(),
             },
         },
-        crate::show::camera::CameraDirectorPlugin,
         twin,
     ));
     app.insert_resource(motion);
-    app.finish();
-    app.cleanup();
-    Ok(app)
+    Ok(())
 }
 
 /// The adapter Bevy picked, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
@@ -148,10 +170,18 @@ pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
 fn showroom_load_state(app: &App) -> Result<bool, RunError> {
     let server = app.world().resource::<AssetServer>();
     let assets = app.world().resource::<crate::scene::ShowroomAssets>();
+    let presenter = app
+        .world()
+        .get_resource::<crate::presenter::PresenterAsset>()
+        .and_then(|p| p.0.as_ref())
+        .map(|(label, handle)| (label.clone(), handle.id()));
+    let props = assets
+        .ids()
+        .map(|(name, id)| (format!("prop `{name}`"), id));
     let mut all = true;
-    for (name, id) in assets.ids() {
+    for (label, id) in props.chain(presenter) {
         if let Some(LoadState::Failed(error)) = server.get_load_state(id) {
-            return Err(RunError::Scene(format!("prop `{name}`: {error}")));
+            return Err(RunError::Scene(format!("{label}: {error}")));
         }
         all &= server.is_loaded_with_dependencies(id);
     }

@@ -109,6 +109,8 @@ impl LoadedScene {
     }
 
     /// Feeds have unique names and sane timings; bindings name a feed and an object.
+    ///
+    /// Long on purpose: one check after another over feeds and bindings, read as a checklist.
     fn validate_twin(
         &self,
         invalid: &dyn Fn(String, String) -> SceneError,
@@ -203,6 +205,7 @@ impl LoadedScene {
         Ok(())
     }
 
+    /// Long on purpose: one check after another over the scene, read as a checklist; each names its item.
     fn validate(&self) -> Result<(), SceneError> {
         let invalid = |field: String, reason: String| SceneError::Invalid {
             path: self.path.clone(),

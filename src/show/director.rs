@@ -6,17 +6,11 @@
 //! on screen changes when a line of a new segment *starts playing*, not when it is written,
 //! so the graphics and the camera cut with the voice.
 
-use super::plan::{LineSpec, Product, Segment, SegmentKind, ShowPlan, fill, parse_time_of_day};
+use crate::config::plan::{
+    LineSpec, Product, ScheduleEntry, Segment, SegmentKind, Shot, ShowPlan, fill, parse_time_of_day,
+};
+use crate::speech::ScriptLine;
 use std::collections::VecDeque;
-
-/// A line for the speaker to synthesise.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScriptLine {
-    pub text: String,
-    /// Voice for this line (the schedule's), or the show's when `None`.
-    pub voice: Option<String>,
-    pub serial: u64,
-}
 
 /// What the operator asked for, applied at the next line.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +40,7 @@ pub struct OnAir {
     pub flash_ends: Option<f64>,
     pub language: String,
     /// The segment's camera shots.
-    pub shots: Vec<super::plan::Shot>,
+    pub shots: Vec<Shot>,
 }
 
 /// Where a written line came from, remembered until it starts playing.
@@ -240,27 +234,38 @@ impl Director {
 
     /// An answer to a viewer's comment from the FAQ table, if a keyword matches.
     pub fn answer(&self, user: &str, comment: &str, minute: u32) -> Option<String> {
+        let question = self.question(comment)?;
+        Some(self.answer_to(question, user, comment, minute))
+    }
+
+    /// The FAQ entry (its index) a comment asks about, if any.
+    pub fn question(&self, comment: &str) -> Option<usize> {
         let lower = comment.to_lowercase();
-        let faq = self.plan.faq.iter().find(|f| {
+        self.plan.faq.iter().position(|f| {
             f.keywords
                 .iter()
                 .map(|k| k.trim().to_lowercase())
                 .any(|k| !k.is_empty() && lower.contains(&k))
-        })?;
+        })
+    }
+
+    /// The answer of FAQ entry `question` to `user`'s comment, filled for now.
+    pub fn answer_to(&self, question: usize, user: &str, comment: &str, minute: u32) -> String {
+        let faq = &self.plan.faq[question];
         let language = self.language(minute);
         let product = self
             .on_air
             .product
             .clone()
             .or_else(|| self.product_for(self.segment, minute).cloned());
-        Some(self.fill(
+        self.fill(
             &faq.answer,
             product.as_ref(),
             &language,
             self.on_air.flash_ends,
             self.next_start,
             Some((user, comment)),
-        ))
+        )
     }
 
     fn language(&self, minute: u32) -> String {
@@ -269,7 +274,7 @@ impl Director {
             .unwrap_or_else(|| self.default_language.clone())
     }
 
-    fn window(&self, minute: u32) -> Option<&super::plan::ScheduleEntry> {
+    fn window(&self, minute: u32) -> Option<&ScheduleEntry> {
         self.plan.schedule.iter().find(|w| {
             let (Some(from), Some(to)) = (parse_time_of_day(&w.from), parse_time_of_day(&w.to))
             else {
@@ -492,5 +497,4 @@ pub fn clock_text(seconds_left: f64) -> String {
 }
 
 #[cfg(test)]
-#[path = "director_tests.rs"]
 mod tests;

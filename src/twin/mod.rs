@@ -10,11 +10,12 @@ mod plugin;
 pub use plugin::{TwinNow, TwinPlugin};
 
 use crate::scene::{FeedSource, LoadedScene};
+use crate::watch::FileWatch;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// One feed's state.
@@ -80,13 +81,9 @@ impl TwinFeeds {
                         every: Duration::from_secs_f32(*every_seconds),
                     },
                 )),
-                FeedSource::File { path } => Some((
-                    f.name.clone(),
-                    Poll::File {
-                        path: scene.asset_path(path),
-                        modified: None,
-                    },
-                )),
+                FeedSource::File { path } => {
+                    Some((f.name.clone(), Poll::file(scene.asset_path(path))))
+                }
                 FeedSource::Api => None,
             })
             .collect();
@@ -170,10 +167,25 @@ enum Poll {
         url: String,
         every: Duration,
     },
+    /// A file, read at start and again each time it settles after a change.
     File {
         path: PathBuf,
-        modified: Option<SystemTime>,
+        watch: Option<FileWatch>,
+        read: bool,
     },
+}
+
+impl Poll {
+    fn file(path: PathBuf) -> Self {
+        let watch = FileWatch::new(path.clone())
+            .map_err(|e| warn!("{e}; the feed is read once"))
+            .ok();
+        Poll::File {
+            path,
+            watch,
+            read: false,
+        }
+    }
 }
 
 fn poll_forever(
@@ -195,13 +207,12 @@ fn poll_forever(
                     due[i] = Instant::now() + *every;
                     fetch(&agent, url)
                 }
-                Poll::File { path, modified } => {
-                    due[i] = Instant::now() + Duration::from_millis(250);
-                    let now = std::fs::metadata(&*path).and_then(|m| m.modified()).ok();
-                    if now.is_some() && now == *modified {
+                Poll::File { path, watch, read } => {
+                    let changed = watch.as_mut().is_some_and(|w| w.changed());
+                    if *read && !changed {
                         continue;
                     }
-                    *modified = now;
+                    *read = true;
                     std::fs::read_to_string(&*path)
                         .map_err(|e| format!("{}: {e}", path.display()))
                         .and_then(|text| parse(&text))

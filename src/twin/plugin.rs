@@ -2,8 +2,8 @@
 //! image), colours by state, visibility, and spin, all from the latest feed snapshot.
 
 use super::{FeedNow, display, lookup};
-use crate::presenter::MediaTime;
 use crate::scene::{BindingShow, BindingSpec, ShowroomEntity};
+use crate::stage::MediaTime;
 use bevy::camera::{ClearColorConfig, RenderTarget};
 use bevy::gltf::GltfAssetLabel;
 use bevy::prelude::*;
@@ -126,6 +126,8 @@ fn draw_changed_screens(
 
 /// Gives every text-bound shape a texture that a small UI renders into (again after the
 /// set is rebuilt by an edit), and clears screens whose shape is gone.
+///
+/// Long on purpose: it builds each screen's image, camera and UI tree, one declaration after another.
 fn set_up_screens(
     mut commands: Commands,
     bindings: Res<Bindings>,
@@ -226,7 +228,8 @@ fn truthy(v: &serde_json::Value) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Long on purpose: one arm per binding kind (text, colour, visibility, spin, animation speed), each a few lines.
+
 fn apply_bindings(
     twin: Res<TwinNow>,
     bindings: Res<Bindings>,
@@ -324,7 +327,7 @@ fn apply_bindings(
 
 /// Gives the animation player inside each animated prop its clip, looping (again after
 /// the set is rebuilt).
-#[allow(clippy::too_many_arguments)]
+
 fn drive_animations(
     mut commands: Commands,
     bindings: Res<Bindings>,

@@ -17,7 +17,7 @@ pub use espeak::EspeakEngine;
 pub use http::HttpEngine;
 pub use visemes::{Viseme, VisemeKey, VisemeTrack};
 
-use crate::encode::init_ffmpeg;
+use crate::av::init_ffmpeg;
 use crate::media::SAMPLE_RATE;
 use ffmpeg_next as ffmpeg;
 use thiserror::Error;
@@ -47,6 +47,32 @@ pub struct Utterance {
 impl Utterance {
     pub fn duration(&self) -> f32 {
         self.samples.len() as f32 / self.sample_rate.max(1) as f32
+    }
+
+    /// The engine's audio as untrusted input: refused when it has non-finite samples, an
+    /// impossible sample rate or more than [`MAX_LINE_SECONDS`] for one line; clipped
+    /// samples are brought back into -1..=1.
+    pub fn checked(mut self, engine: &str) -> Result<Self, VoiceError> {
+        let bad = |reason: String| VoiceError::BadAudio {
+            engine: engine.to_string(),
+            reason,
+        };
+        if !(1000..=384_000).contains(&self.sample_rate) {
+            return Err(bad(format!("a sample rate of {} Hz", self.sample_rate)));
+        }
+        if self.duration() > MAX_LINE_SECONDS {
+            return Err(bad(format!(
+                "{:.0} s of audio for one line (at most {MAX_LINE_SECONDS:.0} s)",
+                self.duration()
+            )));
+        }
+        if let Some(at) = self.samples.iter().position(|s| !s.is_finite()) {
+            return Err(bad(format!("a non-finite sample at {at}")));
+        }
+        for s in &mut self.samples {
+            *s = s.clamp(-1.0, 1.0);
+        }
+        Ok(self)
     }
 
     /// The same utterance at the program's 48 kHz (event times do not change).
@@ -83,6 +109,10 @@ pub enum VoiceError {
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
 }
+
+/// The longest audio accepted for one line: a sales line is seconds long, so minutes mean
+/// an engine gone wrong (and would hold the rundown and memory).
+pub const MAX_LINE_SECONDS: f32 = 120.0;
 
 /// Anything that turns text into an [`Utterance`].
 pub trait SpeechEngine: Send {
@@ -186,7 +216,7 @@ pub fn resample_mono(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Vo
     input.set_channels(1);
     input.plane_mut::<f32>(0)[..samples.len()].copy_from_slice(samples);
     let mut out = Vec::with_capacity(samples.len() * to as usize / from as usize + 64);
-    let output = crate::encode::resample_frame(&mut ctx, &input).map_err(bad)?;
+    let output = crate::av::resample_frame(&mut ctx, &input).map_err(bad)?;
     out.extend_from_slice(&output.plane::<f32>(0)[..output.samples()]);
     // Drain the resampler's delay so the end of the line is not cut.
     let mut tail = frame::Audio::new(Sample::F32(Type::Packed), 4096, ChannelLayout::MONO);

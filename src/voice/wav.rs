@@ -1,7 +1,7 @@
 //! Plain 16-bit PCM WAV writing, and reading any audio file to mono through FFmpeg.
 
 use super::VoiceError;
-use crate::encode::init_ffmpeg;
+use crate::av::init_ffmpeg;
 use ffmpeg_next as ffmpeg;
 use std::io::Write;
 use std::path::Path;
@@ -77,7 +77,7 @@ pub fn read_mono(path: &Path) -> Result<(Vec<f32>, u32), String> {
                         .map_err(|e| format!("cannot convert: {e}"))?,
                     ),
                 };
-                let mono = crate::encode::resample_frame(r, &decoded)
+                let mono = crate::av::resample_frame(r, &decoded)
                     .map_err(|e| format!("cannot convert: {e}"))?;
                 out.extend_from_slice(&mono.plane::<f32>(0)[..mono.samples()]);
             }

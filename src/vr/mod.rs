@@ -92,7 +92,9 @@ impl Plugin for VrPlugin {
 
 /// Once the on-air camera exists: six face cameras, and the projection onto the capture
 /// target in its place.
-#[allow(clippy::too_many_arguments)]
+///
+/// Long on purpose: it spawns the six face cameras and the projection quad, which read best together.
+
 fn build_rig(
     mut commands: Commands,
     size: Res<FaceSize>,

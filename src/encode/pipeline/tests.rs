@@ -1,5 +1,6 @@
 use super::*;
-use crate::encode::{EncodeSettings, Silence};
+use crate::encode::EncodeSettings;
+use crate::media::Silence;
 
 fn settings() -> EncodeSettings {
     EncodeSettings {

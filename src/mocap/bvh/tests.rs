@@ -2,15 +2,11 @@ use super::*;
 
 const SMALL: &str = "HIERARCHY\nROOT Hips\n{\n\tOFFSET 0 0 0\n\tCHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n\tJOINT Chest\n\t{\n\t\tOFFSET 0 1 0\n\t\tCHANNELS 3 Zrotation Xrotation Yrotation\n\t\tEnd Site\n\t\t{\n\t\t\tOFFSET 0 1 0\n\t\t}\n\t}\n}\nMOTION\nFrames: 2\nFrame Time: 0.5\n0 0 0 0 0 0 0 0 0\n1 2 3 90 0 0 0 90 0\n";
 
-fn shared_clips() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/assets/mocap");
+/// The clips shipped in the repository's `assets/mocap` (see `assets/LICENSES.md`).
+fn shipped_clips() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mocap");
     let mut clips: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (the shared assets sit beside the checkout)",
-                dir.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("bvh")))
         .collect();
@@ -19,15 +15,15 @@ fn shared_clips() -> Vec<PathBuf> {
 }
 
 #[test]
-fn every_shared_clip_loads_with_its_documented_shape() {
+fn every_shipped_clip_loads_with_its_documented_shape() {
     let expected = [
-        // (file, joints, frames, frame time) as documented in shared/assets/LICENSES.md,
+        // (file, joints, frames, frame time) as documented in assets/LICENSES.md,
         // joints counted as ROOT + JOINT entries.
         ("bvh_test1.bvh", 24, 75, 0.033333),
         ("bvh_test3.bvh", 60, 100, 0.008333),
         ("cmu_12_01_walk.bvh", 31, 524, 0.0083333),
     ];
-    let clips = shared_clips();
+    let clips = shipped_clips();
     assert!(clips.len() >= expected.len(), "{clips:?}");
     for (name, joints, frames, frame_time) in expected {
         let path = clips.iter().find(|p| p.ends_with(name)).expect(name);
@@ -229,7 +225,7 @@ fn load_names_the_file_in_errors() {
 
 #[test]
 fn up_axis_is_found_for_y_up_and_z_up_skeletons() {
-    let clips = shared_clips();
+    let clips = shipped_clips();
     let z_up = BvhClip::load(clips.iter().find(|p| p.ends_with("bvh_test1.bvh")).unwrap()).unwrap();
     assert_eq!(z_up.up_axis(), Vec3::Z);
     let y_up = BvhClip::load(
@@ -240,4 +236,22 @@ fn up_axis_is_found_for_y_up_and_z_up_skeletons() {
     )
     .unwrap();
     assert_eq!(y_up.up_axis(), Vec3::Y);
+}
+
+#[test]
+fn absurd_nesting_and_frame_counts_are_refused_not_crashed_on() {
+    // 100 000 joints deep: an error with its line, not a stack overflow.
+    let mut text = String::from(
+        "HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Xrotation Yrotation Zrotation\n",
+    );
+    for i in 0..100_000 {
+        text.push_str(&format!("JOINT j{i}\n{{\nOFFSET 0 1 0\n"));
+    }
+    let (line, reason) = BvhClip::parse(&text).unwrap_err();
+    assert!(reason.contains("nested deeper than 256"), "{reason}");
+    assert_eq!(line, 6 + 3 * MAX_DEPTH, "{reason}"); // `JOINT j256`
+    // A frame count the file cannot hold: an error, not an allocation of terabytes.
+    let huge = SMALL.replace("Frames: 2", "Frames: 1000000000000");
+    let (_, reason) = BvhClip::parse(&huge).unwrap_err();
+    assert!(reason.contains("expected 1000000000000 frames"), "{reason}");
 }

@@ -2,9 +2,10 @@ use super::*;
 use bevy::math::EulerRot;
 use std::path::{Path, PathBuf};
 
-fn shared(rel: &str) -> PathBuf {
+/// A file under the repository's `assets/`.
+fn asset(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/assets")
+        .join("assets")
         .join(rel)
 }
 
@@ -122,7 +123,7 @@ fn hands_and_feet_follow_the_clips_forward_kinematics() {
     // stay at rest on the avatar.
     let mut report = String::new();
     for clip in ["cmu_12_01_walk.bvh", "bvh_test1.bvh", "bvh_test3.bvh"] {
-        let clip = BvhClip::load(&shared(&format!("mocap/{clip}"))).unwrap();
+        let clip = BvhClip::load(&asset(&format!("mocap/{clip}"))).unwrap();
         let source = BvhSource::new(&clip);
         let rig = rig_from_clip(&clip);
         let retargeter = turned_to_face(&source, &rig);
@@ -170,7 +171,7 @@ fn limbs_point_where_the_clips_limbs_point_on_avatars_of_other_proportions() {
         (RightLowerLeg, RightFoot),
     ];
     for clip in ["cmu_12_01_walk.bvh", "bvh_test1.bvh", "bvh_test3.bvh"] {
-        let clip = BvhClip::load(&shared(&format!("mocap/{clip}"))).unwrap();
+        let clip = BvhClip::load(&asset(&format!("mocap/{clip}"))).unwrap();
         let source = BvhSource::new(&clip);
         for rig in [robot(), apose()] {
             let retargeter = turned_to_face(&source, &rig);
@@ -255,7 +256,7 @@ fn robot_hips_are_where_legs_and_spine_branch_and_its_feet_follow_the_legs() {
 
 #[test]
 fn baked_walk_in_place_stays_on_its_mark_and_keeps_feet_on_the_floor() {
-    let clip = BvhClip::load(&shared("mocap/cmu_12_01_walk.bvh")).unwrap();
+    let clip = BvhClip::load(&asset("mocap/cmu_12_01_walk.bvh")).unwrap();
     let rig = apose();
     let baked = bake(&clip, &rig, BakeOptions { in_place: true });
     assert_eq!(baked.frames.len(), clip.frame_count);

@@ -1,5 +1,4 @@
-use super::EncodeError;
-use crate::media::{CHANNELS, SAMPLE_RATE};
+use crate::media::{AudioSource, CHANNELS, SAMPLE_RATE};
 use ffmpeg::{
     ChannelLayout, Packet, codec,
     format::{self, Sample, sample::Type as SampleType},
@@ -11,20 +10,12 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
-/// Anything that produces program audio: interleaved stereo f32 at 48 kHz.
-pub trait AudioSource: Send {
-    /// Fills all of `out`. Sources never fail here: a source in trouble plays silence and
-    /// reports it, because the stream must go on.
-    fn fill(&mut self, out: &mut [f32]);
-}
-
-/// No music: the audio track is still there, because platforms reject streams without one.
-pub struct Silence;
-
-impl AudioSource for Silence {
-    fn fill(&mut self, out: &mut [f32]) {
-        out.fill(0.0);
-    }
+/// The music file cannot be opened or decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+pub struct MusicError {
+    pub path: PathBuf,
+    pub reason: String,
 }
 
 /// A music file decoded with FFmpeg as it plays, resampled to 48 kHz stereo, looped forever.
@@ -52,7 +43,7 @@ impl MusicLoop {
     /// Opens `path` and levels it so the bed sits `relative_db` from `target` LUFS, measured
     /// over its first minute (at most). Music files differ by 20 dB and more in level; a
     /// gain relative to the program's loudness means the same setting suits every file.
-    pub fn open_levelled(path: &Path, target: f32, relative_db: f32) -> Result<Self, EncodeError> {
+    pub fn open_levelled(path: &Path, target: f32, relative_db: f32) -> Result<Self, MusicError> {
         let mut probe = Self::open(path, 0.0)?;
         let mut first = vec![0.0f32; SAMPLE_RATE as usize * CHANNELS * 60];
         let mut filled = 0;
@@ -66,15 +57,15 @@ impl MusicLoop {
                 break;
             }
         }
-        let loudness = crate::mix::integrated_lufs(&first[..filled], CHANNELS as u32);
+        let loudness = crate::loudness::integrated_lufs(&first[..filled], CHANNELS as u32);
         let gain_db = loudness.map_or(relative_db, |l| target + relative_db - l);
         Self::open(path, gain_db)
     }
 
     /// Opens `path` and checks it decodes, so a bad file is refused at start, not at air time.
-    pub fn open(path: &Path, gain_db: f32) -> Result<Self, EncodeError> {
-        super::init_ffmpeg();
-        let decoding = Decoding::open(path).map_err(|reason| EncodeError::Music {
+    pub fn open(path: &Path, gain_db: f32) -> Result<Self, MusicError> {
+        crate::av::init_ffmpeg();
+        let decoding = Decoding::open(path).map_err(|reason| MusicError {
             path: path.to_path_buf(),
             reason,
         })?;
@@ -88,7 +79,7 @@ impl MusicLoop {
             silent_samples: 0,
         };
         if !music.decode_more() || music.ready.is_empty() {
-            return Err(EncodeError::Music {
+            return Err(MusicError {
                 path: path.to_path_buf(),
                 reason: "no audio could be decoded from it".into(),
             });
@@ -180,7 +171,7 @@ impl MusicLoop {
                     self.resampler.insert(r)
                 }
             };
-            let out = super::resample_frame(resampler, &decoded)
+            let out = crate::av::resample_frame(resampler, &decoded)
                 .map_err(|e| format!("resampling failed: {e}"))?;
             let bytes = &out.data(0)[..out.samples() * CHANNELS * 4];
             self.ready.extend(
@@ -241,6 +232,7 @@ impl AudioSource for MusicLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::Silence;
 
     fn demo_music() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -299,11 +291,6 @@ mod tests {
         Silence.fill(&mut out);
         assert!(out.iter().all(|s| *s == 0.0));
     }
-}
-
-#[cfg(test)]
-mod upsampling_tests {
-    use super::*;
 
     /// A 44.1 kHz file upsampled to 48 kHz: every input second must come out as one output
     /// second. ffmpeg-next's `run` alone truncates each frame and lets a backlog grow.

@@ -1,15 +1,44 @@
-//! Stage-by-stage measurements for `scripts/bench.sh`: figures, never assertions.
+//! `twincast bench`: stage-by-stage measurements for `scripts/bench.sh`: figures, never
+//! assertions.
 
-use super::{RunError, build_app, warm_up};
 use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
-use crate::encode::{AudioEncoder, EncodeSettings, Encoding, Silence, VideoEncoder};
-use crate::media::{MediaClock, VideoFrame};
+use crate::encode::{AudioEncoder, Encoding, VideoEncoder};
+use crate::media::{MediaClock, Silence, VideoFrame};
+use crate::runtime::{RunError, adapter_name, build_app, encode_settings, warm_up};
 use crate::scene::LoadedScene;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Encode(#[from] crate::encode::EncodeError),
+    #[error(transparent)]
+    Scene(#[from] crate::scene::SceneError),
+    #[error(transparent)]
+    Voice(#[from] crate::voice::VoiceError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// A clip or avatar that cannot be used.
+    #[error("{0}")]
+    Input(String),
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> BenchError + '_ {
+    move |source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// One measured figure set, printed as `key=value` pairs on one line.
 pub struct Figures {
@@ -46,17 +75,16 @@ pub fn render_only(
     show: &ShowConfig,
     frames: u64,
     raw: Option<&Path>,
-) -> Result<Figures, RunError> {
+) -> Result<Figures, BenchError> {
     let scene = LoadedScene::load(&show.scene)?;
     let (tx, rx) = crossbeam_channel::bounded::<VideoFrame>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
     let mut app = build_app(show, scene, tx, recycle_rx)?;
-    let adapter = super::adapter_name(&app);
+    let adapter = adapter_name(&app);
     warm_up(&mut app)?;
     let mut file = match raw {
         Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| RunError::Renderer(format!("{}: {e}", path.display())))?,
+            std::fs::File::create(path).map_err(io(path))?,
         )),
         None => None,
     };
@@ -107,11 +135,10 @@ pub fn render_only(
 
 /// Encodes raw RGBA frames with the show's video settings (and silent audio), discarding
 /// the packets: the encoder's own speed.
-pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
-    let settings = EncodeSettings::from_show(show);
+pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, BenchError> {
+    let settings = encode_settings(show);
     let frame_bytes = (settings.source_width * settings.source_height * 4) as usize;
-    let mut file = std::fs::File::open(raw)
-        .map_err(|e| RunError::Renderer(format!("{}: {e}", raw.display())))?;
+    let mut file = std::fs::File::open(raw).map_err(io(raw))?;
     let mut frames = Vec::new();
     loop {
         let mut buf = vec![0u8; frame_bytes];
@@ -121,7 +148,7 @@ pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
         }
     }
     if frames.is_empty() {
-        return Err(RunError::Renderer(format!(
+        return Err(BenchError::Input(format!(
             "{}: no {}x{} RGBA frames in it",
             raw.display(),
             settings.source_width,
@@ -161,11 +188,12 @@ pub fn encode_only(show: &ShowConfig, raw: &Path) -> Result<Figures, RunError> {
 
 /// Speech synthesis real-time factor (seconds of speech per second of work) and the
 /// mixer's cost per second of program audio.
-pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
-    use crate::encode::{AudioSource, Silence};
-    use crate::mix::{Line, MixSettings, ProgramMixer};
+pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError> {
+    use crate::media::AudioSource;
+    use crate::mix::{MixSettings, ProgramMixer};
+    use crate::speech::{Line, ScheduledLine};
     use crate::voice::engine_from_name;
-    let err = |e: crate::voice::VoiceError| RunError::Renderer(e.to_string());
+    let err = BenchError::Voice;
     let mut tts = engine_from_name(engine, &Default::default()).map_err(err)?;
     let text = "Welcome to the showroom. Today only, every product ships free, \
                 and the first fifty orders get a gift from our factory.";
@@ -179,7 +207,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
 
     let (tx, rx) = crossbeam_channel::bounded(64);
     for i in 0..30u64 {
-        let _ = tx.try_send(crate::mix::ScheduledLine {
+        let _ = tx.try_send(ScheduledLine {
             start: (1 + i * 4) * 48_000,
             line: std::sync::Arc::new(Line {
                 text: "bench".into(),
@@ -227,10 +255,10 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, RunError> {
 /// BVH parsing speed on a clip, and what a pose costs per frame: the clip's own forward
 /// kinematics, retargeting onto an avatar (what live capture pays every frame), and baking
 /// the whole clip.
-pub fn mocap(clip: &Path, avatar: &Path) -> Result<Figures, RunError> {
+pub fn mocap(clip: &Path, avatar: &Path) -> Result<Figures, BenchError> {
     use crate::mocap::bvh::BvhClip;
     use crate::mocap::retarget::{self, BakeOptions, BvhSource, Retargeter, Rig};
-    let bad = |e: String| RunError::Scene(e);
+    let bad = BenchError::Input;
     let text =
         std::fs::read_to_string(clip).map_err(|e| bad(format!("{}: {e}", clip.display())))?;
     let runs = 7;

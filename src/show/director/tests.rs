@@ -1,5 +1,5 @@
 use super::*;
-use crate::show::plan::{Faq, Names, ScheduleEntry};
+use crate::config::plan::{Faq, Names, ScheduleEntry};
 
 fn product(id: &str, zh: &str, en: &str, price: f64) -> Product {
     Product {

@@ -227,6 +227,8 @@ pub struct PlanProblem {
 
 impl ShowPlan {
     /// Checks ids, references and templates. Returns the first problem.
+    ///
+    /// Long on purpose: one check after another over the rundown, read as a checklist; each names its field.
     pub fn validate(&self, cameras: Option<&[String]>) -> Result<(), PlanProblem> {
         let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
             field,

@@ -4,9 +4,8 @@
 //! The scene's cameras are poses; only the on-air one renders. Shots are timed on the
 //! media clock from the moment the segment went on air, so a render is repeatable.
 
-use super::overlay::OnAirNow;
-use crate::presenter::MediaTime;
 use crate::scene::{ActiveCamera, CameraSpec, ShowroomSettings};
+use crate::stage::{MediaTime, OnAirNow};
 use bevy::camera::Exposure;
 use bevy::prelude::*;
 

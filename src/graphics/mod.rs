@@ -7,21 +7,16 @@
 //! default font, so every text (a caption in Chinese, a product name) renders without
 //! tofu boxes.
 
-use super::director::clock_text;
-use super::plan::OverlayConfig;
-use super::{OnAir, SegmentKind};
-use crate::presenter::{MediaTime, SpeechTimeline};
+use crate::config::plan::{OverlayConfig, SegmentKind};
 use crate::scene::ActiveCamera;
+use crate::show::clock_text;
+use crate::stage::{MediaTime, OnAirNow, SpeechTimeline};
 use bevy::prelude::*;
 use bevy::text::{Font, FontSize, Strikethrough};
 
 /// The font shipped in `assets/fonts/` (WenQuanYi Micro Hei: Latin and CJK), built in so
 /// the binary draws Chinese wherever it runs.
 pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttf");
-
-/// What is on air now, as the render loop's director last said.
-#[derive(Resource, Debug, Clone, Default)]
-pub struct OnAirNow(pub OnAir);
 
 /// The graphics settings of the show.
 #[derive(Resource, Debug, Clone)]
@@ -103,6 +98,8 @@ fn panel(color: Color) -> BackgroundColor {
 }
 
 /// Builds the graphics once the on-air camera exists, targeting it.
+///
+/// Long on purpose: it declares the whole UI tree of the graphics, which reads best as one nested picture of the layout.
 fn spawn_overlay(
     mut commands: Commands,
     settings: Res<OverlaySettings>,
@@ -313,7 +310,9 @@ fn show_product_image(
 }
 
 /// Fills the graphics from what is on air; hides what has nothing to show.
-#[allow(clippy::too_many_arguments)]
+///
+/// Long on purpose: one pass over the graphics' texts and visibility in screen order (label, logo, lower third, card, captions), each a few lines.
+
 fn update_overlay(
     settings: Res<OverlaySettings>,
     on_air: Res<OnAirNow>,

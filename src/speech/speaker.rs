@@ -2,11 +2,20 @@
 //! speech engine never holds up the encoder: the mixer takes a line when one is ready.
 
 use crate::config::VoiceConfig;
-use crate::voice::{VisemeTrack, cache, engine_from_name};
+use crate::voice::{HttpSettings, VisemeTrack, cache, engine_from_name};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tracing::warn;
+
+/// A line for the speaker to synthesise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptLine {
+    pub text: String,
+    /// Voice for this line (the schedule's), or the show's when `None`.
+    pub voice: Option<String>,
+    pub serial: u64,
+}
 
 /// A line ready to play: 48 kHz mono, with its mouth shapes.
 #[derive(Debug, Clone)]
@@ -132,7 +141,7 @@ pub struct Request {
 /// The speaker's channels: the director writes `script` one line at a time and takes the
 /// result from `ready`; requests go in on `requests` and come out on `urgent`.
 pub struct SpeakerIo {
-    pub script: Sender<crate::show::ScriptLine>,
+    pub script: Sender<ScriptLine>,
     pub ready: Receiver<Line>,
     pub requests: Sender<Request>,
     pub urgent: Receiver<Line>,
@@ -143,19 +152,21 @@ impl Speaker {
     /// requests before the script. `effects` are the show's sound effects by name (48 kHz
     /// mono). A scripted line the engine fails on comes out silent, so the rundown moves
     /// on. The thread ends when the channels are dropped.
+    ///
+    /// Long on purpose: the speaker thread's loop (requests first, then the script, then a cache look-up and synthesis) reads best in one place.
     pub fn spawn(
         config: VoiceConfig,
         loudness: Option<f32>,
         effects: std::collections::HashMap<String, std::sync::Arc<[f32]>>,
     ) -> (Self, SpeakerIo) {
-        let (script_tx, script) = unbounded::<crate::show::ScriptLine>();
+        let (script_tx, script) = unbounded::<ScriptLine>();
         let (tx, ready) = bounded::<Line>(1);
         let (request_tx, requests) = unbounded::<Request>();
         let (urgent_tx, urgent) = unbounded::<Line>();
         let thread = std::thread::Builder::new()
             .name("speaker".into())
             .spawn(move || {
-                let engine = match engine_from_name(&config.engine, &config.http_settings()) {
+                let engine = match engine_from_name(&config.engine, &http_settings(&config)) {
                     Ok(e) => e,
                     Err(e) => {
                         warn!("{e}; the host stays silent");
@@ -188,13 +199,17 @@ impl Speaker {
                     crossbeam_channel::select! {
                         recv(requests) -> request => {
                             let Ok(request) = request else { return };
-                            match voice.line(&request.text, request.voice.as_deref(), request.origin) {
-                                Ok(line) => {
-                                    if urgent_tx.send(line).is_err() {
-                                        return;
-                                    }
+                            let line = match voice.line(&request.text, request.voice.as_deref(), request.origin) {
+                                Ok(line) => line,
+                                Err(e) => {
+                                    warn!("requested line skipped: {e}");
+                                    // Silent, so whoever waits for it (the comment queue)
+                                    // learns it is over.
+                                    Line::silent(request.text, request.origin)
                                 }
-                                Err(e) => warn!("requested line skipped: {e}"),
+                            };
+                            if urgent_tx.send(line).is_err() {
+                                return;
                             }
                         }
                         recv(script) -> written => {
@@ -262,11 +277,14 @@ impl Voice {
                 found
             })
             .collect();
-        let utterance = self.engine.synthesize(text, voice.unwrap_or(&self.voice))?;
+        let utterance = self
+            .engine
+            .synthesize(text, voice.unwrap_or(&self.voice))?
+            .checked(self.engine.name())?;
         let visemes = utterance.visemes();
         let mut samples = utterance.to_program_rate()?.samples;
         if let Some(target) = self.loudness {
-            super::level_mono_line(&mut samples, target);
+            crate::loudness::level_mono_line(&mut samples, target);
         }
         Ok(Line {
             text: text.to_string(),
@@ -276,6 +294,15 @@ impl Voice {
             effects,
             origin,
         })
+    }
+}
+
+/// The HTTP engine's settings from the show's `[voice]`.
+fn http_settings(config: &VoiceConfig) -> HttpSettings {
+    HttpSettings {
+        model: config.model.clone(),
+        api_key_env: config.api_key_env.clone(),
+        timeout: Duration::from_secs_f32(config.timeout_seconds),
     }
 }
 

@@ -1,39 +1,46 @@
-//! The host's side of the render loop: the director writes lines, the speaker voices them,
-//! the scheduler puts them on the media clock, the audit log records them, and what is on
-//! air is handed to the graphics and the camera. Also watches the show file for edits.
+//! The rundown in the render loop: the director writes lines, the speaker voices them, the
+//! scheduler puts them on the media clock, the audit log records them, and what is on air
+//! is handed to the graphics and the camera. Also watches the show file for edits.
 
+use crate::config::CommentsConfig;
 use crate::config::ShowConfig;
 use crate::media::{MediaClock, SAMPLE_RATE};
-use crate::mix::{Origin, Request, ScheduledLine, Scheduler, Speaker};
 use crate::show::audit::{AuditLog, Said};
+use crate::show::room::{CommentCounts, CommentGate, clean};
 use crate::show::{Director, Jump, OnAir};
+use crate::speech::{Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker, SpeakerIo};
+use crate::watch::FileWatch;
 use crossbeam_channel::Sender;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
-use tracing::{info, warn};
+use std::time::{Duration, SystemTime};
+use tracing::{debug, info, warn};
 
-pub struct Host {
+/// Drives the show's rundown: one per show, stepped once per rendered frame.
+pub struct Rundown {
     pub director: Director,
     scheduler: Scheduler,
-    script: Sender<crate::show::ScriptLine>,
+    script: Sender<ScriptLine>,
     requests: Sender<Request>,
     _speaker: Speaker,
     audit: Option<AuditLog>,
-    reload: Reloader,
+    reload: Option<Reloader>,
     clock: MediaClock,
     day: DayClock,
     /// The operator has taken over: the script pauses; requests still play.
     pub paused: bool,
     /// Offline (`render`): wait for speech rather than let the picture run ahead of it.
     pub offline: bool,
+    /// Which comments get answers.
+    comments: CommentGate,
+    limits: CommentsConfig,
 }
 
-impl Host {
+impl Rundown {
     pub fn new(
         show: &ShowConfig,
         clock: MediaClock,
         speaker: Speaker,
-        io: crate::mix::SpeakerIo,
+        io: SpeakerIo,
         to_mixer: Sender<ScheduledLine>,
         day: DayClock,
     ) -> Self {
@@ -69,6 +76,8 @@ impl Host {
             day,
             paused: false,
             offline: false,
+            comments: CommentGate::new(show.comments.clone()),
+            limits: show.comments.clone(),
         }
     }
 
@@ -82,7 +91,9 @@ impl Host {
         {
             let _ = self.script.send(line);
         }
-        self.reload.poll(&mut self.director);
+        if let Some(reload) = self.reload.as_mut() {
+            reload.poll(&mut self.director);
+        }
         let samples = self.clock.samples_for_frames(frame);
         if self.offline
             && self.director.has_line_in_flight()
@@ -94,11 +105,15 @@ impl Host {
         let line = self.scheduler.tick(samples)?;
         let start = line.start as f64 / SAMPLE_RATE as f64;
         let end = line.end() as f64 / SAMPLE_RATE as f64;
-        if let Origin::Script(serial) = line.line.origin {
-            if line.line.samples.is_empty() {
-                self.director.skipped(serial);
+        match line.line.origin {
+            Origin::Script(serial) => {
+                if line.line.samples.is_empty() {
+                    self.director.skipped(serial);
+                }
+                self.director.started(serial, start, end, minute);
             }
-            self.director.started(serial, start, end, minute);
+            Origin::Comment => self.comments.aired(start, end - start),
+            _ => {}
         }
         if let Some(audit) = self.audit.as_mut()
             && !line.line.samples.is_empty()
@@ -137,16 +152,33 @@ impl Host {
         self.director.request(jump);
     }
 
-    /// Answers a viewer's comment from the FAQ; false when nothing matched.
+    /// Answers a viewer's comment from the FAQ; false when nothing matched or the room's
+    /// limits say not now (see [`CommentGate`]). The viewer's name and text are cleaned of
+    /// cue and template syntax and cut to length before they go anywhere near a line.
     pub fn comment(&mut self, user: &str, text: &str, now: f64) -> bool {
-        match self.director.answer(user, text, self.day.minute(now)) {
-            Some(answer) => {
-                info!("comment from {user:?}: {text:?} → {answer:?}");
-                self.say(answer, Origin::Comment);
-                true
-            }
-            None => false,
+        let user = match clean(user, self.limits.name_chars) {
+            name if name.is_empty() => "friend".to_string(),
+            name => name,
+        };
+        let text = clean(text, self.limits.text_chars);
+        let Some(question) = self.director.question(&text) else {
+            return false;
+        };
+        if let Err(why) = self.comments.admit(&user, question, now) {
+            debug!("comment from {user:?} not answered now: {why:?}");
+            return false;
         }
+        let answer = self
+            .director
+            .answer_to(question, &user, &text, self.day.minute(now));
+        info!("comment from {user:?}: {text:?} → {answer:?}");
+        self.say(answer, Origin::Comment);
+        true
+    }
+
+    /// What happened to the comments so far.
+    pub fn comment_counts(&self) -> CommentCounts {
+        self.comments.counts
     }
 }
 
@@ -190,48 +222,17 @@ fn local_minute_of_day() -> f64 {
     }
 }
 
-/// Watches a file by its modification time, looking at most twice a second: cheap enough
-/// for the render loop, quick enough for a person saving an edit.
-pub(crate) struct FileWatch {
-    pub path: PathBuf,
-    modified: Option<SystemTime>,
-    last_poll: Instant,
-}
-
-impl FileWatch {
-    pub fn new(path: PathBuf) -> Self {
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        Self {
-            path,
-            modified,
-            last_poll: Instant::now(),
-        }
-    }
-
-    /// Whether the file changed since the last look.
-    pub fn changed(&mut self) -> bool {
-        if self.last_poll.elapsed() < Duration::from_millis(500) {
-            return false;
-        }
-        self.last_poll = Instant::now();
-        let Ok(modified) = std::fs::metadata(&self.path).and_then(|m| m.modified()) else {
-            return false;
-        };
-        if Some(modified) == self.modified {
-            return false;
-        }
-        self.modified = Some(modified);
-        true
-    }
-}
-
 /// Watches the show file and hands a valid edit to the director (which switches at the
 /// next segment). An invalid edit is logged with its location; the show keeps going.
 struct Reloader(FileWatch);
 
 impl Reloader {
-    fn new(path: PathBuf) -> Self {
-        Self(FileWatch::new(path))
+    /// `None` (with a warning) where the system cannot watch the file.
+    fn new(path: PathBuf) -> Option<Self> {
+        FileWatch::new(path)
+            .map_err(|e| warn!("{e}; edits to the show file need a restart"))
+            .ok()
+            .map(Self)
     }
 
     fn poll(&mut self, director: &mut Director) {

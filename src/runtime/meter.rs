@@ -1,0 +1,115 @@
+//! Keeps the control API's view of the show (`/status`, `/metrics`) current, with rates
+//! over the last second.
+
+use super::pacer::FramePacer;
+use super::rundown::Rundown;
+use crate::api::{OutputStatus, ShowStatus};
+use crate::encode::EncodeStats;
+use crate::output::{OutputSet, redact};
+use crate::presenter::{LiveStatus, Performance};
+use crate::stage::{MediaTime, SpeechTimeline};
+use bevy::prelude::*;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+/// Rendered frames and bytes per second, measured over windows of a second.
+pub struct StatusMeter {
+    started: Instant,
+    window_start: Instant,
+    window_rendered: u64,
+    window_bytes: u64,
+    fps: f64,
+    kbps: f64,
+}
+
+/// What one status update reads.
+pub struct RunView<'a> {
+    pub world: &'a World,
+    pub pacer: &'a FramePacer,
+    pub stats: &'a EncodeStats,
+    pub outputs: &'a OutputSet,
+    pub rundown: Option<&'a Rundown>,
+    /// Whether live capture runs.
+    pub live: bool,
+}
+
+impl StatusMeter {
+    pub fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            window_start: Instant::now(),
+            window_rendered: 0,
+            window_bytes: 0,
+            fps: 0.0,
+            kbps: 0.0,
+        }
+    }
+
+    pub fn update(&mut self, status: &std::sync::Mutex<ShowStatus>, run: &RunView) {
+        self.measure(run.pacer.rendered, run.stats);
+        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+        s.uptime_seconds = self.started.elapsed().as_secs_f64();
+        s.render_fps = self.fps;
+        s.bitrate_kbps = self.kbps;
+        s.media_seconds = run.pacer.now();
+        s.frames = run.pacer.next;
+        s.rendered_frames = run.pacer.rendered;
+        s.repeated_frames = run.stats.repeated.load(Relaxed);
+        read_world(&mut s, run.world, run.live);
+        if let Some(rundown) = run.rundown {
+            read_rundown(&mut s, rundown, run.world.resource::<MediaTime>().0);
+        }
+        read_outputs(&mut s, run.outputs);
+    }
+
+    fn measure(&mut self, rendered: u64, stats: &EncodeStats) {
+        let bytes = stats.video_bytes.load(Relaxed) + stats.audio_bytes.load(Relaxed);
+        let window = self.window_start.elapsed().as_secs_f64();
+        if window >= 1.0 {
+            self.fps = (rendered - self.window_rendered) as f64 / window;
+            self.kbps = (bytes - self.window_bytes) as f64 * 8.0 / 1000.0 / window;
+            self.window_start = Instant::now();
+            self.window_rendered = rendered;
+            self.window_bytes = bytes;
+        }
+    }
+}
+
+/// The line being said, the gesture, and the live-capture weight.
+fn read_world(s: &mut ShowStatus, world: &World, live: bool) {
+    let now = world.resource::<MediaTime>().0;
+    s.speaking = world
+        .resource::<SpeechTimeline>()
+        .0
+        .iter()
+        .find(|l| l.offset_at(now).is_some())
+        .map(|l| l.line.text.clone());
+    s.gesture = world.resource::<Performance>().gesture.clone();
+    s.live_capture_weight = live.then(|| world.resource::<LiveStatus>().weight);
+}
+
+/// Where the rundown is: segment, product, flash sale, takeover.
+fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
+    let on_air = rundown.on_air();
+    s.segment = on_air.kind.map(|k| k.label().to_string());
+    s.segment_title = on_air.title.clone();
+    s.product = on_air.product.as_ref().map(|p| p.id.clone());
+    s.flash_sale_left = on_air.flash_ends.map(|e| (e - now).max(0.0));
+    s.takeover = rundown.paused;
+    s.comments = rundown.comment_counts();
+}
+
+fn read_outputs(s: &mut ShowStatus, outputs: &OutputSet) {
+    s.outputs = outputs
+        .outputs
+        .iter()
+        .map(|o| OutputStatus {
+            url: redact(&o.target.url),
+            state: format!("{:?}", o.stats.state()),
+            dropped_packets: o.stats.dropped.load(Relaxed),
+            reconnects: o.stats.reconnects.load(Relaxed),
+        })
+        .collect();
+    s.dropped_packets = s.outputs.iter().map(|o| o.dropped_packets).sum();
+    s.reconnects = s.outputs.iter().map(|o| o.reconnects).sum();
+}

@@ -1,0 +1,90 @@
+//! Which frame to render next, and when.
+
+use super::{Pacing, StopSignal};
+use crate::capture::CaptureRequest;
+use crate::media::MediaClock;
+use crate::stage::MediaTime;
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use std::time::{Duration, Instant};
+
+/// Paces the render loop on the media clock. In `stream` it never renders a frame whose
+/// time has not come, and when behind renders the one due now (the encoder repeats the
+/// last picture for the skipped ones); in `render` it renders every frame as fast as it can.
+pub struct FramePacer {
+    pub clock: MediaClock,
+    pacing: Pacing,
+    /// Frames to render in all; until stopped when `None`.
+    pub total: Option<u64>,
+    epoch: Instant,
+    /// The next frame to render.
+    pub next: u64,
+    /// Frames actually rendered (the rest were repeated by the encoder).
+    pub rendered: u64,
+}
+
+impl FramePacer {
+    pub fn new(clock: MediaClock, pacing: Pacing, seconds: Option<f64>) -> Self {
+        Self {
+            clock,
+            pacing,
+            total: seconds.map(|s| clock.frames_in(s)),
+            epoch: Instant::now(),
+            next: 0,
+            rendered: 0,
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.total.is_some_and(|t| self.next >= t)
+    }
+
+    /// Media time of the next frame, in seconds.
+    pub fn now(&self) -> f64 {
+        self.next as f64 / self.clock.fps as f64
+    }
+
+    /// Frames the renderer is behind the wall clock (always 0 when unpaced).
+    pub fn behind(&self) -> u64 {
+        match self.pacing {
+            Pacing::RealTime => self
+                .clock
+                .frame_at(self.epoch.elapsed())
+                .saturating_sub(self.next),
+            Pacing::AsFastAsPossible => 0,
+        }
+    }
+
+    /// Renders the next frame (after waiting for its time when paced).
+    pub fn render_next(&mut self, app: &mut App, stop: &StopSignal) {
+        if self.pacing == Pacing::RealTime {
+            self.wait_for_next(stop);
+        }
+        let time = self.epoch + self.clock.frame_time(self.next);
+        app.insert_resource(TimeUpdateStrategy::ManualInstant(time));
+        app.insert_resource(MediaTime(self.now()));
+        app.world_mut().resource_mut::<CaptureRequest>().frame = Some(self.next);
+        app.update();
+        self.next += 1;
+        self.rendered += 1;
+    }
+
+    fn wait_for_next(&mut self, stop: &StopSignal) {
+        // Never ahead of the wall clock: wait for the frame's time to come.
+        while let Some(wait) = self
+            .clock
+            .frame_time(self.next)
+            .checked_sub(self.epoch.elapsed())
+        {
+            if wait.is_zero() || stop.requested() {
+                break;
+            }
+            std::thread::sleep(wait.min(Duration::from_millis(50)));
+        }
+        // Behind: render the frame that is due now; the encoder repeats the last picture
+        // for the skipped ones, so the stream stays real-time and in sync with its audio.
+        let due = self.clock.frame_at(self.epoch.elapsed());
+        let last = self.total.map_or(u64::MAX, |t| t.saturating_sub(1));
+        self.next = self.next.max(due.min(last));
+    }
+}

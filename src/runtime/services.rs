@@ -1,0 +1,242 @@
+//! What runs beside the render loop and talks to it between frames: the control API, the
+//! twin's data feeds, live capture over VMC, the takeover voice, and the scene file watch.
+
+use super::rundown::Rundown;
+use super::{RunError, RunOptions};
+use crate::api::{ApiCommand, ApiServer, ApiShared, Known, ShowStatus};
+use crate::config::ShowConfig;
+use crate::config::plan::SegmentKind;
+use crate::mix::LiveAudio;
+use crate::presenter::LiveCapture;
+use crate::scene::{LoadedScene, ShowroomSettings};
+use crate::show::Jump;
+use crate::speech::{Gesture, Origin};
+use crate::stage::GestureRequests;
+use crate::twin::{TwinFeeds, TwinNow};
+use crate::vmc::VmcReceiver;
+use crate::watch::FileWatch;
+use bevy::prelude::*;
+use crossbeam_channel::Receiver;
+use std::sync::{Arc, Mutex};
+use tracing::{info, warn};
+
+/// API requests that may wait for the render loop; more are refused with 503.
+const COMMAND_QUEUE: usize = 256;
+
+pub struct Services {
+    /// The control API and what it shares with the loop.
+    pub api: Option<ApiServer>,
+    pub status: Arc<Mutex<ShowStatus>>,
+    commands: Receiver<ApiCommand>,
+    pub twin: Option<TwinFeeds>,
+    /// Live capture, and the seconds without packets before the clips take over again.
+    pub vmc: Option<(VmcReceiver, f32)>,
+    pub live_audio: Option<Arc<LiveAudio>>,
+    scene_watch: Option<SceneWatch>,
+}
+
+impl Services {
+    /// Binds every listener first, so a port in use is an error before anything starts.
+    pub fn start(
+        show: &ShowConfig,
+        scene: &LoadedScene,
+        options: &RunOptions,
+    ) -> Result<Self, RunError> {
+        let vmc = match &options.vmc {
+            Some(v) => Some((VmcReceiver::listen(&v.listen)?, v.fallback_after)),
+            None => None,
+        };
+        let live_audio = match &show.takeover.audio_listen {
+            Some(addr) => Some(LiveAudio::listen(addr).map_err(|source| RunError::Listen {
+                what: "takeover audio",
+                addr: addr.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        let twin = (!scene.description.feeds.is_empty()).then(|| TwinFeeds::start(scene));
+        let status = Arc::new(Mutex::new(ShowStatus {
+            show: show.name.clone(),
+            ..Default::default()
+        }));
+        let (tx, commands) = crossbeam_channel::bounded(COMMAND_QUEUE);
+        let api = match options.api.as_ref().or(show.api.listen.as_ref()) {
+            Some(listen) => {
+                let known = known_names(show, scene, vmc.is_some() || live_audio.is_some());
+                let shared = ApiShared {
+                    status: status.clone(),
+                    commands: tx,
+                    known: Arc::new(Mutex::new(known)),
+                    token: api_token(show),
+                    twin: twin.clone(),
+                };
+                Some(ApiServer::start(listen, shared)?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            api,
+            status,
+            commands,
+            twin,
+            vmc,
+            live_audio,
+            scene_watch: SceneWatch::new(show.scene.clone()),
+        })
+    }
+
+    /// Hands live capture to the presenter (when a VMC listener runs).
+    pub fn attach(&self, app: &mut App) {
+        if let Some((receiver, fallback_after)) = &self.vmc {
+            app.insert_resource(LiveCapture {
+                state: receiver.state.clone(),
+                fallback_after: *fallback_after,
+                hold: false,
+            });
+        }
+    }
+
+    /// Between frames: carries out API requests, rebuilds an edited set, and hands the
+    /// twin's latest values to the world.
+    pub fn between_frames(&mut self, app: &mut App, rundown: Option<&mut Rundown>, now: f64) {
+        let mut rundown = rundown;
+        for command in self.commands.try_iter() {
+            apply_command(
+                command,
+                app,
+                rundown.as_deref_mut(),
+                self.live_audio.as_deref(),
+                now,
+            );
+        }
+        if let Some(watch) = self.scene_watch.as_mut() {
+            watch.poll(app);
+        }
+        if let Some(twin) = &self.twin {
+            app.insert_resource(TwinNow(twin.snapshot()));
+        }
+    }
+}
+
+/// The token that mutating API calls need, from the variable `[api] token_env` names.
+fn api_token(show: &ShowConfig) -> Option<String> {
+    let token = std::env::var(&show.api.token_env)
+        .ok()
+        .filter(|t| !t.is_empty());
+    if token.is_none() {
+        warn!(
+            "control API: ${} is not set, so calls that change the show are refused",
+            show.api.token_env
+        );
+    }
+    token
+}
+
+/// The names API requests are checked against.
+fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> Known {
+    let plan = &show.plan;
+    Known {
+        clips: clip_names(scene),
+        products: plan.products.iter().map(|p| p.id.clone()).collect(),
+        has_flash_sale: plan
+            .segments
+            .iter()
+            .any(|s| s.kind == SegmentKind::FlashSale),
+        faq: plan
+            .faq
+            .iter()
+            .map(|f| f.keywords.iter().map(|k| k.trim().to_lowercase()).collect())
+            .collect(),
+        takeover_ready,
+    }
+}
+
+/// Every clip the host can play by name: the avatar's own and the scene's mocap clips.
+fn clip_names(scene: &LoadedScene) -> Vec<String> {
+    let Some(p) = &scene.description.presenter else {
+        return Vec::new();
+    };
+    let mut names =
+        crate::mocap::skeleton::animation_names(&scene.asset_path(&p.asset)).unwrap_or_default();
+    names.extend(p.clips.iter().map(|c| c.name.clone()));
+    names
+}
+
+/// Carries out one control-API request between frames.
+fn apply_command(
+    command: ApiCommand,
+    app: &mut App,
+    rundown: Option<&mut Rundown>,
+    live_audio: Option<&LiveAudio>,
+    now: f64,
+) {
+    info!("API: {command:?}");
+    match (command, rundown) {
+        (ApiCommand::Gesture { clip, speed }, _) => {
+            app.world_mut()
+                .resource_mut::<GestureRequests>()
+                .0
+                .push(Gesture { clip, speed });
+        }
+        (_, None) => {}
+        (ApiCommand::Say(text), Some(r)) => r.say(text, Origin::Say),
+        (ApiCommand::NextSegment, Some(r)) => r.jump(Jump::NextSegment),
+        (ApiCommand::Product(id), Some(r)) => r.jump(Jump::Product(id)),
+        (ApiCommand::FlashSale { product, seconds }, Some(r)) => {
+            r.jump(Jump::FlashSale { product, seconds })
+        }
+        (ApiCommand::Comment { user, text }, Some(r)) => {
+            r.comment(&user, &text, now);
+        }
+        (ApiCommand::Takeover(on), Some(r)) => takeover(app, r, live_audio, on),
+    }
+}
+
+/// A person takes the host over (the script pauses, live capture and voice lead) or
+/// hands back.
+fn takeover(app: &mut App, rundown: &mut Rundown, live_audio: Option<&LiveAudio>, on: bool) {
+    rundown.paused = on;
+    if let Some(live) = live_audio {
+        live.set_active(on);
+    }
+    if let Some(mut live) = app.world_mut().get_resource_mut::<LiveCapture>() {
+        live.hold = on;
+    }
+    info!(
+        "{}",
+        if on {
+            "takeover: the script pauses; the host follows live capture"
+        } else {
+            "takeover over: the script resumes"
+        }
+    );
+}
+
+/// Watches the scene file: a saved edit (from `twincast edit` or by hand) rebuilds the set
+/// in the running show; a broken one is logged with its location and changes nothing.
+struct SceneWatch(FileWatch);
+
+impl SceneWatch {
+    fn new(path: std::path::PathBuf) -> Option<Self> {
+        FileWatch::new(path)
+            .map_err(|e| warn!("{e}; scene edits need a restart"))
+            .ok()
+            .map(Self)
+    }
+
+    fn poll(&mut self, app: &mut App) {
+        if !self.0.changed() {
+            return;
+        }
+        match LoadedScene::load(&self.0.path) {
+            Ok(scene) => {
+                info!(
+                    "{}: changed; the set is rebuilt (cameras, presenter and bindings stay until a restart)",
+                    self.0.path.display()
+                );
+                app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
+            }
+            Err(e) => warn!("{e}; the scene stays as it was"),
+        }
+    }
+}

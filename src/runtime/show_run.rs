@@ -1,0 +1,297 @@
+//! One show from start to clean stop: what `stream` and `render` run.
+
+use super::audio::{AudioOptions, ShowAudio, encode_settings};
+use super::meter::{RunView, StatusMeter};
+use super::pacer::FramePacer;
+use super::rundown::{DayClock, Rundown};
+use super::services::Services;
+use super::status::Progress;
+use super::telemetry::Telemetry;
+use super::{Pacing, RunError, RunOptions, RunReport, StopSignal, alerts::Alerts, app};
+use crate::capture::{CaptureRequest, CaptureStatus};
+use crate::config::ShowConfig;
+use crate::encode::{AudioEncoder, EncoderThread, Encoding, VideoEncoder};
+use crate::media::{AudioSource, MediaClock, VideoFrame};
+use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
+use crate::scene::LoadedScene;
+use crate::stage::{OnAirNow, SpeechTimeline};
+use bevy::prelude::*;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// Frames that may wait between capture and encoder before the renderer waits.
+const FRAME_QUEUE: usize = 4;
+
+/// The parts of a running show, owned in one place: the Bevy app, the pacer, the rundown,
+/// the services beside the loop, the encoder and the outputs, and what reports on them.
+pub struct ShowRun {
+    app: App,
+    pacer: FramePacer,
+    rundown: Option<Rundown>,
+    services: Services,
+    encoder: EncoderThread,
+    outputs: OutputSet,
+    telemetry: Option<Telemetry>,
+    meter: StatusMeter,
+    progress: Progress,
+    alerts: Alerts,
+    adapter: String,
+    warm_up: Duration,
+    started: Instant,
+    failure: Option<RunError>,
+}
+
+impl ShowRun {
+    /// Starts every part; the first frame is rendered by the first [`ShowRun::step`].
+    pub fn start(options: RunOptions) -> Result<Self, RunError> {
+        let show = &options.show;
+        let scene = load_scene(show)?;
+        let clock = MediaClock::new(show.video.fps);
+        let services = Services::start(show, &scene, &options)?;
+        let telemetry = match &options.telemetry {
+            Some(path) => Some(Telemetry::create(path, services.vmc.is_some())?),
+            None => None,
+        };
+        let audio = ShowAudio::build(
+            show,
+            AudioOptions {
+                clock,
+                speaks: !show.plan.segments.is_empty() || services.api.is_some(),
+                offline: options.pacing == Pacing::AsFastAsPossible,
+                day: options.day.unwrap_or_else(DayClock::local_now),
+                live: services.live_audio.clone(),
+                monitor: options.monitor,
+            },
+        )?;
+        let encoding = encoding(show, audio.source, clock)?;
+        let outputs = start_outputs(&options.outputs, &encoding, show.render.vr360)?;
+        let (frame_tx, frame_rx) = crossbeam_channel::bounded::<VideoFrame>(FRAME_QUEUE);
+        let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(FRAME_QUEUE + 4);
+        let (app, adapter, warm_up) = match start_renderer(show, scene, frame_tx, recycle_rx) {
+            Ok(started) => started,
+            Err(e) => {
+                outputs.close();
+                return Err(e);
+            }
+        };
+        let mut run = Self {
+            encoder: EncoderThread::spawn(
+                encoding.with_sink(outputs.fanout()),
+                frame_rx,
+                recycle_tx,
+            ),
+            pacer: FramePacer::new(clock, options.pacing, options.seconds),
+            telemetry,
+            progress: Progress::new(
+                options.pacing,
+                options.seconds.map(|s| clock.frames_in(s)),
+                options.status_every,
+            )
+            .with_fps(clock.fps),
+            alerts: Alerts::start(
+                &show.name,
+                show.alerts.webhook.as_deref(),
+                show.alerts.failing_after_seconds,
+            ),
+            meter: StatusMeter::new(),
+            rundown: audio.rundown,
+            app,
+            services,
+            outputs,
+            adapter,
+            warm_up,
+            started: Instant::now(),
+            failure: None,
+        };
+        run.services.attach(&mut run.app);
+        Ok(run)
+    }
+
+    /// Renders one frame and does what goes with it; false once the show is over (its
+    /// length reached, a stop asked for, the encoder or every output gone).
+    pub fn step(&mut self, stop: &StopSignal) -> bool {
+        if stop.requested() || self.pacer.done() || self.encoder.is_finished() {
+            return false; // a finished encoder failed: its error comes from shutdown()
+        }
+        if self.outputs.all_failed() {
+            self.failure = Some(RunError::Output(OutputError::Io {
+                url: "all outputs".into(),
+                what: "delivery",
+                reason: "every output has failed".into(),
+            }));
+            return false;
+        }
+        self.feed_stage();
+        let now = self.pacer.now();
+        self.services
+            .between_frames(&mut self.app, self.rundown.as_mut(), now);
+        self.alerts.watch(&self.outputs);
+        self.pacer.render_next(&mut self.app, stop);
+        self.report();
+        true
+    }
+
+    /// Steps the rundown and hands its line and what is on air to the world.
+    fn feed_stage(&mut self) {
+        let Some(rundown) = self.rundown.as_mut() else {
+            return;
+        };
+        if let Some(line) = rundown.tick(self.pacer.next) {
+            let world = self.app.world_mut();
+            world.resource_mut::<SpeechTimeline>().0.push_back(line);
+        }
+        self.app.insert_resource(OnAirNow(rundown.on_air().clone()));
+    }
+
+    /// After a frame: the API's status, telemetry, the status line or progress bar.
+    fn report(&mut self) {
+        if self.services.api.is_some() {
+            let view = RunView {
+                world: self.app.world(),
+                pacer: &self.pacer,
+                stats: &self.encoder.stats,
+                outputs: &self.outputs,
+                rundown: self.rundown.as_ref(),
+                live: self.services.vmc.is_some(),
+            };
+            self.meter.update(&self.services.status, &view);
+        }
+        if let Some(telemetry) = self.telemetry.as_mut() {
+            telemetry.record(self.app.world(), self.pacer.next - 1, self.pacer.clock.fps);
+        }
+        self.progress.update(
+            self.pacer.next,
+            self.pacer.rendered,
+            self.pacer.behind(),
+            &self.encoder.stats,
+            &self.outputs,
+        );
+    }
+
+    /// Stops in order: capture off, frames in flight delivered, encoder flushed, outputs
+    /// closed with their trailers. A forced stop (second signal) abandons network I/O.
+    pub fn shutdown(self, stop: &StopSignal) -> Result<RunReport, RunError> {
+        let Self {
+            mut app,
+            pacer,
+            outputs,
+            encoder,
+            progress,
+            alerts,
+            mut failure,
+            ..
+        } = self;
+        progress.finish();
+        alerts.stopped();
+        if stop.forced() {
+            outputs.abort();
+        }
+        app.world_mut().resource_mut::<CaptureRequest>().frame = None;
+        let capture = app.world().resource::<CaptureStatus>().clone();
+        if !capture.drain(Duration::from_secs(10)) {
+            warn!("some frames were still being read back at shutdown");
+        }
+        let summary = encoder.finish();
+        drop(app);
+        let bytes: Vec<u64> = outputs
+            .outputs
+            .iter()
+            .map(|o| o.stats.bytes.load(Ordering::Relaxed))
+            .collect();
+        let mut report_outputs = Vec::new();
+        for ((url, result), bytes) in outputs.close().into_iter().zip(bytes) {
+            if let Err(e) = result {
+                warn!("{e}");
+                failure.get_or_insert(RunError::Output(e));
+            }
+            report_outputs.push((url, bytes));
+        }
+        let summary = summary?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(RunReport {
+            adapter: self.adapter,
+            frames: summary.frames,
+            rendered: pacer.rendered,
+            repeated: summary.repeated,
+            media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
+            wall_seconds: self.started.elapsed().as_secs_f64(),
+            warm_up_seconds: self.warm_up.as_secs_f64(),
+            stopped_by_signal: stop.requested(),
+            outputs: report_outputs,
+        })
+    }
+}
+
+/// The scene, with the rundown's shots checked against its cameras.
+fn load_scene(show: &ShowConfig) -> Result<LoadedScene, RunError> {
+    let scene = LoadedScene::load(&show.scene)?;
+    let cameras: Vec<String> = scene
+        .description
+        .cameras
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    show.plan.validate(Some(&cameras)).map_err(|p| {
+        RunError::Scene(format!(
+            "{}: {}: {}",
+            show.source.display(),
+            p.field,
+            p.reason
+        ))
+    })?;
+    Ok(scene)
+}
+
+fn encoding(
+    show: &ShowConfig,
+    source: Box<dyn AudioSource>,
+    clock: MediaClock,
+) -> Result<Encoding<()>, RunError> {
+    let settings = encode_settings(show);
+    let video = VideoEncoder::new(&settings)?;
+    let audio = AudioEncoder::new(settings.audio_bitrate_kbps)?;
+    Ok(Encoding::new(video, audio, source, clock, ()))
+}
+
+/// Opens every output (network ones connect on their own threads).
+fn start_outputs(
+    urls: &[String],
+    encoding: &Encoding<()>,
+    spherical: bool,
+) -> Result<OutputSet, RunError> {
+    let targets = urls
+        .iter()
+        .map(|o| OutputTarget::parse(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut layout = encoding.layout();
+    layout.spherical = spherical;
+    let mut handles = Vec::new();
+    for target in targets {
+        match OutputHandle::start(target, &layout) {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                OutputSet::new(handles).close();
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(OutputSet::new(handles))
+}
+
+/// Builds the headless app and loads the scene: the app, the adapter's name, the time taken.
+fn start_renderer(
+    show: &ShowConfig,
+    scene: LoadedScene,
+    frames: crossbeam_channel::Sender<VideoFrame>,
+    recycled: crossbeam_channel::Receiver<Vec<u8>>,
+) -> Result<(App, String, Duration), RunError> {
+    let mut app = app::build_app(show, scene, frames, recycled)?;
+    let adapter = app::adapter_name(&app);
+    info!("renderer: {adapter}");
+    let warm_up = app::warm_up(&mut app)?;
+    info!("scene ready in {:.1} s", warm_up.as_secs_f64());
+    Ok((app, adapter, warm_up))
+}

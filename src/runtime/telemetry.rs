@@ -1,0 +1,63 @@
+//! `--telemetry FILE`: one JSON line per rendered frame with what the host's face and body
+//! did (mouth openness, shapes, eyes, gesture, pose, live capture), for checking lip sync
+//! and motion against the encoded program.
+
+use super::RunError;
+use crate::presenter::{Eyes, LiveStatus, Mouth, Performance};
+use bevy::prelude::*;
+use serde_json::{Map, Value, json};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+pub struct Telemetry {
+    out: BufWriter<std::fs::File>,
+    /// Whether live capture runs (its weight and packet counts are recorded too).
+    live: bool,
+}
+
+impl Telemetry {
+    pub fn create(path: &Path, live: bool) -> Result<Self, RunError> {
+        let file = std::fs::File::create(path).map_err(|source| RunError::Telemetry {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            out: BufWriter::new(file),
+            live,
+        })
+    }
+
+    /// Records the frame just rendered.
+    pub fn record(&mut self, world: &World, frame: u64, fps: u32) {
+        let mouth = world.resource::<Mouth>();
+        let performance = world.resource::<Performance>();
+        let mut record = json!({
+            "frame": frame,
+            "time": frame as f64 / fps as f64,
+            "mouth": mouth.open,
+            "shapes": mouth.shapes,
+            "eyes_closed": world.resource::<Eyes>().closed,
+            "gesture": performance.gesture,
+            "pose": pose(performance),
+        });
+        if self.live {
+            let live = world.resource::<LiveStatus>();
+            record["live"] = json!({
+                "weight": live.weight,
+                "packets": live.packets,
+                "malformed": live.malformed,
+            });
+        }
+        let _ = writeln!(self.out, "{record}");
+    }
+}
+
+/// Each posed bone's direction, rounded to a thousandth, by its VRM name.
+fn pose(performance: &Performance) -> Map<String, Value> {
+    let r = |v: f32| (v * 1000.0).round() / 1000.0;
+    performance
+        .pose
+        .iter()
+        .map(|(bone, p)| (bone.vrm_name().to_string(), json!([r(p.x), r(p.y), r(p.z)])))
+        .collect()
+}

@@ -1,0 +1,25 @@
+//! The per-frame resources the orchestrator hands to the Bevy world before each update:
+//! where the frame sits on the media clock, the lines on the speech timeline, what is on
+//! air, and gestures asked for from outside the script. The plugins (presenter, graphics,
+//! camera, twin) only read them, so each can be built and tested without the others.
+
+use crate::show::OnAir;
+use crate::speech::{Gesture, ScheduledLine};
+use bevy::prelude::*;
+use std::collections::VecDeque;
+
+/// Position on the media clock, in seconds, of the frame being rendered. Set by the loop.
+#[derive(Resource, Default, Clone, Copy)]
+pub struct MediaTime(pub f64);
+
+/// Lines on the timeline, as scheduled for the mixer.
+#[derive(Resource, Default)]
+pub struct SpeechTimeline(pub VecDeque<ScheduledLine>);
+
+/// What is on air now, as the render loop's director last said.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct OnAirNow(pub OnAir);
+
+/// Gestures asked for outside the script (the control API), played at the next frame.
+#[derive(Resource, Default)]
+pub struct GestureRequests(pub Vec<Gesture>);

@@ -1,0 +1,55 @@
+//! One HTTP client for the tests: HTTP/1.1 by hand over a TCP socket, so a test sees
+//! exactly what the server sent (status, body) with no client library in between.
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// One request; returns the status code and the body.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connecting to the API");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    // A server may reset the connection right after its answer (`Connection: close`);
+    // what arrived before the reset is the answer.
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !bytes.is_empty() => {
+                break;
+            }
+            Err(e) => panic!("{method} {path} {body}: {e}"),
+        }
+    }
+    let response = String::from_utf8_lossy(&bytes);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {response:?}"));
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+/// `GET path` as JSON (`Null` when the body is not JSON).
+pub fn get_json(addr: &str, path: &str) -> Value {
+    let (_, body) = http(addr, "GET", path, None, "");
+    serde_json::from_str(&body).unwrap_or_default()
+}

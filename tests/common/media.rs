@@ -1,0 +1,241 @@
+//! Checking what the viewer gets: real files probed with ffprobe, pictures and sound
+//! decoded with ffmpeg, screenshots read back.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// ffprobe's JSON description of a file's streams and format.
+pub fn probe(path: &Path) -> Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
+        .arg(path)
+        .output()
+        .expect("running ffprobe");
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn stream<'a>(probe: &'a Value, kind: &str) -> &'a Value {
+    probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} stream in {probe}"))
+}
+
+/// Packet timestamps (pts, duration) of one stream, in seconds, in file order.
+pub fn packet_times(path: &Path, selector: &str) -> Vec<(f64, f64)> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            selector,
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("running ffprobe");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split(',');
+            let pts = it.next()?.parse().ok()?;
+            let dur = it.next().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+            Some((pts, dur))
+        })
+        .collect()
+}
+
+/// Checks a file as the foundation issue asks: H.264 + AAC, size, rate, duration, monotonic pts.
+pub fn assert_media(path: &Path, width: u64, height: u64, fps: u64, seconds: f64) {
+    let p = probe(path);
+    let v = stream(&p, "video");
+    let a = stream(&p, "audio");
+    assert_eq!(v["codec_name"], "h264", "{p}");
+    assert_eq!(a["codec_name"], "aac", "{p}");
+    assert_eq!(v["width"].as_u64(), Some(width));
+    assert_eq!(v["height"].as_u64(), Some(height));
+    assert_eq!(v["r_frame_rate"], format!("{fps}/1"), "{p}");
+    assert_eq!(a["sample_rate"], "48000");
+    assert_eq!(a["channels"].as_u64(), Some(2));
+
+    let frame = 1.0 / fps as f64;
+    let video = packet_times(path, "v:0");
+    let audio = packet_times(path, "a:0");
+    assert_eq!(
+        video.len() as u64,
+        (seconds * fps as f64).round() as u64,
+        "video frame count"
+    );
+    assert!(
+        video.windows(2).all(|w| w[1].0 > w[0].0),
+        "video pts not increasing"
+    );
+    assert!(
+        audio.windows(2).all(|w| w[1].0 > w[0].0),
+        "audio pts not increasing"
+    );
+    let v_end = video.last().unwrap().0 + frame - video[0].0;
+    let a_end = audio.last().map(|(p, d)| p + d).unwrap() - audio[0].0;
+    assert!(
+        (v_end - seconds).abs() <= frame + 1e-3,
+        "video lasts {v_end} s, want {seconds}"
+    );
+    assert!(
+        (a_end - seconds).abs() <= frame + 1e-3,
+        "audio lasts {a_end} s, want {seconds}"
+    );
+    let format_duration: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (format_duration - seconds).abs() <= frame + 0.03,
+        "container says {format_duration} s"
+    );
+}
+
+/// Decodes frame `n` of a file to packed RGB (BT.709, as we encode it).
+pub fn rgb_frame(path: &Path, n: u32) -> (u32, u32, Vec<u8>) {
+    let p = probe(path);
+    let v = stream(&p, "video");
+    let (w, h) = (
+        v["width"].as_u64().unwrap() as u32,
+        v["height"].as_u64().unwrap() as u32,
+    );
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-vf",
+            &format!("select=eq(n\\,{n}),scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24"),
+            "-frames:v", "1", "-f", "rawvideo", "-",
+        ])
+        .output()
+        .expect("running ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), (w * h * 3) as usize, "frame {n} missing");
+    (w, h, out.stdout)
+}
+
+/// Mean colour of a square patch centred on (x, y).
+pub fn patch_mean(frame: &(u32, u32, Vec<u8>), x: u32, y: u32, half: u32) -> [f64; 3] {
+    let (w, _, data) = frame;
+    let mut sum = [0f64; 3];
+    let mut n = 0.0;
+    for py in y - half..=y + half {
+        for px in x - half..=x + half {
+            let i = ((py * w + px) * 3) as usize;
+            for c in 0..3 {
+                sum[c] += data[i + c] as f64;
+            }
+            n += 1.0;
+        }
+    }
+    sum.map(|s| s / n)
+}
+
+pub fn assert_colour_near(got: [f64; 3], want: [u8; 3], tolerance: f64, what: &str) {
+    for c in 0..3 {
+        assert!(
+            (got[c] - want[c] as f64).abs() <= tolerance,
+            "{what}: got {got:?}, want {want:?} ± {tolerance}"
+        );
+    }
+}
+
+/// Mean volume of a file's audio in dBFS, measured by FFmpeg's `volumedetect` filter.
+pub fn mean_volume_db(path: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "info", "-nostats", "-i"])
+        .arg(path)
+        .args(["-map", "0:a", "-af", "volumedetect", "-f", "null", "-"])
+        .output()
+        .expect("running ffmpeg");
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find_map(|l| l.split("mean_volume:").nth(1))
+        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no volume in:\n{text}"))
+}
+
+/// Integrated loudness (LUFS) and true peak (dBTP) of a file's audio, measured by FFmpeg's
+/// own EBU R128 filter.
+pub fn r128(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "info", "-nostats", "-i"])
+        .arg(path)
+        .args(["-map", "0:a", "-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .expect("running ffmpeg");
+    let text = String::from_utf8_lossy(&out.stderr);
+    let summary = text.rsplit("Summary:").next().unwrap_or("");
+    let value = |label: &str| -> f64 {
+        summary
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no `{label}` in:\n{summary}"))
+    };
+    (value("I:"), value("Peak:"))
+}
+
+/// Reads a binary PPM (P6, as screenshots and references are kept): width, height, RGB.
+pub fn read_ppm(path: &Path) -> (u32, u32, Vec<u8>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&data[start..at]).to_string());
+    }
+    assert_eq!(fields[0], "P6", "{} is not a binary PPM", path.display());
+    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, data[at + 1..].to_vec())
+}
+
+/// Waits until a file exists and has stopped growing.
+pub fn wait_for_stable_file(path: &Path, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        let len = std::fs::metadata(path).map(|m| m.len()).ok();
+        if len.is_some() && len == last {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never settled",
+            path.display()
+        );
+        last = len;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
