@@ -249,6 +249,9 @@ struct ShowArgs {
     /// metadata in MP4/MKV. Needs a 2:1 size; 2048x1024 unless --size says otherwise.
     #[arg(long)]
     vr360: bool,
+    /// Start the stream's timestamps this many seconds into the media clock (tests).
+    #[arg(long, value_name = "S", default_value_t = 0.0, hide = true)]
+    media_start: f64,
     /// Run the show's schedule as if it started at this local time of day (rehearsals).
     #[arg(long, value_name = "HH:MM", value_parser = parse_clock)]
     clock: Option<u32>,
@@ -394,7 +397,11 @@ fn stream(args: StreamArgs) -> Result<()> {
     }
     check_seconds(args.seconds)?;
     let stop = stop_on_signals()?;
-    tracing::info!("streaming `{}` to {}", show.name, outputs.join(", "));
+    let shown: Vec<String> = outputs
+        .iter()
+        .map(|o| twincast::output::redact(o))
+        .collect();
+    tracing::info!("streaming `{}` to {}", show.name, shown.join(", "));
     let options = RunOptions {
         show,
         outputs,
@@ -409,6 +416,7 @@ fn stream(args: StreamArgs) -> Result<()> {
         }),
         api: args.api,
         day,
+        media_start: args.show.media_start,
     };
     print_report(&runtime::run(options, &stop)?);
     Ok(())
@@ -433,6 +441,7 @@ fn render(args: RenderArgs) -> Result<()> {
         vmc: None,
         api: None,
         day,
+        media_start: args.show.media_start,
     };
     print_report(&runtime::run(options, &stop)?);
     Ok(())
@@ -537,6 +546,7 @@ fn print_report(report: &RunReport) {
         },
     );
     for (url, bytes) in &report.outputs {
+        let url = twincast::output::redact(url);
         println!("wrote {url} ({:.2} MB)", *bytes as f64 / 1e6);
     }
 }

@@ -6,6 +6,7 @@ mod common;
 mod api;
 mod editor;
 mod errors;
+mod hardening;
 mod layers;
 mod lipsync;
 mod long;

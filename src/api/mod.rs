@@ -7,7 +7,10 @@
 //! client cannot stall the picture.
 
 mod guard;
+mod health;
 mod metrics;
+
+pub use health::{HealthLimits, Liveness};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Json, State};
@@ -126,6 +129,8 @@ pub struct ApiShared {
     pub token: Option<String>,
     /// The scene's data feeds, for `POST /twin/{feed}` and `/status`.
     pub twin: Option<crate::twin::TwinFeeds>,
+    /// What `/health` has seen of the stream.
+    pub liveness: Arc<Mutex<health::Liveness>>,
 }
 
 /// The running server; stops when dropped.
@@ -251,8 +256,17 @@ async fn not_found() -> Response {
     )
 }
 
-async fn health() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+async fn health(State(shared): State<ApiShared>) -> Response {
+    let status = shared
+        .status
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut liveness = shared.liveness.lock().unwrap_or_else(|e| e.into_inner());
+    match liveness.check(&status, std::time::Instant::now()) {
+        Ok(body) => Json(body).into_response(),
+        Err(body) => (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response(),
+    }
 }
 
 async fn status(State(shared): State<ApiShared>) -> Response {

@@ -39,6 +39,20 @@ pub struct ShowConfig {
     pub alerts: AlertsConfig,
     pub takeover: TakeoverConfig,
     pub comments: CommentsConfig,
+    pub recording: RecordingConfig,
+}
+
+/// How recordings (file outputs) are kept (`[recording]`). A recording is never
+/// overwritten: a name that is taken gets the start time added.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Start a new file every this many minutes (at a keyframe), each named for its start
+    /// time, so a night is a set of playable files; 0 keeps one file.
+    pub segment_minutes: f64,
+    /// Delete a recording's oldest files while its files take more than this (GB); 0 keeps
+    /// everything.
+    pub keep_gb: f64,
 }
 
 /// How the host answers the live room's comments (`[comments]`): limits that keep a busy
@@ -137,6 +151,10 @@ pub struct ApiConfig {
     /// Environment variable holding the bearer token mutating calls need. Without a token
     /// they are refused: the token is never written in the show file.
     pub token_env: String,
+    /// `/health` answers 503 after this many seconds without a new encoded frame…
+    pub health_stalled_seconds: f64,
+    /// …or without any live output.
+    pub health_offline_seconds: f64,
 }
 
 impl Default for ApiConfig {
@@ -144,6 +162,8 @@ impl Default for ApiConfig {
         Self {
             listen: None,
             token_env: "TWINCAST_API_TOKEN".into(),
+            health_stalled_seconds: 10.0,
+            health_offline_seconds: 120.0,
         }
     }
 }
@@ -336,6 +356,8 @@ struct ShowFile {
     takeover: TakeoverConfig,
     #[serde(default)]
     comments: CommentsConfig,
+    #[serde(default)]
+    recording: RecordingConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -455,6 +477,7 @@ impl ShowConfig {
             alerts: file.alerts,
             takeover: file.takeover,
             comments: file.comments,
+            recording: file.recording,
         };
         config.validate()?;
         config.plan.validate(None).map_err(|p| {
@@ -480,12 +503,13 @@ impl ShowConfig {
         Ok(config)
     }
 
-    /// `[comments]`: finite, non-negative limits and a share of the minute within 0–1.
+    /// `[comments]` and `[recording]`: finite, non-negative limits, a share of the minute
+    /// within 0–1.
     fn validate_comments(&self) -> Result<(), ConfigError> {
         let c = &self.comments;
         let bad = |field: &str, reason: &str| ConfigError::Invalid {
             path: self.source.clone(),
-            field: format!("comments.{field}"),
+            field: field.into(),
             reason: reason.into(),
         };
         for (field, v) in [
@@ -496,8 +520,18 @@ impl ShowConfig {
                 return Err(bad(field, "must be between 0 and 86400 seconds"));
             }
         }
+        let r = &self.recording;
+        if !(r.segment_minutes.is_finite() && (0.0..=10_080.0).contains(&r.segment_minutes)) {
+            return Err(bad(
+                "recording.segment_minutes",
+                "must be between 0 and 10080 minutes",
+            ));
+        }
+        if !(r.keep_gb.is_finite() && r.keep_gb >= 0.0) {
+            return Err(bad("recording.keep_gb", "must be 0 or more"));
+        }
         if !(0.0..=1.0).contains(&c.max_share) {
-            return Err(bad("max_share", "must be between 0 and 1"));
+            return Err(bad("comments.max_share", "must be between 0 and 1"));
         }
         if c.max_waiting > 100
             || c.name_chars == 0

@@ -62,6 +62,9 @@ pub struct Encoding<S: PacketSink> {
     last: Option<VideoFrame>,
     packets: Vec<Packet>,
     audio_buf: Vec<f32>,
+    /// Where the stream's timestamps start on the media clock, in frames (0 unless a test
+    /// or a rehearsal starts the clock late, e.g. just before FLV's timestamp wrap).
+    origin_frames: u64,
 }
 
 impl<S: PacketSink> Encoding<S> {
@@ -84,7 +87,14 @@ impl<S: PacketSink> Encoding<S> {
             last: None,
             packets: Vec::new(),
             audio_buf: Vec::new(),
+            origin_frames: 0,
         }
+    }
+
+    /// Starts the stream's timestamps `frames` into the media clock.
+    pub fn with_origin(mut self, frames: u64) -> Self {
+        self.origin_frames = frames;
+        self
     }
 
     /// The same encoders, feeding another sink.
@@ -98,6 +108,7 @@ impl<S: PacketSink> Encoding<S> {
             recycle: self.recycle,
             stats: self.stats,
             next: self.next,
+            origin_frames: self.origin_frames,
             last: self.last,
             packets: self.packets,
             audio_buf: self.audio_buf,
@@ -174,7 +185,15 @@ impl<S: PacketSink> Encoding<S> {
             StreamKind::Video => &self.stats.video_bytes,
             StreamKind::Audio => &self.stats.audio_bytes,
         };
-        for packet in self.packets.drain(..) {
+        let shift = match kind {
+            StreamKind::Video => self.origin_frames as i64,
+            StreamKind::Audio => self.clock.samples_for_frames(self.origin_frames) as i64,
+        };
+        for mut packet in self.packets.drain(..) {
+            if shift != 0 {
+                packet.set_pts(packet.pts().map(|t| t + shift));
+                packet.set_dts(packet.dts().map(|t| t + shift));
+            }
             bytes.fetch_add(packet.size() as u64, Ordering::Relaxed);
             self.sink.send(&MediaPacket { kind, packet });
         }

@@ -10,20 +10,24 @@ mod target;
 mod writer;
 
 pub use muxer::Muxer;
-pub use target::{OutputKind, OutputTarget, redact};
-pub use writer::{Feeder, OutputHandle, OutputState, OutputStats};
+pub use target::{OutputKind, OutputTarget, fresh_path, local_stamp, redact, stamped_path};
+pub use writer::{
+    Feeder, MAX_CONNECTION, OutputHandle, OutputState, OutputStats, RecordingOptions,
+    prune_recordings,
+};
 
 use crate::av::{MediaPacket, PacketSink, StreamKind};
 use std::sync::atomic::Ordering;
 use thiserror::Error;
 
+/// Errors name their output by its redacted URL (no stream key, no credentials).
 #[derive(Debug, Error)]
 pub enum OutputError {
-    #[error("output `{url}`: {reason}")]
+    #[error("output `{}`: {reason}", redact(url))]
     Unsupported { url: String, reason: String },
-    #[error("output `{url}`: cannot open: {reason}")]
+    #[error("output `{}`: cannot open: {reason}", redact(url))]
     Open { url: String, reason: String },
-    #[error("output `{url}`: {what}: {reason}")]
+    #[error("output `{}`: {what}: {reason}", redact(url))]
     Io {
         url: String,
         what: &'static str,

@@ -23,6 +23,9 @@ pub struct Muxer {
     video: (usize, Rational, Rational),
     audio: (usize, Rational, Rational),
     bytes: u64,
+    /// Media time (seconds) of the first packet written: every container (each file, each
+    /// connection) starts its timestamps near 0 from there.
+    origin: Option<f64>,
 }
 
 // SAFETY: the FFmpeg context is only used from the thread that owns the Muxer.
@@ -101,6 +104,7 @@ impl Muxer {
             video: (0, layout.video_time_base, layout.video_time_base),
             audio: (1, layout.audio_time_base, layout.audio_time_base),
             bytes: 0,
+            origin: None,
         };
         muxer.write_header(layout)?;
         Ok(muxer)
@@ -177,11 +181,21 @@ impl Muxer {
 
     fn finish_header(&mut self) -> Result<(), OutputError> {
         let url = self.url.clone();
-        self.context.write_header().map_err(|e| OutputError::Io {
-            url,
-            what: "writing header",
-            reason: e.to_string(),
-        })?;
+        let mut options = Dictionary::new();
+        if matches!(self.context.format().name(), "mp4" | "mov") {
+            // Fragmented: a moof per keyframe, the index up front. A process killed mid-
+            // recording (power cut, SIGKILL, OOM) leaves a file that plays up to its last
+            // fragment instead of one with no index at all.
+            options.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
+        }
+        self.context
+            .write_header_with(options)
+            .map(drop)
+            .map_err(|e| OutputError::Io {
+                url,
+                what: "writing header",
+                reason: e.to_string(),
+            })?;
         self.video.2 = self
             .context
             .stream(0)
@@ -195,13 +209,40 @@ impl Muxer {
         Ok(())
     }
 
-    /// Writes one packet, converting its timestamps to the container's time base.
+    /// Seconds of media written since this container's first packet (0 before any).
+    pub fn seconds_in(&self, packet: &MediaPacket) -> f64 {
+        self.origin.map_or(0.0, |origin| {
+            media_seconds(packet, self.time_base(packet.kind)) - origin
+        })
+    }
+
+    fn time_base(&self, kind: StreamKind) -> Rational {
+        match kind {
+            StreamKind::Video => self.video.1,
+            StreamKind::Audio => self.audio.1,
+        }
+    }
+
+    /// Writes one packet, its timestamps counted from this container's first packet and
+    /// converted to the container's time base. A packet from before that first one (audio
+    /// just ahead of the keyframe a connection starts on) is left out.
     pub fn write(&mut self, mut packet: MediaPacket) -> Result<(), OutputError> {
         let (index, from, to) = match packet.kind {
             StreamKind::Video => self.video,
             StreamKind::Audio => self.audio,
         };
+        let origin = *self.origin.get_or_insert(media_seconds(&packet, from));
+        let shift =
+            (origin * from.denominator() as f64 / from.numerator().max(1) as f64).round() as i64;
         let p = &mut packet.packet;
+        let (Some(pts), Some(dts)) = (p.pts(), p.dts().or(p.pts())) else {
+            return Ok(());
+        };
+        if dts < shift {
+            return Ok(());
+        }
+        p.set_pts(Some(pts - shift));
+        p.set_dts(Some(dts - shift));
         self.bytes += p.size() as u64;
         p.set_stream(index);
         p.rescale_ts(from, to);
@@ -226,6 +267,12 @@ impl Muxer {
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
+}
+
+/// A packet's presentation time in seconds.
+fn media_seconds(packet: &MediaPacket, time_base: Rational) -> f64 {
+    let ticks = packet.packet.dts().or(packet.packet.pts()).unwrap_or(0);
+    ticks as f64 * time_base.numerator() as f64 / time_base.denominator().max(1) as f64
 }
 
 fn describe(code: c_int) -> String {

@@ -1,5 +1,5 @@
 use super::OutputError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputKind {
@@ -78,16 +78,77 @@ impl OutputTarget {
     }
 }
 
-/// An output's URL without its stream key (the last path segment of a network URL), for
-/// endpoints anyone on the host can read.
+/// A URL as it may be shown anywhere (logs, errors, `/status`, webhooks, thread names):
+/// without credentials (`user:pass@`), without its query (`?key=…`), and without the stream
+/// key, the last path segment of a network URL (`rtmp://host/app/KEY`). Paths are shown as
+/// they are.
 pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) if rest.matches('/').count() >= 2 => {
-            let (keep, _) = rest.rsplit_once('/').unwrap_or((rest, ""));
-            format!("{scheme}://{keep}/…")
-        }
-        _ => url.to_string(),
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (rest, query) = match rest.split_once(['?', '#']) {
+        Some((before, _)) => (before, "?…"),
+        None => (rest, ""),
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => authority.to_string(),
+    };
+    let path = match path.rsplit_once('/') {
+        Some((keep, _)) => format!("/{keep}/…"),
+        None if !path.is_empty() => "/…".to_string(),
+        None => String::new(),
+    };
+    format!("{scheme}://{host}{path}{query}")
+}
+
+/// A recording path that does not exist yet: `path` itself when free, else the same name
+/// with the local start time (`demo-20261130-031500.flv`), and a count after that if even
+/// that is taken. A restart never overwrites the night's earlier recording.
+pub fn fresh_path(path: &Path, stamp: &str) -> PathBuf {
+    if !path.exists() {
+        return path.to_path_buf();
     }
+    stamped_path(path, stamp)
+}
+
+/// `path` with `-stamp` before its extension (and `-N` after that if taken).
+pub fn stamped_path(path: &Path, stamp: &str) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy())
+        .unwrap_or_default();
+    let name = |extra: String| path.with_file_name(format!("{stem}-{stamp}{extra}.{ext}"));
+    let mut candidate = name(String::new());
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = name(format!("-{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+/// The local time as `YYYYmmdd-HHMMSS`, for recording names.
+pub fn local_stamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as libc::time_t;
+    // SAFETY: localtime_r writes only into the tm we pass; both pointers are valid.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&now, &mut tm).is_null() } {
+        return format!("{now}");
+    }
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
 }
 
 #[cfg(test)]
@@ -116,5 +177,43 @@ mod tests {
         let e = OutputTarget::parse("srt://h:9000").unwrap_err().to_string();
         assert!(e.contains("rtmp://"), "{e}");
         assert!(OutputTarget::parse("rtmp:///live").is_err());
+    }
+
+    #[test]
+    fn stream_keys_and_credentials_are_never_shown() {
+        for (url, shown) in [
+            (
+                "rtmp://live.example.com/app/SECRET",
+                "rtmp://live.example.com/app/…",
+            ),
+            (
+                "rtmp://h:1935/live/SECRET?key=SECRET2",
+                "rtmp://h:1935/live/…?…",
+            ),
+            ("rtmps://user:PASS@h/app/SECRET", "rtmps://…@h/app/…"),
+            ("rtmp://h/SECRET", "rtmp://h/…"),
+            ("http://h:8080/hook?token=SECRET", "http://h:8080/…?…"),
+            ("out/demo.flv", "out/demo.flv"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+            assert!(!redact(url).contains("SECRET") && !redact(url).contains("PASS"));
+        }
+    }
+
+    #[test]
+    fn a_recording_never_replaces_an_earlier_one() {
+        let dir = std::env::temp_dir().join(format!("twincast-fresh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("demo.flv");
+        assert_eq!(fresh_path(&path, "20261130-031500"), path);
+        std::fs::write(&path, "x").unwrap();
+        let second = fresh_path(&path, "20261130-031500");
+        assert_eq!(second, dir.join("demo-20261130-031500.flv"));
+        std::fs::write(&second, "x").unwrap();
+        assert_eq!(
+            fresh_path(&path, "20261130-031500"),
+            dir.join("demo-20261130-031500-1.flv")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,4 +1,6 @@
-use super::{Muxer, OutputError, OutputKind, OutputTarget};
+use super::{
+    Muxer, OutputError, OutputKind, OutputTarget, fresh_path, local_stamp, redact, stamped_path,
+};
 use crate::av::{MediaPacket, StreamKind, StreamLayout};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::sync::Arc;
@@ -68,6 +70,20 @@ impl Feeder {
     }
 }
 
+/// How recordings (file outputs) are kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordingOptions {
+    /// Start a new file at the first keyframe after this much media (`None`: one file).
+    pub segment: Option<Duration>,
+    /// Delete the oldest files of the recording while its files take more than this.
+    pub keep_bytes: Option<u64>,
+}
+
+/// The longest a network connection is kept before it is renewed at a keyframe: FLV
+/// carries timestamps as signed 32-bit milliseconds, which wrap after 24.8 days. Each
+/// connection's timestamps start near 0, so renewing it a day early keeps them in range.
+pub const MAX_CONNECTION: Duration = Duration::from_secs(((1u64 << 31) / 1000) - 24 * 3600);
+
 /// A running output: its queue, its counters and its writer thread.
 pub struct OutputHandle {
     pub target: OutputTarget,
@@ -82,8 +98,14 @@ impl OutputHandle {
     /// writer thread. A network output connects on its own thread instead: a server that is
     /// down at 8 pm must not keep the show (or the recording) off the air; it is retried
     /// like a dropped connection until it answers.
-    pub fn start(target: OutputTarget, layout: &StreamLayout) -> Result<Self, OutputError> {
+    pub fn start(
+        target: OutputTarget,
+        layout: &StreamLayout,
+        recording: RecordingOptions,
+    ) -> Result<Self, OutputError> {
         let abort = Arc::new(AtomicBool::new(false));
+        let base = target.clone();
+        let target = first_file(target, &recording);
         let muxer = match target.kind {
             OutputKind::Null | OutputKind::Rtmp => None,
             OutputKind::File(_) => Some(Muxer::open(&target, layout, abort.clone())?),
@@ -96,20 +118,23 @@ impl OutputHandle {
         }
         let writer = Writer {
             target: target.clone(),
+            base,
             layout: layout.clone(),
             abort: abort.clone(),
             packets,
             stats: stats.clone(),
+            recording,
+            trouble: None,
         };
         let thread = std::thread::Builder::new()
-            .name(format!("output {}", short(&target.url)))
+            .name(format!("output {}", target.format))
             .spawn(move || writer.run(muxer))
             .map_err(|e| OutputError::Open {
                 url: target.url.clone(),
                 reason: format!("cannot start writer thread: {e}"),
             })?;
         if !target.is_network() {
-            info!("output {} open ({})", target.url, target.format);
+            info!("output {} open ({})", redact(&target.url), target.format);
         }
         Ok(Self {
             target,
@@ -161,15 +186,22 @@ impl OutputHandle {
 /// One output's thread: writes packets, and for network outputs reconnects when the
 /// connection breaks, for as long as the show runs.
 struct Writer {
+    /// Where packets go now (for a recording: its current file).
     target: OutputTarget,
+    /// The output as named (a recording's files are named after it).
+    base: OutputTarget,
     layout: StreamLayout,
     abort: Arc<AtomicBool>,
     packets: Receiver<MediaPacket>,
     stats: Arc<OutputStats>,
+    recording: RecordingOptions,
+    /// The first error a recording recovered from: reported when it closes, because a file
+    /// with a gap is not a complete recording even though the show went on.
+    trouble: Option<OutputError>,
 }
 
 impl Writer {
-    fn run(self, muxer: Option<Muxer>) -> Result<(), OutputError> {
+    fn run(mut self, muxer: Option<Muxer>) -> Result<(), OutputError> {
         let muxer = match muxer {
             Some(m) => Some(m),
             None if self.target.is_network() => match self.connect_first() {
@@ -186,43 +218,49 @@ impl Writer {
             return Ok(());
         };
         let mut need_keyframe = false;
-        loop {
-            let Ok(packet) = self.packets.recv() else {
-                break; // the show ended: finish the file
-            };
-            // A fresh connection must start on a keyframe, with audio from there on.
-            if need_keyframe {
-                if !(packet.kind == StreamKind::Video && packet.packet.is_key()) {
-                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
+        while let Ok(packet) = self.packets.recv() {
+            let keyframe = packet.kind == StreamKind::Video && packet.packet.is_key();
+            // A fresh connection or file must start on a keyframe, with audio from there on.
+            if need_keyframe && !keyframe {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            need_keyframe = false;
+            if keyframe && self.time_for_a_new_container(&muxer, &packet) {
+                match self.renew(muxer) {
+                    Some(fresh) => muxer = fresh,
+                    None => return self.closed(Ok(())),
                 }
-                need_keyframe = false;
             }
             count(&self.stats, &packet);
             let Err(error) = muxer.write(packet) else {
                 continue;
             };
-            if !self.target.is_network() || self.abort.load(Ordering::Relaxed) {
+            if self.abort.load(Ordering::Relaxed) {
                 error!("{error}");
                 self.stats.set_state(OutputState::Failed);
-                // Keep draining so nothing waits on this queue; the packets are lost.
                 for _ in self.packets.iter() {}
                 return Err(error);
             }
-            warn!("{error}; reconnecting");
-            drop(muxer);
-            match self.reconnect() {
+            match self.recover(muxer, error) {
                 Some(fresh) => {
                     muxer = fresh;
                     need_keyframe = true;
                 }
-                None => {
-                    self.stats.set_state(OutputState::Closed);
-                    return Ok(()); // the show ended while we were away
-                }
+                None => return self.closed(Ok(())), // the show ended while we were away
             }
         }
         let result = muxer.finish();
+        self.closed(result)
+    }
+
+    /// The state and result of a writer that stops: a recording that had to recover from
+    /// an error reports it now.
+    fn closed(&mut self, result: Result<(), OutputError>) -> Result<(), OutputError> {
+        let result = match (result, self.trouble.take()) {
+            (Ok(()), Some(trouble)) => Err(trouble),
+            (result, _) => result,
+        };
         self.stats.set_state(if result.is_ok() {
             OutputState::Closed
         } else {
@@ -231,21 +269,116 @@ impl Writer {
         result
     }
 
+    /// A recording's segment is full, or a connection nears FLV's timestamp limit.
+    fn time_for_a_new_container(&self, muxer: &Muxer, packet: &MediaPacket) -> bool {
+        let limit = match self.target.kind {
+            OutputKind::File(_) => self.recording.segment,
+            OutputKind::Rtmp => Some(MAX_CONNECTION),
+            OutputKind::Null => None,
+        };
+        limit.is_some_and(|limit| muxer.seconds_in(packet) >= limit.as_secs_f64())
+    }
+
+    /// Closes the container cleanly and opens the next (a new file, or a new connection).
+    fn renew(&mut self, muxer: Muxer) -> Option<Muxer> {
+        if let Err(e) = muxer.finish() {
+            warn!("{e}");
+        }
+        info!(
+            "output {}: starting a new {}",
+            redact(&self.base.url),
+            self.what()
+        );
+        self.target = self.next_target();
+        match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
+            Ok(fresh) => {
+                self.prune();
+                Some(fresh)
+            }
+            Err(e) => self.recover_from_open(e),
+        }
+    }
+
+    /// After a write error: a network output reconnects; a recording (disk full, disk
+    /// gone) closes what it can and resumes in a new file once it can write again.
+    fn recover(&mut self, muxer: Muxer, error: OutputError) -> Option<Muxer> {
+        warn!(
+            "{error}; {}",
+            if self.target.is_network() {
+                "reconnecting"
+            } else {
+                "the recording resumes in a new file when it can write again"
+            }
+        );
+        drop(muxer.finish()); // a recording's trailer, if the disk takes it
+        if !self.target.is_network() {
+            self.trouble.get_or_insert(error);
+        }
+        self.retry()
+    }
+
+    fn recover_from_open(&mut self, error: OutputError) -> Option<Muxer> {
+        warn!("{error}; retrying");
+        if !self.target.is_network() {
+            self.trouble.get_or_insert(error);
+        }
+        self.retry()
+    }
+
+    fn what(&self) -> &'static str {
+        if self.target.is_network() {
+            "connection"
+        } else {
+            "file"
+        }
+    }
+
+    /// Where the next container goes: the same server, or a new file named for now.
+    fn next_target(&self) -> OutputTarget {
+        match &self.base.kind {
+            OutputKind::File(path) => {
+                let path = stamped_path(path, &local_stamp());
+                OutputTarget {
+                    url: path.to_string_lossy().into_owned(),
+                    kind: OutputKind::File(path),
+                    format: self.base.format,
+                }
+            }
+            _ => self.base.clone(),
+        }
+    }
+
+    /// With `keep_bytes`, deletes the recording's oldest files (never the current one)
+    /// until its files fit.
+    fn prune(&self) {
+        let (Some(limit), OutputKind::File(base), OutputKind::File(current)) = (
+            self.recording.keep_bytes,
+            &self.base.kind,
+            &self.target.kind,
+        ) else {
+            return;
+        };
+        for removed in prune_recordings(base, current, limit) {
+            info!("recording: deleted {} (keep_gb)", removed.display());
+        }
+    }
+
     /// The first connection of a network output: at once, then as a reconnection. `Err`
     /// holds what the writer returns when the show ended before the server ever answered.
-    fn connect_first(&self) -> Result<Muxer, Result<(), OutputError>> {
+    fn connect_first(&mut self) -> Result<Muxer, Result<(), OutputError>> {
         match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
             Ok(muxer) => {
                 self.stats.set_state(OutputState::Live);
                 info!(
                     "output {} connected ({})",
-                    self.target.url, self.target.format
+                    redact(&self.target.url),
+                    self.target.format
                 );
                 Ok(muxer)
             }
             Err(e) => {
                 warn!("{e}; the show goes on and this output keeps retrying");
-                match self.reconnect() {
+                match self.retry() {
                     Some(muxer) => Ok(muxer),
                     None => {
                         self.stats.set_state(OutputState::Failed);
@@ -256,10 +389,10 @@ impl Writer {
         }
     }
 
-    /// Tries again and again, with growing pauses, until the server takes the stream or
-    /// the show ends (`None`). Packets that arrive meanwhile are stale by the time we are
-    /// back, so they are counted as lost and dropped.
-    fn reconnect(&self) -> Option<Muxer> {
+    /// Tries again and again, with growing pauses, until the server takes the stream (or
+    /// a new file can be written) or the show ends (`None`). Packets that arrive meanwhile
+    /// are stale by the time we are back, so they are counted as lost and dropped.
+    fn retry(&mut self) -> Option<Muxer> {
         let first = self.stats.state() == OutputState::Connecting;
         if !first {
             self.stats.set_state(OutputState::Reconnecting);
@@ -281,15 +414,17 @@ impl Writer {
             if self.abort.load(Ordering::Relaxed) {
                 return None;
             }
+            self.target = self.next_target();
             match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
                 Ok(muxer) => {
+                    self.prune();
                     if !first {
                         self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                     }
                     self.stats.set_state(OutputState::Live);
                     info!(
                         "output {} {} after {:.1} s ({} attempts)",
-                        self.target.url,
+                        redact(&self.target.url),
                         if first { "connected" } else { "reconnected" },
                         down_since.elapsed().as_secs_f64(),
                         backoff.attempts
@@ -335,14 +470,82 @@ fn count(stats: &OutputStats, packet: &MediaPacket) {
         .fetch_add(packet.packet.size() as u64, Ordering::Relaxed);
 }
 
-/// A thread-name-sized form of a URL (thread names are limited to 15 bytes on Linux).
-fn short(url: &str) -> String {
-    url.rsplit('/')
-        .next()
-        .unwrap_or(url)
-        .chars()
-        .take(8)
-        .collect()
+/// The first file of a recording: the name as given unless that file exists (then named
+/// for the start time); with segments, every file is named for its start time.
+fn first_file(target: OutputTarget, recording: &RecordingOptions) -> OutputTarget {
+    let OutputKind::File(path) = &target.kind else {
+        return target;
+    };
+    let stamp = local_stamp();
+    let path = match recording.segment {
+        Some(_) => stamped_path(path, &stamp),
+        None => fresh_path(path, &stamp),
+    };
+    if path.as_path() != std::path::Path::new(&target.url) {
+        info!(
+            "recording to {} ({} is taken or the recording is segmented)",
+            path.display(),
+            target.url
+        );
+    }
+    OutputTarget {
+        url: path.to_string_lossy().into_owned(),
+        kind: OutputKind::File(path),
+        format: target.format,
+    }
+}
+
+/// Deletes the oldest files of the recording named `base` (its stamped siblings, same
+/// extension) until they total at most `limit` bytes; `current` is never deleted.
+pub fn prune_recordings(
+    base: &std::path::Path,
+    current: &std::path::Path,
+    limit: u64,
+) -> Vec<std::path::PathBuf> {
+    let dir = match base.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let stem = base
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let ext = base
+        .extension()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, std::path::PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_stem().unwrap_or_default().to_string_lossy();
+            p.extension().is_some_and(|e| e.to_string_lossy() == ext)
+                && (name == stem || name.starts_with(&format!("{stem}-")))
+        })
+        .filter_map(|p| {
+            let meta = std::fs::metadata(&p).ok()?;
+            Some((meta.modified().ok()?, meta.len(), p))
+        })
+        .collect();
+    files.sort();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    let mut removed = Vec::new();
+    for (_, len, path) in files {
+        if total <= limit {
+            break;
+        }
+        if path == current || std::fs::remove_file(&path).is_err() {
+            continue;
+        }
+        total -= len;
+        removed.push(path);
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -360,5 +563,46 @@ mod tests {
         let first_five: Duration = delays[..5].iter().sum();
         assert!(first_five < Duration::from_secs(10), "{first_five:?}");
         assert_eq!(b.attempts, 40);
+    }
+
+    #[test]
+    fn keep_gb_deletes_the_oldest_files_of_that_recording_only() {
+        let dir = std::env::temp_dir().join(format!("twincast-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let names = [
+            "demo.flv",
+            "demo-20261130-010000.flv",
+            "demo-20261130-020000.flv",
+            "demo-20261130-030000.flv",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            std::fs::write(dir.join(name), vec![0u8; 1000]).unwrap();
+            // Distinct modification times, oldest first.
+            let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + i as u64);
+            std::fs::File::options()
+                .write(true)
+                .open(dir.join(name))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        std::fs::write(dir.join("other.flv"), vec![0u8; 5000]).unwrap();
+        std::fs::write(dir.join("demo.mp4"), vec![0u8; 5000]).unwrap();
+        let current = dir.join(names[3]);
+        let removed = prune_recordings(&dir.join("demo.flv"), &current, 2500);
+        assert_eq!(removed, [dir.join(names[0]), dir.join(names[1])]);
+        assert!(current.exists() && dir.join(names[2]).exists());
+        assert!(dir.join("other.flv").exists() && dir.join("demo.mp4").exists());
+        // Never the file being written, even over the limit.
+        assert!(prune_recordings(&dir.join("demo.flv"), &current, 0).len() == 1);
+        assert!(current.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn connections_are_renewed_well_before_flv_timestamps_wrap() {
+        let wrap = Duration::from_millis(1 << 31);
+        assert!(MAX_CONNECTION < wrap && MAX_CONNECTION > wrap - Duration::from_secs(2 * 86_400));
     }
 }

@@ -12,6 +12,7 @@ mod services;
 mod show_run;
 mod status;
 mod telemetry;
+mod watchdog;
 pub mod window;
 
 pub use app::{adapter_name, build_app, headless_plugins, warm_up};
@@ -104,6 +105,9 @@ pub struct RunOptions {
     pub api: Option<String>,
     /// The local time of day the show starts at, for its schedule (tests, rehearsals).
     pub day: Option<DayClock>,
+    /// Seconds into the media clock the stream's timestamps start at (0 normally; tests
+    /// start near FLV's 2^31 ms wrap to check that no output ever sees it).
+    pub media_start: f64,
 }
 
 #[derive(Debug, Clone)]

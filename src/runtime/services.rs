@@ -3,7 +3,7 @@
 
 use super::rundown::Rundown;
 use super::{RunError, RunOptions};
-use crate::api::{ApiCommand, ApiServer, ApiShared, Known, ShowStatus};
+use crate::api::{ApiCommand, ApiServer, ApiShared, HealthLimits, Known, Liveness, ShowStatus};
 use crate::config::ShowConfig;
 use crate::config::plan::SegmentKind;
 use crate::mix::LiveAudio;
@@ -18,6 +18,7 @@ use crate::watch::FileWatch;
 use bevy::prelude::*;
 use crossbeam_channel::Receiver;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tracing::{info, warn};
 
 /// API requests that may wait for the render loop; more are refused with 503.
@@ -63,12 +64,21 @@ impl Services {
         let api = match options.api.as_ref().or(show.api.listen.as_ref()) {
             Some(listen) => {
                 let known = known_names(show, scene, vmc.is_some() || live_audio.is_some());
+                let limits = HealthLimits {
+                    stalled_after: Duration::from_secs_f64(
+                        show.api.health_stalled_seconds.max(1.0),
+                    ),
+                    offline_after: Duration::from_secs_f64(
+                        show.api.health_offline_seconds.max(1.0),
+                    ),
+                };
                 let shared = ApiShared {
                     status: status.clone(),
                     commands: tx,
                     known: Arc::new(Mutex::new(known)),
                     token: api_token(show),
                     twin: twin.clone(),
+                    liveness: Arc::new(Mutex::new(Liveness::new(limits))),
                 };
                 Some(ApiServer::start(listen, shared)?)
             }

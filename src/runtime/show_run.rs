@@ -7,12 +7,13 @@ use super::rundown::{DayClock, Rundown};
 use super::services::Services;
 use super::status::Progress;
 use super::telemetry::Telemetry;
+use super::watchdog::Watchdog;
 use super::{Pacing, RunError, RunOptions, RunReport, StopSignal, alerts::Alerts, app};
 use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, EncoderThread, Encoding, VideoEncoder};
 use crate::media::{AudioSource, MediaClock, VideoFrame};
-use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget};
+use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget, RecordingOptions};
 use crate::scene::LoadedScene;
 use crate::stage::{OnAirNow, SpeechTimeline};
 use bevy::prelude::*;
@@ -40,6 +41,7 @@ pub struct ShowRun {
     warm_up: Duration,
     started: Instant,
     failure: Option<RunError>,
+    watchdog: Watchdog,
 }
 
 impl ShowRun {
@@ -64,8 +66,9 @@ impl ShowRun {
                 monitor: options.monitor,
             },
         )?;
-        let encoding = encoding(show, audio.source, clock)?;
-        let outputs = start_outputs(&options.outputs, &encoding, show.render.vr360)?;
+        let encoding =
+            encoding(show, audio.source, clock)?.with_origin(clock.frames_in(options.media_start));
+        let outputs = start_outputs(&options.outputs, &encoding, show)?;
         let (frame_tx, frame_rx) = crossbeam_channel::bounded::<VideoFrame>(FRAME_QUEUE);
         let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(FRAME_QUEUE + 4);
         let (app, adapter, warm_up) = match start_renderer(show, scene, frame_tx, recycle_rx) {
@@ -103,8 +106,10 @@ impl ShowRun {
             warm_up,
             started: Instant::now(),
             failure: None,
+            watchdog: Watchdog::from_env(),
         };
         run.services.attach(&mut run.app);
+        run.watchdog.ready();
         Ok(run)
     }
 
@@ -160,6 +165,8 @@ impl ShowRun {
         if let Some(telemetry) = self.telemetry.as_mut() {
             telemetry.record(self.app.world(), self.pacer.next - 1, self.pacer.clock.fps);
         }
+        self.watchdog
+            .tick(self.encoder.stats.frames.load(Ordering::Relaxed));
         self.progress.update(
             self.pacer.next,
             self.pacer.rendered,
@@ -172,6 +179,7 @@ impl ShowRun {
     /// Stops in order: capture off, frames in flight delivered, encoder flushed, outputs
     /// closed with their trailers. A forced stop (second signal) abandons network I/O.
     pub fn shutdown(self, stop: &StopSignal) -> Result<RunReport, RunError> {
+        self.watchdog.stopping();
         let Self {
             mut app,
             pacer,
@@ -260,17 +268,23 @@ fn encoding(
 fn start_outputs(
     urls: &[String],
     encoding: &Encoding<()>,
-    spherical: bool,
+    show: &ShowConfig,
 ) -> Result<OutputSet, RunError> {
     let targets = urls
         .iter()
         .map(|o| OutputTarget::parse(o))
         .collect::<Result<Vec<_>, _>>()?;
     let mut layout = encoding.layout();
-    layout.spherical = spherical;
+    layout.spherical = show.render.vr360;
+    let r = &show.recording;
+    let recording = RecordingOptions {
+        segment: (r.segment_minutes > 0.0)
+            .then(|| Duration::from_secs_f64(r.segment_minutes * 60.0)),
+        keep_bytes: (r.keep_gb > 0.0).then(|| (r.keep_gb * 1e9) as u64),
+    };
     let mut handles = Vec::new();
     for target in targets {
-        match OutputHandle::start(target, &layout) {
+        match OutputHandle::start(target, &layout, recording.clone()) {
             Ok(h) => handles.push(h),
             Err(e) => {
                 OutputSet::new(handles).close();

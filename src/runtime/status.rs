@@ -99,7 +99,7 @@ impl Progress {
             .map(|o| {
                 format!(
                     "{} {:?} dropped {} reconnects {}",
-                    o.target.url,
+                    crate::output::redact(&o.target.url),
                     o.stats.state(),
                     o.stats.dropped.load(Ordering::Relaxed),
                     o.stats.reconnects.load(Ordering::Relaxed)
