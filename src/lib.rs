@@ -27,6 +27,7 @@ pub mod loudness;
 pub mod media;
 pub mod mix;
 pub mod mocap;
+pub mod net;
 pub mod output;
 pub mod presenter;
 pub mod preview;

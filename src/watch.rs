@@ -1,14 +1,16 @@
 //! Watching a file for edits (the show file, the scene, a twin feed), with the operating
 //! system's notifications (`notify`) rather than polling modification times.
 //!
-//! Events are debounced: a change is reported once the file has had no further event for
+//! Changes are debounced: one is reported once the file has had no further write for
 //! [`SETTLE`], so a file still being written (an editor saving in several writes, a feed
-//! copied in) is read once, whole. The folder is watched rather than the file, because
-//! editors save by writing a new file and renaming it over the old one. A file that was
-//! deleted is not reported (there is nothing to read); its next appearance is.
+//! copied in) is read once, whole. Only writes, creations and renames count: opening or
+//! reading the file (which twincast itself does on every reload) is not a change. The
+//! folder is watched rather than the file, because editors save by writing a new file and
+//! renaming it over the old one. A file that was deleted is not reported (there is nothing
+//! to read); its next appearance is.
 
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::event::{EventKind, ModifyKind};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -29,10 +31,10 @@ pub struct WatchError {
 pub struct FileWatch {
     pub path: PathBuf,
     name: Option<std::ffi::OsString>,
-    events: Receiver<DebounceEventResult>,
-    /// When the last event for the file arrived, until it is reported.
+    events: Receiver<notify::Result<notify::Event>>,
+    /// When the last write to the file was seen, until it is reported.
     touched: Option<Instant>,
-    _debouncer: Debouncer<RecommendedWatcher>,
+    _watcher: RecommendedWatcher,
 }
 
 impl FileWatch {
@@ -46,9 +48,8 @@ impl FileWatch {
             _ => PathBuf::from("."),
         };
         let (tx, events) = channel();
-        let mut debouncer = new_debouncer(SETTLE, tx).map_err(|e| bad(e.to_string()))?;
-        debouncer
-            .watcher()
+        let mut watcher = notify::recommended_watcher(tx).map_err(|e| bad(e.to_string()))?;
+        watcher
             .watch(&folder, RecursiveMode::NonRecursive)
             .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
@@ -56,7 +57,7 @@ impl FileWatch {
             path,
             events,
             touched: None,
-            _debouncer: debouncer,
+            _watcher: watcher,
         })
     }
 
@@ -64,8 +65,8 @@ impl FileWatch {
     /// Each settled change is reported once.
     pub fn changed(&mut self) -> bool {
         while let Ok(result) = self.events.try_recv() {
-            let Ok(events) = result else { continue };
-            if events.iter().any(|e| self.is_ours(&e.path)) {
+            let Ok(event) = result else { continue };
+            if is_write(&event.kind) && event.paths.iter().any(|p| self.is_ours(p)) {
                 self.touched = Some(Instant::now());
             }
         }
@@ -80,6 +81,16 @@ impl FileWatch {
 
     fn is_ours(&self, changed: &Path) -> bool {
         changed.file_name().map(|n| n.to_os_string()) == self.name
+    }
+}
+
+/// Whether an event changes what the file holds (reads, opens and attribute changes don't).
+fn is_write(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        _ => false,
     }
 }
 
@@ -113,8 +124,9 @@ mod tests {
         }
         assert!(changed_within(&mut watch, Duration::from_secs(3)));
         assert!(!changed_within(&mut watch, Duration::from_millis(600)));
-        // Another file in the folder is not ours.
+        // Another file in the folder is not ours; reading ours is not a change.
         std::fs::write(dir.join("other.toml"), "x").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "d");
         assert!(!changed_within(&mut watch, Duration::from_millis(600)));
         std::fs::remove_file(&file).unwrap();
         assert!(!changed_within(&mut watch, Duration::from_millis(600)));

@@ -55,13 +55,7 @@ fn a_restart_never_overwrites_the_recording_before_it() {
     let dir = Scratch::new("no-overwrite");
     let out = dir.path("night.mp4");
     let show = fixture("colour_panels.toml");
-    let args = [
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "1",
-        "-o",
-    ];
+    let args = ["render", show.to_str().unwrap(), "--seconds", "1", "-o"];
     run_ok(&[&args[..], &[out.to_str().unwrap()]].concat());
     let first = std::fs::read(&out).unwrap();
     let second = run_ok(&[&args[..], &[out.to_str().unwrap()]].concat());

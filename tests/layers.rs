@@ -14,6 +14,7 @@ const ORDER: &[&str] = &[
     "av",
     "loudness",
     "watch",
+    "net",
     "mocap",
     "encode",
     "output",

@@ -91,11 +91,27 @@ impl Default for CommentsConfig {
 
 /// What a person taking over the host (`POST /takeover`) brings: their motion comes over
 /// VMC (`stream --vmc-listen`), their voice as raw PCM over UDP.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TakeoverConfig {
     /// UDP address for s16le 48 kHz mono PCM, e.g. `127.0.0.1:5004`.
     pub audio_listen: Option<String>,
+    /// Senders (IP addresses) besides this machine that may send the takeover voice and
+    /// VMC motion; anything else is dropped unread.
+    pub allow: Vec<String>,
+    /// The host is handed back to the script after this many seconds without a voice or
+    /// VMC packet during a takeover (the operator's tool died); 0 never.
+    pub idle_seconds: f64,
+}
+
+impl Default for TakeoverConfig {
+    fn default() -> Self {
+        Self {
+            audio_listen: None,
+            allow: Vec::new(),
+            idle_seconds: 30.0,
+        }
+    }
 }
 
 /// What platforms ask of virtual presenters besides the on-screen label.
@@ -519,6 +535,21 @@ impl ShowConfig {
             if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
                 return Err(bad(field, "must be between 0 and 86400 seconds"));
             }
+        }
+        if let Some(a) = self
+            .takeover
+            .allow
+            .iter()
+            .find(|a| a.trim().parse::<std::net::IpAddr>().is_err())
+        {
+            return Err(bad(
+                "takeover.allow",
+                &format!("`{a}` is not an IP address"),
+            ));
+        }
+        let t = self.takeover.idle_seconds;
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(bad("takeover.idle_seconds", "must be 0 or more"));
         }
         let r = &self.recording;
         if !(r.segment_minutes.is_finite() && (0.0..=10_080.0).contains(&r.segment_minutes)) {

@@ -26,12 +26,15 @@ pub struct LiveAudio {
     pub active: AtomicBool,
     buffer: Mutex<VecDeque<f32>>,
     pub packets: AtomicU64,
+    /// Datagrams from senders not allowed, dropped unread.
+    pub refused: AtomicU64,
     started: AtomicBool,
 }
 
 impl LiveAudio {
     /// Listens on `addr` on its own thread.
-    pub fn listen(addr: &str) -> std::io::Result<Arc<Self>> {
+    /// Listens on `addr`, accepting datagrams from this machine and `senders` only.
+    pub fn listen(addr: &str, senders: crate::net::Senders) -> std::io::Result<Arc<Self>> {
         let socket = UdpSocket::bind(addr)?;
         socket.set_read_timeout(Some(Duration::from_millis(200)))?;
         let live = Arc::new(Self::default());
@@ -42,12 +45,18 @@ impl LiveAudio {
             .spawn(move || {
                 let mut datagram = vec![0u8; 65_536];
                 loop {
-                    let received = socket.recv(&mut datagram);
+                    let received = socket.recv_from(&mut datagram);
                     let Some(live) = shared.upgrade() else {
                         return; // the show is over
                     };
                     match received {
-                        Ok(n) => live.push(&datagram[..n - n % 2]),
+                        Ok((_, from)) if !senders.allows(from.ip()) => {
+                            let refused = live.refused.fetch_add(1, Ordering::Relaxed) + 1;
+                            if refused.is_power_of_two() {
+                                warn!("takeover audio: refused a packet from {from}, not an allowed sender ({refused} so far)");
+                            }
+                        }
+                        Ok((n, _)) => live.push(&datagram[..n - n % 2]),
                         Err(e)
                             if matches!(
                                 e.kind(),

@@ -240,6 +240,10 @@ impl Reloader {
             return;
         }
         match ShowConfig::load(&self.0.path) {
+            Ok(show) if show.plan.segments.is_empty() && director.has_segments() => warn!(
+                "{}: the edited rundown has no segments; the show goes on as it was",
+                self.0.path.display()
+            ),
             Ok(show) => {
                 info!(
                     "{}: changed; the new rundown starts at the next segment (video, audio \

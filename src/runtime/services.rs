@@ -7,6 +7,7 @@ use crate::api::{ApiCommand, ApiServer, ApiShared, HealthLimits, Known, Liveness
 use crate::config::ShowConfig;
 use crate::config::plan::SegmentKind;
 use crate::mix::LiveAudio;
+use crate::net::Senders;
 use crate::presenter::LiveCapture;
 use crate::scene::{LoadedScene, ShowroomSettings};
 use crate::show::Jump;
@@ -17,6 +18,7 @@ use crate::vmc::VmcReceiver;
 use crate::watch::FileWatch;
 use bevy::prelude::*;
 use crossbeam_channel::Receiver;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{info, warn};
@@ -34,6 +36,9 @@ pub struct Services {
     pub vmc: Option<(VmcReceiver, f32)>,
     pub live_audio: Option<Arc<LiveAudio>>,
     scene_watch: Option<SceneWatch>,
+    /// During a takeover: the packet counts last seen and when they last moved.
+    takeover: Option<(u64, std::time::Instant)>,
+    takeover_idle: Option<Duration>,
 }
 
 impl Services {
@@ -43,16 +48,25 @@ impl Services {
         scene: &LoadedScene,
         options: &RunOptions,
     ) -> Result<Self, RunError> {
+        // Checked at load: every entry is an address.
+        let senders = Senders::parse(&show.takeover.allow).unwrap_or_default();
         let vmc = match &options.vmc {
-            Some(v) => Some((VmcReceiver::listen(&v.listen)?, v.fallback_after)),
+            Some(v) => Some((
+                VmcReceiver::listen(&v.listen, senders.clone())?,
+                v.fallback_after,
+            )),
             None => None,
         };
         let live_audio = match &show.takeover.audio_listen {
-            Some(addr) => Some(LiveAudio::listen(addr).map_err(|source| RunError::Listen {
-                what: "takeover audio",
-                addr: addr.clone(),
-                source,
-            })?),
+            Some(addr) => {
+                Some(
+                    LiveAudio::listen(addr, senders).map_err(|source| RunError::Listen {
+                        what: "takeover audio",
+                        addr: addr.clone(),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
         let twin = (!scene.description.feeds.is_empty()).then(|| TwinFeeds::start(scene));
@@ -92,6 +106,9 @@ impl Services {
             vmc,
             live_audio,
             scene_watch: SceneWatch::new(show.scene.clone()),
+            takeover: None,
+            takeover_idle: (show.takeover.idle_seconds > 0.0)
+                .then(|| Duration::from_secs_f64(show.takeover.idle_seconds)),
         })
     }
 
@@ -119,11 +136,54 @@ impl Services {
                 now,
             );
         }
+        if let Some(rundown) = rundown {
+            self.hand_back_when_idle(app, rundown);
+        }
         if let Some(watch) = self.scene_watch.as_mut() {
             watch.poll(app);
         }
         if let Some(twin) = &self.twin {
             app.insert_resource(TwinNow(twin.snapshot()));
+        }
+    }
+}
+
+impl Services {
+    /// Voice and VMC packets received so far.
+    fn takeover_packets(&self) -> u64 {
+        let vmc = self
+            .vmc
+            .as_ref()
+            .map_or(0, |(r, _)| r.state.packets.load(Relaxed));
+        let voice = self
+            .live_audio
+            .as_ref()
+            .map_or(0, |l| l.packets.load(Relaxed));
+        vmc + voice
+    }
+
+    /// A takeover whose person went quiet (no voice, no motion for `[takeover]
+    /// idle_seconds`: their tool died, the network dropped) hands the host back.
+    fn hand_back_when_idle(&mut self, app: &mut App, rundown: &mut Rundown) {
+        if !rundown.paused {
+            self.takeover = None;
+            return;
+        }
+        let Some(idle) = self.takeover_idle else {
+            return;
+        };
+        let packets = self.takeover_packets();
+        let now = std::time::Instant::now();
+        let (seen, moved_at) = *self.takeover.get_or_insert((packets, now));
+        if packets != seen {
+            self.takeover = Some((packets, now));
+        } else if now.duration_since(moved_at) >= idle {
+            warn!(
+                "takeover: no voice or motion for {:.0} s; the host goes back to the script",
+                idle.as_secs_f64()
+            );
+            takeover(app, rundown, self.live_audio.as_deref(), false);
+            self.takeover = None;
         }
     }
 }

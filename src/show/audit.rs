@@ -60,13 +60,37 @@ impl AuditLog {
         {
             warn!("audit log {}: cannot rotate: {e}", self.path.display());
         }
+        // Reopened whenever it is not open: after a failed rotation, a failed write, or the
+        // file moved away by someone else, the record carries on in a fresh file.
+        if self.file.is_none()
+            && let Err(e) = self.reopen()
+        {
+            warn!("audit log {}: {e}", self.path.display());
+            return;
+        }
         let Some(file) = self.file.as_mut() else {
             return;
         };
         match file.write_all(json.as_bytes()).and_then(|()| file.flush()) {
             Ok(()) => self.written += json.len() as u64,
-            Err(e) => warn!("audit log {}: {e}", self.path.display()),
+            Err(e) => {
+                warn!("audit log {}: {e}", self.path.display());
+                self.file = None;
+            }
         }
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        self.written = file.metadata()?.len();
+        self.file = Some(BufWriter::new(file));
+        Ok(())
     }
 
     /// The file after `n` rotations: `said.jsonl` → `said.n.jsonl`.
@@ -79,27 +103,25 @@ impl AuditLog {
         path.with_file_name(format!("{stem}.{n}{ext}"))
     }
 
+    /// Shifts the old files up by one and starts a new one. A file that is not there (moved
+    /// or deleted by someone else) is no error; the next record reopens in any case.
     fn rotate(&mut self) -> std::io::Result<()> {
         self.file = None;
+        let gone = |r: std::io::Result<()>| match r {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
         if self.keep == 0 {
-            std::fs::remove_file(&self.path)?;
+            gone(std::fs::remove_file(&self.path))?;
         } else {
             let _ = std::fs::remove_file(Self::rotated(&self.path, self.keep));
             for n in (1..self.keep).rev() {
                 let from = Self::rotated(&self.path, n);
-                if from.exists() {
-                    std::fs::rename(&from, Self::rotated(&self.path, n + 1))?;
-                }
+                gone(std::fs::rename(&from, Self::rotated(&self.path, n + 1)))?;
             }
-            std::fs::rename(&self.path, Self::rotated(&self.path, 1))?;
+            gone(std::fs::rename(&self.path, Self::rotated(&self.path, 1)))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        self.file = Some(BufWriter::new(file));
-        self.written = 0;
-        Ok(())
+        self.reopen()
     }
 }
 
@@ -142,6 +164,32 @@ mod tests {
             };
             assert!(std::fs::metadata(&p).unwrap().len() <= 1024);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_log_moved_away_while_running_goes_on_in_a_new_file() {
+        let dir = std::env::temp_dir().join(format!("twincast-audit-moved-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("said.jsonl");
+        let mut log = AuditLog::open(&path, 300, 2).unwrap();
+        let said = |text: &'static str| Said {
+            at: 1.0,
+            media: 0.0,
+            seconds: 1.0,
+            origin: "script",
+            text,
+            segment: None,
+            product: None,
+        };
+        log.record(&said("before"));
+        // Someone's logrotate moves the whole folder's files away.
+        std::fs::rename(&path, dir.join("elsewhere.jsonl")).unwrap();
+        for _ in 0..10 {
+            log.record(&said("after the move, long enough to rotate now and then"));
+        }
+        let current = std::fs::read_to_string(&path).unwrap();
+        assert!(current.contains("after the move"), "{current}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -268,8 +268,35 @@ pub fn lookup<'a>(feeds: &'a HashMap<String, FeedNow>, path: &str) -> Option<(&'
     Some((value, feed.stale))
 }
 
-/// A value as text on a screen: strings bare, whole numbers without `.0`.
+/// Longest text a screen shows (a feed is untrusted: a megabyte string would be laid out
+/// every time it changes).
+pub const MAX_SCREEN_CHARS: usize = 64;
+
+/// Largest magnitude a number from a feed drives anything with: a feed's `1e300` would be
+/// infinity as `f32`, and a spin by infinity turns a prop's rotation to NaN for good.
+pub const MAX_FEED_NUMBER: f64 = 1e6;
+
+/// A feed value as a number for motion: finite and within ±[`MAX_FEED_NUMBER`].
+pub fn number(value: &Value) -> Option<f32> {
+    value
+        .as_f64()
+        .filter(|f| f.is_finite())
+        .map(|f| f.clamp(-MAX_FEED_NUMBER, MAX_FEED_NUMBER) as f32)
+}
+
+/// A value as text on a screen: strings bare, whole numbers without `.0`, at most
+/// [`MAX_SCREEN_CHARS`] characters.
 pub fn display(value: &Value) -> String {
+    let text = plain(value);
+    if text.chars().count() <= MAX_SCREEN_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX_SCREEN_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn plain(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
@@ -287,6 +314,17 @@ pub fn display(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn feed_values_are_bounded_before_they_drive_anything() {
+        assert_eq!(number(&json!(1e300)), Some(1e6));
+        assert_eq!(number(&json!(-2.5)), Some(-2.5));
+        assert_eq!(number(&json!("fast")), None);
+        let long = display(&json!("x".repeat(10_000)));
+        assert_eq!(long.chars().count(), MAX_SCREEN_CHARS);
+        assert!(long.ends_with('…'));
+        assert_eq!(display(&json!(21.5)), "21.50");
+    }
 
     #[test]
     fn paths_reach_into_objects_and_arrays() {

@@ -313,7 +313,7 @@ fn apply_bindings(
             }
             BindingShow::Animation { .. } => {} // see drive_animations
             BindingShow::Spin { degrees_per_unit } => {
-                let rate = value.and_then(|(v, _)| v.as_f64()).unwrap_or(0.0) as f32;
+                let rate = value.and_then(|(v, _)| super::number(v)).unwrap_or(0.0);
                 if rate != 0.0
                     && dt > 0.0
                     && let Ok(mut t) = transforms.get_mut(entity)
@@ -385,8 +385,8 @@ fn set_animation_speeds(
             continue;
         };
         let speed = lookup(&twin.0, value)
-            .and_then(|(v, _)| v.as_f64())
-            .unwrap_or(0.0) as f32
+            .and_then(|(v, _)| super::number(v))
+            .unwrap_or(0.0)
             * speed_per_unit;
         if let Some(active) = player.animation_mut(driven.node)
             && active.speed() != speed

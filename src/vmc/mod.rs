@@ -43,7 +43,13 @@ pub struct LiveState {
     pub pose: Mutex<LivePose>,
     pub packets: AtomicU64,
     pub malformed: AtomicU64,
+    /// Datagrams from senders not allowed (`[takeover] allow`), dropped unread.
+    pub refused: AtomicU64,
 }
+
+/// Blend-shape names longer than this are refused (real ones are a few characters): the
+/// names are copied every frame.
+const MAX_BLEND_NAME: usize = 64;
 
 impl LiveState {
     /// Applies one datagram. Returns whether it was understood.
@@ -146,7 +152,7 @@ fn apply_message(
             ) else {
                 return Applied::Bad;
             };
-            if !value.is_finite() || pending_blends.len() > 1024 {
+            if !value.is_finite() || name.len() > MAX_BLEND_NAME || pending_blends.len() > 1024 {
                 return Applied::Bad;
             }
             pending_blends.insert(name.to_string(), value.clamp(0.0, 1.0));
@@ -171,7 +177,8 @@ pub struct VmcReceiver {
 }
 
 impl VmcReceiver {
-    pub fn listen(addr: &str) -> Result<Self, VmcError> {
+    /// Listens on `addr`, accepting datagrams from this machine and `senders` only.
+    pub fn listen(addr: &str, senders: crate::net::Senders) -> Result<Self, VmcError> {
         let err = |source| VmcError {
             addr: addr.to_string(),
             source,
@@ -188,7 +195,7 @@ impl VmcReceiver {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("vmc".into())
-                .spawn(move || receive(socket, &state, &stop))
+                .spawn(move || receive(socket, &state, &stop, &senders))
                 .map_err(err)?
         };
         tracing::info!("VMC: listening on {local}");
@@ -210,13 +217,21 @@ impl Drop for VmcReceiver {
     }
 }
 
-fn receive(socket: UdpSocket, state: &LiveState, stop: &AtomicBool) {
+fn receive(socket: UdpSocket, state: &LiveState, stop: &AtomicBool, senders: &crate::net::Senders) {
     // The largest UDP payload; VMC senders bundle a whole pose into one datagram.
     let mut buf = vec![0u8; 65_536];
     let mut pending = HashMap::new();
     let mut warned = 0u64;
     while !stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
+            Ok((_, from)) if !senders.allows(from.ip()) => {
+                let refused = state.refused.fetch_add(1, Ordering::Relaxed) + 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(
+                        "VMC: refused a packet from {from}, not an allowed sender ({refused} so far)"
+                    );
+                }
+            }
             Ok((n, from)) => {
                 if !state.apply(&buf[..n], &mut pending) {
                     let bad = state.malformed.load(Ordering::Relaxed);

@@ -5,6 +5,7 @@
 
 use super::{SpeechEngine, Utterance, VoiceError, wav::read_mono};
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -45,14 +46,31 @@ impl SpeechEngine for CommandEngine {
             .template
             .replace("{output}", &shell_quote(&output.to_string_lossy()))
             .replace("{voice}", &shell_quote(voice));
+        // Its own process group, so a timeout ends the shell and whatever it started.
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&command)
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| fail(format!("cannot run `{command}`: {e}")))?;
+        // Read as it comes: a chatty engine must not block on a full pipe until the timeout.
+        let stderr = child.stderr.take().map(|err| {
+            std::thread::spawn(move || {
+                let mut last = Vec::new();
+                let mut reader = std::io::BufReader::new(err);
+                let mut line = Vec::new();
+                while std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+                    .is_ok_and(|n| n > 0)
+                {
+                    last = std::mem::take(&mut line);
+                    last.truncate(MAX_ERROR_BYTES);
+                }
+                String::from_utf8_lossy(&last).trim().to_string()
+            })
+        });
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(text.as_bytes());
         }
@@ -61,8 +79,7 @@ impl SpeechEngine for CommandEngine {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if started.elapsed() > self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    kill_group(&mut child);
                     let _ = std::fs::remove_file(&output);
                     return Err(fail(format!(
                         "`{command}` took longer than {} s",
@@ -73,14 +90,18 @@ impl SpeechEngine for CommandEngine {
                 Err(e) => return Err(fail(e.to_string())),
             }
         };
+        let last = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
         if !status.success() {
-            let mut stderr = String::new();
-            if let Some(mut err) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
-            }
             let _ = std::fs::remove_file(&output);
-            let last = stderr.lines().last().unwrap_or("").trim().to_string();
             return Err(fail(format!("`{command}` failed ({status}): {last}")));
+        }
+        let size = std::fs::metadata(&output).map_or(0, |m| m.len());
+        if size > super::MAX_AUDIO_BYTES {
+            let _ = std::fs::remove_file(&output);
+            return Err(VoiceError::BadAudio {
+                engine: "command".into(),
+                reason: format!("a {} MB file for one line", size / 1_000_000),
+            });
         }
         let decoded = read_mono(&output);
         let _ = std::fs::remove_file(&output);
@@ -95,6 +116,19 @@ impl SpeechEngine for CommandEngine {
             words: Vec::new(),
         })
     }
+}
+
+/// The last line of an engine's error output kept for the message, at most this long.
+const MAX_ERROR_BYTES: usize = 500;
+
+/// Ends the command's whole process group (the shell and what it started).
+fn kill_group(child: &mut std::process::Child) {
+    // SAFETY: kill(2) with the negated id of the group this child leads.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn shell_quote(s: &str) -> String {

@@ -114,6 +114,10 @@ pub enum VoiceError {
 /// an engine gone wrong (and would hold the rundown and memory).
 pub const MAX_LINE_SECONDS: f32 = 120.0;
 
+/// The largest audio file or response read from an engine for one line (two minutes of
+/// 48 kHz stereo float is 46 MB); larger is refused unread.
+pub const MAX_AUDIO_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Anything that turns text into an [`Utterance`].
 pub trait SpeechEngine: Send {
     fn name(&self) -> &str;
