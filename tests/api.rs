@@ -202,30 +202,16 @@ fn every_endpoint_answers_and_steers_a_running_show() {
     assert!(stderr.contains("API: Say"), "{stderr}");
 }
 
-/// The fixture show `name`, written into `dir` with its scene path made absolute and its
-/// audit log kept in `dir`.
-fn show_in(dir: &Scratch, name: &str) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(fixture(name)).unwrap();
-    let scene = fixture("colour_panels.ron");
-    let text = text.replace(
-        "scene = \"colour_panels.ron\"",
-        &format!("scene = {:?}", scene.to_str().unwrap()),
-    );
-    let path = dir.path(name);
-    std::fs::write(
-        &path,
-        format!("{text}\n[compliance]\naudit_log = \"said.jsonl\"\n"),
-    )
-    .unwrap();
-    path
-}
-
 /// The operator steers the rundown: a product, a flash sale, the next segment; a viewer's
 /// question is answered; every line said lands in the audit log.
 #[test]
 fn the_rundown_is_steered_from_the_api() {
     let dir = Scratch::new("api-show");
-    let show = show_in(&dir, "shop.toml");
+    let show = panel_show_in(
+        &dir,
+        "shop.toml",
+        "[compliance]\naudit_log = \"said.jsonl\"\n",
+    );
     let live = StreamBuilder::new(&show)
         .args(["--seconds", "40", "--output", "null"])
         .with_api()

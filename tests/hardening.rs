@@ -192,21 +192,11 @@ fn flv_timestamps_start_near_zero_however_late_the_media_clock_is() {
 #[test]
 fn health_turns_503_when_no_output_is_live() {
     let dir = Scratch::new("health");
-    let text = std::fs::read_to_string(fixture("colour_panels.toml"))
-        .unwrap()
-        .replace(
-            "scene = \"colour_panels.ron\"",
-            &format!(
-                "scene = {:?}",
-                fixture("colour_panels.ron").to_str().unwrap()
-            ),
-        );
-    let show = dir.path("show.toml");
-    std::fs::write(
-        &show,
-        format!("{text}\n[api]\nhealth_offline_seconds = 2\n"),
-    )
-    .unwrap();
+    let show = panel_show_in(
+        &dir,
+        "colour_panels.toml",
+        "[api]\nhealth_offline_seconds = 2\n",
+    );
     let dead = format!("rtmp://127.0.0.1:{}/live/KEY", free_port());
     let live = StreamBuilder::new(&show)
         .args(["--seconds", "20", "-o", &dead])
@@ -237,21 +227,11 @@ fn health_turns_503_when_no_output_is_live() {
 #[test]
 fn a_comment_flood_gets_few_answers_and_no_memory() {
     let dir = Scratch::new("flood");
-    let text = std::fs::read_to_string(fixture("shop.toml"))
-        .unwrap()
-        .replace(
-            "scene = \"colour_panels.ron\"",
-            &format!(
-                "scene = {:?}",
-                fixture("colour_panels.ron").to_str().unwrap()
-            ),
-        );
-    let show = dir.path("shop.toml");
-    std::fs::write(
-        &show,
-        format!("{text}\n[compliance]\naudit_log = \"said.jsonl\"\n"),
-    )
-    .unwrap();
+    let show = panel_show_in(
+        &dir,
+        "shop.toml",
+        "[compliance]\naudit_log = \"said.jsonl\"\n",
+    );
     let live = StreamBuilder::new(&show)
         .args(["--seconds", "45", "--output", "null"])
         .with_api()

@@ -256,6 +256,52 @@ fn a_server_down_at_start_is_connected_when_it_comes_up() {
     );
 }
 
+/// A run that ends in error tells the webhook `failed`, with the reason and no stream key.
+#[test]
+fn a_failed_run_is_reported_as_failed_with_its_reason() {
+    let dir = Scratch::new("failed-run");
+    let (hook, events) = webhook_receiver();
+    let show = panel_show_in(
+        &dir,
+        "colour_panels.toml",
+        &format!("[alerts]\nwebhook = \"{hook}\"\n"),
+    );
+    let url = format!("rtmp://127.0.0.1:{}/live/SECRETKEY", free_port());
+    let out = run(&[
+        "stream",
+        show.to_str().unwrap(),
+        "--size",
+        "320x180",
+        "--seconds",
+        "2",
+        "-o",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let events = wait_until(
+        "the webhook hears how it ended",
+        Duration::from_secs(10),
+        || {
+            let events = events.lock().unwrap().clone();
+            if events.iter().any(|e| e["event"] == "failed") {
+                Ok(events)
+            } else {
+                Err(events)
+            }
+        },
+    );
+    let failed = events.iter().find(|e| e["event"] == "failed").unwrap();
+    let detail = failed["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("/live/…") && !detail.contains("SECRETKEY"),
+        "{failed}"
+    );
+    assert!(
+        !events.iter().any(|e| e["event"] == "stopped"),
+        "{events:?}"
+    );
+}
+
 /// A minimal HTTP server on loopback that records the JSON bodies POSTed to it.
 fn webhook_receiver() -> (
     String,

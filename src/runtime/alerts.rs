@@ -1,27 +1,58 @@
-//! Webhook alerts: someone is told when an output drops, comes back, keeps failing, or when
-//! the show starts again after a crash. Calls go out on their own thread with a timeout, so
-//! a dead webhook never touches the show.
+//! Webhook alerts: someone is told when an output drops, comes back, keeps failing, when
+//! the stream stalls, when the show starts again after a crash, and how a run ended. The
+//! outputs and the encoder are watched from a thread of their own (a stuck render loop must
+//! not silence the alerts about it), and calls go out on another with a timeout, so a dead
+//! webhook never touches the show.
 
-use crate::output::{OutputSet, OutputState};
+use crate::encode::EncodeStats;
+use crate::output::{OutputSet, OutputState, OutputStats, redact};
 use crossbeam_channel::Sender;
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::{info, warn};
 
-pub struct Alerts {
+/// Sends events to the webhook (and the log).
+#[derive(Clone)]
+struct Notifier {
     tx: Option<Sender<serde_json::Value>>,
     show: String,
-    failing_after: Duration,
-    /// Per output: last state seen, since when it has been down, when we last said so.
-    seen: Vec<(OutputState, Option<Instant>, Option<Instant>)>,
-    last_check: Instant,
+}
+
+/// The alerts of a running show; [`Alerts::ended`] says how it ended.
+pub struct Alerts {
+    notifier: Notifier,
+    stop: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
     /// Present while running; left behind by a run that did not stop cleanly.
     marker: PathBuf,
 }
 
+/// What the watcher thread compares, four times a second.
+struct Watch {
+    notifier: Notifier,
+    failing_after: Duration,
+    outputs: Vec<(String, Arc<OutputStats>)>,
+    /// Per output: last state seen, since when it has been down, when we last said so.
+    seen: Vec<(OutputState, Option<Instant>, Option<Instant>)>,
+    encoded: Arc<EncodeStats>,
+    /// Frames encoded at the last look, when that count last moved, whether we said stalled.
+    frames: (u64, Instant, bool),
+}
+
+/// The stream counts as stalled after this long without a new encoded frame.
+const STALLED: Duration = Duration::from_secs(10);
+
 impl Alerts {
-    pub fn start(show: &str, webhook: Option<&str>, failing_after_seconds: f64) -> Self {
+    pub fn start(
+        show: &str,
+        webhook: Option<&str>,
+        failing_after_seconds: f64,
+        outputs: &OutputSet,
+        encoded: Arc<EncodeStats>,
+    ) -> Self {
         let tx = webhook.map(|url| {
             let (tx, rx) = crossbeam_channel::bounded::<serde_json::Value>(64);
             let url = url.to_string();
@@ -52,15 +83,11 @@ impl Alerts {
         ));
         let crashed = marker.exists();
         let _ = std::fs::write(&marker, std::process::id().to_string());
-        let alerts = Self {
+        let notifier = Notifier {
             tx,
             show: show.to_string(),
-            failing_after: Duration::from_secs_f64(failing_after_seconds.max(0.5)),
-            seen: Vec::new(),
-            last_check: Instant::now(),
-            marker,
         };
-        alerts.send(
+        notifier.send(
             if crashed { "restarted" } else { "started" },
             None,
             if crashed {
@@ -69,9 +96,56 @@ impl Alerts {
                 "the show started"
             },
         );
-        alerts
+        let mut watch = Watch {
+            notifier: notifier.clone(),
+            failing_after: Duration::from_secs_f64(failing_after_seconds.max(0.5)),
+            outputs: outputs
+                .outputs
+                .iter()
+                .map(|o| (redact(&o.target.url), o.stats.clone()))
+                .collect(),
+            seen: Vec::new(),
+            encoded,
+            frames: (0, Instant::now(), false),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let watcher = std::thread::Builder::new()
+            .name("alerts watch".into())
+            .spawn(move || {
+                while !stopping.load(Ordering::Relaxed) {
+                    watch.outputs();
+                    watch.stream();
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            })
+            .ok();
+        Self {
+            notifier,
+            stop,
+            watcher,
+            marker,
+        }
     }
 
+    /// The run is over: `stopped`, or `failed` with the reason. Either way the next start
+    /// is not a restart after a crash.
+    pub fn ended(mut self, failure: Option<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+        match failure {
+            Some(reason) => self.notifier.send("failed", None, &reason),
+            None => self.notifier.send("stopped", None, "the show stopped"),
+        }
+        let _ = std::fs::remove_file(&self.marker);
+        // Give the sender a moment to deliver the last events.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl Notifier {
     fn send(&self, event: &str, output: Option<&str>, detail: &str) {
         info!(
             "alert: {event}{} ({detail})",
@@ -91,19 +165,17 @@ impl Alerts {
             "at": at,
         }));
     }
+}
 
-    /// Compares output states with the last look (four times a second: only atomics).
-    pub fn watch(&mut self, outputs: &OutputSet) {
-        if self.last_check.elapsed() < Duration::from_millis(250) {
-            return;
-        }
-        self.last_check = Instant::now();
+impl Watch {
+    /// Compares output states with the last look (only atomics).
+    fn outputs(&mut self) {
         self.seen
-            .resize(outputs.outputs.len(), (OutputState::Live, None, None));
+            .resize(self.outputs.len(), (OutputState::Live, None, None));
         let mut events: Vec<(&str, String, String)> = Vec::new();
-        for (o, seen) in outputs.outputs.iter().zip(self.seen.iter_mut()) {
-            let state = o.stats.state();
-            let url = crate::output::redact(&o.target.url);
+        for ((url, stats), seen) in self.outputs.iter().zip(self.seen.iter_mut()) {
+            let state = stats.state();
+            let url = url.clone();
             let down = matches!(state, OutputState::Reconnecting | OutputState::Connecting);
             match (seen.0, state) {
                 (OutputState::Live, OutputState::Reconnecting) => events.push((
@@ -145,15 +217,29 @@ impl Alerts {
             seen.0 = state;
         }
         for (event, url, detail) in events {
-            self.send(event, Some(&url), &detail);
+            self.notifier.send(event, Some(&url), &detail);
         }
     }
 
-    /// A clean stop: the next start is not a restart after a crash.
-    pub fn stopped(&self) {
-        self.send("stopped", None, "the show stopped");
-        let _ = std::fs::remove_file(&self.marker);
-        // Give the sender a moment to deliver the last events.
-        std::thread::sleep(Duration::from_millis(200));
+    /// Says when no new frame has been encoded for [`STALLED`] (a stuck render loop, a
+    /// blocked encoder), and when frames flow again.
+    fn stream(&mut self) {
+        let frames = self.encoded.frames.load(Ordering::Relaxed);
+        let (seen, moved_at, said) = &mut self.frames;
+        if frames != *seen {
+            *seen = frames;
+            *moved_at = Instant::now();
+            if std::mem::take(said) {
+                self.notifier
+                    .send("stream_resumed", None, "frames are encoded again");
+            }
+        } else if *seen > 0 && !*said && moved_at.elapsed() >= STALLED {
+            *said = true;
+            let detail = format!(
+                "no frame encoded for {:.0} s",
+                moved_at.elapsed().as_secs_f64()
+            );
+            self.notifier.send("stream_stalled", None, &detail);
+        }
     }
 }

@@ -11,7 +11,7 @@ use super::watchdog::Watchdog;
 use super::{Pacing, RunError, RunOptions, RunReport, StopSignal, alerts::Alerts, app};
 use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
-use crate::encode::{AudioEncoder, EncoderThread, Encoding, VideoEncoder};
+use crate::encode::{AudioEncoder, EncodeSummary, EncoderThread, Encoding, VideoEncoder};
 use crate::media::{AudioSource, MediaClock, VideoFrame};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget, RecordingOptions};
 use crate::scene::LoadedScene;
@@ -78,12 +78,18 @@ impl ShowRun {
                 return Err(e);
             }
         };
+        let encoder =
+            EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
+        let alerts = Alerts::start(
+            &show.name,
+            show.alerts.webhook.as_deref(),
+            show.alerts.failing_after_seconds,
+            &outputs,
+            encoder.stats.clone(),
+        );
         let mut run = Self {
-            encoder: EncoderThread::spawn(
-                encoding.with_sink(outputs.fanout()),
-                frame_rx,
-                recycle_tx,
-            ),
+            encoder,
+            alerts,
             pacer: FramePacer::new(clock, options.pacing, options.seconds),
             telemetry,
             progress: Progress::new(
@@ -92,11 +98,6 @@ impl ShowRun {
                 options.status_every,
             )
             .with_fps(clock.fps),
-            alerts: Alerts::start(
-                &show.name,
-                show.alerts.webhook.as_deref(),
-                show.alerts.failing_after_seconds,
-            ),
             meter: StatusMeter::new(),
             rundown: audio.rundown,
             app,
@@ -131,7 +132,6 @@ impl ShowRun {
         let now = self.pacer.now();
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
-        self.alerts.watch(&self.outputs);
         self.pacer.render_next(&mut self.app, stop);
         self.report();
         true
@@ -181,55 +181,71 @@ impl ShowRun {
     pub fn shutdown(self, stop: &StopSignal) -> Result<RunReport, RunError> {
         self.watchdog.stopping();
         let Self {
-            mut app,
+            app,
             pacer,
             outputs,
             encoder,
             progress,
             alerts,
-            mut failure,
+            failure,
+            adapter,
+            warm_up,
+            started,
             ..
         } = self;
         progress.finish();
-        alerts.stopped();
         if stop.forced() {
             outputs.abort();
         }
-        app.world_mut().resource_mut::<CaptureRequest>().frame = None;
-        let capture = app.world().resource::<CaptureStatus>().clone();
-        if !capture.drain(Duration::from_secs(10)) {
-            warn!("some frames were still being read back at shutdown");
+        let result =
+            drain_and_close(app, encoder, outputs, failure).map(|(summary, outputs)| RunReport {
+                adapter,
+                frames: summary.frames,
+                rendered: pacer.rendered,
+                repeated: summary.repeated,
+                media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
+                wall_seconds: started.elapsed().as_secs_f64(),
+                warm_up_seconds: warm_up.as_secs_f64(),
+                stopped_by_signal: stop.requested(),
+                outputs,
+            });
+        alerts.ended(result.as_ref().err().map(ToString::to_string));
+        result
+    }
+}
+
+/// Capture off, the frames in flight delivered, the encoder flushed, every output closed
+/// with its trailer; the encoder's summary and each output's bytes, or the first failure.
+fn drain_and_close(
+    mut app: App,
+    encoder: EncoderThread,
+    outputs: OutputSet,
+    mut failure: Option<RunError>,
+) -> Result<(EncodeSummary, Vec<(String, u64)>), RunError> {
+    app.world_mut().resource_mut::<CaptureRequest>().frame = None;
+    let capture = app.world().resource::<CaptureStatus>().clone();
+    if !capture.drain(Duration::from_secs(10)) {
+        warn!("some frames were still being read back at shutdown");
+    }
+    let summary = encoder.finish();
+    drop(app);
+    let bytes: Vec<u64> = outputs
+        .outputs
+        .iter()
+        .map(|o| o.stats.bytes.load(Ordering::Relaxed))
+        .collect();
+    let mut written = Vec::new();
+    for ((url, result), bytes) in outputs.close().into_iter().zip(bytes) {
+        if let Err(e) = result {
+            warn!("{e}");
+            failure.get_or_insert(RunError::Output(e));
         }
-        let summary = encoder.finish();
-        drop(app);
-        let bytes: Vec<u64> = outputs
-            .outputs
-            .iter()
-            .map(|o| o.stats.bytes.load(Ordering::Relaxed))
-            .collect();
-        let mut report_outputs = Vec::new();
-        for ((url, result), bytes) in outputs.close().into_iter().zip(bytes) {
-            if let Err(e) = result {
-                warn!("{e}");
-                failure.get_or_insert(RunError::Output(e));
-            }
-            report_outputs.push((url, bytes));
-        }
-        let summary = summary?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        Ok(RunReport {
-            adapter: self.adapter,
-            frames: summary.frames,
-            rendered: pacer.rendered,
-            repeated: summary.repeated,
-            media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
-            wall_seconds: self.started.elapsed().as_secs_f64(),
-            warm_up_seconds: self.warm_up.as_secs_f64(),
-            stopped_by_signal: stop.requested(),
-            outputs: report_outputs,
-        })
+        written.push((url, bytes));
+    }
+    let summary = summary?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((summary, written)),
     }
 }
 

@@ -76,3 +76,16 @@ pub fn on_virtual_display(args: &[&str]) -> Output {
     cmd.output()
         .expect("running xvfb-run (install it with scripts/install-deps.sh)")
 }
+
+/// The fixture show `name` (on the colour-panel scene) written into `dir` with its scene
+/// path made absolute and `extra` (more TOML) appended; its path.
+pub fn panel_show_in(dir: &Scratch, name: &str, extra: &str) -> PathBuf {
+    let scene = fixture("colour_panels.ron");
+    let text = std::fs::read_to_string(fixture(name)).unwrap().replace(
+        "scene = \"colour_panels.ron\"",
+        &format!("scene = {:?}", scene.to_str().unwrap()),
+    );
+    let path = dir.path(name);
+    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    path
+}
