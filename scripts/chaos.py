@@ -64,6 +64,14 @@ class Stream:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, env=env)
         self.started = time.time()
         self.rss0 = None
+        self.peak = 0.0
+        threading.Thread(target=self.sample, daemon=True).start()
+
+    def sample(self):
+        """The highest RSS while the stream runs (sampled every half second)."""
+        while self.proc.poll() is None:
+            self.peak = max(self.peak, rss(self.proc.pid))
+            time.sleep(0.5)
 
     def status(self):
         try:
@@ -81,7 +89,6 @@ class Stream:
             time.sleep(0.2)
 
     def finish(self, fault, injected):
-        peak = rss(self.proc.pid)
         try:
             code = self.proc.wait(timeout=self.seconds + 120)
         except subprocess.TimeoutExpired:
@@ -89,7 +96,7 @@ class Stream:
             code = -1
         lost = max(0.0, self.seconds - duration(self.recording))
         return (fault, injected, "yes" if code == 0 else "no (exit %s)" % code, "%.1f" % lost,
-                "yes" if plays(self.recording) else "no", "%+.0f" % (peak - (self.rss0 or peak)))
+                "yes" if plays(self.recording) else "no", "%+.0f" % (self.peak - (self.rss0 or self.peak)))
 
 
 def post(api, path, body):
@@ -217,7 +224,8 @@ def bad_engine(mode):
         s.log = open(os.path.join(WORK, name + ".log"), "w")
         s.proc = subprocess.Popen([BIN, "stream", path, "--seconds", "30", "--api", s.api, "-o", s.recording],
                                   stdout=subprocess.DEVNULL, stderr=s.log, env=dict(os.environ, TWINCAST_API_TOKEN=TOKEN))
-        s.started, s.rss0 = time.time(), None
+        s.started, s.rss0, s.peak = time.time(), None, 0.0
+        threading.Thread(target=s.sample, daemon=True).start()
         s.wait_on_air()
         return s.finish("speech engine: " + {"nan": "NaN audio", "hang": "hangs", "crash": "crashes",
                                               "long": "1 h of audio"}[mode], "every line")
