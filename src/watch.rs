@@ -61,6 +61,14 @@ impl FileWatch {
         })
     }
 
+    /// Watches `path`, or says why it cannot (with `otherwise`: what that means for the
+    /// show) and gives `None`: a file that cannot be watched is no reason to stop a show.
+    pub fn or_warn(path: PathBuf, otherwise: &str) -> Option<Self> {
+        Self::new(path)
+            .map_err(|e| tracing::warn!("{e}; {otherwise}"))
+            .ok()
+    }
+
     /// Whether the file changed and has since been quiet for [`SETTLE`] (and still exists).
     /// Each settled change is reported once.
     pub fn changed(&mut self) -> bool {

@@ -115,12 +115,7 @@ fn an_mp4_of_a_killed_process_still_plays() {
         .parse()
         .unwrap();
     assert!(seconds > 1.0, "{probe}");
-    let decode = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&out)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
+    let decode = decode(&out);
     assert!(
         decode.status.success(),
         "{}",

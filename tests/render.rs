@@ -125,12 +125,7 @@ fn sigterm_mid_render_leaves_a_playable_file() {
     let seconds: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
     assert!(seconds > 0.1 && seconds < 600.0, "duration {seconds}");
     // Decoding the whole file reports no error.
-    let decode = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&out)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
+    let decode = decode(&out);
     assert!(
         decode.status.success() && decode.stderr.is_empty(),
         "{}",

@@ -426,9 +426,6 @@ fn follow_the_voice(
     mouth.open += (target - mouth.open) * k;
 }
 
-/// 2π, for the head's wander, whose rates were written in radians per second.
-const TAU: f64 = std::f64::consts::TAU;
-
 fn move_bones_over_animation(
     now: Res<MediaTime>,
     mouth: Res<Mouth>,
@@ -438,7 +435,7 @@ fn move_bones_over_animation(
     // Phases in f64: after a week of media an f32 time steps in 62 ms and the idle motion
     // would stutter; `wave` keeps each sine's argument exact.
     let t = now.0;
-    let wave = |hz: f64| (t * hz * std::f64::consts::TAU).sin() as f32;
+    let wave = |radians_per_second: f64| (t * radians_per_second).sin() as f32;
     for (mut bone, mut transform) in &mut bones {
         if transform.rotation != bone.written {
             bone.base = transform.rotation; // the animation set a new pose this frame
@@ -453,8 +450,8 @@ fn move_bones_over_animation(
                     } else {
                         NOD_DEGREES
                     };
-                let wander_x = wave(0.31 / TAU) * 1.5 + wave(0.73 / TAU) * 0.7;
-                let wander_y = wave(0.23 / TAU) * 2.5;
+                let wander_x = wave(0.31) * 1.5 + wave(0.73) * 0.7;
+                let wander_y = wave(0.23) * 2.5;
                 Quat::from_euler(
                     EulerRot::YXZ,
                     wander_y.to_radians(),
@@ -464,7 +461,8 @@ fn move_bones_over_animation(
             }
             BoneKind::Jaw => Quat::from_rotation_x((mouth.open * JAW_DEGREES).to_radians()),
             BoneKind::Chest => {
-                let breath = wave(BREATHS_PER_MINUTE as f64 / 60.0) * BREATH_DEGREES;
+                let breath =
+                    wave(BREATHS_PER_MINUTE as f64 / 60.0 * std::f64::consts::TAU) * BREATH_DEGREES;
                 Quat::from_rotation_x(breath.to_radians())
             }
         };

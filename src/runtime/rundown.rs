@@ -229,10 +229,7 @@ struct Reloader(FileWatch);
 impl Reloader {
     /// `None` (with a warning) where the system cannot watch the file.
     fn new(path: PathBuf) -> Option<Self> {
-        FileWatch::new(path)
-            .map_err(|e| warn!("{e}; edits to the show file need a restart"))
-            .ok()
-            .map(Self)
+        FileWatch::or_warn(path, "edits to the show file need a restart").map(Self)
     }
 
     fn poll(&mut self, director: &mut Director) {

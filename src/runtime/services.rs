@@ -125,8 +125,7 @@ impl Services {
 
     /// Between frames: carries out API requests, rebuilds an edited set, and hands the
     /// twin's latest values to the world.
-    pub fn between_frames(&mut self, app: &mut App, rundown: Option<&mut Rundown>, now: f64) {
-        let mut rundown = rundown;
+    pub fn between_frames(&mut self, app: &mut App, mut rundown: Option<&mut Rundown>, now: f64) {
         for command in self.commands.try_iter() {
             apply_command(
                 command,
@@ -288,10 +287,7 @@ struct SceneWatch(FileWatch);
 
 impl SceneWatch {
     fn new(path: std::path::PathBuf) -> Option<Self> {
-        FileWatch::new(path)
-            .map_err(|e| warn!("{e}; scene edits need a restart"))
-            .ok()
-            .map(Self)
+        FileWatch::or_warn(path, "scene edits need a restart").map(Self)
     }
 
     fn poll(&mut self, app: &mut App) {

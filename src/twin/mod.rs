@@ -177,9 +177,7 @@ enum Poll {
 
 impl Poll {
     fn file(path: PathBuf) -> Self {
-        let watch = FileWatch::new(path.clone())
-            .map_err(|e| warn!("{e}; the feed is read once"))
-            .ok();
+        let watch = FileWatch::or_warn(path.clone(), "the feed is read once");
         Poll::File {
             path,
             watch,

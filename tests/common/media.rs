@@ -179,6 +179,16 @@ pub fn mean_volume_db(path: &Path) -> f64 {
         .unwrap_or_else(|| panic!("no volume in:\n{text}"))
 }
 
+/// FFmpeg decoding the whole file to nowhere: its exit status and the errors it printed.
+pub fn decode(path: &Path) -> std::process::Output {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("running ffmpeg")
+}
+
 /// Integrated loudness (LUFS) and true peak (dBTP) of a file's audio, measured by FFmpeg's
 /// own EBU R128 filter.
 pub fn r128(path: &Path) -> (f64, f64) {
