@@ -173,19 +173,34 @@ fn a_stalled_server_never_holds_up_the_show() {
     assert!(stderr.contains("keeps retrying"), "{stderr}");
     assert!(took < Duration::from_secs(20), "stopping took {took:?}");
     assert_media(&local, 320, 180, 30, 8.0);
-    // Rendering never waited on the socket: a renderer held up by the stalled output would
-    // repeat whole seconds of frames (3 s per timed-out attempt). Other tests share the CPU,
-    // so some repeats are only load.
-    let repeated: u64 = stderr
+    // Rendering and encoding never waited on the socket. A main loop held up by the stalled
+    // output would stand still for a whole timed-out attempt (3 s) between two of its
+    // once-a-second status lines; an encoder held up would stop counting frames. Neither
+    // depends on how fast this machine renders.
+    let status: Vec<(f64, u64)> = stderr
         .lines()
-        .rev()
-        .find_map(|l| l.split("(repeated ").nth(1))
-        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        repeated < 120,
-        "{repeated} of 240 frames repeated\n{stderr}"
-    );
+        .filter(|l| l.contains("status: t="))
+        .filter_map(|l| Some((log_seconds(l)?, number_after(l, "encoded ")?)))
+        .collect();
+    assert!(status.len() >= 5, "too few status lines\n{stderr}");
+    for pair in status.windows(2) {
+        let ((t0, e0), (t1, e1)) = (pair[0], pair[1]);
+        assert!(t1 - t0 < 2.5, "the show stood still {:.1} s\n{stderr}", t1 - t0);
+        assert!(e1 > e0, "the encoder stood still at frame {e0}\n{stderr}");
+    }
+}
+
+/// Seconds since midnight of a log line's RFC 3339 timestamp (`…T07:58:45.761882Z`).
+fn log_seconds(line: &str) -> Option<f64> {
+    let clock = line.split('T').nth(1)?.split('Z').next()?;
+    let mut parts = clock.split(':').map(|p| p.parse::<f64>().ok());
+    Some(parts.next()?? * 3600.0 + parts.next()?? * 60.0 + parts.next()??)
+}
+
+/// The whole number that follows `label` in `line`.
+fn number_after(line: &str, label: &str) -> Option<u64> {
+    let rest = line.split(label).nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 /// A server that is down when the show starts: the show (and its recording) starts anyway,
