@@ -8,4 +8,5 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/twincast-xdg-$(id -u)"
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 fi
-TWINCAST_BIN="$CARGO_TARGET_DIR/release/twincast"
+# Scripts may run another copy (a soak keeps its own while the tree is rebuilt).
+TWINCAST_BIN="${TWINCAST_BIN:-$CARGO_TARGET_DIR/release/twincast}"

@@ -291,3 +291,77 @@ fn rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0)
 }
+
+/// A render loop that stops turning (what a GPU hang looks like from outside, made on
+/// purpose with `TWINCAST_FAULT`): `/health` turns 503 `stalled` within 10 s, the systemd
+/// watchdog pings stop (so systemd would restart the process), the stall is alerted, and
+/// the recording made until then plays.
+#[test]
+fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    let dir = Scratch::new("frozen");
+    let socket = dir.path("notify.sock");
+    let notify = UnixDatagram::bind(&socket).unwrap();
+    let said: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let heard = said.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = notify.recv(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            heard.lock().unwrap().push((Instant::now(), text));
+        }
+    });
+    let out = dir.path("frozen.mkv");
+    let live = StreamBuilder::new(&fixture("colour_panels.toml"))
+        .args(["--seconds", "300", "-o", out.to_str().unwrap()])
+        .env("NOTIFY_SOCKET", &socket)
+        .env("WATCHDOG_USEC", "1000000")
+        .env("TWINCAST_FAULT", "freeze-after:4")
+        .with_api()
+        .start();
+    // Watch the encoded frame count and /health together until health turns.
+    let mut frames = (0, Instant::now());
+    let body = wait_until("/health says stalled", Duration::from_secs(120), || {
+        let now_frames = get_json(&live.api, "/status")["frames"].as_u64().unwrap_or(0);
+        if now_frames != frames.0 {
+            frames = (now_frames, Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        match http(&live.api, "GET", "/health", None, "") {
+            (503, body) if body.contains("stalled") => Ok(body),
+            other => Err(other),
+        }
+    });
+    let frozen_at = frames.1;
+    let noticed = frozen_at.elapsed();
+    assert!(frames.0 > 0, "{body}");
+    assert!(noticed <= Duration::from_secs(10), "503 came {noticed:?} after the last frame");
+    std::thread::sleep(Duration::from_secs(2));
+    let said = said.lock().unwrap().clone();
+    let pings: Vec<Instant> = said
+        .iter()
+        .filter(|(_, m)| m == "WATCHDOG=1")
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(said.iter().any(|(_, m)| m == "READY=1"), "{said:?}");
+    assert!(pings.len() >= 2, "pinged {} times while on air", pings.len());
+    let last = *pings.last().unwrap();
+    assert!(
+        last < frozen_at + Duration::from_secs(2),
+        "pinged {:?} after the loop froze",
+        last - frozen_at
+    );
+
+    let mut child = live.child;
+    child.kill().unwrap(); // what systemd does to a process that stopped pinging
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("freezes now, on purpose"), "{stderr}");
+    assert!(stderr.contains("stream_stalled"), "{stderr}");
+    // The killed MKV has no index or duration; its packets tell how far it got.
+    let last = packet_times(&out, "v:0").last().map_or(0.0, |(pts, _)| *pts);
+    assert!((2.0..=4.5).contains(&last), "recorded up to {last} s");
+    assert!(decode(&out).status.success());
+}

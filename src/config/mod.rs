@@ -178,7 +178,7 @@ impl Default for ApiConfig {
         Self {
             listen: None,
             token_env: "TWINCAST_API_TOKEN".into(),
-            health_stalled_seconds: 10.0,
+            health_stalled_seconds: 8.0,
             health_offline_seconds: 120.0,
         }
     }

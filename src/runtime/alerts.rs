@@ -33,7 +33,7 @@ pub struct Alerts {
 /// What the watcher thread compares, four times a second.
 struct Watch {
     notifier: Notifier,
-    failing_after: Duration,
+    limits: AlertLimits,
     outputs: Vec<(String, Arc<OutputStats>)>,
     /// Per output: last state seen, since when it has been down, when we last said so.
     seen: Vec<(OutputState, Option<Instant>, Option<Instant>)>,
@@ -42,14 +42,21 @@ struct Watch {
     frames: (u64, Instant, bool),
 }
 
-/// The stream counts as stalled after this long without a new encoded frame.
-const STALLED: Duration = Duration::from_secs(10);
+/// When the watcher speaks up.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertLimits {
+    /// An output down this long is `failing` (and said again this often).
+    pub failing_after: Duration,
+    /// No new encoded frame for this long is `stream_stalled`: the same figure as
+    /// `/health`'s, so the alert and the 503 tell one story.
+    pub stalled_after: Duration,
+}
 
 impl Alerts {
     pub fn start(
         show: &str,
         webhook: Option<&str>,
-        failing_after_seconds: f64,
+        limits: AlertLimits,
         outputs: &OutputSet,
         encoded: Arc<EncodeStats>,
     ) -> Self {
@@ -98,7 +105,7 @@ impl Alerts {
         );
         let mut watch = Watch {
             notifier: notifier.clone(),
-            failing_after: Duration::from_secs_f64(failing_after_seconds.max(0.5)),
+            limits,
             outputs: outputs
                 .outputs
                 .iter()
@@ -200,8 +207,8 @@ impl Watch {
             }
             if down {
                 let since = *seen.1.get_or_insert_with(Instant::now);
-                if since.elapsed() >= self.failing_after
-                    && seen.2.is_none_or(|t| t.elapsed() >= self.failing_after)
+                if since.elapsed() >= self.limits.failing_after
+                    && seen.2.is_none_or(|t| t.elapsed() >= self.limits.failing_after)
                 {
                     seen.2 = Some(Instant::now());
                     events.push((
@@ -221,7 +228,7 @@ impl Watch {
         }
     }
 
-    /// Says when no new frame has been encoded for [`STALLED`] (a stuck render loop, a
+    /// Says when no new frame has been encoded for `stalled_after` (a stuck render loop, a
     /// blocked encoder), and when frames flow again.
     fn stream(&mut self) {
         let frames = self.encoded.frames.load(Ordering::Relaxed);
@@ -233,7 +240,7 @@ impl Watch {
                 self.notifier
                     .send("stream_resumed", None, "frames are encoded again");
             }
-        } else if *seen > 0 && !*said && moved_at.elapsed() >= STALLED {
+        } else if *seen > 0 && !*said && moved_at.elapsed() >= self.limits.stalled_after {
             *said = true;
             let detail = format!(
                 "no frame encoded for {:.0} s",

@@ -5,6 +5,7 @@
 mod alerts;
 mod app;
 mod audio;
+mod fault;
 mod meter;
 mod pacer;
 mod rundown;

@@ -7,8 +7,9 @@ use super::rundown::{DayClock, Rundown};
 use super::services::Services;
 use super::status::Progress;
 use super::telemetry::Telemetry;
+use super::fault::Fault;
 use super::watchdog::Watchdog;
-use super::{Pacing, RunError, RunOptions, RunReport, StopSignal, alerts::Alerts, app};
+use super::{Pacing, RunError, RunOptions, RunReport, StopSignal, alerts::{AlertLimits, Alerts}, app};
 use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, EncodeSummary, EncoderThread, Encoding, VideoEncoder};
@@ -42,6 +43,7 @@ pub struct ShowRun {
     started: Instant,
     failure: Option<RunError>,
     watchdog: Watchdog,
+    fault: Fault,
 }
 
 impl ShowRun {
@@ -83,7 +85,10 @@ impl ShowRun {
         let alerts = Alerts::start(
             &show.name,
             show.alerts.webhook.as_deref(),
-            show.alerts.failing_after_seconds,
+            AlertLimits {
+                failing_after: Duration::from_secs_f64(show.alerts.failing_after_seconds.max(0.5)),
+                stalled_after: Duration::from_secs_f64(show.api.health_stalled_seconds.max(1.0)),
+            },
             &outputs,
             encoder.stats.clone(),
         );
@@ -108,6 +113,7 @@ impl ShowRun {
             started: Instant::now(),
             failure: None,
             watchdog: Watchdog::from_env(),
+            fault: Fault::from_env(),
         };
         run.services.attach(&mut run.app);
         run.watchdog.ready();
@@ -130,6 +136,7 @@ impl ShowRun {
         }
         self.feed_stage();
         let now = self.pacer.now();
+        self.fault.strike(now);
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
         self.pacer.render_next(&mut self.app, stop);

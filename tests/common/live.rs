@@ -36,6 +36,11 @@ impl StreamBuilder {
         self
     }
 
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
     /// Where stderr goes instead of the pipe (a log file the test reads later).
     pub fn stderr(mut self, to: impl Into<Stdio>) -> Self {
         self.command.stderr(to);
