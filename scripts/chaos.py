@@ -232,6 +232,37 @@ def bad_engine(mode):
     return fault
 
 
+def speech_workers(parent):
+    """Pids of `parent`'s speech-worker children (eSpeak in its own process)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = open("/proc/%s/stat" % entry).read()
+            cmd = open("/proc/%s/cmdline" % entry, "rb").read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"speech-worker" in cmd:
+            found.append(int(entry))
+    return found
+
+
+def espeak_crash():
+    """A native crash inside libespeak-ng (SIGABRT to its worker process) every 4 s."""
+    s = Stream("espeak_crash", 50)
+    s.wait_on_air()
+    crashed = 0
+    for _ in range(10):
+        for pid in speech_workers(s.proc.pid):
+            os.kill(pid, signal.SIGABRT)
+            crashed += 1
+        time.sleep(4)
+    row = list(s.finish("eSpeak crashes in synthesis (`SIGABRT` to its worker)", crashed))
+    log = open(os.path.join(WORK, "espeak_crash.log")).read()
+    started = sum(1 for l in log.splitlines() if "worker process" in l and l.rstrip().endswith("started"))
+    row[2] += "; %d workers started, %d lines spoken" % (started, log.count("speaking at"))
+    return tuple(row)
+
+
 def disk_full():
     mnt = os.path.join(WORK, "small")
     os.makedirs(mnt)
@@ -286,7 +317,8 @@ def slow_rewrite():
 FAULTS = {
     "rtmp_killed": rtmp_killed, "rtmp_stalled": rtmp_stalled, "slowloris": slowloris, "flood": flood,
     "udp": udp_garbage, "tts_nan": bad_engine("nan"), "tts_hang": bad_engine("hang"),
-    "tts_crash": bad_engine("crash"), "tts_long": bad_engine("long"), "disk_full": disk_full,
+    "tts_crash": bad_engine("crash"), "tts_long": bad_engine("long"), "espeak_crash": espeak_crash,
+    "disk_full": disk_full,
     "kill_restart": kill_restart, "slow_rewrite": slow_rewrite,
 }
 

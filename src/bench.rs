@@ -195,15 +195,17 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError>
     use crate::voice::engine_from_name;
     let err = BenchError::Voice;
     let mut tts = engine_from_name(engine, &Default::default()).map_err(err)?;
-    let text = "Welcome to the showroom. Today only, every product ships free, \
-                and the first fifty orders get a gift from our factory.";
-    tts.synthesize("warm up", voice_name).map_err(err)?;
-    let started = Instant::now();
-    let mut spoken = 0.0f64;
-    for _ in 0..5 {
-        spoken += tts.synthesize(text, voice_name).map_err(err)?.duration() as f64;
+    let mut figures = vec![speech_figures("speech", engine, tts.as_mut(), voice_name)?];
+    if engine == "espeak" && crate::voice::worker::program().is_some() {
+        // The reference: the same library in this process, without the worker's pipe.
+        let mut here = crate::voice::EspeakEngine::new().map_err(err)?;
+        figures.push(speech_figures(
+            "speech_reference",
+            "espeak (in process)",
+            &mut here,
+            voice_name,
+        )?);
     }
-    let synth = started.elapsed().as_secs_f64();
 
     let (tx, rx) = crossbeam_channel::bounded(64);
     for i in 0..30u64 {
@@ -228,17 +230,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError>
         mixer.fill(&mut block);
     }
     let mix = started.elapsed().as_secs_f64();
-    Ok(vec![
-        Figures {
-            what: "speech",
-            pairs: vec![
-                ("engine", engine.to_string()),
-                ("voice", voice_name.to_string()),
-                ("speech_seconds", format!("{spoken:.2}")),
-                ("work_seconds", format!("{synth:.3}")),
-                ("realtime_factor", format!("{:.1}", spoken / synth)),
-            ],
-        },
+    figures.push(
         Figures {
             what: "mixer",
             pairs: vec![
@@ -249,7 +241,37 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError>
                 ),
             ],
         },
-    ])
+    );
+    Ok(figures)
+}
+
+/// Seconds of speech per second of work for five sales lines (after one to warm up).
+fn speech_figures(
+    what: &'static str,
+    engine: &str,
+    tts: &mut dyn crate::voice::SpeechEngine,
+    voice_name: &str,
+) -> Result<Figures, BenchError> {
+    let err = BenchError::Voice;
+    let text = "Welcome to the showroom. Today only, every product ships free, \
+                and the first fifty orders get a gift from our factory.";
+    tts.synthesize("warm up", voice_name).map_err(err)?;
+    let started = Instant::now();
+    let mut spoken = 0.0f64;
+    for _ in 0..5 {
+        spoken += tts.synthesize(text, voice_name).map_err(err)?.duration() as f64;
+    }
+    let synth = started.elapsed().as_secs_f64();
+    Ok(Figures {
+        what,
+        pairs: vec![
+            ("engine", engine.to_string()),
+            ("voice", voice_name.to_string()),
+            ("speech_seconds", format!("{spoken:.2}")),
+            ("work_seconds", format!("{synth:.3}")),
+            ("realtime_factor", format!("{:.1}", spoken / synth)),
+        ],
+    })
 }
 
 /// BVH parsing speed on a clip, and what a pose costs per frame: the clip's own forward

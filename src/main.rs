@@ -52,6 +52,10 @@ enum Command {
     /// Speak a line with a speech engine: writes the WAV and, beside it, the viseme track
     /// (`NAME.visemes.json`: time in seconds, viseme, weight) for checking voices and timing.
     Say(SayArgs),
+    /// Internal: serves a speech engine on stdin and stdout for a running show, so that a
+    /// crash inside the engine's library ends this process and not the show.
+    #[command(hide = true, name = "speech-worker")]
+    SpeechWorker { engine: String },
     /// Scene-file tools.
     Scene {
         #[command(subcommand)]
@@ -353,7 +357,11 @@ fn stop_on_signals() -> Result<StopSignal> {
 }
 
 fn run(command: Command) -> Result<()> {
+    if let Ok(me) = std::env::current_exe() {
+        twincast::voice::worker::isolate_in(me);
+    }
     match command {
+        Command::SpeechWorker { engine } => Ok(twincast::voice::worker::serve_stdio(&engine)?),
         Command::Stream(args) => stream(args),
         Command::Render(args) => render(args),
         Command::Preview(args) => twincast::preview::run(twincast::preview::PreviewOptions {

@@ -1,4 +1,5 @@
 use crate::common::*;
+use std::time::Duration;
 
 /// `--monitor` on a machine without a sound card: a warning, and the stream is unaffected.
 #[test]
@@ -55,4 +56,62 @@ fn a_failing_speech_engine_does_not_stop_the_show() {
         "{log}"
     );
     assert_media(&out, 160, 90, 10, 3.0);
+}
+
+/// eSpeak runs in a worker process: a native crash there (SIGABRT, what a failed C
+/// `assert` raises, sent from outside; an outside SIGSEGV is survived once by Rust's
+/// stack-overflow handler, a real one is not) costs at most the line being spoken. The show streams on, a new worker starts, and the
+/// host is heard again after the crash.
+#[test]
+fn a_crash_in_the_speech_worker_costs_a_line_not_the_show() {
+    let dir = Scratch::new("worker-crash");
+    let show = dir.path("show.toml");
+    std::fs::write(
+        &show,
+        format!(
+            "scene = \"{}\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\n[render]\nmsaa = 1\n\
+             [voice]\nengine = \"espeak\"\ncache_mb = 0\npause_seconds = 0.3\n\
+             lines = [\"The first line of the night.\", \"Robots, cakes and speeders.\", \
+             \"Ask me anything about the factory.\"]\n",
+            fixture("colour_panels.ron").display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path("crash.mkv");
+    let child = StreamBuilder::new(&show)
+        .args(["--seconds", "16", "-o", out.to_str().unwrap()])
+        .start();
+    let worker = wait_until("the speech worker", Duration::from_secs(60), || {
+        speech_worker_of(child.child.id()).ok_or(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: a signal to a process this test's child started.
+    unsafe { libc::kill(worker as i32, libc::SIGABRT) };
+    let next = wait_until("a new speech worker", Duration::from_secs(20), || {
+        speech_worker_of(child.child.id())
+            .filter(|pid| *pid != worker)
+            .ok_or(())
+    });
+    let output = child.finish();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains(&format!("worker process {worker} ended (signal 6 (SIGABRT))")), "{log}");
+    assert!(log.contains(&format!("worker process {next} started")), "{log}");
+    assert_media(&out, 160, 90, 10, 16.0);
+    // The host speaks in the last seconds, long after the crash (silence is about -91 dB).
+    let late = mean_volume_db_from(&out, 11.0);
+    assert!(late > -50.0, "the last 5 s are silent ({late:.1} dB)\n{log}");
+}
+
+/// The pid of `parent`'s `speech-worker` child, if it has one now.
+fn speech_worker_of(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        // Fields after the command name, which is in parentheses: state, ppid, …
+        let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let is_worker = cmdline.split(|b| *b == 0).any(|arg| arg == b"speech-worker");
+        (ppid == parent && is_worker).then_some(pid)
+    })
 }

@@ -1,9 +1,9 @@
 //! The host's voice: speech engines behind one trait, viseme tracks for lip sync, and
 //! helpers to bring any engine's audio to the program's 48 kHz.
 //!
-//! Engines: eSpeak NG (built in, offline, with phoneme timings) and any external command
-//! that writes a WAV file (piper and friends). The HTTP engine and mouth animation are
-//! not built yet (see the README's status table).
+//! Engines: eSpeak NG (built in, offline, with phoneme timings, run in a worker process so
+//! a crash in the C library costs a line and not the show) and any external command that
+//! writes a WAV file (piper and friends), and OpenAI-style HTTP speech endpoints.
 
 pub mod cache;
 mod command;
@@ -11,6 +11,7 @@ mod espeak;
 mod http;
 pub mod visemes;
 pub mod wav;
+pub mod worker;
 
 pub use command::CommandEngine;
 pub use espeak::EspeakEngine;
@@ -150,7 +151,12 @@ pub fn engine_from_name(
     http: &HttpSettings,
 ) -> Result<Box<dyn SpeechEngine>, VoiceError> {
     match name.split_once(':') {
-        None if name == "espeak" => Ok(Box::new(EspeakEngine::new()?)),
+        // A C library: in a worker process when the binary serves them, so a crash in it
+        // costs a line, not the show.
+        None if name == "espeak" => match worker::program() {
+            Some(program) => Ok(Box::new(worker::WorkerEngine::new(program, "espeak"))),
+            None => Ok(Box::new(EspeakEngine::new()?)),
+        },
         Some(("command", cmd)) => Ok(Box::new(CommandEngine::new(cmd))),
         Some(("http", url)) => {
             let key = std::env::var(&http.api_key_env)

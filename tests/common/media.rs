@@ -166,8 +166,13 @@ pub fn assert_colour_near(got: [f64; 3], want: [u8; 3], tolerance: f64, what: &s
 
 /// Mean volume of a file's audio in dBFS, measured by FFmpeg's `volumedetect` filter.
 pub fn mean_volume_db(path: &Path) -> f64 {
+    mean_volume_db_from(path, 0.0)
+}
+
+/// Mean volume in dBFS of a file's audio from `start` seconds to its end.
+pub fn mean_volume_db_from(path: &Path, start: f64) -> f64 {
     let out = Command::new("ffmpeg")
-        .args(["-v", "info", "-nostats", "-i"])
+        .args(["-v", "info", "-nostats", "-ss", &start.to_string(), "-i"])
         .arg(path)
         .args(["-map", "0:a", "-af", "volumedetect", "-f", "null", "-"])
         .output()
