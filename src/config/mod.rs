@@ -353,7 +353,7 @@ struct ShowFile {
     api: ApiConfig,
     language: Option<String>,
     #[serde(default)]
-    shop: String,
+    shop: plan::Localized<String>,
     #[serde(default)]
     products: Vec<plan::Product>,
     #[serde(default)]
@@ -496,26 +496,23 @@ impl ShowConfig {
             recording: file.recording,
         };
         config.validate()?;
-        config.plan.validate(None).map_err(|p| {
-            let at = p
-                .needle
-                .as_deref()
-                .and_then(|n| text.find(n))
-                .map(|offset| Located::from_offset(text, offset));
-            match at {
+        config
+            .plan
+            .validate(None)
+            .and_then(|()| config.plan.check_languages(&config.language))
+            .map_err(|p| match locate(text, &p) {
                 Some(at) => ConfigError::InvalidAt {
                     path: path.to_path_buf(),
                     at,
-                    field: p.field.clone(),
-                    reason: p.reason.clone(),
+                    field: p.field,
+                    reason: p.reason,
                 },
                 None => ConfigError::Invalid {
                     path: path.to_path_buf(),
                     field: p.field,
                     reason: p.reason,
                 },
-            }
-        })?;
+            })?;
         Ok(config)
     }
 
@@ -773,6 +770,25 @@ impl ShowConfig {
             .unwrap_or_else(|| "show".into());
         format!("out/{stem}.flv")
     }
+}
+
+/// Where in the show file a plan problem is: its needle, searched from the start of its
+/// table (the n-th `[[schedule]]`, say) when it names one, or that table's header.
+fn locate(text: &str, problem: &plan::PlanProblem) -> Option<Located> {
+    let from = match problem.section {
+        Some((header, n)) => text
+            .match_indices(header)
+            .filter(|(at, _)| *at == 0 || text[..*at].ends_with('\n'))
+            .nth(n)?
+            .0,
+        None => 0,
+    };
+    let offset = match &problem.needle {
+        Some(needle) => from + text[from..].find(needle.as_str())?,
+        None if problem.section.is_some() => from,
+        None => return None,
+    };
+    Some(Located::from_offset(text, offset))
 }
 
 /// Parses `WxH`, as given on the command line.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields, default)]
 pub struct ShowPlan {
     /// The shop's name, for `{shop}` and the logo badge.
-    pub shop: String,
+    pub shop: Localized<String>,
     pub products: Vec<Product>,
     /// Played in order, then from the top again, forever.
     pub segments: Vec<Segment>,
@@ -29,8 +29,9 @@ pub struct Product {
     pub price: f64,
     /// Price during a flash sale; the card shows the regular price struck through.
     pub flash_price: Option<f64>,
+    /// Selling points, for `{points}` and `{point}`: a list, or a list per language.
     #[serde(default)]
-    pub points: Vec<String>,
+    pub points: Localized<Vec<String>>,
     #[serde(default)]
     pub stock: Option<u32>,
     /// The scene prop that shows this product (for the camera's close-up and the card).
@@ -39,6 +40,70 @@ pub struct Product {
     /// A picture for the product card, relative to the show file.
     #[serde(default)]
     pub image: Option<std::path::PathBuf>,
+}
+
+/// Text given once (in the show's `language`) or per language: `"…"` or
+/// `{ en = "…", zh = "…" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Localized<T> {
+    Same(T),
+    ByLanguage(BTreeMap<String, T>),
+}
+
+impl<T: Default> Default for Localized<T> {
+    fn default() -> Self {
+        Localized::Same(T::default())
+    }
+}
+
+impl<T> From<T> for Localized<T> {
+    fn from(value: T) -> Self {
+        Localized::Same(value)
+    }
+}
+
+impl<T> Localized<T> {
+    /// The version in `language`; else English, else any (the check at load makes sure a
+    /// scheduled language is there).
+    pub fn get(&self, language: &str) -> Option<&T> {
+        match self {
+            Localized::Same(value) => Some(value),
+            Localized::ByLanguage(map) => map
+                .get(language)
+                .or_else(|| map.get("en"))
+                .or_else(|| map.values().next()),
+        }
+    }
+
+    /// Whether there is a version in `language`, when text given once is in `base`.
+    pub fn has(&self, language: &str, base: &str) -> bool {
+        match self {
+            Localized::Same(_) => language == base,
+            Localized::ByLanguage(map) => map.contains_key(language),
+        }
+    }
+
+    /// Every version, for checks.
+    pub fn all(&self) -> Vec<&T> {
+        match self {
+            Localized::Same(value) => vec![value],
+            Localized::ByLanguage(map) => map.values().collect(),
+        }
+    }
+}
+
+impl From<&str> for Localized<String> {
+    fn from(value: &str) -> Self {
+        Localized::Same(value.to_string())
+    }
+}
+
+impl Localized<String> {
+    /// The version in `language`, or "".
+    pub fn text(&self, language: &str) -> &str {
+        self.get(language).map_or("", String::as_str)
+    }
 }
 
 /// A name in Chinese and English; either may be missing, not both.
@@ -89,9 +154,9 @@ impl SegmentKind {
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     pub kind: SegmentKind,
-    /// Lower-third text (a template).
+    /// Lower-third text (a template), or one per language.
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<Localized<String>>,
     /// The product this segment is about; the current product of the rotation when absent.
     #[serde(default)]
     pub product: Option<String>,
@@ -162,8 +227,9 @@ pub struct ScheduleEntry {
 pub struct Faq {
     /// Any of these (case-insensitive) in a comment picks this answer.
     pub keywords: Vec<String>,
-    /// A template; `{user}` and `{comment}` are the viewer's, the rest the current product's.
-    pub answer: String,
+    /// A template (or one per language); `{user}` and `{comment}` are the viewer's, the
+    /// rest the current product's.
+    pub answer: Localized<String>,
 }
 
 /// What is drawn over the picture.
@@ -223,6 +289,8 @@ pub struct PlanProblem {
     pub reason: String,
     /// Text to look for in the file, to report its line.
     pub needle: Option<String>,
+    /// The table it is in (`[[schedule]]`, and which one), where the search starts.
+    pub section: Option<(&'static str, usize)>,
 }
 
 impl ShowPlan {
@@ -234,6 +302,7 @@ impl ShowPlan {
             field,
             reason,
             needle: needle.map(str::to_string),
+            section: None,
         };
         let mut ids = std::collections::HashSet::new();
         for (i, p) in self.products.iter().enumerate() {
@@ -355,7 +424,7 @@ impl ShowPlan {
                     }
                 }
             }
-            if let Some(title) = &s.title {
+            for title in s.title.iter().flat_map(Localized::all) {
                 check_template(title)
                     .map_err(|reason| problem(field("title"), reason, Some(title)))?;
             }
@@ -387,11 +456,77 @@ impl ShowPlan {
                     None,
                 ));
             }
-            check_template(&f.answer)
-                .map_err(|reason| problem(format!("faq[{i}].answer"), reason, Some(&f.answer)))?;
+            for answer in f.answer.all() {
+                check_template(answer)
+                    .map_err(|reason| problem(format!("faq[{i}].answer"), reason, Some(answer)))?;
+            }
         }
         Ok(())
     }
+}
+
+impl ShowPlan {
+    /// Every schedule slot that switches language has that language's version of what is
+    /// said and shown in it (lines, titles, selling points, product names, answers, the
+    /// shop's name), so a slot never airs a mix. `base`: the language of text given once.
+    pub fn check_languages(&self, base: &str) -> Result<(), PlanProblem> {
+        for (i, slot) in self.schedule.iter().enumerate() {
+            let Some(language) = slot.language.as_deref().filter(|l| *l != base) else {
+                continue;
+            };
+            let missing = |what: String| PlanProblem {
+                field: format!("schedule[{i}].language"),
+                reason: format!(
+                    "the slot {}–{} speaks `{language}`, but there is no `{language}` version of {what}",
+                    slot.from, slot.to
+                ),
+                needle: None,
+                section: Some(("[[schedule]]", i)),
+            };
+            if !self.shop.text(base).is_empty() && !self.shop.has(language, base) {
+                return Err(missing("`shop`".into()));
+            }
+            let in_slot = |id: &str| slot.products.is_empty() || slot.products.iter().any(|p| p == id);
+            for p in self.products.iter().filter(|p| in_slot(&p.id)) {
+                let named = match language {
+                    "zh" => p.name.zh.is_some(),
+                    _ => p.name.en.is_some(),
+                };
+                if !named {
+                    return Err(missing(format!("the name of product `{}`", p.id)));
+                }
+                let has_points = p.points.all().iter().any(|v| !v.is_empty());
+                if has_points && !p.points.has(language, base) {
+                    return Err(missing(format!("the points of product `{}`", p.id)));
+                }
+            }
+            for (j, s) in self.segments.iter().enumerate() {
+                if s.product.as_deref().is_some_and(|id| !in_slot(id)) {
+                    continue; // never on air in this slot
+                }
+                let what = format!("segment {} (`{}`)", j + 1, s.kind.label());
+                let translated = s.translations.get(language).is_some_and(|l| !l.is_empty());
+                if !s.lines.is_empty() && !translated {
+                    return Err(missing(format!("the lines of {what}")));
+                }
+                if s.title.as_ref().is_some_and(|t| !t.has(language, base) && !neutral(t)) {
+                    return Err(missing(format!("the title of {what}")));
+                }
+            }
+            if let Some(j) = (self.faq.iter()).position(|f| !f.answer.has(language, base) && !neutral(&f.answer)) {
+                return Err(missing(format!("the answer of faq {}", j + 1)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Text of no language: only placeholders, numbers and signs (`{name} · {currency}{price}`).
+fn neutral(text: &Localized<String>) -> bool {
+    text.all().iter().all(|t| {
+        let words = fill(t, &|_| Some(String::new()));
+        !words.chars().any(char::is_alphabetic)
+    })
 }
 
 /// Minutes since midnight of `HH:MM`.

@@ -155,3 +155,31 @@ fn render_size_follows_scale_and_stays_even() {
             .is_err()
     );
 }
+
+#[test]
+fn a_slot_in_another_language_needs_its_translations_and_is_located() {
+    let dir = ShowDir::new("languages");
+    let show = |segment: &str| {
+        format!(
+            "scene = \"room.ron\"\nlanguage = \"en\"\nshop = {{ en = \"Acme\", zh = \"艾克米\" }}\n\
+             [[products]]\nid = \"fan\"\nname = {{ en = \"fan\", zh = \"风扇\" }}\nprice = 9\n\
+             points = {{ en = [\"quiet\"], zh = [\"安静\"] }}\n\
+             [[segments]]\nkind = \"pitch\"\ntitle = \"{{name}} · {{price}}\"\n{segment}\n\
+             [[schedule]]\nfrom = \"23:00\"\nto = \"06:00\"\n\n\
+             [[schedule]]\nfrom = \"00:00\"\nto = \"06:00\"\nlanguage = \"zh\"\n"
+        )
+    };
+    let err = dir.parse(&show("lines = [\"The {name}: {points}.\"]")).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("show.toml:17:1: schedule[1].language"), "{text}");
+    assert!(text.contains("no `zh` version of the lines of segment 1 (`pitch`)"), "{text}");
+    // With its translation, and a title of placeholders only, the slot is complete.
+    let ok = show("lines = [\"The {name}: {points}.\"]\ntranslations.zh = [\"{name}：{points}。\"]");
+    let config = dir.parse(&ok).unwrap();
+    assert_eq!(config.plan.products[0].points.get("zh").unwrap()[0], "安静");
+    // Points given once are English: the Chinese slot cannot use them.
+    let err = dir
+        .parse(&ok.replace("points = { en = [\"quiet\"], zh = [\"安静\"] }", "points = [\"quiet\"]"))
+        .unwrap_err();
+    assert!(err.to_string().contains("the points of product `fan`"), "{err}");
+}

@@ -126,7 +126,7 @@ pub fn add_show_plugins(
         crate::graphics::OverlayPlugin {
             settings: crate::graphics::OverlaySettings {
                 config: overlay,
-                shop: show.plan.shop.clone(),
+                shop: show.plan.shop.text(&show.language).to_string(),
             },
         },
         twin,

@@ -264,7 +264,7 @@ impl Director {
             .clone()
             .or_else(|| self.product_for(self.segment, minute).cloned());
         self.fill(
-            &faq.answer,
+            faq.answer.text(&language),
             product.as_ref(),
             &language,
             self.on_air.flash_ends,
@@ -394,7 +394,7 @@ impl Director {
         };
         let title = segment.title.as_ref().map(|t| {
             self.fill(
-                t,
+                t.text(&language),
                 product.as_ref(),
                 &language,
                 countdown.map(|c| since + c),
@@ -440,7 +440,7 @@ impl Director {
         fill(template, &|name| {
             let p = product;
             Some(match name {
-                "shop" => self.plan.shop.clone(),
+                "shop" => self.plan.shop.text(language).to_string(),
                 "currency" => self.plan.overlay.currency.clone(),
                 "count" => self.plan.products.len().to_string(),
                 "name" => p?.name.get(language).to_string(),
@@ -448,9 +448,9 @@ impl Director {
                 "name_en" => p?.name.get("en").to_string(),
                 "price" => price(p?.price),
                 "flash_price" => price(p?.flash_price.unwrap_or(p?.price)),
-                "points" => p?.points.join(points_sep),
+                "points" => p?.points.get(language)?.join(points_sep),
                 "point" => {
-                    let points = &p?.points;
+                    let points = p?.points.get(language)?;
                     points.get(pass % points.len().max(1))?.clone()
                 }
                 "stock" => p?.stock?.to_string(),

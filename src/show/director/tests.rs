@@ -10,7 +10,7 @@ fn product(id: &str, zh: &str, en: &str, price: f64) -> Product {
         },
         price,
         flash_price: Some(price - 30.0),
-        points: vec!["steel".into(), "quiet".into()],
+        points: vec!["steel".into(), "quiet".into()].into(),
         stock: Some(200),
         prop: None,
         image: None,
@@ -202,4 +202,37 @@ fn countdown_clock_text() {
     assert_eq!(clock_text(59.2), "01:00");
     assert_eq!(clock_text(0.0), "00:00");
     assert_eq!(clock_text(3725.0), "1:02:05");
+}
+
+/// The demo at 03:00 (its Chinese slot) and at noon: every line, title and answer in one
+/// language, never an English sentence around a Chinese name or the other way round.
+#[test]
+fn the_demo_speaks_one_language_per_slot() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/shows/demo.toml");
+    let show = crate::config::ShowConfig::load(&demo).unwrap();
+    let has_latin = |t: &str| t.chars().any(|c| c.is_ascii_alphabetic());
+    let has_han = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for (minute, zh) in [(3 * 60, true), (12 * 60, false)] {
+        let mut d = Director::new(show.plan.clone(), &show.language, 2.0);
+        let (mut now, mut said) = (0.0, Vec::new());
+        while said.len() < 40 {
+            match d.next_line(now, minute) {
+                Some(line) => {
+                    d.started(line.serial, now, now + 3.0, minute);
+                    now += 3.0;
+                    // Cues ([Wave +chime]) are not said.
+                    let text = line.text.rsplit(']').next().unwrap_or("").to_string();
+                    said.push(text);
+                    said.extend(d.on_air().title.clone());
+                }
+                None => now += 1.0,
+            }
+        }
+        said.push(d.answer("amy", "how much?", minute).unwrap());
+        said.push(d.answer("amy", "delivery?", minute).unwrap());
+        for text in said.iter().map(|t| t.replace("amy", "")) {
+            let mixed = if zh { has_latin(&text) } else { has_han(&text) };
+            assert!(!mixed, "at {:02}:00: {text:?}", minute / 60);
+        }
+    }
 }
