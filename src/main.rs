@@ -390,8 +390,8 @@ fn run(command: Command) -> Result<()> {
 }
 
 fn stream(args: StreamArgs) -> Result<()> {
-    let day = args.show.clock.map(runtime::DayClock::starting_at);
     let show = args.show.load()?;
+    let day = (args.show.clock).map(|minute| runtime::DayClock::starting_at(minute, show.zone()));
     let vmc_fallback = args.vmc_fallback;
     if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
         bail!("--vmc-fallback must be a positive number of seconds");
@@ -431,8 +431,8 @@ fn stream(args: StreamArgs) -> Result<()> {
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    let day = args.show.clock.map(runtime::DayClock::starting_at);
     let show = args.show.load()?;
+    let day = (args.show.clock).map(|minute| runtime::DayClock::starting_at(minute, show.zone()));
     check_seconds(Some(args.seconds))?;
     if let Some(url) = args.outputs.iter().find(|o| o.contains("://")) {
         bail!("render writes files as fast as it can; use `twincast stream` for {url}");

@@ -301,3 +301,36 @@ fn the_rundown_is_steered_from_the_api() {
         "in order"
     );
 }
+
+/// The show keeps its own time zone: `--clock 23:59` is 23:59 in `Asia/Shanghai` whatever
+/// this machine's zone, and `/status` and the audit log give local times with its offset.
+#[test]
+fn the_show_keeps_its_own_time_zone() {
+    let dir = Scratch::new("timezone");
+    let show = panel_show_in(
+        &dir,
+        "shop.toml",
+        "[compliance]\naudit_log = \"said.jsonl\"\n",
+    );
+    let text = std::fs::read_to_string(&show).unwrap();
+    std::fs::write(&show, format!("timezone = \"Asia/Shanghai\"\n{text}")).unwrap();
+    let live = StreamBuilder::new(&show)
+        .args(["--seconds", "30", "--output", "null", "--clock", "23:59"])
+        .with_api()
+        .start();
+    let s = live.wait_status(60, |s| s["local_time"].is_string());
+    assert_eq!(s["timezone"], "Asia/Shanghai", "{s}");
+    let local = s["local_time"].as_str().unwrap();
+    assert!(local.contains("T23:59:") && local.ends_with("+08:00"), "{s}");
+    let audit = dir.path("said.jsonl");
+    let first = wait_until("a line is said", Duration::from_secs(30), || {
+        let said = std::fs::read_to_string(&audit).unwrap_or_default();
+        said.lines().next().map(str::to_string).ok_or(())
+    });
+    let mut child = live.child;
+    child.kill().unwrap();
+    let _ = child.wait();
+    let said: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let local = said["local"].as_str().unwrap();
+    assert!(local.contains("T23:59:") && local.ends_with("+08:00"), "{said}");
+}

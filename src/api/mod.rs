@@ -94,6 +94,9 @@ pub struct OutputStatus {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ShowStatus {
     pub show: String,
+    /// The show's local time (RFC 3339 with offset) and time zone, as its schedule sees them.
+    pub local_time: Option<String>,
+    pub timezone: Option<String>,
     pub uptime_seconds: f64,
     pub media_seconds: f64,
     pub frames: u64,

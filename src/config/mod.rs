@@ -35,6 +35,9 @@ pub struct ShowConfig {
     pub plan: plan::ShowPlan,
     /// `zh` or `en`: names and translations used outside scheduled windows.
     pub language: String,
+    /// IANA time zone of the schedule, `--clock`, the audit log and `/status` (e.g.
+    /// `Asia/Shanghai`); the machine's own when `None`. Checked at load.
+    pub timezone: Option<String>,
     pub compliance: ComplianceConfig,
     pub alerts: AlertsConfig,
     pub takeover: TakeoverConfig,
@@ -352,6 +355,7 @@ struct ShowFile {
     #[serde(default)]
     api: ApiConfig,
     language: Option<String>,
+    timezone: Option<String>,
     #[serde(default)]
     shop: plan::Localized<String>,
     #[serde(default)]
@@ -489,6 +493,7 @@ impl ShowConfig {
             api: file.api,
             plan,
             language,
+            timezone: file.timezone,
             compliance,
             alerts: file.alerts,
             takeover: file.takeover,
@@ -724,6 +729,14 @@ impl ShowConfig {
                 ),
             ));
         }
+        if let Some(name) = &self.timezone
+            && let Err(e) = jiff::tz::TimeZone::get(name)
+        {
+            return Err(invalid(
+                "timezone",
+                format!("`{name}` is not a time zone (an IANA name, e.g. Asia/Shanghai): {e}"),
+            ));
+        }
         if !["zh", "en"].contains(&self.language.as_str()) {
             return Err(invalid(
                 "language",
@@ -759,6 +772,14 @@ impl ShowConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The show's time zone: `timezone`, or the machine's (UTC where it has none).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.timezone
+            .as_deref()
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or_else(|| jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC))
     }
 
     /// Where `stream` records when neither the file nor the command line names an output.

@@ -183,3 +183,14 @@ fn a_slot_in_another_language_needs_its_translations_and_is_located() {
         .unwrap_err();
     assert!(err.to_string().contains("the points of product `fan`"), "{err}");
 }
+
+#[test]
+fn a_time_zone_is_an_iana_name() {
+    let dir = ShowDir::new("timezone");
+    let show = dir.parse("scene = \"room.ron\"\ntimezone = \"Asia/Shanghai\"\n").unwrap();
+    assert_eq!(show.zone().iana_name(), Some("Asia/Shanghai"));
+    let err = dir
+        .parse("scene = \"room.ron\"\ntimezone = \"Beijing time\"\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("timezone: `Beijing time` is not a time zone"), "{err}");
+}

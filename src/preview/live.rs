@@ -37,7 +37,7 @@ pub(crate) fn add_show(app: &mut App, show: &ShowConfig) -> Result<(), RunError>
             clock,
             speaks: true,
             offline: false,
-            day: DayClock::local_now(),
+            day: DayClock::now_in(show.zone()),
             live: None,
             monitor: true,
         },

@@ -97,6 +97,9 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
     s.flash_sale_left = on_air.flash_ends.map(|e| (e - now).max(0.0));
     s.takeover = rundown.paused;
     s.comments = rundown.comment_counts();
+    let (local, zone) = rundown.local_time(now);
+    s.local_time = Some(local);
+    s.timezone = Some(zone);
 }
 
 fn read_outputs(s: &mut ShowStatus, outputs: &OutputSet) {

@@ -125,6 +125,7 @@ impl Rundown {
                 + (start - now).max(0.0);
             audit.record(&Said {
                 at,
+                local: &local_stamp(&self.day.at(start)),
                 media: start,
                 seconds: end - start,
                 origin: line.line.origin.label(),
@@ -134,6 +135,11 @@ impl Rundown {
             });
         }
         Some(line)
+    }
+
+    /// The show's local time `now` (media seconds) and its zone's name, for `/status`.
+    pub fn local_time(&self, now: f64) -> (String, String) {
+        (local_stamp(&self.day.at(now)), self.day.zone_name())
     }
 
     pub fn on_air(&self) -> &OnAir {
@@ -182,44 +188,64 @@ impl Rundown {
     }
 }
 
-/// Local time of day for the schedule: minutes since midnight, following the media clock
-/// from the wall-clock time the show started (or a time given for tests and rehearsals).
-#[derive(Debug, Clone, Copy)]
+/// Local time for the schedule, in the show's time zone: the instant the show started (or
+/// the one `--clock` names), advanced by the media clock. Local times are computed by the
+/// zone's own rules, so a run across midnight or a daylight-saving change keeps the
+/// schedule on the clock people in that zone read.
+#[derive(Debug, Clone)]
 pub struct DayClock {
-    start_minute: f64,
+    start: jiff::Timestamp,
+    zone: jiff::tz::TimeZone,
 }
 
 impl DayClock {
-    pub fn local_now() -> Self {
+    pub fn now_in(zone: jiff::tz::TimeZone) -> Self {
         Self {
-            start_minute: local_minute_of_day(),
+            start: jiff::Timestamp::now(),
+            zone,
         }
     }
 
-    /// Starts at `HH:MM`.
-    pub fn starting_at(minute: u32) -> Self {
-        Self {
-            start_minute: minute as f64,
-        }
+    /// Starts today (in `zone`) at `minute` past midnight: rehearsals with `--clock`.
+    pub fn starting_at(minute: u32, zone: jiff::tz::TimeZone) -> Self {
+        let today = jiff::Timestamp::now().to_zoned_datetime(zone.clone()).date();
+        Self::on(today, minute, zone)
     }
 
+    /// Starts on `date` at `minute` past midnight, local time in `zone`.
+    pub fn on(date: jiff::civil::Date, minute: u32, zone: jiff::tz::TimeZone) -> Self {
+        let minute = minute % (24 * 60);
+        let time = jiff::civil::Time::constant((minute / 60) as i8, (minute % 60) as i8, 0, 0);
+        let start = (date.to_datetime(time).to_zoned_datetime(zone.clone()))
+            .map_or_else(|_| jiff::Timestamp::now(), |z| z.timestamp());
+        Self { start, zone }
+    }
+
+    /// The local date and time `media_seconds` into the show.
+    pub fn at(&self, media_seconds: f64) -> jiff::ZonedDateTime {
+        let since = jiff::SignedDuration::from_secs_f64(media_seconds.clamp(0.0, 1e10));
+        let now = self.start.checked_add(since).unwrap_or(self.start);
+        now.to_zoned_datetime(self.zone.clone())
+    }
+
+    /// Minutes since local midnight, `media_seconds` into the show.
     pub fn minute(&self, media_seconds: f64) -> u32 {
-        ((self.start_minute + media_seconds / 60.0) % (24.0 * 60.0)) as u32
+        let local = self.at(media_seconds);
+        local.hour() as u32 * 60 + local.minute() as u32
+    }
+
+    /// The zone's IANA name (`Asia/Shanghai`), or its offset where it has none.
+    pub fn zone_name(&self) -> String {
+        match self.zone.iana_name() {
+            Some(name) => name.to_string(),
+            None => self.at(0.0).strftime("UTC%:z").to_string(),
+        }
     }
 }
 
-fn local_minute_of_day() -> f64 {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as libc::time_t;
-    // SAFETY: localtime_r writes only into the tm we pass; both pointers are valid.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
-    if ok {
-        tm.tm_hour as f64 * 60.0 + tm.tm_min as f64 + tm.tm_sec as f64 / 60.0
-    } else {
-        ((now as u64 % 86_400) / 60) as f64
-    }
+/// A local time as `/status` and the audit log give it: RFC 3339 with the zone's offset.
+pub fn local_stamp(local: &jiff::ZonedDateTime) -> String {
+    local.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// Watches the show file and hands a valid edit to the director (which switches at the
@@ -251,5 +277,54 @@ impl Reloader {
             }
             Err(e) => warn!("{e}; the show goes on as it was"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use jiff::tz::TimeZone;
+
+    fn zone(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap()
+    }
+
+    #[test]
+    fn the_day_clock_crosses_midnight_in_the_shows_zone() {
+        let clock = DayClock::on(date(2026, 11, 29), 23 * 60 + 50, zone("Asia/Shanghai"));
+        assert_eq!(clock.minute(0.0), 23 * 60 + 50);
+        assert_eq!(clock.minute(10.0 * 60.0), 0);
+        assert_eq!(clock.minute(70.0 * 60.0), 60);
+        // 00:00 in Shanghai is 16:00 UTC the day before, whatever this machine's zone.
+        assert_eq!(local_stamp(&clock.at(600.0)), "2026-11-30T00:00:00+08:00");
+        assert_eq!(clock.at(600.0).timestamp().to_string(), "2026-11-29T16:00:00Z");
+        assert_eq!(clock.zone_name(), "Asia/Shanghai");
+    }
+
+    #[test]
+    fn the_day_clock_follows_daylight_saving_changes() {
+        let new_york = zone("America/New_York");
+        // Spring forward (2026-03-08, 02:00 → 03:00): three hours after 23:30 it is 03:30.
+        let spring = DayClock::on(date(2026, 3, 7), 23 * 60 + 30, new_york.clone());
+        assert_eq!(spring.minute(2.0 * 3600.0), 60 + 30);
+        assert_eq!(spring.minute(3.0 * 3600.0), 3 * 60 + 30);
+        assert_eq!(local_stamp(&spring.at(3.0 * 3600.0)), "2026-03-08T03:30:00-04:00");
+        // Fall back (2026-11-01, 02:00 → 01:00): 01:30 comes twice, an hour apart.
+        let fall = DayClock::on(date(2026, 11, 1), 30, new_york);
+        assert_eq!(fall.minute(3600.0), 90);
+        assert_eq!(fall.minute(2.0 * 3600.0), 90);
+        assert_eq!(local_stamp(&fall.at(2.0 * 3600.0)), "2026-11-01T01:30:00-05:00");
+        assert_eq!(fall.minute(3.0 * 3600.0), 2 * 60 + 30);
+    }
+
+    #[test]
+    fn a_rehearsal_clock_starts_at_its_time_of_day() {
+        let clock = DayClock::starting_at(3 * 60, zone("Europe/Berlin"));
+        assert_eq!(clock.minute(0.0), 180);
+        assert_eq!(clock.minute(59.0), 180);
+        assert_eq!(clock.minute(61.0), 181);
+        // 24:00 is midnight.
+        assert_eq!(DayClock::starting_at(24 * 60, TimeZone::UTC).minute(0.0), 0);
     }
 }

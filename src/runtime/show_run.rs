@@ -63,7 +63,7 @@ impl ShowRun {
                 clock,
                 speaks: !show.plan.segments.is_empty() || services.api.is_some(),
                 offline: options.pacing == Pacing::AsFastAsPossible,
-                day: options.day.unwrap_or_else(DayClock::local_now),
+                day: options.day.clone().unwrap_or_else(|| DayClock::now_in(show.zone())),
                 live: services.live_audio.clone(),
                 monitor: options.monitor,
             },

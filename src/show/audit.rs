@@ -22,6 +22,9 @@ pub struct AuditLog {
 pub struct Said<'a> {
     /// Wall clock, seconds since the Unix epoch.
     pub at: f64,
+    /// The same instant in the show's time zone (RFC 3339 with its offset), as the
+    /// operator reads it.
+    pub local: &'a str,
     /// Media time the line started, seconds since the stream began.
     pub media: f64,
     pub seconds: f64,
@@ -139,6 +142,7 @@ mod tests {
             let text = format!("line {i} 你好");
             log.record(&Said {
                 at: 1.0,
+                local: "2026-11-30T00:00:01+08:00",
                 media: i as f64,
                 seconds: 1.0,
                 origin: "script",
@@ -175,6 +179,7 @@ mod tests {
         let mut log = AuditLog::open(&path, 300, 2).unwrap();
         let said = |text: &'static str| Said {
             at: 1.0,
+            local: "2026-11-30T00:00:01+08:00",
             media: 0.0,
             seconds: 1.0,
             origin: "script",
