@@ -305,3 +305,65 @@ fn music_ducks_under_speech_in_the_encoded_program() {
         "music ducked by {ducked:.2} dB (under {under:.1}, after {after:.1})"
     );
 }
+
+/// The demo's product shots show their product: each product camera renders the same
+/// middle of the picture (where it looks: the product) with the host and without her. The
+/// check is shown to bite by standing the host between the camera and the cake.
+#[test]
+fn the_demos_product_shots_show_the_product_unobstructed() {
+    let dir = Scratch::new("product-shots");
+    let assets = repo().join("assets");
+    let scene = std::fs::read_to_string(assets.join("scenes/showroom.ron"))
+        .unwrap()
+        .replace("\"../", &format!("\"{}/", assets.display()));
+    let start = scene.find("    presenter: (").unwrap();
+    let end = start + scene[start..].find("\n    ),\n").unwrap() + "\n    ),\n".len();
+    let without = format!("{}{}", &scene[..start], &scene[end..]);
+    let in_the_way = scene.replace(
+        "transform: (translation: (-1.0, 0.0, 1.1)",
+        "transform: (translation: (-2.15, 0.0, 0.4)",
+    );
+    assert_ne!(in_the_way, scene, "the host's place in the demo scene moved");
+    let render = |name: &str, scene_text: &str, camera: &str| {
+        let scene_path = dir.path(&format!("{name}.ron"));
+        std::fs::write(&scene_path, scene_text).unwrap();
+        let show = dir.path(&format!("{name}-{camera}.toml"));
+        std::fs::write(
+            &show,
+            format!(
+                "scene = {:?}\ncamera = {camera:?}\n[video]\nwidth = 320\nheight = 180\nfps = 10\n",
+                scene_path.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let out = dir.path(&format!("{name}-{camera}.mkv"));
+        run_ok(&["render", show.to_str().unwrap(), "--seconds", "0.3", "-o", out.to_str().unwrap()]);
+        rgb_frame(&out, 2)
+    };
+    for camera in ["cake", "speeder"] {
+        let with_host = render("with", &scene, camera);
+        let alone = render("without", &without, camera);
+        let d = middle_difference(&with_host, &alone);
+        assert!(d < 4.0, "camera `{camera}`: the host changes the product's middle by {d:.1}");
+    }
+    let blocked = render("in-the-way", &in_the_way, "cake");
+    let alone = render("without", &without, "cake");
+    let d = middle_difference(&blocked, &alone);
+    assert!(d > 15.0, "a host in front of the cake changed the middle by only {d:.1}");
+}
+
+/// Mean absolute difference (0–255) of the middle third of two pictures.
+fn middle_difference(a: &(u32, u32, Vec<u8>), b: &(u32, u32, Vec<u8>)) -> f64 {
+    let (w, h) = (a.0 as usize, a.1 as usize);
+    let (mut sum, mut n) = (0.0, 0usize);
+    for y in h / 3..2 * h / 3 {
+        for x in w / 3..2 * w / 3 {
+            for c in 0..3 {
+                let i = (y * w + x) * 3 + c;
+                sum += (a.2[i] as f64 - b.2[i] as f64).abs();
+                n += 1;
+            }
+        }
+    }
+    sum / n as f64
+}

@@ -9,6 +9,8 @@ use crate::stage::{MediaTime, OnAirNow};
 use bevy::camera::Exposure;
 use bevy::prelude::*;
 
+pub mod sight;
+
 pub struct CameraDirectorPlugin;
 
 impl Plugin for CameraDirectorPlugin {

@@ -273,6 +273,9 @@ fn load_scene(show: &ShowConfig) -> Result<LoadedScene, RunError> {
             p.reason
         ))
     })?;
+    for problem in crate::camera::sight::blocked_shots(&scene.description, &show.plan) {
+        warn!("{}: {problem}", show.source.display());
+    }
     Ok(scene)
 }
 

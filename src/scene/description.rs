@@ -80,6 +80,10 @@ pub enum BindingShow {
         color: Rgb,
         #[serde(default = "default_screen_color")]
         background: Rgb,
+        /// Letter height, in percent of the screen's height (a banner's single line wants
+        /// more than a two-line screen's).
+        #[serde(default = "default_text_size")]
+        size: f32,
     },
     /// The target's colour by the value (`"running": "#1d9a6c"`); `default` otherwise.
     Color {
@@ -106,6 +110,10 @@ pub enum BindingShow {
 
 fn default_text_color() -> Rgb {
     Rgb::from_bytes(0xff, 0xff, 0xff)
+}
+
+fn default_text_size() -> f32 {
+    15.0
 }
 
 fn default_screen_color() -> Rgb {

@@ -19,6 +19,8 @@ pub struct TwinPlugin {
     pub bindings: Vec<BindingSpec>,
     /// Each prop's file as Bevy loads it, and its animations' names, for `Animation`.
     pub props: HashMap<String, (String, Vec<String>)>,
+    /// Texture size of each shape text is drawn on, in the shape's own proportions.
+    pub screens: HashMap<String, (u32, u32)>,
 }
 
 impl TwinPlugin {
@@ -36,11 +38,32 @@ impl TwinPlugin {
                 )
             })
             .collect();
+        let screens = scene
+            .description
+            .shapes
+            .iter()
+            .map(|s| (s.name.clone(), screen_size(&s.shape)))
+            .collect();
         Self {
             bindings: scene.description.bindings.clone(),
             props,
+            screens,
         }
     }
+}
+
+/// A texture as high as [`SCREEN_HEIGHT`] with the face's proportions (a 7 m × 1.1 m banner
+/// gets a wide one, so its letters are not stretched); 16:9 for shapes without a flat face.
+fn screen_size(shape: &crate::scene::Shape) -> (u32, u32) {
+    use crate::scene::Shape;
+    let aspect = match shape {
+        Shape::Box { width, height, .. } => width / height,
+        Shape::Plane { width, depth } => width / depth,
+        _ => 16.0 / 9.0,
+    };
+    let aspect = if aspect.is_finite() { aspect } else { 16.0 / 9.0 };
+    let width = ((SCREEN_HEIGHT as f32 * aspect / 2.0).round() as u32 * 2).clamp(64, 2048);
+    (width, SCREEN_HEIGHT)
 }
 
 #[derive(Resource)]
@@ -60,13 +83,17 @@ struct Bindings(Vec<BindingSpec>);
 #[derive(Component)]
 struct ScreenText(usize);
 
-/// Pixels of a screen's texture.
-const SCREEN_SIZE: (u32, u32) = (512, 288);
+/// Pixel height of a screen's texture.
+const SCREEN_HEIGHT: u32 = 288;
+
+#[derive(Resource)]
+struct ScreenSizes(HashMap<String, (u32, u32)>);
 
 impl Plugin for TwinPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(Bindings(self.bindings.clone()))
             .insert_resource(PropFiles(self.props.clone()))
+            .insert_resource(ScreenSizes(self.screens.clone()))
             .init_resource::<TwinNow>()
             .add_systems(
                 Update,
@@ -137,6 +164,7 @@ fn set_up_screens(
     >,
     drawers: Query<(Entity, &ScreenOf)>,
     alive: Query<(), With<ShowroomEntity>>,
+    sizes: Res<ScreenSizes>,
     mut images: ResMut<Assets<Image>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
@@ -147,7 +175,10 @@ fn set_up_screens(
     }
     for (i, binding) in bindings.0.iter().enumerate() {
         let BindingShow::Text {
-            color, background, ..
+            color,
+            background,
+            size,
+            ..
         } = &binding.show
         else {
             continue;
@@ -158,9 +189,10 @@ fn set_up_screens(
             continue;
         };
         commands.entity(shape).insert(ScreenReady);
+        let pixels = (sizes.0.get(&binding.target)).map_or((512, SCREEN_HEIGHT), |s| *s);
         let image = images.add(Image::new_target_texture(
-            SCREEN_SIZE.0,
-            SCREEN_SIZE.1,
+            pixels.0,
+            pixels.1,
             TextureFormat::Rgba8UnormSrgb,
             None,
         ));
@@ -195,7 +227,7 @@ fn set_up_screens(
             .with_child((
                 ScreenText(i),
                 Text::new(""),
-                TextFont::from_font_size(FontSize::Vh(15.0)),
+                TextFont::from_font_size(FontSize::Vh(size.clamp(1.0, 100.0))),
                 TextColor(srgb(*color)),
                 TextLayout::justify(Justify::Center),
             ));
