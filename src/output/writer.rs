@@ -311,14 +311,17 @@ impl Writer {
             }
         );
         drop(muxer.finish()); // a recording's trailer, if the disk takes it
-        if !self.target.is_network() {
-            self.trouble.get_or_insert(error);
-        }
-        self.retry()
+        self.keep_and_retry(error)
     }
 
     fn recover_from_open(&mut self, error: OutputError) -> Option<Muxer> {
         warn!("{error}; retrying");
+        self.keep_and_retry(error)
+    }
+
+    /// A recording keeps its first error for the run's report (a gap in a recording is
+    /// news; a network output just reconnects), then tries again.
+    fn keep_and_retry(&mut self, error: OutputError) -> Option<Muxer> {
         if !self.target.is_network() {
             self.trouble.get_or_insert(error);
         }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The README's pictures, made from real renders of the current code, so they stay true when
+# the look changes:
+#   docs/media/wide.jpg       the demo's opening: wide shot, graphics, the banner, the twin screens
+#   docs/media/product.jpg    the cake pitch: the product camera and the product card
+#   docs/media/flash-sale.jpg the flash sale: countdown card and captions
+#   docs/media/speaking.gif   the host speaking, three seconds
+#   docs/media/night-zh.jpg   the same show at 03:00, in its Chinese slot
+#   docs/media/vr360.jpg      one equirectangular frame of the 360° video
+#   docs/media/preview.jpg    `twincast preview` in a window (on a virtual display)
+#   docs/media/editor.jpg     `twincast edit` with the cake selected
+# Moments are found in the audit log (when each segment's first line went on air), not by
+# fixed times, so a longer line does not make a picture of the wrong segment.
+#
+#   scripts/readme-media.sh                 # all of them: about 25 minutes on two CPU cores
+#   scripts/readme-media.sh night windows   # some: day, night, vr, windows
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh >/dev/null
+source scripts/env.sh
+cargo build --release --locked --quiet
+
+OUT=docs/media
+WORK="$(mktemp -d -t twincast-media-XXXX)"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+SIZE=960x540
+
+# The demo show, recording what it says (and when) beside the video.
+show_copy() { # $1: name; writes $WORK/$1.toml: the demo, its audit log in $WORK
+  sed -e "s|\"\\.\\./|\"$PWD/assets/|g" \
+      -e "s|^\\[compliance\\]\$|[compliance]\\naudit_log = \"$WORK/$1.said.jsonl\"|" \
+      assets/shows/demo.toml > "$WORK/$1.toml"
+}
+
+# Media time (s) at which segment KIND's first line went on air, plus OFFSET.
+moment() { # $1: audit log, $2: kind, $3: offset
+  python3 - "$@" <<'PY'
+import json, sys
+log, kind, offset = sys.argv[1], sys.argv[2], float(sys.argv[3])
+for line in open(log):
+    said = json.loads(line)
+    if said.get("segment") == kind:
+        print("%.2f" % (said["media"] + offset))
+        break
+else:
+    sys.exit("no %s segment in %s" % (kind, log))
+PY
+}
+
+still() { # $1: video, $2: seconds, $3: jpg
+  ffmpeg -v error -y -ss "$2" -i "$1" -frames:v 1 -update 1 -q:v 3 "$3"
+}
+
+wanted() { [ "$PARTS" = "" ] || [[ " $PARTS " == *" $1 "* ]]; }
+PARTS="$*"
+
+if wanted day; then
+echo "rendering the demo (${SIZE}, 45 s of show)..." >&2
+show_copy day
+"$TWINCAST_BIN" render "$WORK/day.toml" --size "$SIZE" --seconds 45 --clock 12:00 \
+  -o "$WORK/day.mkv" > /dev/null
+still "$WORK/day.mkv" "$(moment "$WORK/day.said.jsonl" opening 4)" "$OUT/wide.jpg"
+still "$WORK/day.mkv" "$(moment "$WORK/day.said.jsonl" pitch 4)" "$OUT/product.jpg"
+still "$WORK/day.mkv" "$(moment "$WORK/day.said.jsonl" flash_sale 3)" "$OUT/flash-sale.jpg"
+# The close-up of the opening: the host speaking.
+START="$(moment "$WORK/day.said.jsonl" opening 9)"
+ffmpeg -v error -y -ss "$START" -t 3 -i "$WORK/day.mkv" \
+  -vf "fps=12,scale=480:-2:flags=lanczos,split[a][b];[a]palettegen=max_colors=96[p];[b][p]paletteuse=dither=bayer" \
+  "$OUT/speaking.gif"
+fi
+
+if wanted night; then
+echo "rendering the night slot..." >&2
+show_copy night
+"$TWINCAST_BIN" render "$WORK/night.toml" --size "$SIZE" --seconds 8 --clock 03:00 \
+  -o "$WORK/night.mkv" > /dev/null
+still "$WORK/night.mkv" "$(moment "$WORK/night.said.jsonl" opening 4)" "$OUT/night-zh.jpg"
+fi
+
+if wanted vr; then
+echo "rendering a 360° frame..." >&2
+cat > "$WORK/vr.toml" <<TOML
+scene = "$PWD/assets/scenes/showroom.ron"
+camera = "closeup"
+[video]
+width = 1536
+height = 768
+fps = 10
+[render]
+vr360 = true
+TOML
+"$TWINCAST_BIN" render "$WORK/vr.toml" --seconds 0.3 -o "$WORK/vr.mkv" > /dev/null
+still "$WORK/vr.mkv" 0.2 "$OUT/vr360.jpg"
+fi
+
+if wanted windows; then
+echo "opening the preview and the editor on a virtual display..." >&2
+window() { # $1: command, $2: file, $3: script lines, $4: jpg
+  printf "$3\nscreenshot %s\nquit\n" "$WORK/shot.ppm" > "$WORK/commands.txt"
+  xvfb-run -a -s "-screen 0 1280x800x24" "$TWINCAST_BIN" "$1" "$2" --size 960x540 \
+    --commands "$WORK/commands.txt" > /dev/null 2> "$WORK/window.log" \
+    || { cat "$WORK/window.log" >&2; exit 1; }
+  ffmpeg -v error -y -i "$WORK/shot.ppm" -q:v 3 "$4"
+}
+window preview assets/shows/demo.toml "wait 12\nkey Digit3\nwait 4" "$OUT/preview.jpg"
+cp assets/scenes/showroom.ron "$WORK/showroom.ron"
+sed -i "s|\"\\.\\./|\"$PWD/assets/|g" "$WORK/showroom.ron"
+window edit "$WORK/showroom.ron" "wait 12\nselect cake\nwait 3" "$OUT/editor.jpg"
+fi
+
+ls -l "$OUT" >&2
