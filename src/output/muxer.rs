@@ -188,6 +188,12 @@ impl Muxer {
             // fragment instead of one with no index at all.
             options.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
         }
+        if matches!(self.context.format().name(), "matroska" | "webm") {
+            // A cluster a second, flushed as it closes: a killed process loses at most the
+            // last second of an MKV (the default holds five seconds back).
+            options.set("cluster_time_limit", "1000");
+            options.set("flush_packets", "1");
+        }
         self.context
             .write_header_with(options)
             .map(drop)
