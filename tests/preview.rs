@@ -87,3 +87,33 @@ fn live_preview_plays_the_show_in_the_window() {
     let caption = count(100, 236, 280, 26, &|p| p.iter().all(|c| *c > 200));
     assert!(caption > 150, "no caption ({caption} text pixels)");
 }
+
+/// The twin's screens draw in a window too: the demo's banner is red with the shop's name,
+/// not the black of a texture never drawn (what a lost first draw used to leave).
+#[test]
+fn preview_draws_the_twins_screens() {
+    let dir = Scratch::new("preview-screens");
+    let script = dir.path("script.txt");
+    let shot = dir.path("screens.ppm");
+    std::fs::write(&script, format!("wait 12\nscreenshot {}\nquit\n", shot.display())).unwrap();
+    let out = on_virtual_display(&[
+        "preview",
+        repo().join("assets/shows/demo.toml").to_str().unwrap(),
+        "--size",
+        "480x270",
+        "--commands",
+        script.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (w, _, pixels) = read_ppm(&shot);
+    let (mut red, mut n) = (0, 0);
+    for y in 52..60 {
+        for x in 150..330 {
+            let i = ((y * w + x) * 3) as usize;
+            let [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+            red += (r > 120 && r / 2 > g && r / 2 > b) as u32;
+            n += 1;
+        }
+    }
+    assert!(red * 2 > n, "the banner is not drawn: {red} of {n} pixels red");
+}

@@ -130,11 +130,26 @@ struct ScreenCamera {
     frames_left: u8,
 }
 
-/// Switches screen cameras on for a few frames after their text changed, off otherwise.
+/// How often every screen is drawn again even when its text did not change: a first draw
+/// can be lost while the screen's image is still being set up on the GPU (seen in a window,
+/// where screens stayed black), and one frame every few seconds costs nothing.
+const REDRAW_EVERY: f32 = 2.0;
+
+/// Switches screen cameras on for a few frames after their text changed (and briefly every
+/// [`REDRAW_EVERY`] seconds), off otherwise.
 fn draw_changed_screens(
     texts: Query<&ScreenText, Changed<Text>>,
     mut cameras: Query<(&mut ScreenCamera, &mut Camera)>,
+    time: Res<Time>,
+    mut since_redraw: Local<f32>,
 ) {
+    *since_redraw += time.delta_secs();
+    if *since_redraw >= REDRAW_EVERY {
+        *since_redraw = 0.0;
+        for (mut screen, _) in &mut cameras {
+            screen.frames_left = screen.frames_left.max(2);
+        }
+    }
     for changed in &texts {
         for (mut screen, _) in &mut cameras {
             if screen.binding == changed.0 {
