@@ -17,9 +17,11 @@ def port():
     return p
 
 
-def show(name, extra=""):
-    """The shop fixture (a catalog, a rundown, an FAQ) at 320x180, written into WORK."""
+def show(name, extra="", voice=""):
+    """The shop fixture (a catalog, a rundown, an FAQ) at 320x180, written into WORK, with
+    `voice` (TOML lines) at the top of its [voice] table and `extra` at its end."""
     text = open(os.path.join(FIXTURES, "shop.toml")).read()
+    text = text.replace("[voice]\n", "[voice]\n" + voice, 1)
     text = text.replace('scene = "colour_panels.ron"', 'scene = "%s"' % os.path.join(FIXTURES, "colour_panels.ron"))
     text = text.replace("width = 480\nheight = 270", "width = 320\nheight = 180")
     path = os.path.join(WORK, name + ".toml")
@@ -53,11 +55,11 @@ def plays(path):
 class Stream:
     """`twincast stream` with the API, a local recording and optional other outputs."""
 
-    def __init__(self, name, seconds, outputs=(), extra="", args=()):
+    def __init__(self, name, seconds, outputs=(), extra="", args=(), voice=""):
         self.name, self.seconds = name, seconds
         self.api = "127.0.0.1:%d" % port()
         self.recording = os.path.join(WORK, name + ".mkv")
-        cmd = [BIN, "stream", show(name, extra), "--seconds", str(seconds), "--api", self.api,
+        cmd = [BIN, "stream", show(name, extra, voice), "--seconds", str(seconds), "--api", self.api,
                "-o", self.recording] + [a for o in outputs for a in ("-o", o)] + list(args)
         env = dict(os.environ, TWINCAST_API_TOKEN=TOKEN)
         self.log = open(os.path.join(WORK, name + ".log"), "w")
@@ -212,20 +214,9 @@ def udp_garbage():
 
 def bad_engine(mode):
     def fault():
-        path = show("tts_" + mode)
-        text = open(path).read().replace("[voice]\n", '[voice]\nengine = "command:python3 %s %s {output}"\ntimeout_seconds = 5\n'
-                                          % (os.path.join(FIXTURES, "bad_tts.py"), mode), 1)
-        name = "tts_" + mode
-        s = Stream.__new__(Stream)
-        s.name, s.seconds = name, 30
-        s.api = "127.0.0.1:%d" % port()
-        s.recording = os.path.join(WORK, name + ".mkv")
-        open(path, "w").write(text)
-        s.log = open(os.path.join(WORK, name + ".log"), "w")
-        s.proc = subprocess.Popen([BIN, "stream", path, "--seconds", "30", "--api", s.api, "-o", s.recording],
-                                  stdout=subprocess.DEVNULL, stderr=s.log, env=dict(os.environ, TWINCAST_API_TOKEN=TOKEN))
-        s.started, s.rss0, s.peak = time.time(), None, 0.0
-        threading.Thread(target=s.sample, daemon=True).start()
+        engine = 'engine = "command:python3 %s %s {output}"\ntimeout_seconds = 5\n' % (
+            os.path.join(FIXTURES, "bad_tts.py"), mode)
+        s = Stream("tts_" + mode, 30, voice=engine)
         s.wait_on_air()
         return s.finish("speech engine: " + {"nan": "NaN audio", "hang": "hangs", "crash": "crashes",
                                               "long": "1 h of audio"}[mode], "every line")

@@ -48,6 +48,12 @@ else:
 PY
 }
 
+render_demo() { # $1: name, $2: seconds, $3: --clock; the demo to $WORK/$1.mkv
+  show_copy "$1"
+  "$TWINCAST_BIN" render "$WORK/$1.toml" --size "$SIZE" --seconds "$2" --clock "$3" \
+    -o "$WORK/$1.mkv" > /dev/null
+}
+
 still() { # $1: video, $2: seconds, $3: jpg
   ffmpeg -v error -y -ss "$2" -i "$1" -frames:v 1 -update 1 -q:v 3 "$3"
 }
@@ -57,9 +63,7 @@ PARTS="$*"
 
 if wanted day; then
 echo "rendering the demo (${SIZE}, 45 s of show)..." >&2
-show_copy day
-"$TWINCAST_BIN" render "$WORK/day.toml" --size "$SIZE" --seconds 45 --clock 12:00 \
-  -o "$WORK/day.mkv" > /dev/null
+render_demo day 45 12:00
 still "$WORK/day.mkv" "$(moment "$WORK/day.said.jsonl" opening 4)" "$OUT/wide.jpg"
 still "$WORK/day.mkv" "$(moment "$WORK/day.said.jsonl" pitch 4)" "$OUT/product.jpg"
 still "$WORK/day.mkv" "$(moment "$WORK/day.said.jsonl" flash_sale 3)" "$OUT/flash-sale.jpg"
@@ -72,9 +76,7 @@ fi
 
 if wanted night; then
 echo "rendering the night slot..." >&2
-show_copy night
-"$TWINCAST_BIN" render "$WORK/night.toml" --size "$SIZE" --seconds 8 --clock 03:00 \
-  -o "$WORK/night.mkv" > /dev/null
+render_demo night 8 03:00
 still "$WORK/night.mkv" "$(moment "$WORK/night.said.jsonl" opening 4)" "$OUT/night-zh.jpg"
 fi
 

@@ -230,18 +230,16 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError>
         mixer.fill(&mut block);
     }
     let mix = started.elapsed().as_secs_f64();
-    figures.push(
-        Figures {
-            what: "mixer",
-            pairs: vec![
-                ("audio_seconds", format!("{seconds_of_audio:.0}")),
-                (
-                    "ms_per_audio_second",
-                    format!("{:.3}", mix * 1000.0 / seconds_of_audio),
-                ),
-            ],
-        },
-    );
+    figures.push(Figures {
+        what: "mixer",
+        pairs: vec![
+            ("audio_seconds", format!("{seconds_of_audio:.0}")),
+            (
+                "ms_per_audio_second",
+                format!("{:.3}", mix * 1000.0 / seconds_of_audio),
+            ),
+        ],
+    });
     Ok(figures)
 }
 

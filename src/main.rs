@@ -297,6 +297,11 @@ impl ShowArgs {
         show.validate().context("after command-line overrides")?;
         Ok(show)
     }
+
+    /// The `--clock` rehearsal time, in the show's time zone.
+    fn day_clock(&self, show: &ShowConfig) -> Option<runtime::DayClock> {
+        (self.clock).map(|minute| runtime::DayClock::starting_at(minute, show.zone()))
+    }
 }
 
 /// The demo show: next to the binary's source tree when run from a checkout, else in ./assets.
@@ -391,7 +396,7 @@ fn run(command: Command) -> Result<()> {
 
 fn stream(args: StreamArgs) -> Result<()> {
     let show = args.show.load()?;
-    let day = (args.show.clock).map(|minute| runtime::DayClock::starting_at(minute, show.zone()));
+    let day = args.show.day_clock(&show);
     let vmc_fallback = args.vmc_fallback;
     if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
         bail!("--vmc-fallback must be a positive number of seconds");
@@ -432,7 +437,7 @@ fn stream(args: StreamArgs) -> Result<()> {
 
 fn render(args: RenderArgs) -> Result<()> {
     let show = args.show.load()?;
-    let day = (args.show.clock).map(|minute| runtime::DayClock::starting_at(minute, show.zone()));
+    let day = args.show.day_clock(&show);
     check_seconds(Some(args.seconds))?;
     if let Some(url) = args.outputs.iter().find(|o| o.contains("://")) {
         bail!("render writes files as fast as it can; use `twincast stream` for {url}");

@@ -321,7 +321,10 @@ fn the_show_keeps_its_own_time_zone() {
     let s = live.wait_status(60, |s| s["local_time"].is_string());
     assert_eq!(s["timezone"], "Asia/Shanghai", "{s}");
     let local = s["local_time"].as_str().unwrap();
-    assert!(local.contains("T23:59:") && local.ends_with("+08:00"), "{s}");
+    assert!(
+        local.contains("T23:59:") && local.ends_with("+08:00"),
+        "{s}"
+    );
     let audit = dir.path("said.jsonl");
     let first = wait_until("a line is said", Duration::from_secs(30), || {
         let said = std::fs::read_to_string(&audit).unwrap_or_default();
@@ -332,5 +335,8 @@ fn the_show_keeps_its_own_time_zone() {
     let _ = child.wait();
     let said: serde_json::Value = serde_json::from_str(&first).unwrap();
     let local = said["local"].as_str().unwrap();
-    assert!(local.contains("T23:59:") && local.ends_with("+08:00"), "{said}");
+    assert!(
+        local.contains("T23:59:") && local.ends_with("+08:00"),
+        "{said}"
+    );
 }

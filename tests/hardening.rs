@@ -324,7 +324,9 @@ fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
     // Watch the encoded frame count and /health together until health turns.
     let mut frames = (0, Instant::now());
     let body = wait_until("/health says stalled", Duration::from_secs(120), || {
-        let now_frames = get_json(&live.api, "/status")["frames"].as_u64().unwrap_or(0);
+        let now_frames = get_json(&live.api, "/status")["frames"]
+            .as_u64()
+            .unwrap_or(0);
         if now_frames != frames.0 {
             frames = (now_frames, Instant::now());
         }
@@ -337,7 +339,10 @@ fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
     let frozen_at = frames.1;
     let noticed = frozen_at.elapsed();
     assert!(frames.0 > 0, "{body}");
-    assert!(noticed <= Duration::from_secs(10), "503 came {noticed:?} after the last frame");
+    assert!(
+        noticed <= Duration::from_secs(10),
+        "503 came {noticed:?} after the last frame"
+    );
     std::thread::sleep(Duration::from_secs(2));
     let said = said.lock().unwrap().clone();
     let pings: Vec<Instant> = said
@@ -346,7 +351,11 @@ fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
         .map(|(t, _)| *t)
         .collect();
     assert!(said.iter().any(|(_, m)| m == "READY=1"), "{said:?}");
-    assert!(pings.len() >= 2, "pinged {} times while on air", pings.len());
+    assert!(
+        pings.len() >= 2,
+        "pinged {} times while on air",
+        pings.len()
+    );
     let last = *pings.last().unwrap();
     assert!(
         last < frozen_at + Duration::from_secs(2),
@@ -361,7 +370,9 @@ fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
     assert!(stderr.contains("freezes now, on purpose"), "{stderr}");
     assert!(stderr.contains("stream_stalled"), "{stderr}");
     // The killed MKV has no index or duration; its packets tell how far it got.
-    let last = packet_times(&out, "v:0").last().map_or(0.0, |(pts, _)| *pts);
+    let last = packet_times(&out, "v:0")
+        .last()
+        .map_or(0.0, |(pts, _)| *pts);
     assert!((2.0..=4.5).contains(&last), "recorded up to {last} s");
     assert!(decode(&out).status.success());
 }

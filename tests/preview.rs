@@ -75,16 +75,12 @@ fn live_preview_plays_the_show_in_the_window() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("speaking at"), "{log}");
-    let (_, _, pixels) = read_ppm(&shot);
-    let count = |x0: usize, y0: usize, w: usize, h: usize, want: &dyn Fn(&[u8]) -> bool| {
-        (y0..y0 + h)
-            .flat_map(|y| (x0..x0 + w).map(move |x| (y * 480 + x) * 3))
-            .filter(|i| want(&pixels[*i..*i + 3]))
-            .count()
-    };
-    let red = count(340, 48, 128, 110, &|p| p[0] > 180 && p[1] < 90 && p[2] < 90);
+    let picture = read_ppm(&shot);
+    let (red, _) = count_pixels(&picture, 340..468, 48..158, |[r, g, b]| {
+        r > 180 && g < 90 && b < 90
+    });
     assert!(red > 400, "no flash-sale card ({red} red pixels)");
-    let caption = count(100, 236, 280, 26, &|p| p.iter().all(|c| *c > 200));
+    let (caption, _) = count_pixels(&picture, 100..380, 236..262, |p| p.iter().all(|c| *c > 200));
     assert!(caption > 150, "no caption ({caption} text pixels)");
 }
 
@@ -95,7 +91,11 @@ fn preview_draws_the_twins_screens() {
     let dir = Scratch::new("preview-screens");
     let script = dir.path("script.txt");
     let shot = dir.path("screens.ppm");
-    std::fs::write(&script, format!("wait 12\nscreenshot {}\nquit\n", shot.display())).unwrap();
+    std::fs::write(
+        &script,
+        format!("wait 12\nscreenshot {}\nquit\n", shot.display()),
+    )
+    .unwrap();
     let out = on_virtual_display(&[
         "preview",
         repo().join("assets/shows/demo.toml").to_str().unwrap(),
@@ -104,16 +104,16 @@ fn preview_draws_the_twins_screens() {
         "--commands",
         script.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (w, _, pixels) = read_ppm(&shot);
-    let (mut red, mut n) = (0, 0);
-    for y in 52..60 {
-        for x in 150..330 {
-            let i = ((y * w + x) * 3) as usize;
-            let [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
-            red += (r > 120 && r / 2 > g && r / 2 > b) as u32;
-            n += 1;
-        }
-    }
-    assert!(red * 2 > n, "the banner is not drawn: {red} of {n} pixels red");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (red, n) = count_pixels(&read_ppm(&shot), 150..330, 52..60, |[r, g, b]| {
+        r > 120 && r / 2 > g && r / 2 > b
+    });
+    assert!(
+        red * 2 > n,
+        "the banner is not drawn: {red} of {n} pixels red"
+    );
 }

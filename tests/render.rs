@@ -74,18 +74,16 @@ fn render_demo_show_is_a_real_picture() {
     assert!(volume > -45.0, "audio is (nearly) silent: {volume} dB");
     // The unlit brand banner across the top of the back wall is red, with the shop's name
     // written on it in white.
-    let (mut red, mut white, mut n) = (0, 0, 0);
-    for x in 200..440 {
-        for y in 70..80 {
-            let i = ((y * frame.0 + x) * 3) as usize;
-            let [r, g, b] = [frame.2[i], frame.2[i + 1], frame.2[i + 2]].map(f64::from);
-            red += (r > 120.0 && r > 2.0 * g && r > 2.0 * b) as u32;
-            white += (r > 180.0 && g > 180.0 && b > 180.0) as u32;
-            n += 1;
-        }
-    }
+    let (red, n) = count_pixels(&frame, 200..440, 70..80, |p| {
+        let [r, g, b] = p.map(f64::from);
+        r > 120.0 && r > 2.0 * g && r > 2.0 * b
+    });
+    let (white, _) = count_pixels(&frame, 200..440, 70..80, |p| p.iter().all(|c| *c > 180));
     assert!(red * 2 > n, "the banner is not red: {red} of {n} pixels");
-    assert!(white * 50 > n, "no writing on the banner: {white} of {n} pixels");
+    assert!(
+        white * 50 > n,
+        "no writing on the banner: {white} of {n} pixels"
+    );
 }
 
 /// SIGTERM in the middle of a render still leaves a complete, playable file.
@@ -331,7 +329,10 @@ fn the_demos_product_shots_show_the_product_unobstructed() {
         "transform: (translation: (-1.0, 0.0, 1.1)",
         "transform: (translation: (-2.15, 0.0, 0.4)",
     );
-    assert_ne!(in_the_way, scene, "the host's place in the demo scene moved");
+    assert_ne!(
+        in_the_way, scene,
+        "the host's place in the demo scene moved"
+    );
     let render = |name: &str, scene_text: &str, camera: &str| {
         let scene_path = dir.path(&format!("{name}.ron"));
         std::fs::write(&scene_path, scene_text).unwrap();
@@ -345,19 +346,32 @@ fn the_demos_product_shots_show_the_product_unobstructed() {
         )
         .unwrap();
         let out = dir.path(&format!("{name}-{camera}.mkv"));
-        run_ok(&["render", show.to_str().unwrap(), "--seconds", "0.3", "-o", out.to_str().unwrap()]);
+        run_ok(&[
+            "render",
+            show.to_str().unwrap(),
+            "--seconds",
+            "0.3",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
         rgb_frame(&out, 2)
     };
     for camera in ["cake", "speeder"] {
         let with_host = render("with", &scene, camera);
         let alone = render("without", &without, camera);
         let d = middle_difference(&with_host, &alone);
-        assert!(d < 4.0, "camera `{camera}`: the host changes the product's middle by {d:.1}");
+        assert!(
+            d < 4.0,
+            "camera `{camera}`: the host changes the product's middle by {d:.1}"
+        );
     }
     let blocked = render("in-the-way", &in_the_way, "cake");
     let alone = render("without", &without, "cake");
     let d = middle_difference(&blocked, &alone);
-    assert!(d > 15.0, "a host in front of the cake changed the middle by only {d:.1}");
+    assert!(
+        d > 15.0,
+        "a host in front of the cake changed the middle by only {d:.1}"
+    );
 }
 
 /// Mean absolute difference (0–255) of the middle third of two pictures.

@@ -185,7 +185,11 @@ fn a_stalled_server_never_holds_up_the_show() {
     assert!(status.len() >= 5, "too few status lines\n{stderr}");
     for pair in status.windows(2) {
         let ((t0, e0), (t1, e1)) = (pair[0], pair[1]);
-        assert!(t1 - t0 < 2.5, "the show stood still {:.1} s\n{stderr}", t1 - t0);
+        assert!(
+            t1 - t0 < 2.5,
+            "the show stood still {:.1} s\n{stderr}",
+            t1 - t0
+        );
         assert!(e1 > e0, "the encoder stood still at frame {e0}\n{stderr}");
     }
 }
@@ -200,7 +204,10 @@ fn log_seconds(line: &str) -> Option<f64> {
 /// The whole number that follows `label` in `line`.
 fn number_after(line: &str, label: &str) -> Option<u64> {
     let rest = line.split(label).nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A server that is down when the show starts: the show (and its recording) starts anyway,

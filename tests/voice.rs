@@ -30,17 +30,11 @@ fn monitor_without_an_audio_device_warns_and_streams_on() {
 #[test]
 fn a_failing_speech_engine_does_not_stop_the_show() {
     let dir = Scratch::new("engine-fails");
-    let show = dir.path("show.toml");
-    std::fs::write(
-        &show,
-        format!(
-            "scene = \"{}\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\n[render]\nmsaa = 1\n\
-             [voice]\nengine = \"command:echo the voice service is down >&2; exit 7\"\n\
-             lines = [\"one\", \"two\"]\ncache_mb = 0\n",
-            fixture("colour_panels.ron").display()
-        ),
-    )
-    .unwrap();
+    let show = tiny_speaking_show(
+        &dir,
+        "engine = \"command:echo the voice service is down >&2; exit 7\"\n\
+         lines = [\"one\", \"two\"]\ncache_mb = 0\n",
+    );
     let out = dir.path("silent-host.mkv");
     let run = run_ok(&[
         "render",
@@ -60,23 +54,17 @@ fn a_failing_speech_engine_does_not_stop_the_show() {
 
 /// eSpeak runs in a worker process: a native crash there (SIGABRT, what a failed C
 /// `assert` raises, sent from outside; an outside SIGSEGV is survived once by Rust's
-/// stack-overflow handler, a real one is not) costs at most the line being spoken. The show streams on, a new worker starts, and the
-/// host is heard again after the crash.
+/// stack-overflow handler, a real one is not) costs at most the line being spoken. The
+/// show streams on, a new worker starts, and the host is heard again after the crash.
 #[test]
 fn a_crash_in_the_speech_worker_costs_a_line_not_the_show() {
     let dir = Scratch::new("worker-crash");
-    let show = dir.path("show.toml");
-    std::fs::write(
-        &show,
-        format!(
-            "scene = \"{}\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\n[render]\nmsaa = 1\n\
-             [voice]\nengine = \"espeak\"\ncache_mb = 0\npause_seconds = 0.3\n\
-             lines = [\"The first line of the night.\", \"Robots, cakes and speeders.\", \
-             \"Ask me anything about the factory.\"]\n",
-            fixture("colour_panels.ron").display()
-        ),
-    )
-    .unwrap();
+    let show = tiny_speaking_show(
+        &dir,
+        "engine = \"espeak\"\ncache_mb = 0\npause_seconds = 0.3\n\
+         lines = [\"The first line of the night.\", \"Robots, cakes and speeders.\", \
+         \"Ask me anything about the factory.\"]\n",
+    );
     let out = dir.path("crash.mkv");
     let child = StreamBuilder::new(&show)
         .args(["--seconds", "16", "-o", out.to_str().unwrap()])
@@ -95,23 +83,60 @@ fn a_crash_in_the_speech_worker_costs_a_line_not_the_show() {
     let output = child.finish();
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{log}");
-    assert!(log.contains(&format!("worker process {worker} ended (signal 6 (SIGABRT))")), "{log}");
-    assert!(log.contains(&format!("worker process {next} started")), "{log}");
+    assert!(
+        log.contains(&format!(
+            "worker process {worker} ended (signal 6 (SIGABRT))"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("worker process {next} started")),
+        "{log}"
+    );
     assert_media(&out, 160, 90, 10, 16.0);
     // The host speaks in the last seconds, long after the crash (silence is about -91 dB).
     let late = mean_volume_db_from(&out, 11.0);
-    assert!(late > -50.0, "the last 5 s are silent ({late:.1} dB)\n{log}");
+    assert!(
+        late > -50.0,
+        "the last 5 s are silent ({late:.1} dB)\n{log}"
+    );
 }
 
 /// The pid of `parent`'s `speech-worker` child, if it has one now.
 fn speech_worker_of(parent: u32) -> Option<u32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        // Fields after the command name, which is in parentheses: state, ppid, …
-        let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
-        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-        let is_worker = cmdline.split(|b| *b == 0).any(|arg| arg == b"speech-worker");
-        (ppid == parent && is_worker).then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // Fields after the command name, which is in parentheses: state, ppid, …
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let is_worker = cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == b"speech-worker");
+            (ppid == parent && is_worker).then_some(pid)
+        })
+}
+
+/// A 160×90, 10 fps show on the colour-panel scene whose `[voice]` table is `voice`.
+fn tiny_speaking_show(dir: &Scratch, voice: &str) -> std::path::PathBuf {
+    let show = dir.path("show.toml");
+    std::fs::write(
+        &show,
+        format!(
+            "scene = \"{}\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\n[render]\nmsaa = 1\n\
+             [voice]\n{voice}",
+            fixture("colour_panels.ron").display()
+        ),
+    )
+    .unwrap();
+    show
 }

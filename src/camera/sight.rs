@@ -36,7 +36,10 @@ pub fn blocked_shots(scene: &SceneDescription, plan: &ShowPlan) -> Vec<String> {
         .products
         .iter()
         .filter_map(|p| {
-            let prop = scene.props.iter().find(|s| Some(&s.name) == p.prop.as_ref())?;
+            let prop = scene
+                .props
+                .iter()
+                .find(|s| Some(&s.name) == p.prop.as_ref())?;
             Some((p.id.as_str(), Vec3::from(prop.transform.translation)))
         })
         .collect();
@@ -98,18 +101,25 @@ struct Column {
 impl Column {
     /// Why this pose's picture is spoiled by the presenter, if it is.
     fn spoils(&self, pose: &Pose, products: &[(&str, Vec3)]) -> Option<String> {
-        let in_view: Vec<&(&str, Vec3)> = products
-            .iter()
-            .filter(|(_, at)| sees(pose, *at))
-            .collect();
+        let in_view: Vec<&(&str, Vec3)> =
+            products.iter().filter(|(_, at)| sees(pose, *at)).collect();
         if in_view.is_empty() {
             return None; // not a product shot
         }
-        if let Some((id, _)) = in_view.iter().find(|(_, at)| self.hides(pose.position, *at)) {
-            return Some(format!("the presenter stands between the camera and `{id}`"));
+        if let Some((id, _)) = in_view
+            .iter()
+            .find(|(_, at)| self.hides(pose.position, *at))
+        {
+            return Some(format!(
+                "the presenter stands between the camera and `{id}`"
+            ));
         }
         let nearest = self.centre + (flat(pose.position) - self.centre).clamp_length_max(RADIUS);
-        let near = Vec3::new(nearest.x, pose.position.y.clamp(self.base, self.base + HEIGHT), nearest.y);
+        let near = Vec3::new(
+            nearest.x,
+            pose.position.y.clamp(self.base, self.base + HEIGHT),
+            nearest.y,
+        );
         (near.distance(pose.position) < TOO_CLOSE && sees(pose, near)).then(|| {
             format!(
                 "the presenter fills the picture of `{}` from {:.1} m",
@@ -174,12 +184,19 @@ mod tests {
     fn a_presenter_in_front_of_the_product_is_found() {
         let (mut scene, plan) = demo();
         // Between the `cake` camera and the cake.
-        let cake = scene.cameras.iter().find(|c| c.name == "cake").unwrap().clone();
+        let cake = scene
+            .cameras
+            .iter()
+            .find(|c| c.name == "cake")
+            .unwrap()
+            .clone();
         let between = (Vec3::from(cake.position) + Vec3::from(cake.look_at)) / 2.0;
         scene.presenter.as_mut().unwrap().transform.translation = [between.x, 0.0, between.z];
         let problems = blocked_shots(&scene, &plan);
         assert!(
-            problems.iter().any(|p| p.contains("camera `cake`") && p.contains("between")),
+            problems
+                .iter()
+                .any(|p| p.contains("camera `cake`") && p.contains("between")),
             "{problems:?}"
         );
         // A step in front of the camera, off the line to the cake: she fills the picture.
@@ -189,6 +206,9 @@ mod tests {
         let aside = eye + toward * 1.0 + toward.cross(Vec3::Y).normalize() * 0.45;
         scene.presenter.as_mut().unwrap().transform.translation = [aside.x, 0.0, aside.z];
         let problems = blocked_shots(&scene, &plan);
-        assert!(problems.iter().any(|p| p.contains("fills the picture")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("fills the picture")),
+            "{problems:?}"
+        );
     }
 }

@@ -176,6 +176,19 @@ pub struct ApiConfig {
     pub health_offline_seconds: f64,
 }
 
+impl ApiConfig {
+    /// How long without a new encoded frame before `/health` says `stalled` (and the
+    /// `stream_stalled` alert goes out); at least a second.
+    pub fn stalled_after(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.health_stalled_seconds.max(1.0))
+    }
+
+    /// How long without a live output before `/health` says `offline`; at least a second.
+    pub fn offline_after(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.health_offline_seconds.max(1.0))
+    }
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
@@ -797,11 +810,12 @@ impl ShowConfig {
 /// table (the n-th `[[schedule]]`, say) when it names one, or that table's header.
 fn locate(text: &str, problem: &plan::PlanProblem) -> Option<Located> {
     let from = match problem.section {
-        Some((header, n)) => text
-            .match_indices(header)
-            .filter(|(at, _)| *at == 0 || text[..*at].ends_with('\n'))
-            .nth(n)?
-            .0,
+        Some((header, n)) => {
+            text.match_indices(header)
+                .filter(|(at, _)| *at == 0 || text[..*at].ends_with('\n'))
+                .nth(n)?
+                .0
+        }
         None => 0,
     };
     let offset = match &problem.needle {

@@ -486,7 +486,8 @@ impl ShowPlan {
             if !self.shop.text(base).is_empty() && !self.shop.has(language, base) {
                 return Err(missing("`shop`".into()));
             }
-            let in_slot = |id: &str| slot.products.is_empty() || slot.products.iter().any(|p| p == id);
+            let in_slot =
+                |id: &str| slot.products.is_empty() || slot.products.iter().any(|p| p == id);
             for p in self.products.iter().filter(|p| in_slot(&p.id)) {
                 let named = match language {
                     "zh" => p.name.zh.is_some(),
@@ -509,11 +510,16 @@ impl ShowPlan {
                 if !s.lines.is_empty() && !translated {
                     return Err(missing(format!("the lines of {what}")));
                 }
-                if s.title.as_ref().is_some_and(|t| !t.has(language, base) && !neutral(t)) {
+                if s.title
+                    .as_ref()
+                    .is_some_and(|t| !t.has(language, base) && !neutral(t))
+                {
                     return Err(missing(format!("the title of {what}")));
                 }
             }
-            if let Some(j) = (self.faq.iter()).position(|f| !f.answer.has(language, base) && !neutral(&f.answer)) {
+            if let Some(j) =
+                (self.faq.iter()).position(|f| !f.answer.has(language, base) && !neutral(&f.answer))
+            {
                 return Err(missing(format!("the answer of faq {}", j + 1)));
             }
         }

@@ -169,28 +169,49 @@ fn a_slot_in_another_language_needs_its_translations_and_is_located() {
              [[schedule]]\nfrom = \"00:00\"\nto = \"06:00\"\nlanguage = \"zh\"\n"
         )
     };
-    let err = dir.parse(&show("lines = [\"The {name}: {points}.\"]")).unwrap_err();
+    let err = dir
+        .parse(&show("lines = [\"The {name}: {points}.\"]"))
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("show.toml:17:1: schedule[1].language"), "{text}");
-    assert!(text.contains("no `zh` version of the lines of segment 1 (`pitch`)"), "{text}");
+    assert!(
+        text.contains("show.toml:17:1: schedule[1].language"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no `zh` version of the lines of segment 1 (`pitch`)"),
+        "{text}"
+    );
     // With its translation, and a title of placeholders only, the slot is complete.
-    let ok = show("lines = [\"The {name}: {points}.\"]\ntranslations.zh = [\"{name}：{points}。\"]");
+    let ok =
+        show("lines = [\"The {name}: {points}.\"]\ntranslations.zh = [\"{name}：{points}。\"]");
     let config = dir.parse(&ok).unwrap();
     assert_eq!(config.plan.products[0].points.get("zh").unwrap()[0], "安静");
     // Points given once are English: the Chinese slot cannot use them.
     let err = dir
-        .parse(&ok.replace("points = { en = [\"quiet\"], zh = [\"安静\"] }", "points = [\"quiet\"]"))
+        .parse(&ok.replace(
+            "points = { en = [\"quiet\"], zh = [\"安静\"] }",
+            "points = [\"quiet\"]",
+        ))
         .unwrap_err();
-    assert!(err.to_string().contains("the points of product `fan`"), "{err}");
+    assert!(
+        err.to_string().contains("the points of product `fan`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_time_zone_is_an_iana_name() {
     let dir = ShowDir::new("timezone");
-    let show = dir.parse("scene = \"room.ron\"\ntimezone = \"Asia/Shanghai\"\n").unwrap();
+    let show = dir
+        .parse("scene = \"room.ron\"\ntimezone = \"Asia/Shanghai\"\n")
+        .unwrap();
     assert_eq!(show.zone().iana_name(), Some("Asia/Shanghai"));
     let err = dir
         .parse("scene = \"room.ron\"\ntimezone = \"Beijing time\"\n")
         .unwrap_err();
-    assert!(err.to_string().contains("timezone: `Beijing time` is not a time zone"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("timezone: `Beijing time` is not a time zone"),
+        "{err}"
+    );
 }

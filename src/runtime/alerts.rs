@@ -208,7 +208,9 @@ impl Watch {
             if down {
                 let since = *seen.1.get_or_insert_with(Instant::now);
                 if since.elapsed() >= self.limits.failing_after
-                    && seen.2.is_none_or(|t| t.elapsed() >= self.limits.failing_after)
+                    && seen
+                        .2
+                        .is_none_or(|t| t.elapsed() >= self.limits.failing_after)
                 {
                     seen.2 = Some(Instant::now());
                     events.push((

@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn only_a_well_formed_freeze_is_a_fault() {
         assert_eq!(Fault::parse("freeze-after:4").unwrap().freeze_at, Some(4.0));
-        assert_eq!(Fault::parse("freeze-after:-1").unwrap().freeze_at, Some(0.0));
+        assert_eq!(
+            Fault::parse("freeze-after:-1").unwrap().freeze_at,
+            Some(0.0)
+        );
         assert_eq!(Fault::parse("freeze-after:nan"), None);
         assert_eq!(Fault::parse("freeze-after:"), None);
         assert_eq!(Fault::parse("crash"), None);

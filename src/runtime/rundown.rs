@@ -208,7 +208,9 @@ impl DayClock {
 
     /// Starts today (in `zone`) at `minute` past midnight: rehearsals with `--clock`.
     pub fn starting_at(minute: u32, zone: jiff::tz::TimeZone) -> Self {
-        let today = jiff::Timestamp::now().to_zoned_datetime(zone.clone()).date();
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(zone.clone())
+            .date();
         Self::on(today, minute, zone)
     }
 
@@ -263,7 +265,7 @@ impl Reloader {
             return;
         }
         match ShowConfig::load(&self.0.path) {
-            Ok(show) if show.plan.segments.is_empty() && director.has_segments() => warn!(
+            Ok(show) if show.plan.segments.is_empty() && director.is_active() => warn!(
                 "{}: the edited rundown has no segments; the show goes on as it was",
                 self.0.path.display()
             ),
@@ -298,7 +300,10 @@ mod tests {
         assert_eq!(clock.minute(70.0 * 60.0), 60);
         // 00:00 in Shanghai is 16:00 UTC the day before, whatever this machine's zone.
         assert_eq!(local_stamp(&clock.at(600.0)), "2026-11-30T00:00:00+08:00");
-        assert_eq!(clock.at(600.0).timestamp().to_string(), "2026-11-29T16:00:00Z");
+        assert_eq!(
+            clock.at(600.0).timestamp().to_string(),
+            "2026-11-29T16:00:00Z"
+        );
         assert_eq!(clock.zone_name(), "Asia/Shanghai");
     }
 
@@ -309,12 +314,18 @@ mod tests {
         let spring = DayClock::on(date(2026, 3, 7), 23 * 60 + 30, new_york.clone());
         assert_eq!(spring.minute(2.0 * 3600.0), 60 + 30);
         assert_eq!(spring.minute(3.0 * 3600.0), 3 * 60 + 30);
-        assert_eq!(local_stamp(&spring.at(3.0 * 3600.0)), "2026-03-08T03:30:00-04:00");
+        assert_eq!(
+            local_stamp(&spring.at(3.0 * 3600.0)),
+            "2026-03-08T03:30:00-04:00"
+        );
         // Fall back (2026-11-01, 02:00 → 01:00): 01:30 comes twice, an hour apart.
         let fall = DayClock::on(date(2026, 11, 1), 30, new_york);
         assert_eq!(fall.minute(3600.0), 90);
         assert_eq!(fall.minute(2.0 * 3600.0), 90);
-        assert_eq!(local_stamp(&fall.at(2.0 * 3600.0)), "2026-11-01T01:30:00-05:00");
+        assert_eq!(
+            local_stamp(&fall.at(2.0 * 3600.0)),
+            "2026-11-01T01:30:00-05:00"
+        );
         assert_eq!(fall.minute(3.0 * 3600.0), 2 * 60 + 30);
     }
 

@@ -79,12 +79,8 @@ impl Services {
             Some(listen) => {
                 let known = known_names(show, scene, vmc.is_some() || live_audio.is_some());
                 let limits = HealthLimits {
-                    stalled_after: Duration::from_secs_f64(
-                        show.api.health_stalled_seconds.max(1.0),
-                    ),
-                    offline_after: Duration::from_secs_f64(
-                        show.api.health_offline_seconds.max(1.0),
-                    ),
+                    stalled_after: show.api.stalled_after(),
+                    offline_after: show.api.offline_after(),
                 };
                 let shared = ApiShared {
                     status: status.clone(),

@@ -1,15 +1,19 @@
 //! One show from start to clean stop: what `stream` and `render` run.
 
 use super::audio::{AudioOptions, ShowAudio, encode_settings};
+use super::fault::Fault;
 use super::meter::{RunView, StatusMeter};
 use super::pacer::FramePacer;
 use super::rundown::{DayClock, Rundown};
 use super::services::Services;
 use super::status::Progress;
 use super::telemetry::Telemetry;
-use super::fault::Fault;
 use super::watchdog::Watchdog;
-use super::{Pacing, RunError, RunOptions, RunReport, StopSignal, alerts::{AlertLimits, Alerts}, app};
+use super::{
+    Pacing, RunError, RunOptions, RunReport, StopSignal,
+    alerts::{AlertLimits, Alerts},
+    app,
+};
 use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, EncodeSummary, EncoderThread, Encoding, VideoEncoder};
@@ -63,7 +67,10 @@ impl ShowRun {
                 clock,
                 speaks: !show.plan.segments.is_empty() || services.api.is_some(),
                 offline: options.pacing == Pacing::AsFastAsPossible,
-                day: options.day.clone().unwrap_or_else(|| DayClock::now_in(show.zone())),
+                day: options
+                    .day
+                    .clone()
+                    .unwrap_or_else(|| DayClock::now_in(show.zone())),
                 live: services.live_audio.clone(),
                 monitor: options.monitor,
             },
@@ -87,7 +94,7 @@ impl ShowRun {
             show.alerts.webhook.as_deref(),
             AlertLimits {
                 failing_after: Duration::from_secs_f64(show.alerts.failing_after_seconds.max(0.5)),
-                stalled_after: Duration::from_secs_f64(show.api.health_stalled_seconds.max(1.0)),
+                stalled_after: show.api.stalled_after(),
             },
             &outputs,
             encoder.stats.clone(),

@@ -22,8 +22,9 @@ pub struct AuditLog {
 pub struct Said<'a> {
     /// Wall clock, seconds since the Unix epoch.
     pub at: f64,
-    /// The same instant in the show's time zone (RFC 3339 with its offset), as the
-    /// operator reads it.
+    /// When the line went on air by the show's own clock (its start in the show's time
+    /// zone, advanced by the media clock: what the schedule goes by), RFC 3339 with the
+    /// zone's offset.
     pub local: &'a str,
     /// Media time the line started, seconds since the stream began.
     pub media: f64,

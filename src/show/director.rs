@@ -119,11 +119,6 @@ impl Director {
     }
 
     /// Takes effect at the next segment, so a segment is never cut mid-sentence by an edit.
-    /// Whether the rundown has any segment (a reload must not take them all away).
-    pub fn has_segments(&self) -> bool {
-        !self.plan.segments.is_empty()
-    }
-
     pub fn reload(&mut self, plan: ShowPlan) {
         self.pending = Some(plan);
     }

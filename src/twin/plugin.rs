@@ -61,7 +61,11 @@ fn screen_size(shape: &crate::scene::Shape) -> (u32, u32) {
         Shape::Plane { width, depth } => width / depth,
         _ => 16.0 / 9.0,
     };
-    let aspect = if aspect.is_finite() { aspect } else { 16.0 / 9.0 };
+    let aspect = if aspect.is_finite() {
+        aspect
+    } else {
+        16.0 / 9.0
+    };
     let width = ((SCREEN_HEIGHT as f32 * aspect / 2.0).round() as u32 * 2).clamp(64, 2048);
     (width, SCREEN_HEIGHT)
 }

@@ -94,6 +94,8 @@ pub fn serve(
                         VoiceError::UnknownVoice { voice, .. } => {
                             Header::failed("unknown voice".into(), Some(voice))
                         }
+                        // The parent names the engine again when it reads the reply.
+                        VoiceError::Engine { reason, .. } => Header::failed(reason, None),
                         e => Header::failed(e.to_string(), None),
                     })
             });
@@ -317,9 +319,12 @@ impl SpeechEngine for WorkerEngine {
         let sent = writeln!(running.stdin, "{request}").and_then(|()| running.stdin.flush());
         let reply = match sent {
             Err(e) => Err(format!("it is gone: {e}")),
-            Ok(()) => running.replies.recv_timeout(self.timeout).unwrap_or_else(|_| {
-                Err(format!("no answer in {:.1} s", self.timeout.as_secs_f64()))
-            }),
+            Ok(()) => running
+                .replies
+                .recv_timeout(self.timeout)
+                .unwrap_or_else(|_| {
+                    Err(format!("no answer in {:.1} s", self.timeout.as_secs_f64()))
+                }),
         };
         match reply {
             // Spoken, or an engine's own refusal: the worker is fine for the next line.
@@ -397,7 +402,10 @@ mod tests {
         assert_eq!(u.words[0].text, "hello\nthere");
         // Refusals are answers: the worker stays.
         let unknown = read_reply(&mut replies, "fake").unwrap().unwrap_err();
-        assert!(matches!(unknown, VoiceError::UnknownVoice { .. }), "{unknown}");
+        assert!(
+            matches!(unknown, VoiceError::UnknownVoice { .. }),
+            "{unknown}"
+        );
         let bad = read_reply(&mut replies, "fake").unwrap().unwrap_err();
         assert!(bad.to_string().contains("bad request"), "{bad}");
         // The end of its output is a broken worker.
@@ -441,7 +449,8 @@ mod tests {
     #[test]
     fn a_hung_or_babbling_worker_is_replaced() {
         let hung = script("hung-worker", "exec sleep 60");
-        let mut engine = WorkerEngine::new(&hung, "espeak").with_timeout(Duration::from_millis(300));
+        let mut engine =
+            WorkerEngine::new(&hung, "espeak").with_timeout(Duration::from_millis(300));
         let e = engine.synthesize("hi", "en").unwrap_err();
         assert!(e.to_string().contains("no answer in 0.3 s"), "{e}");
         assert_eq!(engine.restarts, 1);

@@ -138,6 +138,25 @@ pub fn rgb_frame(path: &Path, n: u32) -> (u32, u32, Vec<u8>) {
     (w, h, out.stdout)
 }
 
+/// Of the pixels in a rectangle of a frame (packed RGB, as [`rgb_frame`] and [`read_ppm`]
+/// give it), how many `want` holds for, and how many there are.
+pub fn count_pixels(
+    frame: &(u32, u32, Vec<u8>),
+    xs: std::ops::Range<u32>,
+    ys: std::ops::Range<u32>,
+    want: impl Fn([u8; 3]) -> bool,
+) -> (u32, u32) {
+    let (mut hits, mut all) = (0, 0);
+    for y in ys {
+        for x in xs.clone() {
+            let i = ((y * frame.0 + x) * 3) as usize;
+            hits += want([frame.2[i], frame.2[i + 1], frame.2[i + 2]]) as u32;
+            all += 1;
+        }
+    }
+    (hits, all)
+}
+
 /// Mean colour of a square patch centred on (x, y).
 pub fn patch_mean(frame: &(u32, u32, Vec<u8>), x: u32, y: u32, half: u32) -> [f64; 3] {
     let (w, _, data) = frame;
