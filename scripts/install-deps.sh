@@ -19,8 +19,9 @@ PACKAGES=(
   espeak-ng libespeak-ng-dev
   # a real RTMP server for the tests
   nginx libnginx-mod-rtmp
-  # test helpers (Xvfb: a virtual display for the preview window's tests)
-  python3 curl procps xvfb xauth
+  # test helpers (Xvfb: a virtual display for the preview window's tests; Chromium and its
+  # WebDriver for the console's tests)
+  python3 curl procps xvfb xauth chromium chromium-driver
 )
 
 missing=()

@@ -4,6 +4,7 @@
 mod common;
 
 mod api;
+mod console;
 mod editor;
 mod errors;
 mod hardening;

@@ -93,6 +93,7 @@ mod tests {
                 state: state.into(),
                 dropped_packets: 0,
                 reconnects: 0,
+                ..Default::default()
             }],
             ..Default::default()
         }

@@ -16,8 +16,16 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 type Labels = Vec<(&'static str, String)>;
 
 /// The exposition of one status snapshot.
-pub fn exposition(s: &ShowStatus) -> String {
+pub fn exposition(s: &ShowStatus, resident_bytes: Option<u64>) -> String {
     let mut registry = Registry::with_prefix("twincast");
+    if let Some(bytes) = resident_bytes {
+        gauge(
+            &mut registry,
+            "resident_memory_bytes",
+            "Memory the process holds (RSS).",
+            bytes as f64,
+        );
+    }
     gauge(
         &mut registry,
         "uptime_seconds",
@@ -65,6 +73,15 @@ pub fn exposition(s: &ShowStatus) -> String {
     // Writing into a String cannot fail.
     let _ = encode(&mut out, &registry);
     out
+}
+
+/// The process's resident memory, from `/proc/self/statm` (Linux; `None` elsewhere).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(1) as u64)
 }
 
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {

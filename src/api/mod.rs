@@ -6,11 +6,16 @@
 //! queued as [`ApiCommand`]s, which the loop takes between frames, so a slow or hostile
 //! client cannot stall the picture.
 
+mod console;
+mod feed;
 mod guard;
 mod health;
+mod history;
 mod metrics;
 
+pub use feed::{Feed, FeedKind};
 pub use health::{HealthLimits, Liveness};
+pub use history::History;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Json, State};
@@ -55,6 +60,30 @@ pub enum ApiCommand {
     Comment { user: String, text: String },
     /// A person takes over the host (live capture and microphone), or hands back.
     Takeover(bool),
+    /// The show file was read again and is valid: its rundown starts at the next segment.
+    Reload(Box<crate::config::plan::ShowPlan>),
+}
+
+impl ApiCommand {
+    /// What the console's feed says the operator did.
+    fn describe(&self) -> String {
+        match self {
+            ApiCommand::Say(text) => format!("say: {text}"),
+            ApiCommand::Gesture { clip, .. } => format!("gesture: {clip}"),
+            ApiCommand::NextSegment => "next segment".into(),
+            ApiCommand::Product(id) => format!("product: {id}"),
+            ApiCommand::FlashSale { product, seconds } => format!(
+                "flash sale: {}{}",
+                product.as_deref().unwrap_or("current product"),
+                seconds.map(|s| format!(", {s:.0} s")).unwrap_or_default()
+            ),
+            ApiCommand::Comment { user, text } => format!("answer {user}: {text}"),
+            ApiCommand::Takeover(on) => format!("takeover {}", if *on { "on" } else { "off" }),
+            ApiCommand::Reload(plan) => {
+                format!("show file reloaded ({} segments)", plan.segments.len())
+            }
+        }
+    }
 }
 
 /// What requests are checked against, so unknown names are refused with a reason.
@@ -63,6 +92,8 @@ pub struct Known {
     /// Clip names the host can play.
     pub clips: Vec<String>,
     pub products: Vec<String>,
+    /// The products' names (in the show's language), in the order of `products`.
+    pub product_names: Vec<String>,
     pub has_flash_sale: bool,
     /// The FAQ's keywords, lower case, one list per answer.
     pub faq: Vec<Vec<String>>,
@@ -71,6 +102,25 @@ pub struct Known {
 }
 
 impl Known {
+    /// The names that come from the show file's plan: products, flash sale, FAQ.
+    pub fn refresh_plan(&mut self, plan: &crate::config::plan::ShowPlan, language: &str) {
+        self.products = plan.products.iter().map(|p| p.id.clone()).collect();
+        self.product_names = plan
+            .products
+            .iter()
+            .map(|p| p.name.get(language).to_string())
+            .collect();
+        self.has_flash_sale = plan
+            .segments
+            .iter()
+            .any(|s| s.kind == crate::config::plan::SegmentKind::FlashSale);
+        self.faq = plan
+            .faq
+            .iter()
+            .map(|f| f.keywords.iter().map(|k| k.trim().to_lowercase()).collect())
+            .collect();
+    }
+
     /// Whether a comment would get an answer from the FAQ.
     pub fn answers(&self, comment: &str) -> bool {
         let lower = comment.to_lowercase();
@@ -88,6 +138,8 @@ pub struct OutputStatus {
     pub state: String,
     pub dropped_packets: u64,
     pub reconnects: u64,
+    /// Bits per second sent to this output over the last second.
+    pub kbps: f64,
 }
 
 /// The show as of the last frame, written by the render loop.
@@ -111,6 +163,11 @@ pub struct ShowStatus {
     pub segment: Option<String>,
     pub segment_title: Option<String>,
     pub product: Option<String>,
+    /// The product's name, its price as the card shows it (the flash price during a
+    /// flash sale), and its stock.
+    pub product_name: Option<String>,
+    pub price: Option<String>,
+    pub stock: Option<u32>,
     /// Seconds left in a running flash sale.
     pub flash_sale_left: Option<f64>,
     /// A person has taken over the host.
@@ -134,6 +191,15 @@ pub struct ApiShared {
     pub twin: Option<crate::twin::TwinFeeds>,
     /// What `/health` has seen of the stream.
     pub liveness: Arc<Mutex<health::Liveness>>,
+    /// The console's feed (lines said, alerts, comments, actions) and figures over time.
+    pub feed: Feed,
+    pub history: History,
+    /// The small copy of the program picture for `/preview.jpg`.
+    pub preview: Option<Arc<crate::encode::preview::PreviewTap>>,
+    /// The show file, for `POST /reload`.
+    pub show_file: Option<std::path::PathBuf>,
+    /// Whether reads other than the page, `/health` and `/metrics` need the token too.
+    pub guard_reads: bool,
 }
 
 /// The running server; stops when dropped.
@@ -158,11 +224,13 @@ impl ApiServer {
             .enable_all()
             .build()
             .map_err(bind_error)?;
+        let sampler = console::sample_history(shared.clone());
         let app = router(shared);
         let thread = std::thread::Builder::new()
             .name("api".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    tokio::spawn(sampler);
                     let listener = match tokio::net::TcpListener::from_std(listener) {
                         Ok(l) => l,
                         Err(e) => {
@@ -219,6 +287,17 @@ fn router(shared: ApiShared) -> axum::Router {
         .route("/comments", post(comment))
         .route("/takeover", post(takeover))
         .route("/twin/{feed}", post(twin_push))
+        .route("/", get(console::index))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
+        .route("/auth", get(console::auth))
+        .route("/catalog", get(console::catalog))
+        .route("/updates", get(console::updates))
+        .route("/feed", get(console::feed))
+        .route("/history", get(console::history))
+        .route("/preview.jpg", get(console::preview))
+        .route("/reload", post(console::reload))
+        .route("/alerts/{id}/ack", post(console::acknowledge))
         .fallback(not_found)
         // The token is checked before any body is read, and bodies are capped.
         .layer(axum::middleware::from_fn_with_state(
@@ -239,9 +318,9 @@ async fn token_before_body(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if request.method() == axum::http::Method::POST
-        && let Err(refused) = authorise(&shared, request.headers())
-    {
+    let guarded = request.method() == axum::http::Method::POST
+        || (shared.guard_reads && console::read_is_guarded(request.uri().path()));
+    if guarded && let Err(refused) = authorise(&shared, request.headers()) {
         return refused;
     }
     next.run(request).await
@@ -254,8 +333,9 @@ fn error(code: StatusCode, reason: impl Into<String>) -> Response {
 async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
-        "no such endpoint (GET /health, /status, /metrics; POST /say, /gesture, \
-         /segment/next, /product/{id}, /flash-sale, /comments, /takeover, /twin/{feed})",
+        "no such endpoint (GET /, /health, /status, /metrics, /updates, /feed, /history, \
+         /preview.jpg, /catalog, /auth; POST /say, /gesture, /segment/next, /product/{id}, \
+         /flash-sale, /comments, /takeover, /reload, /alerts/{id}/ack, /twin/{feed})",
     )
 }
 
@@ -273,6 +353,12 @@ async fn health(State(shared): State<ApiShared>) -> Response {
 }
 
 async fn status(State(shared): State<ApiShared>) -> Response {
+    Json(status_body(&shared)).into_response()
+}
+
+/// What `/status` answers (and each console update carries): the show as of the last
+/// frame, the twin's values, the process's memory and the alerts nobody has seen.
+fn status_body(shared: &ApiShared) -> serde_json::Value {
     let status = shared
         .status
         .lock()
@@ -283,7 +369,10 @@ async fn status(State(shared): State<ApiShared>) -> Response {
         let feeds: std::collections::BTreeMap<_, _> = twin.snapshot().into_iter().collect();
         body["twin"] = serde_json::to_value(feeds).unwrap_or_default();
     }
-    Json(body).into_response()
+    body["rss_bytes"] = json!(metrics::resident_bytes());
+    body["alerts_open"] = json!(shared.feed.open_alerts().len());
+    body["events_per_minute"] = json!(shared.feed.events_per_minute());
+    body
 }
 
 async fn twin_push(
@@ -322,7 +411,7 @@ async fn metrics(State(shared): State<ApiShared>) -> Response {
         .clone();
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-        metrics::exposition(&s),
+        metrics::exposition(&s, metrics::resident_bytes()),
     )
         .into_response()
 }
@@ -395,14 +484,11 @@ async fn say(
             "`text` is over 2000 characters",
         );
     }
-    if shared
-        .commands
-        .send(ApiCommand::Say(text.to_string()))
-        .is_err()
-    {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping");
-    }
-    (StatusCode::ACCEPTED, Json(json!({ "queued": text }))).into_response()
+    queue(
+        &shared,
+        ApiCommand::Say(text.to_string()),
+        json!({ "queued": text }),
+    )
 }
 
 #[derive(Deserialize)]
@@ -443,18 +529,12 @@ async fn gesture(
             ),
         );
     }
+    let reply = json!({ "playing": request.clip, "speed": request.speed });
     let command = ApiCommand::Gesture {
-        clip: request.clip.clone(),
+        clip: request.clip,
         speed: request.speed,
     };
-    if shared.commands.send(command).is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the show is stopping");
-    }
-    (
-        StatusCode::ACCEPTED,
-        Json(json!({ "playing": request.clip, "speed": request.speed })),
-    )
-        .into_response()
+    queue(&shared, command, reply)
 }
 
 fn known(shared: &ApiShared) -> Known {
@@ -468,8 +548,12 @@ fn known(shared: &ApiShared) -> Known {
 /// Hands a command to the render loop. The queue is bounded: when the loop is that far
 /// behind, the request is refused (503) rather than held in memory.
 fn queue(shared: &ApiShared, command: ApiCommand, reply: serde_json::Value) -> Response {
+    let what = command.describe();
     match shared.commands.try_send(command) {
-        Ok(()) => (StatusCode::ACCEPTED, Json(reply)).into_response(),
+        Ok(()) => {
+            shared.feed.push(FeedKind::Action, "api", &what);
+            (StatusCode::ACCEPTED, Json(reply)).into_response()
+        }
         Err(crossbeam_channel::TrySendError::Full(_)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the show is busy with earlier requests; try again shortly",
@@ -599,6 +683,9 @@ async fn comment(
             "`text` is over 500 characters or `user` over 64",
         );
     }
+    shared
+        .feed
+        .push(FeedKind::Comment, request.user.trim(), text);
     if !known(&shared).answers(text) {
         return (StatusCode::OK, Json(json!({ "answered": false }))).into_response();
     }
@@ -655,10 +742,15 @@ mod tests {
                 state: "Live".into(),
                 dropped_packets: 2,
                 reconnects: 1,
+                ..Default::default()
             }],
             ..Default::default()
         };
-        let text = metrics::exposition(&status);
+        let text = metrics::exposition(&status, Some(4096));
+        assert!(
+            text.contains("twincast_resident_memory_bytes 4096"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE twincast_frames counter\n"), "{text}");
         assert!(text.contains("\ntwincast_frames_total 30\n"), "{text}");
         assert!(

@@ -174,6 +174,9 @@ pub struct ApiConfig {
     pub health_stalled_seconds: f64,
     /// …or without any live output.
     pub health_offline_seconds: f64,
+    /// Whether the console's reads (`/status`, `/updates`, `/preview.jpg`…) need the token
+    /// as well as its buttons. Unset: yes when the API listens beyond this machine.
+    pub console_requires_token: Option<bool>,
 }
 
 impl ApiConfig {
@@ -181,6 +184,19 @@ impl ApiConfig {
     /// `stream_stalled` alert goes out); at least a second.
     pub fn stalled_after(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.health_stalled_seconds.max(1.0))
+    }
+
+    /// Whether reads need the token when the API listens on `listen`: as configured, else
+    /// whenever the address is not a loopback one (names other than `localhost` count as
+    /// beyond this machine).
+    pub fn reads_need_token(&self, listen: &str) -> bool {
+        self.console_requires_token.unwrap_or_else(|| {
+            let loopback = match listen.parse::<std::net::SocketAddr>() {
+                Ok(addr) => addr.ip().is_loopback(),
+                Err(_) => listen.starts_with("localhost:"),
+            };
+            !loopback
+        })
     }
 
     /// How long without a live output before `/health` says `offline`; at least a second.
@@ -196,6 +212,7 @@ impl Default for ApiConfig {
             token_env: "TWINCAST_API_TOKEN".into(),
             health_stalled_seconds: 8.0,
             health_offline_seconds: 120.0,
+            console_requires_token: None,
         }
     }
 }

@@ -264,6 +264,17 @@ impl Default for OverlayConfig {
     }
 }
 
+impl OverlayConfig {
+    /// A price as the card shows it: the currency sign, no decimals for whole amounts.
+    pub fn price(&self, v: f64) -> String {
+        if v.fract().abs() < 1e-9 {
+            format!("{}{v:.0}", self.currency)
+        } else {
+            format!("{}{v:.2}", self.currency)
+        }
+    }
+}
+
 /// The placeholders a line template may use.
 pub const PLACEHOLDERS: [&str; 14] = [
     "shop",

@@ -5,6 +5,7 @@
 
 mod audio;
 mod pipeline;
+pub mod preview;
 mod video;
 
 pub use audio::AudioEncoder;

@@ -65,6 +65,8 @@ pub struct Encoding<S: PacketSink> {
     /// Where the stream's timestamps start on the media clock, in frames (0 unless a test
     /// or a rehearsal starts the clock late, e.g. just before FLV's timestamp wrap).
     origin_frames: u64,
+    /// The console's small copy of the picture, when a control API runs.
+    preview: Option<Arc<super::preview::PreviewTap>>,
 }
 
 impl<S: PacketSink> Encoding<S> {
@@ -88,12 +90,19 @@ impl<S: PacketSink> Encoding<S> {
             packets: Vec::new(),
             audio_buf: Vec::new(),
             origin_frames: 0,
+            preview: None,
         }
     }
 
     /// Starts the stream's timestamps `frames` into the media clock.
     pub fn with_origin(mut self, frames: u64) -> Self {
         self.origin_frames = frames;
+        self
+    }
+
+    /// Offers every rendered frame to `tap` (the console's preview).
+    pub fn with_preview(mut self, tap: Arc<super::preview::PreviewTap>) -> Self {
+        self.preview = Some(tap);
         self
     }
 
@@ -112,6 +121,7 @@ impl<S: PacketSink> Encoding<S> {
             last: self.last,
             packets: self.packets,
             audio_buf: self.audio_buf,
+            preview: self.preview,
         }
     }
 
@@ -140,6 +150,9 @@ impl<S: PacketSink> Encoding<S> {
             self.last = fill;
         }
         self.encode_frame(&frame, false)?;
+        if let Some(tap) = &self.preview {
+            tap.offer(&frame);
+        }
         if let Some(old) = self.last.replace(frame) {
             self.give_back(old);
         }

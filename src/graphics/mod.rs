@@ -268,14 +268,6 @@ fn spawn_overlay(
         });
 }
 
-fn price(config: &OverlayConfig, v: f64) -> String {
-    if v.fract().abs() < 1e-9 {
-        format!("{}{v:.0}", config.currency)
-    } else {
-        format!("{}{v:.2}", config.currency)
-    }
-}
-
 /// The product's picture on the card (JPEG), loaded once per file.
 fn show_product_image(
     on_air: Res<OnAirNow>,
@@ -386,13 +378,13 @@ fn update_overlay(
             p.price
         };
         for mut t in texts.p2().iter_mut() {
-            set(&mut t, price(config, now_price));
+            set(&mut t, config.price(now_price));
         }
         for mut t in texts.p3().iter_mut() {
             set(
                 &mut t,
                 if flash {
-                    price(config, p.price)
+                    config.price(p.price)
                 } else {
                     String::new()
                 },

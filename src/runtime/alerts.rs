@@ -19,6 +19,8 @@ use tracing::{info, warn};
 struct Notifier {
     tx: Option<Sender<serde_json::Value>>,
     show: String,
+    /// The console's feed, where alerts wait to be acknowledged (with the API).
+    feed: Option<crate::api::Feed>,
 }
 
 /// The alerts of a running show; [`Alerts::ended`] says how it ended.
@@ -59,6 +61,7 @@ impl Alerts {
         limits: AlertLimits,
         outputs: &OutputSet,
         encoded: Arc<EncodeStats>,
+        feed: Option<crate::api::Feed>,
     ) -> Self {
         let tx = webhook.map(|url| {
             let (tx, rx) = crossbeam_channel::bounded::<serde_json::Value>(64);
@@ -93,6 +96,7 @@ impl Alerts {
         let notifier = Notifier {
             tx,
             show: show.to_string(),
+            feed,
         };
         notifier.send(
             if crashed { "restarted" } else { "started" },
@@ -158,6 +162,11 @@ impl Notifier {
             "alert: {event}{} ({detail})",
             output.map(|o| format!(" {o}")).unwrap_or_default()
         );
+        if let Some(feed) = &self.feed
+            && !matches!(event, "started" | "stopped")
+        {
+            feed.alert(event, output, detail);
+        }
         let Some(tx) = &self.tx else {
             return;
         };

@@ -20,6 +20,9 @@ pub struct StatusMeter {
     window_bytes: u64,
     fps: f64,
     kbps: f64,
+    /// Per output: bytes at the window's start, and the rate over the last window.
+    output_bytes: Vec<u64>,
+    output_kbps: Vec<f64>,
 }
 
 /// What one status update reads.
@@ -42,11 +45,13 @@ impl StatusMeter {
             window_bytes: 0,
             fps: 0.0,
             kbps: 0.0,
+            output_bytes: Vec::new(),
+            output_kbps: Vec::new(),
         }
     }
 
     pub fn update(&mut self, status: &std::sync::Mutex<ShowStatus>, run: &RunView) {
-        self.measure(run.pacer.rendered, run.stats);
+        self.measure(run.pacer.rendered, run.stats, run.outputs);
         let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
         s.uptime_seconds = self.started.elapsed().as_secs_f64();
         s.render_fps = self.fps;
@@ -59,15 +64,29 @@ impl StatusMeter {
         if let Some(rundown) = run.rundown {
             read_rundown(&mut s, rundown, run.world.resource::<MediaTime>().0);
         }
-        read_outputs(&mut s, run.outputs);
+        read_outputs(&mut s, run.outputs, &self.output_kbps);
     }
 
-    fn measure(&mut self, rendered: u64, stats: &EncodeStats) {
+    fn measure(&mut self, rendered: u64, stats: &EncodeStats, outputs: &OutputSet) {
         let bytes = stats.video_bytes.load(Relaxed) + stats.audio_bytes.load(Relaxed);
         let window = self.window_start.elapsed().as_secs_f64();
         if window >= 1.0 {
             self.fps = (rendered - self.window_rendered) as f64 / window;
             self.kbps = (bytes - self.window_bytes) as f64 * 8.0 / 1000.0 / window;
+            let sent: Vec<u64> = outputs
+                .outputs
+                .iter()
+                .map(|o| o.stats.bytes.load(Relaxed))
+                .collect();
+            self.output_kbps = sent
+                .iter()
+                .enumerate()
+                .map(|(i, now)| {
+                    let then = self.output_bytes.get(i).copied().unwrap_or(0);
+                    now.saturating_sub(then) as f64 * 8.0 / 1000.0 / window
+                })
+                .collect();
+            self.output_bytes = sent;
             self.window_start = Instant::now();
             self.window_rendered = rendered;
             self.window_bytes = bytes;
@@ -95,6 +114,14 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
     s.segment_title = on_air.title.clone();
     s.product = on_air.product.as_ref().map(|p| p.id.clone());
     s.flash_sale_left = on_air.flash_ends.map(|e| (e - now).max(0.0));
+    let overlay = &rundown.director.plan().overlay;
+    let product = on_air.product.as_ref();
+    s.product_name = product.map(|p| p.name.get(&on_air.language).to_string());
+    s.price = product.map(|p| {
+        let flash = s.flash_sale_left.is_some();
+        overlay.price(p.flash_price.filter(|_| flash).unwrap_or(p.price))
+    });
+    s.stock = product.and_then(|p| p.stock);
     s.takeover = rundown.paused;
     s.comments = rundown.comment_counts();
     let (local, zone) = rundown.local_time(now);
@@ -102,11 +129,13 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
     s.timezone = Some(zone);
 }
 
-fn read_outputs(s: &mut ShowStatus, outputs: &OutputSet) {
+fn read_outputs(s: &mut ShowStatus, outputs: &OutputSet, kbps: &[f64]) {
     s.outputs = outputs
         .outputs
         .iter()
-        .map(|o| OutputStatus {
+        .enumerate()
+        .map(|(i, o)| OutputStatus {
+            kbps: kbps.get(i).copied().unwrap_or(0.0),
             url: redact(&o.target.url),
             state: format!("{:?}", o.stats.state()),
             dropped_packets: o.stats.dropped.load(Relaxed),

@@ -33,6 +33,8 @@ pub struct Rundown {
     /// Which comments get answers.
     comments: CommentGate,
     limits: CommentsConfig,
+    /// The console's feed, which shows each line as it goes on air (with the API).
+    pub feed: Option<crate::api::Feed>,
 }
 
 impl Rundown {
@@ -78,6 +80,7 @@ impl Rundown {
             offline: false,
             comments: CommentGate::new(show.comments.clone()),
             limits: show.comments.clone(),
+            feed: None,
         }
     }
 
@@ -114,6 +117,15 @@ impl Rundown {
             }
             Origin::Comment => self.comments.aired(start, end - start),
             _ => {}
+        }
+        if let Some(feed) = &self.feed
+            && !line.line.samples.is_empty()
+        {
+            feed.push(
+                crate::api::FeedKind::Said,
+                line.line.origin.label(),
+                &line.line.text,
+            );
         }
         if let Some(audit) = self.audit.as_mut()
             && !line.line.samples.is_empty()

@@ -3,9 +3,11 @@
 
 use super::rundown::Rundown;
 use super::{RunError, RunOptions};
-use crate::api::{ApiCommand, ApiServer, ApiShared, HealthLimits, Known, Liveness, ShowStatus};
+use crate::api::{
+    ApiCommand, ApiServer, ApiShared, Feed, HealthLimits, History, Known, Liveness, ShowStatus,
+};
 use crate::config::ShowConfig;
-use crate::config::plan::SegmentKind;
+use crate::encode::preview::PreviewTap;
 use crate::mix::LiveAudio;
 use crate::net::Senders;
 use crate::presenter::LiveCapture;
@@ -30,6 +32,10 @@ pub struct Services {
     /// The control API and what it shares with the loop.
     pub api: Option<ApiServer>,
     pub status: Arc<Mutex<ShowStatus>>,
+    /// The console's feed and its preview picture (fed by the loop, the alerts and the
+    /// encoder), present with the API.
+    pub feed: Option<Feed>,
+    pub preview: Option<Arc<PreviewTap>>,
     commands: Receiver<ApiCommand>,
     pub twin: Option<TwinFeeds>,
     /// Live capture, and the seconds without packets before the clips take over again.
@@ -75,7 +81,11 @@ impl Services {
             ..Default::default()
         }));
         let (tx, commands) = crossbeam_channel::bounded(COMMAND_QUEUE);
-        let api = match options.api.as_ref().or(show.api.listen.as_ref()) {
+        let listen = options.api.as_ref().or(show.api.listen.as_ref());
+        let feed = listen.map(|_| Feed::default());
+        // A picture a second: enough for an operator, nothing for the encoder.
+        let preview = listen.map(|_| Arc::new(PreviewTap::new(Duration::from_secs(1))));
+        let api = match listen {
             Some(listen) => {
                 let known = known_names(show, scene, vmc.is_some() || live_audio.is_some());
                 let limits = HealthLimits {
@@ -89,6 +99,11 @@ impl Services {
                     token: api_token(show),
                     twin: twin.clone(),
                     liveness: Arc::new(Mutex::new(Liveness::new(limits))),
+                    feed: feed.clone().unwrap_or_default(),
+                    history: History::default(),
+                    preview: preview.clone(),
+                    show_file: Some(show.source.clone()).filter(|p| p.is_file()),
+                    guard_reads: show.api.reads_need_token(listen),
                 };
                 Some(ApiServer::start(listen, shared)?)
             }
@@ -97,6 +112,8 @@ impl Services {
         Ok(Self {
             api,
             status,
+            feed,
+            preview,
             commands,
             twin,
             vmc,
@@ -199,21 +216,13 @@ fn api_token(show: &ShowConfig) -> Option<String> {
 
 /// The names API requests are checked against.
 fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> Known {
-    let plan = &show.plan;
-    Known {
+    let mut known = Known {
         clips: clip_names(scene),
-        products: plan.products.iter().map(|p| p.id.clone()).collect(),
-        has_flash_sale: plan
-            .segments
-            .iter()
-            .any(|s| s.kind == SegmentKind::FlashSale),
-        faq: plan
-            .faq
-            .iter()
-            .map(|f| f.keywords.iter().map(|k| k.trim().to_lowercase()).collect())
-            .collect(),
         takeover_ready,
-    }
+        ..Default::default()
+    };
+    known.refresh_plan(&show.plan, &show.language);
+    known
 }
 
 /// Every clip the host can play by name: the avatar's own and the scene's mocap clips.
@@ -254,6 +263,7 @@ fn apply_command(
             r.comment(&user, &text, now);
         }
         (ApiCommand::Takeover(on), Some(r)) => takeover(app, r, live_audio, on),
+        (ApiCommand::Reload(plan), Some(r)) => r.director.reload(*plan),
     }
 }
 

@@ -75,8 +75,15 @@ impl ShowRun {
                 monitor: options.monitor,
             },
         )?;
-        let encoding =
+        let mut encoding =
             encoding(show, audio.source, clock)?.with_origin(clock.frames_in(options.media_start));
+        if let Some(tap) = &services.preview {
+            encoding = encoding.with_preview(tap.clone());
+        }
+        let mut rundown = audio.rundown;
+        if let (Some(rundown), Some(feed)) = (rundown.as_mut(), &services.feed) {
+            rundown.feed = Some(feed.clone());
+        }
         let outputs = start_outputs(&options.outputs, &encoding, show)?;
         let (frame_tx, frame_rx) = crossbeam_channel::bounded::<VideoFrame>(FRAME_QUEUE);
         let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(FRAME_QUEUE + 4);
@@ -98,6 +105,7 @@ impl ShowRun {
             },
             &outputs,
             encoder.stats.clone(),
+            services.feed.clone(),
         );
         let mut run = Self {
             encoder,
@@ -111,7 +119,7 @@ impl ShowRun {
             )
             .with_fps(clock.fps),
             meter: StatusMeter::new(),
-            rundown: audio.rundown,
+            rundown,
             app,
             services,
             outputs,

@@ -14,10 +14,21 @@ pub fn http(
     token: Option<&str>,
     body: &str,
 ) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connecting to the API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    http_waiting(addr, method, path, token, body, Duration::from_secs(10))
+}
+
+/// [`http`], waiting up to `timeout` for the answer (a browser starting on a busy machine
+/// takes its time).
+pub fn http_waiting(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+    timeout: Duration,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connecting to the server");
+    stream.set_read_timeout(Some(timeout)).unwrap();
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -25,10 +36,11 @@ pub fn http(
     );
     stream.write_all(request.as_bytes()).unwrap();
     // A server may reset the connection right after its answer (`Connection: close`);
-    // what arrived before the reset is the answer.
+    // what arrived before the reset is the answer. One that keeps the connection open
+    // anyway (chromedriver) has answered once `Content-Length` bytes are in.
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
-    loop {
+    while !complete(&bytes) {
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
@@ -46,6 +58,18 @@ pub fn http(
         .unwrap_or_else(|| panic!("no status in {response:?}"));
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     (status, body.to_string())
+}
+
+/// Whether `bytes` hold a whole response with a `Content-Length`.
+fn complete(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+    head.lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .is_some_and(|n| bytes.len() >= end + 4 + n)
 }
 
 /// `GET path` as JSON (`Null` when the body is not JSON).

@@ -1,10 +1,11 @@
 //! Helpers shared by the integration tests, by theme: running the real binary
 //! ([`process`]), a running stream with its API ([`live`]), one HTTP client ([`http`]),
 //! waiting with a limit ([`wait`]), checking encoded media ([`media`]) and a real RTMP
-//! server ([`rtmp`]). Tests `use crate::common::*`.
+//! server ([`rtmp`]) and a real browser ([`browser`]). Tests `use crate::common::*`.
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod http;
 pub mod live;
 pub mod media;
@@ -12,6 +13,7 @@ pub mod process;
 pub mod rtmp;
 pub mod wait;
 
+pub use browser::*;
 pub use http::*;
 pub use live::*;
 pub use media::*;

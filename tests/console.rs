@@ -1,0 +1,278 @@
+//! The operator's console in a real browser (headless Chromium over WebDriver) against a
+//! real running show: sign-in, the live preview, steering, alerts, and both layouts.
+
+use crate::common::*;
+use std::path::Path;
+use std::time::Duration;
+
+/// What a screenshot must hold to count as a page, not a blank: many colours, and most
+/// of it something other than the page's background.
+fn assert_drawn(png: &[u8], name: &str) {
+    let picture = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .unwrap_or_else(|e| panic!("{name}: not a PNG: {e}"))
+        .to_rgb8();
+    let background = [0x14u8, 0x16, 0x1a];
+    let total = (picture.width() * picture.height()) as usize;
+    let drawn = picture.pixels().filter(|p| p.0 != background).count();
+    let mut colours: Vec<[u8; 3]> = picture.pixels().map(|p| p.0).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(
+        drawn * 100 / total >= 15 && colours.len() >= 100,
+        "{name}: {drawn} of {total} pixels drawn, {} colours",
+        colours.len()
+    );
+}
+
+/// Saves a screenshot in the scratch folder, and where `TWINCAST_CONSOLE_SHOTS` says
+/// (`scripts/readme-media.sh console` makes the README's pictures this way).
+fn keep(png: &[u8], dir: &Scratch, name: &str) {
+    std::fs::write(dir.path(name), png).unwrap();
+    if let Some(out) = std::env::var_os("TWINCAST_CONSOLE_SHOTS") {
+        std::fs::write(Path::new(&out).join(name), png).unwrap();
+    }
+}
+
+fn audit_segments(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["segment"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn the_console_watches_and_steers_a_running_show() {
+    let dir = Scratch::new("console");
+    // Reads need the token too here, and a dead RTMP output raises an alert in 2 s.
+    let show = panel_show_in(
+        &dir,
+        "shop.toml",
+        "[compliance]\naudit_log = \"said.jsonl\"\n\n[api]\nconsole_requires_token = true\n\n\
+         [alerts]\nfailing_after_seconds = 2\n",
+    );
+    let dead = format!("rtmp://127.0.0.1:{}/live/gone", free_port());
+    let live = StreamBuilder::new(&show)
+        .args(["--seconds", "120", "--output", "null", "--output", &dead])
+        .with_api()
+        .start();
+    let addr = live.api.clone();
+    let base = format!("http://{addr}");
+
+    // The page is open; what it shows is not, without the token.
+    assert_eq!(http(&addr, "GET", "/", None, "").0, 200);
+    // (/health may say 503 while the show starts; it never asks for the token.)
+    assert_ne!(http(&addr, "GET", "/health", None, "").0, 401);
+    assert_eq!(http(&addr, "GET", "/status", None, "").0, 401);
+    assert_eq!(http(&addr, "GET", "/preview.jpg", None, "").0, 401);
+
+    let browser = Browser::start(&dir.path("profile"), 1440, 900);
+    browser.goto(&base);
+    browser.wait_for(
+        "the sign-in form",
+        20,
+        "return !document.getElementById('signin').hidden;",
+    );
+    browser.type_into("#token", "not-the-token");
+    browser.click("#signin-button");
+    let refused = browser.wait_for(
+        "the wrong token refused",
+        10,
+        "return document.getElementById('signin-error').textContent || null;",
+    );
+    assert_eq!(refused, "Wrong token");
+    browser.type_into("#token", TOKEN);
+    browser.click("#signin-button");
+    browser.wait_for(
+        "the console",
+        10,
+        "return !document.getElementById('console').hidden;",
+    );
+
+    // The preview is the program picture, and it moves on.
+    let first = browser.wait_for(
+        "a preview picture",
+        60,
+        "const i = document.getElementById('preview'); \
+         return i.naturalWidth > 0 && i.dataset.frame ? Number(i.dataset.frame) : null;",
+    );
+    let later = browser.wait_for(
+        "a newer preview picture",
+        20,
+        &format!(
+            "const f = Number(document.getElementById('preview').dataset.frame); \
+             return f > {first} ? f : null;"
+        ),
+    );
+    assert!(later.as_u64() > first.as_u64());
+
+    // Next segment: the page and the audit log both show the new one.
+    let opening = browser.wait_for(
+        "the opening segment",
+        30,
+        "const t = document.getElementById('segment').textContent; \
+         return t.startsWith('opening') ? t : null;",
+    );
+    assert!(
+        opening
+            .as_str()
+            .unwrap()
+            .contains("Welcome to Test Factory"),
+        "{opening}"
+    );
+    browser.click("#next-segment");
+    let result = browser.wait_for(
+        "the action's result",
+        10,
+        "const r = document.getElementById('action-result'); \
+         return r.className === 'done' ? r.textContent : null;",
+    );
+    assert!(result.as_str().unwrap().contains("segment"), "{result}");
+    browser.wait_for(
+        "the pitch segment on the page",
+        20,
+        "return document.getElementById('segment').textContent.startsWith('pitch');",
+    );
+    let audit = dir.path("said.jsonl");
+    wait_until(
+        "a pitch line in the audit log",
+        Duration::from_secs(20),
+        || {
+            let segments = audit_segments(&audit);
+            if segments.iter().any(|s| s == "pitch") {
+                Ok(())
+            } else {
+                Err(segments)
+            }
+        },
+    );
+
+    // A flash sale of the kettle for 40 s: the countdown runs on the page.
+    browser.script(
+        "document.getElementById('sale-product').value = 'kettle'; \
+         document.getElementById('sale-seconds').value = '40'; return true;",
+    );
+    browser.click("#flash-sale");
+    let countdown = browser.wait_for(
+        "the countdown",
+        20,
+        "const c = document.getElementById('countdown'); \
+         return c.classList.contains('running') ? c.textContent : null;",
+    );
+    let seconds = |t: &str| {
+        let (m, s) = t.split_once(':').unwrap_or(("x", "x"));
+        m.parse::<u32>().unwrap_or(99) * 60 + s.parse::<u32>().unwrap_or(99)
+    };
+    let started = seconds(countdown.as_str().unwrap());
+    assert!((30..=40).contains(&started), "{countdown}");
+    browser.wait_for(
+        "the countdown going down",
+        10,
+        &format!(
+            "const t = document.getElementById('countdown').textContent.split(':'); \
+             return Number(t[0]) * 60 + Number(t[1]) < {started};"
+        ),
+    );
+    assert_eq!(browser.text("#product"), "kettle");
+    assert_eq!(browser.text("#price"), "¥99");
+
+    // A refusal shows the API's reason.
+    browser.type_into("#say-text", " ");
+    browser.click("#say");
+    let refusal = browser.wait_for(
+        "the refusal",
+        10,
+        "const r = document.getElementById('action-result'); \
+         return r.className === 'refused' ? r.textContent : null;",
+    );
+    assert!(refusal.as_str().unwrap().contains("empty"), "{refusal}");
+
+    // The dead output's alert appears; acknowledged, it goes.
+    browser.wait_for(
+        "the alert",
+        30,
+        "return document.querySelector('#alerts li') !== null;",
+    );
+    assert!(browser.text("#alerts li").contains("output_failing"));
+    let feed = browser.text("#feed-list");
+    assert!(feed.contains("next segment"), "{feed}");
+    assert!(feed.contains("flash sale: kettle"), "{feed}");
+
+    let desktop = browser.screenshot();
+    assert_drawn(&desktop, "desktop");
+    keep(&desktop, &dir, "console-desktop.png");
+
+    // The dead output raises `output_failing` every 2 s: one line, counting.
+    browser.wait_for(
+        "the alert raised again",
+        10,
+        "const a = document.querySelectorAll('#alerts li'); \
+         return a.length === 1 && a[0].textContent.includes('(×');",
+    );
+    // Acknowledged, it goes (the next raise, 2 s on, is a new one).
+    let id = browser.script("return document.querySelector('#alerts li').dataset.id;");
+    browser.click("#alerts li button");
+    browser.wait_for(
+        "the alert acknowledged",
+        10,
+        &format!(
+            "return document.querySelector('#alerts li[data-id=\"{}\"]') === null;",
+            id.as_str().unwrap()
+        ),
+    );
+
+    // A phone: one column, nothing wider than the screen.
+    browser.resize(390, 844);
+    let layout = browser.wait_for(
+        "the phone layout",
+        10,
+        "const p = document.getElementById('program').getBoundingClientRect(); \
+         const c = document.getElementById('controls').getBoundingClientRect(); \
+         const wide = document.documentElement.scrollWidth; \
+         return window.innerWidth < 500 && Math.abs(p.left - c.left) < 2 && c.top > p.top \
+           ? [wide, window.innerWidth] : null;",
+    );
+    assert!(layout[0].as_u64() <= layout[1].as_u64(), "{layout}");
+    let phone = browser.screenshot();
+    assert_drawn(&phone, "phone");
+    keep(&phone, &dir, "console-phone.png");
+
+    // The preview itself: a small JPEG of the program, not a blank.
+    let picture = fetch_preview(&addr);
+    assert!(
+        picture.width() <= 480 && picture.width() >= 200,
+        "{}",
+        picture.width()
+    );
+    let mut values: Vec<u8> = picture.pixels().map(|p| p.0[0] / 16).collect();
+    values.sort_unstable();
+    values.dedup();
+    assert!(values.len() >= 3, "a flat preview picture");
+
+    drop(browser);
+    let mut child = live.child;
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn fetch_preview(addr: &str) -> image::RgbImage {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /preview.jpg HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header");
+    let head = String::from_utf8_lossy(&bytes[..split]);
+    assert!(head.contains("image/jpeg"), "{head}");
+    image::load_from_memory_with_format(&bytes[split + 4..], image::ImageFormat::Jpeg)
+        .expect("a JPEG")
+        .to_rgb8()
+}
