@@ -9,11 +9,13 @@
 #   docs/media/vr360.jpg      one equirectangular frame of the 360° video
 #   docs/media/preview.jpg    `twincast preview` in a window (on a virtual display)
 #   docs/media/editor.jpg     `twincast edit` with the cake selected
+#   docs/media/console-desktop.jpg, console-phone.jpg  the operator console in Chromium,
+#                             steering a running demo stream
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
 #   scripts/readme-media.sh                 # all of them: about 25 minutes on two CPU cores
-#   scripts/readme-media.sh night windows   # some: day, night, vr, windows
+#   scripts/readme-media.sh night windows   # some: day, night, vr, windows, console
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -109,6 +111,21 @@ window preview assets/shows/demo.toml "wait 12\nkey Digit3\nwait 4" "$OUT/previe
 cp assets/scenes/showroom.ron "$WORK/showroom.ron"
 sed -i "s|\"\\.\\./|\"$PWD/assets/|g" "$WORK/showroom.ron"
 window edit "$WORK/showroom.ron" "wait 12\nselect cake\nwait 3" "$OUT/editor.jpg"
+fi
+
+if wanted console; then
+echo "steering a live demo from the console in Chromium..." >&2
+show_copy console
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+TWINCAST_API_TOKEN=readme "$TWINCAST_BIN" stream "$WORK/console.toml" --size "$SIZE" \
+  --seconds 240 --api "127.0.0.1:$PORT" -o null 2> "$WORK/console.log" &
+STREAM=$!
+python3 scripts/console-shots.py "127.0.0.1:$PORT" readme "$WORK" \
+  || { kill $STREAM; tail -20 "$WORK/console.log" >&2; exit 1; }
+kill $STREAM; wait $STREAM || true
+for shot in console-desktop console-phone; do
+  ffmpeg -v error -y -i "$WORK/$shot.png" -q:v 3 "$OUT/$shot.jpg"
+done
 fi
 
 ls -l "$OUT" >&2

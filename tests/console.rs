@@ -45,12 +45,16 @@ fn audit_segments(path: &Path) -> Vec<String> {
 #[test]
 fn the_console_watches_and_steers_a_running_show() {
     let dir = Scratch::new("console");
-    // Reads need the token too here, and a dead RTMP output raises an alert in 2 s.
+    // Reads need the token too here, a dead RTMP output raises an alert in 2 s, and a
+    // takeover voice input makes the takeover button work.
     let show = panel_show_in(
         &dir,
         "shop.toml",
-        "[compliance]\naudit_log = \"said.jsonl\"\n\n[api]\nconsole_requires_token = true\n\n\
-         [alerts]\nfailing_after_seconds = 2\n",
+        &format!(
+            "[compliance]\naudit_log = \"said.jsonl\"\n\n[api]\nconsole_requires_token = true\n\n\
+             [alerts]\nfailing_after_seconds = 2\n\n[takeover]\naudio_listen = \"127.0.0.1:{}\"\n",
+            free_port()
+        ),
     );
     let dead = format!("rtmp://127.0.0.1:{}/live/gone", free_port());
     let live = StreamBuilder::new(&show)
@@ -188,38 +192,63 @@ fn the_console_watches_and_steers_a_running_show() {
     );
     assert!(refusal.as_str().unwrap().contains("empty"), "{refusal}");
 
-    // The dead output's alert appears; acknowledged, it goes.
-    browser.wait_for(
-        "the alert",
-        30,
-        "return document.querySelector('#alerts li') !== null;",
-    );
-    assert!(browser.text("#alerts li").contains("output_failing"));
+    // The dead output's alert appears (other tests' shows may raise their own: `restarted`
+    // when one of the same name runs beside this one).
+    const FAILING: &str = "[...document.querySelectorAll('#alerts li')]\
+                           .filter((li) => li.textContent.includes('output_failing'))";
+    browser.wait_for("the alert", 30, &format!("return {FAILING}.length > 0;"));
     let feed = browser.text("#feed-list");
     assert!(feed.contains("next segment"), "{feed}");
     assert!(feed.contains("flash sale: kettle"), "{feed}");
+
+    // Takeover: the on-air banner while a person has the host; handed back, it goes.
+    browser.click("#takeover");
+    browser.wait_for(
+        "the takeover banner",
+        10,
+        "return !document.getElementById('takeover-banner').hidden;",
+    );
+    assert_eq!(browser.text("#takeover"), "Hand back");
+    browser.click("#takeover");
+    browser.wait_for(
+        "the takeover over",
+        10,
+        "return document.getElementById('takeover-banner').hidden;",
+    );
+
+    // Reload: the show file is read again and accepted.
+    browser.click("#reload");
+    let reloaded = browser.wait_for(
+        "the reload's answer",
+        10,
+        "const r = document.getElementById('action-result'); \
+         return r.className === 'done' && r.textContent.includes('reloaded') ? r.textContent : null;",
+    );
+    assert!(
+        reloaded.as_str().unwrap().contains("next segment"),
+        "{reloaded}"
+    );
 
     let desktop = browser.screenshot();
     assert_drawn(&desktop, "desktop");
     keep(&desktop, &dir, "console-desktop.png");
 
     // The dead output raises `output_failing` every 2 s: one line, counting.
-    browser.wait_for(
+    let id = browser.wait_for(
         "the alert raised again",
         10,
-        "const a = document.querySelectorAll('#alerts li'); \
-         return a.length === 1 && a[0].textContent.includes('(×');",
+        &format!(
+            "const a = {FAILING}; \
+             return a.length === 1 && a[0].textContent.includes('(×') ? a[0].dataset.id : null;"
+        ),
     );
     // Acknowledged, it goes (the next raise, 2 s on, is a new one).
-    let id = browser.script("return document.querySelector('#alerts li').dataset.id;");
-    browser.click("#alerts li button");
+    let id = id.as_str().unwrap();
+    browser.click(&format!("#alerts li[data-id=\"{id}\"] button"));
     browser.wait_for(
         "the alert acknowledged",
         10,
-        &format!(
-            "return document.querySelector('#alerts li[data-id=\"{}\"]') === null;",
-            id.as_str().unwrap()
-        ),
+        &format!("return document.querySelector('#alerts li[data-id=\"{id}\"]') === null;"),
     );
 
     // A phone: one column, nothing wider than the screen.
@@ -237,6 +266,14 @@ fn the_console_watches_and_steers_a_running_show() {
     let phone = browser.screenshot();
     assert_drawn(&phone, "phone");
     keep(&phone, &dir, "console-phone.png");
+
+    // Chinese, by the switch (the browser's language is English here).
+    browser.script(
+        "const l = document.getElementById('language'); l.value = 'zh'; \
+         l.dispatchEvent(new Event('change')); return true;",
+    );
+    assert_eq!(browser.text("#next-segment"), "下一环节");
+    assert_eq!(browser.text("#health h2"), "运行状态");
 
     // The preview itself: a small JPEG of the program, not a blank.
     let picture = fetch_preview(&addr);

@@ -14,7 +14,8 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
     let video = dir.path("stream.mkv");
     let mut stream = twincast()
         .args(["stream", dir.path("six_walls.toml").to_str().unwrap()])
-        .args(["--seconds", "12", "--output", video.to_str().unwrap()])
+        // Long enough for a slow editor on a busy machine; stopped once the set is rebuilt.
+        .args(["--seconds", "90", "--output", video.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.path("stream.log")).unwrap())
         .spawn()
@@ -94,18 +95,35 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
         "front wall",
     );
 
-    // The running stream rebuilt its set from the saved file.
+    // The running stream rebuilt its set from the saved file; a few seconds of the new set
+    // are recorded, then it is stopped as an operator would (SIGINT: a clean stop).
+    wait_until(
+        "the stream rebuilds its set",
+        Duration::from_secs(30),
+        || {
+            let log = std::fs::read_to_string(dir.path("stream.log")).unwrap_or_default();
+            if log.contains("the set is rebuilt") {
+                Ok(())
+            } else {
+                Err(log.len())
+            }
+        },
+    );
+    // (The rebuild shows a few frames later; on a busy machine, seconds.)
+    std::thread::sleep(Duration::from_secs(8));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
     let status = stream.wait().unwrap();
     let stream_log = std::fs::read_to_string(dir.path("stream.log")).unwrap();
     assert!(status.success(), "{stream_log}");
-    assert!(stream_log.contains("the set is rebuilt"), "{stream_log}");
     let probe = probe(&video);
     let fps = 10.0;
-    let frames = (crate::common::stream(&probe, "video")["duration"]
+    // (MKV keeps the length in the container, not the stream.)
+    let seconds = probe["format"]["duration"]
         .as_str()
         .and_then(|d| d.parse::<f64>().ok())
-        .unwrap_or(12.0)
-        * fps) as u32;
+        .expect("the recording's length");
+    let frames = (seconds * fps) as u32;
     let first = rgb_frame(&video, 3);
     let last = rgb_frame(&video, frames - 3);
     assert_colour_near(

@@ -229,6 +229,7 @@ impl ApiServer {
         let thread = std::thread::Builder::new()
             .name("api".into())
             .spawn(move || {
+                yield_to_the_show();
                 runtime.block_on(async move {
                     tokio::spawn(sampler);
                     let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -260,6 +261,20 @@ impl ApiServer {
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
+    }
+}
+
+/// Lowers this thread's priority (nice 10; Linux keeps it per thread, and the threads it
+/// starts, such as the JPEG encodes of `/preview.jpg`, inherit it), so on a machine with
+/// no CPU to spare the console's work waits and the show's frames do not.
+fn yield_to_the_show() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only changes the scheduling of the thread whose id is given.
+    unsafe {
+        let tid = libc::gettid();
+        if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) != 0 {
+            tracing::debug!("control API: cannot lower its thread's priority");
+        }
     }
 }
 

@@ -67,7 +67,7 @@ impl PreviewTap {
 
     /// The encoder offers each rendered frame; most are declined at the cost of a clock read.
     pub fn offer(&self, frame: &VideoFrame) {
-        if self.millis() > self.wanted_until.load(Ordering::Relaxed) {
+        if self.millis() >= self.wanted_until.load(Ordering::Relaxed) {
             return;
         }
         let fresh = self

@@ -359,12 +359,51 @@ pub fn map_skeleton(
             map.insert(*bone, spine[idx]);
         }
     }
+    fill_limbs_by_structure(&mut map, parents);
     for (bone, name) in overrides {
         if let Some(i) = names.iter().position(|n| n == name) {
             map.insert(*bone, i);
         }
     }
     map
+}
+
+/// Fills the limb bones names left out, from the skeleton's shape: the joint that holds
+/// the elbow is the upper arm, the one that holds the knee the upper leg, whatever they
+/// are called (`Collar → Shoulder → Elbow`, `Hip → Knee`). A "shoulder" that holds the
+/// elbow is such an upper arm, and its parent, when it is not on the spine, the collar.
+fn fill_limbs_by_structure(map: &mut BTreeMap<HumanBone, usize>, parents: &[Option<usize>]) {
+    use HumanBone::*;
+    let taken = |map: &BTreeMap<HumanBone, usize>, j: usize| map.values().any(|v| *v == j);
+    let arms = [
+        (LeftShoulder, LeftUpperArm, LeftLowerArm),
+        (RightShoulder, RightUpperArm, RightLowerArm),
+    ];
+    for (shoulder, upper, lower) in arms {
+        let Some(joint) = map.get(&lower).and_then(|&elbow| parents[elbow]) else {
+            continue;
+        };
+        if map.contains_key(&upper) {
+            continue;
+        }
+        if map.get(&shoulder) == Some(&joint) {
+            map.remove(&shoulder);
+            if let Some(collar) = parents[joint].filter(|&p| !taken(map, p)) {
+                map.insert(shoulder, collar);
+            }
+            map.insert(upper, joint);
+        } else if !taken(map, joint) {
+            map.insert(upper, joint);
+        }
+    }
+    for (upper, lower) in [(LeftUpperLeg, LeftLowerLeg), (RightUpperLeg, RightLowerLeg)] {
+        let Some(joint) = map.get(&lower).and_then(|&knee| parents[knee]) else {
+            continue;
+        };
+        if !map.contains_key(&upper) && !taken(map, joint) {
+            map.insert(upper, joint);
+        }
+    }
 }
 
 fn is_ancestor(parents: &[Option<usize>], ancestor: usize, mut joint: usize) -> bool {
@@ -451,6 +490,63 @@ mod tests {
         assert_eq!(m["leftLowerArm"], "LeftForeArm");
         assert_eq!(m["leftShoulder"], "LeftShoulder");
         assert!(!m.values().any(|v| v == "LThumb" || v == "LHipJoint"));
+    }
+
+    /// A skeleton named by joint rather than by bone: `Collar → Shoulder → Elbow → Wrist`,
+    /// `Hip → Knee → Ankle → Toe`. Every one of the 22 body bones maps.
+    fn joint_named_skeleton(with_collar: bool) -> (Vec<String>, Vec<Option<usize>>) {
+        let mut names: Vec<String> = ["Hips", "Spine", "Chest", "UpperChest", "Neck", "Head"]
+            .map(String::from)
+            .to_vec();
+        let mut parents = vec![None, Some(0), Some(1), Some(2), Some(3), Some(4)];
+        let mut chain = |names: &mut Vec<String>, from: usize, joints: &[&str]| {
+            let mut parent = from;
+            for joint in joints {
+                parents.push(Some(parent));
+                parent = names.len();
+                names.push(joint.to_string());
+            }
+        };
+        for side in ["Left", "Right"] {
+            let arm: Vec<String> = ["Collar", "Shoulder", "Elbow", "Wrist"]
+                .iter()
+                .skip(usize::from(!with_collar))
+                .map(|j| format!("{side}{j}"))
+                .collect();
+            let arm: Vec<&str> = arm.iter().map(String::as_str).collect();
+            chain(&mut names, 3, &arm);
+            let leg: Vec<String> = ["Hip", "Knee", "Ankle", "Toe"]
+                .iter()
+                .map(|j| format!("{side}{j}"))
+                .collect();
+            let leg: Vec<&str> = leg.iter().map(String::as_str).collect();
+            chain(&mut names, 0, &leg);
+        }
+        (names, parents)
+    }
+
+    #[test]
+    fn joint_names_map_every_limb_by_structure() {
+        let (names, parents) = joint_named_skeleton(true);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let m = chain_names(&names, &parents);
+        assert_eq!(m.len(), 22, "{m:?}");
+        assert_eq!(m["leftShoulder"], "LeftCollar");
+        assert_eq!(m["leftUpperArm"], "LeftShoulder");
+        assert_eq!(m["leftLowerArm"], "LeftElbow");
+        assert_eq!(m["leftHand"], "LeftWrist");
+        assert_eq!(m["rightUpperLeg"], "RightHip");
+        assert_eq!(m["rightLowerLeg"], "RightKnee");
+        assert_eq!(m["rightFoot"], "RightAnkle");
+        assert_eq!(m["rightToes"], "RightToe");
+        // Without collars the shoulder joint is still the upper arm, and no bone is the
+        // shoulder (the chest is not one).
+        let (names, parents) = joint_named_skeleton(false);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let m = chain_names(&names, &parents);
+        assert_eq!(m["leftUpperArm"], "LeftShoulder");
+        assert!(!m.contains_key("leftShoulder"), "{m:?}");
+        assert_eq!(m.len(), 20, "{m:?}");
     }
 
     #[test]
