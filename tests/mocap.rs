@@ -136,6 +136,105 @@ fn a_retargeted_clip_moves_the_avatar_and_keeps_it_on_the_floor() {
     );
 }
 
+/// Renders a variant of the mocap test scene (its presenter line replaced) for a second;
+/// each frame's telemetry pose.
+fn render_presenter(dir: &Scratch, name: &str, presenter: &str) -> Vec<serde_json::Value> {
+    let scene = std::fs::read_to_string(fixture("mocap_scene.ron")).unwrap();
+    let start = scene.find("    presenter: (").unwrap();
+    let end = start + scene[start..].find("    ),\n").unwrap() + "    ),\n".len();
+    let scene = format!("{}{presenter}\n{}", &scene[..start], &scene[end..]);
+    let scene = scene.replace(
+        "../../assets/",
+        &format!("{}/", repo().join("assets").display()),
+    );
+    let scene = scene.replace(
+        "apose_rig.gltf",
+        fixture("apose_rig.gltf").to_str().unwrap(),
+    );
+    std::fs::write(dir.path(&format!("{name}.ron")), scene).unwrap();
+    let show = std::fs::read_to_string(fixture("mocap.toml"))
+        .unwrap()
+        .replace("mocap_scene.ron", &format!("{name}.ron"));
+    std::fs::write(dir.path(&format!("{name}.toml")), show).unwrap();
+    let telemetry = dir.path(&format!("{name}.jsonl"));
+    run_ok(&[
+        "render",
+        dir.path(&format!("{name}.toml")).to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        dir.path(&format!("{name}.mkv")).to_str().unwrap(),
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+    ]);
+    std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["pose"].clone())
+        .collect()
+}
+
+fn point(pose: &serde_json::Value, bone: &str) -> [f64; 3] {
+    let p = |i: usize| {
+        pose[bone][i]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{bone}: {pose}"))
+    };
+    [p(0), p(1), p(2)]
+}
+
+/// An avatar with no clips of its own (a bare Mixamo-named rig in an A-pose, as Mixamo,
+/// Ready Player Me and VRoid export them) plays a BVH idle: its hands move.
+#[test]
+fn a_rig_without_clips_plays_mocap() {
+    let dir = Scratch::new("mocap-noclips");
+    let poses = render_presenter(
+        &dir,
+        "noclips",
+        "    presenter: (name: \"host\", asset: \"apose_rig.gltf\", idle: \"Walk\",\n\
+         clips: [(name: \"Walk\", bvh: \"../../assets/mocap/cmu_12_01_walk.bvh\")]),",
+    );
+    assert_eq!(poses.len(), 10);
+    let hands: Vec<[f64; 3]> = poses.iter().map(|p| point(p, "leftHand")).collect();
+    let swing = hands
+        .iter()
+        .map(|h| {
+            (0..3)
+                .map(|i| (h[i] - hands[0][i]).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .fold(0.0, f64::max);
+    assert!(swing > 0.05, "hand swing {swing} m: {hands:?}");
+}
+
+/// With no idle clip the host stands relaxed, arms down, not in the T-pose the robot is
+/// modelled in.
+#[test]
+fn with_no_idle_the_host_stands_relaxed() {
+    let dir = Scratch::new("mocap-relaxed");
+    let poses = render_presenter(
+        &dir,
+        "relaxed",
+        "    presenter: (name: \"host\", asset: \"../../assets/avatars/RobotExpressive.glb\",\n\
+         transform: (scale: (0.3, 0.3, 0.3))),",
+    );
+    let pose = poses.last().unwrap();
+    let head = point(pose, "head");
+    let foot = point(pose, "leftFoot");
+    let tall = head[1] - foot[1];
+    for hand in ["leftHand", "rightHand"] {
+        let h = point(pose, hand);
+        // In the robot's T-pose the hands are at shoulder height (two thirds of hers), as
+        // far out as she is tall; standing relaxed they hang below her waist, by her sides.
+        assert!(h[1] - foot[1] < 0.45 * tall, "{hand} {h:?}, head {head:?}");
+        assert!(
+            (h[0] - head[0]).abs() < 0.5 * tall,
+            "{hand} {h:?}, head {head:?}"
+        );
+    }
+}
+
 #[test]
 fn a_broken_clip_in_the_scene_stops_the_show_with_its_line() {
     let dir = Scratch::new("mocap-broken-scene");

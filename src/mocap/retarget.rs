@@ -785,6 +785,48 @@ pub struct BakedClip {
     pub animated: Vec<usize>,
 }
 
+/// How far the relaxed pose's upper arms hang below level, and how far its elbows bend.
+const RELAXED_ARM_DROP: f32 = 78.0;
+const RELAXED_ELBOW_BEND: f32 = 15.0;
+
+/// The avatar standing at ease, for a host with no idle clip: arms down by the sides
+/// (78° below level, so the hands clear the hips), elbows a little bent forward, every
+/// other bone at rest. Made like any clip — a pose of the canonical T-posed humanoid,
+/// retargeted — so it works on any rest pose (T, A or other) and any naming. One frame;
+/// the procedural breathing and head motion play on top. `None` when the rig has no arms.
+pub fn relaxed_pose(rig: &Rig) -> Option<BakedClip> {
+    use HumanBone::*;
+    let rest = SourceRest::t_pose();
+    let retargeter = Retargeter::new(&rest, rig);
+    let mut rotations: PerBone<Quat> = [None; BONES];
+    // In the canonical frame: left is +X, up +Y, forward +Z. A left arm along +X hangs down
+    // by turning about +Z (negative angles go down); its forearm bends forward about -Y.
+    for (side, upper, lower, hand) in [
+        (1.0, LeftUpperArm, LeftLowerArm, LeftHand),
+        (-1.0, RightUpperArm, RightLowerArm, RightHand),
+    ] {
+        let arm = Quat::from_rotation_z(-side * RELAXED_ARM_DROP.to_radians());
+        let forearm = arm * Quat::from_rotation_y(-side * RELAXED_ELBOW_BEND.to_radians());
+        rotations[upper as usize] = Some(arm);
+        rotations[lower as usize] = Some(forearm);
+        rotations[hand as usize] = Some(forearm);
+    }
+    let pose = SourcePose {
+        rotations,
+        hips: Vec3::ZERO,
+    };
+    let mut locals = Vec::new();
+    retargeter.pose(rig, &pose, None, &mut locals);
+    let animated: Vec<usize> = (0..rig.nodes.len())
+        .filter(|n| locals[*n] != rig.nodes[*n].rest)
+        .collect();
+    (!animated.is_empty()).then(|| BakedClip {
+        frame_time: 1.0,
+        frames: vec![locals],
+        animated,
+    })
+}
+
 /// Retargets a whole BVH clip onto a rig.
 pub fn bake(clip: &BvhClip, rig: &Rig, options: BakeOptions) -> BakedClip {
     let source = BvhSource::new(clip);

@@ -175,6 +175,12 @@ fn spawn_presenter(
         }
         node
     });
+    // No idle: the relaxed standing pose, played like an idle clip.
+    let idle = idle.or_else(|| {
+        let (rig, standing) = (motion.rig.as_ref()?, motion.standing.as_ref()?);
+        let clip = animation_clips.add(motion::animation_clip(rig, standing));
+        Some(graph.add_clip(clip, 1.0, graph.root))
+    });
     let clips = Clips {
         graph: graphs.add(graph),
         nodes,
@@ -287,10 +293,10 @@ fn start_when_ready(
         let has_player = children
             .iter_descendants(ready.entity)
             .any(|e| players.contains(e));
-        if !has_player && !motion.clips.is_empty() {
+        if !has_player && (!motion.clips.is_empty() || motion.standing.is_some()) {
             // A file without animations (most VRM avatars) gets no player from the glTF
             // loader: give its root one, and name every node as the loader would have.
-            attach_player(&mut commands, ready.entity, &children, &names, clips);
+            attach_player(&mut commands, ready.entity, rig, &children, &names, clips);
         }
     }
     let mut head = false;
@@ -471,19 +477,35 @@ fn move_bones_over_animation(
     }
 }
 
-/// Puts an animation player on the avatar's root node and tags every named node below it
-/// with the target id the glTF loader would have given it (its path of names from there).
+/// Puts an animation player on each of the avatar's root nodes and tags every named node
+/// below it with the target id the glTF loader would have given it (its path of names from
+/// there, as the retargeted clips have it). The roots are the file's root nodes, found by
+/// name: the spawned scene wraps them in an entity of its own (`Scene0`), which is not
+/// part of any path.
 fn attach_player(
     commands: &mut Commands,
     avatar: Entity,
+    rig: &crate::mocap::retarget::Rig,
     children: &Query<&Children>,
     names: &Query<(&Name, &Transform)>,
     clips: &Clips,
 ) {
-    let roots: Vec<Entity> = children
-        .get(avatar)
-        .map(|c| c.iter().collect())
-        .unwrap_or_default();
+    let mut root_names: Vec<&str> = rig
+        .nodes
+        .iter()
+        .filter(|n| n.parent.is_none())
+        .map(|n| n.name.as_str())
+        .collect();
+    let mut roots = Vec::new();
+    for entity in children.iter_descendants(avatar) {
+        let Ok((name, _)) = names.get(entity) else {
+            continue;
+        };
+        if let Some(i) = root_names.iter().position(|n| *n == name.as_str()) {
+            root_names.swap_remove(i);
+            roots.push(entity);
+        }
+    }
     for root in roots {
         let mut stack: Vec<(Entity, Vec<Name>)> = vec![(root, Vec::new())];
         while let Some((entity, mut path)) = stack.pop() {

@@ -376,3 +376,45 @@ fn a_vrm_map_beats_name_guessing() {
         "b_l_shin"
     );
 }
+
+#[test]
+fn with_no_idle_the_host_stands_relaxed_whatever_her_rest_pose() {
+    // The robot rests in a T-pose, the test rig in an A-pose: both end with the arms down.
+    for (name, rig) in [("robot", robot()), ("A-pose rig", apose())] {
+        let relaxed = relaxed_pose(&rig).expect("a rig with arms");
+        assert_eq!(relaxed.frames.len(), 1);
+        let world = rig.world(&relaxed.frames[0]);
+        let at = |b: HumanBone| Vec3::from(world[rig.humanoid[&b]].translation);
+        let tall = height(&rig);
+        for (shoulder, elbow, hand) in [
+            (
+                HumanBone::LeftUpperArm,
+                HumanBone::LeftLowerArm,
+                HumanBone::LeftHand,
+            ),
+            (
+                HumanBone::RightUpperArm,
+                HumanBone::RightLowerArm,
+                HumanBone::RightHand,
+            ),
+        ] {
+            let (s, e, h) = (at(shoulder), at(elbow), at(hand));
+            let arm = (e - s).length() + (h - e).length();
+            // The hand hangs well below the shoulder, close to the body's side...
+            assert!(s.y - h.y > 0.8 * arm, "{name}: drop {} of {arm}", s.y - h.y);
+            assert!((h.x - s.x).abs() < 0.35 * arm, "{name}: out {}", h.x - s.x);
+            // ...the elbow bent a little, the forearm forward (+Z: the rigs face +Z).
+            let bend = (e - s).angle_between(h - e).to_degrees();
+            assert!((5.0..30.0).contains(&bend), "{name}: elbow {bend}°");
+            assert!(h.z > e.z, "{name}: forearm back");
+        }
+        // Nothing else moves: the feet and the head stay where they rest.
+        for bone in [HumanBone::LeftFoot, HumanBone::Head] {
+            let moved = at(bone) - rig.rest_position(bone).unwrap();
+            assert!(
+                moved.length() < 1e-3 * tall,
+                "{name}: {bone:?} moved {moved}"
+            );
+        }
+    }
+}
