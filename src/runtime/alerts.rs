@@ -57,6 +57,7 @@ pub struct AlertLimits {
 impl Alerts {
     pub fn start(
         show: &str,
+        show_file: &std::path::Path,
         webhook: Option<&str>,
         limits: AlertLimits,
         outputs: &OutputSet,
@@ -85,12 +86,7 @@ impl Alerts {
                 });
             tx
         });
-        let marker = std::env::temp_dir().join(format!(
-            "twincast-{}.running",
-            show.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect::<String>()
-        ));
+        let marker = marker_path(show, show_file);
         let crashed = marker.exists();
         let _ = std::fs::write(&marker, std::process::id().to_string());
         let notifier = Notifier {
@@ -183,6 +179,24 @@ impl Notifier {
     }
 }
 
+/// The file that says a run of this show is under way: named by the show and its file, so
+/// two shows that happen to share a name on one machine do not take each other's run for
+/// their own crash. FNV-1a of the file's full path: stable across builds and restarts.
+fn marker_path(show: &str, show_file: &std::path::Path) -> PathBuf {
+    let full = std::fs::canonicalize(show_file).unwrap_or_else(|_| show_file.to_path_buf());
+    let hash = full
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+    let name: String = show
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    std::env::temp_dir().join(format!("twincast-{name}-{hash:016x}.running"))
+}
+
 impl Watch {
     /// Compares output states with the last look (only atomics).
     fn outputs(&mut self) {
@@ -259,5 +273,24 @@ impl Watch {
             );
             self.notifier.send("stream_stalled", None, &detail);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn shows_of_one_name_in_different_files_have_their_own_marker() {
+        let a = marker_path("shop", Path::new("/srv/a/shop.toml"));
+        let b = marker_path("shop", Path::new("/srv/b/shop.toml"));
+        assert_ne!(a, b);
+        assert_eq!(a, marker_path("shop", Path::new("/srv/a/shop.toml")));
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("twincast-shop-") && name.ends_with(".running"),
+            "{name}"
+        );
     }
 }

@@ -98,6 +98,7 @@ impl ShowRun {
             EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
         let alerts = Alerts::start(
             &show.name,
+            &show.source,
             show.alerts.webhook.as_deref(),
             AlertLimits {
                 failing_after: Duration::from_secs_f64(show.alerts.failing_after_seconds.max(0.5)),
