@@ -82,7 +82,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click("#signin-button");
     let refused = browser.wait_for(
         "the wrong token refused",
-        10,
+        30,
         "return document.getElementById('signin-error').textContent || null;",
     );
     assert_eq!(refused, "Wrong token");
@@ -90,7 +90,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click("#signin-button");
     browser.wait_for(
         "the console",
-        10,
+        30,
         "return !document.getElementById('console').hidden;",
     );
 
@@ -128,7 +128,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click("#next-segment");
     let result = browser.wait_for(
         "the action's result",
-        10,
+        30,
         "const r = document.getElementById('action-result'); \
          return r.className === 'done' ? r.textContent : null;",
     );
@@ -174,7 +174,7 @@ fn the_console_watches_and_steers_a_running_show() {
     assert!((30..=41).contains(&started), "{countdown}");
     browser.wait_for(
         "the countdown going down",
-        10,
+        30,
         &format!(
             "const t = document.getElementById('countdown').textContent.split(':'); \
              return Number(t[0]) * 60 + Number(t[1]) < {started};"
@@ -188,7 +188,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click("#say");
     let refusal = browser.wait_for(
         "the refusal",
-        10,
+        30,
         "const r = document.getElementById('action-result'); \
          return r.className === 'refused' ? r.textContent : null;",
     );
@@ -206,14 +206,14 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click("#takeover");
     browser.wait_for(
         "the takeover banner",
-        10,
+        30,
         "return !document.getElementById('takeover-banner').hidden;",
     );
     assert_eq!(browser.text("#takeover"), "Hand back");
     browser.click("#takeover");
     browser.wait_for(
         "the takeover over",
-        10,
+        30,
         "return document.getElementById('takeover-banner').hidden;",
     );
 
@@ -221,7 +221,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click("#reload");
     let reloaded = browser.wait_for(
         "the reload's answer",
-        10,
+        30,
         "const r = document.getElementById('action-result'); \
          return r.className === 'done' && r.textContent.includes('reloaded') ? r.textContent : null;",
     );
@@ -237,7 +237,7 @@ fn the_console_watches_and_steers_a_running_show() {
     // The dead output raises `output_failing` every 2 s: one line, counting.
     let id = browser.wait_for(
         "the alert raised again",
-        10,
+        30,
         &format!(
             "const a = {FAILING}; \
              return a.length === 1 && a[0].textContent.includes('(×') ? a[0].dataset.id : null;"
@@ -248,7 +248,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.click(&format!("#alerts li[data-id=\"{id}\"] button"));
     browser.wait_for(
         "the alert acknowledged",
-        10,
+        30,
         &format!("return document.querySelector('#alerts li[data-id=\"{id}\"]') === null;"),
     );
 
@@ -256,7 +256,7 @@ fn the_console_watches_and_steers_a_running_show() {
     browser.resize(390, 844);
     let layout = browser.wait_for(
         "the phone layout",
-        10,
+        30,
         "const p = document.getElementById('program').getBoundingClientRect(); \
          const c = document.getElementById('controls').getBoundingClientRect(); \
          const wide = document.documentElement.scrollWidth; \

@@ -202,6 +202,7 @@ pub async fn preview(State(shared): State<ApiShared>) -> Response {
         );
     };
     let jpeg = tokio::task::spawn_blocking(move || {
+        super::yield_to_the_show();
         let mut out = Vec::new();
         let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75).encode(
             &snapshot.rgb,

@@ -229,7 +229,6 @@ impl ApiServer {
         let thread = std::thread::Builder::new()
             .name("api".into())
             .spawn(move || {
-                yield_to_the_show();
                 runtime.block_on(async move {
                     tokio::spawn(sampler);
                     let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -264,10 +263,10 @@ impl ApiServer {
     }
 }
 
-/// Lowers this thread's priority (nice 10; Linux keeps it per thread, and the threads it
-/// starts, such as the JPEG encodes of `/preview.jpg`, inherit it), so on a machine with
-/// no CPU to spare the console's work waits and the show's frames do not.
-fn yield_to_the_show() {
+/// Lowers this thread's priority (nice 10; Linux keeps it per thread), for work that may
+/// wait when the machine has no CPU to spare: the console's JPEGs. The API's own thread
+/// keeps its priority, so `/health` and the buttons answer promptly on a busy machine.
+pub(crate) fn yield_to_the_show() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority only changes the scheduling of the thread whose id is given.
     unsafe {
