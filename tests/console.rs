@@ -33,6 +33,21 @@ fn keep(png: &[u8], dir: &Scratch, name: &str) {
     }
 }
 
+/// The text the page shows under its buttons once it is of `class` (`done`, `refused`)
+/// and holds `holding`.
+fn action_result(browser: &Browser, class: &str, holding: &str) -> String {
+    let found = browser.wait_for(
+        &format!("a `{class}` action result with `{holding}`"),
+        30,
+        &format!(
+            "const r = document.getElementById('action-result'); \
+             return r.className === '{class}' && r.textContent.includes('{holding}') \
+               ? r.textContent : null;"
+        ),
+    );
+    found.as_str().unwrap_or_default().to_string()
+}
+
 fn audit_segments(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -126,13 +141,8 @@ fn the_console_watches_and_steers_a_running_show() {
         "{opening}"
     );
     browser.click("#next-segment");
-    let result = browser.wait_for(
-        "the action's result",
-        30,
-        "const r = document.getElementById('action-result'); \
-         return r.className === 'done' ? r.textContent : null;",
-    );
-    assert!(result.as_str().unwrap().contains("segment"), "{result}");
+    let result = action_result(&browser, "done", "");
+    assert!(result.contains("segment"), "{result}");
     browser.wait_for(
         "the pitch segment on the page",
         20,
@@ -186,13 +196,8 @@ fn the_console_watches_and_steers_a_running_show() {
     // A refusal shows the API's reason.
     browser.type_into("#say-text", " ");
     browser.click("#say");
-    let refusal = browser.wait_for(
-        "the refusal",
-        30,
-        "const r = document.getElementById('action-result'); \
-         return r.className === 'refused' ? r.textContent : null;",
-    );
-    assert!(refusal.as_str().unwrap().contains("empty"), "{refusal}");
+    let refusal = action_result(&browser, "refused", "");
+    assert!(refusal.contains("empty"), "{refusal}");
 
     // The dead output's alert appears (found among any others the show raises).
     const FAILING: &str = "[...document.querySelectorAll('#alerts li')]\
@@ -219,16 +224,8 @@ fn the_console_watches_and_steers_a_running_show() {
 
     // Reload: the show file is read again and accepted.
     browser.click("#reload");
-    let reloaded = browser.wait_for(
-        "the reload's answer",
-        30,
-        "const r = document.getElementById('action-result'); \
-         return r.className === 'done' && r.textContent.includes('reloaded') ? r.textContent : null;",
-    );
-    assert!(
-        reloaded.as_str().unwrap().contains("next segment"),
-        "{reloaded}"
-    );
+    let reloaded = action_result(&browser, "done", "reloaded");
+    assert!(reloaded.contains("next segment"), "{reloaded}");
 
     let desktop = browser.screenshot();
     assert_drawn(&desktop, "desktop");

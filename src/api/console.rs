@@ -87,12 +87,7 @@ pub async fn catalog(State(shared): State<ApiShared>) -> Response {
     let products: Vec<_> = known
         .products
         .iter()
-        .zip(
-            known
-                .product_names
-                .iter()
-                .chain(std::iter::repeat(&String::new())),
-        )
+        .zip(&known.product_names)
         .map(|(id, name)| json!({ "id": id, "name": name }))
         .collect();
     Json(json!({
@@ -171,12 +166,9 @@ pub async fn sample_history(shared: ApiShared) {
     let mut every = tokio::time::interval(super::history::SAMPLE_EVERY);
     loop {
         every.tick().await;
-        let status = shared
-            .status
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        shared.history.record(Sample::of(&status, &shared.feed));
+        shared
+            .history
+            .record(Sample::of(&shared.status_now(), &shared.feed));
     }
 }
 

@@ -202,6 +202,16 @@ pub struct ApiShared {
     pub guard_reads: bool,
 }
 
+impl ApiShared {
+    /// A copy of the show's status as of the last frame (the lock held only to copy it).
+    fn status_now(&self) -> ShowStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
 /// The running server; stops when dropped.
 pub struct ApiServer {
     pub addr: SocketAddr,
@@ -354,11 +364,7 @@ async fn not_found() -> Response {
 }
 
 async fn health(State(shared): State<ApiShared>) -> Response {
-    let status = shared
-        .status
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let status = shared.status_now();
     let mut liveness = shared.liveness.lock().unwrap_or_else(|e| e.into_inner());
     match liveness.check(&status, std::time::Instant::now()) {
         Ok(body) => Json(body).into_response(),
@@ -373,11 +379,7 @@ async fn status(State(shared): State<ApiShared>) -> Response {
 /// What `/status` answers (and each console update carries): the show as of the last
 /// frame, the twin's values, the process's memory and the alerts nobody has seen.
 fn status_body(shared: &ApiShared) -> serde_json::Value {
-    let status = shared
-        .status
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let status = shared.status_now();
     let mut body = serde_json::to_value(status).unwrap_or_default();
     if let Some(twin) = &shared.twin {
         let feeds: std::collections::BTreeMap<_, _> = twin.snapshot().into_iter().collect();
@@ -418,11 +420,7 @@ async fn twin_push(
 }
 
 async fn metrics(State(shared): State<ApiShared>) -> Response {
-    let s = shared
-        .status
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let s = shared.status_now();
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         metrics::exposition(&s, metrics::resident_bytes()),

@@ -175,10 +175,16 @@ fn spawn_presenter(
         }
         node
     });
-    // No idle: the relaxed standing pose, played like an idle clip.
+    // No idle (none named, or the named one missing): the relaxed standing pose, played
+    // like an idle clip, rather than the T-pose avatars are exported in.
     let idle = idle.or_else(|| {
-        let (rig, standing) = (motion.rig.as_ref()?, motion.standing.as_ref()?);
-        let clip = animation_clips.add(motion::animation_clip(rig, standing));
+        let rig = motion.rig.as_ref()?;
+        let standing = crate::mocap::retarget::relaxed_pose(rig)?;
+        info!(
+            "presenter `{}`: no idle clip; she stands relaxed (arms down)",
+            spec.name
+        );
+        let clip = animation_clips.add(motion::animation_clip(rig, &standing));
         Some(graph.add_clip(clip, 1.0, graph.root))
     });
     let clips = Clips {
@@ -293,7 +299,7 @@ fn start_when_ready(
         let has_player = children
             .iter_descendants(ready.entity)
             .any(|e| players.contains(e));
-        if !has_player && (!motion.clips.is_empty() || motion.standing.is_some()) {
+        if !has_player && (!motion.clips.is_empty() || clips.idle.is_some()) {
             // A file without animations (most VRM avatars) gets no player from the glTF
             // loader: give its root one, and name every node as the loader would have.
             attach_player(&mut commands, ready.entity, rig, &children, &names, clips);

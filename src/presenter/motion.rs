@@ -30,9 +30,6 @@ pub enum MotionError {
 pub struct PreparedMotion {
     pub rig: Option<Arc<Rig>>,
     pub clips: Vec<(String, Arc<BakedClip>)>,
-    /// The pose to stand in when the presenter has no idle clip (none named, or the named
-    /// one missing): arms down, not the T-pose avatars are exported in.
-    pub standing: Option<Arc<BakedClip>>,
 }
 
 impl PreparedMotion {
@@ -83,26 +80,9 @@ impl PreparedMotion {
             );
             clips.push((clip_spec.name.clone(), Arc::new(baked)));
         }
-        let own = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
-        let has_idle = spec
-            .idle
-            .as_ref()
-            .is_some_and(|idle| own.contains(idle) || clips.iter().any(|(n, _)| n == idle));
-        let standing = if has_idle {
-            None
-        } else {
-            retarget::relaxed_pose(&rig).map(Arc::new)
-        };
-        if standing.is_some() {
-            info!(
-                "presenter `{}`: no idle clip; she stands relaxed (arms down)",
-                spec.name
-            );
-        }
         Ok(Self {
             rig: Some(Arc::new(rig)),
             clips,
-            standing,
         })
     }
 }
