@@ -23,6 +23,7 @@ pub mod config;
 pub mod editor;
 pub mod encode;
 pub mod graphics;
+pub mod llm;
 pub mod loudness;
 pub mod media;
 pub mod mix;

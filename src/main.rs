@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         what: MocapCommand,
     },
+    /// Show-script tools (with the show's language model).
+    Script {
+        #[command(subcommand)]
+        what: ScriptCommand,
+    },
     /// Measure parts of the pipeline alone (figures for scripts/bench.sh).
     Bench {
         #[command(subcommand)]
@@ -189,6 +194,24 @@ enum MocapCommand {
         /// An avatar (glTF/GLB/VRM) to map the clip onto.
         #[arg(long, value_name = "FILE")]
         avatar: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScriptCommand {
+    /// Ask the show's language model ([llm]) for line variants of each segment, and lines in
+    /// each schedule language the file has none in, and write them as a `[[drafts]]`
+    /// fragment to review and paste into the show file. Lines the compliance filter would
+    /// change are left out (listed as comments).
+    Draft {
+        /// Show file (TOML) with an [llm] section.
+        show: PathBuf,
+        /// Where to write the fragment (default: standard output).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Variants per segment and language (default: [llm] variants).
+        #[arg(long, value_name = "N")]
+        variants: Option<usize>,
     },
 }
 
@@ -390,8 +413,72 @@ fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Script {
+            what:
+                ScriptCommand::Draft {
+                    show,
+                    output,
+                    variants,
+                },
+        } => script_draft(&show, output.as_deref(), variants),
         Command::Bench { what } => bench(what),
     }
+}
+
+/// `script draft`: every segment's variants and missing translations, from the model.
+fn script_draft(
+    file: &std::path::Path,
+    output: Option<&std::path::Path>,
+    variants: Option<usize>,
+) -> Result<()> {
+    use twincast::show::{compliance::Filter, host};
+    let show = twincast::config::ShowConfig::load(file)?;
+    let client = twincast::llm::ChatClient::new(&show.llm)
+        .with_context(|| format!("{}: no [llm] url to draft with", file.display()))?;
+    let variants = variants.unwrap_or(show.llm.variants).clamp(1, 20);
+    let jobs = host::draft_jobs(&show.plan, &show.language, true);
+    let filter = Filter::new(&show.compliance);
+    let progress = indicatif::ProgressBar::new(jobs.len() as u64);
+    let mut ask = |messages: Vec<twincast::llm::Message>| {
+        progress.inc(1);
+        client
+            .chat(&messages, 300 * variants, &mut |_| {})
+            .map_err(|e| e.to_string())
+    };
+    let results = host::draft(&show.plan, &jobs, variants, &filter, &mut ask);
+    progress.finish_and_clear();
+    let mut drafted = Vec::new();
+    for ((segment, language), result) in jobs.iter().zip(results) {
+        match result {
+            Ok(d) => drafted.push(d),
+            Err(e) => tracing::warn!("segment {} ({language}): {e}", segment + 1),
+        }
+    }
+    if drafted.is_empty() {
+        anyhow::bail!("the model drafted nothing (see the warnings above)");
+    }
+    let header = format!(
+        "Drafted by {} ({}) for {} on {}.\nReview: delete the lines you do not want, then paste \
+         the [[drafts]] tables into the show file.",
+        show.llm.model,
+        client.url(),
+        file.display(),
+        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC"),
+    );
+    let text = host::draft_toml(&show.plan, &drafted, &header);
+    match output {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            let lines: usize = drafted.iter().map(|d| d.lines.len()).sum();
+            println!(
+                "{lines} lines for {} segments written to {}",
+                drafted.len(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 fn stream(args: StreamArgs) -> Result<()> {

@@ -19,6 +19,7 @@ const ORDER: &[&str] = &[
     "encode",
     "output",
     "voice",
+    "llm",
     "vmc",
     "scene", // stages
     "speech",

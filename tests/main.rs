@@ -14,6 +14,7 @@ mod long;
 mod mocap;
 mod preview;
 mod render;
+mod room;
 mod rtmp;
 mod show;
 mod twin;

@@ -8,6 +8,7 @@ use axum::serve::Listener;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -17,6 +18,32 @@ use tokio::time::Sleep;
 
 pub const MAX_CONNECTIONS: usize = 64;
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(10);
+/// A held connection (an authenticated event stream) is closed after this long without data.
+pub const HELD_IDLE: Duration = Duration::from_secs(60);
+
+/// A handle on one connection's lifetime, handed to handlers as connect info: an
+/// authenticated long-lived request (`/events/stream`) holds it, and the connection then
+/// lives while data keeps coming (closed after [`HELD_IDLE`] of silence).
+#[derive(Clone, Default)]
+pub struct Lease(Arc<AtomicBool>);
+
+impl Lease {
+    pub fn hold(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn held(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, GuardedListener>>
+    for Lease
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, GuardedListener>) -> Self {
+        stream.io().lease.clone()
+    }
+}
 
 /// A TCP listener that hands out [`GuardedStream`]s.
 pub struct GuardedListener {
@@ -51,6 +78,8 @@ impl Listener for GuardedListener {
         let stream = GuardedStream {
             inner: stream,
             deadline: Box::pin(tokio::time::sleep(self.lifetime)),
+            lease: Lease::default(),
+            last_read: tokio::time::Instant::now(),
             _slot: slot,
         };
         (stream, addr)
@@ -66,6 +95,8 @@ impl Listener for GuardedListener {
 pub struct GuardedStream {
     inner: TcpStream,
     deadline: Pin<Box<Sleep>>,
+    lease: Lease,
+    last_read: tokio::time::Instant,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -76,12 +107,23 @@ impl AsyncRead for GuardedStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         if self.deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "connection held too long",
-            )));
+            let idle_until = self.last_read + HELD_IDLE;
+            if !self.lease.held() || idle_until <= tokio::time::Instant::now() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connection held too long",
+                )));
+            }
+            self.deadline.as_mut().reset(idle_until);
+            // Registers the waker with the new deadline.
+            let _ = self.deadline.as_mut().poll(cx);
         }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.last_read = tokio::time::Instant::now();
+        }
+        read
     }
 }
 

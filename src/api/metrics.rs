@@ -69,6 +69,7 @@ pub fn exposition(s: &ShowStatus, resident_bytes: Option<u64>) -> String {
         s.bitrate_kbps,
     );
     per_output(&mut registry, &s.outputs);
+    room(&mut registry, &s.room);
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = encode(&mut out, &registry);
@@ -117,4 +118,77 @@ fn per_output(registry: &mut Registry, outputs: &[OutputStatus]) {
         "Times an output reconnected.",
         reconnects,
     );
+}
+
+/// The live room: events by kind, activity per product (what the factory plans by), the
+/// model's requests by outcome, and the compliance filter's work.
+fn room(registry: &mut Registry, room: &crate::show::room::RoomCounts) {
+    let events = Family::<Labels, Counter>::default();
+    for (kind, n) in &room.events {
+        events
+            .get_or_create(&vec![("kind", kind.clone())])
+            .inc_by(*n);
+    }
+    registry.register("room_events", "Live-room events taken, by kind.", events);
+    let per_product =
+        |name: &str, help: &str, value: &dyn Fn(&crate::show::tally::Counts) -> u64| {
+            let family = Family::<Labels, Counter>::default();
+            for (product, counts) in &room.products {
+                family
+                    .get_or_create(&vec![("product", product.clone())])
+                    .inc_by(value(counts));
+            }
+            (name.to_string(), help.to_string(), family)
+        };
+    for (name, help, family) in [
+        per_product("product_orders", "Orders, by product.", &|c| c.orders),
+        per_product("product_units", "Units ordered, by product.", &|c| c.units),
+        per_product(
+            "product_gifts",
+            "Gifts while the product was on air.",
+            &|c| c.gifts,
+        ),
+        per_product(
+            "product_likes",
+            "Likes while the product was on air.",
+            &|c| c.likes,
+        ),
+        per_product(
+            "product_comments",
+            "Comments while the product was on air.",
+            &|c| c.comments,
+        ),
+    ] {
+        registry.register(name, help, family);
+    }
+    let lines = Family::<Labels, Counter>::default();
+    lines
+        .get_or_create(&vec![("action", "rewritten".into())])
+        .inc_by(room.rewritten);
+    lines
+        .get_or_create(&vec![("action", "skipped".into())])
+        .inc_by(room.skipped);
+    registry.register(
+        "compliance_lines",
+        "Lines the compliance filter changed.",
+        lines,
+    );
+    if let Some(llm) = &room.llm {
+        let requests = Family::<Labels, Counter>::default();
+        for (result, n) in [
+            ("answered", llm.answered),
+            ("failed", llm.failed),
+            ("busy", llm.busy),
+            ("held", llm.held),
+        ] {
+            requests
+                .get_or_create(&vec![("result", result.into())])
+                .inc_by(n);
+        }
+        registry.register(
+            "llm_requests",
+            "Questions to the language model, by outcome.",
+            requests,
+        );
+    }
 }

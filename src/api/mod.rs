@@ -7,12 +7,14 @@
 //! client cannot stall the picture.
 
 mod console;
+mod events;
 mod feed;
 mod guard;
 mod health;
 mod history;
 mod metrics;
 
+pub use events::{SIGNATURE_HEADER, SourceHealth, Sources};
 pub use feed::{Feed, FeedKind};
 pub use health::{HealthLimits, Liveness};
 pub use history::History;
@@ -62,6 +64,8 @@ pub enum ApiCommand {
     Takeover(bool),
     /// The show file was read again and is valid: its rundown starts at the next segment.
     Reload(Box<crate::config::plan::ShowPlan>),
+    /// Events from the live room (checked), in arrival order.
+    Events(Vec<crate::show::events::RoomEvent>),
 }
 
 impl ApiCommand {
@@ -82,6 +86,7 @@ impl ApiCommand {
             ApiCommand::Reload(plan) => {
                 format!("show file reloaded ({} segments)", plan.segments.len())
             }
+            ApiCommand::Events(events) => format!("{} room events", events.len()),
         }
     }
 }
@@ -99,6 +104,8 @@ pub struct Known {
     pub faq: Vec<Vec<String>>,
     /// Whether a takeover has what it needs (a VMC listener).
     pub takeover_ready: bool,
+    /// Whether comments the FAQ does not answer go to a language model.
+    pub has_model: bool,
 }
 
 impl Known {
@@ -177,6 +184,8 @@ pub struct ShowStatus {
     pub outputs: Vec<OutputStatus>,
     /// Comments answered, and those dropped by the room's limits (by reason).
     pub comments: crate::show::room::CommentCounts,
+    /// The room's events, thank-yous, per-product activity, the model and the filter.
+    pub room: crate::show::room::RoomCounts,
 }
 
 /// What the server shares with the render loop.
@@ -200,6 +209,10 @@ pub struct ApiShared {
     pub show_file: Option<std::path::PathBuf>,
     /// Whether reads other than the page, `/health` and `/metrics` need the token too.
     pub guard_reads: bool,
+    /// The secret webhooks sign event batches with (`[events] secret_env`).
+    pub webhook_secret: Option<String>,
+    /// How each source of room events is doing.
+    pub sources: Sources,
 }
 
 impl ApiShared {
@@ -235,7 +248,7 @@ impl ApiServer {
             .build()
             .map_err(bind_error)?;
         let sampler = console::sample_history(shared.clone());
-        let app = router(shared);
+        let app = router(shared).into_make_service_with_connect_info::<guard::Lease>();
         let thread = std::thread::Builder::new()
             .name("api".into())
             .spawn(move || {
@@ -311,6 +324,9 @@ fn router(shared: ApiShared) -> axum::Router {
         .route("/comments", post(comment))
         .route("/takeover", post(takeover))
         .route("/twin/{feed}", post(twin_push))
+        .route("/events", post(events::post))
+        .route("/events/stream", post(events::stream))
+        .route("/events/tiktok", post(events::tiktok))
         .route("/", get(console::index))
         .route("/console/console.js", get(console::script))
         .route("/console/console.css", get(console::style))
@@ -342,7 +358,8 @@ async fn token_before_body(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let guarded = request.method() == axum::http::Method::POST
+    let signed = events::signed_instead(request.uri().path(), request.headers());
+    let guarded = (request.method() == axum::http::Method::POST && !signed)
         || (shared.guard_reads && console::read_is_guarded(request.uri().path()));
     if guarded && let Err(refused) = authorise(&shared, request.headers()) {
         return refused;
@@ -359,7 +376,8 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "no such endpoint (GET /, /health, /status, /metrics, /updates, /feed, /history, \
          /preview.jpg, /catalog, /auth; POST /say, /gesture, /segment/next, /product/{id}, \
-         /flash-sale, /comments, /takeover, /reload, /alerts/{id}/ack, /twin/{feed})",
+         /flash-sale, /comments, /events, /events/stream, /events/tiktok, /takeover, /reload, \
+         /alerts/{id}/ack, /twin/{feed})",
     )
 }
 
@@ -388,6 +406,7 @@ fn status_body(shared: &ApiShared) -> serde_json::Value {
     body["rss_bytes"] = json!(metrics::resident_bytes());
     body["alerts_open"] = json!(shared.feed.open_alerts().len());
     body["events_per_minute"] = json!(shared.feed.events_per_minute());
+    body["event_sources"] = serde_json::to_value(shared.sources.snapshot()).unwrap_or_default();
     body
 }
 
@@ -698,7 +717,8 @@ async fn comment(
     shared
         .feed
         .push(FeedKind::Comment, request.user.trim(), text);
-    if !known(&shared).answers(text) {
+    let known = known(&shared);
+    if !known.answers(text) && !known.has_model {
         return (StatusCode::OK, Json(json!({ "answered": false }))).into_response();
     }
     queue(

@@ -7,10 +7,13 @@
 
 mod error;
 pub mod plan;
+mod room;
 
 pub use error::{ConfigError, Located};
+pub use room::{ComplianceRule, EventsConfig, LlmConfig, ReactionsConfig, RuleAction};
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The show the binary runs when none is named: ships in `assets/`.
@@ -43,6 +46,9 @@ pub struct ShowConfig {
     pub takeover: TakeoverConfig,
     pub comments: CommentsConfig,
     pub recording: RecordingConfig,
+    pub llm: LlmConfig,
+    pub events: EventsConfig,
+    pub reactions: ReactionsConfig,
 }
 
 /// How recordings (file outputs) are kept (`[recording]`). A recording is never
@@ -129,6 +135,17 @@ pub struct ComplianceConfig {
     pub audit_log: Option<PathBuf>,
     pub audit_max_mb: u32,
     pub audit_keep: u32,
+    /// The built-in rules (China's Advertising Law's absolute, medical and guarantee
+    /// claims, and their English equivalents) apply unless this is false.
+    pub default_rules: bool,
+    /// Words whose clause is left out of a line.
+    pub forbidden: Vec<String>,
+    /// Words rewritten: `{ "最好" = "很好" }`.
+    pub replace: BTreeMap<String, String>,
+    /// Rules with their own action (`rewrite`, `drop_clause`, `skip_line`).
+    pub rules: Vec<ComplianceRule>,
+    /// Viewer text with any of these (besides a built-in list) is never read out.
+    pub abuse: Vec<String>,
 }
 
 impl Default for ComplianceConfig {
@@ -138,6 +155,11 @@ impl Default for ComplianceConfig {
             audit_log: None,
             audit_max_mb: 20,
             audit_keep: 10,
+            default_rules: true,
+            forbidden: Vec::new(),
+            replace: BTreeMap::new(),
+            rules: Vec::new(),
+            abuse: Vec::new(),
         }
     }
 }
@@ -397,6 +419,8 @@ struct ShowFile {
     #[serde(default)]
     faq: Vec<plan::Faq>,
     #[serde(default)]
+    drafts: Vec<plan::Draft>,
+    #[serde(default)]
     overlay: plan::OverlayConfig,
     #[serde(default)]
     compliance: ComplianceConfig,
@@ -408,6 +432,12 @@ struct ShowFile {
     comments: CommentsConfig,
     #[serde(default)]
     recording: RecordingConfig,
+    #[serde(default)]
+    llm: LlmConfig,
+    #[serde(default)]
+    events: EventsConfig,
+    #[serde(default)]
+    reactions: ReactionsConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -494,6 +524,7 @@ impl ShowConfig {
             schedule: file.schedule,
             faq: file.faq,
             overlay,
+            drafts: file.drafts,
         };
         let mut compliance = file.compliance;
         compliance.audit_log = if compliance.audit {
@@ -510,6 +541,13 @@ impl ShowConfig {
         } else {
             None
         };
+        let mut events = file.events;
+        events.tally_dir = events.tally.then(|| {
+            events.tally_dir.as_deref().map(resolve).unwrap_or_else(|| {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                resolve(Path::new(&format!("out/{stem}-room")))
+            })
+        });
         let config = ShowConfig {
             source: path.to_path_buf(),
             name,
@@ -529,12 +567,19 @@ impl ShowConfig {
             takeover: file.takeover,
             comments: file.comments,
             recording: file.recording,
+            llm: file.llm,
+            events,
+            reactions: file.reactions,
         };
         config.validate()?;
         config
             .plan
             .validate(None)
-            .and_then(|()| config.plan.check_languages(&config.language))
+            .and_then(|()| {
+                config
+                    .plan
+                    .check_languages(&config.language, config.llm.url.is_some())
+            })
             .map_err(|p| match locate(text, &p) {
                 Some(at) => ConfigError::InvalidAt {
                     path: path.to_path_buf(),
@@ -620,6 +665,11 @@ impl ShowConfig {
             reason,
         };
         self.validate_comments()?;
+        room::validate(self).map_err(|(field, reason)| ConfigError::Invalid {
+            path: self.source.clone(),
+            field: field.into(),
+            reason,
+        })?;
         let v = &self.video;
         if !(16..=7680).contains(&v.width) || !v.width.is_multiple_of(2) {
             return Err(invalid(

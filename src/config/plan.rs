@@ -19,6 +19,19 @@ pub struct ShowPlan {
     /// Answers to viewers' comments, by keyword.
     pub faq: Vec<Faq>,
     pub overlay: OverlayConfig,
+    /// Lines a language model drafted and a person approved (`twincast script draft`).
+    pub drafts: Vec<Draft>,
+}
+
+/// Approved drafted lines of one segment in one language (`[[drafts]]`): said in turn
+/// with the segment's own, or instead of them where the segment has none in `language`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// The segment, counted from 1 as in the rundown.
+    pub segment: usize,
+    pub language: String,
+    pub lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -459,6 +472,23 @@ impl ShowPlan {
                 ));
             }
         }
+        for (i, d) in self.drafts.iter().enumerate() {
+            if !(1..=self.segments.len()).contains(&d.segment) {
+                return Err(problem(
+                    format!("drafts[{i}].segment"),
+                    format!(
+                        "{} is not a segment (1..={})",
+                        d.segment,
+                        self.segments.len()
+                    ),
+                    None,
+                ));
+            }
+            for text in &d.lines {
+                check_template(text)
+                    .map_err(|reason| problem(format!("drafts[{i}].lines"), reason, Some(text)))?;
+            }
+        }
         for (i, f) in self.faq.iter().enumerate() {
             if f.keywords.iter().all(|k| k.trim().is_empty()) {
                 return Err(problem(
@@ -480,7 +510,10 @@ impl ShowPlan {
     /// Every schedule slot that switches language has that language's version of what is
     /// said and shown in it (lines, titles, selling points, product names, answers, the
     /// shop's name), so a slot never airs a mix. `base`: the language of text given once.
-    pub fn check_languages(&self, base: &str) -> Result<(), PlanProblem> {
+    ///
+    /// With `model_writes_lines` (a show with a language model), a segment's lines may be
+    /// missing in a slot's language: the model writes them before they are due.
+    pub fn check_languages(&self, base: &str, model_writes_lines: bool) -> Result<(), PlanProblem> {
         for (i, slot) in self.schedule.iter().enumerate() {
             let Some(language) = slot.language.as_deref().filter(|l| *l != base) else {
                 continue;
@@ -517,7 +550,12 @@ impl ShowPlan {
                     continue; // never on air in this slot
                 }
                 let what = format!("segment {} (`{}`)", j + 1, s.kind.label());
-                let translated = s.translations.get(language).is_some_and(|l| !l.is_empty());
+                let translated = s.translations.get(language).is_some_and(|l| !l.is_empty())
+                    || model_writes_lines
+                    || self
+                        .drafts
+                        .iter()
+                        .any(|d| d.segment == j + 1 && d.language == language);
                 if !s.lines.is_empty() && !translated {
                     return Err(missing(format!("the lines of {what}")));
                 }

@@ -31,6 +31,7 @@ pub struct OverlayPlugin {
 
 const FLASH_RED: Color = Color::srgb(0.88, 0.11, 0.15);
 const INK: Color = Color::srgb(0.10, 0.10, 0.12);
+const TICKER_GREEN: Color = Color::srgb(0.05, 0.55, 0.32);
 
 impl Plugin for OverlayPlugin {
     fn build(&self, app: &mut App) {
@@ -52,7 +53,13 @@ impl Plugin for OverlayPlugin {
             .init_resource::<OnAirNow>()
             .add_systems(
                 Update,
-                (spawn_overlay, update_overlay, show_product_image).chain(),
+                (
+                    spawn_overlay,
+                    update_overlay,
+                    show_ticker,
+                    show_product_image,
+                )
+                    .chain(),
             );
     }
 }
@@ -81,6 +88,10 @@ struct CardBannerText;
 struct CardStock;
 #[derive(Component)]
 struct CardImage;
+#[derive(Component)]
+struct TickerBox;
+#[derive(Component)]
+struct TickerText;
 #[derive(Component)]
 struct Caption;
 #[derive(Component)]
@@ -241,6 +252,20 @@ fn spawn_overlay(
                 BorderColor::all(FLASH_RED),
             ))
             .with_child((LowerThirdText, Text::new(""), text(3.6, Color::WHITE)));
+            // Left, under the logo: "Lily just bought 2 × Tea cup".
+            root.spawn((
+                TickerBox,
+                Node {
+                    position_type: PositionType::Absolute,
+                    left: Val::Vh(2.5),
+                    top: Val::Vh(15.0),
+                    padding: pad(0.6, 1.4),
+                    display: Display::None,
+                    ..default()
+                },
+                panel(TICKER_GREEN.with_alpha(0.9)),
+            ))
+            .with_child((TickerText, Text::new(""), text(3.0, Color::WHITE)));
             // Bottom: captions of what the host is saying.
             root.spawn(Node {
                 position_type: PositionType::Absolute,
@@ -266,6 +291,34 @@ fn spawn_overlay(
                 )],
             ));
         });
+}
+
+/// The "just bought" notice, while it is current.
+fn show_ticker(
+    on_air: Res<OnAirNow>,
+    time: Option<Res<MediaTime>>,
+    mut boxes: Query<&mut Node, With<TickerBox>>,
+    mut texts: Query<&mut Text, With<TickerText>>,
+) {
+    let now = time.map_or(0.0, |t| t.0);
+    let ticker = on_air.0.ticker.as_ref().filter(|t| now < t.until);
+    let display = if ticker.is_some() {
+        Display::Flex
+    } else {
+        Display::None
+    };
+    for mut node in &mut boxes {
+        if node.display != display {
+            node.display = display;
+        }
+    }
+    if let Some(ticker) = ticker {
+        for mut text in &mut texts {
+            if text.0 != ticker.text {
+                text.0 = ticker.text.clone();
+            }
+        }
+    }
 }
 
 /// The product's picture on the card (JPEG), loaded once per file.

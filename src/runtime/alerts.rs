@@ -23,6 +23,17 @@ struct Notifier {
     feed: Option<crate::api::Feed>,
 }
 
+/// Raises alerts from other parts of the show (the language model failing), through the
+/// same webhook and console feed.
+#[derive(Clone)]
+pub struct AlertSender(Notifier);
+
+impl AlertSender {
+    pub fn raise(&self, event: &str, detail: &str) {
+        self.0.send(event, None, detail);
+    }
+}
+
 /// The alerts of a running show; [`Alerts::ended`] says how it ended.
 pub struct Alerts {
     notifier: Notifier,
@@ -133,6 +144,10 @@ impl Alerts {
             watcher,
             marker,
         }
+    }
+
+    pub fn sender(&self) -> AlertSender {
+        AlertSender(self.notifier.clone())
     }
 
     /// The run is over: `stopped`, or `failed` with the reason. Either way the next start

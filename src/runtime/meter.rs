@@ -124,6 +124,7 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
     s.stock = product.and_then(|p| p.stock);
     s.takeover = rundown.paused;
     s.comments = rundown.comment_counts();
+    s.room = rundown.room_counts();
     let (local, zone) = rundown.local_time(now);
     s.local_time = Some(local);
     s.timezone = Some(zone);

@@ -8,6 +8,7 @@ mod audio;
 mod fault;
 mod meter;
 mod pacer;
+mod room;
 mod rundown;
 mod services;
 mod show_run;

@@ -2,12 +2,18 @@
 //! scheduler puts them on the media clock, the audit log records them, and what is on air
 //! is handed to the graphics and the camera. Also watches the show file for edits.
 
+use super::alerts::AlertSender;
+use super::room::{Drafting, ModelHost};
 use crate::config::CommentsConfig;
 use crate::config::ShowConfig;
 use crate::media::{MediaClock, SAMPLE_RATE};
-use crate::show::audit::{AuditLog, Said};
-use crate::show::room::{CommentCounts, CommentGate, clean};
-use crate::show::{Director, Jump, OnAir};
+use crate::show::audit::{AuditLog, Filtered, Said};
+use crate::show::compliance::{Filter, Verdict};
+use crate::show::events::RoomEvent;
+use crate::show::reactions::Reactions;
+use crate::show::room::{CommentCounts, CommentGate, RoomCounts, clean};
+use crate::show::tally::{Counts, Tally};
+use crate::show::{Director, Jump, OnAir, host};
 use crate::speech::{Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker, SpeakerIo};
 use crate::watch::FileWatch;
 use crossbeam_channel::Sender;
@@ -32,9 +38,23 @@ pub struct Rundown {
     pub offline: bool,
     /// Which comments get answers.
     comments: CommentGate,
+    /// Media seconds of the frame last stepped.
+    last_now: f64,
     limits: CommentsConfig,
     /// The console's feed, which shows each line as it goes on air (with the API).
     pub feed: Option<crate::api::Feed>,
+    /// Every line passes it before synthesis.
+    filter: Filter,
+    /// The room's events: thank-yous, the tally per product and minute, the counts.
+    reactions: Reactions,
+    tally: Tally,
+    room: RoomCounts,
+    /// Events taken in the current second of media time, for `[events] per_second`.
+    rate: (u64, u32),
+    per_second: u32,
+    /// The language model, when the show has one, and the lines it drafts ahead.
+    model: Option<ModelHost>,
+    drafting: Option<Drafting>,
 }
 
 impl Rundown {
@@ -79,9 +99,30 @@ impl Rundown {
             paused: false,
             offline: false,
             comments: CommentGate::new(show.comments.clone()),
+            last_now: 0.0,
             limits: show.comments.clone(),
             feed: None,
+            filter: Filter::new(&show.compliance),
+            reactions: Reactions::new(show.reactions.clone()),
+            tally: Tally::new(show.events.tally_dir.clone()),
+            room: RoomCounts::default(),
+            rate: (0, 0),
+            per_second: show.events.per_second,
+            model: ModelHost::start(&show.llm),
+            drafting: Drafting::start(show),
         }
+    }
+
+    /// Where the model's failures are raised as alerts.
+    pub fn set_alerts(&mut self, alerts: AlertSender) {
+        if let Some(model) = self.model.as_mut() {
+            model.alerts = Some(alerts);
+        }
+    }
+
+    /// Whether comments the FAQ does not answer go to a language model.
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
     }
 
     /// One frame: write the next line if one is due, schedule what is ready. Returns the
@@ -90,10 +131,17 @@ impl Rundown {
         let now = frame as f64 / self.clock.fps as f64;
         let minute = self.day.minute(now);
         if !self.paused
-            && let Some(line) = self.director.next_line(now, minute)
+            && let Some(mut line) = self.director.next_line(now, minute)
         {
-            let _ = self.script.send(line);
+            match self.screen(&line.text, "script", now) {
+                Some(text) => {
+                    line.text = text;
+                    let _ = self.script.send(line);
+                }
+                None => self.director.skipped(line.serial),
+            }
         }
+        self.room_tick(frame, now);
         if let Some(reload) = self.reload.as_mut() {
             reload.poll(&mut self.director);
         }
@@ -116,6 +164,7 @@ impl Rundown {
                 self.director.started(serial, start, end, minute);
             }
             Origin::Comment => self.comments.aired(start, end - start),
+            Origin::Model | Origin::Holding => self.comments.airtime(start, end - start),
             _ => {}
         }
         if let Some(feed) = &self.feed
@@ -131,10 +180,7 @@ impl Rundown {
             && !line.line.samples.is_empty()
         {
             let on_air = self.director.on_air();
-            let at = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64())
-                + (start - now).max(0.0);
+            let at = unix_now() + (start - now).max(0.0);
             audit.record(&Said {
                 at,
                 local: &local_stamp(&self.day.at(start)),
@@ -158,12 +204,59 @@ impl Rundown {
         self.director.on_air()
     }
 
-    pub fn say(&self, text: String, origin: Origin) {
+    /// Says `text` ahead of the script, once it passes the compliance filter; false when
+    /// the filter kept it off air.
+    pub fn say(&mut self, text: String, origin: Origin) -> bool {
+        let now = self.scheduler_now();
+        let Some(text) = self.screen(&text, origin.label(), now) else {
+            if origin == Origin::Comment {
+                // The answer the room's limits were holding a place for will not come.
+                self.comments.finished();
+            }
+            return false;
+        };
         let _ = self.requests.send(Request {
             text,
             origin,
             voice: None,
         });
+        true
+    }
+
+    /// Media seconds of the frame last stepped.
+    fn scheduler_now(&self) -> f64 {
+        self.last_now
+    }
+
+    /// The compliance filter's verdict on a line: its text as it may be said, or `None`.
+    /// Whatever it changed goes to the audit log with the rule.
+    fn screen(&mut self, text: &str, origin: &str, now: f64) -> Option<String> {
+        let (after, changes, filtered) = match self.filter.check(text) {
+            Verdict::Clean => return Some(text.to_string()),
+            Verdict::Rewritten { text, changes } => (Some(text), changes, "rewritten"),
+            Verdict::Skipped { changes } => (None, changes, "skipped"),
+        };
+        if after.is_some() {
+            self.room.rewritten += 1;
+        } else {
+            self.room.skipped += 1;
+        }
+        info!(
+            "compliance: {filtered} {origin} line {text:?} → {after:?} ({:?})",
+            changes
+        );
+        if let Some(audit) = self.audit.as_mut() {
+            audit.record(&Filtered {
+                at: unix_now(),
+                local: &local_stamp(&self.day.at(now)),
+                filtered,
+                origin,
+                before: text,
+                after: after.as_deref(),
+                changes: &changes,
+            });
+        }
+        after
     }
 
     pub fn jump(&mut self, jump: Jump) {
@@ -178,9 +271,19 @@ impl Rundown {
             name if name.is_empty() => "friend".to_string(),
             name => name,
         };
+        let user = if self.filter.is_abusive(&user) {
+            "friend".to_string()
+        } else {
+            user
+        };
         let text = clean(text, self.limits.text_chars);
-        let Some(question) = self.director.question(&text) else {
+        if self.filter.is_abusive(&text) {
+            self.comments.counts.abusive += 1;
+            debug!("comment from {user:?} not read out: abusive words");
             return false;
+        }
+        let Some(question) = self.director.question(&text) else {
+            return self.ask_the_model(&user, &text, now);
         };
         if let Err(why) = self.comments.admit(&user, question, now) {
             debug!("comment from {user:?} not answered now: {why:?}");
@@ -190,14 +293,188 @@ impl Rundown {
             .director
             .answer_to(question, &user, &text, self.day.minute(now));
         info!("comment from {user:?}: {text:?} → {answer:?}");
-        self.say(answer, Origin::Comment);
+        self.say(answer, Origin::Comment)
+    }
+
+    /// A question no FAQ entry answers goes to the model (when there is one), within the
+    /// room's limits; one answer per repeated question.
+    fn ask_the_model(&mut self, user: &str, text: &str, now: f64) -> bool {
+        if self.model.is_none() {
+            return false;
+        }
+        if let Err(why) = self.comments.admit(user, question_key(text), now) {
+            debug!("question from {user:?} not answered now: {why:?}");
+            return false;
+        }
+        let language = self.director.on_air().language.clone();
+        let messages = host::reply_messages(&self.director, user, text, &language);
+        let asked = self
+            .model
+            .as_mut()
+            .is_some_and(|m| m.ask(messages, user, &language));
+        if !asked {
+            self.comments.finished();
+            return false;
+        }
+        info!("comment from {user:?}: {text:?} → asked the language model");
         true
+    }
+
+    /// The room's events, in arrival order: comments are answered, orders lower the stock,
+    /// the rest are thanked in batches; all are counted per product and minute.
+    pub fn events(&mut self, events: Vec<RoomEvent>, now: f64) {
+        let local = local_stamp(&self.day.at(now));
+        for event in events {
+            let second = now as u64;
+            if self.rate.0 != second {
+                self.rate = (second, 0);
+            }
+            if self.rate.1 >= self.per_second {
+                self.room.over_rate += 1;
+                continue;
+            }
+            self.rate.1 += 1;
+            *self
+                .room
+                .events
+                .entry(event.kind().to_string())
+                .or_default() += 1;
+            let on_air = self
+                .director
+                .on_air()
+                .product
+                .as_ref()
+                .map(|p| p.id.clone());
+            let product = match &event {
+                RoomEvent::Order { product, .. } => Some(product.clone()),
+                _ => on_air,
+            };
+            if self.take(&event, now) {
+                self.tally.record(&event, product.as_deref(), &local);
+            }
+        }
+    }
+
+    /// Acts on one event; false for one that counts for nothing (an order of a product
+    /// not in the catalog, kept out of the tally so a bad source cannot fill it).
+    fn take(&mut self, event: &RoomEvent, now: f64) -> bool {
+        let name = self.viewer_name(event.user());
+        match event {
+            RoomEvent::Comment { user, text } => {
+                self.comment(user, text, now);
+            }
+            RoomEvent::Order {
+                product, quantity, ..
+            } => {
+                let who = name.unwrap_or_else(|| "friend".into());
+                match self.director.sold(product, *quantity, &who, now) {
+                    Some(left) => {
+                        info!("order: {who} bought {quantity} × {product} (stock left: {left:?})")
+                    }
+                    None => {
+                        self.room.unknown_products += 1;
+                        debug!("order for {product:?}, which is not in the catalog (counted)");
+                        return false;
+                    }
+                }
+            }
+            _ => {
+                let language = self.director.on_air().language.clone();
+                self.reactions.push(event, name.as_deref(), now, &language);
+            }
+        }
+        true
+    }
+
+    /// A viewer's name as it may be read out: cleaned, and `None` when abusive or empty.
+    fn viewer_name(&self, user: &str) -> Option<String> {
+        let name = clean(user, self.limits.name_chars);
+        (!name.is_empty() && !self.filter.is_abusive(&name)).then_some(name)
+    }
+
+    /// Per frame: thank-yous that are due, the model's sentences and holding lines, and
+    /// the tally's minute.
+    fn room_tick(&mut self, frame: u64, now: f64) {
+        self.last_now = now;
+        if frame.is_multiple_of(self.clock.fps.max(1) as u64) {
+            self.tally.roll(&local_stamp(&self.day.at(now)));
+        }
+        let language = self.director.on_air().language.clone();
+        if !self.paused
+            && let Some(line) = self.reactions.due(now, &language)
+            && self.say(line, Origin::Reaction)
+        {
+            self.room.thanks += 1;
+        }
+        if let Some(drafting) = &self.drafting {
+            for d in drafting.ready() {
+                info!(
+                    "language model: {} lines drafted for segment {} ({})",
+                    d.lines.len(),
+                    d.segment + 1,
+                    d.language
+                );
+                self.director.add_drafted(d.segment, &d.language, d.lines);
+            }
+        }
+        let Some(model) = self.model.as_mut() else {
+            return;
+        };
+        let news = model.poll();
+        for _ in 0..news.finished {
+            self.comments.finished();
+        }
+        for (line, origin) in news.lines {
+            self.say(line, origin);
+        }
+    }
+
+    /// What the room did, for `/status` and `/metrics`.
+    pub fn room_counts(&self) -> RoomCounts {
+        let mut room = self.room.clone();
+        room.llm = self.model.as_ref().map(|m| m.counts.clone());
+        room.products = self.tally.totals.clone();
+        room
+    }
+
+    /// The room's figures as a twin feed document: totals, this minute, by product.
+    pub fn room_document(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total": Counts::sum_of(&self.tally.totals),
+            "this_minute": Counts::sum_of(self.tally.this_minute()),
+            "products": self.tally.totals,
+        })
+    }
+
+    /// Writes the tally's last minute (the show is stopping).
+    pub fn finish(&mut self) {
+        self.tally.flush();
     }
 
     /// What happened to the comments so far.
     pub fn comment_counts(&self) -> CommentCounts {
         self.comments.counts
     }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The room's limits key a question by its words (case, spaces and punctuation aside),
+/// kept apart from the FAQ's entry numbers.
+fn question_key(text: &str) -> usize {
+    let words: String = text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let hash = words.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash as usize) | (1 << 48)
 }
 
 /// Local time for the schedule, in the show's time zone: the instant the show started (or

@@ -13,6 +13,7 @@ use crate::net::Senders;
 use crate::presenter::LiveCapture;
 use crate::scene::{LoadedScene, ShowroomSettings};
 use crate::show::Jump;
+use crate::show::events::RoomEvent;
 use crate::speech::{Gesture, Origin};
 use crate::stage::GestureRequests;
 use crate::twin::{TwinFeeds, TwinNow};
@@ -45,6 +46,8 @@ pub struct Services {
     /// During a takeover: the packet counts last seen and when they last moved.
     takeover: Option<(u64, std::time::Instant)>,
     takeover_idle: Option<Duration>,
+    /// The media second the room's figures last went to the `room` twin feed.
+    room_fed: f64,
 }
 
 impl Services {
@@ -104,6 +107,8 @@ impl Services {
                     preview: preview.clone(),
                     show_file: Some(show.source.clone()).filter(|p| p.is_file()),
                     guard_reads: show.api.reads_need_token(listen),
+                    webhook_secret: webhook_secret(show),
+                    sources: Default::default(),
                 };
                 Some(ApiServer::start(listen, shared)?)
             }
@@ -120,6 +125,7 @@ impl Services {
             live_audio,
             scene_watch: SceneWatch::new(show.scene.clone()),
             takeover: None,
+            room_fed: -1.0,
             takeover_idle: (show.takeover.idle_seconds > 0.0)
                 .then(|| Duration::from_secs_f64(show.takeover.idle_seconds)),
         })
@@ -150,6 +156,7 @@ impl Services {
         }
         if let Some(rundown) = rundown {
             self.hand_back_when_idle(app, rundown);
+            self.feed_the_room_screen(rundown, now);
         }
         if let Some(watch) = self.scene_watch.as_mut() {
             watch.poll(app);
@@ -161,6 +168,22 @@ impl Services {
 }
 
 impl Services {
+    /// The room's figures on the showroom's screens: a scene with an `Api` feed named
+    /// `room` gets them once a second (bind `room.total.orders`, `room.products.kettle.units`,
+    /// `room.this_minute.likes`, … like any feed).
+    fn feed_the_room_screen(&mut self, rundown: &Rundown, now: f64) {
+        let Some(twin) = &self.twin else {
+            return;
+        };
+        if now.floor() == self.room_fed || !twin.api_feeds().iter().any(|f| f == ROOM_FEED) {
+            return;
+        }
+        self.room_fed = now.floor();
+        if let Err(e) = twin.push(ROOM_FEED, rundown.room_document()) {
+            warn!("twin feed `{ROOM_FEED}`: {e}");
+        }
+    }
+
     /// Voice and VMC packets received so far.
     fn takeover_packets(&self) -> u64 {
         let vmc = self
@@ -200,6 +223,9 @@ impl Services {
     }
 }
 
+/// The scene's feed (kind `Api`) that the room's figures are pushed to.
+const ROOM_FEED: &str = "room";
+
 /// The token that mutating API calls need, from the variable `[api] token_env` names.
 fn api_token(show: &ShowConfig) -> Option<String> {
     let token = std::env::var(&show.api.token_env)
@@ -214,11 +240,22 @@ fn api_token(show: &ShowConfig) -> Option<String> {
     token
 }
 
+/// The secret signed event batches are checked with, from `[events] secret_env`.
+fn webhook_secret(show: &ShowConfig) -> Option<String> {
+    let name = show.events.secret_env.as_deref()?;
+    let secret = std::env::var(name).ok().filter(|s| !s.is_empty());
+    if secret.is_none() {
+        warn!("events: ${name} is not set, so signed webhooks are refused");
+    }
+    secret
+}
+
 /// The names API requests are checked against.
 fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> Known {
     let mut known = Known {
         clips: clip_names(scene),
         takeover_ready,
+        has_model: show.llm.url.is_some(),
         ..Default::default()
     };
     known.refresh_plan(&show.plan, &show.language);
@@ -253,14 +290,17 @@ fn apply_command(
                 .push(Gesture { clip, speed });
         }
         (_, None) => {}
-        (ApiCommand::Say(text), Some(r)) => r.say(text, Origin::Say),
+        (ApiCommand::Say(text), Some(r)) => {
+            r.say(text, Origin::Say);
+        }
+        (ApiCommand::Events(events), Some(r)) => r.events(events, now),
         (ApiCommand::NextSegment, Some(r)) => r.jump(Jump::NextSegment),
         (ApiCommand::Product(id), Some(r)) => r.jump(Jump::Product(id)),
         (ApiCommand::FlashSale { product, seconds }, Some(r)) => {
             r.jump(Jump::FlashSale { product, seconds })
         }
         (ApiCommand::Comment { user, text }, Some(r)) => {
-            r.comment(&user, &text, now);
+            r.events(vec![RoomEvent::Comment { user, text }], now);
         }
         (ApiCommand::Takeover(on), Some(r)) => takeover(app, r, live_audio, on),
         (ApiCommand::Reload(plan), Some(r)) => r.director.reload(*plan),

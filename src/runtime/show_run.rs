@@ -108,6 +108,9 @@ impl ShowRun {
             encoder.stats.clone(),
             services.feed.clone(),
         );
+        if let Some(rundown) = rundown.as_mut() {
+            rundown.set_alerts(alerts.sender());
+        }
         let mut run = Self {
             encoder,
             alerts,
@@ -201,8 +204,11 @@ impl ShowRun {
 
     /// Stops in order: capture off, frames in flight delivered, encoder flushed, outputs
     /// closed with their trailers. A forced stop (second signal) abandons network I/O.
-    pub fn shutdown(self, stop: &StopSignal) -> Result<RunReport, RunError> {
+    pub fn shutdown(mut self, stop: &StopSignal) -> Result<RunReport, RunError> {
         self.watchdog.stopping();
+        if let Some(rundown) = self.rundown.as_mut() {
+            rundown.finish();
+        }
         let Self {
             app,
             pacer,

@@ -37,6 +37,20 @@ pub struct Said<'a> {
     pub product: Option<&'a str>,
 }
 
+/// A line the compliance filter changed or kept off air, written when it was checked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Filtered<'a> {
+    pub at: f64,
+    pub local: &'a str,
+    /// `rewritten` or `skipped`.
+    pub filtered: &'a str,
+    pub origin: &'a str,
+    pub before: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<&'a str>,
+    pub changes: &'a [super::compliance::Change],
+}
+
 impl AuditLog {
     pub fn open(path: &Path, max_bytes: u64, keep: u32) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -54,8 +68,8 @@ impl AuditLog {
     }
 
     /// Appends one entry and flushes it (a crash must not lose what was said).
-    pub fn record(&mut self, said: &Said) {
-        let Ok(mut json) = serde_json::to_string(said) else {
+    pub fn record<T: serde::Serialize>(&mut self, entry: &T) {
+        let Ok(mut json) = serde_json::to_string(entry) else {
             return;
         };
         json.push('\n');

@@ -41,7 +41,19 @@ pub struct OnAir {
     pub language: String,
     /// The segment's camera shots.
     pub shots: Vec<Shot>,
+    /// "Lily just bought 2": shown over the picture until `until` (media seconds).
+    pub ticker: Option<Ticker>,
 }
+
+/// A short notice over the picture (a viewer's order), until a media time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticker {
+    pub text: String,
+    pub until: f64,
+}
+
+/// How long the "just bought" notice stays up.
+const TICKER_SECONDS: f64 = 6.0;
 
 /// Where a written line came from, remembered until it starts playing.
 #[derive(Debug, Clone)]
@@ -72,6 +84,8 @@ pub struct Director {
     pause: f64,
     written: VecDeque<Written>,
     on_air: OnAir,
+    /// Lines the language model drafted while the show runs, by segment and language.
+    drafted: std::collections::HashMap<(usize, String), Vec<String>>,
 }
 
 impl Director {
@@ -93,6 +107,7 @@ impl Director {
             next_start: 0.0,
             pause: pause_seconds,
             written: VecDeque::new(),
+            drafted: Default::default(),
             on_air: OnAir {
                 language: language.to_string(),
                 ..OnAir::default()
@@ -179,10 +194,9 @@ impl Director {
                 self.advance(now);
                 continue;
             }
-            let spec = &lines[self.line % lines.len()];
+            let index = self.line % lines.len();
             self.line += 1;
-            let variants = spec.variants();
-            let template = &variants[(self.pass as usize) % variants.len()];
+            let template = &self.template(&segment, &language, index);
             let product = self.product_for(self.segment, minute).cloned();
             // The countdown starts with the segment's first line: this one, if none yet.
             let ends = countdown.map(|c| self.segment_start.unwrap_or(when) + c);
@@ -206,6 +220,47 @@ impl Director {
         None
     }
 
+    /// Lines the model drafted for segment `index` in `language` (filtered), said in turn
+    /// with the file's own from now on.
+    pub fn add_drafted(&mut self, index: usize, language: &str, lines: Vec<String>) {
+        if index < self.plan.segments.len() && !lines.is_empty() {
+            self.drafted.insert((index, language.to_string()), lines);
+        }
+    }
+
+    /// The template of line `index` of `segment`: the file's own on even passes, a drafted
+    /// one (approved `[[drafts]]`, then the model's live ones) on odd passes, and always a
+    /// drafted one where the file has no lines in `language`.
+    fn template(&self, segment: &Segment, language: &str, index: usize) -> String {
+        let lines = lines_for(segment, language);
+        let variants = lines[index].variants();
+        let pass = self.pass as usize;
+        let drafted: Vec<&String> = (self.plan.drafts.iter())
+            .filter(|d| d.segment == self.segment + 1 && d.language == language)
+            .flat_map(|d| &d.lines)
+            .chain(
+                self.drafted
+                    .get(&(self.segment, language.to_string()))
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect();
+        if drafted.is_empty() {
+            return variants[pass % variants.len()].clone();
+        }
+        let speaks = language == self.default_language
+            || segment
+                .translations
+                .get(language)
+                .is_some_and(|l| !l.is_empty());
+        let pick = |round: usize| drafted[(round * lines.len() + index) % drafted.len()].clone();
+        match (speaks, pass % 2) {
+            (false, _) => pick(pass),
+            (true, 1) => pick(pass / 2),
+            _ => variants[(pass / 2) % variants.len()].clone(),
+        }
+    }
+
     /// A line (ours, by `serial`) started playing at media time `start` and ends at `end`.
     pub fn started(&mut self, serial: u64, start: f64, end: f64, minute: u32) {
         if self.in_flight == Some(serial) {
@@ -223,6 +278,39 @@ impl Director {
         if changed || self.on_air.generation == 0 {
             self.show_segment(written.segment, written.product.as_deref(), start, minute);
         }
+    }
+
+    /// A viewer ordered `quantity` of product `id` at media time `now`: its stock goes
+    /// down at once (on the card too), a "just bought" notice goes up, and a flash sale of
+    /// it that sells out ends at its next line. The stock left, or `None` for a product not
+    /// in the catalog (stock not counted stays `Some(None)`).
+    pub fn sold(&mut self, id: &str, quantity: u32, user: &str, now: f64) -> Option<Option<u32>> {
+        let product = self.plan.products.iter_mut().find(|p| p.id == id)?;
+        if let Some(stock) = product.stock.as_mut() {
+            *stock = stock.saturating_sub(quantity);
+        }
+        let left = product.stock;
+        let language = self.on_air.language.clone();
+        let name = product.name.get(&language).to_string();
+        if let Some(on_card) = self.on_air.product.as_mut().filter(|p| p.id == id) {
+            on_card.stock = left;
+        }
+        let text = if language == "zh" {
+            format!("{user} 刚刚买了 {quantity} 件 {name}")
+        } else {
+            format!("{user} just bought {quantity} × {name}")
+        };
+        self.on_air.ticker = Some(Ticker {
+            text,
+            until: now + TICKER_SECONDS,
+        });
+        let selling = self.on_air.kind == Some(SegmentKind::FlashSale)
+            && self.on_air.product.as_ref().is_some_and(|p| p.id == id);
+        if selling && left == Some(0) {
+            tracing::info!("{id} sold out during its flash sale: the rundown moves on");
+            self.jump = Some(Jump::NextSegment);
+        }
+        Some(left)
     }
 
     /// The line the speaker could not say (engine failure): the rundown moves on.
@@ -348,6 +436,9 @@ impl Director {
         if let Some(plan) = self.pending.take() {
             tracing::info!("show file reloaded: the new rundown takes over at {now:.1} s");
             self.plan = plan;
+            // Drafted while running for the old rundown's segments; the file's approved
+            // `[[drafts]]` come with the new plan.
+            self.drafted.clear();
             if next >= self.plan.segments.len() {
                 next = 0;
             }
@@ -410,6 +501,7 @@ impl Director {
             flash_ends: countdown.map(|c| since + c),
             language,
             shots: segment.shots.clone(),
+            ticker: self.on_air.ticker.take(),
         };
     }
 

@@ -2,7 +2,12 @@
 //! answers to comments — and the graphics and camera work that go with it.
 
 pub mod audit;
+pub mod compliance;
 pub mod director;
+pub mod events;
+pub mod host;
+pub mod reactions;
 pub mod room;
+pub mod tally;
 
-pub use director::{Director, Jump, OnAir, clock_text};
+pub use director::{Director, Jump, OnAir, Ticker, clock_text};

@@ -30,6 +30,40 @@ pub struct CommentCounts {
     pub repeat: u64,
     pub airtime: u64,
     pub backlog: u64,
+    /// Comments (or names) with abusive words: never read out.
+    pub abusive: u64,
+}
+
+/// What the live room did and what the host made of it (for `/status` and `/metrics`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RoomCounts {
+    /// Events taken, by kind.
+    pub events: std::collections::BTreeMap<String, u64>,
+    /// Events over `[events] per_second`, dropped.
+    pub over_rate: u64,
+    /// Orders for products not in the catalog.
+    pub unknown_products: u64,
+    /// Thank-you lines said.
+    pub thanks: u64,
+    /// Lines the compliance filter rewrote, and lines it kept off air.
+    pub rewritten: u64,
+    pub skipped: u64,
+    /// The language model, when there is one.
+    pub llm: Option<LlmCounts>,
+    /// Since the start, per product: orders, units, gifts, likes, comments.
+    pub products: std::collections::BTreeMap<String, super::tally::Counts>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LlmCounts {
+    /// Questions sent, answered, that needed a holding line, that failed (and fell back),
+    /// and refused because the model's queue was full.
+    pub asked: u64,
+    pub answered: u64,
+    pub held: u64,
+    pub failed: u64,
+    pub busy: u64,
+    pub last_error: Option<String>,
 }
 
 /// Rate limits, de-duplication and an airtime cap for answers, on the media clock.
@@ -112,8 +146,19 @@ impl CommentGate {
 
     /// An answer was put on the timeline at `start` for `seconds`.
     pub fn aired(&mut self, start: f64, seconds: f64) {
-        self.waiting = self.waiting.saturating_sub(1);
+        self.finished();
+        self.airtime(start, seconds);
+    }
+
+    /// Part of an answer (a holding line, a sentence of the model's) was put on the
+    /// timeline: it counts toward the minute's share.
+    pub fn airtime(&mut self, start: f64, seconds: f64) {
         self.said.push_back((start, seconds));
+    }
+
+    /// An accepted answer is over (said, or given up): it no longer waits.
+    pub fn finished(&mut self) {
+        self.waiting = self.waiting.saturating_sub(1);
     }
 
     fn forget_before(&mut self, now: f64) {

@@ -117,7 +117,14 @@ pub enum Origin {
     Script(u64),
     #[default]
     Say,
+    /// An answer to a viewer (FAQ, holding line, fallback).
     Comment,
+    /// An answer the language model wrote.
+    Model,
+    /// A holding line while the model writes an answer.
+    Holding,
+    /// A thank-you for the room's gifts, likes, follows.
+    Reaction,
 }
 
 impl Origin {
@@ -126,6 +133,9 @@ impl Origin {
             Origin::Script(_) => "script",
             Origin::Say => "say",
             Origin::Comment => "comment",
+            Origin::Model => "model",
+            Origin::Holding => "holding",
+            Origin::Reaction => "reaction",
         }
     }
 }

@@ -236,3 +236,56 @@ fn the_demo_speaks_one_language_per_slot() {
         }
     }
 }
+
+#[test]
+fn orders_lower_the_stock_on_the_card_and_a_sold_out_flash_sale_ends() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    d.request(Jump::FlashSale {
+        product: Some("fan".into()),
+        seconds: Some(60.0),
+    });
+    let mut now = 0.0;
+    say(&mut d, &mut now, 2.0).unwrap();
+    assert_eq!(d.on_air().kind, Some(SegmentKind::FlashSale));
+    assert_eq!(d.sold("fan", 150, "Lily", now), Some(Some(50)));
+    assert_eq!(d.on_air().product.as_ref().unwrap().stock, Some(50));
+    let ticker = d.on_air().ticker.clone().unwrap();
+    assert_eq!(ticker.text, "Lily just bought 150 × fan");
+    assert!(ticker.until > now);
+    assert_eq!(d.sold("nothing", 1, "Lily", now), None);
+    // Sold out: the sale ends at the next line, though its countdown has time left.
+    assert_eq!(d.sold("fan", 60, "Chen", now), Some(Some(0)));
+    say(&mut d, &mut now, 2.0).unwrap();
+    assert_ne!(d.on_air().kind, Some(SegmentKind::FlashSale));
+}
+
+#[test]
+fn drafted_lines_take_turns_and_stand_in_for_a_missing_language() {
+    let mut p = plan();
+    p.segments.truncate(1);
+    p.drafts.push(crate::config::plan::Draft {
+        segment: 1,
+        language: "en".into(),
+        lines: vec!["Drafted welcome to {shop}".into()],
+    });
+    let mut d = Director::new(p, "en", 0.0);
+    d.add_drafted(0, "zh", vec!["欢迎来到{shop}".into()]);
+    let mut now = 0.0;
+    let mut heard = Vec::new();
+    for _ in 0..4 {
+        heard.push(say(&mut d, &mut now, 2.0).unwrap());
+    }
+    // The file's line, then the drafted one, in turn.
+    assert_eq!(
+        heard,
+        [
+            "Welcome to Acme",
+            "Drafted welcome to Acme",
+            "Hello from Acme",
+            "Drafted welcome to Acme"
+        ]
+    );
+    // In a language the segment has no lines in, the model's lines are said.
+    let zh = d.template(&d.plan().segments[0].clone(), "zh", 0);
+    assert_eq!(zh, "欢迎来到{shop}");
+}
