@@ -33,9 +33,14 @@ pub struct SourceHealth {
     /// Events in the last minute.
     pub per_minute: usize,
     pub last_error: Option<String>,
+    /// When events came in the last minute, and how many each time.
     #[serde(skip)]
-    recent: VecDeque<f64>,
+    recent: VecDeque<(f64, usize)>,
 }
+
+/// Arrivals remembered per source (a source posting one event a request at 200 a second
+/// stays within it for the minute it is counted over).
+const MAX_ARRIVALS: usize = 16_384;
 
 /// Every source's health, by name (`events`, `stream`, `tiktok`).
 #[derive(Clone, Default)]
@@ -53,15 +58,14 @@ impl Sources {
         }
         if parsed.accepted > 0 {
             health.last_event = Some(now);
-            health
-                .recent
-                .extend(std::iter::repeat_n(now, parsed.accepted.min(10_000)));
+            health.recent.push_back((now, parsed.accepted));
         }
-        while health.recent.front().is_some_and(|t| *t < now - 60.0) || health.recent.len() > 10_000
+        while health.recent.front().is_some_and(|(t, _)| *t < now - 60.0)
+            || health.recent.len() > MAX_ARRIVALS
         {
             health.recent.pop_front();
         }
-        health.per_minute = health.recent.len();
+        health.per_minute = health.recent.iter().map(|(_, n)| n).sum();
     }
 
     fn failed(&self, source: &str, reason: &str) {

@@ -207,8 +207,7 @@ impl Rundown {
     /// Says `text` ahead of the script, once it passes the compliance filter; false when
     /// the filter kept it off air.
     pub fn say(&mut self, text: String, origin: Origin) -> bool {
-        let now = self.scheduler_now();
-        let Some(text) = self.screen(&text, origin.label(), now) else {
+        let Some(text) = self.screen(&text, origin.label(), self.last_now) else {
             if origin == Origin::Comment {
                 // The answer the room's limits were holding a place for will not come.
                 self.comments.finished();
@@ -221,11 +220,6 @@ impl Rundown {
             voice: None,
         });
         true
-    }
-
-    /// Media seconds of the frame last stepped.
-    fn scheduler_now(&self) -> f64 {
-        self.last_now
     }
 
     /// The compliance filter's verdict on a line: its text as it may be said, or `None`.

@@ -60,9 +60,22 @@ fn product_facts(p: &Product, language: &str, currency: &str) -> String {
     line
 }
 
-fn catalog(plan: &ShowPlan, language: &str) -> String {
-    plan.products
+/// Products the model is told about at most (the one on air first), so a large catalog
+/// does not make every question a long, slow prompt.
+const PROMPT_PRODUCTS: usize = 30;
+
+fn catalog(plan: &ShowPlan, language: &str, first: Option<&str>) -> String {
+    let on_air = plan
+        .products
         .iter()
+        .filter(|p| Some(p.id.as_str()) == first);
+    let others = plan
+        .products
+        .iter()
+        .filter(|p| Some(p.id.as_str()) != first);
+    on_air
+        .chain(others)
+        .take(PROMPT_PRODUCTS)
         .map(|p| product_facts(p, language, &plan.overlay.currency))
         .collect::<Vec<_>>()
         .join("\n")
@@ -90,7 +103,11 @@ pub fn reply_messages(
          point to the product card.\nCatalog:\n{}\n{now}",
         plan.shop.text(language),
         rules(language),
-        catalog(plan, language),
+        catalog(
+            plan,
+            language,
+            on_air.product.as_ref().map(|p| p.id.as_str())
+        ),
     );
     vec![
         Message::system(system),
@@ -117,7 +134,7 @@ pub fn draft_messages(
         ),
         None => format!(
             "It is about whichever product is on air. Catalog:\n{}",
-            catalog(plan, language)
+            catalog(plan, language, None)
         ),
     };
     let examples = lines_of(segment, language).join("\n");
