@@ -81,7 +81,7 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
     let live = StreamBuilder::new(&show)
         .with_api()
         .env("TWINCAST_TEST_WEBHOOK", SECRET)
-        .args(["--seconds", "50", "-o", out.to_str().unwrap()])
+        .args(["--seconds", "70", "-o", out.to_str().unwrap()])
         .start();
     let api = live.api.clone();
     live.wait_status(60, |s| s["product"] == "kettle" && s["stock"] == 10);
@@ -146,16 +146,20 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
         ("Ann", "slow: what is it made of?"),
         ("Bo", "rules: is it any good?"),
         ("Cy", "crash: tell me more"),
+        ("Dee", "garbage: and the lid?"),
+        ("Eve", "hang: and the cable?"),
     ] {
         let comment = json!({ "user": user, "text": text }).to_string();
         let (code, body) = http(&api, "POST", "/comments", Some(TOKEN), &comment);
         assert_eq!(code, 202, "{user}: {body}");
     }
-    let entries = wait_until("every answer on air", Duration::from_secs(45), || {
+    let entries = wait_until("every answer on air", Duration::from_secs(60), || {
         let entries = audit(&log);
         let lines = said(&entries);
         let done = position(&lines, "model", &["three minutes"]).is_some()
-            && position(&lines, "comment", &["Cy", "product card"]).is_some()
+            && ["Cy", "Dee", "Eve"]
+                .iter()
+                .all(|u| position(&lines, "comment", &[u, "product card"]).is_some())
             && position(&lines, "reaction", &["Galaxy"]).is_some()
             && lines
                 .iter()
@@ -207,11 +211,10 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
             "{text}"
         );
     }
-    // The model failed on Cy's question: the fallback, counted and alerted.
-    assert!(
-        status["room"]["llm"]["failed"].as_u64() >= Some(1),
-        "{status}"
-    );
+    // The model failed on Cy's (500), Dee's (garbage) and Eve's (no answer before the
+    // timeout) questions: the fallback, counted and alerted; Eve's held first.
+    assert_eq!(status["room"]["llm"]["failed"], 3, "{status}");
+    assert!(position(&lines, "holding", &["Eve"]).is_some(), "{lines:?}");
     assert!(
         status["room"]["llm"]["answered"].as_u64() >= Some(3),
         "{status}"
@@ -259,7 +262,7 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
     assert_eq!(units, 3, "{tally:?}");
     // The program was recorded whole, with its sound, and the "just bought" notice was on
     // screen (green, under the badge) for a few seconds after the order, and only then.
-    assert_media(&out, 320, 180, 15, 50.0);
+    assert_media(&out, 320, 180, 15, 70.0);
     let green = |t: f64| {
         let frame = rgb_frame(&out, (t * 15.0) as u32);
         count_pixels(&frame, 0..160, 20..60, |[r, g, b]| {

@@ -23,8 +23,9 @@ pub enum Reply {
     Done { id: u64, result: Result<(), String> },
 }
 
-/// Questions waiting for the model; more are refused.
-const QUEUE: usize = 4;
+/// Questions waiting for a free request slot; more are refused. As many as the show
+/// tracks (`runtime::room`), so a burst of questions in one frame all get their turn.
+const QUEUE: usize = 8;
 /// Requests to the model at once.
 const AT_ONCE: usize = 3;
 /// Characters that make a sentence worth a line of its own.
