@@ -35,7 +35,8 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 
 /// Renders `show` speaking for 8 s and checks the per-frame `field` of its telemetry
 /// against the encoded audio: it rises within one frame of the first speech onset, tracks
-/// the speech envelope, and is at rest whenever the voice has been silent a while.
+/// the speech envelope, and is at rest whenever the voice has been silent a while and is
+/// not about to start.
 fn check_lip_sync(show: &str, field: &str, fps: u32) -> Vec<serde_json::Value> {
     // Named by show: several tests check the same field at once.
     let dir = Scratch::new(&format!("lipsync-{show}"));
@@ -79,9 +80,11 @@ fn check_lip_sync(show: &str, field: &str, fps: u32) -> Vec<serde_json::Value> {
     );
     let r = correlation(&mouth, &audio);
     assert!(r > 0.4, "{field}: mouth and voice correlate at only {r:.2}");
+    // Silent a while, and the next frame silent too (the mouth moves a little before the
+    // voice, as in natural speech).
     let mut checked = 0;
-    for i in 2..mouth.len().min(audio.len()) {
-        if audio[i - 2..=i].iter().all(|v| *v < 0.001) {
+    for i in 2..mouth.len().min(audio.len()).saturating_sub(1) {
+        if audio[i - 2..=i + 1].iter().all(|v| *v < 0.001) {
             assert!(
                 mouth[i] < 0.05,
                 "{field}: open ({}) in silence at frame {i}",
@@ -161,4 +164,87 @@ fn vrm_expressions_speak_and_blink() {
 #[test]
 fn vrm_files_load_and_speak() {
     check_lip_sync("vrm_binary.toml", "shapes", 15);
+}
+
+/// Mean brightness of each decoded frame (the face is lit, the room dark: the wider the
+/// mouth opens, the more face there is).
+fn picture_per_frame(path: &std::path::Path) -> Vec<f64> {
+    let p = probe(path);
+    let v = stream(&p, "video");
+    let size = (v["width"].as_u64().unwrap() * v["height"].as_u64().unwrap()) as usize;
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .expect("running ffmpeg");
+    out.stdout
+        .chunks_exact(size)
+        .map(|f| f.iter().map(|&y| y as f64).sum::<f64>() / size as f64)
+        .collect()
+}
+
+/// Correlation of the picture `lag` frames later with the sound: a mouth `k` frames late
+/// correlates best at `lag = k`, one that leads at a negative lag.
+fn correlation_at(picture: &[f64], audio: &[f64], lag: i32) -> f64 {
+    let pairs: Vec<(f64, f64)> = (0..audio.len() as i32)
+        .filter_map(|i| {
+            Some((
+                *picture.get(usize::try_from(i + lag).ok()?)?,
+                audio[i as usize],
+            ))
+        })
+        .collect();
+    let (p, a): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+    correlation(&p, &a)
+}
+
+/// Lip sync as the viewer gets it: the face's mouth in the encoded picture against the
+/// encoded sound, by cross-correlation, at the two frame rates platforms use. Natural
+/// speech opens the mouth a little before the sound; a mouth after it is noticed from
+/// about 45 ms (ITU-R BT.1359), so the picture must lead or be level, within one frame.
+#[test]
+fn the_mouth_in_the_picture_leads_or_meets_the_sound() {
+    let dir = Scratch::new("lipsync-pixels");
+    for fps in [25u32, 30] {
+        let out = dir.path(&format!("face-{fps}.mkv"));
+        run_ok(&[
+            "render",
+            fixture("mouth.toml").to_str().unwrap(),
+            "--fps",
+            &fps.to_string(),
+            "--seconds",
+            "8",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        let picture = picture_per_frame(&out);
+        let audio = audio_level_per_frame(&out, 48_000 / fps);
+        assert!(
+            picture.len() >= 8 * fps as usize - 1,
+            "{} frames",
+            picture.len()
+        );
+        let lags: Vec<(i32, f64)> = (-4..=4)
+            .map(|lag| (lag, correlation_at(&picture, &audio, lag)))
+            .collect();
+        let (best, r) = lags
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        // Between frames: the peak of a parabola through the best lag and its neighbours.
+        let at = |lag: i32| lags[(lag + 4).clamp(0, 8) as usize].1;
+        let curve = at(best - 1) - 2.0 * at(best) + at(best + 1);
+        let lag = best as f64 + (at(best - 1) - at(best + 1)) / (2.0 * curve);
+        eprintln!("{fps} fps: picture against sound {lag:+.2} frames; by lag {lags:.3?}");
+        assert!(
+            r > 0.5,
+            "{fps} fps: the mouth hardly follows the voice: {lags:.3?}"
+        );
+        assert!(
+            (-1..=0).contains(&best) && (-1.0..=0.25).contains(&lag),
+            "{fps} fps: the mouth is {lag:+.2} frames after the sound: {lags:.3?}"
+        );
+    }
 }

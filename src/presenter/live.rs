@@ -161,7 +161,7 @@ pub(super) fn live_face(
         }
     }
     if let Some((viseme, value)) = strongest {
-        mouth.viseme = Some((viseme, value));
+        mouth.visemes = vec![(viseme, value)];
         mouth.open += (viseme.openness() * value - mouth.open) * w;
     }
 }

@@ -33,9 +33,24 @@ use std::time::Duration;
 
 /// Head nod at full mouth openness, in degrees.
 const NOD_DEGREES: f32 = 9.0;
-/// Mouth smoothing: how fast it opens and closes (co-articulation, no flicker).
+/// Mouth smoothing: how fast it opens and closes (no flicker), and how fast it shuts for
+/// p, b and m, which are crisp in real speech.
 const OPEN_MS: f32 = 40.0;
 const CLOSE_MS: f32 = 80.0;
+const SHUT_MS: f32 = 15.0;
+/// Coarticulation: each moment's shape is the blend of the sounds within this many
+/// seconds either side.
+const COARTICULATION_S: f32 = 0.06;
+/// The mouth is shaped for the sound this far ahead of the frame's time: the mouth moves
+/// before the voice in natural speech, and the smoothing above would otherwise trail it.
+const MOUTH_LEAD_S: f64 = 0.075;
+/// How far ordinary speech opens the mouth (of each shape's full weight); louder speech
+/// opens more, quieter less, within the bounds below.
+const SPEECH_OPENING: f32 = 0.62;
+const LOUDNESS_SCALE: (f32, f32) = (0.7, 1.35);
+/// The RMS of a levelled line's voice at ordinary loudness (lines are levelled to the
+/// show's loudness target before they play).
+const ORDINARY_RMS: f32 = 0.12;
 /// Jaw opening at full mouth openness, for rigs with a jaw bone and no mouth shapes.
 const JAW_DEGREES: f32 = 16.0;
 /// Breaths per minute at rest, and how far the chest moves.
@@ -46,11 +61,12 @@ pub struct PresenterPlugin;
 
 /// The smoothed mouth openness (0–1) of the frame being rendered: what drives the face,
 /// and what telemetry records.
-#[derive(Resource, Default, Clone, Copy)]
+#[derive(Resource, Default, Clone)]
 pub struct Mouth {
     pub open: f32,
-    /// The viseme in force and its weight, unsmoothed.
-    pub viseme: Option<(Viseme, f32)>,
+    /// The visemes in force, blended with their neighbours and scaled by how loud the
+    /// voice is (unsmoothed): what the face's shapes aim for.
+    pub visemes: Vec<(Viseme, f32)>,
     /// Smoothing factors for this frame (opening, closing).
     pub open_rate: f32,
     pub close_rate: f32,
@@ -415,12 +431,18 @@ fn follow_the_voice(
     {
         timeline.0.pop_front();
     }
-    let key = timeline.0.iter().find_map(|l| {
-        l.offset_at(t)
-            .and_then(|offset| l.line.visemes.at(offset).copied())
-    });
-    mouth.viseme = key.map(|k| (k.viseme, k.weight));
-    let target = key.map_or(0.0, |k| k.viseme.openness() * k.weight);
+    // The line being said at the frame's time (plus the lead), and where in it.
+    let ahead = t + MOUTH_LEAD_S;
+    let speaking = timeline
+        .0
+        .iter()
+        .find_map(|l| l.offset_at(ahead).map(|offset| (l, offset)));
+    let (visemes, shut) = match speaking {
+        Some((line, offset)) => shape_of_speech(&line.line, offset),
+        None => (Vec::new(), false),
+    };
+    let target: f32 = visemes.iter().map(|(v, w)| v.openness() * w).sum();
+    mouth.visemes = visemes;
     let rate = |ms: f32| {
         if dt <= 0.0 {
             1.0
@@ -429,13 +451,51 @@ fn follow_the_voice(
         }
     };
     mouth.open_rate = rate(OPEN_MS);
-    mouth.close_rate = rate(CLOSE_MS);
+    mouth.close_rate = rate(if shut { SHUT_MS } else { CLOSE_MS });
     let k = if target > mouth.open {
         mouth.open_rate
     } else {
         mouth.close_rate
     };
     mouth.open += (target - mouth.open) * k;
+}
+
+/// What the mouth aims for `offset` seconds into `line`: its visemes blended with their
+/// neighbours, scaled by the voice's loudness there; and whether it is shutting for p, b
+/// or m (then only the closure counts, and it closes fast).
+fn shape_of_speech(line: &crate::speech::Line, offset: f32) -> (Vec<(Viseme, f32)>, bool) {
+    if line
+        .visemes
+        .at(offset)
+        .is_some_and(|k| k.viseme == Viseme::PP)
+    {
+        return (vec![(Viseme::PP, 1.0)], true);
+    }
+    let gain = SPEECH_OPENING * loudness_scale(&line.samples, offset);
+    let visemes = line
+        .visemes
+        .blend_at(offset, COARTICULATION_S)
+        .into_iter()
+        .map(|(v, w)| (v, w * gain))
+        .collect();
+    (visemes, false)
+}
+
+/// How much louder than ordinary the voice is around `offset` (40 ms of the line's
+/// samples), as a scale for the mouth's opening.
+fn loudness_scale(samples: &[f32], offset: f32) -> f32 {
+    let rate = crate::media::SAMPLE_RATE as f32;
+    let centre = (offset * rate) as usize;
+    let half = (0.02 * rate) as usize;
+    let window = &samples
+        [centre.saturating_sub(half).min(samples.len())..(centre + half).min(samples.len())];
+    if window.is_empty() {
+        return LOUDNESS_SCALE.0;
+    }
+    let rms = (window.iter().map(|s| s * s).sum::<f32>() / window.len() as f32).sqrt();
+    (rms / ORDINARY_RMS)
+        .sqrt()
+        .clamp(LOUDNESS_SCALE.0, LOUDNESS_SCALE.1)
 }
 
 fn move_bones_over_animation(
@@ -578,5 +638,65 @@ fn measure_pose(
         {
             performance.pose.push((*bone, t.translation()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::voice::{VisemeKey, VisemeTrack};
+
+    /// A line of a held "a" from 0.1 s to 0.6 s, a "p" to 0.7 s, at this amplitude.
+    fn line(amplitude: f32) -> crate::speech::Line {
+        let rate = crate::media::SAMPLE_RATE as usize;
+        let samples = (0..rate)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                let voiced = (0.1..0.6).contains(&t) as u8 as f32;
+                voiced * amplitude * (t * 220.0 * std::f32::consts::TAU).sin()
+            })
+            .collect();
+        let key = |time, viseme, weight| VisemeKey {
+            time,
+            viseme,
+            weight,
+        };
+        let mut l = crate::speech::Line::silent(String::new(), Default::default());
+        l.samples = samples;
+        l.visemes = VisemeTrack {
+            keys: vec![
+                key(0.1, Viseme::Aa, 1.0),
+                key(0.6, Viseme::PP, 1.0),
+                key(0.7, Viseme::Sil, 0.0),
+            ],
+        };
+        l
+    }
+
+    fn opening(line: &crate::speech::Line, at: f32) -> f32 {
+        let (visemes, _) = shape_of_speech(line, at);
+        visemes.iter().map(|(v, w)| v.openness() * w).sum()
+    }
+
+    #[test]
+    fn ordinary_speech_opens_the_mouth_part_way_and_loud_speech_more() {
+        // A sine of amplitude 0.17 has the RMS of ordinary levelled speech (0.12).
+        let ordinary = opening(&line(0.17), 0.35);
+        assert!((0.5..=0.7).contains(&ordinary), "{ordinary}");
+        let loud = opening(&line(0.5), 0.35);
+        assert!(loud > ordinary + 0.15 && loud <= 1.0, "{loud}");
+        let quiet = opening(&line(0.03), 0.35);
+        assert!(quiet < ordinary, "{quiet}");
+    }
+
+    #[test]
+    fn a_closure_shuts_the_mouth_at_once() {
+        let l = line(0.17);
+        let (visemes, shut) = shape_of_speech(&l, 0.62);
+        assert!(shut);
+        assert_eq!(visemes, vec![(Viseme::PP, 1.0)]);
+        assert_eq!(opening(&l, 0.62), 0.0);
+        // Just before it, the "a" is already blending towards the closure.
+        assert!(opening(&l, 0.57) < opening(&l, 0.35));
     }
 }

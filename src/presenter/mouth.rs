@@ -115,9 +115,10 @@ pub(crate) fn drive_mouth_morphs(
             if *channel == Channel::Blink {
                 *value = blink.amount; // already shaped; no smoothing
             } else {
-                let target = mouth
-                    .viseme
-                    .map_or(0.0, |(v, w)| channel_weight(*channel, v) * w);
+                let target: f32 = (mouth.visemes.iter())
+                    .map(|(v, w)| channel_weight(*channel, *v) * w)
+                    .sum::<f32>()
+                    .min(1.0);
                 let k = if target > *value {
                     mouth.open_rate
                 } else {

@@ -185,6 +185,36 @@ impl VisemeTrack {
         i.checked_sub(1).map(|i| &self.keys[i])
     }
 
+    /// The shapes around `time` blended as speech blends them (coarticulation): each key
+    /// counts by its share of the window `time ± half_window` (times its weight), so a
+    /// short sound between two vowels pulls the mouth only part of the way, while a held
+    /// vowel reaches its full shape. Before the first key and after the last is silence.
+    /// Shares of one viseme are added; silence is left out.
+    pub fn blend_at(&self, time: f32, half_window: f32) -> Vec<(Viseme, f32)> {
+        let (from, to) = (time - half_window, time + half_window);
+        let width = (to - from).max(1e-6);
+        let first = self
+            .keys
+            .partition_point(|k| k.time <= from)
+            .saturating_sub(1);
+        let mut blend: Vec<(Viseme, f32)> = Vec::new();
+        for (i, key) in self.keys.iter().enumerate().skip(first) {
+            if key.time >= to {
+                break;
+            }
+            let end = self.keys.get(i + 1).map_or(f32::INFINITY, |k| k.time);
+            let share = (end.min(to) - key.time.max(from)).max(0.0) / width;
+            if key.viseme == Viseme::Sil || share <= 0.0 {
+                continue;
+            }
+            match blend.iter_mut().find(|(v, _)| *v == key.viseme) {
+                Some((_, w)) => *w += share * key.weight,
+                None => blend.push((key.viseme, share * key.weight)),
+            }
+        }
+        blend
+    }
+
     /// Jaw openness at `time`, 0–1.
     pub fn openness(&self, time: f32) -> f32 {
         self.at(time)
@@ -193,5 +223,40 @@ impl VisemeTrack {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(&self.keys).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(keys: &[(f32, Viseme)]) -> VisemeTrack {
+        VisemeTrack {
+            keys: keys
+                .iter()
+                .map(|&(time, viseme)| VisemeKey {
+                    time,
+                    viseme,
+                    weight: (viseme != Viseme::Sil) as u8 as f32,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn neighbouring_shapes_blend_and_held_vowels_reach_their_shape() {
+        use Viseme::*;
+        let t = track(&[(0.0, Aa), (0.5, DD), (0.54, Aa), (1.0, Sil)]);
+        // Mid-vowel: all "a".
+        assert_eq!(t.blend_at(0.25, 0.06), vec![(Aa, 1.0)]);
+        // On a 40 ms "t" between two "a"s: a third "t", the rest "a".
+        let blend = t.blend_at(0.52, 0.06);
+        let share = |v| blend.iter().find(|(x, _)| *x == v).map_or(0.0, |p| p.1);
+        assert!((share(DD) - 1.0 / 3.0).abs() < 1e-4, "{blend:?}");
+        assert!((share(Aa) - 2.0 / 3.0).abs() < 1e-4, "{blend:?}");
+        // Before the first sound the mouth starts towards it; after the last it closes.
+        let before = t.blend_at(-0.03, 0.06);
+        assert!((before[0].1 - 0.25).abs() < 1e-4, "{before:?}");
+        assert!(t.blend_at(1.2, 0.06).is_empty());
     }
 }
