@@ -217,6 +217,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError>
                 visemes: Default::default(),
                 gesture: None,
                 effects: Vec::new(),
+                emotion: None,
                 origin: Default::default(),
             }),
         });

@@ -248,3 +248,56 @@ fn the_mouth_in_the_picture_leads_or_meets_the_sound() {
         );
     }
 }
+
+/// A line cued `[happy]` puts the VRM face's happy expression on while it is said (read
+/// back from the morph weights), eased in and out, and the expression's `overrideMouth =
+/// blend` lets the mouth shapes fade as it comes on; the plain line before has no emotion.
+#[test]
+fn emotion_cues_make_faces() {
+    let dir = Scratch::new("emotion");
+    let telemetry = dir.path("frames.jsonl");
+    run_ok(&[
+        "render",
+        fixture("vrm_happy.toml").to_str().unwrap(),
+        "--seconds",
+        "10",
+        "--output",
+        dir.path("happy.mkv").to_str().unwrap(),
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+    ]);
+    let frames: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let field = |f: &serde_json::Value, k: &str| f[k].as_f64().unwrap();
+    let happy: Vec<f64> = frames.iter().map(|f| field(f, "expression")).collect();
+    let shapes: Vec<f64> = frames.iter().map(|f| field(f, "shapes")).collect();
+    let on = happy
+        .iter()
+        .position(|h| *h > 0.6)
+        .unwrap_or_else(|| panic!("never happy: {happy:?}"));
+    let first_speech = shapes.iter().position(|s| *s > 0.05).unwrap();
+    // The plain first line speaks with a neutral face.
+    assert!(first_speech < on, "{first_speech} {on}");
+    assert!(
+        happy[..first_speech + 10].iter().all(|h| *h < 0.01),
+        "{happy:?}"
+    );
+    assert_eq!(frames[on]["emotion"], "happy");
+    // While happy, the mouth still speaks, but blended down; then the face relaxes again.
+    let loudest = |range: &[f64]| range.iter().copied().fold(0.0, f64::max);
+    let plain = loudest(&shapes[first_speech..first_speech + 15]);
+    let while_happy = loudest(&shapes[on..(on + 45).min(shapes.len())]);
+    assert!(
+        while_happy > 0.02 && while_happy < plain * 0.5,
+        "{plain} {while_happy}"
+    );
+    let off = on
+        + happy[on..]
+            .iter()
+            .position(|h| *h < 0.1)
+            .expect("happy to the end");
+    assert!(happy[off..].iter().any(|h| *h < 0.05), "{happy:?}");
+}

@@ -48,6 +48,7 @@ fn music_ducks_by_the_configured_amount_under_speech() {
             visemes: Default::default(),
             gesture: None,
             effects: Vec::new(),
+            emotion: None,
             origin: Default::default(),
         }),
     })
@@ -152,6 +153,7 @@ fn a_lines_effects_sound_from_its_start() {
             visemes: Default::default(),
             gesture: None,
             effects: vec![chime],
+            emotion: None,
             origin: Default::default(),
         }),
     })

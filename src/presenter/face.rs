@@ -1,6 +1,7 @@
 //! The vocabulary of a face: what each morph target does, read from its name. Shared by
 //! the mouth (which drives the targets) and the VRM reader (which names them by preset).
 
+use crate::speech::Emotion;
 use crate::voice::Viseme;
 
 /// What one morph target of a face does.
@@ -13,6 +14,48 @@ pub(crate) enum Channel {
     Close,
     Oculus(Viseme),
     Blink,
+    /// A whole-face emotion (VRM presets, VRoid's `Fcl_ALL_Joy` …).
+    Expression(Emotion),
+    /// Part of a face that emotions use (ARKit's shapes).
+    Part(Part),
+}
+
+impl Channel {
+    /// Whether the channel shapes speech (what the mouth drives and telemetry's `shapes`).
+    pub(crate) fn speaks(self) -> bool {
+        !matches!(
+            self,
+            Channel::Blink | Channel::Expression(_) | Channel::Part(_)
+        )
+    }
+}
+
+/// ARKit's shapes that make faces, left and right together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Smile,
+    Frown,
+    BrowUp,
+    BrowDown,
+    EyeWide,
+}
+
+/// How much of `part` an emotion puts on (on faces with parts, not whole-face presets).
+pub(crate) fn part_weight(part: Part, emotion: Emotion) -> f32 {
+    use Emotion::*;
+    use Part::*;
+    match (emotion, part) {
+        (Happy, Smile) => 0.8,
+        (Happy, BrowUp) => 0.1,
+        (Angry, BrowDown) => 0.9,
+        (Angry, Frown) => 0.4,
+        (Sad, Frown) => 0.7,
+        (Sad, BrowUp) => 0.6,
+        (Relaxed, Smile) => 0.4,
+        (Surprised, BrowUp) => 0.9,
+        (Surprised, EyeWide) => 0.8,
+        _ => 0.0,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +77,7 @@ pub(crate) fn channel_for(name: &str) -> Option<Channel> {
         "vrcv",
         "viseme",
         "fclmth",
+        "fclall",
         "mth",
         "blendshape1",
         "blendshape",
@@ -75,6 +119,17 @@ pub(crate) fn channel_for(name: &str) -> Option<Channel> {
         "mouthpucker" => Channel::Pucker,
         "mouthclose" => Channel::Close,
         "blink" | "eyeclose" | "fcleyeclose" | "eyesclosed" => Channel::Blink,
-        _ => return None,
+        "mouthsmileleft" | "mouthsmileright" | "mouthsmilel" | "mouthsmiler" | "mouthsmile" => {
+            Channel::Part(Part::Smile)
+        }
+        "mouthfrownleft" | "mouthfrownright" | "mouthfrownl" | "mouthfrownr" => {
+            Channel::Part(Part::Frown)
+        }
+        "browinnerup" => Channel::Part(Part::BrowUp),
+        "browdownleft" | "browdownright" | "browdownl" | "browdownr" => {
+            Channel::Part(Part::BrowDown)
+        }
+        "eyewideleft" | "eyewideright" | "eyewidel" | "eyewider" => Channel::Part(Part::EyeWide),
+        other => return Emotion::from_name(other).map(Channel::Expression),
     })
 }

@@ -27,7 +27,7 @@ use bevy::{
     transform::TransformSystems,
     world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
 };
-use mouth::{Blink, FaceRig, VrmBinds};
+use mouth::{Blink, FaceRig, VrmBinds, VrmOverrides};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -74,6 +74,20 @@ pub struct Mouth {
     pub shapes: f32,
 }
 
+/// The emotion on the host's face (from the line being said: `[happy] …`), eased in and
+/// out; `shown` is the strongest emotion weight actually set on the face (telemetry).
+#[derive(Resource, Default, Clone, Copy)]
+pub struct Mood {
+    pub emotion: Option<crate::speech::Emotion>,
+    pub weight: f32,
+    pub shown: f32,
+}
+
+/// How strongly a cued emotion shows, and how fast it comes on and goes.
+const EMOTION_WEIGHT: f32 = 0.8;
+const EMOTION_IN_MS: f32 = 250.0;
+const EMOTION_OUT_MS: f32 = 600.0;
+
 /// How closed the eyes are on the face this frame (0 without a blink shape), as read back
 /// from its morph weights: what telemetry records.
 #[derive(Resource, Default, Clone, Copy)]
@@ -106,6 +120,8 @@ impl Plugin for PresenterPlugin {
             .init_resource::<PresenterAsset>()
             .init_resource::<FaceRig>()
             .init_resource::<VrmBinds>()
+            .init_resource::<VrmOverrides>()
+            .init_resource::<Mood>()
             .init_resource::<Blink>()
             .init_resource::<Performance>()
             .init_resource::<PreparedMotion>()
@@ -160,6 +176,7 @@ fn spawn_presenter(
             );
         }
         commands.insert_resource(VrmBinds(binds));
+        commands.insert_resource(VrmOverrides(vrm::expression_overrides(&doc)));
     }
     // Every clip of the file goes into one graph: idle, and the gestures lines can cue.
     let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
@@ -418,6 +435,7 @@ fn follow_the_voice(
     now: Res<MediaTime>,
     mut timeline: ResMut<SpeechTimeline>,
     mut mouth: ResMut<Mouth>,
+    mut mood: ResMut<Mood>,
     mut last: Local<Option<f64>>,
 ) {
     let t = now.0;
@@ -458,6 +476,31 @@ fn follow_the_voice(
         mouth.close_rate
     };
     mouth.open += (target - mouth.open) * k;
+    let feeling = timeline
+        .0
+        .iter()
+        .find(|l| l.offset_at(t).is_some())
+        .and_then(|l| l.line.emotion);
+    ease_mood(
+        &mut mood,
+        feeling,
+        rate(EMOTION_IN_MS),
+        rate(EMOTION_OUT_MS),
+    );
+}
+
+/// Moves the face towards `feeling`: a new emotion comes on once the last one has gone.
+fn ease_mood(mood: &mut Mood, feeling: Option<crate::speech::Emotion>, rise: f32, fall: f32) {
+    if mood.emotion != feeling && mood.weight < 0.02 {
+        mood.emotion = feeling;
+    }
+    let target = if mood.emotion.is_some() && mood.emotion == feeling {
+        EMOTION_WEIGHT
+    } else {
+        0.0
+    };
+    let k = if target > mood.weight { rise } else { fall };
+    mood.weight += (target - mood.weight) * k;
 }
 
 /// What the mouth aims for `offset` seconds into `line`: its visemes blended with their

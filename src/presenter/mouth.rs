@@ -5,8 +5,9 @@
 //! VRM's vowels (`aa ih ou ee oh` or `A I U E O`), ARKit's `jawOpen`, `mouthFunnel`,
 //! `mouthPucker`, `mouthClose`, and the Oculus visemes (`viseme_aa`, `viseme_PP`, …).
 
-use super::face::{Channel, Vowel, channel_for};
-use super::{Eyes, Mouth};
+use super::face::{Channel, Vowel, channel_for, part_weight};
+use super::vrm::Override;
+use super::{Eyes, Mood, Mouth};
 use crate::stage::MediaTime;
 use crate::voice::Viseme;
 use bevy::prelude::*;
@@ -22,6 +23,10 @@ pub(crate) struct MouthMorphs {
 /// Expression bindings read from the avatar's VRM extension, by node name.
 #[derive(Resource, Default)]
 pub(crate) struct VrmBinds(pub Vec<super::vrm::ExpressionBind>);
+
+/// What each emotion's VRM expression does to the mouth and the blink while it is on.
+#[derive(Resource, Default)]
+pub(crate) struct VrmOverrides(pub Vec<(crate::speech::Emotion, Override, Override)>);
 
 /// How closed the eyes are (0–1), on a natural, reproducible schedule of the media clock.
 #[derive(Resource, Default)]
@@ -56,7 +61,7 @@ pub(crate) fn channel_weight(channel: Channel, viseme: Viseme) -> f32 {
         Channel::Pucker => (viseme == Ou) as u8 as f32,
         Channel::Close => (viseme == PP) as u8 as f32,
         Channel::Oculus(v) => (v == viseme) as u8 as f32,
-        Channel::Blink => 0.0,
+        Channel::Blink | Channel::Expression(_) | Channel::Part(_) => 0.0,
     }
 }
 
@@ -92,7 +97,7 @@ pub(crate) fn find_mouth_morphs(
         } else {
             bound
         };
-        if channels.iter().any(|c| c.1 != Channel::Blink) {
+        if channels.iter().any(|c| c.1.speaks()) {
             info!("presenter face: {} shapes of {:?}", channels.len(), names);
             rig.has_mouth = true;
         }
@@ -103,28 +108,52 @@ pub(crate) fn find_mouth_morphs(
     }
 }
 
-/// Sets each face target from this frame's viseme (smoothed like the mouth) and blink.
+/// Sets each face target from this frame's visemes (smoothed like the mouth), the blink
+/// and the emotion, with the emotion's VRM overrides scaling the mouth and the blink.
 pub(crate) fn drive_mouth_morphs(
     mouth: Res<Mouth>,
     blink: Res<Blink>,
+    mood: Res<Mood>,
+    overrides: Res<VrmOverrides>,
     mut faces: Query<(&mut MouthMorphs, &mut MorphWeights)>,
 ) {
+    let (mouth_scale, blink_scale) = overrides
+        .0
+        .iter()
+        .find(|(e, _, _)| Some(*e) == mood.emotion)
+        .map_or((1.0, 1.0), |(_, m, b)| {
+            (m.scale(mood.weight), b.scale(mood.weight))
+        });
     for (mut face, mut weights) in &mut faces {
         let MouthMorphs { channels, smoothed } = &mut *face;
         for ((index, channel, full), value) in channels.iter().zip(smoothed.iter_mut()) {
-            if *channel == Channel::Blink {
-                *value = blink.amount; // already shaped; no smoothing
-            } else {
-                let target: f32 = (mouth.visemes.iter())
-                    .map(|(v, w)| channel_weight(*channel, *v) * w)
-                    .sum::<f32>()
-                    .min(1.0);
-                let k = if target > *value {
-                    mouth.open_rate
-                } else {
-                    mouth.close_rate
-                };
-                *value += (target - *value) * k;
+            match *channel {
+                Channel::Blink => *value = blink.amount * blink_scale, // already shaped
+                Channel::Expression(e) => {
+                    *value = if mood.emotion == Some(e) {
+                        mood.weight
+                    } else {
+                        0.0
+                    };
+                }
+                Channel::Part(part) => {
+                    *value = mood
+                        .emotion
+                        .map_or(0.0, |e| part_weight(part, e) * mood.weight);
+                }
+                speech => {
+                    let target: f32 = (mouth.visemes.iter())
+                        .map(|(v, w)| channel_weight(speech, *v) * w)
+                        .sum::<f32>()
+                        .min(1.0)
+                        * mouth_scale;
+                    let k = if target > *value {
+                        mouth.open_rate
+                    } else {
+                        mouth.close_rate
+                    };
+                    *value += (target - *value) * k;
+                }
             }
             if let Some(w) = weights.weights_mut().get_mut(*index) {
                 *w = *value * full;
@@ -133,25 +162,28 @@ pub(crate) fn drive_mouth_morphs(
     }
 }
 
-/// Reads back the strongest mouth and blink weights actually set on any face (telemetry).
+/// Reads back the strongest mouth, blink and emotion weights actually set on any face
+/// (telemetry).
 pub(crate) fn measure_mouth_morphs(
     mut mouth: ResMut<Mouth>,
     mut eyes: ResMut<Eyes>,
+    mut mood: ResMut<Mood>,
     faces: Query<(&MouthMorphs, &MorphWeights)>,
 ) {
-    let strongest = |blink: bool| {
+    let strongest = |which: &dyn Fn(Channel) -> bool| {
         faces
             .iter()
             .flat_map(|(face, weights)| {
                 face.channels
                     .iter()
-                    .filter(move |c| (c.1 == Channel::Blink) == blink)
+                    .filter(|c| which(c.1))
                     .filter_map(|(i, _, _)| weights.weights().get(*i).copied())
             })
             .fold(0.0, f32::max)
     };
-    mouth.shapes = strongest(false);
-    eyes.closed = strongest(true);
+    mouth.shapes = strongest(&|c| c.speaks());
+    eyes.closed = strongest(&|c| c == Channel::Blink);
+    mood.shown = strongest(&|c| matches!(c, Channel::Expression(_) | Channel::Part(_)));
 }
 
 /// Blinks every 2–6 s (a fixed pseudo-random sequence, so renders are reproducible):
@@ -188,7 +220,9 @@ pub(crate) fn blink(now: Res<MediaTime>, mut blink: ResMut<Blink>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::face::Part;
     use super::*;
+    use crate::speech::Emotion;
 
     #[test]
     fn names_from_every_convention_map() {
@@ -199,7 +233,23 @@ mod tests {
         assert_eq!(channel_for("jawOpen"), Some(Channel::JawOpen));
         assert_eq!(channel_for("mouthFunnel"), Some(Channel::Funnel));
         assert_eq!(channel_for("O"), Some(Channel::Vowel(Vowel::O)));
-        assert_eq!(channel_for("Angry"), None);
+        assert_eq!(
+            channel_for("Angry"),
+            Some(Channel::Expression(Emotion::Angry))
+        );
+        assert_eq!(
+            channel_for("Fcl_ALL_Joy"),
+            Some(Channel::Expression(Emotion::Happy))
+        );
+        assert_eq!(
+            channel_for("mouthSmileLeft"),
+            Some(Channel::Part(Part::Smile))
+        );
+        assert_eq!(
+            channel_for("browInnerUp"),
+            Some(Channel::Part(Part::BrowUp))
+        );
+        assert_eq!(channel_for("Frown"), None);
         assert_eq!(channel_for("Key 1"), None);
     }
 

@@ -18,10 +18,62 @@ pub struct ExpressionBind {
     pub weight: f32,
 }
 
-/// The channel of a VRM expression preset (`aa`, `ih`, …, `blink`; 0.x's `a`, `i`, …).
+/// The channel of a VRM expression preset (`aa`, `ih`, …, `blink`, `happy`, …; 0.x's
+/// `a`, `i`, …, `joy`, `sorrow`, `fun`).
 fn channel_for_preset(name: &str) -> Option<Channel> {
-    // The same names as morph targets carry; other presets (happy, lookUp…) are not ours.
-    super::face::channel_for(name).filter(|c| matches!(c, Channel::Vowel(_) | Channel::Blink))
+    // The same names as morph targets carry; other presets (lookUp, neutral…) are not ours.
+    super::face::channel_for(name).filter(|c| {
+        matches!(
+            c,
+            Channel::Vowel(_) | Channel::Blink | Channel::Expression(_)
+        )
+    })
+}
+
+/// What an emotion's expression does to the mouth and the blink while it is on (VRM 1.0's
+/// `overrideMouth`, `overrideBlink`): nothing, hides them (`block`), or fades them as it
+/// comes on (`blend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Override {
+    #[default]
+    None,
+    Block,
+    Blend,
+}
+
+impl Override {
+    /// The scale left to the overridden shapes with the expression at `weight`.
+    pub fn scale(self, weight: f32) -> f32 {
+        match self {
+            Override::None => 1.0,
+            Override::Block if weight > 0.0 => 0.0,
+            Override::Block => 1.0,
+            Override::Blend => (1.0 - weight).clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Each emotion preset's overrides of the mouth and the blink (VRM 1.0 only; 0.x has none).
+pub fn expression_overrides(doc: &Value) -> Vec<(crate::speech::Emotion, Override, Override)> {
+    let read = |v: &Value| match v.as_str() {
+        Some("block") => Override::Block,
+        Some("blend") => Override::Blend,
+        _ => Override::None,
+    };
+    let Some(presets) = doc["extensions"]["VRMC_vrm"]["expressions"]["preset"].as_object() else {
+        return Vec::new();
+    };
+    presets
+        .iter()
+        .filter_map(|(name, e)| {
+            let emotion = crate::speech::Emotion::from_name(name)?;
+            Some((
+                emotion,
+                read(&e["overrideMouth"]),
+                read(&e["overrideBlink"]),
+            ))
+        })
+        .collect()
 }
 
 /// The expression bindings of a glTF/VRM document (empty for plain glTF).
@@ -99,7 +151,10 @@ mod tests {
             }}}}
         });
         let binds = expression_binds(&vrm1);
-        assert_eq!(binds.len(), 2);
+        assert_eq!(binds.len(), 3);
+        assert!(binds.iter().any(|b| b.channel
+            == Channel::Expression(crate::speech::Emotion::Happy)
+            && b.index == 9));
         assert!(binds.contains(&ExpressionBind {
             channel: Channel::Vowel(Vowel::A),
             node: "Face".into(),
@@ -122,13 +177,41 @@ mod tests {
         });
         assert_eq!(
             expression_binds(&vrm0),
-            vec![ExpressionBind {
-                channel: Channel::Vowel(Vowel::O),
-                node: "Head".into(),
-                index: 2,
-                weight: 1.0
-            }]
+            vec![
+                ExpressionBind {
+                    channel: Channel::Vowel(Vowel::O),
+                    node: "Head".into(),
+                    index: 2,
+                    weight: 1.0
+                },
+                ExpressionBind {
+                    channel: Channel::Expression(crate::speech::Emotion::Happy),
+                    node: "Head".into(),
+                    index: 5,
+                    weight: 1.0
+                }
+            ]
         );
         assert!(expression_binds(&serde_json::json!({"nodes": []})).is_empty());
+    }
+
+    #[test]
+    fn overrides_of_the_mouth_and_blink_are_read_and_applied() {
+        let doc = serde_json::json!({"extensions": {"VRMC_vrm": {"expressions": {"preset": {
+            "happy": {"overrideMouth": "blend", "overrideBlink": "block"},
+            "aa": {"overrideMouth": "block"}
+        }}}}});
+        assert_eq!(
+            expression_overrides(&doc),
+            vec![(
+                crate::speech::Emotion::Happy,
+                Override::Blend,
+                Override::Block
+            )]
+        );
+        assert!((Override::Blend.scale(0.8) - 0.2).abs() < 1e-6);
+        assert_eq!(Override::Block.scale(0.1), 0.0);
+        assert_eq!(Override::Block.scale(0.0), 1.0);
+        assert_eq!(Override::None.scale(1.0), 1.0);
     }
 }

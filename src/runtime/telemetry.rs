@@ -3,7 +3,7 @@
 //! and motion against the encoded program.
 
 use super::RunError;
-use crate::presenter::{Eyes, LiveStatus, Mouth, Performance};
+use crate::presenter::{Eyes, LiveStatus, Mood, Mouth, Performance};
 use bevy::prelude::*;
 use serde_json::{Map, Value, json};
 use std::io::{BufWriter, Write};
@@ -37,6 +37,8 @@ impl Telemetry {
             "mouth": mouth.open,
             "shapes": mouth.shapes,
             "eyes_closed": world.resource::<Eyes>().closed,
+            "emotion": world.resource::<Mood>().emotion.map(|e| e.name()),
+            "expression": world.resource::<Mood>().shown,
             "gesture": performance.gesture,
             "pose": pose(performance),
         });

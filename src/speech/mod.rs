@@ -8,5 +8,6 @@ mod speaker;
 
 pub use schedule::{ScheduledLine, Scheduler};
 pub use speaker::{
-    Cue, Gesture, Line, Origin, Request, ScriptLine, Speaker, SpeakerIo, parse_cue, split_cue,
+    Cue, Emotion, Gesture, Line, Origin, Request, ScriptLine, Speaker, SpeakerIo, parse_cue,
+    split_cue,
 };

@@ -127,6 +127,7 @@ mod tests {
             visemes: Default::default(),
             gesture: None,
             effects: Vec::new(),
+            emotion: None,
             origin: Default::default(),
         }
     }

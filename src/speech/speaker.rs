@@ -27,6 +27,8 @@ pub struct Line {
     pub gesture: Option<Gesture>,
     /// Sound effects that start with the line (`[+chime] …`), 48 kHz mono.
     pub effects: Vec<std::sync::Arc<[f32]>>,
+    /// The face the host makes while saying it (`[happy] …`).
+    pub emotion: Option<Emotion>,
     pub origin: Origin,
 }
 
@@ -40,16 +42,62 @@ impl Line {
             visemes: Default::default(),
             gesture: None,
             effects: Vec::new(),
+            emotion: None,
             origin,
         }
     }
 }
 
-/// What a line's leading `[…]` cue asks for: a gesture clip, and effects marked `+name`.
+/// A face to make while speaking: VRM 1.0's emotion presets (0.x's `joy`, `sorrow`, `fun`
+/// are the same faces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Emotion {
+    Happy,
+    Angry,
+    Sad,
+    Relaxed,
+    Surprised,
+}
+
+impl Emotion {
+    pub const ALL: [Emotion; 5] = [
+        Emotion::Happy,
+        Emotion::Angry,
+        Emotion::Sad,
+        Emotion::Relaxed,
+        Emotion::Surprised,
+    ];
+
+    /// From a cue word or a VRM preset name, any case (`happy`, `Joy`, `sorrow`, …).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "happy" | "joy" => Emotion::Happy,
+            "angry" => Emotion::Angry,
+            "sad" | "sorrow" => Emotion::Sad,
+            "relaxed" | "fun" => Emotion::Relaxed,
+            "surprised" => Emotion::Surprised,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Emotion::Happy => "happy",
+            Emotion::Angry => "angry",
+            Emotion::Sad => "sad",
+            Emotion::Relaxed => "relaxed",
+            Emotion::Surprised => "surprised",
+        }
+    }
+}
+
+/// What a line's leading `[…]` cue asks for: a gesture clip, effects marked `+name`, and
+/// an emotion (`happy`, `angry`, `sad`, `relaxed`, `surprised`).
 #[derive(Debug, Default, PartialEq)]
 pub struct Cue {
     pub gesture: Option<Gesture>,
     pub effects: Vec<String>,
+    pub emotion: Option<Emotion>,
 }
 
 /// A clip to play, and how fast (`[Wave x1.5]`).
@@ -79,6 +127,8 @@ pub fn parse_cue(line: &str) -> (Cue, &str) {
     for token in inside.split_whitespace() {
         if let Some(effect) = token.strip_prefix('+').filter(|e| !e.is_empty()) {
             cue.effects.push(effect.to_string());
+        } else if let Some(emotion) = Emotion::from_name(token) {
+            cue.emotion = Some(emotion);
         } else if let Some(s) = token
             .strip_prefix('x')
             .and_then(|s| s.parse::<f32>().ok())
@@ -301,6 +351,7 @@ impl Voice {
             samples,
             visemes,
             gesture: cue.gesture,
+            emotion: cue.emotion,
             effects,
             origin,
         })
@@ -343,7 +394,8 @@ mod tests {
             cue,
             Cue {
                 gesture: Some(super::Gesture::new("ThumbsUp")),
-                effects: vec!["chime".into(), "whoosh".into()]
+                effects: vec!["chime".into(), "whoosh".into()],
+                emotion: None,
             }
         );
         assert_eq!(text, "Flash sale!");
@@ -364,9 +416,17 @@ mod tests {
             parse_cue("[+chime] Hi").0,
             Cue {
                 gesture: None,
-                effects: vec!["chime".into()]
+                effects: vec!["chime".into()],
+                emotion: None,
             }
         );
         assert_eq!(parse_cue("Plain").0, Cue::default());
+        let (cue, _) = parse_cue("[Wave happy] Welcome");
+        assert_eq!(cue.gesture, Some(super::Gesture::new("Wave")));
+        assert_eq!(cue.emotion, Some(super::Emotion::Happy));
+        assert_eq!(
+            parse_cue("[Surprised] Oh!").0.emotion,
+            Some(super::Emotion::Surprised)
+        );
     }
 }
