@@ -51,6 +51,12 @@ fn bundle(messages: &[Vec<u8>]) -> Vec<u8> {
 /// Unity's -X, turns -90° about Z… which a mirrored, right-handed receiver must see as the
 /// arm pointing up.
 fn arms_up() -> Vec<u8> {
+    arms_up_at(0.0, 0.0)
+}
+
+/// [`arms_up`], with the performer's root `step` metres to their left (Unity's -X) and
+/// their hips `crouch` metres lower than standing (1 m up from the root).
+fn arms_up_at(step: f32, crouch: f32) -> Vec<u8> {
     let s = std::f32::consts::FRAC_1_SQRT_2;
     let bone = |name: &'static str, z: f32| {
         osc(
@@ -67,8 +73,15 @@ fn arms_up() -> Vec<u8> {
             ],
         )
     };
+    let placed = |address: &'static str, name: &'static str, at: [f32; 3]| {
+        let mut args = vec![Value::S(name)];
+        args.extend([at[0], at[1], at[2], 0.0, 0.0, 0.0, 1.0].map(Value::F));
+        osc(address, &args)
+    };
     bundle(&[
         osc("/VMC/Ext/OK", &[]),
+        placed("/VMC/Ext/Root/Pos", "root", [-step, 0.0, 0.0]),
+        placed("/VMC/Ext/Bone/Pos", "Hips", [0.0, 1.0 - crouch, 0.0]),
         bone("LeftUpperArm", -s),
         bone("RightUpperArm", s),
         osc("/VMC/Ext/Blend/Val", &[Value::S("A"), Value::F(1.0)]),
@@ -111,8 +124,15 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let performing = Instant::now();
     let mut garbage = 0;
-    while performing.elapsed() < Duration::from_millis(1500) {
-        socket.send_to(&arms_up(), &listen).unwrap();
+    // Standing for a second, then a step to the left and a crouch.
+    while performing.elapsed() < Duration::from_millis(2000) {
+        let moved = performing.elapsed() > Duration::from_millis(1000);
+        let packet = if moved {
+            arms_up_at(0.5, 0.3)
+        } else {
+            arms_up()
+        };
+        socket.send_to(&packet, &listen).unwrap();
         for junk in [
             b"not osc at all".to_vec(),
             vec![0xff; 7],
@@ -156,6 +176,20 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
     assert!(
         live.iter().all(|r| r["mouth"].as_f64().unwrap() > 0.5),
         "blend A not applied"
+    );
+    // The performer's step and crouch (root and hips positions) moved the host with them:
+    // to her left and down, from where she stood when the performance began.
+    let at =
+        |r: &serde_json::Value, bone: &str, axis: usize| r["pose"][bone][axis].as_f64().unwrap();
+    let (standing, moved) = (live[1], live[live.len() - 1]);
+    let her_left = (at(standing, "leftFoot", 0) - at(standing, "rightFoot", 0)).signum();
+    let (dx, dy) = (
+        (at(moved, "head", 0) - at(standing, "head", 0)) * her_left,
+        at(moved, "head", 1) - at(standing, "head", 1),
+    );
+    assert!(
+        dx > 0.12 && dy < -0.08,
+        "the head moved {dx:.3} to her left, {dy:.3} up"
     );
     // Packets stopped: back to the walk clip, hands down, by the end.
     let last = records.last().unwrap();

@@ -652,6 +652,16 @@ impl Retargeter {
         self.turn * self.axes * v * self.scale
     }
 
+    /// Where the avatar's hips go when the source's hips have moved by `delta` (source
+    /// units) from where they stood: at rest plus that move, turned and scaled, and at
+    /// most `max_travel` metres across the floor from the rest position (a performer who
+    /// walks off does not take the host off her set).
+    pub fn hips_moved(&self, delta: Vec3, max_travel: f32) -> Vec3 {
+        let moved = self.to_avatar(delta);
+        let across = Vec3::new(moved.x, 0.0, moved.z).clamp_length_max(max_travel);
+        self.hips_rest + Vec3::new(across.x, moved.y, across.z)
+    }
+
     /// Turns the whole motion about the vertical by `yaw` radians.
     pub fn turn(&mut self, yaw: f32) {
         self.turn = Quat::from_rotation_y(yaw) * self.turn;

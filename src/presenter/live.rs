@@ -16,6 +16,8 @@ use std::sync::atomic::Ordering;
 
 /// Seconds to blend between live capture and clips.
 const BLEND_SECONDS: f32 = 0.5;
+/// How far (metres) the performer's travel may move the host from her mark.
+const MAX_TRAVEL: f32 = 1.0;
 
 #[derive(Resource, Clone)]
 pub struct LiveCapture {
@@ -59,6 +61,17 @@ fn parent(bone: HumanBone) -> Option<HumanBone> {
     })
 }
 
+/// Where the sender's hips are: its root's position and turn (`Root/Pos`) carrying the
+/// hips' own offset (`Bone/Pos` of `Hips`). `None` when the sender sends neither.
+fn source_hips(live: &LivePose) -> Option<Vec3> {
+    if live.root_position.is_none() && live.hips_position.is_none() {
+        return None;
+    }
+    let root = live.root_position.unwrap_or(Vec3::ZERO);
+    let turn = live.root_rotation.unwrap_or(Quat::IDENTITY);
+    Some(root + turn * live.hips_position.unwrap_or(Vec3::ZERO))
+}
+
 /// World rotations of the normalised skeleton: the product of local rotations down the
 /// hierarchy (bones the sender leaves out stay as in the T-pose).
 pub fn source_pose(live: &LivePose) -> SourcePose {
@@ -87,6 +100,7 @@ pub(super) fn apply_live_capture(
     mut last: Local<Option<f64>>,
     mut retargeter: Local<Option<Retargeter>>,
     mut locals: Local<Vec<BoneLocal>>,
+    mut stood: Local<Option<Vec3>>,
     mut transforms: Query<&mut Transform>,
 ) {
     let (Some(live), Some(rig), Some(bones)) = (live, motion.rig.as_ref(), bones) else {
@@ -112,10 +126,18 @@ pub(super) fn apply_live_capture(
     }
     let w = status.weight;
     if w <= 0.0 {
+        // The next performance starts from wherever the performer stands then.
+        *stood = None;
         return;
     }
     let retargeter = retargeter.get_or_insert_with(|| Retargeter::new(&SourceRest::t_pose(), rig));
-    retargeter.pose(rig, &source_pose(&pose), None, &mut locals);
+    // The host starts on her mark; the performer's moves from where they first stood
+    // (crouching, stepping, turning the root) move her hips from there.
+    let hips = source_hips(&pose).map(|at| {
+        let from = *stood.get_or_insert(at);
+        retargeter.hips_moved(at - from, MAX_TRAVEL)
+    });
+    retargeter.pose(rig, &source_pose(&pose), hips, &mut locals);
     for (bone, entity) in &bones.0 {
         let (Some(node), Ok(mut transform)) = (rig.humanoid.get(bone), transforms.get_mut(*entity))
         else {

@@ -32,6 +32,8 @@ pub struct LivePose {
     pub bones: HashMap<HumanBone, Quat>,
     pub root_rotation: Option<Quat>,
     pub root_position: Option<Vec3>,
+    /// The hips' position relative to the root (`Bone/Pos` of `Hips`), in metres.
+    pub hips_position: Option<Vec3>,
     /// Blend-shape values as of the last `/VMC/Ext/Blend/Apply`.
     pub blends: HashMap<String, f32>,
     /// When the last good message arrived.
@@ -131,6 +133,14 @@ fn apply_message(
             // messages we do not use.
             match HumanBone::from_vrm_name(name) {
                 Some(bone) => {
+                    if bone == HumanBone::Hips {
+                        let p = position(v[0], v[1], v[2]);
+                        // Metres of a performer in a room; anything else is not a position.
+                        if !(p.is_finite() && p.length() < 100.0) {
+                            return Applied::Bad;
+                        }
+                        pose.hips_position = Some(p);
+                    }
                     pose.bones.insert(bone, q);
                     Applied::Used
                 }
@@ -141,7 +151,11 @@ fn apply_message(
             let Some(v) = floats(m.args.get(1..8).unwrap_or(&[])).filter(|v| v.len() == 7) else {
                 return Applied::Bad;
             };
-            pose.root_position = Some(position(v[0], v[1], v[2]));
+            let at = position(v[0], v[1], v[2]);
+            if !(at.is_finite() && at.length() < 100.0) {
+                return Applied::Bad;
+            }
+            pose.root_position = Some(at);
             pose.root_rotation = rotation(v[3], v[4], v[5], v[6]);
             ok(pose.root_rotation.is_some())
         }
@@ -278,6 +292,40 @@ mod tests {
         // Mirrored: -90° about Z.
         assert!(q.abs_diff_eq(Quat::from_rotation_z(-std::f32::consts::FRAC_PI_2), 1e-5));
         assert!(pose.received.is_some());
+    }
+
+    #[test]
+    fn root_and_hips_positions_arrive_mirrored_and_absurd_ones_are_refused() {
+        let state = LiveState::default();
+        let mut pending = HashMap::new();
+        let placed = |address: &str, name: &str, at: [f32; 3]| {
+            let mut args = vec![Arg::Str(name.into())];
+            args.extend([at[0], at[1], at[2], 0.0, 0.0, 0.0, 1.0].map(Arg::Float));
+            encode(address, &args)
+        };
+        assert!(state.apply(
+            &placed("/VMC/Ext/Root/Pos", "root", [0.5, 0.0, 0.2]),
+            &mut pending
+        ));
+        assert!(state.apply(
+            &placed("/VMC/Ext/Bone/Pos", "Hips", [0.0, 0.9, 0.0]),
+            &mut pending
+        ));
+        let pose = state.snapshot();
+        assert_eq!(pose.root_position, Some(Vec3::new(-0.5, 0.0, 0.2)));
+        assert_eq!(pose.hips_position, Some(Vec3::new(0.0, 0.9, 0.0)));
+        assert!(!state.apply(
+            &placed("/VMC/Ext/Root/Pos", "root", [1e9, 0.0, 0.0]),
+            &mut pending
+        ));
+        assert!(!state.apply(
+            &placed("/VMC/Ext/Bone/Pos", "Hips", [0.0, f32::NAN, 0.0]),
+            &mut pending
+        ));
+        assert_eq!(
+            state.snapshot().root_position,
+            Some(Vec3::new(-0.5, 0.0, 0.2))
+        );
     }
 
     #[test]
