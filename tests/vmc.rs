@@ -85,6 +85,10 @@ fn arms_up_at(step: f32, crouch: f32) -> Vec<u8> {
         bone("LeftUpperArm", -s),
         bone("RightUpperArm", s),
         osc("/VMC/Ext/Blend/Val", &[Value::S("A"), Value::F(1.0)]),
+        osc(
+            "/VMC/Ext/Blend/Val",
+            &[Value::S("Surprised"), Value::F(1.0)],
+        ),
         osc("/VMC/Ext/Blend/Apply", &[]),
     ])
 }
@@ -176,6 +180,13 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
     assert!(
         live.iter().all(|r| r["mouth"].as_f64().unwrap() > 0.5),
         "blend A not applied"
+    );
+    // The performer's `Surprised` blend is on the robot's own `Surprised` morph target.
+    assert!(
+        live.iter()
+            .all(|r| r["emotion"] == "surprised" && r["expression"].as_f64() > Some(0.9)),
+        "blend Surprised not applied: {:?}",
+        live.iter().map(|r| &r["expression"]).collect::<Vec<_>>()
     );
     // The performer's step and crouch (root and hips positions) moved the host with them:
     // to her left and down, from where she stood when the performance began.

@@ -149,12 +149,15 @@ pub(super) fn apply_live_capture(
     }
 }
 
-/// VMC blend shapes on the face: the strongest vowel opens the mouth, `Blink` closes the eyes.
+/// VMC blend shapes on the face: the strongest vowel opens the mouth, `Blink` closes the
+/// eyes, and the strongest emotion (`Joy`, `Angry`, `Sorrow`, `Fun`, `Surprised`, or VRM 1.0's
+/// names) is the host's mood.
 pub(super) fn live_face(
     live: Option<Res<LiveCapture>>,
     status: Res<LiveStatus>,
     mut mouth: ResMut<Mouth>,
     mut blink: ResMut<Blink>,
+    mut mood: ResMut<super::Mood>,
 ) {
     let Some(live) = live else {
         return;
@@ -165,7 +168,14 @@ pub(super) fn live_face(
     }
     let pose = live.state.snapshot();
     let mut strongest: Option<(Viseme, f32)> = None;
+    let mut feeling: Option<(crate::speech::Emotion, f32)> = None;
     for (name, value) in &pose.blends {
+        if let Some(emotion) = crate::speech::Emotion::from_name(name) {
+            if feeling.is_none_or(|(_, v)| *value > v) {
+                feeling = Some((emotion, *value));
+            }
+            continue;
+        }
         let viseme = match name.to_ascii_lowercase().as_str() {
             "a" | "aa" => Viseme::Aa,
             "i" | "ih" => Viseme::Ih,
@@ -185,6 +195,10 @@ pub(super) fn live_face(
     if let Some((viseme, value)) = strongest {
         mouth.visemes = vec![(viseme, value)];
         mouth.open += (viseme.openness() * value - mouth.open) * w;
+    }
+    if let Some((emotion, value)) = feeling.filter(|(_, v)| *v > 0.01) {
+        mood.emotion = Some(emotion);
+        mood.weight += (value - mood.weight) * w;
     }
 }
 
