@@ -592,7 +592,7 @@ pub fn parse_time_of_day(text: &str) -> Option<u32> {
 }
 
 /// Refuses unknown `{placeholders}` and unbalanced braces.
-fn check_template(text: &str) -> Result<(), String> {
+pub fn check_template(text: &str) -> Result<(), String> {
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
@@ -607,6 +607,9 @@ fn check_template(text: &str) -> Result<(), String> {
             ));
         }
         rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("`}}` without `{{` in \"{text}\""));
     }
     Ok(())
 }

@@ -6,21 +6,8 @@
 
 use super::Director;
 use crate::config::LlmConfig;
-use crate::config::plan::{Product, Segment, ShowPlan};
+use crate::config::plan::{Product, Segment, ShowPlan, check_template};
 use crate::llm::Message;
-
-/// Placeholders a drafted line may use.
-const PLACEHOLDERS: &[&str] = &[
-    "shop",
-    "name",
-    "price",
-    "flash_price",
-    "points",
-    "point",
-    "stock",
-    "countdown",
-    "currency",
-];
 
 fn language_name(language: &str) -> &'static str {
     if language == "zh" {
@@ -170,7 +157,7 @@ pub fn lines_of(segment: &Segment, language: &str) -> Vec<String> {
 
 /// The lines of a drafted answer: one per row, numbering, bullets and quotes taken off,
 /// at most `max` of them, each at most `max_chars`; a line with a placeholder we do not
-/// fill, or with cue brackets, is dropped.
+/// fill (the show file's own check), or with cue brackets, is dropped.
 pub fn parse_draft(text: &str, max: usize, max_chars: usize) -> Vec<String> {
     text.lines()
         .map(|l| {
@@ -180,24 +167,9 @@ pub fn parse_draft(text: &str, max: usize, max_chars: usize) -> Vec<String> {
                 .to_string()
         })
         .filter(|l| !l.is_empty() && l.chars().count() <= max_chars)
-        .filter(|l| !l.contains('[') && !l.contains(']') && placeholders_known(l))
+        .filter(|l| !l.contains('[') && !l.contains(']') && check_template(l).is_ok())
         .take(max)
         .collect()
-}
-
-fn placeholders_known(line: &str) -> bool {
-    let mut rest = line;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return false;
-        };
-        if !PLACEHOLDERS.contains(&&after[..close]) {
-            return false;
-        }
-        rest = &after[close + 1..];
-    }
-    !rest.contains('}')
 }
 
 /// What to draft: for each segment that speaks, every language a schedule slot uses
@@ -354,6 +326,7 @@ mod tests {
                       2) Look at {name}, {point}.\n\
                       - Call {phone} now\n\
                       * [Wave] Hello\n\
+                      - A deal} for you\n\
                       \n\
                       • 现在下单只要{flash_price}元！\n\
                       Fifth";
