@@ -186,11 +186,7 @@ fn every_endpoint_answers_and_steers_a_running_show() {
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(exit.success(), "{stderr}");
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = read_json_lines(&telemetry);
     assert!(
         records.iter().any(|r| r["gesture"] == "Wave"),
         "the host never waved"

@@ -49,10 +49,8 @@ fn action_result(browser: &Browser, class: &str, holding: &str) -> String {
 }
 
 fn audit_segments(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    json_lines_so_far(path)
+        .iter()
         .filter_map(|v| v["segment"].as_str().map(String::from))
         .collect()
 }

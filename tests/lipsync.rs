@@ -33,32 +33,6 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     cov / (va.sqrt() * vb.sqrt())
 }
 
-/// Renders the fixture `show` for `seconds` into `dir`: the recording and its telemetry.
-fn render_with_telemetry(
-    dir: &Scratch,
-    show: &str,
-    seconds: u32,
-) -> (std::path::PathBuf, Vec<serde_json::Value>) {
-    let out = dir.path("line.mkv");
-    let telemetry = dir.path("frames.jsonl");
-    run_ok(&[
-        "render",
-        fixture(show).to_str().unwrap(),
-        "--seconds",
-        &seconds.to_string(),
-        "--output",
-        out.to_str().unwrap(),
-        "--telemetry",
-        telemetry.to_str().unwrap(),
-    ]);
-    let frames = std::fs::read_to_string(&telemetry)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (out, frames)
-}
-
 /// Renders `show` speaking for 8 s and checks the per-frame `field` of its telemetry
 /// against the encoded audio: it rises within one frame of the first speech onset, tracks
 /// the speech envelope, and is at rest whenever the voice has been silent a while and is
@@ -66,7 +40,7 @@ fn render_with_telemetry(
 fn check_lip_sync(show: &str, field: &str, fps: u32) -> Vec<serde_json::Value> {
     // Named by show: several tests check the same field at once.
     let dir = Scratch::new(&format!("lipsync-{show}"));
-    let (out, frames) = render_with_telemetry(&dir, show, 8);
+    let (out, frames) = render_with_telemetry(&fixture(show), 8, &dir, "line");
     let mouth: Vec<f64> = frames.iter().map(|f| f[field].as_f64().unwrap()).collect();
     assert_eq!(mouth.len(), 8 * fps as usize);
     let audio = audio_level_per_frame(&out, 48_000 / fps);
@@ -265,7 +239,7 @@ fn the_mouth_in_the_picture_leads_or_meets_the_sound() {
 #[test]
 fn emotion_cues_make_faces() {
     let dir = Scratch::new("emotion");
-    let (_, frames) = render_with_telemetry(&dir, "vrm_happy.toml", 10);
+    let (_, frames) = render_with_telemetry(&fixture("vrm_happy.toml"), 10, &dir, "happy");
     let field = |f: &serde_json::Value, k: &str| f[k].as_f64().unwrap();
     let happy: Vec<f64> = frames.iter().map(|f| field(f, "expression")).collect();
     let shapes: Vec<f64> = frames.iter().map(|f| field(f, "shapes")).collect();

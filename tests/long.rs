@@ -133,11 +133,7 @@ fn hours_of_media_keep_clocks_timestamps_and_memory_in_line() {
         during > 10.0 * before.max(1e-5),
         "no onset at {last_start}: {before} → {during}"
     );
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = read_json_lines(&telemetry);
     let mouth = |t: f64| records[t as usize]["mouth"].as_f64().unwrap();
     let rest = (1..5)
         .map(|k| mouth(last_start.floor() - k as f64))

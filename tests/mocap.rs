@@ -156,22 +156,8 @@ fn render_presenter(dir: &Scratch, name: &str, presenter: &str) -> Vec<serde_jso
         .unwrap()
         .replace("mocap_scene.ron", &format!("{name}.ron"));
     std::fs::write(dir.path(&format!("{name}.toml")), show).unwrap();
-    let telemetry = dir.path(&format!("{name}.jsonl"));
-    run_ok(&[
-        "render",
-        dir.path(&format!("{name}.toml")).to_str().unwrap(),
-        "--seconds",
-        "1",
-        "--output",
-        dir.path(&format!("{name}.mkv")).to_str().unwrap(),
-        "--telemetry",
-        telemetry.to_str().unwrap(),
-    ]);
-    std::fs::read_to_string(&telemetry)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["pose"].clone())
-        .collect()
+    let (_, frames) = render_with_telemetry(&dir.path(&format!("{name}.toml")), 1, dir, name);
+    frames.iter().map(|f| f["pose"].clone()).collect()
 }
 
 fn point(pose: &serde_json::Value, bone: &str) -> [f64; 3] {

@@ -7,7 +7,6 @@ use crate::common::*;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::path::Path;
 use std::time::Duration;
 
 const SECRET: &str = "webhook-secret";
@@ -44,14 +43,6 @@ fn ai_show(dir: &Scratch, url: &str) -> std::path::PathBuf {
     )
     .unwrap();
     path
-}
-
-fn audit(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// Lines said (not the filter's entries), as (origin, text).
@@ -122,7 +113,7 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
     // the event stream (a gift streak, a big gift, a follow, …).
     let log = dir.path("said.jsonl");
     wait_until("the thank-you", Duration::from_secs(40), || {
-        let lines = said(&audit(&log));
+        let lines = said(&json_lines_so_far(&log));
         position(&lines, "reaction", &["Roses"]).ok_or(lines)
     });
     let messages = std::fs::read_to_string(fixture("events/tiktok.jsonl")).unwrap();
@@ -154,7 +145,7 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
         assert_eq!(code, 202, "{user}: {body}");
     }
     let entries = wait_until("every answer on air", Duration::from_secs(60), || {
-        let entries = audit(&log);
+        let entries = json_lines_so_far(&log);
         let lines = said(&entries);
         let done = position(&lines, "model", &["three minutes"]).is_some()
             && ["Cy", "Dee", "Eve"]

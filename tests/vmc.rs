@@ -159,11 +159,7 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
         .unwrap();
     assert!(status.success(), "{stderr}");
 
-    let text = std::fs::read_to_string(&telemetry).unwrap();
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = read_json_lines(&telemetry);
     let arms_raised = |r: &serde_json::Value| {
         let y = |b: &str| r["pose"][b][1].as_f64().unwrap();
         y("leftHand") > y("head") && y("rightHand") > y("head")
@@ -333,11 +329,7 @@ fn a_takeover_switches_to_live_capture_and_voice_and_back() {
     assert_media(&out, 160, 160, 10, 12.0);
 
     // The host followed the person: fully live with arms up for a stretch.
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = read_json_lines(&telemetry);
     let live = records
         .iter()
         .filter(|r| r["live"]["weight"].as_f64() == Some(1.0))

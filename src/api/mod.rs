@@ -15,7 +15,7 @@ mod history;
 mod metrics;
 
 pub use events::{SIGNATURE_HEADER, SourceHealth, Sources};
-pub use feed::{Feed, FeedKind};
+pub use feed::{Feed, FeedKind, unix_now};
 pub use health::{HealthLimits, Liveness};
 pub use history::History;
 

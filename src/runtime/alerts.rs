@@ -11,7 +11,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// Sends events to the webhook (and the log).
@@ -181,9 +181,7 @@ impl Notifier {
         let Some(tx) = &self.tx else {
             return;
         };
-        let at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let at = crate::api::unix_now();
         let _ = tx.try_send(json!({
             "event": event,
             "show": self.show,
@@ -199,12 +197,7 @@ impl Notifier {
 /// their own crash. FNV-1a of the file's full path: stable across builds and restarts.
 fn marker_path(show: &str, show_file: &std::path::Path) -> PathBuf {
     let full = std::fs::canonicalize(show_file).unwrap_or_else(|_| show_file.to_path_buf());
-    let hash = full
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = crate::voice::fnv1a(full.to_string_lossy().bytes());
     let name: String = show
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -40,10 +40,8 @@ const ALERT_EVERY: Duration = Duration::from_secs(60);
 pub struct ModelHost {
     worker: Worker,
     config: LlmConfig,
-    url: String,
     questions: Vec<Question>,
     next_id: u64,
-    held: usize,
     pub counts: LlmCounts,
     last_alert: Option<Instant>,
     pub alerts: Option<AlertSender>,
@@ -53,18 +51,17 @@ impl ModelHost {
     /// `None` without `[llm] url`.
     pub fn start(config: &LlmConfig) -> Option<Self> {
         let client = ChatClient::new(config)?;
-        let url = client.url().to_string();
         info!(
-            "language model: {url} ({}), answers within {:.1} s or a holding line first",
-            config.model, config.reply_budget_seconds
+            "language model: {} ({}), answers within {:.1} s or a holding line first",
+            client.url(),
+            config.model,
+            config.reply_budget_seconds
         );
         Some(Self {
             worker: Worker::spawn(client),
             config: config.clone(),
-            url,
             questions: Vec::new(),
             next_id: 0,
-            held: 0,
             counts: LlmCounts::default(),
             last_alert: None,
             alerts: None,
@@ -120,8 +117,12 @@ impl ModelHost {
             if q.asked.elapsed() >= budget {
                 q.held = true;
                 self.counts.held += 1;
-                self.held += 1;
-                let line = host::holding_line(&self.config, &q.language, &q.user, self.held);
+                let line = host::holding_line(
+                    &self.config,
+                    &q.language,
+                    &q.user,
+                    self.counts.held as usize,
+                );
                 news.lines.push((line, Origin::Holding));
             }
         }
@@ -163,7 +164,7 @@ impl ModelHost {
                 "llm_failed",
                 &format!(
                     "{reason} (answers fall back to the FAQ and templates; model {})",
-                    self.url
+                    self.config.url.as_deref().unwrap_or_default()
                 ),
             );
         }
@@ -277,12 +278,9 @@ impl DraftCache {
             "{:?} {} {} {:?} {:?} {jobs:?}",
             show.llm.url, show.llm.model, show.llm.variants, show.plan.products, show.plan.segments
         );
-        let hash = what.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        });
         Self {
             path: dir.join("out").join(format!("{stem}.drafts.json")),
-            key: format!("{hash:016x}"),
+            key: format!("{:016x}", crate::voice::fnv1a(what.bytes())),
         }
     }
 

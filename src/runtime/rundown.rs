@@ -18,7 +18,7 @@ use crate::speech::{Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speak
 use crate::watch::FileWatch;
 use crossbeam_channel::Sender;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tracing::{debug, info, warn};
 
 /// Drives the show's rundown: one per show, stepped once per rendered frame.
@@ -120,11 +120,6 @@ impl Rundown {
         }
     }
 
-    /// Whether comments the FAQ does not answer go to a language model.
-    pub fn has_model(&self) -> bool {
-        self.model.is_some()
-    }
-
     /// One frame: write the next line if one is due, schedule what is ready. Returns the
     /// line that was put on the timeline, if any.
     pub fn tick(&mut self, frame: u64) -> Option<ScheduledLine> {
@@ -180,7 +175,7 @@ impl Rundown {
             && !line.line.samples.is_empty()
         {
             let on_air = self.director.on_air();
-            let at = unix_now() + (start - now).max(0.0);
+            let at = crate::api::unix_now() + (start - now).max(0.0);
             audit.record(&Said {
                 at,
                 local: &local_stamp(&self.day.at(start)),
@@ -241,7 +236,7 @@ impl Rundown {
         );
         if let Some(audit) = self.audit.as_mut() {
             audit.record(&Filtered {
-                at: unix_now(),
+                at: crate::api::unix_now(),
                 local: &local_stamp(&self.day.at(now)),
                 filtered,
                 origin,
@@ -261,15 +256,9 @@ impl Rundown {
     /// limits say not now (see [`CommentGate`]). The viewer's name and text are cleaned of
     /// cue and template syntax and cut to length before they go anywhere near a line.
     pub fn comment(&mut self, user: &str, text: &str, now: f64) -> bool {
-        let user = match clean(user, self.limits.name_chars) {
-            name if name.is_empty() => "friend".to_string(),
-            name => name,
-        };
-        let user = if self.filter.is_abusive(&user) {
-            "friend".to_string()
-        } else {
-            user
-        };
+        let user = self
+            .viewer_name(user)
+            .unwrap_or_else(|| "friend".to_string());
         let text = clean(text, self.limits.text_chars);
         if self.filter.is_abusive(&text) {
             self.comments.counts.abusive += 1;
@@ -451,12 +440,6 @@ impl Rundown {
     }
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// The room's limits key a question by its words (case, spaces and punctuation aside),
 /// kept apart from the FAQ's entry numbers.
 fn question_key(text: &str) -> usize {
@@ -465,10 +448,7 @@ fn question_key(text: &str) -> usize {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    let hash = words.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash as usize) | (1 << 48)
+    (crate::voice::fnv1a(words.bytes()) as usize) | (1 << 48)
 }
 
 /// Local time for the schedule, in the show's time zone: the instant the show started (or

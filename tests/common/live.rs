@@ -72,6 +72,17 @@ impl StreamBuilder {
     }
 }
 
+/// The records a running show has written so far to a JSON-lines file (its audit log):
+/// none while the file is missing, and a line still being written is left for the next
+/// look.
+pub fn json_lines_so_far(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 pub struct LiveStream {
     pub child: Child,
     /// The API's address (empty without one).

@@ -1,6 +1,6 @@
 //! The real binary: where it is, how to run it, scratch folders for what it writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_twincast");
@@ -61,6 +61,38 @@ pub fn run_ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// The records of a JSON-lines file twincast wrote and closed (telemetry), each parsed.
+pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `twincast render SHOW --seconds N` into `dir` as `NAME.mkv`, with telemetry: the
+/// recording and the telemetry's records (one a frame).
+pub fn render_with_telemetry(
+    show: &Path,
+    seconds: u32,
+    dir: &Scratch,
+    name: &str,
+) -> (PathBuf, Vec<serde_json::Value>) {
+    let out = dir.path(&format!("{name}.mkv"));
+    let telemetry = dir.path(&format!("{name}.jsonl"));
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        &seconds.to_string(),
+        "--output",
+        out.to_str().unwrap(),
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+    ]);
+    (out, read_json_lines(&telemetry))
 }
 
 /// Runs twincast in a window on a virtual X display (Xvfb), as a person's desktop would.
