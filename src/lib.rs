@@ -19,6 +19,7 @@ pub mod av;
 pub mod bench;
 pub mod camera;
 pub mod capture;
+pub mod clips;
 pub mod config;
 pub mod editor;
 pub mod encode;

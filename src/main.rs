@@ -66,6 +66,13 @@ enum Command {
         #[command(subcommand)]
         what: MocapCommand,
     },
+    /// Short videos: one per product and language, from the catalog, in batch.
+    ///
+    /// Each is an MP4 (H.264 High, AAC, index first for upload) of the host presenting
+    /// the product, with its cover (.jpg), captions (.srt, .vtt), title and hashtags
+    /// (.txt) beside it. Finished clips are skipped, so a stopped batch goes on where it
+    /// stopped. Lines come from the show's [[clips]], else a built-in template.
+    Clips(ClipsArgs),
     /// Show-script tools (with the show's language model).
     Script {
         #[command(subcommand)]
@@ -124,6 +131,45 @@ struct RenderArgs {
     /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
     #[arg(long, value_name = "PATH")]
     telemetry: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ClipsArgs {
+    #[command(flatten)]
+    show: ShowArgs,
+    /// Products to make clips of (ids, comma-separated); all by default.
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    products: Vec<String>,
+    /// Languages (zh, en; comma-separated); the show's by default.
+    #[arg(long, value_delimiter = ',', value_name = "LANG,...")]
+    languages: Vec<String>,
+    /// Shortest and longest clip, seconds: `MIN..MAX`.
+    #[arg(long, default_value = "15..60", value_parser = parse_range, value_name = "MIN..MAX")]
+    seconds: (f64, f64),
+    /// Loudness of the clips (short-video platforms play at about -14 LUFS).
+    #[arg(long, default_value_t = -14.0, allow_negative_numbers = true, value_name = "LUFS")]
+    loudness: f32,
+    /// Folder the clips go to.
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+}
+
+fn parse_range(text: &str) -> Result<(f64, f64), String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("`{text}` is not MIN..MAX"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) if a <= b && b <= 600.0 => Ok((a, b)),
+        _ => Err(format!(
+            "`{text}` is not MIN..MAX seconds with 0 < MIN <= MAX <= 600"
+        )),
+    }
 }
 
 #[derive(Args)]
@@ -257,6 +303,10 @@ struct ShowArgs {
     /// Show file (TOML). Default: the built-in demo show.
     #[arg(value_name = "SHOW")]
     show: Option<PathBuf>,
+    /// Run as this program of the show file's [[programs]] (its size, cameras and
+    /// language), e.g. `vertical`.
+    #[arg(long, value_name = "NAME")]
+    program: Option<String>,
     /// Picture size, e.g. 1280x720.
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     size: Option<(u32, u32)>,
@@ -295,6 +345,9 @@ impl ShowArgs {
     fn load(&self) -> Result<ShowConfig> {
         let path = self.show.clone().unwrap_or_else(demo_show);
         let mut show = ShowConfig::load(&path)?;
+        if let Some(program) = &self.program {
+            show = show.for_program(program)?;
+        }
         if self.vr360 {
             show.render.vr360 = true;
             if self.size.is_none() {
@@ -392,6 +445,7 @@ fn run(command: Command) -> Result<()> {
         Command::SpeechWorker { engine } => Ok(twincast::voice::worker::serve_stdio(&engine)?),
         Command::Stream(args) => stream(args),
         Command::Render(args) => render(args),
+        Command::Clips(args) => clips(args),
         Command::Preview(args) => twincast::preview::run(twincast::preview::PreviewOptions {
             show: args.show.load()?,
             commands: args.commands,
@@ -517,6 +571,8 @@ fn stream(args: StreamArgs) -> Result<()> {
         api: args.api,
         day,
         media_start: args.show.media_start,
+        once: None,
+        stills: Vec::new(),
     };
     print_report(&runtime::run(options, &stop)?);
     Ok(())
@@ -542,8 +598,40 @@ fn render(args: RenderArgs) -> Result<()> {
         api: None,
         day,
         media_start: args.show.media_start,
+        once: None,
+        stills: Vec::new(),
     };
     print_report(&runtime::run(options, &stop)?);
+    Ok(())
+}
+
+fn clips(args: ClipsArgs) -> Result<()> {
+    let show = args.show.load()?;
+    let (min_seconds, max_seconds) = args.seconds;
+    let options = twincast::clips::ClipOptions {
+        products: args.products,
+        languages: args.languages,
+        min_seconds,
+        max_seconds,
+        output: args.output,
+        loudness_lufs: args.loudness,
+    };
+    if !(-40.0..=-5.0).contains(&options.loudness_lufs) {
+        bail!("--loudness must be between -40 and -5 LUFS");
+    }
+    let stop = stop_on_signals()?;
+    let started = std::time::Instant::now();
+    let rows = twincast::clips::run(&show, &options, &stop)?;
+    let made: Vec<_> = rows.iter().filter(|r| !r.skipped).collect();
+    let media: f64 = made.iter().map(|r| r.seconds).sum();
+    let wall = started.elapsed().as_secs_f64();
+    print!("{}", twincast::clips::table(&rows));
+    println!(
+        "{} clips made ({} kept from before): {media:.1} s of video in {wall:.1} s, real-time factor {:.2}",
+        made.len(),
+        rows.len() - made.len(),
+        media / wall.max(1e-9)
+    );
     Ok(())
 }
 

@@ -36,6 +36,7 @@ const ORDER: &[&str] = &[
     "runtime", // orchestration
     "preview",
     "editor",
+    "clips",
     "bench", // apps
 ];
 

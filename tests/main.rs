@@ -4,6 +4,7 @@
 mod common;
 
 mod api;
+mod clips;
 mod console;
 mod editor;
 mod errors;

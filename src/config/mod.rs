@@ -7,9 +7,11 @@
 
 mod error;
 pub mod plan;
+mod program;
 mod room;
 
 pub use error::{ConfigError, Located};
+pub use program::{ClipTemplate, ProgramConfig, default_voice};
 pub use room::{ComplianceRule, EventsConfig, LlmConfig, ReactionsConfig, RuleAction};
 
 use serde::Deserialize;
@@ -38,6 +40,9 @@ pub struct ShowConfig {
     pub plan: plan::ShowPlan,
     /// `zh` or `en`: names and translations used outside scheduled windows.
     pub language: String,
+    /// The language of text the file gives once (its `language` key): untranslated lines
+    /// are in it. A program that speaks another language changes `language`, not this.
+    pub text_language: String,
     /// IANA time zone of the schedule, `--clock`, the audit log and `/status` (e.g.
     /// `Asia/Shanghai`); the machine's own when `None`. Checked at load.
     pub timezone: Option<String>,
@@ -49,6 +54,10 @@ pub struct ShowConfig {
     pub llm: LlmConfig,
     pub events: EventsConfig,
     pub reactions: ReactionsConfig,
+    /// The same show framed for other screens (`[[programs]]`), chosen with `--program`.
+    pub programs: Vec<ProgramConfig>,
+    /// Short-video templates (`[[clips]]`) for `twincast clips`.
+    pub clips: Vec<ClipTemplate>,
 }
 
 /// How recordings (file outputs) are kept (`[recording]`). A recording is never
@@ -62,6 +71,10 @@ pub struct RecordingConfig {
     /// Delete a recording's oldest files while its files take more than this (GB); 0 keeps
     /// everything.
     pub keep_gb: f64,
+    /// MP4/MOV written whole with its index at the front (`+faststart`), as upload pages
+    /// expect, instead of fragment by fragment. A process killed mid-file leaves nothing
+    /// playable, so `clips` sets it and live recordings should not.
+    pub faststart: bool,
 }
 
 /// How the host answers the live room's comments (`[comments]`): limits that keep a busy
@@ -438,6 +451,10 @@ struct ShowFile {
     events: EventsConfig,
     #[serde(default)]
     reactions: ReactionsConfig,
+    #[serde(default)]
+    programs: Vec<ProgramConfig>,
+    #[serde(default)]
+    clips: Vec<ClipTemplate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -560,6 +577,7 @@ impl ShowConfig {
             outputs: file.outputs.into_iter().map(|o| o.url).collect(),
             api: file.api,
             plan,
+            text_language: language.clone(),
             language,
             timezone: file.timezone,
             compliance,
@@ -570,6 +588,8 @@ impl ShowConfig {
             llm: file.llm,
             events,
             reactions: file.reactions,
+            programs: file.programs,
+            clips: file.clips,
         };
         config.validate()?;
         config
@@ -665,6 +685,11 @@ impl ShowConfig {
             reason,
         };
         self.validate_comments()?;
+        program::validate(self).map_err(|(field, reason)| ConfigError::Invalid {
+            path: self.source.clone(),
+            field,
+            reason,
+        })?;
         room::validate(self).map_err(|(field, reason)| ConfigError::Invalid {
             path: self.source.clone(),
             field: field.into(),

@@ -215,3 +215,61 @@ fn a_time_zone_is_an_iana_name() {
         "{err}"
     );
 }
+
+#[test]
+fn a_program_has_its_own_size_cameras_and_language() {
+    let dir = ShowDir::new("program");
+    let text = r#"scene = "room.ron"
+camera = "wide"
+language = "en"
+[[segments]]
+kind = "opening"
+lines = ["Hello."]
+translations.zh = ["你好。"]
+shots = [{ camera = "wide", seconds = 4 }, { camera = "cake", seconds = 4 }]
+[[schedule]]
+from = "00:00"
+to = "12:00"
+language = "en"
+voice = "en-gb"
+[[programs]]
+name = "vertical"
+width = 720
+height = 1280
+cameras = { wide = "host tall" }
+language = "zh"
+"#;
+    let show = dir.parse(text).unwrap();
+    let vertical = show.for_program("vertical").unwrap();
+    assert_eq!((vertical.video.width, vertical.video.height), (720, 1280));
+    assert_eq!(vertical.camera.as_deref(), Some("host tall"));
+    let cameras: Vec<&str> = (vertical.plan.segments[0].shots.iter())
+        .map(|s| s.camera.as_str())
+        .collect();
+    assert_eq!(cameras, ["host tall", "cake"]);
+    assert_eq!(
+        (vertical.language.as_str(), vertical.text_language.as_str()),
+        ("zh", "en")
+    );
+    assert_eq!(vertical.voice.voice, "cmn");
+    assert!(vertical.plan.schedule.iter().all(|s| s.language.is_none()));
+
+    let err = show.for_program("square").unwrap_err().to_string();
+    assert!(
+        err.contains("no program named `square`") && err.contains("vertical"),
+        "{err}"
+    );
+    let twice = format!("{text}[[programs]]\nname = \"vertical\"\nwidth = 64\nheight = 64\n");
+    let err = dir.parse(&twice).unwrap_err().to_string();
+    assert!(
+        err.contains("programs[1].name") && err.contains("twice"),
+        "{err}"
+    );
+    let odd = text.replace("height = 1280", "height = 1279");
+    assert!(
+        dir.parse(&odd)
+            .unwrap_err()
+            .to_string()
+            .contains("programs[0].height")
+    );
+}

@@ -67,6 +67,8 @@ pub struct Encoding<S: PacketSink> {
     origin_frames: u64,
     /// The console's small copy of the picture, when a control API runs.
     preview: Option<Arc<super::preview::PreviewTap>>,
+    /// Pictures to keep as JPEG files: (frame index, path), in order.
+    stills: Vec<(u64, std::path::PathBuf)>,
 }
 
 impl<S: PacketSink> Encoding<S> {
@@ -91,6 +93,7 @@ impl<S: PacketSink> Encoding<S> {
             audio_buf: Vec::new(),
             origin_frames: 0,
             preview: None,
+            stills: Vec::new(),
         }
     }
 
@@ -103,6 +106,14 @@ impl<S: PacketSink> Encoding<S> {
     /// Offers every rendered frame to `tap` (the console's preview).
     pub fn with_preview(mut self, tap: Arc<super::preview::PreviewTap>) -> Self {
         self.preview = Some(tap);
+        self
+    }
+
+    /// Writes the picture of each frame named in `stills` to its JPEG file (a clip's
+    /// cover): the first rendered frame at or after it, at full quality.
+    pub fn with_stills(mut self, mut stills: Vec<(u64, std::path::PathBuf)>) -> Self {
+        stills.sort_by_key(|(frame, _)| *frame);
+        self.stills = stills;
         self
     }
 
@@ -122,6 +133,7 @@ impl<S: PacketSink> Encoding<S> {
             packets: self.packets,
             audio_buf: self.audio_buf,
             preview: self.preview,
+            stills: self.stills,
         }
     }
 
@@ -152,6 +164,16 @@ impl<S: PacketSink> Encoding<S> {
         self.encode_frame(&frame, false)?;
         if let Some(tap) = &self.preview {
             tap.offer(&frame);
+        }
+        while self
+            .stills
+            .first()
+            .is_some_and(|(at, _)| *at <= frame.index)
+        {
+            let (_, path) = self.stills.remove(0);
+            if let Err(e) = super::preview::save_jpeg(&frame, &path) {
+                tracing::warn!("still {}: {e}", path.display());
+            }
         }
         if let Some(old) = self.last.replace(frame) {
             self.give_back(old);

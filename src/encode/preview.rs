@@ -84,6 +84,18 @@ impl PreviewTap {
     }
 }
 
+/// Writes `frame` as a JPEG (quality 92) at its own size.
+pub fn save_jpeg(frame: &VideoFrame, path: &std::path::Path) -> Result<(), image::ImageError> {
+    let snapshot = shrink(frame, frame.width);
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(file, 92).encode(
+        &snapshot.rgb,
+        snapshot.width,
+        snapshot.height,
+        image::ExtendedColorType::Rgb8,
+    )
+}
+
 /// `frame` scaled down to at most `max_width` (never up), each pixel the mean of the
 /// source pixels it covers.
 pub fn shrink(frame: &VideoFrame, max_width: u32) -> Snapshot {

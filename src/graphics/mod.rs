@@ -2,8 +2,10 @@
 //! stream: the compliance label, the logo, the lower third, the product card with its
 //! flash-sale price and countdown, and captions of what the host is saying.
 //!
-//! Sizes are fractions of the picture's height, so the graphics look the same at 360p and
-//! 1080p and at any render scale. The bundled font has Chinese glyphs and replaces Bevy's
+//! Sizes are fractions of the picture's shorter side, so the graphics look the same at 360p
+//! and 1080p, at any render scale, and on a phone's vertical picture. Where each graphic
+//! sits is the [`Layout`]: one for landscape pictures, one for portrait ones that keeps
+//! clear of the platforms' own buttons and comments. The bundled font has Chinese glyphs and replaces Bevy's
 //! default font, so every text (a caption in Chinese, a product name) renders without
 //! tofu boxes.
 
@@ -23,6 +25,85 @@ pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttf"
 pub struct OverlaySettings {
     pub config: OverlayConfig,
     pub shop: String,
+    pub layout: Layout,
+}
+
+/// Where the graphics sit. Offsets are percentages of the picture's height or width
+/// (`top`, `bottom`, `left`, `right`), widths and sizes fractions of its shorter side.
+///
+/// A portrait (vertical) picture is what Douyin's and TikTok's live rooms and short
+/// videos show on a phone. Their apps draw over the top ~11 % (account, viewer count,
+/// close button) and the bottom ~20 % (comments, the input bar, gifts, the shopping bag),
+/// and short videos a button column at the right edge from 45 % down. The portrait
+/// layout keeps every graphic between [`Layout::PORTRAIT_TOP`] and
+/// [`Layout::PORTRAIT_BOTTOM`] and the card on the left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
+    pub portrait: bool,
+    /// Top of the logo and the label.
+    corner_top: Val,
+    /// Where the "just bought" notice and the lower third start, from the top.
+    ticker_top: Val,
+    title: (Val, Val),
+    /// The product card: (left or right edge, top or bottom) and width.
+    card: CardPlace,
+    card_width: f32,
+    /// The captions' distance from the bottom and their largest width (% of the picture).
+    caption_bottom: Val,
+    caption_width: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CardPlace {
+    RightTop(f32),
+    LeftBottom(f32),
+}
+
+impl Layout {
+    /// The share of a portrait picture's height its platform covers at the top …
+    pub const PORTRAIT_TOP: f32 = 11.0;
+    /// … and at the bottom.
+    pub const PORTRAIT_BOTTOM: f32 = 20.0;
+
+    /// The layout for a picture of this size: portrait when taller than wide.
+    pub fn for_size(width: u32, height: u32) -> Self {
+        if height > width {
+            Self::portrait()
+        } else {
+            Self::landscape()
+        }
+    }
+
+    /// Logo and label in the top corners, the card on the right, captions at the bottom.
+    pub fn landscape() -> Self {
+        Self {
+            portrait: false,
+            corner_top: Val::VMin(2.5),
+            ticker_top: Val::VMin(15.0),
+            title: (Val::Auto, Val::VMin(17.0)),
+            card: CardPlace::RightTop(18.0),
+            card_width: 48.0,
+            caption_bottom: Val::VMin(4.0),
+            caption_width: 84.0,
+        }
+    }
+
+    /// Everything between the platform's bars: logo and label under the top bar, title
+    /// and notices below them, the card at the lower left above the captions, and the
+    /// captions just above the comments.
+    pub fn portrait() -> Self {
+        let top = Self::PORTRAIT_TOP + 1.0;
+        Self {
+            portrait: true,
+            corner_top: Val::Percent(top),
+            ticker_top: Val::Percent(top + 13.0),
+            title: (Val::Percent(top + 7.0), Val::Auto),
+            card: CardPlace::LeftBottom(Self::PORTRAIT_BOTTOM + 11.0),
+            card_width: 60.0,
+            caption_bottom: Val::Percent(Self::PORTRAIT_BOTTOM + 1.0),
+            caption_width: 92.0,
+        }
+    }
 }
 
 pub struct OverlayPlugin {
@@ -64,6 +145,23 @@ impl Plugin for OverlayPlugin {
     }
 }
 
+impl CardPlace {
+    fn node(self) -> Node {
+        match self {
+            CardPlace::RightTop(top) => Node {
+                right: Val::VMin(3.5),
+                top: Val::VMin(top),
+                ..default()
+            },
+            CardPlace::LeftBottom(bottom) => Node {
+                left: Val::VMin(3.5),
+                bottom: Val::Percent(bottom),
+                ..default()
+            },
+        }
+    }
+}
+
 #[derive(Component)]
 struct OverlayRoot;
 #[derive(Component)]
@@ -99,7 +197,7 @@ struct CaptionText;
 
 fn text(size_vh: f32, color: Color) -> (TextFont, TextColor) {
     (
-        TextFont::from_font_size(FontSize::Vh(size_vh)),
+        TextFont::from_font_size(FontSize::VMin(size_vh)),
         TextColor(color),
     )
 }
@@ -125,7 +223,8 @@ fn spawn_overlay(
         return;
     };
     let config = &settings.config;
-    let pad = |v: f32, h: f32| UiRect::axes(Val::Vh(h), Val::Vh(v));
+    let layout = settings.layout;
+    let pad = |v: f32, h: f32| UiRect::axes(Val::VMin(h), Val::VMin(v));
     commands
         .spawn((
             OverlayRoot,
@@ -142,8 +241,8 @@ fn spawn_overlay(
             // Top left: the logo, or the shop's name as a badge.
             let corner = Node {
                 position_type: PositionType::Absolute,
-                left: Val::Vh(2.5),
-                top: Val::Vh(2.5),
+                left: Val::VMin(2.5),
+                top: layout.corner_top,
                 padding: pad(0.8, 1.6),
                 ..default()
             };
@@ -151,7 +250,7 @@ fn spawn_overlay(
                 Some(path) => {
                     root.spawn((
                         Node {
-                            height: Val::Vh(9.0),
+                            height: Val::VMin(9.0),
                             ..corner
                         },
                         ImageNode::new(assets.load(path.clone())),
@@ -168,8 +267,8 @@ fn spawn_overlay(
                 root.spawn((
                     Node {
                         position_type: PositionType::Absolute,
-                        right: Val::Vh(2.5),
-                        top: Val::Vh(2.5),
+                        right: Val::VMin(2.5),
+                        top: layout.corner_top,
                         padding: pad(0.6, 1.2),
                         ..default()
                     },
@@ -182,14 +281,12 @@ fn spawn_overlay(
                 Card,
                 Node {
                     position_type: PositionType::Absolute,
-                    right: Val::Vh(3.5),
-                    top: Val::Vh(18.0),
-                    width: Val::Vh(48.0),
+                    width: Val::VMin(layout.card_width),
                     flex_direction: FlexDirection::Column,
                     padding: pad(1.6, 2.2),
-                    row_gap: Val::Vh(0.8),
+                    row_gap: Val::VMin(0.8),
                     display: Display::None,
-                    ..default()
+                    ..layout.card.node()
                 },
                 panel(Color::WHITE.with_alpha(0.92)),
             ))
@@ -211,7 +308,7 @@ fn spawn_overlay(
                 card.spawn((
                     CardImage,
                     Node {
-                        height: Val::Vh(16.0),
+                        height: Val::VMin(16.0),
                         align_self: AlignSelf::Center,
                         display: Display::None,
                         ..default()
@@ -222,7 +319,7 @@ fn spawn_overlay(
                 card.spawn((CardSubName, Text::new(""), text(2.8, INK.with_alpha(0.7))));
                 card.spawn(Node {
                     align_items: AlignItems::Baseline,
-                    column_gap: Val::Vh(1.6),
+                    column_gap: Val::VMin(1.6),
                     ..default()
                 })
                 .with_children(|row| {
@@ -241,10 +338,11 @@ fn spawn_overlay(
                 LowerThird,
                 Node {
                     position_type: PositionType::Absolute,
-                    left: Val::Vh(3.5),
-                    bottom: Val::Vh(17.0),
+                    left: Val::VMin(3.5),
+                    top: layout.title.0,
+                    bottom: layout.title.1,
                     padding: pad(0.8, 1.8),
-                    border: UiRect::left(Val::Vh(0.8)),
+                    border: UiRect::left(Val::VMin(0.8)),
                     display: Display::None,
                     ..default()
                 },
@@ -257,8 +355,8 @@ fn spawn_overlay(
                 TickerBox,
                 Node {
                     position_type: PositionType::Absolute,
-                    left: Val::Vh(2.5),
-                    top: Val::Vh(15.0),
+                    left: Val::VMin(2.5),
+                    top: layout.ticker_top,
                     padding: pad(0.6, 1.4),
                     display: Display::None,
                     ..default()
@@ -269,7 +367,7 @@ fn spawn_overlay(
             // Bottom: captions of what the host is saying.
             root.spawn(Node {
                 position_type: PositionType::Absolute,
-                bottom: Val::Vh(4.0),
+                bottom: layout.caption_bottom,
                 width: Val::Percent(100.0),
                 justify_content: JustifyContent::Center,
                 ..default()
@@ -277,7 +375,7 @@ fn spawn_overlay(
             .with_child((
                 Caption,
                 Node {
-                    max_width: Val::Percent(84.0),
+                    max_width: Val::Percent(layout.caption_width),
                     padding: pad(0.8, 1.8),
                     display: Display::None,
                     ..default()

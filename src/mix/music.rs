@@ -44,10 +44,18 @@ impl MusicLoop {
     /// over its first minute (at most). Music files differ by 20 dB and more in level; a
     /// gain relative to the program's loudness means the same setting suits every file.
     pub fn open_levelled(path: &Path, target: f32, relative_db: f32) -> Result<Self, MusicError> {
+        let loudness = Self::loudness(path, 60.0)?;
+        let gain_db = loudness.map_or(relative_db, |l| target + relative_db - l);
+        Self::open(path, gain_db)
+    }
+
+    /// The integrated loudness (LUFS) of one pass of the file's audio, or of its first
+    /// `max_seconds`; `None` for silence.
+    pub fn loudness(path: &Path, max_seconds: f64) -> Result<Option<f32>, MusicError> {
         let mut probe = Self::open(path, 0.0)?;
-        let mut first = vec![0.0f32; SAMPLE_RATE as usize * CHANNELS * 60];
+        let mut first = vec![0.0f32; (SAMPLE_RATE as f64 * max_seconds) as usize * CHANNELS];
         let mut filled = 0;
-        // Measure one pass of the file (or its first minute), not the loop.
+        // Measure one pass of the file, not the loop.
         while filled < first.len() && probe.failures == 0 {
             let before = probe.decoding.is_some();
             let n = (first.len() - filled).min(4800 * CHANNELS);
@@ -57,9 +65,10 @@ impl MusicLoop {
                 break;
             }
         }
-        let loudness = crate::loudness::integrated_lufs(&first[..filled], CHANNELS as u32);
-        let gain_db = loudness.map_or(relative_db, |l| target + relative_db - l);
-        Self::open(path, gain_db)
+        Ok(crate::loudness::integrated_lufs(
+            &first[..filled],
+            CHANNELS as u32,
+        ))
     }
 
     /// Opens `path` and checks it decodes, so a bad file is refused at start, not at air time.

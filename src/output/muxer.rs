@@ -26,6 +26,8 @@ pub struct Muxer {
     /// Media time (seconds) of the first packet written: every container (each file, each
     /// connection) starts its timestamps near 0 from there.
     origin: Option<f64>,
+    /// MP4/MOV written whole with the index first (see [`OutputTarget::faststart`]).
+    faststart: bool,
 }
 
 // SAFETY: the FFmpeg context is only used from the thread that owns the Muxer.
@@ -105,6 +107,7 @@ impl Muxer {
             audio: (1, layout.audio_time_base, layout.audio_time_base),
             bytes: 0,
             origin: None,
+            faststart: target.faststart,
         };
         muxer.write_header(layout)?;
         Ok(muxer)
@@ -182,7 +185,11 @@ impl Muxer {
     fn finish_header(&mut self) -> Result<(), OutputError> {
         let url = self.url.clone();
         let mut options = Dictionary::new();
-        if matches!(self.context.format().name(), "mp4" | "mov") {
+        if matches!(self.context.format().name(), "mp4" | "mov") && self.faststart {
+            // Whole, with the index moved to the front at the end: what upload pages and
+            // players that start before the download ends expect.
+            options.set("movflags", "+faststart");
+        } else if matches!(self.context.format().name(), "mp4" | "mov") {
             // Fragmented: a moof per keyframe, the index up front. A process killed mid-
             // recording (power cut, SIGKILL, OOM) leaves a file that plays up to its last
             // fragment instead of one with no index at all.

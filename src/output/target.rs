@@ -18,6 +18,8 @@ pub struct OutputTarget {
     pub kind: OutputKind,
     /// FFmpeg muxer name.
     pub format: &'static str,
+    /// MP4/MOV: written whole, index first (for uploads), not in fragments.
+    pub faststart: bool,
 }
 
 impl OutputTarget {
@@ -38,6 +40,7 @@ impl OutputTarget {
                 url: text.to_string(),
                 kind: OutputKind::Rtmp,
                 format: "flv",
+                faststart: false,
             });
         }
         if text == "null" {
@@ -45,6 +48,7 @@ impl OutputTarget {
                 url: text.to_string(),
                 kind: OutputKind::Null,
                 format: "null",
+                faststart: false,
             });
         }
         if lower.contains("://") {
@@ -70,6 +74,7 @@ impl OutputTarget {
             url: text.to_string(),
             kind: OutputKind::File(path),
             format,
+            faststart: false,
         })
     }
 

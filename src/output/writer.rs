@@ -345,6 +345,7 @@ impl Writer {
                     url: path.to_string_lossy().into_owned(),
                     kind: OutputKind::File(path),
                     format: self.base.format,
+                    faststart: self.base.faststart,
                 }
             }
             _ => self.base.clone(),
@@ -495,6 +496,7 @@ fn first_file(target: OutputTarget, recording: &RecordingOptions) -> OutputTarge
         url: path.to_string_lossy().into_owned(),
         kind: OutputKind::File(path),
         format: target.format,
+        faststart: target.faststart,
     }
 }
 

@@ -127,6 +127,7 @@ pub fn add_show_plugins(
             settings: crate::graphics::OverlaySettings {
                 config: overlay,
                 shop: show.plan.shop.text(&show.language).to_string(),
+                layout: crate::graphics::Layout::for_size(show.video.width, show.video.height),
             },
         },
         twin,

@@ -110,6 +110,20 @@ pub struct RunOptions {
     /// Seconds into the media clock the stream's timestamps start at (0 normally; tests
     /// start near FLV's 2^31 ms wrap to check that no output ever sees it).
     pub media_start: f64,
+    /// Play the rundown once and end when it is said (a short video); `seconds` still
+    /// caps the length.
+    pub once: Option<PlayOnce>,
+    /// Pictures to keep as JPEG files: (media second, path).
+    pub stills: Vec<(f64, PathBuf)>,
+}
+
+/// How a run that plays its rundown once ends.
+#[derive(Debug, Clone, Copy)]
+pub struct PlayOnce {
+    /// The run lasts at least this long, the picture and music going on after the words.
+    pub min_seconds: f64,
+    /// Seconds of picture and music after the last line ends.
+    pub tail_seconds: f64,
 }
 
 #[derive(Debug, Clone)]

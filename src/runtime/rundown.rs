@@ -55,6 +55,8 @@ pub struct Rundown {
     /// The language model, when the show has one, and the lines it drafts ahead.
     model: Option<ModelHost>,
     drafting: Option<Drafting>,
+    /// Media seconds at which the last line put on the timeline ends.
+    last_end: f64,
 }
 
 impl Rundown {
@@ -110,7 +112,20 @@ impl Rundown {
             per_second: show.events.per_second,
             model: ModelHost::start(&show.llm),
             drafting: Drafting::start(show),
+            last_end: 0.0,
         }
+    }
+
+    /// Plays the rundown once (a short video): no more lines after its last segment, and
+    /// no reloads, since the show file on disk is not this rundown.
+    pub fn play_once(&mut self) {
+        self.director.play_once();
+        self.reload = None;
+    }
+
+    /// When a rundown played once is over: the media second its last line ends.
+    pub fn ended_at(&self) -> Option<f64> {
+        (self.director.ended() && !self.director.has_line_in_flight()).then_some(self.last_end)
     }
 
     /// Where the model's failures are raised as alerts.
@@ -151,6 +166,7 @@ impl Rundown {
         let line = self.scheduler.tick(samples)?;
         let start = line.start as f64 / SAMPLE_RATE as f64;
         let end = line.end() as f64 / SAMPLE_RATE as f64;
+        self.last_end = self.last_end.max(end);
         match line.line.origin {
             Origin::Script(serial) => {
                 if line.line.samples.is_empty() {

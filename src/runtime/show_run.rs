@@ -48,6 +48,7 @@ pub struct ShowRun {
     failure: Option<RunError>,
     watchdog: Watchdog,
     fault: Fault,
+    once: Option<super::PlayOnce>,
 }
 
 impl ShowRun {
@@ -80,7 +81,14 @@ impl ShowRun {
         if let Some(tap) = &services.preview {
             encoding = encoding.with_preview(tap.clone());
         }
+        let stills = (options.stills.iter())
+            .map(|(at, path)| (clock.frames_in(*at), path.clone()))
+            .collect();
+        encoding = encoding.with_stills(stills);
         let mut rundown = audio.rundown;
+        if let (Some(rundown), Some(_)) = (rundown.as_mut(), options.once) {
+            rundown.play_once();
+        }
         if let (Some(rundown), Some(feed)) = (rundown.as_mut(), &services.feed) {
             rundown.feed = Some(feed.clone());
         }
@@ -116,9 +124,10 @@ impl ShowRun {
             alerts,
             pacer: FramePacer::new(clock, options.pacing, options.seconds),
             telemetry,
+            // A rundown played once is part of a batch that shows its own progress.
             progress: Progress::new(
                 options.pacing,
-                options.seconds.map(|s| clock.frames_in(s)),
+                (options.seconds.filter(|_| options.once.is_none())).map(|s| clock.frames_in(s)),
                 options.status_every,
             )
             .with_fps(clock.fps),
@@ -133,6 +142,7 @@ impl ShowRun {
             failure: None,
             watchdog: Watchdog::from_env(),
             fault: Fault::from_env(),
+            once: options.once,
         };
         run.services.attach(&mut run.app);
         run.watchdog.ready();
@@ -144,6 +154,9 @@ impl ShowRun {
     pub fn step(&mut self, stop: &StopSignal) -> bool {
         if stop.requested() || self.pacer.done() || self.encoder.is_finished() {
             return false; // a finished encoder failed: its error comes from shutdown()
+        }
+        if self.said_once() {
+            return false;
         }
         if self.outputs.all_failed() {
             self.failure = Some(RunError::Output(OutputError::Io {
@@ -161,6 +174,21 @@ impl ShowRun {
         self.pacer.render_next(&mut self.app, stop);
         self.report();
         true
+    }
+
+    /// Media seconds of the next frame to render.
+    pub fn position(&self) -> f64 {
+        self.pacer.now()
+    }
+
+    /// A rundown played once has been said, and the tail after it has run.
+    fn said_once(&self) -> bool {
+        let (Some(once), Some(rundown)) = (self.once, self.rundown.as_ref()) else {
+            return false;
+        };
+        rundown
+            .ended_at()
+            .is_some_and(|end| self.pacer.now() >= (end + once.tail_seconds).max(once.min_seconds))
     }
 
     /// Steps the rundown and hands its line and what is on air to the world.
@@ -320,7 +348,12 @@ fn start_outputs(
 ) -> Result<OutputSet, RunError> {
     let targets = urls
         .iter()
-        .map(|o| OutputTarget::parse(o))
+        .map(|o| {
+            OutputTarget::parse(o).map(|target| OutputTarget {
+                faststart: show.recording.faststart,
+                ..target
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut layout = encoding.layout();
     layout.spherical = show.render.vr360;

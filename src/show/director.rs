@@ -86,6 +86,9 @@ pub struct Director {
     on_air: OnAir,
     /// Lines the language model drafted while the show runs, by segment and language.
     drafted: std::collections::HashMap<(usize, String), Vec<String>>,
+    /// Play the rundown once, then write no more lines (a short video's script).
+    once: bool,
+    ended: bool,
 }
 
 impl Director {
@@ -108,6 +111,8 @@ impl Director {
             pause: pause_seconds,
             written: VecDeque::new(),
             drafted: Default::default(),
+            once: false,
+            ended: false,
             on_air: OnAir {
                 language: language.to_string(),
                 ..OnAir::default()
@@ -130,7 +135,17 @@ impl Director {
 
     /// Whether there is anything to direct.
     pub fn is_active(&self) -> bool {
-        !self.plan.segments.is_empty()
+        !self.plan.segments.is_empty() && !self.ended
+    }
+
+    /// Plays the rundown once: after its last segment no more lines are written.
+    pub fn play_once(&mut self) {
+        self.once = true;
+    }
+
+    /// Whether a rundown played once has come to its end (its last line was put on air).
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// Takes effect at the next segment, so a segment is never cut mid-sentence by an edit.
@@ -429,6 +444,10 @@ impl Director {
     fn advance(&mut self, now: f64) {
         let mut next = self.segment + 1;
         if next >= self.plan.segments.len() {
+            if self.once {
+                self.ended = true;
+                return;
+            }
             next = 0;
             self.pass += 1;
             self.product_override = None;
@@ -503,6 +522,12 @@ impl Director {
             shots: segment.shots.clone(),
             ticker: self.on_air.ticker.take(),
         };
+    }
+
+    /// `template` filled for product `id` in `language`, as the rundown would say it
+    /// now (a short video's title and hashtags).
+    pub fn fill_for(&self, template: &str, id: &str, language: &str) -> String {
+        self.fill(template, self.product(id), language, None, 0.0, None)
     }
 
     fn fill(
