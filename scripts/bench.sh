@@ -6,11 +6,21 @@
 #   real-time factor per engine and the mixer's cost per second of audio; BVH parse speed
 #   and per-frame pose costs.
 # Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs.
+#
+#   scripts/bench.sh --shows N   instead: N `stream`s of the demo at once for SHOW_SECONDS
+#                                (60) at SIZE (1280x720), each to a null output, and how
+#                                many held real time (under 2 % of frames repeated), next
+#                                to N ffmpeg CLI runs making and encoding 2D test video in
+#                                real time (what a compositor like OBS costs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
 source scripts/env.sh
 cargo build --release --locked --quiet
+
+if [ "${1:-}" = "--shows" ]; then
+  exec bash scripts/bench-shows.sh "${2:?--shows takes a number}"
+fi
 
 FRAMES="${FRAMES:-90}"
 SECONDS_E2E="${E2E_SECONDS:-10}"

@@ -11,11 +11,13 @@
 #   docs/media/editor.jpg     `twincast edit` with the cake selected
 #   docs/media/console-desktop.jpg, console-phone.jpg  the operator console in Chromium,
 #                             steering a running demo stream
+#   docs/media/clips.jpg      `twincast clips` on the vertical program: a still of each clip
+#   docs/media/clips.txt      that batch's summary table and speed
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
 #   scripts/readme-media.sh                 # all of them: about 25 minutes on two CPU cores
-#   scripts/readme-media.sh night windows   # some: day, night, vr, windows, console
+#   scripts/readme-media.sh night windows   # some: day, night, vr, windows, console, clips
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -126,6 +128,19 @@ kill $STREAM; wait $STREAM || true
 for shot in console-desktop console-phone; do
   ffmpeg -v error -y -i "$WORK/$shot.png" -q:v 3 "$OUT/$shot.jpg"
 done
+fi
+
+if wanted clips; then
+echo "making the demo's short videos (vertical, both languages)..." >&2
+"$TWINCAST_BIN" clips --program vertical --size 360x640 --languages zh,en \
+  --seconds 10..30 -o "$WORK/clips" > "$OUT/clips.txt"
+# The product's close-up, 6 s in, of each clip, side by side.
+inputs=() ; n=0
+for clip in cake-zh cake-en speeder-zh speeder-en; do
+  still "$WORK/clips/$clip.mp4" 6 "$WORK/$clip.jpg"
+  inputs+=(-i "$WORK/$clip.jpg"); n=$((n + 1))
+done
+ffmpeg -v error -y "${inputs[@]}" -filter_complex "hstack=inputs=$n" -q:v 3 "$OUT/clips.jpg"
 fi
 
 ls -l "$OUT" >&2

@@ -5,7 +5,7 @@ use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, Encoding, VideoEncoder};
 use crate::media::{MediaClock, Silence, VideoFrame};
-use crate::runtime::{RunError, adapter_name, build_app, encode_settings, warm_up};
+use crate::runtime::{RunError, adapter_name, build_app_with, encode_settings, warm_up};
 use crate::scene::LoadedScene;
 use std::fmt;
 use std::io::{Read, Write};
@@ -75,11 +75,13 @@ pub fn render_only(
     show: &ShowConfig,
     frames: u64,
     raw: Option<&Path>,
-) -> Result<Figures, BenchError> {
+) -> Result<Vec<Figures>, BenchError> {
     let scene = LoadedScene::load(&show.scene)?;
     let (tx, rx) = crossbeam_channel::bounded::<VideoFrame>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
-    let mut app = build_app(show, scene, tx, recycle_rx)?;
+    let mut app = build_app_with(show, scene, tx, recycle_rx, |app| {
+        app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
+    })?;
     let adapter = adapter_name(&app);
     warm_up(&mut app)?;
     let mut file = match raw {
@@ -115,9 +117,10 @@ pub fn render_only(
     let status = app.world().resource::<CaptureStatus>().clone();
     status.drain(std::time::Duration::from_secs(30));
     let seconds = started.elapsed().as_secs_f64();
+    let passes = render_passes(app.world());
     drop(app);
     let got = consumer.join().unwrap_or(0);
-    Ok(Figures {
+    let mut all = vec![Figures {
         what: "render_only",
         pairs: vec![
             ("size", {
@@ -130,7 +133,41 @@ pub fn render_only(
             ("adapter", format!("\"{adapter}\"")),
             ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
         ],
-    })
+    }];
+    all.extend(passes);
+    Ok(all)
+}
+
+/// Per render pass (shadows, opaque, transparent, post-processing, UI, our readback …):
+/// the mean GPU and CPU time of the last frames, from Bevy's render diagnostics (GPU times
+/// need timestamp queries, which lavapipe and GPUs' Vulkan drivers have). Sorted by GPU
+/// time, longest first.
+fn render_passes(world: &bevy::prelude::World) -> Vec<Figures> {
+    use bevy::diagnostic::DiagnosticsStore;
+    let Some(store) = world.get_resource::<DiagnosticsStore>() else {
+        return Vec::new();
+    };
+    let mut passes: std::collections::BTreeMap<String, [Option<f64>; 2]> = Default::default();
+    for diagnostic in store.iter() {
+        let path = diagnostic.path().as_str();
+        let Some(rest) = path.strip_prefix("render/") else {
+            continue;
+        };
+        for (i, suffix) in ["/elapsed_gpu", "/elapsed_cpu"].iter().enumerate() {
+            if let Some(pass) = rest.strip_suffix(suffix) {
+                passes.entry(pass.to_string()).or_default()[i] = diagnostic.average();
+            }
+        }
+    }
+    let mut rows: Vec<(String, [Option<f64>; 2])> = passes.into_iter().collect();
+    rows.sort_by(|a, b| b.1[0].unwrap_or(0.0).total_cmp(&a.1[0].unwrap_or(0.0)));
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    rows.into_iter()
+        .map(|(pass, [gpu, cpu])| Figures {
+            what: "render_pass",
+            pairs: vec![("pass", pass), ("gpu_ms", ms(gpu)), ("cpu_ms", ms(cpu))],
+        })
+        .collect()
 }
 
 /// Encodes raw RGBA frames with the show's video settings (and silent audio), discarding

@@ -131,6 +131,10 @@ struct RenderArgs {
     /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
     #[arg(long, value_name = "PATH")]
     telemetry: Option<PathBuf>,
+    /// Draw every frame the slow, full way (full size, MSAA 4× or more, soft shadows), to
+    /// compare faster settings against (PSNR).
+    #[arg(long)]
+    reference: bool,
 }
 
 #[derive(Args)]
@@ -579,7 +583,16 @@ fn stream(args: StreamArgs) -> Result<()> {
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    let show = args.show.load()?;
+    let mut show = args.show.load()?;
+    if args.reference {
+        show.render = twincast::config::RenderConfig {
+            msaa: show.render.msaa.max(4),
+            shadows: true,
+            shadow_filter: twincast::config::ShadowFilter::Gaussian,
+            scale: 1.0,
+            vr360: show.render.vr360,
+        };
+    }
     let day = args.show.day_clock(&show);
     check_seconds(Some(args.seconds))?;
     if let Some(url) = args.outputs.iter().find(|o| o.contains("://")) {
@@ -688,10 +701,9 @@ fn bench(what: BenchCommand) -> Result<()> {
     use twincast::bench;
     match what {
         BenchCommand::Render { show, frames, raw } => {
-            println!(
-                "{}",
-                bench::render_only(&show.load()?, frames, raw.as_deref())?
-            );
+            for figures in bench::render_only(&show.load()?, frames, raw.as_deref())? {
+                println!("{figures}");
+            }
         }
         BenchCommand::Voice { engine, voice } => {
             for figures in bench::voice(&engine, &voice)? {

@@ -83,6 +83,17 @@ fn every_endpoint_answers_and_steers_a_running_show() {
     let (code, body) = http(&addr, "GET", "/health", None, "");
     assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
     assert_eq!(status["show"], "mocap");
+    let program = &status["program"];
+    assert_eq!(
+        (
+            program["name"].is_null(),
+            program["width"].as_u64(),
+            program["height"].as_u64()
+        ),
+        (true, Some(160), Some(160)),
+        "{status}"
+    );
+    assert_eq!(program["language"], "en");
     assert!(status["uptime_seconds"].as_f64().unwrap() > 0.0);
     assert_eq!(status["outputs"][0]["state"], "Live", "{status}");
     assert!(

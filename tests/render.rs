@@ -389,3 +389,92 @@ fn middle_difference(a: &(u32, u32, Vec<u8>), b: &(u32, u32, Vec<u8>)) -> f64 {
     }
     sum / n as f64
 }
+
+/// Per-frame PSNR (dB, all planes) of `a` against `b`, by FFmpeg's `psnr` filter.
+fn psnr_per_frame(a: &std::path::Path, b: &std::path::Path) -> Vec<f64> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(a)
+        .arg("-i")
+        .arg(b)
+        .args(["-lavfi", "[0:v][1:v]psnr=stats_file=-", "-f", "null", "-"])
+        .output()
+        .expect("running ffmpeg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|f| f.strip_prefix("psnr_avg:"))
+        })
+        .map(|v| if v == "inf" { 99.0 } else { v.parse().unwrap() })
+        .collect()
+}
+
+/// `render --reference` draws the full, slow way; a faster setting is judged by its PSNR
+/// against it, frame by frame, on the demo's held opening shot (host, set, shadows).
+#[test]
+fn faster_settings_are_judged_against_the_reference_render() {
+    let dir = Scratch::new("reference");
+    let assets = repo().join("assets");
+    let demo = std::fs::read_to_string(assets.join("shows/demo.toml"))
+        .unwrap()
+        .replace("\"../", &format!("\"{}/", assets.display()));
+    assert!(
+        demo.contains("shadows = true\n"),
+        "the demo lost its shadows"
+    );
+    let render = |name: &str, render_table: &str, extra: &[&str]| {
+        let show = dir.path(&format!("{name}.toml"));
+        std::fs::write(&show, demo.replace("shadows = true\n", render_table)).unwrap();
+        let out = dir.path(&format!("{name}.mkv"));
+        let mut args = vec![
+            "render",
+            show.to_str().unwrap(),
+            "--size",
+            "256x144",
+            "--fps",
+            "10",
+            "--bitrate",
+            "3000",
+            "--seconds",
+            "1.5",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run_ok(&args);
+        out
+    };
+    let fast = "shadows = true\nshadow_filter = \"hardware2x2\"\n";
+    let reference = render("reference", fast, &["--reference"]);
+    let again = render("again", "shadows = true\n", &[]);
+    let hard = render("hard-shadows", fast, &[]);
+    let flat = render("no-shadows", "shadows = false\n", &[]);
+
+    // The shot held from 0.5 s on (the twin's screens are drawn by then). The reference is
+    // the show file's own full settings, and the same every time.
+    let held = |a: &std::path::Path| {
+        let all = psnr_per_frame(a, &reference);
+        assert_eq!(all.len(), 15, "{all:?}");
+        all[5..].to_vec()
+    };
+    let same = held(&again);
+    assert!(
+        same.iter().all(|p| *p >= 45.0),
+        "two full renders differ: {same:?}"
+    );
+    // Hard shadow edges cost nothing visible: every frame at 35 dB or better …
+    let hard = held(&hard);
+    assert!(
+        hard.iter().all(|p| *p >= 35.0),
+        "hardware 2×2 shadows: {hard:?} dB"
+    );
+    // … while losing the shadows does, which the same measure sees.
+    let flat = held(&flat);
+    eprintln!("hardware 2×2 shadows {hard:?}; no shadows {flat:?}");
+    let worst_hard = hard.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(
+        flat.iter().all(|p| *p < worst_hard),
+        "no shadows ({flat:?} dB) scored as well as hard ones ({hard:?} dB)"
+    );
+}

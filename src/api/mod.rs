@@ -149,10 +149,21 @@ pub struct OutputStatus {
     pub kbps: f64,
 }
 
+/// Which picture this run makes (`--program`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ProgramStatus {
+    pub name: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    pub language: String,
+}
+
 /// The show as of the last frame, written by the render loop.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ShowStatus {
     pub show: String,
+    /// The program this run is: its name (`null` for the show's own), size and language.
+    pub program: ProgramStatus,
     /// The show's local time (RFC 3339 with offset) and time zone, as its schedule sees them.
     pub local_time: Option<String>,
     pub timezone: Option<String>,

@@ -123,7 +123,11 @@ pub fn run(
     // Every clip's script is checked before the first is made: a template without lines
     // in a language fails the batch at once, not an hour in.
     for job in &jobs {
-        script::clip_show(show, job, &cameras, Path::new("said.jsonl")).map_err(ClipError::Plan)?;
+        let clip = script::clip_show(show, job, &cameras, Path::new("said.jsonl"))
+            .map_err(ClipError::Plan)?;
+        (clip.plan.validate(Some(&cameras))).map_err(|p| {
+            ClipError::Plan(format!("clip {}: {}: {}", job.name, p.field, p.reason))
+        })?;
     }
     let partial = options.output.join(".partial");
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;

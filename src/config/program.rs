@@ -68,6 +68,7 @@ impl ShowConfig {
             ),
         })?;
         let mut show = self.clone();
+        show.program = Some(program.name.clone());
         show.video.width = program.width;
         show.video.height = program.height;
         if let Some(kbps) = program.bitrate_kbps {

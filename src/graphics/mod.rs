@@ -40,8 +40,10 @@ pub struct OverlaySettings {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Layout {
     pub portrait: bool,
-    /// Top of the logo and the label.
+    /// Top of the label, and of the logo (side by side in landscape; the logo below the
+    /// label in portrait, where a long shop name would run into it).
     corner_top: Val,
+    logo_top: Val,
     /// Where the "just bought" notice and the lower third start, from the top.
     ticker_top: Val,
     title: (Val, Val),
@@ -79,6 +81,7 @@ impl Layout {
         Self {
             portrait: false,
             corner_top: Val::VMin(2.5),
+            logo_top: Val::VMin(2.5),
             ticker_top: Val::VMin(15.0),
             title: (Val::Auto, Val::VMin(17.0)),
             card: CardPlace::RightTop(18.0),
@@ -96,8 +99,9 @@ impl Layout {
         Self {
             portrait: true,
             corner_top: Val::Percent(top),
-            ticker_top: Val::Percent(top + 13.0),
-            title: (Val::Percent(top + 7.0), Val::Auto),
+            logo_top: Val::Percent(top + 4.5),
+            ticker_top: Val::Percent(top + 15.0),
+            title: (Val::Percent(top + 9.5), Val::Auto),
             card: CardPlace::LeftBottom(Self::PORTRAIT_BOTTOM + 11.0),
             card_width: 60.0,
             caption_bottom: Val::Percent(Self::PORTRAIT_BOTTOM + 1.0),
@@ -242,7 +246,7 @@ fn spawn_overlay(
             let corner = Node {
                 position_type: PositionType::Absolute,
                 left: Val::VMin(2.5),
-                top: layout.corner_top,
+                top: layout.logo_top,
                 padding: pad(0.8, 1.6),
                 ..default()
             };

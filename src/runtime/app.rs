@@ -61,6 +61,18 @@ pub fn build_app(
     frames: Sender<VideoFrame>,
     recycled: Receiver<Vec<u8>>,
 ) -> Result<App, RunError> {
+    build_app_with(show, scene, frames, recycled, |_| {})
+}
+
+/// [`build_app`], with `extra` adding plugins before the app is finished (the benchmark's
+/// render diagnostics).
+pub fn build_app_with(
+    show: &ShowConfig,
+    scene: LoadedScene,
+    frames: Sender<VideoFrame>,
+    recycled: Receiver<Vec<u8>>,
+    extra: impl FnOnce(&mut App),
+) -> Result<App, RunError> {
     let mut app = App::new();
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         app.add_plugins(headless_plugins());
@@ -96,6 +108,7 @@ pub fn build_app(
         });
     }
     app.add_plugins(crate::camera::CameraDirectorPlugin);
+    extra(&mut app);
     app.finish();
     app.cleanup();
     Ok(app)
@@ -117,6 +130,7 @@ pub fn add_show_plugins(
             scene,
             camera: show.camera.clone(),
             msaa: show.render.msaa,
+            fast_shadows: show.render.shadow_filter == crate::config::ShadowFilter::Hardware2x2,
             shadows: show.render.shadows,
             target,
         },

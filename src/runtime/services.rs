@@ -81,6 +81,12 @@ impl Services {
         let twin = (!scene.description.feeds.is_empty()).then(|| TwinFeeds::start(scene));
         let status = Arc::new(Mutex::new(ShowStatus {
             show: show.name.clone(),
+            program: crate::api::ProgramStatus {
+                name: show.program.clone(),
+                width: show.video.width,
+                height: show.video.height,
+                language: show.language.clone(),
+            },
             ..Default::default()
         }));
         let (tx, commands) = crossbeam_channel::bounded(COMMAND_QUEUE);

@@ -34,6 +34,9 @@ pub struct ShowroomSettings {
     pub camera: Option<String>,
     pub msaa: u32,
     pub shadows: bool,
+    /// Shadow edges from one hardware 2×2 comparison instead of Bevy's Gaussian filter:
+    /// harder edges, a cheaper opaque pass on a CPU renderer.
+    pub fast_shadows: bool,
     /// Where the active camera draws; the primary window when `None`.
     pub target: Option<RenderTarget>,
 }
@@ -93,6 +96,9 @@ fn spawn_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
         ));
         if let Some(target) = &settings.target {
             camera.insert(target.clone());
+        }
+        if settings.fast_shadows {
+            camera.insert(bevy::light::ShadowFilteringMethod::Hardware2x2);
         }
         if i == active {
             // Shadow detail follows the on-air camera; Bevy only guesses this for windows.

@@ -119,7 +119,9 @@ function duration(seconds) {
 
 function showStatus(s) {
   lastStatus = s;
-  $("show-name").textContent = s.show || "twincast";
+  const p = s.program || {};
+  $("show-name").textContent = (s.show || "twincast") +
+    (p.width ? ` · ${p.name ? p.name + " " : ""}${p.width}×${p.height} ${p.language || ""}` : "");
   $("clock").textContent = s.local_time ? `${s.local_time.slice(11, 19)} ${s.timezone || ""}` : "";
   $("speaking").textContent = s.speaking || "";
   $("segment").textContent = [s.segment, s.segment_title].filter(Boolean).join(" · ") || t("none");

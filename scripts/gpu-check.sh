@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The GPU figures, on a machine with one: builds, prints the Vulkan adapter twincast
+# renders on, runs `bench render` and `bench encode` at 720p and 1080p, and N shows at
+# once for 60 s (`scripts/bench.sh --shows N`, N = SHOWS, default 8), and writes what it
+# printed to out/gpu-check-<date>.txt for the README. On a machine without a GPU it runs
+# the same on lavapipe and says so.
+#
+#   scripts/gpu-check.sh            # SHOWS=8 FRAMES=300 by default
+#   SHOWS=12 scripts/gpu-check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh >/dev/null
+source scripts/env.sh
+cargo build --release --locked --quiet
+
+SHOWS="${SHOWS:-8}"
+FRAMES="${FRAMES:-300}"
+mkdir -p out
+report="out/gpu-check-$(date -u +%Y%m%dT%H%MZ).txt"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+{
+  echo "== machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%dT%H:%MZ)"
+  command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  if command -v vulkaninfo > /dev/null; then
+    vulkaninfo --summary 2> /dev/null | grep -E 'deviceName|driverName|apiVersion' || true
+  fi
+  for spec in "1280x720 2500" "1920x1080 4500"; do
+    set -- $spec
+    echo "== $1 @ 30 fps =="
+    "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --raw "$work/frames.rgba" 2> /dev/null
+    "$TWINCAST_BIN" bench encode --size "$1" --bitrate "$2" --raw "$work/frames.rgba" 2> /dev/null
+    rm -f "$work/frames.rgba"
+  done
+  if "$TWINCAST_BIN" bench render --size 64x36 --frames 1 2> /dev/null | grep -q 'llvmpipe'; then
+    echo "NOTE: rendered on lavapipe (llvmpipe): no GPU was used"
+  fi
+  bash scripts/bench-shows.sh "$SHOWS"
+} 2>&1 | tee "$report"
+echo "written to $report" >&2
