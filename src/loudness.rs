@@ -18,9 +18,47 @@ pub struct Normalizer {
     meter: EbuR128,
     target: f32,
     gain_db: f32,
+    limiter: Limiter,
+}
+
+/// Keeps sample peaks [`PEAK_MARGIN_DB`] under a true-peak ceiling: instant attack, a
+/// smooth release.
+struct Limiter {
     ceiling: f32,
-    limiter: f32,
+    gain: f32,
     release: f32,
+}
+
+impl Limiter {
+    fn new(true_peak_dbtp: f32) -> Self {
+        Self {
+            ceiling: 10f32.powf((true_peak_dbtp - PEAK_MARGIN_DB) / 20.0),
+            gain: 1.0,
+            release: 1.0 - (-1.0 / (LIMITER_RELEASE_MS / 1000.0 * SAMPLE_RATE as f32)).exp(),
+        }
+    }
+
+    /// Limits one interleaved frame in place.
+    fn frame(&mut self, frame: &mut [f32]) {
+        let peak = frame.iter().fold(0.0f32, |p, s| p.max(s.abs()));
+        if peak * self.gain > self.ceiling {
+            self.gain = self.ceiling / peak;
+        } else {
+            self.gain += (1.0 - self.gain) * self.release;
+        }
+        frame.iter_mut().for_each(|s| *s *= self.gain);
+    }
+}
+
+/// Turns interleaved stereo `samples` up or down by `gain_db` and limits them under
+/// `true_peak_dbtp`: a finished recording brought to its loudness target in one pass.
+pub fn apply_gain(samples: &mut [f32], gain_db: f32, true_peak_dbtp: f32) {
+    let gain = 10f32.powf(gain_db / 20.0);
+    let mut limiter = Limiter::new(true_peak_dbtp);
+    for frame in samples.chunks_exact_mut(CHANNELS) {
+        frame.iter_mut().for_each(|s| *s *= gain);
+        limiter.frame(frame);
+    }
 }
 
 impl Normalizer {
@@ -30,9 +68,7 @@ impl Normalizer {
                 .expect("valid meter settings"),
             target: target_lufs,
             gain_db: 0.0,
-            ceiling: 10f32.powf((true_peak_dbtp - PEAK_MARGIN_DB) / 20.0),
-            limiter: 1.0,
-            release: 1.0 - (-1.0 / (LIMITER_RELEASE_MS / 1000.0 * SAMPLE_RATE as f32)).exp(),
+            limiter: Limiter::new(true_peak_dbtp),
         }
     }
 
@@ -61,20 +97,8 @@ impl Normalizer {
         let (g0, g1) = (10f32.powf(before / 20.0), 10f32.powf(self.gain_db / 20.0));
         for (i, frame) in block.chunks_exact_mut(CHANNELS).enumerate() {
             let g = g0 + (g1 - g0) * (i as f32 / frames as f32);
-            let mut peak = 0.0f32;
-            for s in frame.iter_mut() {
-                *s *= g;
-                peak = peak.max(s.abs());
-            }
-            // Instant attack, smooth release.
-            if peak * self.limiter > self.ceiling {
-                self.limiter = self.ceiling / peak;
-            } else {
-                self.limiter += (1.0 - self.limiter) * self.release;
-            }
-            for s in frame.iter_mut() {
-                *s *= self.limiter;
-            }
+            frame.iter_mut().for_each(|s| *s *= g);
+            self.limiter.frame(frame);
         }
     }
 }

@@ -12,6 +12,7 @@
 //! finished clips are skipped.
 
 mod captions;
+mod level;
 pub mod script;
 
 use crate::config::ShowConfig;
@@ -245,6 +246,22 @@ fn make(
         &file(out, "txt"),
         &format!("{}\n\n{}\n", post.title, post.hashtags.join(" ")),
     )?;
+    let levelled = file(&work, "level.mp4");
+    let _ = std::fs::remove_file(&levelled);
+    let audio = &show.audio;
+    let (_, rewritten) = level::to_target(
+        &video,
+        &levelled,
+        options.loudness_lufs,
+        audio.true_peak_dbtp,
+        audio.bitrate_kbps,
+    )
+    .map_err(|reason| {
+        ClipError::Plan(format!("clip {}: levelling its sound: {reason}", job.name))
+    })?;
+    if rewritten {
+        std::fs::rename(&levelled, &video).map_err(io(&levelled))?;
+    }
     let lufs = MusicLoop::loudness(&video, options.max_seconds + 5.0).unwrap_or(None);
     let bytes = std::fs::metadata(&video).map_err(io(&video))?.len();
     std::fs::rename(&cover, file(out, "jpg")).map_err(io(&cover))?;

@@ -52,23 +52,41 @@ impl MusicLoop {
     /// The integrated loudness (LUFS) of one pass of the file's audio, or of its first
     /// `max_seconds`; `None` for silence.
     pub fn loudness(path: &Path, max_seconds: f64) -> Result<Option<f32>, MusicError> {
-        let mut probe = Self::open(path, 0.0)?;
-        let mut first = vec![0.0f32; (SAMPLE_RATE as f64 * max_seconds) as usize * CHANNELS];
-        let mut filled = 0;
-        // Measure one pass of the file, not the loop.
-        while filled < first.len() && probe.failures == 0 {
-            let before = probe.decoding.is_some();
-            let n = (first.len() - filled).min(4800 * CHANNELS);
-            probe.fill(&mut first[filled..filled + n]);
-            filled += n;
-            if before && probe.decoding.is_none() {
-                break;
+        let samples = Self::decode_once(path, max_seconds)?;
+        Ok(crate::loudness::integrated_lufs(&samples, CHANNELS as u32))
+    }
+
+    /// One pass of the file's audio (at most `max_seconds`), as 48 kHz stereo samples.
+    pub fn decode_once(path: &Path, max_seconds: f64) -> Result<Vec<f32>, MusicError> {
+        crate::av::init_ffmpeg();
+        let decoding = Decoding::open(path).map_err(|reason| MusicError {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let mut music = Self {
+            path: path.to_path_buf(),
+            gain: 1.0,
+            decoding: Some(decoding),
+            resampler: None,
+            ready: VecDeque::new(),
+            failures: 0,
+            silent_samples: 0,
+        };
+        let max = (SAMPLE_RATE as f64 * max_seconds.max(0.0)) as usize * CHANNELS;
+        while music.ready.len() < max {
+            match music.decode_packet() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(reason) => {
+                    return Err(MusicError {
+                        path: path.to_path_buf(),
+                        reason,
+                    });
+                }
             }
         }
-        Ok(crate::loudness::integrated_lufs(
-            &first[..filled],
-            CHANNELS as u32,
-        ))
+        music.ready.truncate(max);
+        Ok(music.ready.into())
     }
 
     /// Opens `path` and checks it decodes, so a bad file is refused at start, not at air time.
