@@ -41,11 +41,13 @@ impl Limiter {
     /// Limits one interleaved frame in place.
     fn frame(&mut self, frame: &mut [f32]) {
         let peak = frame.iter().fold(0.0f32, |p, s| p.max(s.abs()));
-        if peak * self.gain > self.ceiling {
-            self.gain = self.ceiling / peak;
+        // Release first, then clamp, so no frame ever leaves over the ceiling.
+        let released = self.gain + (1.0 - self.gain) * self.release;
+        self.gain = if peak * released > self.ceiling {
+            self.ceiling / peak
         } else {
-            self.gain += (1.0 - self.gain) * self.release;
-        }
+            released
+        };
         frame.iter_mut().for_each(|s| *s *= self.gain);
     }
 }
@@ -120,5 +122,39 @@ pub fn level_mono_line(samples: &mut [f32], target: f32) {
     if let Some(loudness) = integrated_lufs(samples, 1) {
         let gain = 10f32.powf((target - 3.01 - loudness) / 20.0);
         samples.iter_mut().for_each(|s| *s *= gain);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two seconds of a 440 Hz tone at `amplitude`, stereo.
+    fn tone(amplitude: f32) -> Vec<f32> {
+        (0..SAMPLE_RATE as usize * 2)
+            .flat_map(|i| {
+                let s = amplitude
+                    * (i as f32 * 440.0 * std::f32::consts::TAU / SAMPLE_RATE as f32).sin();
+                [s, s]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_gain_moves_the_loudness_by_as_much_below_the_ceiling() {
+        let mut quiet = tone(0.05);
+        let before = integrated_lufs(&quiet, CHANNELS as u32).unwrap();
+        apply_gain(&mut quiet, 6.0, -1.0);
+        let after = integrated_lufs(&quiet, CHANNELS as u32).unwrap();
+        assert!((after - before - 6.0).abs() < 0.05, "{before} → {after}");
+    }
+
+    #[test]
+    fn a_gain_never_lifts_peaks_over_the_ceiling() {
+        let mut loud = tone(0.7);
+        apply_gain(&mut loud, 12.0, -1.0);
+        let ceiling = 10f32.powf((-1.0 - PEAK_MARGIN_DB) / 20.0);
+        let peak = loud.iter().fold(0.0f32, |p, s| p.max(s.abs()));
+        assert!(peak <= ceiling + 1e-6, "peak {peak} over {ceiling}");
     }
 }

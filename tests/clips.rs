@@ -192,3 +192,42 @@ fn clips_of_the_catalog_in_two_languages_on_a_vertical_program() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no product `nope`"));
 }
+
+/// With a language model, products the show file has no `[[clips]]` for get a script
+/// from it: its lines pass the compliance filter and the placeholder check, as drafted
+/// rundown lines do, and are said and captioned in the clip's language.
+#[test]
+fn a_language_model_writes_the_scripts_the_show_file_lacks() {
+    let dir = Scratch::new("clips-model");
+    let model = crate::common::llm::ModelServer::start(&dir.0);
+    let extra = format!("{PROGRAM}\n[llm]\nurl = {:?}\n", model.url("/whole"));
+    let show = panel_show_in(&dir, "shop.toml", &extra);
+    let out = dir.path("clips");
+    let args = [
+        "clips",
+        show.to_str().unwrap(),
+        "--products",
+        "fan",
+        "--languages",
+        "en,zh",
+        "--seconds",
+        "3..20",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    run_ok(&args);
+    let en = std::fs::read_to_string(out.join("fan-en.srt")).unwrap();
+    assert!(en.contains("Meet fan, only 89 today!"), "{en}");
+    assert!(en.contains("fan: three speeds."), "{en}");
+    // The rule breaker ("the best … ever") was refused, the unknown placeholder dropped.
+    assert!(
+        !en.contains("best") && !en.contains("phone") && !en.contains('{'),
+        "{en}"
+    );
+    let zh = std::fs::read_to_string(out.join("fan-zh.srt")).unwrap();
+    assert!(zh.contains("今天的风扇只要89元！"), "{zh}");
+    assert!(!zh.contains("最好"), "{zh}");
+    // The post keeps the built-in title and hashtags.
+    let post = std::fs::read_to_string(out.join("fan-en.txt")).unwrap();
+    assert!(post.contains("#fan"), "{post}");
+}

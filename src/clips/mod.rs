@@ -120,6 +120,11 @@ pub fn run(
     stop: &StopSignal,
 ) -> Result<Vec<ClipRow>, ClipError> {
     let jobs = jobs(show, options)?;
+    let to_make: Vec<Job> = (jobs.iter())
+        .filter(|j| done(&options.output, j).is_none())
+        .cloned()
+        .collect();
+    let show = &script::with_model_scripts(show, &to_make);
     let cameras = scene_cameras(show)?;
     // Every clip's script is checked before the first is made: a template without lines
     // in a language fails the batch at once, not an hour in.
@@ -170,8 +175,31 @@ fn scene_cameras(show: &ShowConfig) -> Result<Vec<String>, ClipError> {
         .collect())
 }
 
-/// Renders one clip into `.partial/`, writes its captions and post, then moves it into
-/// place (the summary last).
+/// Where one clip's files are: being made (under `.partial/`), and when done.
+struct Paths {
+    work: PathBuf,
+    out: PathBuf,
+    name: String,
+}
+
+impl Paths {
+    fn new(out: &Path, job: &Job) -> Self {
+        Self {
+            work: out.join(".partial"),
+            out: out.to_path_buf(),
+            name: job.name.clone(),
+        }
+    }
+    fn partial(&self, ext: &str) -> PathBuf {
+        self.work.join(format!("{}.{ext}", self.name))
+    }
+    fn done(&self, ext: &str) -> PathBuf {
+        self.out.join(format!("{}.{ext}", self.name))
+    }
+}
+
+/// Renders one clip into `.partial/`, writes its captions and post, brings it to its
+/// loudness, then moves it into place (the summary last).
 fn make(
     show: &ShowConfig,
     job: &Job,
@@ -180,24 +208,51 @@ fn make(
     stop: &StopSignal,
     bars: &Bars,
 ) -> Result<ClipRow, ClipError> {
-    let work = options.output.join(".partial");
-    let file = |dir: &Path, ext: &str| dir.join(format!("{}.{ext}", job.name));
-    let (video, cover, said) = (
-        file(&work, "mp4"),
-        file(&work, "jpg"),
-        file(&work, "said.jsonl"),
-    );
-    for stale in [&video, &cover, &said] {
-        let _ = std::fs::remove_file(stale);
+    let paths = Paths::new(&options.output, job);
+    for stale in ["mp4", "jpg", "said.jsonl", "level.mp4"] {
+        let _ = std::fs::remove_file(paths.partial(stale));
     }
-    let mut clip = script::clip_show(show, job, cameras, &said).map_err(ClipError::Plan)?;
+    let length = render_clip(show, job, options, cameras, &paths, stop, bars)?;
+    let cut = write_captions(&paths, job, length)?;
+    let post = script::post(show, job);
+    let text = format!("{}\n\n{}\n", post.title, post.hashtags.join(" "));
+    write(&paths.done("txt"), &text)?;
+    let (bytes, lufs) = level_and_place(show, job, options, &paths)?;
+    let row = ClipRow {
+        clip: job.name.clone(),
+        product: job.product.clone(),
+        language: job.language.clone(),
+        seconds: length,
+        bytes,
+        lufs,
+        title: post.title,
+        cut,
+        skipped: false,
+    };
+    let summary = serde_json::to_string_pretty(&row).expect("plain data");
+    write(&paths.done("json"), &summary)?;
+    Ok(row)
+}
+
+/// The clip's show, played once into `.partial/`: its length in seconds.
+fn render_clip(
+    show: &ShowConfig,
+    job: &Job,
+    options: &ClipOptions,
+    cameras: &[String],
+    paths: &Paths,
+    stop: &StopSignal,
+    bars: &Bars,
+) -> Result<f64, ClipError> {
+    let mut clip = script::clip_show(show, job, cameras, &paths.partial("said.jsonl"))
+        .map_err(ClipError::Plan)?;
     clip.audio.loudness_lufs = options.loudness_lufs;
     clip.audio.normalize = true;
     let template = script::template_for(show, &job.product, &job.language);
     let cover_at = template.cover_seconds.unwrap_or(COVER_SECONDS);
     let run = RunOptions {
         show: clip,
-        outputs: vec![video.to_string_lossy().into_owned()],
+        outputs: vec![paths.partial("mp4").to_string_lossy().into_owned()],
         seconds: Some(options.max_seconds),
         pacing: Pacing::AsFastAsPossible,
         status_every: Duration::from_secs(3600),
@@ -211,7 +266,10 @@ fn make(
             min_seconds: options.min_seconds,
             tail_seconds: TAIL_SECONDS,
         }),
-        stills: vec![(cover_at.min(options.max_seconds - 0.1), cover.clone())],
+        stills: vec![(
+            cover_at.min(options.max_seconds - 0.1),
+            paths.partial("jpg"),
+        )],
     };
     let report = render(run, stop, bars).map_err(|source| ClipError::Run {
         clip: job.name.clone(),
@@ -220,8 +278,14 @@ fn make(
     if report.stopped_by_signal {
         return Err(ClipError::Stopped);
     }
+    Ok(report.media_seconds)
+}
+
+/// The SubRip and WebVTT captions of the lines as said, cut at the clip's end; whether
+/// the script ran past it.
+fn write_captions(paths: &Paths, job: &Job, length: f64) -> Result<bool, ClipError> {
+    let said = paths.partial("said.jsonl");
     let said_lines = captions::read_said(&said).map_err(io(&said))?;
-    let length = report.media_seconds;
     let said_until = (said_lines.iter()).fold(0.0f64, |end, s| end.max(s.media + s.seconds));
     let cut = said_until > length + 0.05;
     if cut {
@@ -238,16 +302,25 @@ fn make(
             ..c
         })
         .collect();
-    let post = script::post(show, job);
-    let out = &options.output;
-    write(&file(out, "srt"), &captions::srt(&cues))?;
-    write(&file(out, "vtt"), &captions::vtt(&cues))?;
-    write(
-        &file(out, "txt"),
-        &format!("{}\n\n{}\n", post.title, post.hashtags.join(" ")),
-    )?;
-    let levelled = file(&work, "level.mp4");
-    let _ = std::fs::remove_file(&levelled);
+    write(&paths.done("srt"), &captions::srt(&cues))?;
+    write(&paths.done("vtt"), &captions::vtt(&cues))?;
+    let _ = std::fs::remove_file(&said);
+    Ok(cut)
+}
+
+/// The clip at its loudness target, its cover and video moved into place: its size and
+/// loudness as measured on the file.
+fn level_and_place(
+    show: &ShowConfig,
+    job: &Job,
+    options: &ClipOptions,
+    paths: &Paths,
+) -> Result<(u64, Option<f32>), ClipError> {
+    let (video, levelled, cover) = (
+        paths.partial("mp4"),
+        paths.partial("level.mp4"),
+        paths.partial("jpg"),
+    );
     let audio = &show.audio;
     let (_, rewritten) = level::to_target(
         &video,
@@ -264,23 +337,9 @@ fn make(
     }
     let lufs = MusicLoop::loudness(&video, options.max_seconds + 5.0).unwrap_or(None);
     let bytes = std::fs::metadata(&video).map_err(io(&video))?.len();
-    std::fs::rename(&cover, file(out, "jpg")).map_err(io(&cover))?;
-    std::fs::rename(&video, file(out, "mp4")).map_err(io(&video))?;
-    let _ = std::fs::remove_file(&said);
-    let row = ClipRow {
-        clip: job.name.clone(),
-        product: job.product.clone(),
-        language: job.language.clone(),
-        seconds: length,
-        bytes,
-        lufs,
-        title: post.title,
-        cut,
-        skipped: false,
-    };
-    let summary = serde_json::to_string_pretty(&row).expect("plain data");
-    write(&file(out, "json"), &summary)?;
-    Ok(row)
+    std::fs::rename(&cover, paths.done("jpg")).map_err(io(&cover))?;
+    std::fs::rename(&video, paths.done("mp4")).map_err(io(&video))?;
+    Ok((bytes, lufs))
 }
 
 /// Runs one clip to its end, moving the clip's bar with the media clock.

@@ -88,6 +88,99 @@ pub fn template_for(show: &ShowConfig, product: &str, language: &str) -> ClipTem
         .unwrap_or_else(|| built_in(language))
 }
 
+/// Whether the show file has a `[[clips]]` for `product` (its own, or one for all).
+fn file_has_template(show: &ShowConfig, product: &str) -> bool {
+    (show.clips.iter()).any(|c| c.products.is_empty() || c.products.iter().any(|p| p == product))
+}
+
+/// How many lines the model is asked for per clip.
+const MODEL_LINES: usize = 3;
+
+/// The show with a `[[clips]]` template per product that has none in the file, its lines
+/// written by the show's language model (`[llm]`) for each job's language. Lines go
+/// through the compliance filter and the placeholder check like drafted rundown lines; a
+/// language the model wrote nothing usable for keeps the built-in lines. Without an
+/// `[llm]`, the show as it is.
+pub fn with_model_scripts(show: &ShowConfig, jobs: &[Job]) -> ShowConfig {
+    let mut show = show.clone();
+    let Some(client) = crate::llm::ChatClient::new(&show.llm) else {
+        return show;
+    };
+    let filter = crate::show::compliance::Filter::new(&show.compliance);
+    let mut written: std::collections::BTreeMap<String, ClipTemplate> = Default::default();
+    for job in jobs
+        .iter()
+        .filter(|j| !file_has_template(&show, &j.product))
+    {
+        let Some(product) = show.plan.products.iter().find(|p| p.id == job.product) else {
+            continue;
+        };
+        let messages =
+            crate::show::host::clip_messages(&show.plan, product, &job.language, MODEL_LINES);
+        let lines: Vec<LineSpec> = match client.chat(&messages, 300 * MODEL_LINES, &mut |_| {}) {
+            Ok(answer) => crate::show::host::parse_draft(&answer, MODEL_LINES, 300)
+                .into_iter()
+                .filter(|l| matches!(filter.check(l), crate::show::compliance::Verdict::Clean))
+                .map(LineSpec::One)
+                .collect(),
+            Err(e) => {
+                tracing::warn!("clip {}: the language model wrote no script: {e}", job.name);
+                Vec::new()
+            }
+        };
+        let template = written
+            .entry(job.product.clone())
+            .or_insert_with(|| ClipTemplate {
+                products: vec![job.product.clone()],
+                ..built_in_all()
+            });
+        if lines.is_empty() {
+            tracing::warn!(
+                "clip {}: no usable lines from the model; the built-in ones are said",
+                job.name
+            );
+        } else {
+            tracing::info!(
+                "clip {}: {} lines from the language model",
+                job.name,
+                lines.len()
+            );
+            template.translations.insert(job.language.clone(), lines);
+        }
+    }
+    show.clips.extend(written.into_values());
+    show
+}
+
+/// The built-in template in both languages at once.
+fn built_in_all() -> ClipTemplate {
+    let (zh, en) = (built_in("zh"), built_in("en"));
+    let title = |t: &ClipTemplate, l: &str| {
+        t.title
+            .as_ref()
+            .map_or(String::new(), |x| x.text(l).to_string())
+    };
+    let tags = |t: &ClipTemplate, l: &str| t.hashtags.get(l).cloned().unwrap_or_default();
+    ClipTemplate {
+        title: Some(Localized::ByLanguage(
+            [
+                ("zh".into(), title(&zh, "zh")),
+                ("en".into(), title(&en, "en")),
+            ]
+            .into(),
+        )),
+        hashtags: Localized::ByLanguage(
+            [
+                ("zh".into(), tags(&zh, "zh")),
+                ("en".into(), tags(&en, "en")),
+            ]
+            .into(),
+        ),
+        translations: zh.translations.into_iter().chain(en.translations).collect(),
+        ..ClipTemplate::default()
+    }
+}
+
 /// The template's lines in `language`: its translation, or its own lines when `language`
 /// is the show's. `None` when it has none in that language.
 fn lines_in(template: &ClipTemplate, language: &str, base: &str) -> Option<Vec<LineSpec>> {

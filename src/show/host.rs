@@ -143,6 +143,31 @@ pub fn draft_messages(
     vec![Message::system(system), Message::user(user)]
 }
 
+/// The conversation for a short video's script: `lines` lines about `product` in
+/// `language`, said in turn over 15 to 45 seconds.
+pub fn clip_messages(
+    plan: &ShowPlan,
+    product: &Product,
+    language: &str,
+    lines: usize,
+) -> Vec<Message> {
+    let system = format!(
+        "You write short-video scripts for the shop of {}. {}\nWrite exactly {lines} different \
+         lines, one per row, each one or two sentences, said in turn in a 15 to 45 second \
+         vertical video: the first presents the product and what makes it good, the last \
+         gives the price and asks viewers to tap the shopping cart. Use these placeholders \
+         instead of facts that change: {{name}} (the product), {{price}}, {{stock}}, \
+         {{points}} (its selling points), {{shop}}. Use no other braces.\nThe product:\n{}",
+        plan.shop.text(language),
+        rules(language),
+        product_facts(product, language, &plan.overlay.currency),
+    );
+    vec![
+        Message::system(system),
+        Message::user("Write the script.".to_string()),
+    ]
+}
+
 /// The segment's lines in `language` (its translation, else its own), first variants.
 pub fn lines_of(segment: &Segment, language: &str) -> Vec<String> {
     segment
