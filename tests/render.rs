@@ -447,12 +447,17 @@ fn faster_settings_are_judged_against_the_reference_render() {
     };
     let fast = "shadows = true\nshadow_filter = \"hardware2x2\"\n";
     let reference = render("reference", fast, &["--reference"]);
-    let again = render("again", "shadows = true\n", &[]);
+    let again = render(
+        "again",
+        "shadows = true\nshadow_filter = \"gaussian\"\n",
+        &[],
+    );
     let hard = render("hard-shadows", fast, &[]);
+    let auto = render("auto", "shadows = true\n", &[]);
     let flat = render("no-shadows", "shadows = false\n", &[]);
 
     // The shot held from 0.5 s on (the twin's screens are drawn by then). The reference is
-    // the show file's own full settings, and the same every time.
+    // the full settings written out, and the same every time.
     let held = |a: &std::path::Path| {
         let all = psnr_per_frame(a, &reference);
         assert_eq!(all.len(), 15, "{all:?}");
@@ -462,6 +467,12 @@ fn faster_settings_are_judged_against_the_reference_render() {
     assert!(
         same.iter().all(|p| *p >= 45.0),
         "two full renders differ: {same:?}"
+    );
+    // On lavapipe the default (`auto`) is the 2×2 filter.
+    let auto_vs_hard = psnr_per_frame(&auto, &hard);
+    assert!(
+        auto_vs_hard[5..].iter().all(|p| *p >= 45.0),
+        "auto is not hardware 2×2 here: {auto_vs_hard:?}"
     );
     // Hard shadow edges cost nothing visible: every frame at 35 dB or better …
     let hard = held(&hard);

@@ -130,7 +130,7 @@ pub fn add_show_plugins(
             scene,
             camera: show.camera.clone(),
             msaa: show.render.msaa,
-            fast_shadows: show.render.shadow_filter == crate::config::ShadowFilter::Hardware2x2,
+            shadow_filter: show.render.shadow_filter,
             shadows: show.render.shadows,
             target,
         },

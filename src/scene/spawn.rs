@@ -34,9 +34,9 @@ pub struct ShowroomSettings {
     pub camera: Option<String>,
     pub msaa: u32,
     pub shadows: bool,
-    /// Shadow edges from one hardware 2×2 comparison instead of Bevy's Gaussian filter:
-    /// harder edges, a cheaper opaque pass on a CPU renderer.
-    pub fast_shadows: bool,
+    /// Shadow edges from one hardware 2×2 comparison or Bevy's Gaussian filter (`Auto`:
+    /// the 2×2 one on a CPU renderer, where it makes the opaque pass cheaper).
+    pub shadow_filter: crate::config::ShadowFilter,
     /// Where the active camera draws; the primary window when `None`.
     pub target: Option<RenderTarget>,
 }
@@ -67,8 +67,19 @@ impl Plugin for ShowroomPlugin {
 }
 
 /// The scene's cameras: they stay for the whole run (the set around them may be rebuilt).
-fn spawn_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
+fn spawn_cameras(
+    mut commands: Commands,
+    settings: Res<ShowroomSettings>,
+    adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
+) {
     let scene = &settings.scene.description;
+    use crate::config::ShadowFilter;
+    let fast_shadows = match settings.shadow_filter {
+        ShadowFilter::Hardware2x2 => true,
+        ShadowFilter::Gaussian => false,
+        // wgpu's DeviceType is not re-exported by Bevy; its name is stable.
+        ShadowFilter::Auto => adapter.is_some_and(|a| format!("{:?}", a.device_type) == "Cpu"),
+    };
     let active = settings
         .camera
         .as_deref()
@@ -97,7 +108,7 @@ fn spawn_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
         if let Some(target) = &settings.target {
             camera.insert(target.clone());
         }
-        if settings.fast_shadows {
+        if fast_shadows {
             camera.insert(bevy::light::ShadowFilteringMethod::Hardware2x2);
         }
         if i == active {
