@@ -120,9 +120,10 @@ pub fn run(
     stop: &StopSignal,
 ) -> Result<Vec<ClipRow>, ClipError> {
     let jobs = jobs(show, options)?;
-    let to_make: Vec<Job> = (jobs.iter())
-        .filter(|j| done(&options.output, j).is_none())
-        .cloned()
+    let kept: Vec<Option<ClipRow>> = jobs.iter().map(|j| done(&options.output, j)).collect();
+    let to_make: Vec<Job> = (jobs.iter().zip(&kept))
+        .filter(|(_, kept)| kept.is_none())
+        .map(|(job, _)| job.clone())
         .collect();
     let show = &script::with_model_scripts(show, &to_make);
     let cameras = scene_cameras(show)?;
@@ -139,9 +140,9 @@ pub fn run(
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
     let bars = Bars::new(jobs.len());
     let mut rows = Vec::new();
-    for job in &jobs {
+    for (job, kept) in jobs.iter().zip(kept) {
         bars.start(&job.name, options.max_seconds);
-        let row = match done(&options.output, job) {
+        let row = match kept {
             Some(row) => row,
             None => make(show, job, options, &cameras, stop, &bars)?,
         };
@@ -322,7 +323,7 @@ fn level_and_place(
         paths.partial("jpg"),
     );
     let audio = &show.audio;
-    let (_, rewritten) = level::to_target(
+    let (measured, rewritten) = level::to_target(
         &video,
         &levelled,
         options.loudness_lufs,
@@ -332,10 +333,13 @@ fn level_and_place(
     .map_err(|reason| {
         ClipError::Plan(format!("clip {}: levelling its sound: {reason}", job.name))
     })?;
-    if rewritten {
+    // A rewritten clip is measured again as encoded; one left as it was, already was.
+    let lufs = if rewritten {
         std::fs::rename(&levelled, &video).map_err(io(&levelled))?;
-    }
-    let lufs = MusicLoop::loudness(&video, options.max_seconds + 5.0).unwrap_or(None);
+        MusicLoop::loudness(&video, options.max_seconds + 5.0).unwrap_or(None)
+    } else {
+        measured
+    };
     let bytes = std::fs::metadata(&video).map_err(io(&video))?.len();
     std::fs::rename(&cover, paths.done("jpg")).map_err(io(&cover))?;
     std::fs::rename(&video, paths.done("mp4")).map_err(io(&video))?;

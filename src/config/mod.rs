@@ -11,7 +11,7 @@ mod program;
 mod room;
 
 pub use error::{ConfigError, Located};
-pub use program::{ClipTemplate, ProgramConfig, default_voice};
+pub use program::{ClipTemplate, ProgramConfig};
 pub use room::{ComplianceRule, EventsConfig, LlmConfig, ReactionsConfig, RuleAction};
 
 use serde::Deserialize;

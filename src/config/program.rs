@@ -123,7 +123,7 @@ impl ShowConfig {
 }
 
 /// eSpeak NG's voice for a language, when the show names none for it.
-pub fn default_voice(language: &str) -> &'static str {
+fn default_voice(language: &str) -> &'static str {
     match language {
         "zh" => "cmn",
         _ => "en-us",

@@ -39,7 +39,6 @@ pub struct OverlaySettings {
 /// [`Layout::PORTRAIT_BOTTOM`] and the card on the left.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Layout {
-    pub portrait: bool,
     /// Top of the label, and of the logo (side by side in landscape; the logo below the
     /// label in portrait, where a long shop name would run into it).
     corner_top: Val,
@@ -79,7 +78,6 @@ impl Layout {
     /// Logo and label in the top corners, the card on the right, captions at the bottom.
     pub fn landscape() -> Self {
         Self {
-            portrait: false,
             corner_top: Val::VMin(2.5),
             logo_top: Val::VMin(2.5),
             ticker_top: Val::VMin(15.0),
@@ -97,7 +95,6 @@ impl Layout {
     pub fn portrait() -> Self {
         let top = Self::PORTRAIT_TOP + 1.0;
         Self {
-            portrait: true,
             corner_top: Val::Percent(top),
             logo_top: Val::Percent(top + 4.5),
             ticker_top: Val::Percent(top + 15.0),

@@ -58,20 +58,7 @@ impl MusicLoop {
 
     /// One pass of the file's audio (at most `max_seconds`), as 48 kHz stereo samples.
     pub fn decode_once(path: &Path, max_seconds: f64) -> Result<Vec<f32>, MusicError> {
-        crate::av::init_ffmpeg();
-        let decoding = Decoding::open(path).map_err(|reason| MusicError {
-            path: path.to_path_buf(),
-            reason,
-        })?;
-        let mut music = Self {
-            path: path.to_path_buf(),
-            gain: 1.0,
-            decoding: Some(decoding),
-            resampler: None,
-            ready: VecDeque::new(),
-            failures: 0,
-            silent_samples: 0,
-        };
+        let mut music = Self::unread(path, 0.0)?;
         let max = (SAMPLE_RATE as f64 * max_seconds.max(0.0)) as usize * CHANNELS;
         while music.ready.len() < max {
             match music.decode_packet() {
@@ -91,20 +78,7 @@ impl MusicLoop {
 
     /// Opens `path` and checks it decodes, so a bad file is refused at start, not at air time.
     pub fn open(path: &Path, gain_db: f32) -> Result<Self, MusicError> {
-        crate::av::init_ffmpeg();
-        let decoding = Decoding::open(path).map_err(|reason| MusicError {
-            path: path.to_path_buf(),
-            reason,
-        })?;
-        let mut music = Self {
-            path: path.to_path_buf(),
-            gain: 10f32.powf(gain_db / 20.0),
-            decoding: Some(decoding),
-            resampler: None,
-            ready: VecDeque::new(),
-            failures: 0,
-            silent_samples: 0,
-        };
+        let mut music = Self::unread(path, gain_db)?;
         if !music.decode_more() || music.ready.is_empty() {
             return Err(MusicError {
                 path: path.to_path_buf(),
@@ -112,6 +86,24 @@ impl MusicLoop {
             });
         }
         Ok(music)
+    }
+
+    /// `path` opened for decoding, nothing read yet.
+    fn unread(path: &Path, gain_db: f32) -> Result<Self, MusicError> {
+        crate::av::init_ffmpeg();
+        let decoding = Decoding::open(path).map_err(|reason| MusicError {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            gain: 10f32.powf(gain_db / 20.0),
+            decoding: Some(decoding),
+            resampler: None,
+            ready: VecDeque::new(),
+            failures: 0,
+            silent_samples: 0,
+        })
     }
 
     /// Decodes until some samples are ready. Returns false when nothing can be had now.
