@@ -12,6 +12,8 @@
 #                                many held real time (under 2 % of frames repeated), next
 #                                to N ffmpeg CLI runs making and encoding 2D test video in
 #                                real time (what a compositor like OBS costs)
+#   scripts/bench.sh --programs  instead: the cost of a second program (a second language
+#                                on the same picture; the vertical one) relative to one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -20,6 +22,9 @@ cargo build --release --locked --quiet
 
 if [ "${1:-}" = "--shows" ]; then
   exec bash scripts/bench-shows.sh "${2:?--shows takes a number}"
+fi
+if [ "${1:-}" = "--programs" ]; then
+  exec bash scripts/bench-programs.sh
 fi
 
 FRAMES="${FRAMES:-90}"

@@ -79,7 +79,14 @@ pub fn render_only(
     let scene = LoadedScene::load(&show.scene)?;
     let (tx, rx) = crossbeam_channel::bounded::<VideoFrame>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
-    let mut app = build_app_with(show, scene, tx, recycle_rx, |app| {
+    let (width, height) = show.render_size();
+    let capture = crate::capture::CaptureSpec {
+        width,
+        height,
+        sink: tx,
+        recycled: recycle_rx,
+    };
+    let mut app = build_app_with(show, scene, capture, Vec::new(), |app| {
         app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
     })?;
     let adapter = adapter_name(&app);

@@ -92,6 +92,10 @@ struct StreamArgs {
     /// Where to send the program; may repeat to go to several places at once.
     #[arg(short, long = "output", value_name = "URL|PATH")]
     outputs: Vec<String>,
+    /// Also make program NAME of the show file's [[programs]] from the same world, and
+    /// send it here (e.g. vertical=rtmp://…); may repeat.
+    #[arg(long = "program-output", value_name = "NAME=URL")]
+    program_outputs: Vec<String>,
     /// Stop after this many seconds of media (default: run until stopped).
     #[arg(long, value_name = "N")]
     seconds: Option<f64>,
@@ -125,9 +129,14 @@ struct RenderArgs {
     /// Length of media to render.
     #[arg(long, value_name = "N")]
     seconds: f64,
-    /// File to write (.flv, .mp4, .mkv, .mov); may repeat.
-    #[arg(short, long = "output", value_name = "PATH", required = true)]
+    /// File to write (.flv, .mp4, .mkv, .mov); may repeat. The show file's [[outputs]]
+    /// when neither this nor --program-output is given.
+    #[arg(short, long = "output", value_name = "PATH")]
     outputs: Vec<String>,
+    /// Also make program NAME of the show file's [[programs]] from the same world, and
+    /// write it here (e.g. vertical=out/vertical.mp4); may repeat.
+    #[arg(long = "program-output", value_name = "NAME=PATH")]
+    program_outputs: Vec<String>,
     /// Write a JSON line per frame (frame, media time, mouth openness) to this file.
     #[arg(long, value_name = "PATH")]
     telemetry: Option<PathBuf>,
@@ -347,10 +356,61 @@ fn parse_clock(text: &str) -> Result<u32, String> {
 impl ShowArgs {
     /// Loads the show file and applies command-line overrides (validated again after).
     fn load(&self) -> Result<ShowConfig> {
-        let path = self.show.clone().unwrap_or_else(demo_show);
-        let mut show = ShowConfig::load(&path)?;
+        let mut show = self.load_file()?;
         if let Some(program) = &self.program {
             show = show.for_program(program)?;
+        }
+        self.apply(&mut show, true)?;
+        Ok(show)
+    }
+
+    fn load_file(&self) -> Result<ShowConfig> {
+        let path = self.show.clone().unwrap_or_else(demo_show);
+        Ok(ShowConfig::load(&path)?)
+    }
+
+    /// The programs of a run, from the command line's outputs (`-o URL`,
+    /// `--program-output NAME=URL`) or, with neither, the show file's `[[outputs]]`.
+    fn load_plan(
+        &self,
+        outputs: Vec<String>,
+        program_outputs: &[String],
+    ) -> Result<twincast::config::ProgramPlan> {
+        let file = self.load_file()?;
+        let mut pairs = Vec::new();
+        for pair in program_outputs {
+            let Some((name, url)) = pair.split_once('=') else {
+                bail!("--program-output {pair}: expected NAME=URL");
+            };
+            pairs.push((name.to_string(), url.to_string()));
+        }
+        let (outputs, pairs) = if outputs.is_empty() && pairs.is_empty() {
+            (file.outputs.clone(), file.program_outputs.clone())
+        } else {
+            (outputs, pairs)
+        };
+        let mut plan = file.program_plan(self.program.as_deref(), outputs, &pairs)?;
+        self.apply(&mut plan.main, true)?;
+        for (other, _) in &mut plan.others {
+            self.apply(other, false)?;
+        }
+        Ok(plan)
+    }
+
+    /// The command line's overrides: all of them on the main program; on the programs
+    /// beside it, those every picture of a run shares (frame rate, preset, render scale).
+    fn apply(&self, show: &mut ShowConfig, main: bool) -> Result<()> {
+        if let Some(fps) = self.fps {
+            show.video.fps = fps;
+        }
+        if let Some(preset) = &self.preset {
+            show.video.preset = preset.clone();
+        }
+        if let Some(scale) = self.render_scale {
+            show.render.scale = scale;
+        }
+        if !main {
+            return Ok(show.validate()?);
         }
         if self.vr360 {
             show.render.vr360 = true;
@@ -362,20 +422,11 @@ impl ShowArgs {
             show.video.width = w;
             show.video.height = h;
         }
-        if let Some(fps) = self.fps {
-            show.video.fps = fps;
-        }
         if let Some(kbps) = self.bitrate {
             show.video.bitrate_kbps = kbps;
         }
-        if let Some(preset) = &self.preset {
-            show.video.preset = preset.clone();
-        }
-        if let Some(scale) = self.render_scale {
-            show.render.scale = scale;
-        }
         show.validate().context("after command-line overrides")?;
-        Ok(show)
+        Ok(())
     }
 
     /// The `--clock` rehearsal time, in the show's time zone.
@@ -540,19 +591,14 @@ fn script_draft(
 }
 
 fn stream(args: StreamArgs) -> Result<()> {
-    let show = args.show.load()?;
+    let plan = args.show.load_plan(args.outputs, &args.program_outputs)?;
+    let show = plan.main;
     let day = args.show.day_clock(&show);
     let vmc_fallback = args.vmc_fallback;
     if !(vmc_fallback > 0.0 && vmc_fallback.is_finite()) {
         bail!("--vmc-fallback must be a positive number of seconds");
     }
-    let mut outputs = args.outputs;
-    if outputs.is_empty() {
-        outputs = show.outputs.clone();
-    }
-    if outputs.is_empty() {
-        outputs.push(show.default_output());
-    }
+    let outputs = plan.outputs;
     check_seconds(args.seconds)?;
     let stop = stop_on_signals()?;
     let shown: Vec<String> = outputs
@@ -577,31 +623,46 @@ fn stream(args: StreamArgs) -> Result<()> {
         media_start: args.show.media_start,
         once: None,
         stills: Vec::new(),
+        programs: plan.others,
     };
     print_report(&runtime::run(options, &stop)?);
     Ok(())
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    let mut show = args.show.load()?;
-    if args.reference {
-        show.render = twincast::config::RenderConfig {
-            msaa: show.render.msaa.max(4),
-            shadows: true,
-            shadow_filter: twincast::config::ShadowFilter::Gaussian,
-            scale: 1.0,
-            vr360: show.render.vr360,
-        };
+    if args.outputs.is_empty() && args.program_outputs.is_empty() {
+        let file = args.show.load_file()?;
+        if file.outputs.is_empty() && file.program_outputs.is_empty() {
+            bail!("render needs a file to write: --output PATH, or [[outputs]] in the show file");
+        }
     }
+    let plan = args.show.load_plan(args.outputs, &args.program_outputs)?;
+    let mut show = plan.main;
+    let mut others = plan.others;
+    if args.reference {
+        for show in std::iter::once(&mut show).chain(others.iter_mut().map(|(s, _)| s)) {
+            show.render = twincast::config::RenderConfig {
+                msaa: show.render.msaa.max(4),
+                shadows: true,
+                shadow_filter: twincast::config::ShadowFilter::Gaussian,
+                scale: 1.0,
+                vr360: show.render.vr360,
+            };
+        }
+    }
+    let outputs = plan.outputs;
     let day = args.show.day_clock(&show);
     check_seconds(Some(args.seconds))?;
-    if let Some(url) = args.outputs.iter().find(|o| o.contains("://")) {
+    let mut every_url = outputs
+        .iter()
+        .chain(others.iter().flat_map(|(_, urls)| urls));
+    if let Some(url) = every_url.find(|o| o.contains("://")) {
         bail!("render writes files as fast as it can; use `twincast stream` for {url}");
     }
     let stop = stop_on_signals()?;
     let options = RunOptions {
         show,
-        outputs: args.outputs,
+        outputs,
         seconds: Some(args.seconds),
         pacing: Pacing::AsFastAsPossible,
         status_every: Duration::from_secs(10),
@@ -613,6 +674,7 @@ fn render(args: RenderArgs) -> Result<()> {
         media_start: args.show.media_start,
         once: None,
         stills: Vec::new(),
+        programs: others,
     };
     print_report(&runtime::run(options, &stop)?);
     Ok(())

@@ -23,3 +23,30 @@ pub struct OnAirNow(pub OnAir);
 /// Gestures asked for outside the script (the control API), played at the next frame.
 #[derive(Resource, Default)]
 pub struct GestureRequests(pub Vec<Gesture>);
+
+/// What the programs beside the main one show: one feed per program, in the order of
+/// their cameras (`scene::ViewCamera::index` 1 is `0[0]`). The main program's are
+/// [`OnAirNow`] and [`SpeechTimeline`].
+#[derive(Resource, Default)]
+pub struct ProgramFeeds(pub Vec<ProgramFeed>);
+
+/// One program's view of the show: what is on air in its language, the lines it says.
+#[derive(Default)]
+pub struct ProgramFeed {
+    pub on_air: OnAir,
+    pub speech: VecDeque<ScheduledLine>,
+}
+
+impl ProgramFeeds {
+    /// What program `index` shows (0: the main one) and the lines it says.
+    pub fn view<'a>(
+        &'a self,
+        index: usize,
+        main: (&'a OnAir, &'a VecDeque<ScheduledLine>),
+    ) -> (&'a OnAir, &'a VecDeque<ScheduledLine>) {
+        match index.checked_sub(1).and_then(|i| self.0.get(i)) {
+            Some(feed) => (&feed.on_air, &feed.speech),
+            None => main,
+        }
+    }
+}

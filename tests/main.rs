@@ -14,6 +14,7 @@ mod lipsync;
 mod long;
 mod mocap;
 mod preview;
+mod programs;
 mod render;
 mod room;
 mod rtmp;

@@ -164,6 +164,8 @@ pub struct ShowStatus {
     pub show: String,
     /// The program this run is: its name (`null` for the show's own), size and language.
     pub program: ProgramStatus,
+    /// Programs made beside it from the same world (`[[outputs]] program`).
+    pub programs: Vec<ProgramStatus>,
     /// The show's local time (RFC 3339 with offset) and time zone, as its schedule sees them.
     pub local_time: Option<String>,
     pub timezone: Option<String>,

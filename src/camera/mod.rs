@@ -4,7 +4,7 @@
 //! The scene's cameras are poses; only the on-air one renders. Shots are timed on the
 //! media clock from the moment the segment went on air, so a render is repeatable.
 
-use crate::scene::{ActiveCamera, CameraSpec, ShowroomSettings};
+use crate::scene::{ActiveCamera, CameraSpec, ShowroomSettings, ViewCamera};
 use crate::stage::{MediaTime, OnAirNow};
 use bevy::camera::Exposure;
 use bevy::prelude::*;
@@ -15,15 +15,15 @@ pub struct CameraDirectorPlugin;
 
 impl Plugin for CameraDirectorPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Direction>().add_systems(
+        app.add_systems(
             PostUpdate,
             direct_camera.before(TransformSystems::Propagate),
         );
     }
 }
 
-/// Where the camera was when the segment changed (the start of its first move).
-#[derive(Resource, Default)]
+/// Where a camera was when the segment changed (the start of its first move).
+#[derive(Component, Default, Clone, Copy)]
 struct Direction {
     generation: u64,
     from: Option<Pose>,
@@ -92,54 +92,86 @@ pub fn pose_at(shots: &[(Pose, f64, f64)], t: f64, from: Option<Pose>) -> Option
     None
 }
 
+/// Puts each program's camera where its shots are now: the on-air camera, and the
+/// cameras of programs beside it with their own framings swapped in.
 fn direct_camera(
+    mut commands: Commands,
     on_air: Res<OnAirNow>,
     time: Option<Res<MediaTime>>,
     settings: Res<ShowroomSettings>,
-    mut direction: ResMut<Direction>,
-    mut camera: Query<(&mut Transform, &mut Projection, &mut Exposure), With<ActiveCamera>>,
+    mut cameras: Query<
+        (
+            Entity,
+            &mut Transform,
+            &mut Projection,
+            &mut Exposure,
+            Option<&Direction>,
+            Option<&ViewCamera>,
+        ),
+        Or<(With<ActiveCamera>, With<ViewCamera>)>,
+    >,
 ) {
     let on_air = &on_air.0;
     if on_air.segment.is_none() {
         return;
     }
-    let Ok((mut transform, mut projection, mut exposure)) = camera.single_mut() else {
-        return;
-    };
-    let scene = &settings.scene.description;
-    let find = |name: &str| scene.cameras.iter().find(|c| c.name == name).map(Pose::of);
-    let default = settings
-        .camera
-        .as_deref()
-        .and_then(find)
-        .or_else(|| scene.cameras.first().map(Pose::of));
-    if direction.generation != on_air.generation {
-        direction.generation = on_air.generation;
-        let fov = match &*projection {
-            Projection::Perspective(p) => p.fov.to_degrees(),
-            _ => 50.0,
-        };
-        direction.from = Some(Pose {
-            position: transform.translation,
-            look_at: transform.translation + transform.forward() * 5.0,
-            fov_degrees: fov,
-            ev100: exposure.ev100,
-        });
-    }
-    let shots: Vec<(Pose, f64, f64)> = on_air
-        .shots
-        .iter()
-        .filter_map(|s| Some((find(&s.camera)?, s.seconds, s.move_seconds)))
-        .collect();
     let now = time.map_or(0.0, |t| t.0);
-    let Some(pose) = pose_at(&shots, now - on_air.since, direction.from).or(default) else {
-        return;
-    };
-    let wanted = Transform::from_translation(pose.position).looking_at(pose.look_at, Vec3::Y);
-    if *transform != wanted {
-        *transform = wanted;
+    for (entity, mut transform, mut projection, mut exposure, direction, view) in &mut cameras {
+        let swap = |name: &str| {
+            view.and_then(|v| v.cameras.get(name).cloned())
+                .unwrap_or_else(|| name.to_string())
+        };
+        let scene = &settings.scene.description;
+        let find = |name: &str| {
+            let name = swap(name);
+            scene.cameras.iter().find(|c| c.name == name).map(Pose::of)
+        };
+        let mut direction = direction.map_or_else(Direction::default, |d| *d);
+        let default = (settings.camera.as_deref())
+            .and_then(find)
+            .or_else(|| scene.cameras.first().map(Pose::of));
+        if direction.generation != on_air.generation {
+            direction.generation = on_air.generation;
+            direction.from = Some(current_pose(&transform, &projection, &exposure));
+            commands.entity(entity).insert(direction);
+        }
+        let shots: Vec<(Pose, f64, f64)> = (on_air.shots.iter())
+            .filter_map(|s| Some((find(&s.camera)?, s.seconds, s.move_seconds)))
+            .collect();
+        let Some(pose) = pose_at(&shots, now - on_air.since, direction.from).or(default) else {
+            continue;
+        };
+        apply_pose(&pose, &mut transform, &mut projection, &mut exposure);
     }
-    if let Projection::Perspective(p) = &mut *projection {
+}
+
+/// Where a camera is and how it sees, as a pose (the start of a segment's first move).
+fn current_pose(transform: &Transform, projection: &Projection, exposure: &Exposure) -> Pose {
+    let fov = match projection {
+        Projection::Perspective(p) => p.fov.to_degrees(),
+        _ => 50.0,
+    };
+    Pose {
+        position: transform.translation,
+        look_at: transform.translation + transform.forward() * 5.0,
+        fov_degrees: fov,
+        ev100: exposure.ev100,
+    }
+}
+
+/// Moves a camera to `pose`, touching only what changed (change detection stays quiet
+/// while a shot holds).
+fn apply_pose(
+    pose: &Pose,
+    transform: &mut Mut<Transform>,
+    projection: &mut Mut<Projection>,
+    exposure: &mut Mut<Exposure>,
+) {
+    let wanted = Transform::from_translation(pose.position).looking_at(pose.look_at, Vec3::Y);
+    if **transform != wanted {
+        **transform = wanted;
+    }
+    if let Projection::Perspective(p) = &mut **projection {
         let fov = pose.fov_degrees.to_radians();
         if (p.fov - fov).abs() > 1e-6 {
             p.fov = fov;

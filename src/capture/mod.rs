@@ -36,7 +36,14 @@ use std::time::Duration;
 /// Buffers in the readback ring: enough to keep the GPU busy, few enough to bound latency.
 const RING: usize = 3;
 
+/// Captures the main program's picture, and those of the programs beside it.
 pub struct CapturePlugin {
+    pub main: CaptureSpec,
+    pub others: Vec<CaptureSpec>,
+}
+
+/// One picture to capture: its size and where its frames go.
+pub struct CaptureSpec {
     pub width: u32,
     pub height: u32,
     /// Where finished frames go. A full channel blocks rendering: back-pressure from the encoder.
@@ -48,6 +55,10 @@ pub struct CapturePlugin {
 /// The offscreen image the on-air camera renders into.
 #[derive(Resource, Clone)]
 pub struct CaptureTarget(pub Handle<Image>);
+
+/// The images the cameras of the programs beside the main one render into, in order.
+#[derive(Resource, Clone, Default)]
+pub struct ViewTargets(pub Vec<Handle<Image>>);
 
 /// Set by the main loop before each update: which media-clock frame this update renders,
 /// or `None` to render without capturing (warm-up).
@@ -90,37 +101,32 @@ impl CaptureStatus {
 
 impl Plugin for CapturePlugin {
     fn build(&self, app: &mut App) {
-        let target = new_target_image(self.width, self.height);
-        let handle = app.world_mut().resource_mut::<Assets<Image>>().add(target);
         let status = CaptureStatus {
             in_flight: Arc::default(),
             captured: Arc::default(),
             failures: Arc::default(),
             device: None,
         };
-        app.insert_resource(CaptureTarget(handle.clone()))
+        let mut rings = Vec::new();
+        for spec in std::iter::once(&self.main).chain(&self.others) {
+            let target = new_target_image(spec.width, spec.height);
+            let handle = app.world_mut().resource_mut::<Assets<Image>>().add(target);
+            rings.push(CaptureRing::new(handle, spec, status.clone()));
+        }
+        let views = ViewTargets(rings[1..].iter().map(|r| r.target.clone()).collect());
+        app.insert_resource(CaptureTarget(rings[0].target.clone()))
+            .insert_resource(views)
             .insert_resource(status.clone())
             .init_resource::<CaptureRequest>()
             .add_plugins(ExtractResourcePlugin::<CaptureRequest>::default());
 
-        let (returned_tx, returned_rx) = crossbeam_channel::unbounded();
         if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
-            render_app
-                .insert_resource(CaptureTarget(handle))
-                .insert_resource(CaptureRing {
-                    created: 0,
-                    returned_tx,
-                    returned_rx,
-                    sink: self.sink.clone(),
-                    recycled: self.recycled.clone(),
-                    status,
-                })
-                .add_systems(
-                    Render,
-                    copy_target_to_ring
-                        .in_set(RenderSystems::Render)
-                        .after(render_system),
-                );
+            render_app.insert_resource(CaptureRings(rings)).add_systems(
+                Render,
+                copy_target_to_ring
+                    .in_set(RenderSystems::Render)
+                    .after(render_system),
+            );
         }
     }
 
@@ -132,7 +138,8 @@ impl Plugin for CapturePlugin {
     }
 }
 
-fn new_target_image(width: u32, height: u32) -> Image {
+/// An offscreen image a camera can draw into and capture can copy from.
+pub fn new_target_image(width: u32, height: u32) -> Image {
     let mut image = Image::new_uninit(
         Extent3d {
             width,
@@ -147,9 +154,13 @@ fn new_target_image(width: u32, height: u32) -> Image {
     image
 }
 
-/// Render-world state of the readback ring.
+/// Render-world state of every picture's readback ring.
 #[derive(Resource)]
+struct CaptureRings(Vec<CaptureRing>);
+
+/// Render-world state of one picture's readback ring.
 struct CaptureRing {
+    target: Handle<Image>,
     created: usize,
     returned_tx: Sender<Buffer>,
     returned_rx: Receiver<Buffer>,
@@ -159,6 +170,19 @@ struct CaptureRing {
 }
 
 impl CaptureRing {
+    fn new(target: Handle<Image>, spec: &CaptureSpec, status: CaptureStatus) -> Self {
+        let (returned_tx, returned_rx) = crossbeam_channel::unbounded();
+        Self {
+            target,
+            created: 0,
+            returned_tx,
+            returned_rx,
+            sink: spec.sink.clone(),
+            recycled: spec.recycled.clone(),
+            status,
+        }
+    }
+
     /// A free buffer: a returned one, a new one while the ring is not full, or — when every
     /// buffer is in flight — the first to come back after waiting on the GPU.
     fn acquire(&mut self, device: &RenderDevice, size: u64) -> Buffer {
@@ -187,25 +211,37 @@ impl CaptureRing {
     }
 }
 
+/// Copies each picture into a buffer of its ring, to be mapped and sent on.
 fn copy_target_to_ring(
     request: Res<CaptureRequest>,
-    target: Res<CaptureTarget>,
     images: Res<RenderAssets<GpuImage>>,
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
-    mut ring: ResMut<CaptureRing>,
+    mut rings: ResMut<CaptureRings>,
 ) {
     let Some(index) = request.frame else {
         return;
     };
-    let Some(image) = images.get(&target.0) else {
+    for ring in &mut rings.0 {
+        capture_one(index, ring, &images, &device, &queue);
+    }
+}
+
+fn capture_one(
+    index: u64,
+    ring: &mut CaptureRing,
+    images: &RenderAssets<GpuImage>,
+    device: &RenderDevice,
+    queue: &RenderQueue,
+) {
+    let Some(image) = images.get(&ring.target) else {
         ring.status.failures.fetch_add(1, Ordering::Relaxed);
         warn!("capture target not ready for frame {index}");
         return;
     };
     let size = image.texture_descriptor.size;
     let padded_row = RenderDevice::align_copy_bytes_per_row(size.width as usize * 4);
-    let buffer = ring.acquire(&device, (padded_row * size.height as usize) as u64);
+    let buffer = ring.acquire(device, (padded_row * size.height as usize) as u64);
 
     let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor {
         label: Some("twincast capture copy"),

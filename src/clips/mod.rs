@@ -271,6 +271,7 @@ fn render_clip(
             cover_at.min(options.max_seconds - 0.1),
             paths.partial("jpg"),
         )],
+        programs: Vec::new(),
     };
     let report = render(run, stop, bars).map_err(|source| ClipError::Run {
         clip: job.name.clone(),

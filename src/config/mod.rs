@@ -11,7 +11,7 @@ mod program;
 mod room;
 
 pub use error::{ConfigError, Located};
-pub use program::{ClipTemplate, ProgramConfig};
+pub use program::{ClipTemplate, ProgramConfig, ProgramPlan};
 pub use room::{ComplianceRule, EventsConfig, LlmConfig, ReactionsConfig, RuleAction};
 
 use serde::Deserialize;
@@ -34,7 +34,10 @@ pub struct ShowConfig {
     pub audio: AudioConfig,
     pub voice: VoiceConfig,
     pub render: RenderConfig,
+    /// `[[outputs]]` without a `program`: the run's own picture.
     pub outputs: Vec<String>,
+    /// `[[outputs]]` with one: (program, url), in file order.
+    pub program_outputs: Vec<(String, String)>,
     pub api: ApiConfig,
     /// Catalog, rundown, schedule, FAQ and graphics.
     pub plan: plan::ShowPlan,
@@ -480,6 +483,9 @@ struct ShowFile {
 #[serde(deny_unknown_fields)]
 struct OutputEntry {
     url: String,
+    /// The program this output carries (`[[programs]]`); the run's own when absent.
+    #[serde(default)]
+    program: Option<String>,
 }
 
 impl ShowConfig {
@@ -593,7 +599,13 @@ impl ShowConfig {
             audio,
             voice,
             render: file.render,
-            outputs: file.outputs.into_iter().map(|o| o.url).collect(),
+            outputs: (file.outputs.iter())
+                .filter(|o| o.program.is_none())
+                .map(|o| o.url.clone())
+                .collect(),
+            program_outputs: (file.outputs.into_iter())
+                .filter_map(|o| Some((o.program?, o.url)))
+                .collect(),
             api: file.api,
             plan,
             text_language: language.clone(),

@@ -122,6 +122,70 @@ impl ShowConfig {
     }
 }
 
+/// The programs one run makes, each with its outputs: the main one (the world's on-air
+/// camera, the host's voice and mouth, the API's status) and the others made beside it
+/// from the same world and rundown.
+#[derive(Debug, Clone)]
+pub struct ProgramPlan {
+    pub main: ShowConfig,
+    pub outputs: Vec<String>,
+    pub others: Vec<(ShowConfig, Vec<String>)>,
+}
+
+impl ShowConfig {
+    /// Which programs a run makes. `program`: `--program`; `outputs`: the run's own
+    /// outputs; `program_outputs`: (program, url) pairs. The main program is `--program`,
+    /// else the show itself when it has outputs of its own, else the first program named;
+    /// with no output at all it is the show, to [`ShowConfig::default_output`].
+    pub fn program_plan(
+        &self,
+        program: Option<&str>,
+        outputs: Vec<String>,
+        program_outputs: &[(String, String)],
+    ) -> Result<ProgramPlan, ConfigError> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (name, url) in program_outputs {
+            match groups.iter_mut().find(|(n, _)| n == name) {
+                Some((_, urls)) => urls.push(url.clone()),
+                None => groups.push((name.clone(), vec![url.clone()])),
+            }
+        }
+        let main_name = match program {
+            Some(name) => Some(name.to_string()),
+            None if outputs.is_empty() => groups.first().map(|(n, _)| n.clone()),
+            None => None,
+        };
+        let main = match &main_name {
+            Some(name) => self.for_program(name)?,
+            None => self.clone(),
+        };
+        let mut plan = ProgramPlan {
+            outputs,
+            others: Vec::new(),
+            main,
+        };
+        for (name, urls) in groups {
+            if Some(&name) == main_name.as_ref() {
+                plan.outputs.extend(urls);
+            } else {
+                plan.others.push((self.for_program(&name)?, urls));
+            }
+        }
+        if plan.outputs.is_empty() {
+            plan.outputs.push(plan.main.default_output());
+        }
+        if plan.main.render.vr360 && !plan.others.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: self.source.clone(),
+                field: "outputs".into(),
+                reason: "a 360° show makes one program; programs beside it need a flat picture"
+                    .into(),
+            });
+        }
+        Ok(plan)
+    }
+}
+
 /// eSpeak NG's voice for a language, when the show names none for it.
 fn default_voice(language: &str) -> &'static str {
     match language {
@@ -160,6 +224,17 @@ pub(super) fn validate(show: &ShowConfig) -> Result<(), (String, String)> {
         {
             return Err((field("language"), format!("`{language}` is not zh or en")));
         }
+    }
+    if let Some((name, url)) =
+        (show.program_outputs.iter()).find(|(name, _)| show.program(name).is_none())
+    {
+        return Err((
+            "outputs".into(),
+            format!(
+                "{url} is for program `{name}`, which the file does not declare (it has: {})",
+                show.program_names()
+            ),
+        ));
     }
     for (i, clip) in show.clips.iter().enumerate() {
         if let Some(at) = clip.cover_seconds

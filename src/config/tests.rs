@@ -273,3 +273,64 @@ language = "zh"
             .contains("programs[0].height")
     );
 }
+
+#[test]
+fn outputs_name_their_programs_and_the_plan_groups_them() {
+    let dir = ShowDir::new("program-plan");
+    let text = r#"scene = "room.ron"
+language = "en"
+[[programs]]
+name = "vertical"
+width = 720
+height = 1280
+language = "zh"
+[[programs]]
+name = "square"
+width = 640
+height = 640
+[[outputs]]
+url = "rtmp://live/en"
+[[outputs]]
+url = "rtmp://douyin/zh"
+program = "vertical"
+[[outputs]]
+url = "zh.mp4"
+program = "vertical"
+"#;
+    let show = dir.parse(text).unwrap();
+    assert_eq!(show.outputs, ["rtmp://live/en"]);
+    let plan = show
+        .program_plan(None, show.outputs.clone(), &show.program_outputs)
+        .unwrap();
+    assert_eq!(plan.main.program, None);
+    assert_eq!(plan.outputs, ["rtmp://live/en"]);
+    assert_eq!(plan.others.len(), 1);
+    let (vertical, urls) = &plan.others[0];
+    assert_eq!(
+        (vertical.language.as_str(), vertical.video.height),
+        ("zh", 1280)
+    );
+    assert_eq!(urls, &["rtmp://douyin/zh", "zh.mp4"]);
+
+    // No output of its own: the first program named is the main one.
+    let plan = show
+        .program_plan(None, Vec::new(), &show.program_outputs)
+        .unwrap();
+    assert_eq!(plan.main.program.as_deref(), Some("vertical"));
+    assert!(plan.others.is_empty());
+    // `--program square` with the others beside it.
+    let plan =
+        (show.program_plan(Some("square"), vec!["sq.flv".into()], &show.program_outputs)).unwrap();
+    assert_eq!(plan.main.video.width, 640);
+    assert_eq!(plan.others[0].0.program.as_deref(), Some("vertical"));
+    // Nothing anywhere: the show to its default file.
+    let plan = show.program_plan(None, Vec::new(), &[]).unwrap();
+    assert_eq!(plan.outputs, [show.default_output()]);
+
+    let unknown = format!("{text}[[outputs]]\nurl = \"x.flv\"\nprogram = \"round\"\n");
+    let err = dir.parse(&unknown).unwrap_err().to_string();
+    assert!(
+        err.contains("program `round`") && err.contains("vertical"),
+        "{err}"
+    );
+}

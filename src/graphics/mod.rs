@@ -9,12 +9,15 @@
 //! default font, so every text (a caption in Chinese, a product name) renders without
 //! tofu boxes.
 
-use crate::config::plan::{OverlayConfig, SegmentKind};
-use crate::scene::ActiveCamera;
-use crate::show::clock_text;
-use crate::stage::{MediaTime, OnAirNow, SpeechTimeline};
+mod content;
+
+use crate::config::plan::OverlayConfig;
+use crate::scene::{ActiveCamera, ComposeCamera, ViewCamera};
+use crate::stage::{MediaTime, OnAirNow, ProgramFeeds, SpeechTimeline};
+use bevy::ecs::query::QueryFilter;
 use bevy::prelude::*;
 use bevy::text::{Font, FontSize, Strikethrough};
+use content::{Graphics, graphics_of};
 
 /// The font shipped in `assets/fonts/` (WenQuanYi Micro Hei: Latin and CJK), built in so
 /// the binary draws Chinese wherever it runs.
@@ -163,8 +166,9 @@ impl CardPlace {
     }
 }
 
+/// The root of one program's graphics (0: the main program).
 #[derive(Component)]
-struct OverlayRoot;
+struct OverlayRoot(usize);
 #[derive(Component)]
 struct LowerThird;
 #[derive(Component)]
@@ -207,28 +211,53 @@ fn panel(color: Color) -> BackgroundColor {
     BackgroundColor(color)
 }
 
-/// Builds the graphics once the on-air camera exists, targeting it.
-///
-/// Long on purpose: it declares the whole UI tree of the graphics, which reads best as one nested picture of the layout.
+/// Builds each program's graphics once its camera exists, targeting it: the on-air
+/// camera's in the show's layout, a program beside it in the layout of its picture.
 fn spawn_overlay(
     mut commands: Commands,
     settings: Res<OverlaySettings>,
-    camera: Query<Entity, With<ActiveCamera>>,
-    existing: Query<(), With<OverlayRoot>>,
+    main: Query<Entity, With<ActiveCamera>>,
+    views: Query<(Entity, &ViewCamera)>,
+    composers: Query<(Entity, &ComposeCamera)>,
+    existing: Query<&OverlayRoot>,
     assets: Res<AssetServer>,
 ) {
-    if !existing.is_empty() || !settings.config.enabled {
+    if !settings.config.enabled {
         return;
     }
-    let Ok(camera) = camera.single() else {
-        return;
+    let main = main.single().ok().map(|e| (e, 0, settings.layout));
+    let others = (views.iter()).map(|(e, v)| (e, v.index, Layout::for_size(v.width, v.height)));
+    // A program composed over the shared picture has its graphics on its compositor; it
+    // shares the main program's size, so its layout too.
+    let composed = |(camera, index, layout): (Entity, usize, Layout)| {
+        let compositor = composers.iter().find(|(_, c)| c.index == index);
+        (compositor.map_or(camera, |(e, _)| e), index, layout)
     };
+    let shared = (composers.iter())
+        .filter(|(_, c)| c.index > 0)
+        .map(|(e, c)| (e, c.index, settings.layout));
+    for (camera, index, layout) in main.into_iter().chain(others).map(composed).chain(shared) {
+        if !existing.iter().any(|r| r.0 == index) {
+            spawn_graphics(&mut commands, &settings, &assets, (camera, index), layout);
+        }
+    }
+}
+
+/// One program's graphics over `camera` (its entity and program index).
+///
+/// Long on purpose: it declares the whole UI tree of the graphics, which reads best as one nested picture of the layout.
+fn spawn_graphics(
+    commands: &mut Commands,
+    settings: &OverlaySettings,
+    assets: &AssetServer,
+    (camera, index): (Entity, usize),
+    layout: Layout,
+) {
     let config = &settings.config;
-    let layout = settings.layout;
     let pad = |v: f32, h: f32| UiRect::axes(Val::VMin(h), Val::VMin(v));
     commands
         .spawn((
-            OverlayRoot,
+            OverlayRoot(index),
             UiTargetCamera(camera),
             Node {
                 width: Val::Percent(100.0),
@@ -453,144 +482,102 @@ fn show_product_image(
     }
 }
 
-/// Fills the graphics from what is on air; hides what has nothing to show.
-///
-/// Long on purpose: one pass over the graphics' texts and visibility in screen order (label, logo, lower third, card, captions), each a few lines.
-
+/// Fills each program's graphics from what is on air in its language and what it is
+/// saying; hides what has nothing to show.
 fn update_overlay(
     settings: Res<OverlaySettings>,
     on_air: Res<OnAirNow>,
+    feeds: Option<Res<ProgramFeeds>>,
     time: Option<Res<MediaTime>>,
     speech: Option<Res<SpeechTimeline>>,
+    roots: Query<(Entity, &OverlayRoot)>,
+    children: Query<&Children>,
     mut nodes: ParamSet<(
-        Query<&mut Node, With<Card>>,
-        Query<&mut Node, With<CardBanner>>,
-        Query<&mut Node, With<LowerThird>>,
-        Query<&mut Node, With<Caption>>,
+        Query<(Entity, &mut Node), With<Card>>,
+        Query<(Entity, &mut Node), With<CardBanner>>,
+        Query<(Entity, &mut Node), With<LowerThird>>,
+        Query<(Entity, &mut Node), With<Caption>>,
     )>,
     mut texts: ParamSet<(
-        Query<&mut Text, With<CardName>>,
-        Query<&mut Text, With<CardSubName>>,
-        Query<&mut Text, With<CardPrice>>,
-        Query<&mut Text, With<CardOriginal>>,
-        Query<&mut Text, With<CardBannerText>>,
-        Query<&mut Text, With<CardStock>>,
-        Query<&mut Text, With<LowerThirdText>>,
-        Query<&mut Text, With<CaptionText>>,
+        Query<(Entity, &mut Text), With<CardName>>,
+        Query<(Entity, &mut Text), With<CardSubName>>,
+        Query<(Entity, &mut Text), With<CardPrice>>,
+        Query<(Entity, &mut Text), With<CardOriginal>>,
+        Query<(Entity, &mut Text), With<CardBannerText>>,
+        Query<(Entity, &mut Text), With<CardStock>>,
+        Query<(Entity, &mut Text), With<LowerThirdText>>,
+        Query<(Entity, &mut Text), With<CaptionText>>,
     )>,
 ) {
     let now = time.map_or(0.0, |t| t.0);
-    let on_air = &on_air.0;
-    let config = &settings.config;
-    let zh = on_air.language == "zh";
-    let flash_left = on_air
-        .flash_ends
-        .filter(|_| on_air.kind == Some(SegmentKind::FlashSale))
-        .map(|e| e - now);
-    let show = |node: &mut Node, on: bool| {
-        let display = if on { Display::Flex } else { Display::None };
+    let no_speech = Default::default();
+    let main = (&on_air.0, speech.as_ref().map_or(&no_speech, |s| &s.0));
+    let no_feeds = ProgramFeeds::default();
+    let feeds = feeds.as_deref().unwrap_or(&no_feeds);
+    let mut programs = std::collections::HashMap::new();
+    let mut graphics = Vec::new();
+    for (root, OverlayRoot(index)) in &roots {
+        let (on_air, speech) = feeds.view(*index, main);
+        let at = graphics.len();
+        graphics.push(graphics_of(on_air, speech, &settings.config, now));
+        programs.extend(children.iter_descendants(root).map(|e| (e, at)));
+    }
+    let of = |e: Entity| programs.get(&e).map(|&i| &graphics[i]);
+    show_where(&mut nodes.p0(), of, |g| g.card.is_some());
+    show_where(&mut nodes.p1(), of, |g| g.banner.is_some());
+    show_where(&mut nodes.p2(), of, |g| g.title.is_some());
+    show_where(&mut nodes.p3(), of, |g| g.caption.is_some());
+    set_where(&mut texts.p0(), of, |g| {
+        g.card.as_ref().map(|c| c.name.clone())
+    });
+    set_where(&mut texts.p1(), of, |g| {
+        g.card.as_ref().map(|c| c.other_name.clone())
+    });
+    set_where(&mut texts.p2(), of, |g| {
+        g.card.as_ref().map(|c| c.price.clone())
+    });
+    set_where(&mut texts.p3(), of, |g| {
+        g.card.as_ref().map(|c| c.original.clone())
+    });
+    set_where(&mut texts.p4(), of, |g| g.banner.clone());
+    set_where(&mut texts.p5(), of, |g| {
+        g.card.as_ref().map(|c| c.stock.clone())
+    });
+    set_where(&mut texts.p6(), of, |g| g.title.clone());
+    set_where(&mut texts.p7(), of, |g| g.caption.clone());
+}
+
+/// Shows or hides each node of a kind as its program's graphics say.
+fn show_where<'g, F: QueryFilter>(
+    nodes: &mut Query<(Entity, &mut Node), F>,
+    of: impl Fn(Entity) -> Option<&'g Graphics>,
+    on: impl Fn(&Graphics) -> bool,
+) {
+    for (entity, mut node) in nodes.iter_mut() {
+        let Some(graphics) = of(entity) else { continue };
+        let display = if on(graphics) {
+            Display::Flex
+        } else {
+            Display::None
+        };
         if node.display != display {
             node.display = display;
         }
-    };
-    let set = |text: &mut Text, value: String| {
-        if text.0 != value {
+    }
+}
+
+/// Writes each text of a kind from its program's graphics (unchanged where they have
+/// none, or the same): a text rewritten every frame would be laid out every frame.
+fn set_where<'g, F: QueryFilter>(
+    texts: &mut Query<(Entity, &mut Text), F>,
+    of: impl Fn(Entity) -> Option<&'g Graphics>,
+    value: impl Fn(&Graphics) -> Option<String>,
+) {
+    for (entity, mut text) in texts.iter_mut() {
+        if let Some(value) = of(entity).and_then(&value)
+            && text.0 != value
+        {
             text.0 = value;
-        }
-    };
-
-    let product = on_air.product.as_ref().filter(|_| on_air.card);
-    for mut n in nodes.p0().iter_mut() {
-        show(&mut n, product.is_some());
-    }
-    for mut n in nodes.p1().iter_mut() {
-        show(&mut n, flash_left.is_some());
-    }
-    if let Some(p) = product {
-        let (first, second) = if zh { ("zh", "en") } else { ("en", "zh") };
-        let name = p.name.get(first).to_string();
-        let other = p.name.get(second);
-        for mut t in texts.p0().iter_mut() {
-            set(&mut t, name.clone());
-        }
-        for mut t in texts.p1().iter_mut() {
-            set(
-                &mut t,
-                if other == name {
-                    String::new()
-                } else {
-                    other.to_string()
-                },
-            );
-        }
-        let flash = flash_left.is_some() && p.flash_price.is_some();
-        let now_price = if flash {
-            p.flash_price.unwrap_or(p.price)
-        } else {
-            p.price
-        };
-        for mut t in texts.p2().iter_mut() {
-            set(&mut t, config.price(now_price));
-        }
-        for mut t in texts.p3().iter_mut() {
-            set(
-                &mut t,
-                if flash {
-                    config.price(p.price)
-                } else {
-                    String::new()
-                },
-            );
-        }
-        if let Some(left) = flash_left {
-            let banner = format!(
-                "{}  {}",
-                if zh { "限时秒杀" } else { "FLASH SALE" },
-                clock_text(left)
-            );
-            for mut t in texts.p4().iter_mut() {
-                set(&mut t, banner.clone());
-            }
-        }
-        let stock = p.stock.map_or(String::new(), |s| {
-            if zh {
-                format!("库存 {s} 件")
-            } else {
-                format!("{s} in stock")
-            }
-        });
-        for mut t in texts.p5().iter_mut() {
-            set(&mut t, stock.clone());
-        }
-    }
-
-    let title = on_air.title.clone().filter(|t| !t.trim().is_empty());
-    for mut n in nodes.p2().iter_mut() {
-        show(&mut n, title.is_some());
-    }
-    if let Some(title) = title {
-        for mut t in texts.p6().iter_mut() {
-            set(&mut t, title.clone());
-        }
-    }
-
-    let caption = config
-        .captions
-        .then(|| {
-            speech?
-                .0
-                .iter()
-                .find(|l| l.offset_at(now).is_some())
-                .map(|l| l.line.text.clone())
-        })
-        .flatten()
-        .filter(|t| !t.trim().is_empty());
-    for mut n in nodes.p3().iter_mut() {
-        show(&mut n, caption.is_some());
-    }
-    if let Some(caption) = caption {
-        for mut t in texts.p7().iter_mut() {
-            set(&mut t, caption.clone());
         }
     }
 }

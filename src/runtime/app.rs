@@ -3,11 +3,11 @@
 //! (see [`super::window`]).
 
 use super::RunError;
-use crate::capture::{CapturePlugin, CaptureTarget};
+use crate::capture::{CapturePlugin, CaptureSpec, CaptureTarget, ViewTargets};
 use crate::config::ShowConfig;
 use crate::config::plan::OverlayConfig;
 use crate::media::VideoFrame;
-use crate::scene::{LoadedScene, ShowroomPlugin, ShowroomSettings};
+use crate::scene::{Compose, LoadedScene, ShowroomPlugin, ShowroomSettings, ViewCamera};
 use bevy::{
     app::PluginGroupBuilder,
     asset::{AssetPlugin, LoadState},
@@ -61,16 +61,24 @@ pub fn build_app(
     frames: Sender<VideoFrame>,
     recycled: Receiver<Vec<u8>>,
 ) -> Result<App, RunError> {
-    build_app_with(show, scene, frames, recycled, |_| {})
+    let (width, height) = show.render_size();
+    let main = CaptureSpec {
+        width,
+        height,
+        sink: frames,
+        recycled,
+    };
+    build_app_with(show, scene, main, Vec::new(), |_| {})
 }
 
-/// [`build_app`], with `extra` adding plugins before the app is finished (the benchmark's
+/// [`build_app`], with the cameras of programs beside the main one (`views`, each with
+/// its capture), and `extra` adding plugins before the app is finished (the benchmark's
 /// render diagnostics).
 pub fn build_app_with(
     show: &ShowConfig,
     scene: LoadedScene,
-    frames: Sender<VideoFrame>,
-    recycled: Receiver<Vec<u8>>,
+    main: CaptureSpec,
+    views: Vec<(ViewCamera, CaptureSpec)>,
     extra: impl FnOnce(&mut App),
 ) -> Result<App, RunError> {
     let mut app = App::new();
@@ -84,24 +92,14 @@ pub fn build_app_with(
                 .into(),
         ));
     }
-    let (width, height) = show.render_size();
-    app.add_plugins(CapturePlugin {
-        width,
-        height,
-        sink: frames,
-        recycled,
-    });
-    let target = app.world().resource::<CaptureTarget>().0.clone();
+    let (width, height) = (main.width, main.height);
+    let (cameras, others): (Vec<ViewCamera>, Vec<CaptureSpec>) = views.into_iter().unzip();
+    app.add_plugins(CapturePlugin { main, others });
+    let targets = targets(&mut app, cameras, (width, height));
     let mut overlay = show.plan.overlay.clone();
     // Flat graphics have no place on a sphere; the VR frame is the room alone.
     overlay.enabled &= !show.render.vr360;
-    add_show_plugins(
-        &mut app,
-        show,
-        scene,
-        Some(RenderTarget::from(target)),
-        overlay,
-    )?;
+    add_show_plugins(&mut app, show, scene, targets, overlay)?;
     if show.render.vr360 {
         app.add_plugins(crate::vr::VrPlugin {
             face_size: (width / 4).max(16),
@@ -114,13 +112,54 @@ pub fn build_app_with(
     Ok(app)
 }
 
-/// The plugins every app that shows the showroom has, headless or in a window: the set,
-/// the presenter with her prepared motion, the graphics and the twin's bindings.
+/// Where the show's cameras draw.
+#[derive(Default)]
+pub struct Targets {
+    /// The on-air camera's target; the window when `None`.
+    pub main: Option<RenderTarget>,
+    /// Programs with cameras of their own, each with its target.
+    pub views: Vec<(ViewCamera, RenderTarget)>,
+    /// Programs sharing the on-air camera's picture (the main one among them).
+    pub compose: Option<Compose>,
+}
+
+/// The capture targets as the cameras use them: a program that sees what the on-air
+/// camera sees shares its picture (drawn once into an image of its own, composed under
+/// each program's graphics); one with framings of its own gets a camera.
+fn targets(app: &mut App, cameras: Vec<ViewCamera>, (width, height): (u32, u32)) -> Targets {
+    let main = app.world().resource::<CaptureTarget>().0.clone();
+    let view_targets = app.world().resource::<ViewTargets>().0.clone();
+    let mut targets = Targets::default();
+    let mut shared = Vec::new();
+    for (camera, target) in cameras.into_iter().zip(view_targets) {
+        match camera.shares_picture(width, height) {
+            true => shared.push((camera.index, RenderTarget::from(target))),
+            false => targets.views.push((camera, RenderTarget::from(target))),
+        }
+    }
+    if shared.is_empty() {
+        targets.main = Some(RenderTarget::from(main));
+        return targets;
+    }
+    let picture = crate::capture::new_target_image(width, height);
+    let picture = app.world_mut().resource_mut::<Assets<Image>>().add(picture);
+    shared.insert(0, (0, RenderTarget::from(main)));
+    targets.main = Some(RenderTarget::from(picture.clone()));
+    targets.compose = Some(Compose {
+        picture,
+        programs: shared,
+    });
+    targets
+}
+
+/// The plugins every app that shows the showroom has, headless or in a window, drawing
+/// on `targets`: the set, the presenter with her prepared motion, the graphics and the
+/// twin's bindings.
 pub fn add_show_plugins(
     app: &mut App,
     show: &ShowConfig,
     scene: LoadedScene,
-    target: Option<RenderTarget>,
+    targets: Targets,
     overlay: OverlayConfig,
 ) -> Result<(), RunError> {
     let motion = crate::presenter::PreparedMotion::prepare(&scene)?;
@@ -132,7 +171,9 @@ pub fn add_show_plugins(
             msaa: show.render.msaa,
             shadow_filter: show.render.shadow_filter,
             shadows: show.render.shadows,
-            target,
+            target: targets.main,
+            views: targets.views,
+            compose: targets.compose,
         },
     });
     app.add_plugins((

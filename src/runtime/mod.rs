@@ -5,9 +5,11 @@
 mod alerts;
 mod app;
 mod audio;
+mod echo;
 mod fault;
 mod meter;
 mod pacer;
+mod programs;
 mod room;
 mod rundown;
 mod services;
@@ -115,6 +117,9 @@ pub struct RunOptions {
     pub once: Option<PlayOnce>,
     /// Pictures to keep as JPEG files: (media second, path).
     pub stills: Vec<(f64, PathBuf)>,
+    /// Programs made beside this one from the same world, each with its outputs
+    /// (`ShowConfig::program_plan`).
+    pub programs: Vec<(ShowConfig, Vec<String>)>,
 }
 
 /// How a run that plays its rundown once ends.

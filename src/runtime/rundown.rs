@@ -3,6 +3,7 @@
 //! is handed to the graphics and the camera. Also watches the show file for edits.
 
 use super::alerts::AlertSender;
+use super::echo::{self, Echo};
 use super::room::{Drafting, ModelHost};
 use crate::config::CommentsConfig;
 use crate::config::ShowConfig;
@@ -57,6 +58,13 @@ pub struct Rundown {
     drafting: Option<Drafting>,
     /// Media seconds at which the last line put on the timeline ends.
     last_end: f64,
+    /// Programs speaking other languages in step, and their lines put on the timeline
+    /// since [`Rundown::take_echoed`] (program index among them, line).
+    echoes: Vec<Echo>,
+    echoed: Vec<(usize, ScheduledLine)>,
+    /// Where the longest scripted line of the programs in step ends (samples).
+    step_end: u64,
+    pause: f32,
 }
 
 impl Rundown {
@@ -113,7 +121,81 @@ impl Rundown {
             model: ModelHost::start(&show.llm),
             drafting: Drafting::start(show),
             last_end: 0.0,
+            echoes: Vec::new(),
+            echoed: Vec::new(),
+            step_end: 0,
+            pause: show.voice.pause_seconds,
         }
+    }
+
+    /// A program speaking `language` in step with this one; its lines go to `to_mixer`.
+    pub fn add_echo(
+        &mut self,
+        language: &str,
+        speaker: Speaker,
+        io: SpeakerIo,
+        to_mixer: Sender<ScheduledLine>,
+    ) {
+        let lead = (2.0 / self.clock.fps as f32).max(0.1);
+        (self.echoes).push(Echo::new(language.into(), speaker, io, to_mixer, lead));
+        let languages = self.echoes.iter().map(|e| e.language.clone()).collect();
+        self.director.echo_in(languages);
+    }
+
+    /// A program saying the same lines beside this one: they go to `to_mixer` too.
+    pub fn also_to(&mut self, to_mixer: Sender<ScheduledLine>) {
+        self.scheduler.also_to(to_mixer);
+    }
+
+    /// Lines of the programs in step put on the timeline since the last call, with the
+    /// index of their program (in the order added).
+    pub fn take_echoed(&mut self) -> Vec<(usize, ScheduledLine)> {
+        std::mem::take(&mut self.echoed)
+    }
+
+    /// What is on air for a program speaking `language`.
+    pub fn on_air_in(&self, language: &str) -> OnAir {
+        self.director.on_air_in(language)
+    }
+
+    /// Sends the line just written in each echo language to its program, screened.
+    fn write_echoes(&mut self, serial: u64, now: f64) {
+        for (i, text) in self.director.take_echoes().into_iter().enumerate() {
+            let Some(text) = text.and_then(|t| self.screen(&t, "script", now)) else {
+                continue;
+            };
+            if let Some(echo) = self.echoes.get_mut(i) {
+                echo.write(serial, text, now);
+            }
+        }
+    }
+
+    /// Schedules the main line and the echoes' lines in step: the main scripted line
+    /// waits for theirs to be ready, they start with it, and the next waits for the
+    /// longest of them.
+    fn schedule_in_step(&mut self, samples: u64, now: f64) -> Option<ScheduledLine> {
+        let offline = self.offline && self.scheduler.is_free(samples);
+        self.scheduler.hold = false;
+        for echo in &mut self.echoes {
+            self.scheduler.hold |= echo.holds(now, offline);
+        }
+        let line = self.scheduler.tick(samples);
+        if let Some(line) = &line
+            && let Origin::Script(serial) = line.line.origin
+        {
+            self.echoes.iter_mut().for_each(|e| e.release(serial));
+            self.step_end = self.step_end.max(line.end());
+        }
+        for (i, echo) in self.echoes.iter_mut().enumerate() {
+            if let Some(echoed) = echo.tick(samples) {
+                self.step_end = self.step_end.max(echoed.end());
+                self.echoed.push((i, echoed));
+            }
+        }
+        if !self.echoes.is_empty() {
+            self.scheduler.floor = echo::floor([self.step_end].into_iter(), self.pause);
+        }
+        line
     }
 
     /// Plays the rundown once (a short video): no more lines after its last segment, and
@@ -146,9 +228,14 @@ impl Rundown {
             match self.screen(&line.text, "script", now) {
                 Some(text) => {
                     line.text = text;
+                    let serial = line.serial;
                     let _ = self.script.send(line);
+                    self.write_echoes(serial, now);
                 }
-                None => self.director.skipped(line.serial),
+                None => {
+                    self.director.take_echoes();
+                    self.director.skipped(line.serial);
+                }
             }
         }
         self.room_tick(frame, now);
@@ -163,7 +250,7 @@ impl Rundown {
         {
             warn!("the speech engine gave no line within 60 s; the render goes on without it");
         }
-        let line = self.scheduler.tick(samples)?;
+        let line = self.schedule_in_step(samples, now)?;
         let start = line.start as f64 / SAMPLE_RATE as f64;
         let end = line.end() as f64 / SAMPLE_RATE as f64;
         self.last_end = self.last_end.max(end);

@@ -81,12 +81,12 @@ impl Services {
         let twin = (!scene.description.feeds.is_empty()).then(|| TwinFeeds::start(scene));
         let status = Arc::new(Mutex::new(ShowStatus {
             show: show.name.clone(),
-            program: crate::api::ProgramStatus {
-                name: show.program.clone(),
-                width: show.video.width,
-                height: show.video.height,
-                language: show.language.clone(),
-            },
+            program: program_status(show),
+            programs: options
+                .programs
+                .iter()
+                .map(|(p, _)| program_status(p))
+                .collect(),
             ..Default::default()
         }));
         let (tx, commands) = crossbeam_channel::bounded(COMMAND_QUEUE);
@@ -356,5 +356,15 @@ impl SceneWatch {
             }
             Err(e) => warn!("{e}; the scene stays as it was"),
         }
+    }
+}
+
+/// A program as `/status` shows it: name, picture size, language.
+fn program_status(show: &ShowConfig) -> crate::api::ProgramStatus {
+    crate::api::ProgramStatus {
+        name: show.program.clone(),
+        width: show.video.width,
+        height: show.video.height,
+        language: show.language.clone(),
     }
 }

@@ -4,6 +4,7 @@ use super::audio::{AudioOptions, ShowAudio, encode_settings};
 use super::fault::Fault;
 use super::meter::{RunView, StatusMeter};
 use super::pacer::FramePacer;
+use super::programs::{self, OtherProgram};
 use super::rundown::{DayClock, Rundown};
 use super::services::Services;
 use super::status::Progress;
@@ -14,20 +15,20 @@ use super::{
     alerts::{AlertLimits, Alerts},
     app,
 };
-use crate::capture::{CaptureRequest, CaptureStatus};
+use crate::capture::{CaptureRequest, CaptureSpec, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, EncodeSummary, EncoderThread, Encoding, VideoEncoder};
 use crate::media::{AudioSource, MediaClock, VideoFrame};
 use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget, RecordingOptions};
-use crate::scene::LoadedScene;
-use crate::stage::{OnAirNow, SpeechTimeline};
+use crate::scene::{LoadedScene, ViewCamera};
+use crate::stage::{OnAirNow, ProgramFeeds, SpeechTimeline};
 use bevy::prelude::*;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// Frames that may wait between capture and encoder before the renderer waits.
-const FRAME_QUEUE: usize = 4;
+pub(super) const FRAME_QUEUE: usize = 4;
 
 /// The parts of a running show, owned in one place: the Bevy app, the pacer, the rundown,
 /// the services beside the loop, the encoder and the outputs, and what reports on them.
@@ -49,6 +50,8 @@ pub struct ShowRun {
     watchdog: Watchdog,
     fault: Fault,
     once: Option<super::PlayOnce>,
+    /// Programs made beside this one from the same world.
+    others: Vec<OtherProgram>,
 }
 
 impl ShowRun {
@@ -92,16 +95,32 @@ impl ShowRun {
         if let (Some(rundown), Some(feed)) = (rundown.as_mut(), &services.feed) {
             rundown.feed = Some(feed.clone());
         }
-        let outputs = start_outputs(&options.outputs, &encoding, show)?;
-        let (frame_tx, frame_rx) = crossbeam_channel::bounded::<VideoFrame>(FRAME_QUEUE);
-        let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(FRAME_QUEUE + 4);
-        let (app, adapter, warm_up) = match start_renderer(show, scene, frame_tx, recycle_rx) {
-            Ok(started) => started,
+        let (mut others, views) = prepare_others(&options, rundown.as_mut(), clock)?;
+        let outputs = match start_outputs(&options.outputs, &encoding, show) {
+            Ok(outputs) => outputs,
             Err(e) => {
-                outputs.close();
+                others.into_iter().for_each(|o| drop(o.close()));
                 return Err(e);
             }
         };
+        let (frame_tx, frame_rx) = crossbeam_channel::bounded::<VideoFrame>(FRAME_QUEUE);
+        let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(FRAME_QUEUE + 4);
+        let (width, height) = show.render_size();
+        let capture = CaptureSpec {
+            width,
+            height,
+            sink: frame_tx,
+            recycled: recycle_rx,
+        };
+        let (app, adapter, warm_up) = match start_renderer(show, scene, capture, views) {
+            Ok(started) => started,
+            Err(e) => {
+                outputs.close();
+                others.into_iter().for_each(|o| drop(o.close()));
+                return Err(e);
+            }
+        };
+        others.iter_mut().for_each(OtherProgram::start_encoder);
         let encoder =
             EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
         let alerts = Alerts::start(
@@ -143,6 +162,7 @@ impl ShowRun {
             watchdog: Watchdog::from_env(),
             fault: Fault::from_env(),
             once: options.once,
+            others,
         };
         run.services.attach(&mut run.app);
         run.watchdog.ready();
@@ -196,8 +216,19 @@ impl ShowRun {
         let Some(rundown) = self.rundown.as_mut() else {
             return;
         };
-        if let Some(line) = rundown.tick(self.pacer.next) {
-            let world = self.app.world_mut();
+        let line = rundown.tick(self.pacer.next);
+        let world = self.app.world_mut();
+        if !self.others.is_empty() {
+            let mut feeds = world.get_resource_or_init::<ProgramFeeds>();
+            programs::feed(
+                &mut feeds,
+                &self.others,
+                rundown,
+                line.as_ref(),
+                self.pacer.now(),
+            );
+        }
+        if let Some(line) = line {
             world.resource_mut::<SpeechTimeline>().0.push_back(line);
         }
         self.app.insert_resource(OnAirNow(rundown.on_air().clone()));
@@ -248,24 +279,40 @@ impl ShowRun {
             adapter,
             warm_up,
             started,
+            others,
             ..
         } = self;
         progress.finish();
         if stop.forced() {
             outputs.abort();
+            others.iter().for_each(|o| o.outputs.abort());
         }
-        let result =
-            drain_and_close(app, encoder, outputs, failure).map(|(summary, outputs)| RunReport {
-                adapter,
-                frames: summary.frames,
-                rendered: pacer.rendered,
-                repeated: summary.repeated,
-                media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
-                wall_seconds: started.elapsed().as_secs_f64(),
-                warm_up_seconds: warm_up.as_secs_f64(),
-                stopped_by_signal: stop.requested(),
-                outputs,
-            });
+        let result = drain_and_close(app, encoder, outputs, failure);
+        let mut written_by_others = Vec::new();
+        for other in others {
+            let name = other.name.clone();
+            let (summary, written) = other.close();
+            info!(
+                "program `{name}`: {} frames",
+                summary.map_or(0, |s| s.frames)
+            );
+            written_by_others.extend(written);
+        }
+        let result = result.map(|(summary, mut outputs)| {
+            outputs.extend(written_by_others);
+            (summary, outputs)
+        });
+        let result = result.map(|(summary, outputs)| RunReport {
+            adapter,
+            frames: summary.frames,
+            rendered: pacer.rendered,
+            repeated: summary.repeated,
+            media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            warm_up_seconds: warm_up.as_secs_f64(),
+            stopped_by_signal: stop.requested(),
+            outputs,
+        });
         alerts.ended(result.as_ref().err().map(ToString::to_string));
         result
     }
@@ -329,7 +376,7 @@ fn load_scene(show: &ShowConfig) -> Result<LoadedScene, RunError> {
     Ok(scene)
 }
 
-fn encoding(
+pub(super) fn encoding(
     show: &ShowConfig,
     source: Box<dyn AudioSource>,
     clock: MediaClock,
@@ -341,7 +388,7 @@ fn encoding(
 }
 
 /// Opens every output (network ones connect on their own threads).
-fn start_outputs(
+pub(super) fn start_outputs(
     urls: &[String],
     encoding: &Encoding<()>,
     show: &ShowConfig,
@@ -376,14 +423,42 @@ fn start_outputs(
     Ok(OutputSet::new(handles))
 }
 
+/// The programs beside the main one, set up (outputs started, encoders not yet), with
+/// what their cameras need; on an error, those set up so far are closed.
+fn prepare_others(
+    options: &RunOptions,
+    mut rundown: Option<&mut Rundown>,
+    clock: MediaClock,
+) -> Result<(Vec<OtherProgram>, Vec<(ViewCamera, CaptureSpec)>), RunError> {
+    let origin = clock.frames_in(options.media_start);
+    let mut others = Vec::new();
+    let mut views = Vec::new();
+    for (i, other) in options.programs.iter().enumerate() {
+        let rundown = rundown.as_deref_mut();
+        match OtherProgram::prepare(i + 1, other, &options.show, rundown, clock, origin) {
+            Ok((program, view)) => {
+                others.push(program);
+                views.push(view);
+            }
+            Err(e) => {
+                others
+                    .into_iter()
+                    .for_each(|o: OtherProgram| drop(o.close()));
+                return Err(e);
+            }
+        }
+    }
+    Ok((others, views))
+}
+
 /// Builds the headless app and loads the scene: the app, the adapter's name, the time taken.
 fn start_renderer(
     show: &ShowConfig,
     scene: LoadedScene,
-    frames: crossbeam_channel::Sender<VideoFrame>,
-    recycled: crossbeam_channel::Receiver<Vec<u8>>,
+    capture: CaptureSpec,
+    views: Vec<(ViewCamera, CaptureSpec)>,
 ) -> Result<(App, String, Duration), RunError> {
-    let mut app = app::build_app(show, scene, frames, recycled)?;
+    let mut app = app::build_app_with(show, scene, capture, views, |_| {})?;
     let adapter = app::adapter_name(&app);
     info!("renderer: {adapter}");
     let warm_up = app::warm_up(&mut app)?;

@@ -5,8 +5,8 @@ mod spawn;
 
 pub use description::*;
 pub use spawn::{
-    ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
-    bevy_asset_path, transform,
+    ActiveCamera, Compose, ComposeCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin,
+    ShowroomSettings, ViewCamera, bevy_asset_path, transform,
 };
 
 use crate::config::Located;

@@ -21,6 +21,41 @@ pub struct ShowroomEntity;
 #[derive(Component)]
 pub struct ActiveCamera;
 
+/// A camera making a program beside the main one (`[[outputs]] program`): which program
+/// (1 and up), its picture's size, and the cameras its shots are swapped for (a vertical
+/// program's own framings). It renders the same world into its own target.
+#[derive(Component, Debug, Clone, Default)]
+pub struct ViewCamera {
+    pub index: usize,
+    pub cameras: std::collections::BTreeMap<String, String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl ViewCamera {
+    /// Whether this program sees what the on-air camera sees at `width`×`height` (no
+    /// framings of its own), so it can share that camera's picture.
+    pub fn shares_picture(&self, width: u32, height: u32) -> bool {
+        (self.width, self.height) == (width, height) && self.cameras.iter().all(|(a, b)| a == b)
+    }
+}
+
+/// A camera that draws no 3D: program `index`'s picture is the on-air camera's, drawn
+/// once into [`Compose::picture`] and shown here under the program's own graphics. So a
+/// second language on the same picture costs a copy and its graphics, not a second render.
+#[derive(Component, Debug, Clone)]
+pub struct ComposeCamera {
+    pub index: usize,
+}
+
+/// Programs sharing the on-air camera's picture: the image it renders into, and each
+/// program's (index, target), the main one (0) included.
+#[derive(Debug, Clone)]
+pub struct Compose {
+    pub picture: Handle<Image>,
+    pub programs: Vec<(usize, RenderTarget)>,
+}
+
 /// A light, shape or prop: what a scene edit (the editor, a reloaded file) rebuilds.
 /// Cameras and the presenter stay, so the picture and the show carry on.
 #[derive(Component)]
@@ -39,6 +74,10 @@ pub struct ShowroomSettings {
     pub shadow_filter: crate::config::ShadowFilter,
     /// Where the active camera draws; the primary window when `None`.
     pub target: Option<RenderTarget>,
+    /// The cameras of the programs beside the main one, each with its target.
+    pub views: Vec<(ViewCamera, RenderTarget)>,
+    /// Programs composed over the on-air camera's picture (`target` is then that picture).
+    pub compose: Option<Compose>,
 }
 
 /// Asset handles the showroom is waiting on (kept so they stay loaded).
@@ -61,7 +100,7 @@ impl Plugin for ShowroomPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
             .init_resource::<ShowroomAssets>()
-            .add_systems(Startup, spawn_cameras)
+            .add_systems(Startup, (spawn_cameras, spawn_compose_cameras))
             .add_systems(PreUpdate, build_set);
     }
 }
@@ -86,36 +125,99 @@ fn spawn_cameras(
         .and_then(|name| scene.cameras.iter().position(|c| c.name == name))
         .unwrap_or(0);
     for (i, spec) in scene.cameras.iter().enumerate() {
+        let on = Camera {
+            is_active: i == active,
+            ..default()
+        };
         let mut camera = commands.spawn((
             Name::new(spec.name.clone()),
             ShowroomEntity,
-            Camera3d::default(),
-            Camera {
-                is_active: i == active,
-                ..default()
-            },
-            Projection::Perspective(PerspectiveProjection {
-                fov: spec.fov_degrees.to_radians(),
-                ..default()
-            }),
-            tonemapping(spec.tonemapping),
-            Exposure {
-                ev100: spec.exposure_ev100,
-            },
-            msaa(settings.msaa),
-            look(spec.position, spec.look_at),
+            camera_bundle(spec, on, settings.msaa, fast_shadows),
         ));
         if let Some(target) = &settings.target {
             camera.insert(target.clone());
         }
-        if fast_shadows {
-            camera.insert(bevy::light::ShadowFilteringMethod::Hardware2x2);
-        }
         if i == active {
             // Shadow detail follows the on-air camera; Bevy only guesses this for windows.
             camera.insert((ActiveCamera, ShadowLodOrigin));
+            for (view, target) in &settings.views {
+                let camera = Camera {
+                    order: view.index as isize,
+                    ..default()
+                };
+                commands.spawn((
+                    Name::new(format!("program {} camera", view.index)),
+                    ShowroomEntity,
+                    view.clone(),
+                    target.clone(),
+                    camera_bundle(spec, camera, settings.msaa, fast_shadows),
+                ));
+            }
         }
     }
+}
+
+/// For each program sharing the on-air picture, a 2D camera into its target and, under
+/// its graphics, the picture filling the frame.
+fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
+    let Some(compose) = &settings.compose else {
+        return;
+    };
+    for (index, target) in &compose.programs {
+        let camera = commands
+            .spawn((
+                Name::new(format!("program {index} compositor")),
+                ComposeCamera { index: *index },
+                Camera2d,
+                Camera {
+                    order: 100 + *index as isize,
+                    ..default()
+                },
+                Tonemapping::None,
+                Msaa::Off,
+                target.clone(),
+            ))
+            .id();
+        commands.spawn((
+            Node {
+                width: Val::Percent(100.0),
+                height: Val::Percent(100.0),
+                position_type: PositionType::Absolute,
+                ..default()
+            },
+            ImageNode::new(compose.picture.clone()),
+            bevy::ui::UiTargetCamera(camera),
+            GlobalZIndex(-1000),
+        ));
+    }
+}
+
+/// A camera of the scene, with the show's anti-aliasing and shadow filtering.
+fn camera_bundle(
+    spec: &super::CameraSpec,
+    camera: Camera,
+    msaa_samples: u32,
+    fast_shadows: bool,
+) -> impl Bundle + use<> {
+    (
+        Camera3d::default(),
+        camera,
+        Projection::Perspective(PerspectiveProjection {
+            fov: spec.fov_degrees.to_radians(),
+            ..default()
+        }),
+        tonemapping(spec.tonemapping),
+        Exposure {
+            ev100: spec.exposure_ev100,
+        },
+        msaa(msaa_samples),
+        look(spec.position, spec.look_at),
+        if fast_shadows {
+            bevy::light::ShadowFilteringMethod::Hardware2x2
+        } else {
+            bevy::light::ShadowFilteringMethod::default()
+        },
+    )
 }
 
 /// Builds the set (lights, shapes, props) from the scene, and again whenever the scene

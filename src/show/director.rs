@@ -89,6 +89,10 @@ pub struct Director {
     /// Play the rundown once, then write no more lines (a short video's script).
     once: bool,
     ended: bool,
+    /// Languages of the programs beside the main one, whose hosts say each line too.
+    echo_languages: Vec<String>,
+    /// The last written line in each of those languages (`None` where it has no text).
+    echoes: Vec<Option<String>>,
 }
 
 impl Director {
@@ -113,6 +117,8 @@ impl Director {
             drafted: Default::default(),
             once: false,
             ended: false,
+            echo_languages: Vec::new(),
+            echoes: Vec::new(),
             on_air: OnAir {
                 language: language.to_string(),
                 ..OnAir::default()
@@ -141,6 +147,39 @@ impl Director {
     /// Plays the rundown once: after its last segment no more lines are written.
     pub fn play_once(&mut self) {
         self.once = true;
+    }
+
+    /// Each line is written in these languages too, for programs that speak them in step
+    /// with the main one (see [`Director::take_echoes`]).
+    pub fn echo_in(&mut self, languages: Vec<String>) {
+        self.echo_languages = languages;
+    }
+
+    /// The line last written by [`Director::next_line`], in each echo language, once.
+    pub fn take_echoes(&mut self) -> Vec<Option<String>> {
+        std::mem::take(&mut self.echoes)
+    }
+
+    /// What is on air, as a program speaking `language` shows it: the same segment,
+    /// product and countdown, with names and the title in that language.
+    pub fn on_air_in(&self, language: &str) -> OnAir {
+        let mut on_air = self.on_air.clone();
+        if on_air.language == language {
+            return on_air;
+        }
+        on_air.language = language.to_string();
+        let segment = on_air.segment.and_then(|i| self.plan.segments.get(i));
+        on_air.title = segment.and_then(|s| s.title.as_ref()).map(|t| {
+            self.fill(
+                t.text(language),
+                on_air.product.as_ref(),
+                language,
+                on_air.flash_ends,
+                on_air.since,
+                None,
+            )
+        });
+        on_air
     }
 
     /// Whether a rundown played once has come to its end (its last line was put on air).
@@ -216,6 +255,15 @@ impl Director {
             // The countdown starts with the segment's first line: this one, if none yet.
             let ends = countdown.map(|c| self.segment_start.unwrap_or(when) + c);
             let text = self.fill(template, product.as_ref(), &language, ends, when, None);
+            self.echoes = (self.echo_languages.iter())
+                .map(|other| {
+                    let count = lines_for(&segment, other).len();
+                    let template =
+                        (count > 0).then(|| self.template(&segment, other, index % count))?;
+                    Some(self.fill(&template, product.as_ref(), other, ends, when, None))
+                        .filter(|t| !t.trim().is_empty())
+                })
+                .collect();
             self.serial += 1;
             self.in_flight = Some(self.serial);
             self.written.push_back(Written {

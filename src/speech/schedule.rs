@@ -37,8 +37,14 @@ pub struct Scheduler {
     busy_until: Option<u64>,
     /// Lines asked for now (`/say`): played next, as soon as the current line ends.
     urgent: Option<Receiver<Line>>,
-    /// A ready line taken early by [`Scheduler::wait_for_ready`].
+    /// A ready line taken early by [`Scheduler::wait_for_ready`] or [`Scheduler::has_ready`].
     held: Option<Line>,
+    /// Scripted lines wait (requests still play): another program's line is not ready.
+    pub hold: bool,
+    /// No scripted line starts before this sample: programs in step wait for the longest.
+    pub floor: u64,
+    /// Programs beside the main one that play the same lines (same language).
+    also: Vec<Sender<ScheduledLine>>,
 }
 
 impl Scheduler {
@@ -58,12 +64,28 @@ impl Scheduler {
             busy_until: None,
             urgent: None,
             held: None,
+            hold: false,
+            floor: 0,
+            also: Vec::new(),
         }
     }
 
     pub fn with_requests(mut self, urgent: Receiver<Line>) -> Self {
         self.urgent = Some(urgent);
         self
+    }
+
+    /// Every line is also sent here (a program that says the same lines).
+    pub fn also_to(&mut self, mixer: Sender<ScheduledLine>) {
+        self.also.push(mixer);
+    }
+
+    /// Whether the next scripted line is ready (kept for the next tick).
+    pub fn has_ready(&mut self) -> bool {
+        if self.held.is_none() {
+            self.held = self.ready.try_recv().ok();
+        }
+        self.held.is_some()
     }
 
     /// Called once per rendered frame with the frame's media time in samples. Returns the
@@ -75,7 +97,10 @@ impl Scheduler {
         {
             return Some(self.schedule(line, earliest));
         }
-        if self.busy_until.is_some_and(|b| b + self.pause > earliest) {
+        if self.hold
+            || self.floor > earliest
+            || self.busy_until.is_some_and(|b| b + self.pause > earliest)
+        {
             return None;
         }
         let line = self.held.take().or_else(|| self.ready.try_recv().ok())?;
@@ -88,7 +113,7 @@ impl Scheduler {
     /// Whether a ready line would start at `now` (nothing playing, the pause over).
     pub fn is_free(&self, now: u64) -> bool {
         let earliest = now + self.lead;
-        self.busy_until.is_none_or(|b| b + self.pause <= earliest)
+        self.floor <= earliest && self.busy_until.is_none_or(|b| b + self.pause <= earliest)
     }
 
     /// Waits up to `timeout` for the next scripted line to be ready. Offline renders use
@@ -112,6 +137,9 @@ impl Scheduler {
             scheduled.line.text
         );
         let _ = self.mixer.send(scheduled.clone());
+        for also in &self.also {
+            let _ = also.send(scheduled.clone());
+        }
         scheduled
     }
 }
@@ -184,5 +212,35 @@ mod tests {
             .find_map(|t| scheduler.tick(t))
             .unwrap();
         assert!(next.start >= asked.end() + 3 * 48_000);
+    }
+
+    #[test]
+    fn held_and_floored_lines_wait_while_requests_still_play() {
+        let (ready_tx, ready) = crossbeam_channel::unbounded();
+        let (urgent_tx, urgent) = crossbeam_channel::unbounded();
+        let (mixer, _heard) = crossbeam_channel::unbounded();
+        let (also, heard_too) = crossbeam_channel::unbounded();
+        let mut scheduler = Scheduler::new(ready, mixer, 0.0, 0.0).with_requests(urgent);
+        scheduler.also_to(also);
+        ready_tx.send(line(1.0)).unwrap();
+        scheduler.hold = true;
+        assert!(scheduler.has_ready());
+        assert!(scheduler.tick(0).is_none(), "held");
+        urgent_tx.send(line(0.5)).unwrap();
+        assert!(
+            scheduler.tick(0).is_some(),
+            "a request plays while the script is held"
+        );
+        scheduler.hold = false;
+        scheduler.floor = 96_000;
+        assert!(scheduler.tick(48_000).is_none(), "not before the floor");
+        assert!(!scheduler.is_free(48_000));
+        let started = scheduler.tick(96_000).unwrap();
+        assert_eq!(started.start, 96_000);
+        assert_eq!(
+            heard_too.try_iter().count(),
+            2,
+            "the program beside heard both"
+        );
     }
 }

@@ -119,9 +119,9 @@ function duration(seconds) {
 
 function showStatus(s) {
   lastStatus = s;
-  const p = s.program || {};
-  $("show-name").textContent = (s.show || "twincast") +
-    (p.width ? ` · ${p.name ? p.name + " " : ""}${p.width}×${p.height} ${p.language || ""}` : "");
+  const program = (p) => `${p.name ? p.name + " " : ""}${p.width}×${p.height} ${p.language || ""}`;
+  const all = [s.program, ...(s.programs || [])].filter((p) => p && p.width);
+  $("show-name").textContent = [s.show || "twincast", ...all.map(program)].join(" · ");
   $("clock").textContent = s.local_time ? `${s.local_time.slice(11, 19)} ${s.timezone || ""}` : "";
   $("speaking").textContent = s.speaking || "";
   $("segment").textContent = [s.segment, s.segment_title].filter(Boolean).join(" · ") || t("none");

@@ -66,7 +66,13 @@ pub fn window_app(
             })
             .disable::<LogPlugin>(),
     );
-    super::app::add_show_plugins(&mut app, show, scene, None, show.plan.overlay.clone())?;
+    super::app::add_show_plugins(
+        &mut app,
+        show,
+        scene,
+        super::app::Targets::default(),
+        show.plan.overlay.clone(),
+    )?;
     app.add_plugins(FreeCameraPlugin);
     app.insert_resource(MediaTime(0.0))
         .insert_resource(script)

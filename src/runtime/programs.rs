@@ -1,0 +1,186 @@
+//! Programs made beside the main one from the same world (`[[outputs]] program = …`): a
+//! vertical picture for a phone's live room, another market's language. Each has its own
+//! camera into the world, graphics laid out for its picture, a mix of its own (its host's
+//! lines, the shared music bed), an encoder and outputs. The rundown is the main one's:
+//! a program in the same language says the same lines; one in another language says each
+//! line in its own, in step (see `runtime::echo`).
+
+use super::audio::{load_effects, mix_settings, music_bed};
+use super::rundown::Rundown;
+use super::{RunError, show_run};
+use crate::capture::CaptureSpec;
+use crate::config::ShowConfig;
+use crate::encode::{EncodeSummary, EncoderThread, Encoding};
+use crate::media::{MediaClock, SAMPLE_RATE, VideoFrame};
+use crate::mix::ProgramMixer;
+use crate::output::OutputSet;
+use crate::scene::ViewCamera;
+use crate::speech::{ScheduledLine, Speaker};
+use crate::stage::{ProgramFeed, ProgramFeeds};
+use crossbeam_channel::{Receiver, Sender};
+use tracing::{info, warn};
+
+/// One program beside the main one, running.
+pub struct OtherProgram {
+    pub name: String,
+    pub language: String,
+    /// Says the main program's lines (same language), rather than its own.
+    same_lines: bool,
+    pub outputs: OutputSet,
+    encoder: Option<EncoderThread>,
+    /// The encoding and the frames' channels until the renderer exists.
+    waiting: Option<(Encoding<()>, Receiver<VideoFrame>, Sender<Vec<u8>>)>,
+}
+
+impl OtherProgram {
+    /// Sets up program `index` (1 and up): its mix joined to `rundown`, its encoder (not
+    /// started) and its outputs (started). Returns it with what its camera needs.
+    pub fn prepare(
+        index: usize,
+        (show, urls): &(ShowConfig, Vec<String>),
+        main: &ShowConfig,
+        rundown: Option<&mut Rundown>,
+        clock: MediaClock,
+        origin: u64,
+    ) -> Result<(Self, (ViewCamera, CaptureSpec)), RunError> {
+        let name = show.program.clone().unwrap_or_default();
+        let same_lines = show.language == main.language;
+        let schedule = match rundown {
+            Some(rundown) => Some(join_rundown(rundown, show, same_lines)?),
+            None => None,
+        };
+        let mixer = ProgramMixer::new(music_bed(show)?, schedule, mix_settings(show));
+        let encoding = show_run::encoding(show, Box::new(mixer), clock)?.with_origin(origin);
+        let outputs = show_run::start_outputs(urls, &encoding, show)?;
+        let (frame_tx, frame_rx) = crossbeam_channel::bounded(show_run::FRAME_QUEUE);
+        let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(show_run::FRAME_QUEUE + 4);
+        let (width, height) = show.render_size();
+        let cameras = (show.program(&name))
+            .map(|p| p.cameras.clone())
+            .unwrap_or_default();
+        let view = ViewCamera {
+            index,
+            cameras: main_cameras_swapped(main, cameras),
+            width,
+            height,
+        };
+        let capture = CaptureSpec {
+            width,
+            height,
+            sink: frame_tx,
+            recycled: recycle_rx,
+        };
+        info!(
+            "program `{name}`: {width}×{height}, {}, to {} output(s)",
+            show.language,
+            urls.len()
+        );
+        let program = Self {
+            name,
+            language: show.language.clone(),
+            same_lines,
+            outputs,
+            encoder: None,
+            waiting: Some((encoding, frame_rx, recycle_tx)),
+        };
+        Ok((program, (view, capture)))
+    }
+
+    /// Starts the encoder, once the renderer that feeds it exists.
+    pub fn start_encoder(&mut self) {
+        if let Some((encoding, frames, recycle)) = self.waiting.take() {
+            let encoding = encoding.with_sink(self.outputs.fanout());
+            self.encoder = Some(EncoderThread::spawn(encoding, frames, recycle));
+        }
+    }
+
+    /// Flushes the encoder and closes the outputs: the frames encoded, each output's url
+    /// and bytes. Called after the renderer has delivered its last frame.
+    pub fn close(self) -> (Option<EncodeSummary>, Vec<(String, u64)>) {
+        let summary = self
+            .encoder
+            .map(EncoderThread::finish)
+            .and_then(|r| r.map_err(|e| warn!("program `{}`: {e}", self.name)).ok());
+        let bytes: Vec<u64> = (self.outputs.outputs.iter())
+            .map(|o| o.stats.bytes.load(std::sync::atomic::Ordering::Relaxed))
+            .collect();
+        let mut written = Vec::new();
+        for ((url, result), bytes) in self.outputs.close().into_iter().zip(bytes) {
+            if let Err(e) = result {
+                warn!("program output {e}");
+            }
+            written.push((url, bytes));
+        }
+        (summary, written)
+    }
+}
+
+/// The main program's cameras as this program frames them: its own swaps, where the main
+/// program (itself made with `--program`) already swapped some, applied to those too.
+fn main_cameras_swapped(
+    main: &ShowConfig,
+    mut cameras: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let Some(main_program) = main.program.as_deref().and_then(|n| main.program(n)) else {
+        return cameras;
+    };
+    for (original, swapped) in &main_program.cameras {
+        if let Some(ours) = cameras.get(original).cloned() {
+            cameras.insert(swapped.clone(), ours);
+        } else {
+            cameras.insert(swapped.clone(), original.clone());
+        }
+    }
+    cameras
+}
+
+/// Joins a program's mix to the rundown: the same lines, or its own in its language with
+/// its own voice. Returns where its lines arrive.
+fn join_rundown(
+    rundown: &mut Rundown,
+    show: &ShowConfig,
+    same_lines: bool,
+) -> Result<Receiver<ScheduledLine>, RunError> {
+    let (to_mixer, schedule) = crossbeam_channel::unbounded();
+    if same_lines {
+        rundown.also_to(to_mixer);
+    } else {
+        let a = &show.audio;
+        let (speaker, io) = Speaker::spawn(
+            show.voice.clone(),
+            a.normalize.then_some(a.loudness_lufs),
+            load_effects(&a.effects)?,
+        );
+        rundown.add_echo(&show.language, speaker, io, to_mixer);
+    }
+    Ok(schedule)
+}
+
+/// Hands each program's view of the show to the world before a frame: what is on air in
+/// its language, and the line just put on its timeline (`main_line` for programs saying
+/// the main one's, the rundown's echoes for the others). Lines long over are dropped.
+pub fn feed(
+    feeds: &mut ProgramFeeds,
+    programs: &[OtherProgram],
+    rundown: &mut Rundown,
+    main_line: Option<&ScheduledLine>,
+    now: f64,
+) {
+    feeds.0.resize_with(programs.len(), ProgramFeed::default);
+    let echoed = rundown.take_echoed();
+    let mut echo = 0;
+    for (feed, program) in feeds.0.iter_mut().zip(programs) {
+        feed.on_air = rundown.on_air_in(&program.language);
+        if program.same_lines {
+            feed.speech.extend(main_line.cloned());
+        } else {
+            let ours = echoed.iter().filter(|(i, _)| *i == echo);
+            feed.speech.extend(ours.map(|(_, line)| line.clone()));
+            echo += 1;
+        }
+        while (feed.speech.front()).is_some_and(|l| l.end() as f64 / SAMPLE_RATE as f64 + 1.0 < now)
+        {
+            feed.speech.pop_front();
+        }
+    }
+}
