@@ -13,11 +13,15 @@
 #                             steering a running demo stream
 #   docs/media/clips.jpg      `twincast clips` on the vertical program: a still of each clip
 #   docs/media/clips.txt      that batch's summary table and speed
+#   docs/media/programs.jpg   three programs of one world at once during the first pitch:
+#                             English, Chinese on the same picture, the vertical Chinese one
+#   docs/media/programs.txt   that run's report
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
 #   scripts/readme-media.sh                 # all of them: about 25 minutes on two CPU cores
-#   scripts/readme-media.sh night windows   # some: day, night, vr, windows, console, clips
+#   scripts/readme-media.sh night windows   # some: day, night, vr, windows, console, clips,
+#                                           # programs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -141,6 +145,22 @@ for clip in cake-zh cake-en speeder-zh speeder-en; do
   inputs+=(-i "$WORK/$clip.jpg"); n=$((n + 1))
 done
 ffmpeg -v error -y "${inputs[@]}" -filter_complex "hstack=inputs=$n" -q:v 3 "$OUT/clips.jpg"
+fi
+
+if wanted programs; then
+echo "rendering the demo's three programs at once (rendered at half size)..." >&2
+show_copy programs
+"$TWINCAST_BIN" render "$WORK/programs.toml" --render-scale 0.5 --seconds 30 --clock 12:00 \
+  -o "$WORK/programs-en.mp4" --program-output "chinese=$WORK/programs-zh.mp4" \
+  --program-output "vertical=$WORK/programs-vertical.mp4" > "$OUT/programs.txt"
+at="$(moment "$WORK/programs.said.jsonl" pitch 4)"
+for program in en zh vertical; do
+  still "$WORK/programs-$program.mp4" "$at" "$WORK/programs-$program.jpg"
+done
+ffmpeg -v error -y -i "$WORK/programs-en.jpg" -i "$WORK/programs-zh.jpg" \
+  -i "$WORK/programs-vertical.jpg" -filter_complex \
+  "[0]scale=640:360[a];[1]scale=640:360[b];[a][b]vstack[l];[2]scale=-2:720[r];[l][r]hstack" \
+  -q:v 3 "$OUT/programs.jpg"
 fi
 
 ls -l "$OUT" >&2

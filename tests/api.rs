@@ -94,6 +94,8 @@ fn every_endpoint_answers_and_steers_a_running_show() {
         "{status}"
     );
     assert_eq!(program["language"], "en");
+    let beside = status["programs"].as_array();
+    assert!(beside.is_some_and(|p| p.is_empty()), "{status}");
     assert!(status["uptime_seconds"].as_f64().unwrap() > 0.0);
     assert_eq!(status["outputs"][0]["state"], "Live", "{status}");
     assert!(

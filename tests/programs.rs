@@ -4,9 +4,10 @@
 //! voice in its program's language (against the same program rendered alone), and the
 //! two hosts in step (each line starts at the same moment in both, the shorter waiting).
 
-use crate::common::media::{count_pixels, probe, r128, rgb_frame, stream};
-use crate::common::{Scratch, panel_show_in, run_ok};
+use crate::common::media::{assert_media, count_pixels, probe, r128, rgb_frame, stream};
+use crate::common::{RtmpServer, Scratch, panel_show_in, run_ok, wait_for_stable_file};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The shop in both languages, English landscape and a Chinese vertical program.
 fn bilingual_show(dir: &Scratch, outputs: &str) -> PathBuf {
@@ -274,5 +275,35 @@ fn a_vertical_chinese_and_a_horizontal_english_program_from_one_world() {
     assert!(
         (main_lufs - vertical_lufs).abs() < 4.0,
         "{main_lufs} vs {vertical_lufs}"
+    );
+}
+
+/// Live: `stream` sends the vertical Chinese program to an RTMP server (a phone's live
+/// room) while recording the English one, both from one world in real time.
+#[test]
+fn stream_pushes_the_vertical_program_to_rtmp_beside_the_main_one() {
+    let dir = Scratch::new("programs-live");
+    let server = RtmpServer::start(&dir.0);
+    let show = bilingual_show(&dir, "");
+    let local = dir.path("english.flv");
+    let push = format!("vertical={}", server.url("douyin"));
+    run_ok(&[
+        "stream",
+        show.to_str().unwrap(),
+        "--seconds",
+        "4",
+        "-o",
+        local.to_str().unwrap(),
+        "--program-output",
+        &push,
+    ]);
+    let recording = server.recording("douyin");
+    wait_for_stable_file(&recording, Duration::from_secs(10));
+    assert_media(&recording, 180, 320, 15, 4.0);
+    assert_media(&local, 320, 180, 15, 4.0);
+    let heard = envelope(&recording);
+    assert!(
+        heard.iter().any(|&level| level > 0.01),
+        "the vertical program is silent"
     );
 }

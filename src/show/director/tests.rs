@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::plan::{Faq, Names, ScheduleEntry};
+use crate::config::plan::{Faq, Localized, Names, ScheduleEntry};
 
 fn product(id: &str, zh: &str, en: &str, price: f64) -> Product {
     Product {
@@ -288,4 +288,40 @@ fn drafted_lines_take_turns_and_stand_in_for_a_missing_language() {
     // In a language the segment has no lines in, the model's lines are said.
     let zh = d.template(&d.plan().segments[0].clone(), "zh", 0);
     assert_eq!(zh, "欢迎来到{shop}");
+}
+
+#[test]
+fn every_line_is_written_in_the_echo_languages_too() {
+    let mut plan = plan();
+    let pitch = &mut plan.segments[1];
+    pitch.translations.insert(
+        "zh".into(),
+        vec![LineSpec::Variants(vec!["{name}只要{price}元".into()])],
+    );
+    pitch.title = Some(Localized::ByLanguage(
+        [
+            ("en".into(), "{name}".into()),
+            ("zh".into(), "{name}特价".into()),
+        ]
+        .into(),
+    ));
+    let mut d = Director::new(plan, "en", 0.0);
+    d.echo_in(vec!["zh".into()]);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 2.0);
+    // No translation: the file's own line, as a program speaking only zh would say it.
+    assert_eq!(d.take_echoes(), [Some("Welcome to Acme".to_string())]);
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "The kettle is 129");
+    assert_eq!(d.take_echoes(), [Some("电水壶只要129元".to_string())]);
+    assert!(d.take_echoes().is_empty(), "taken once");
+    // The second pitch line has no second translation: the translation's lines in turn.
+    say(&mut d, &mut now, 2.0);
+    assert_eq!(d.take_echoes(), [Some("电水壶只要129元".to_string())]);
+    let zh = d.on_air_in("zh");
+    assert_eq!(
+        (zh.language.as_str(), zh.title.as_deref()),
+        ("zh", Some("电水壶特价"))
+    );
+    assert_eq!(d.on_air().title.as_deref(), Some("kettle"));
+    assert_eq!(zh.product, d.on_air().product);
 }
