@@ -15,7 +15,6 @@
 #   docs/media/clips.txt      that batch's summary table and speed
 #   docs/media/programs.jpg   three programs of one world at once during the first pitch:
 #                             English, Chinese on the same picture, the vertical Chinese one
-#   docs/media/programs.txt   that run's report
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
@@ -152,7 +151,7 @@ echo "rendering the demo's three programs at once (rendered at half size)..." >&
 show_copy programs
 "$TWINCAST_BIN" render "$WORK/programs.toml" --render-scale 0.5 --seconds 30 --clock 12:00 \
   -o "$WORK/programs-en.mp4" --program-output "chinese=$WORK/programs-zh.mp4" \
-  --program-output "vertical=$WORK/programs-vertical.mp4" > "$OUT/programs.txt"
+  --program-output "vertical=$WORK/programs-vertical.mp4" > /dev/null
 at="$(moment "$WORK/programs.said.jsonl" pitch 4)"
 for program in en zh vertical; do
   still "$WORK/programs-$program.mp4" "$at" "$WORK/programs-$program.jpg"

@@ -49,6 +49,11 @@ impl Echo {
         }
     }
 
+    /// Another program in this language hears the same lines.
+    pub fn also_to(&mut self, to_mixer: Sender<ScheduledLine>) {
+        self.scheduler.also_to(to_mixer);
+    }
+
     /// The main line `serial`, as this program says it.
     pub fn write(&mut self, serial: u64, text: String, now: f64) {
         let line = ScriptLine {

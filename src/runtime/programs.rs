@@ -3,7 +3,7 @@
 //! camera into the world, graphics laid out for its picture, a mix of its own (its host's
 //! lines, the shared music bed), an encoder and outputs. The rundown is the main one's:
 //! a program in the same language says the same lines; one in another language says each
-//! line in its own, in step (see `runtime::echo`).
+//! line in its own, in step (see `runtime::echo`), voiced once per language.
 
 use super::audio::{load_effects, mix_settings, music_bed};
 use super::rundown::Rundown;
@@ -24,8 +24,8 @@ use tracing::{info, warn};
 pub struct OtherProgram {
     pub name: String,
     pub language: String,
-    /// Says the main program's lines (same language), rather than its own.
-    same_lines: bool,
+    /// Whose lines it says: the main program's (same language), or an echo's.
+    lines: Lines,
     pub outputs: OutputSet,
     encoder: Option<EncoderThread>,
     /// The encoding and the frames' channels until the renderer exists.
@@ -44,10 +44,12 @@ impl OtherProgram {
         origin: u64,
     ) -> Result<(Self, (ViewCamera, CaptureSpec)), RunError> {
         let name = show.program.clone().unwrap_or_default();
-        let same_lines = show.language == main.language;
-        let schedule = match rundown {
-            Some(rundown) => Some(join_rundown(rundown, show, same_lines)?),
-            None => None,
+        let (lines, schedule) = match rundown {
+            Some(rundown) => {
+                let (lines, schedule) = join_rundown(rundown, show, main)?;
+                (lines, Some(schedule))
+            }
+            None => (Lines::Main, None),
         };
         let mixer = ProgramMixer::new(music_bed(show)?, schedule, mix_settings(show));
         let encoding = show_run::encoding(show, Box::new(mixer), clock)?.with_origin(origin);
@@ -78,7 +80,7 @@ impl OtherProgram {
         let program = Self {
             name,
             language: show.language.clone(),
-            same_lines,
+            lines,
             outputs,
             encoder: None,
             waiting: Some((encoding, frame_rx, recycle_tx)),
@@ -134,26 +136,38 @@ fn main_cameras_swapped(
     cameras
 }
 
-/// Joins a program's mix to the rundown: the same lines, or its own in its language with
-/// its own voice. Returns where its lines arrive.
+/// Whose lines a program says.
+#[derive(Debug, Clone, Copy)]
+enum Lines {
+    Main,
+    Echo(usize),
+}
+
+/// Joins a program's mix to the rundown: the main program's lines (same language), or
+/// those of the echo in its language, voiced once for every program that speaks it.
+/// Returns whose lines and where they arrive.
 fn join_rundown(
     rundown: &mut Rundown,
     show: &ShowConfig,
-    same_lines: bool,
-) -> Result<Receiver<ScheduledLine>, RunError> {
+    main: &ShowConfig,
+) -> Result<(Lines, Receiver<ScheduledLine>), RunError> {
     let (to_mixer, schedule) = crossbeam_channel::unbounded();
-    if same_lines {
+    if show.language == main.language {
         rundown.also_to(to_mixer);
-    } else {
-        let a = &show.audio;
-        let (speaker, io) = Speaker::spawn(
-            show.voice.clone(),
-            a.normalize.then_some(a.loudness_lufs),
-            load_effects(&a.effects)?,
-        );
-        rundown.add_echo(&show.language, speaker, io, to_mixer);
+        return Ok((Lines::Main, schedule));
     }
-    Ok(schedule)
+    if let Some(echo) = rundown.echo_of(&show.language) {
+        rundown.echo_also_to(echo, to_mixer);
+        return Ok((Lines::Echo(echo), schedule));
+    }
+    let a = &show.audio;
+    let (speaker, io) = Speaker::spawn(
+        show.voice.clone(),
+        a.normalize.then_some(a.loudness_lufs),
+        load_effects(&a.effects)?,
+    );
+    let echo = rundown.add_echo(&show.language, speaker, io, to_mixer);
+    Ok((Lines::Echo(echo), schedule))
 }
 
 /// Hands each program's view of the show to the world before a frame: what is on air in
@@ -168,15 +182,14 @@ pub fn feed(
 ) {
     feeds.0.resize_with(programs.len(), ProgramFeed::default);
     let echoed = rundown.take_echoed();
-    let mut echo = 0;
     for (feed, program) in feeds.0.iter_mut().zip(programs) {
         feed.on_air = rundown.on_air_in(&program.language);
-        if program.same_lines {
-            feed.speech.extend(main_line.cloned());
-        } else {
-            let ours = echoed.iter().filter(|(i, _)| *i == echo);
-            feed.speech.extend(ours.map(|(_, line)| line.clone()));
-            echo += 1;
+        match program.lines {
+            Lines::Main => feed.speech.extend(main_line.cloned()),
+            Lines::Echo(echo) => {
+                let ours = echoed.iter().filter(|(i, _)| *i == echo);
+                feed.speech.extend(ours.map(|(_, line)| line.clone()));
+            }
         }
         while (feed.speech.front()).is_some_and(|l| l.end() as f64 / SAMPLE_RATE as f64 + 1.0 < now)
         {

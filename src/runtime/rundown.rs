@@ -128,18 +128,32 @@ impl Rundown {
         }
     }
 
-    /// A program speaking `language` in step with this one; its lines go to `to_mixer`.
+    /// The index of the echo speaking `language`, if there is one already.
+    pub fn echo_of(&self, language: &str) -> Option<usize> {
+        self.echoes.iter().position(|e| e.language == language)
+    }
+
+    /// Lines in `language` in step with this one, voiced by `speaker` and sent to
+    /// `to_mixer`; returns the echo's index (see [`Rundown::take_echoed`]).
     pub fn add_echo(
         &mut self,
         language: &str,
         speaker: Speaker,
         io: SpeakerIo,
         to_mixer: Sender<ScheduledLine>,
-    ) {
+    ) -> usize {
         let lead = (2.0 / self.clock.fps as f32).max(0.1);
         (self.echoes).push(Echo::new(language.into(), speaker, io, to_mixer, lead));
         let languages = self.echoes.iter().map(|e| e.language.clone()).collect();
         self.director.echo_in(languages);
+        self.echoes.len() - 1
+    }
+
+    /// Another program hears echo `index`'s lines too (a second program in its language).
+    pub fn echo_also_to(&mut self, index: usize, to_mixer: Sender<ScheduledLine>) {
+        if let Some(echo) = self.echoes.get_mut(index) {
+            echo.also_to(to_mixer);
+        }
     }
 
     /// A program saying the same lines beside this one: they go to `to_mixer` too.
@@ -147,8 +161,8 @@ impl Rundown {
         self.scheduler.also_to(to_mixer);
     }
 
-    /// Lines of the programs in step put on the timeline since the last call, with the
-    /// index of their program (in the order added).
+    /// Lines of the echoes put on the timeline since the last call, with the index of
+    /// their echo.
     pub fn take_echoed(&mut self) -> Vec<(usize, ScheduledLine)> {
         std::mem::take(&mut self.echoed)
     }
