@@ -30,23 +30,18 @@ pub struct GestureRequests(pub Vec<Gesture>);
 #[derive(Resource, Default)]
 pub struct ProgramFeeds(pub Vec<ProgramFeed>);
 
-/// One program's view of the show: what is on air in its language, the lines it says.
+/// One program's view of the show: what is on air in its language and prices, the lines
+/// it says, the currency sign of its prices.
 #[derive(Default)]
 pub struct ProgramFeed {
     pub on_air: OnAir,
     pub speech: VecDeque<ScheduledLine>,
+    pub currency: String,
 }
 
 impl ProgramFeeds {
-    /// What program `index` shows (0: the main one) and the lines it says.
-    pub fn view<'a>(
-        &'a self,
-        index: usize,
-        main: (&'a OnAir, &'a VecDeque<ScheduledLine>),
-    ) -> (&'a OnAir, &'a VecDeque<ScheduledLine>) {
-        match index.checked_sub(1).and_then(|i| self.0.get(i)) {
-            Some(feed) => (&feed.on_air, &feed.speech),
-            None => main,
-        }
+    /// The feed of program `index` (1 and up; the main one, 0, has none).
+    pub fn get(&self, index: usize) -> Option<&ProgramFeed> {
+        self.0.get(index.checked_sub(1)?)
     }
 }

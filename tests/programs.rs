@@ -1,7 +1,8 @@
 //! Two programs from one world at once: a horizontal English program and a vertical
 //! Chinese one, each to its own file (`[[outputs]] program`). Checked as viewers get them:
-//! sizes and streams by ffprobe, each graphic where its layout puts it, each card and
-//! voice in its program's language (against the same program rendered alone), and the
+//! sizes and streams by ffprobe, each graphic where its layout puts it, each card (names,
+//! prices in the program's currency) and voice in its program's language (against the
+//! same program rendered alone), and the
 //! two hosts in step (each line starts at the same moment in both, the shorter waiting).
 
 use crate::common::media::{assert_media, count_pixels, probe, r128, rgb_frame, stream};
@@ -9,7 +10,8 @@ use crate::common::{RtmpServer, Scratch, panel_show_in, run_ok, wait_for_stable_
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The shop in both languages, English landscape and a Chinese vertical program.
+/// The shop in two markets: English in US dollars (landscape), and Chinese in yuan, as
+/// a vertical program and on the same picture.
 fn bilingual_show(dir: &Scratch, outputs: &str) -> PathBuf {
     let extra = format!(
         r##"
@@ -18,12 +20,17 @@ name = "vertical"
 width = 180
 height = 320
 language = "zh"
+currency = "¥"
 
 [[programs]]
 name = "chinese"
 width = 320
 height = 180
 language = "zh"
+currency = "¥"
+
+[overlay]
+currency = "US$"
 {outputs}
 "##
     );
@@ -31,6 +38,14 @@ language = "zh"
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
         .replace("width = 480\nheight = 270", "width = 320\nheight = 180")
+        .replace(
+            "stock = 50\n",
+            "stock = 50\nprices.\"¥\" = { price = 899, flash_price = 699 }\n",
+        )
+        .replace(
+            "points = [\"three speeds\"]\n",
+            "points = [\"three speeds\"]\nprices.\"¥\" = { price = 599 }\n",
+        )
         .replace(
             "lines = [\"Welcome to {shop}.\", [\"Hello again.\", \"Hi there.\"]]",
             "lines = [\"Welcome to {shop}.\", [\"Hello again.\", \"Hi there.\"]]\n\
@@ -42,7 +57,7 @@ language = "zh"
              translations.zh = [\"这是{name}。\", \"只要{price}元，今天下单立刻发货。\"]",
         );
     assert!(
-        text.matches("translations.zh").count() == 2,
+        text.matches("translations.zh").count() == 2 && text.matches("prices.").count() == 2,
         "the fixture changed"
     );
     std::fs::write(&path, text).unwrap();
@@ -194,8 +209,8 @@ fn a_vertical_chinese_and_a_horizontal_english_program_from_one_world() {
     );
 
     // Each card in its program's language: as the program rendered alone shows it.
-    // The card's name lines, where the two languages differ.
-    let card_of_landscape = (232..300, 33..52);
+    // The card's name and price lines, where the two markets differ.
+    let card_of_landscape = (232..300, 33..70);
     let card_of_portrait = (5..115, 170..222);
     let same = difference(
         &landscape,

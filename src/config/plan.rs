@@ -53,6 +53,19 @@ pub struct Product {
     /// A picture for the product card, relative to the show file.
     #[serde(default)]
     pub image: Option<std::path::PathBuf>,
+    /// Its prices in other currencies, by the sign a program shows (`[[programs]]
+    /// currency`): `prices."US$" = { price = 17.99, flash_price = 13.99 }`.
+    #[serde(default)]
+    pub prices: std::collections::BTreeMap<String, MarketPrice>,
+}
+
+/// A product's price (and flash-sale price) in one currency.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketPrice {
+    pub price: f64,
+    #[serde(default)]
+    pub flash_price: Option<f64>,
 }
 
 /// Text given once (in the show's `language`) or per language: `"…"` or
@@ -280,11 +293,16 @@ impl Default for OverlayConfig {
 impl OverlayConfig {
     /// A price as the card shows it: the currency sign, no decimals for whole amounts.
     pub fn price(&self, v: f64) -> String {
-        if v.fract().abs() < 1e-9 {
-            format!("{}{v:.0}", self.currency)
-        } else {
-            format!("{}{v:.2}", self.currency)
-        }
+        price_text(&self.currency, v)
+    }
+}
+
+/// A price with its currency sign, no decimals for whole amounts.
+pub fn price_text(currency: &str, v: f64) -> String {
+    if v.fract().abs() < 1e-9 {
+        format!("{currency}{v:.0}")
+    } else {
+        format!("{currency}{v:.2}")
     }
 }
 

@@ -28,6 +28,10 @@ pub struct ProgramConfig {
     /// Video bitrate (kb/s); the show's `[video]` one when absent.
     #[serde(default)]
     pub bitrate_kbps: Option<u32>,
+    /// The currency its prices are in (the sign shown, e.g. `US$`): each product's
+    /// `prices."US$"`. The show's own (`[overlay] currency`) when absent.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// A short-video template (`[[clips]]`): the lines of a clip about a product, its post's
@@ -91,6 +95,9 @@ impl ShowConfig {
         if let Some(language) = &program.language {
             show.speak_only(language, program.voice.as_deref());
         }
+        if let Some(currency) = &program.currency {
+            show.price_in(currency);
+        }
         show.validate()?;
         Ok(show)
     }
@@ -110,6 +117,21 @@ impl ShowConfig {
             slot.language = None;
             slot.voice = None;
         }
+    }
+
+    /// The catalog priced in `currency` (products' `prices`; checked at load), shown
+    /// with its sign.
+    pub fn price_in(&mut self, currency: &str) {
+        if *currency == self.plan.overlay.currency {
+            return;
+        }
+        for product in &mut self.plan.products {
+            if let Some(market) = product.prices.get(currency) {
+                product.price = market.price;
+                product.flash_price = market.flash_price;
+            }
+        }
+        self.plan.overlay.currency = currency.to_string();
     }
 
     /// The names of the declared programs, for messages.
@@ -223,6 +245,19 @@ pub(super) fn validate(show: &ShowConfig) -> Result<(), (String, String)> {
             && !matches!(language.as_str(), "zh" | "en")
         {
             return Err((field("language"), format!("`{language}` is not zh or en")));
+        }
+        let currency = program.currency.as_ref();
+        let unpriced = currency
+            .filter(|c| **c != show.plan.overlay.currency)
+            .and_then(|c| (show.plan.products.iter()).find(|p| !p.prices.contains_key(c)));
+        if let (Some(currency), Some(product)) = (currency, unpriced) {
+            return Err((
+                field("currency"),
+                format!(
+                    "product `{}` has no price in {currency} (`prices.\"{currency}\"`)",
+                    product.id
+                ),
+            ));
         }
     }
     if let Some((name, url)) =

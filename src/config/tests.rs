@@ -334,3 +334,38 @@ program = "vertical"
         "{err}"
     );
 }
+
+#[test]
+fn a_program_in_another_currency_takes_each_products_price_in_it() {
+    let dir = ShowDir::new("program-currency");
+    let text = r#"scene = "room.ron"
+language = "en"
+[overlay]
+currency = "US$"
+[[products]]
+id = "kettle"
+name = { en = "kettle", zh = "电水壶" }
+price = 19.99
+flash_price = 14.99
+prices."¥" = { price = 129, flash_price = 99 }
+[[programs]]
+name = "douyin"
+width = 720
+height = 1280
+language = "zh"
+currency = "¥"
+"#;
+    let show = dir.parse(text).unwrap();
+    let douyin = show.for_program("douyin").unwrap();
+    let kettle = &douyin.plan.products[0];
+    assert_eq!((kettle.price, kettle.flash_price), (129.0, Some(99.0)));
+    assert_eq!(douyin.plan.overlay.price(kettle.price), "¥129");
+    assert_eq!(show.plan.products[0].price, 19.99, "the show keeps its own");
+
+    let unpriced = text.replace("prices.\"¥\" = { price = 129, flash_price = 99 }\n", "");
+    let err = dir.parse(&unpriced).unwrap_err().to_string();
+    assert!(
+        err.contains("programs[0].currency") && err.contains("`kettle` has no price in ¥"),
+        "{err}"
+    );
+}

@@ -3,7 +3,7 @@
 //! Kept apart from the nodes so each program (a main one, programs beside it in other
 //! languages) gets its own, and so it can be tested without a renderer.
 
-use crate::config::plan::{OverlayConfig, SegmentKind};
+use crate::config::plan::{OverlayConfig, SegmentKind, price_text};
 use crate::show::{OnAir, clock_text};
 use crate::speech::ScheduledLine;
 use std::collections::VecDeque;
@@ -31,13 +31,15 @@ pub struct CardText {
     pub stock: String,
 }
 
-/// The graphics of a program showing `on_air`, saying `speech`, at media second `now`.
+/// The graphics of a program showing `on_air`, saying `speech`, with prices in
+/// `currency`, at media second `now`.
 pub fn graphics_of(
     on_air: &OnAir,
     speech: &VecDeque<ScheduledLine>,
-    config: &OverlayConfig,
+    (config, currency): (&OverlayConfig, &str),
     now: f64,
 ) -> Graphics {
+    let price = |v: f64| price_text(currency, v);
     let zh = on_air.language == "zh";
     let flash_left = (on_air.flash_ends)
         .filter(|_| on_air.kind == Some(SegmentKind::FlashSale))
@@ -55,16 +57,12 @@ pub fn graphics_of(
                 other.to_string()
             },
             name,
-            price: config.price(if flash {
+            price: price(if flash {
                 p.flash_price.unwrap_or(p.price)
             } else {
                 p.price
             }),
-            original: if flash {
-                config.price(p.price)
-            } else {
-                String::new()
-            },
+            original: if flash { price(p.price) } else { String::new() },
             stock: p.stock.map_or(String::new(), |s| {
                 if zh {
                     format!("库存 {s} 件")
@@ -115,6 +113,7 @@ mod tests {
                 points: Default::default(),
                 prop: None,
                 image: None,
+                prices: Default::default(),
             }),
             ..OnAir::default()
         }
@@ -124,8 +123,8 @@ mod tests {
     fn each_language_gets_its_own_card() {
         let config = OverlayConfig::default();
         let none = VecDeque::new();
-        let zh = graphics_of(&pitch("zh"), &none, &config, 10.0);
-        let en = graphics_of(&pitch("en"), &none, &config, 10.0);
+        let zh = graphics_of(&pitch("zh"), &none, (&config, "¥"), 10.0);
+        let en = graphics_of(&pitch("en"), &none, (&config, "US$"), 10.0);
         let (zh_card, en_card) = (zh.card.unwrap(), en.card.unwrap());
         assert_eq!(
             (zh_card.name.as_str(), zh_card.other_name.as_str()),
@@ -133,6 +132,10 @@ mod tests {
         );
         assert_eq!(en_card.name, "Water pump");
         assert_eq!(en_card.stock, "12 in stock");
+        assert_eq!(
+            (en_card.price.as_str(), en_card.original.as_str()),
+            ("US$79", "US$99")
+        );
         assert!(zh_card.price.ends_with("79") && zh_card.original.ends_with("99"));
         assert_eq!(zh.banner.as_deref(), Some("限时秒杀  01:05"));
         assert_eq!(en.banner.as_deref(), Some("FLASH SALE  01:05"));

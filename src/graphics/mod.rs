@@ -511,15 +511,17 @@ fn update_overlay(
 ) {
     let now = time.map_or(0.0, |t| t.0);
     let no_speech = Default::default();
-    let main = (&on_air.0, speech.as_ref().map_or(&no_speech, |s| &s.0));
-    let no_feeds = ProgramFeeds::default();
-    let feeds = feeds.as_deref().unwrap_or(&no_feeds);
+    let main_speech = speech.as_ref().map_or(&no_speech, |s| &s.0);
+    let config = &settings.config;
     let mut programs = std::collections::HashMap::new();
     let mut graphics = Vec::new();
     for (root, OverlayRoot(index)) in &roots {
-        let (on_air, speech) = feeds.view(*index, main);
+        let feed = feeds.as_ref().and_then(|f| f.get(*index));
         let at = graphics.len();
-        graphics.push(graphics_of(on_air, speech, &settings.config, now));
+        graphics.push(match feed {
+            Some(f) => graphics_of(&f.on_air, &f.speech, (config, &f.currency), now),
+            None => graphics_of(&on_air.0, main_speech, (config, &config.currency), now),
+        });
         programs.extend(children.iter_descendants(root).map(|e| (e, at)));
     }
     let of = |e: Entity| programs.get(&e).map(|&i| &graphics[i]);

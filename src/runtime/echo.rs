@@ -4,6 +4,7 @@
 //! English host talk about the same product at the same time, whichever says it longer.
 
 use crate::media::SAMPLE_RATE;
+use crate::show::Market;
 use crate::speech::{Line, Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::VecDeque;
@@ -16,7 +17,8 @@ const WAIT_SECONDS: f64 = 10.0;
 
 /// One program speaking another language, stepped by the rundown.
 pub struct Echo {
-    pub language: String,
+    /// The language, prices and currency it speaks in.
+    pub market: Market,
     script: Sender<ScriptLine>,
     scheduler: Scheduler,
     /// The speaker ends when its request channel closes: kept open, though this
@@ -31,7 +33,7 @@ pub struct Echo {
 impl Echo {
     /// `speaker` voices the lines; `to_mixer` is the program's mix.
     pub fn new(
-        language: String,
+        market: Market,
         speaker: Speaker,
         io: crate::speech::SpeakerIo,
         to_mixer: Sender<ScheduledLine>,
@@ -40,7 +42,7 @@ impl Echo {
         let mut scheduler = Scheduler::new(io.ready, to_mixer, 0.0, lead_seconds);
         scheduler.hold = true;
         Self {
-            language,
+            market,
             script: io.script,
             scheduler,
             _speaker: (speaker, io.requests, io.urgent),
@@ -61,7 +63,11 @@ impl Echo {
             voice: None,
             serial,
         };
-        tracing::debug!("{} line {serial} written: {}", self.language, line.text);
+        tracing::debug!(
+            "{} line {serial} written: {}",
+            self.market.language,
+            line.text
+        );
         if self.script.send(line).is_ok() {
             self.sent.push_back((serial, now));
         }
@@ -85,7 +91,7 @@ impl Echo {
         if now - sent_at > WAIT_SECONDS {
             warn!(
                 "the {} program's line is {WAIT_SECONDS} s late; the main program goes on",
-                self.language
+                self.market.language
             );
             self.released = self.sent.len();
             return false;

@@ -2,8 +2,9 @@
 //! vertical picture for a phone's live room, another market's language. Each has its own
 //! camera into the world, graphics laid out for its picture, a mix of its own (its host's
 //! lines, the shared music bed), an encoder and outputs. The rundown is the main one's:
-//! a program in the same language says the same lines; one in another language says each
-//! line in its own, in step (see `runtime::echo`), voiced once per language.
+//! a program in the same market (language and currency) says the same lines; one in
+//! another says each line in its own words and prices, in step (see `runtime::echo`),
+//! voiced once per market.
 
 use super::audio::{load_effects, mix_settings, music_bed};
 use super::rundown::Rundown;
@@ -15,6 +16,7 @@ use crate::media::{MediaClock, SAMPLE_RATE, VideoFrame};
 use crate::mix::ProgramMixer;
 use crate::output::OutputSet;
 use crate::scene::ViewCamera;
+use crate::show::Market;
 use crate::speech::{ScheduledLine, Speaker};
 use crate::stage::{ProgramFeed, ProgramFeeds};
 use crossbeam_channel::{Receiver, Sender};
@@ -23,8 +25,9 @@ use tracing::{info, warn};
 /// One program beside the main one, running.
 pub struct OtherProgram {
     pub name: String,
-    pub language: String,
-    /// Whose lines it says: the main program's (same language), or an echo's.
+    /// Its language, prices and currency.
+    market: Market,
+    /// Whose lines it says: the main program's (same market), or an echo's.
     lines: Lines,
     pub outputs: OutputSet,
     encoder: Option<EncoderThread>,
@@ -79,7 +82,7 @@ impl OtherProgram {
         );
         let program = Self {
             name,
-            language: show.language.clone(),
+            market: market_of(show),
             lines,
             outputs,
             encoder: None,
@@ -143,8 +146,17 @@ enum Lines {
     Echo(usize),
 }
 
-/// Joins a program's mix to the rundown: the main program's lines (same language), or
-/// those of the echo in its language, voiced once for every program that speaks it.
+/// The language, prices and currency of a program's show.
+fn market_of(show: &ShowConfig) -> Market {
+    Market {
+        language: show.language.clone(),
+        currency: show.plan.overlay.currency.clone(),
+        products: show.plan.products.clone(),
+    }
+}
+
+/// Joins a program's mix to the rundown: the main program's lines (same market), or
+/// those of the echo for its market, voiced once for every program in it.
 /// Returns whose lines and where they arrive.
 fn join_rundown(
     rundown: &mut Rundown,
@@ -152,11 +164,13 @@ fn join_rundown(
     main: &ShowConfig,
 ) -> Result<(Lines, Receiver<ScheduledLine>), RunError> {
     let (to_mixer, schedule) = crossbeam_channel::unbounded();
-    if show.language == main.language {
+    let market = market_of(show);
+    let main = market_of(main);
+    if (&market.language, &market.currency) == (&main.language, &main.currency) {
         rundown.also_to(to_mixer);
         return Ok((Lines::Main, schedule));
     }
-    if let Some(echo) = rundown.echo_of(&show.language) {
+    if let Some(echo) = rundown.echo_of(&market) {
         rundown.echo_also_to(echo, to_mixer);
         return Ok((Lines::Echo(echo), schedule));
     }
@@ -166,7 +180,7 @@ fn join_rundown(
         a.normalize.then_some(a.loudness_lufs),
         load_effects(&a.effects)?,
     );
-    let echo = rundown.add_echo(&show.language, speaker, io, to_mixer);
+    let echo = rundown.add_echo(market, speaker, io, to_mixer);
     Ok((Lines::Echo(echo), schedule))
 }
 
@@ -183,7 +197,8 @@ pub fn feed(
     feeds.0.resize_with(programs.len(), ProgramFeed::default);
     let echoed = rundown.take_echoed();
     for (feed, program) in feeds.0.iter_mut().zip(programs) {
-        feed.on_air = rundown.on_air_in(&program.language);
+        feed.on_air = rundown.on_air_in(&program.market);
+        feed.currency.clone_from(&program.market.currency);
         match program.lines {
             Lines::Main => feed.speech.extend(main_line.cloned()),
             Lines::Echo(echo) => {

@@ -14,7 +14,7 @@ use crate::show::events::RoomEvent;
 use crate::show::reactions::Reactions;
 use crate::show::room::{CommentCounts, CommentGate, RoomCounts, clean};
 use crate::show::tally::{Counts, Tally};
-use crate::show::{Director, Jump, OnAir, host};
+use crate::show::{Director, Jump, Market, OnAir, host};
 use crate::speech::{Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker, SpeakerIo};
 use crate::watch::FileWatch;
 use crossbeam_channel::Sender;
@@ -128,28 +128,28 @@ impl Rundown {
         }
     }
 
-    /// The index of the echo speaking `language`, if there is one already.
-    pub fn echo_of(&self, language: &str) -> Option<usize> {
-        self.echoes.iter().position(|e| e.language == language)
+    /// The index of the echo for `market`, if there is one already.
+    pub fn echo_of(&self, market: &Market) -> Option<usize> {
+        self.echoes.iter().position(|e| e.market == *market)
     }
 
-    /// Lines in `language` in step with this one, voiced by `speaker` and sent to
+    /// Lines for `market` in step with this one, voiced by `speaker` and sent to
     /// `to_mixer`; returns the echo's index (see [`Rundown::take_echoed`]).
     pub fn add_echo(
         &mut self,
-        language: &str,
+        market: Market,
         speaker: Speaker,
         io: SpeakerIo,
         to_mixer: Sender<ScheduledLine>,
     ) -> usize {
         let lead = (2.0 / self.clock.fps as f32).max(0.1);
-        (self.echoes).push(Echo::new(language.into(), speaker, io, to_mixer, lead));
-        let languages = self.echoes.iter().map(|e| e.language.clone()).collect();
-        self.director.echo_in(languages);
+        (self.echoes).push(Echo::new(market, speaker, io, to_mixer, lead));
+        let markets = self.echoes.iter().map(|e| e.market.clone()).collect();
+        self.director.echo_in(markets);
         self.echoes.len() - 1
     }
 
-    /// Another program hears echo `index`'s lines too (a second program in its language).
+    /// Another program hears echo `index`'s lines too (a second program in its market).
     pub fn echo_also_to(&mut self, index: usize, to_mixer: Sender<ScheduledLine>) {
         if let Some(echo) = self.echoes.get_mut(index) {
             echo.also_to(to_mixer);
@@ -167,9 +167,9 @@ impl Rundown {
         std::mem::take(&mut self.echoed)
     }
 
-    /// What is on air for a program speaking `language`.
-    pub fn on_air_in(&self, language: &str) -> OnAir {
-        self.director.on_air_in(language)
+    /// What is on air for a program in `market`.
+    pub fn on_air_in(&self, market: &Market) -> OnAir {
+        self.director.on_air_in(market)
     }
 
     /// Sends the line just written in each echo language to its program, screened.

@@ -55,6 +55,29 @@ pub struct Ticker {
 /// How long the "just bought" notice stays up.
 const TICKER_SECONDS: f64 = 6.0;
 
+/// A program beside the main one as the director writes for it: its language, and its
+/// catalog's prices and currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Market {
+    pub language: String,
+    pub currency: String,
+    pub products: Vec<Product>,
+}
+
+impl Market {
+    /// `product` as this market sells it (its price), or as it is when the market's
+    /// catalog lacks it.
+    fn priced(&self, product: Option<&Product>) -> Option<Product> {
+        let product = product?;
+        Some(
+            (self.products.iter())
+                .find(|p| p.id == product.id)
+                .unwrap_or(product)
+                .clone(),
+        )
+    }
+}
+
 /// Where a written line came from, remembered until it starts playing.
 #[derive(Debug, Clone)]
 struct Written {
@@ -89,8 +112,8 @@ pub struct Director {
     /// Play the rundown once, then write no more lines (a short video's script).
     once: bool,
     ended: bool,
-    /// Languages of the programs beside the main one, whose hosts say each line too.
-    echo_languages: Vec<String>,
+    /// The programs beside the main one in other markets, whose hosts say each line too.
+    echo_markets: Vec<Market>,
     /// The last written line in each of those languages (`None` where it has no text).
     echoes: Vec<Option<String>>,
 }
@@ -117,7 +140,7 @@ impl Director {
             drafted: Default::default(),
             once: false,
             ended: false,
-            echo_languages: Vec::new(),
+            echo_markets: Vec::new(),
             echoes: Vec::new(),
             on_air: OnAir {
                 language: language.to_string(),
@@ -149,10 +172,10 @@ impl Director {
         self.once = true;
     }
 
-    /// Each line is written in these languages too, for programs that speak them in step
-    /// with the main one (see [`Director::take_echoes`]).
-    pub fn echo_in(&mut self, languages: Vec<String>) {
-        self.echo_languages = languages;
+    /// Each line is written for these markets too (their language, prices and currency),
+    /// for programs that say it in step with the main one (see [`Director::take_echoes`]).
+    pub fn echo_in(&mut self, markets: Vec<Market>) {
+        self.echo_markets = markets;
     }
 
     /// The line last written by [`Director::next_line`], in each echo language, once.
@@ -160,22 +183,20 @@ impl Director {
         std::mem::take(&mut self.echoes)
     }
 
-    /// What is on air, as a program speaking `language` shows it: the same segment,
-    /// product and countdown, with names and the title in that language.
-    pub fn on_air_in(&self, language: &str) -> OnAir {
+    /// What is on air, as a program in `market` shows it: the same segment, product and
+    /// countdown, with names, prices and the title of that market.
+    pub fn on_air_in(&self, market: &Market) -> OnAir {
         let mut on_air = self.on_air.clone();
-        if on_air.language == language {
-            return on_air;
-        }
-        on_air.language = language.to_string();
+        let language = market.language.as_str();
+        on_air.language = market.language.clone();
+        on_air.product = market.priced(on_air.product.as_ref());
         let segment = on_air.segment.and_then(|i| self.plan.segments.get(i));
         on_air.title = segment.and_then(|s| s.title.as_ref()).map(|t| {
-            self.fill(
+            self.fill_priced(
                 t.text(language),
-                on_air.product.as_ref(),
+                (on_air.product.as_ref(), &market.currency),
                 language,
-                on_air.flash_ends,
-                on_air.since,
+                (on_air.flash_ends, on_air.since),
                 None,
             )
         });
@@ -255,12 +276,15 @@ impl Director {
             // The countdown starts with the segment's first line: this one, if none yet.
             let ends = countdown.map(|c| self.segment_start.unwrap_or(when) + c);
             let text = self.fill(template, product.as_ref(), &language, ends, when, None);
-            self.echoes = (self.echo_languages.iter())
-                .map(|other| {
+            self.echoes = (self.echo_markets.iter())
+                .map(|market| {
+                    let other = market.language.as_str();
                     let count = lines_for(&segment, other).len();
                     let template =
                         (count > 0).then(|| self.template(&segment, other, index % count))?;
-                    Some(self.fill(&template, product.as_ref(), other, ends, when, None))
+                    let priced = market.priced(product.as_ref());
+                    let product = (priced.as_ref(), market.currency.as_str());
+                    Some(self.fill_priced(&template, product, other, (ends, when), None))
                         .filter(|t| !t.trim().is_empty())
                 })
                 .collect();
@@ -587,6 +611,25 @@ impl Director {
         when: f64,
         comment: Option<(&str, &str)>,
     ) -> String {
+        let currency = &self.plan.overlay.currency;
+        self.fill_priced(
+            template,
+            (product, currency),
+            language,
+            (ends, when),
+            comment,
+        )
+    }
+
+    /// [`Director::fill`] for a product priced in `currency` (a market of its own).
+    fn fill_priced(
+        &self,
+        template: &str,
+        (product, currency): (Option<&Product>, &str),
+        language: &str,
+        (ends, when): (Option<f64>, f64),
+        comment: Option<(&str, &str)>,
+    ) -> String {
         let zh = language == "zh";
         let price = |v: f64| {
             if v.fract().abs() < 1e-9 {
@@ -601,7 +644,7 @@ impl Director {
             let p = product;
             Some(match name {
                 "shop" => self.plan.shop.text(language).to_string(),
-                "currency" => self.plan.overlay.currency.clone(),
+                "currency" => currency.to_string(),
                 "count" => self.plan.products.len().to_string(),
                 "name" => p?.name.get(language).to_string(),
                 "name_zh" => p?.name.get("zh").to_string(),

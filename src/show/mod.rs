@@ -10,4 +10,4 @@ pub mod reactions;
 pub mod room;
 pub mod tally;
 
-pub use director::{Director, Jump, OnAir, Ticker, clock_text};
+pub use director::{Director, Jump, Market, OnAir, Ticker, clock_text};

@@ -14,6 +14,7 @@ fn product(id: &str, zh: &str, en: &str, price: f64) -> Product {
         stock: Some(200),
         prop: None,
         image: None,
+        prices: Default::default(),
     }
 }
 
@@ -305,23 +306,32 @@ fn every_line_is_written_in_the_echo_languages_too() {
         ]
         .into(),
     ));
+    // The Chinese market's catalog: the kettle at its own price there.
+    let mut products = plan.products.clone();
+    products[0].price = 139.0;
+    let market = Market {
+        language: "zh".into(),
+        currency: "¥".into(),
+        products,
+    };
     let mut d = Director::new(plan, "en", 0.0);
-    d.echo_in(vec!["zh".into()]);
+    d.echo_in(vec![market.clone()]);
     let mut now = 0.0;
     say(&mut d, &mut now, 2.0);
     // No translation: the file's own line, as a program speaking only zh would say it.
     assert_eq!(d.take_echoes(), [Some("Welcome to Acme".to_string())]);
     assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "The kettle is 129");
-    assert_eq!(d.take_echoes(), [Some("电水壶只要129元".to_string())]);
+    assert_eq!(d.take_echoes(), [Some("电水壶只要139元".to_string())]);
     assert!(d.take_echoes().is_empty(), "taken once");
     // The second pitch line has no second translation: the translation's lines in turn.
     say(&mut d, &mut now, 2.0);
-    assert_eq!(d.take_echoes(), [Some("电水壶只要129元".to_string())]);
-    let zh = d.on_air_in("zh");
+    assert_eq!(d.take_echoes(), [Some("电水壶只要139元".to_string())]);
+    let zh = d.on_air_in(&market);
     assert_eq!(
         (zh.language.as_str(), zh.title.as_deref()),
         ("zh", Some("电水壶特价"))
     );
     assert_eq!(d.on_air().title.as_deref(), Some("kettle"));
-    assert_eq!(zh.product, d.on_air().product);
+    let (here, there) = (d.on_air().product.as_ref(), zh.product.as_ref());
+    assert_eq!((here.unwrap().price, there.unwrap().price), (129.0, 139.0));
 }
