@@ -120,18 +120,23 @@ impl ShowConfig {
     }
 
     /// The catalog priced in `currency` (products' `prices`; checked at load), shown
-    /// with its sign.
+    /// with its sign. The prices it had stay among `prices`, under their own sign.
     pub fn price_in(&mut self, currency: &str) {
-        if *currency == self.plan.overlay.currency {
+        let before = std::mem::replace(&mut self.plan.overlay.currency, currency.to_string());
+        if *currency == before {
             return;
         }
         for product in &mut self.plan.products {
+            let own = super::plan::MarketPrice {
+                price: product.price,
+                flash_price: product.flash_price,
+            };
+            product.prices.entry(before.clone()).or_insert(own);
             if let Some(market) = product.prices.get(currency) {
                 product.price = market.price;
                 product.flash_price = market.flash_price;
             }
         }
-        self.plan.overlay.currency = currency.to_string();
     }
 
     /// The names of the declared programs, for messages.

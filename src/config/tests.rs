@@ -361,6 +361,17 @@ currency = "¥"
     assert_eq!((kettle.price, kettle.flash_price), (129.0, Some(99.0)));
     assert_eq!(douyin.plan.overlay.price(kettle.price), "¥129");
     assert_eq!(show.plan.products[0].price, 19.99, "the show keeps its own");
+    // A program naming the show's own currency needs no prices of its own, even from a
+    // program priced in another.
+    let both =
+        format!("{text}[[programs]]\nname = \"us\"\nwidth = 64\nheight = 64\ncurrency = \"US$\"\n");
+    let show = dir.parse(&both).unwrap();
+    let douyin = show.for_program("douyin").unwrap();
+    assert_eq!(douyin.plan.products[0].prices["US$"].price, 19.99);
+    assert_eq!(
+        show.for_program("us").unwrap().plan.products[0].price,
+        19.99
+    );
 
     let unpriced = text.replace("prices.\"¥\" = { price = 129, flash_price = 99 }\n", "");
     let err = dir.parse(&unpriced).unwrap_err().to_string();
