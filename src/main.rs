@@ -370,11 +370,13 @@ impl ShowArgs {
     }
 
     /// The programs of a run, from the command line's outputs (`-o URL`,
-    /// `--program-output NAME=URL`) or, with neither, the show file's `[[outputs]]`.
+    /// `--program-output NAME=URL`) or, with neither, the show file's `[[outputs]]`;
+    /// with none there either, the default recording, unless `named` outputs are needed.
     fn load_plan(
         &self,
         outputs: Vec<String>,
         program_outputs: &[String],
+        named: bool,
     ) -> Result<twincast::config::ProgramPlan> {
         let file = self.load_file()?;
         let mut pairs = Vec::new();
@@ -385,6 +387,11 @@ impl ShowArgs {
             pairs.push((name.to_string(), url.to_string()));
         }
         let (outputs, pairs) = if outputs.is_empty() && pairs.is_empty() {
+            if named && file.outputs.is_empty() && file.program_outputs.is_empty() {
+                bail!(
+                    "render needs a file to write: --output PATH, or [[outputs]] in the show file"
+                );
+            }
             (file.outputs.clone(), file.program_outputs.clone())
         } else {
             (outputs, pairs)
@@ -591,7 +598,9 @@ fn script_draft(
 }
 
 fn stream(args: StreamArgs) -> Result<()> {
-    let plan = args.show.load_plan(args.outputs, &args.program_outputs)?;
+    let plan = args
+        .show
+        .load_plan(args.outputs, &args.program_outputs, false)?;
     let show = plan.main;
     let day = args.show.day_clock(&show);
     let vmc_fallback = args.vmc_fallback;
@@ -630,13 +639,9 @@ fn stream(args: StreamArgs) -> Result<()> {
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    if args.outputs.is_empty() && args.program_outputs.is_empty() {
-        let file = args.show.load_file()?;
-        if file.outputs.is_empty() && file.program_outputs.is_empty() {
-            bail!("render needs a file to write: --output PATH, or [[outputs]] in the show file");
-        }
-    }
-    let plan = args.show.load_plan(args.outputs, &args.program_outputs)?;
+    let plan = args
+        .show
+        .load_plan(args.outputs, &args.program_outputs, true)?;
     let mut show = plan.main;
     let mut others = plan.others;
     if args.reference {

@@ -225,18 +225,14 @@ fn spawn_overlay(
     if !settings.config.enabled {
         return;
     }
-    let main = main.single().ok().map(|e| (e, 0, settings.layout));
+    // A program composed over the shared picture (the main one among them) has its
+    // graphics on its compositor; it has the main program's size, so its layout too.
+    let composed = (composers.iter()).map(|(e, c)| (e, c.index, settings.layout));
+    let main = (main.single().ok())
+        .filter(|_| composers.is_empty())
+        .map(|e| (e, 0, settings.layout));
     let others = (views.iter()).map(|(e, v)| (e, v.index, Layout::for_size(v.width, v.height)));
-    // A program composed over the shared picture has its graphics on its compositor; it
-    // shares the main program's size, so its layout too.
-    let composed = |(camera, index, layout): (Entity, usize, Layout)| {
-        let compositor = composers.iter().find(|(_, c)| c.index == index);
-        (compositor.map_or(camera, |(e, _)| e), index, layout)
-    };
-    let shared = (composers.iter())
-        .filter(|(_, c)| c.index > 0)
-        .map(|(e, c)| (e, c.index, settings.layout));
-    for (camera, index, layout) in main.into_iter().chain(others).map(composed).chain(shared) {
+    for (camera, index, layout) in main.into_iter().chain(composed).chain(others) {
         if !existing.iter().any(|r| r.0 == index) {
             spawn_graphics(&mut commands, &settings, &assets, (camera, index), layout);
         }

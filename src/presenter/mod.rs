@@ -441,14 +441,7 @@ fn follow_the_voice(
     let t = now.0;
     let dt = last.map_or(0.0, |l| (t - l).max(0.0)) as f32;
     *last = Some(t);
-    // Lines that ended more than a second ago are done.
-    while timeline
-        .0
-        .front()
-        .is_some_and(|l| (l.end() as f64) / (crate::media::SAMPLE_RATE as f64) + 1.0 < t)
-    {
-        timeline.0.pop_front();
-    }
+    crate::speech::forget_said(&mut timeline.0, t);
     // The line being said at the frame's time (plus the lead), and where in it.
     let ahead = t + MOUTH_LEAD_S;
     let speaking = timeline

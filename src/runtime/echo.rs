@@ -3,7 +3,6 @@
 //! with the main line and holds the next one until it is over. So the Chinese and the
 //! English host talk about the same product at the same time, whichever says it longer.
 
-use crate::media::SAMPLE_RATE;
 use crate::show::Market;
 use crate::speech::{Line, Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker};
 use crossbeam_channel::{Receiver, Sender};
@@ -116,10 +115,4 @@ impl Echo {
         }
         Some(line)
     }
-}
-
-/// The sample at which the next scripted line may start: after the longest line of the
-/// programs in step (`ends`), and the pause.
-pub fn floor(ends: impl Iterator<Item = u64>, pause_seconds: f32) -> u64 {
-    ends.max().unwrap_or(0) + (pause_seconds.max(0.0) * SAMPLE_RATE as f32) as u64
 }

@@ -12,12 +12,12 @@ use super::{RunError, show_run};
 use crate::capture::CaptureSpec;
 use crate::config::ShowConfig;
 use crate::encode::{EncodeSummary, EncoderThread, Encoding};
-use crate::media::{MediaClock, SAMPLE_RATE, VideoFrame};
+use crate::media::{MediaClock, VideoFrame};
 use crate::mix::ProgramMixer;
 use crate::output::OutputSet;
 use crate::scene::ViewCamera;
 use crate::show::Market;
-use crate::speech::{ScheduledLine, Speaker};
+use crate::speech::{ScheduledLine, Speaker, forget_said};
 use crate::stage::{ProgramFeed, ProgramFeeds};
 use crossbeam_channel::{Receiver, Sender};
 use tracing::{info, warn};
@@ -47,9 +47,10 @@ impl OtherProgram {
         origin: u64,
     ) -> Result<(Self, (ViewCamera, CaptureSpec)), RunError> {
         let name = show.program.clone().unwrap_or_default();
+        let market = market_of(show);
         let (lines, schedule) = match rundown {
             Some(rundown) => {
-                let (lines, schedule) = join_rundown(rundown, show, main)?;
+                let (lines, schedule) = join_rundown(rundown, show, &market, main)?;
                 (lines, Some(schedule))
             }
             None => (Lines::Main, None),
@@ -82,7 +83,7 @@ impl OtherProgram {
         );
         let program = Self {
             name,
-            market: market_of(show),
+            market,
             lines,
             outputs,
             encoder: None,
@@ -106,15 +107,9 @@ impl OtherProgram {
             .encoder
             .map(EncoderThread::finish)
             .and_then(|r| r.map_err(|e| warn!("program `{}`: {e}", self.name)).ok());
-        let bytes: Vec<u64> = (self.outputs.outputs.iter())
-            .map(|o| o.stats.bytes.load(std::sync::atomic::Ordering::Relaxed))
-            .collect();
-        let mut written = Vec::new();
-        for ((url, result), bytes) in self.outputs.close().into_iter().zip(bytes) {
-            if let Err(e) = result {
-                warn!("program output {e}");
-            }
-            written.push((url, bytes));
+        let (written, errors) = show_run::close_outputs(self.outputs);
+        for e in errors {
+            warn!("program output {e}");
         }
         (summary, written)
     }
@@ -130,11 +125,8 @@ fn main_cameras_swapped(
         return cameras;
     };
     for (original, swapped) in &main_program.cameras {
-        if let Some(ours) = cameras.get(original).cloned() {
-            cameras.insert(swapped.clone(), ours);
-        } else {
-            cameras.insert(swapped.clone(), original.clone());
-        }
+        let ours = cameras.get(original).unwrap_or(original).clone();
+        cameras.insert(swapped.clone(), ours);
     }
     cameras
 }
@@ -161,16 +153,16 @@ fn market_of(show: &ShowConfig) -> Market {
 fn join_rundown(
     rundown: &mut Rundown,
     show: &ShowConfig,
+    market: &Market,
     main: &ShowConfig,
 ) -> Result<(Lines, Receiver<ScheduledLine>), RunError> {
     let (to_mixer, schedule) = crossbeam_channel::unbounded();
-    let market = market_of(show);
-    let main = market_of(main);
-    if (&market.language, &market.currency) == (&main.language, &main.currency) {
+    let main_market = (&main.language, &main.plan.overlay.currency);
+    if (&market.language, &market.currency) == main_market {
         rundown.also_to(to_mixer);
         return Ok((Lines::Main, schedule));
     }
-    if let Some(echo) = rundown.echo_of(&market) {
+    if let Some(echo) = rundown.echo_of(market) {
         rundown.echo_also_to(echo, to_mixer);
         return Ok((Lines::Echo(echo), schedule));
     }
@@ -180,7 +172,7 @@ fn join_rundown(
         a.normalize.then_some(a.loudness_lufs),
         load_effects(&a.effects)?,
     );
-    let echo = rundown.add_echo(market, speaker, io, to_mixer);
+    let echo = rundown.add_echo(market.clone(), speaker, io, to_mixer);
     Ok((Lines::Echo(echo), schedule))
 }
 
@@ -206,9 +198,6 @@ pub fn feed(
                 feed.speech.extend(ours.map(|(_, line)| line.clone()));
             }
         }
-        while (feed.speech.front()).is_some_and(|l| l.end() as f64 / SAMPLE_RATE as f64 + 1.0 < now)
-        {
-            feed.speech.pop_front();
-        }
+        forget_said(&mut feed.speech, now);
     }
 }

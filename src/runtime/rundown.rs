@@ -3,7 +3,7 @@
 //! is handed to the graphics and the camera. Also watches the show file for edits.
 
 use super::alerts::AlertSender;
-use super::echo::{self, Echo};
+use super::echo::Echo;
 use super::room::{Drafting, ModelHost};
 use crate::config::CommentsConfig;
 use crate::config::ShowConfig;
@@ -62,9 +62,10 @@ pub struct Rundown {
     /// since [`Rundown::take_echoed`] (program index among them, line).
     echoes: Vec<Echo>,
     echoed: Vec<(usize, ScheduledLine)>,
-    /// Where the longest scripted line of the programs in step ends (samples).
+    /// Where the longest scripted line of the programs in step ends, and the pause after
+    /// it (samples).
     step_end: u64,
-    pause: f32,
+    pause: u64,
 }
 
 impl Rundown {
@@ -76,10 +77,7 @@ impl Rundown {
         to_mixer: Sender<ScheduledLine>,
         day: DayClock,
     ) -> Self {
-        // Two frames of lead cover the hand-off: a line is sent before the frame at `now`
-        // is rendered, and the encoder makes that frame's audio only after receiving it.
-        let lead = (2.0 / clock.fps as f32).max(0.1);
-        let scheduler = Scheduler::new(io.ready, to_mixer, show.voice.pause_seconds, lead)
+        let scheduler = Scheduler::new(io.ready, to_mixer, show.voice.pause_seconds, lead(clock))
             .with_requests(io.urgent);
         let c = &show.compliance;
         let audit = c.audit_log.as_ref().and_then(|path| {
@@ -124,7 +122,7 @@ impl Rundown {
             echoes: Vec::new(),
             echoed: Vec::new(),
             step_end: 0,
-            pause: show.voice.pause_seconds,
+            pause: (show.voice.pause_seconds.max(0.0) * SAMPLE_RATE as f32) as u64,
         }
     }
 
@@ -142,7 +140,7 @@ impl Rundown {
         io: SpeakerIo,
         to_mixer: Sender<ScheduledLine>,
     ) -> usize {
-        let lead = (2.0 / self.clock.fps as f32).max(0.1);
+        let lead = lead(self.clock);
         (self.echoes).push(Echo::new(market, speaker, io, to_mixer, lead));
         let markets = self.echoes.iter().map(|e| e.market.clone()).collect();
         self.director.echo_in(markets);
@@ -207,7 +205,7 @@ impl Rundown {
             }
         }
         if !self.echoes.is_empty() {
-            self.scheduler.floor = echo::floor([self.step_end].into_iter(), self.pause);
+            self.scheduler.floor = self.step_end + self.pause;
         }
         line
     }
@@ -555,6 +553,13 @@ impl Rundown {
     pub fn comment_counts(&self) -> CommentCounts {
         self.comments.counts
     }
+}
+
+/// How far ahead of the frame being rendered a line may start. Two frames cover the
+/// hand-off: a line is sent before the frame at `now` is rendered, and the encoder makes
+/// that frame's audio only after receiving it.
+fn lead(clock: MediaClock) -> f32 {
+    (2.0 / clock.fps as f32).max(0.1)
 }
 
 /// The room's limits key a question by its words (case, spaces and punctuation aside),

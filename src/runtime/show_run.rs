@@ -300,18 +300,17 @@ impl ShowRun {
         }
         let result = result.map(|(summary, mut outputs)| {
             outputs.extend(written_by_others);
-            (summary, outputs)
-        });
-        let result = result.map(|(summary, outputs)| RunReport {
-            adapter,
-            frames: summary.frames,
-            rendered: pacer.rendered,
-            repeated: summary.repeated,
-            media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
-            wall_seconds: started.elapsed().as_secs_f64(),
-            warm_up_seconds: warm_up.as_secs_f64(),
-            stopped_by_signal: stop.requested(),
-            outputs,
+            RunReport {
+                adapter,
+                frames: summary.frames,
+                rendered: pacer.rendered,
+                repeated: summary.repeated,
+                media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
+                wall_seconds: started.elapsed().as_secs_f64(),
+                warm_up_seconds: warm_up.as_secs_f64(),
+                stopped_by_signal: stop.requested(),
+                outputs,
+            }
         });
         alerts.ended(result.as_ref().err().map(ToString::to_string));
         result
@@ -333,24 +332,31 @@ fn drain_and_close(
     }
     let summary = encoder.finish();
     drop(app);
-    let bytes: Vec<u64> = outputs
-        .outputs
-        .iter()
-        .map(|o| o.stats.bytes.load(Ordering::Relaxed))
-        .collect();
-    let mut written = Vec::new();
-    for ((url, result), bytes) in outputs.close().into_iter().zip(bytes) {
-        if let Err(e) = result {
-            warn!("{e}");
-            failure.get_or_insert(RunError::Output(e));
-        }
-        written.push((url, bytes));
+    let (written, errors) = close_outputs(outputs);
+    for e in errors {
+        warn!("{e}");
+        failure.get_or_insert(RunError::Output(e));
     }
     let summary = summary?;
     match failure {
         Some(e) => Err(e),
         None => Ok((summary, written)),
     }
+}
+
+/// Closes every output with its trailer: each output's url and the bytes it wrote, and
+/// the errors met on the way.
+pub(super) fn close_outputs(outputs: OutputSet) -> (Vec<(String, u64)>, Vec<OutputError>) {
+    let bytes: Vec<u64> = (outputs.outputs.iter())
+        .map(|o| o.stats.bytes.load(Ordering::Relaxed))
+        .collect();
+    let mut written = Vec::new();
+    let mut errors = Vec::new();
+    for ((url, result), bytes) in outputs.close().into_iter().zip(bytes) {
+        errors.extend(result.err());
+        written.push((url, bytes));
+    }
+    (written, errors)
 }
 
 /// The scene, with the rundown's shots checked against its cameras.

@@ -140,20 +140,24 @@ fn spawn_cameras(
         if i == active {
             // Shadow detail follows the on-air camera; Bevy only guesses this for windows.
             camera.insert((ActiveCamera, ShadowLodOrigin));
-            for (view, target) in &settings.views {
-                let camera = Camera {
-                    order: view.index as isize,
-                    ..default()
-                };
-                commands.spawn((
-                    Name::new(format!("program {} camera", view.index)),
-                    ShowroomEntity,
-                    view.clone(),
-                    target.clone(),
-                    camera_bundle(spec, camera, settings.msaa, fast_shadows),
-                ));
-            }
         }
+    }
+    // Each program's own camera starts where the on-air one does.
+    let Some(spec) = scene.cameras.get(active) else {
+        return;
+    };
+    for (view, target) in &settings.views {
+        let camera = Camera {
+            order: view.index as isize,
+            ..default()
+        };
+        commands.spawn((
+            Name::new(format!("program {} camera", view.index)),
+            ShowroomEntity,
+            view.clone(),
+            target.clone(),
+            camera_bundle(spec, camera, settings.msaa, fast_shadows),
+        ));
     }
 }
 

@@ -6,7 +6,7 @@
 mod schedule;
 mod speaker;
 
-pub use schedule::{ScheduledLine, Scheduler};
+pub use schedule::{ScheduledLine, Scheduler, forget_said};
 pub use speaker::{
     Cue, Emotion, Gesture, Line, Origin, Request, ScriptLine, Speaker, SpeakerIo, parse_cue,
     split_cue,

@@ -5,6 +5,7 @@
 use super::Line;
 use crate::media::SAMPLE_RATE;
 use crossbeam_channel::{Receiver, Sender};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tracing::debug;
 
@@ -25,6 +26,14 @@ impl ScheduledLine {
         let s = (t * SAMPLE_RATE as f64) as i64 - self.start as i64;
         (s >= 0 && (s as u64) < self.line.samples.len() as u64)
             .then(|| s as f32 / SAMPLE_RATE as f32)
+    }
+}
+
+/// Drops the lines at the front of a timeline that ended more than a second before `t`
+/// (media seconds): said, so neither mouthed nor captioned any more.
+pub fn forget_said(timeline: &mut VecDeque<ScheduledLine>, t: f64) {
+    while (timeline.front()).is_some_and(|l| l.end() as f64 / SAMPLE_RATE as f64 + 1.0 < t) {
+        timeline.pop_front();
     }
 }
 
