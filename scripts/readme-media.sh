@@ -15,12 +15,14 @@
 #   docs/media/clips.txt      that batch's summary table and speed
 #   docs/media/programs.jpg   three programs of one world at once during the first pitch:
 #                             English, Chinese on the same picture, the vertical Chinese one
+#   docs/media/human.jpg      the demo with the generated VRM human as its host, speaking:
+#                             looking at the viewer, arms beating, hair on spring bones
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
 #   scripts/readme-media.sh                 # all of them: about 25 minutes on two CPU cores
 #   scripts/readme-media.sh night windows   # some: day, night, vr, windows, console, clips,
-#                                           # programs
+#                                           # programs, human
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -160,6 +162,27 @@ ffmpeg -v error -y -i "$WORK/programs-en.jpg" -i "$WORK/programs-zh.jpg" \
   -i "$WORK/programs-vertical.jpg" -filter_complex \
   "[0]scale=640:360[a];[1]scale=640:360[b];[a][b]vstack[l];[2]scale=-2:720[r];[l][r]hstack" \
   -q:v 3 "$OUT/programs.jpg"
+fi
+
+if wanted human; then
+echo "rendering the demo with the generated VRM human as its host..." >&2
+show_copy human
+# The showroom with its presenter block swapped for the human (no clips of her own: she
+# stands relaxed, and the demo's BVH clips are retargeted onto her).
+sed -e "s|\"\\.\\./|\"$PWD/assets/|g" \
+    -e "s|\"$PWD/assets/avatars/RobotExpressive.glb\"|\"$PWD/tests/fixtures/human.vrm\"|" \
+    -e 's|idle: "Idle",||' \
+    -e 's|scale: (0.3, 0.3, 0.3)|scale: (0.95, 0.95, 0.95)|' \
+    assets/scenes/showroom.ron > "$WORK/human.ron"
+sed -i "s|^scene = .*|scene = \"$WORK/human.ron\"|" "$WORK/human.toml"
+"$TWINCAST_BIN" render "$WORK/human.toml" --size "$SIZE" --seconds 20 --clock 12:00 \
+  -o "$WORK/human.mkv" > /dev/null
+# Two moments of the opening's close-up, a second apart: one beat up, one down.
+at="$(moment "$WORK/human.said.jsonl" opening 9)"
+still "$WORK/human.mkv" "$at" "$WORK/human-a.jpg"
+still "$WORK/human.mkv" "$(python3 -c "print($at + 1.3)")" "$WORK/human-b.jpg"
+ffmpeg -v error -y -i "$WORK/human-a.jpg" -i "$WORK/human-b.jpg" \
+  -filter_complex "[0]crop=iw/2:ih:0:0[a];[1]crop=iw/2:ih:0:0[b];[a][b]hstack" -q:v 3 "$OUT/human.jpg"
 fi
 
 ls -l "$OUT" >&2

@@ -149,7 +149,9 @@ fn a_presenter_that_cannot_load_stops_the_start_with_its_reason() {
         .find(|l| l.starts_with("error:"))
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(
-        error.contains("mouth.gltf") && error.contains("presenter"),
+        error.contains("mouth.gltf")
+            && error.contains("presenter")
+            && error.contains("EXT_from_the_future"),
         "{error}"
     );
 }

@@ -9,6 +9,7 @@ mod console;
 mod editor;
 mod errors;
 mod hardening;
+mod human;
 mod layers;
 mod lipsync;
 mod long;

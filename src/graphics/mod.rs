@@ -445,7 +445,7 @@ fn show_ticker(
     }
 }
 
-/// The product's picture on the card (JPEG), loaded once per file.
+/// The product's picture on the card (JPEG, PNG or WebP), loaded once per file.
 fn show_product_image(
     on_air: Res<OnAirNow>,
     assets: Res<AssetServer>,

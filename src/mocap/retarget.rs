@@ -114,9 +114,7 @@ impl Rig {
                     "node {n} is reached twice (the hierarchy has a cycle)"
                 ));
             }
-            let name = node["name"]
-                .as_str()
-                .map_or_else(|| format!("GltfNode{n}"), str::to_string);
+            let name = crate::mocap::skeleton::node_name(doc, n);
             let mut path = parent.map_or_else(Vec::new, |p: usize| nodes[p].path.clone());
             path.push(name.clone());
             let index = nodes.len();
@@ -244,6 +242,24 @@ impl Rig {
             world.push(parent * local.affine());
         }
         world
+    }
+
+    /// World (scene-space) rest rotation of node `node`.
+    pub fn rest_rotation(&self, node: usize) -> Quat {
+        self.rest_world
+            .get(node)
+            .map_or(Quat::IDENTITY, |w| w.to_scale_rotation_translation().1)
+    }
+
+    /// The way the avatar faces at rest, in scene space: its left (from the legs, else
+    /// the arms) crossed with up. glTF avatars face +Z, VRM 0.x ones −Z; both are found.
+    pub fn forward(&self) -> Vec3 {
+        let pair =
+            |l: HumanBone, r: HumanBone| Some(self.rest_position(l)? - self.rest_position(r)?);
+        let left = pair(HumanBone::LeftUpperLeg, HumanBone::RightUpperLeg)
+            .or_else(|| pair(HumanBone::LeftUpperArm, HumanBone::RightUpperArm))
+            .unwrap_or(Vec3::X);
+        basis(left, Vec3::Y) * Vec3::Z
     }
 
     pub fn rest_locals(&self) -> Vec<Local> {

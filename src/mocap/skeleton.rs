@@ -101,6 +101,13 @@ pub fn document(path: &Path) -> Result<Value, SkeletonError> {
     serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))
 }
 
+/// The name Bevy's glTF loader gives node `index` of `doc`: its own, or `GltfNode{index}`.
+pub fn node_name(doc: &Value, index: usize) -> String {
+    doc["nodes"][index]["name"]
+        .as_str()
+        .map_or_else(|| format!("GltfNode{index}"), str::to_string)
+}
+
 /// The names of a glTF file's animations, in file order (Bevy's animation indices).
 pub fn animation_names(path: &Path) -> Result<Vec<String>, SkeletonError> {
     let doc = document(path)?;

@@ -6,17 +6,21 @@
 //! nods with the mouth's openness. BVH clips are retargeted onto the avatar and join its
 //! own clips in the graph (see [`motion`]).
 
+mod beats;
 mod face;
+mod gaze;
 mod live;
 mod motion;
 mod mouth;
+mod springs;
 mod vrm;
 
+pub use gaze::{Gaze, Look};
 pub use live::{LiveCapture, LiveStatus};
 pub use motion::{MotionError, PreparedMotion};
 
 use crate::mocap::humanoid::HumanBone;
-use crate::scene::{ShowroomEntity, ShowroomSettings, bevy_asset_path, transform};
+use crate::scene::{ShowroomEntity, ShowroomSettings, bevy_asset_path, loadable, transform};
 use crate::stage::{GestureRequests, MediaTime, SpeechTimeline};
 use crate::voice::Viseme;
 use bevy::{
@@ -109,6 +113,9 @@ enum BoneKind {
     Head,
     Jaw,
     Chest,
+    /// Arms (`true` on her left): the talking body's beats.
+    UpperArm(bool),
+    LowerArm(bool),
 }
 
 impl Plugin for PresenterPlugin {
@@ -127,6 +134,8 @@ impl Plugin for PresenterPlugin {
             .init_resource::<PreparedMotion>()
             .init_resource::<LiveStatus>()
             .init_resource::<GestureRequests>()
+            .init_resource::<Gaze>()
+            .init_resource::<springs::SpringBones>()
             .add_systems(Startup, spawn_presenter)
             .add_systems(
                 Update,
@@ -138,6 +147,7 @@ impl Plugin for PresenterPlugin {
                     live::live_face,
                     mouth::drive_mouth_morphs,
                     mouth::measure_mouth_morphs,
+                    gaze::choose_gaze,
                 )
                     .chain(),
             )
@@ -148,7 +158,12 @@ impl Plugin for PresenterPlugin {
                     .after(AnimationSystems)
                     .before(TransformSystems::Propagate),
             )
-            .add_systems(PostUpdate, measure_pose.after(TransformSystems::Propagate));
+            .add_systems(
+                PostUpdate,
+                (gaze::turn_eyes, springs::swing_spring_bones, measure_pose)
+                    .chain()
+                    .after(TransformSystems::Propagate),
+            );
     }
 }
 
@@ -165,9 +180,10 @@ fn spawn_presenter(
         return;
     };
     let file = settings.scene.asset_path(&spec.asset);
-    let path = bevy_asset_path(&loadable_path(&file));
-    if let Ok(doc) = crate::mocap::skeleton::document(&file) {
-        let binds = vrm::expression_binds(&doc);
+    let path = bevy_asset_path(&loadable(&file));
+    let doc = crate::mocap::skeleton::document(&file).ok();
+    if let Some(doc) = &doc {
+        let binds = vrm::expression_binds(doc);
         if !binds.is_empty() {
             info!(
                 "presenter `{}`: {} VRM expression bindings",
@@ -176,7 +192,7 @@ fn spawn_presenter(
             );
         }
         commands.insert_resource(VrmBinds(binds));
-        commands.insert_resource(VrmOverrides(vrm::expression_overrides(&doc)));
+        commands.insert_resource(VrmOverrides(vrm::expression_overrides(doc)));
     }
     // Every clip of the file goes into one graph: idle, and the gestures lines can cue.
     let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
@@ -232,15 +248,40 @@ fn spawn_presenter(
         format!("presenter `{}` ({})", spec.name, file.display()),
         scene.clone().untyped(),
     ));
-    commands
+    let looks = doc.as_ref().map(Looks::of).unwrap_or_default();
+    let avatar = commands
         .spawn((
             Name::new(spec.name.clone()),
             ShowroomEntity,
             clips,
+            looks,
             WorldAssetRoot(scene),
             transform(&spec.transform),
         ))
-        .observe(start_when_ready);
+        .observe(start_when_ready)
+        .id();
+    if let Some(doc) = &doc {
+        commands.insert_resource(springs::SpringBones::of(doc, avatar));
+    }
+}
+
+/// How the avatar's file says its eyes move: its eye bones by node name (left first) and
+/// their range maps, from a VRM extension; otherwise found by name when it spawns.
+#[derive(Component, Clone, Default)]
+struct Looks {
+    eyes: Option<(String, String)>,
+    ranges: gaze::EyeRanges,
+}
+
+impl Looks {
+    fn of(doc: &serde_json::Value) -> Self {
+        let (eyes, ranges) = gaze::vrm_eyes(doc);
+        let name = |i| crate::mocap::skeleton::node_name(doc, i);
+        Self {
+            eyes: eyes.map(|(l, r)| (name(l), name(r))),
+            ranges: ranges.unwrap_or_default(),
+        }
+    }
 }
 
 /// The avatar's file as it loads, named for messages: start-up waits for it and stops
@@ -272,51 +313,28 @@ pub struct Performance {
     pub gesture: Option<String>,
     /// World positions of the head, hands and feet this frame (humanoid avatars).
     pub pose: Vec<(HumanBone, Vec3)>,
+    /// World positions of each spring chain's tip this frame (hair, skirts).
+    pub springs: Vec<Vec3>,
 }
 
 /// The avatar's humanoid bones, by entity.
 #[derive(Resource, Default)]
 pub struct HumanoidBones(pub Vec<(HumanBone, Entity)>);
 
-/// A `.vrm` file is a GLB, but Bevy's glTF loader only claims `.gltf` and `.glb`: such files
-/// are loaded through a `.glb` symbolic link in the cache folder.
-fn loadable_path(file: &std::path::Path) -> std::path::PathBuf {
-    let is_vrm = file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("vrm"));
-    if !is_vrm {
-        return file.to_path_buf();
-    }
-    let dir = crate::voice::cache::default_dir().with_file_name("vrm");
-    let stem = file
-        .file_stem()
-        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
-    let hash = crate::voice::fnv1a(file.to_string_lossy().bytes());
-    let link = dir.join(format!("{stem}-{hash:016x}.glb"));
-    let linked = std::fs::create_dir_all(&dir).is_ok() && {
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(file, &link).is_ok()
-    };
-    if linked {
-        link
-    } else {
-        warn!("cannot link {} as .glb; loading it as is", file.display());
-        file.to_path_buf()
-    }
-}
-
 fn start_when_ready(
     ready: On<WorldInstanceReady>,
     mut commands: Commands,
-    presenters: Query<&Clips>,
+    presenters: Query<(&Clips, &Looks)>,
     children: Query<&Children>,
     mut players: Query<&mut AnimationPlayer>,
     names: Query<(&Name, &Transform)>,
     motion: Res<PreparedMotion>,
 ) {
-    let Ok(clips) = presenters.get(ready.entity) else {
+    let Ok((clips, looks)) = presenters.get(ready.entity) else {
         return;
     };
+    let mut head = false;
+    let mut chest = false;
     if let Some(rig) = &motion.rig {
         let mut bones = Vec::new();
         for (bone, node) in &rig.humanoid {
@@ -326,6 +344,38 @@ fn start_when_ready(
                 .find(|e| names.get(*e).is_ok_and(|(n, _)| n.as_str() == name))
             {
                 bones.push((*bone, e));
+            }
+        }
+        if let Some(gaze) = gaze_rig(rig, ready.entity, &bones, looks, &children, &names) {
+            commands.insert_resource(gaze);
+        }
+        // Bones moved over the animation, from the humanoid map when it has them (names
+        // like VRoid's `J_Bip_C_Head` are not guessed below).
+        let chest_bone = [HumanBone::Chest, HumanBone::UpperChest, HumanBone::Spine]
+            .into_iter()
+            .find(|b| bones.iter().any(|(x, _)| x == b));
+        for (bone, entity) in &bones {
+            let kind = match bone {
+                HumanBone::Head => {
+                    head = true;
+                    BoneKind::Head
+                }
+                b if Some(*b) == chest_bone => {
+                    chest = true;
+                    BoneKind::Chest
+                }
+                HumanBone::LeftUpperArm => BoneKind::UpperArm(true),
+                HumanBone::RightUpperArm => BoneKind::UpperArm(false),
+                HumanBone::LeftLowerArm => BoneKind::LowerArm(true),
+                HumanBone::RightLowerArm => BoneKind::LowerArm(false),
+                _ => continue,
+            };
+            if let Ok((_, t)) = names.get(*entity) {
+                commands.entity(*entity).insert(Procedural {
+                    kind,
+                    base: t.rotation,
+                    written: t.rotation,
+                });
             }
         }
         commands.insert_resource(HumanoidBones(bones));
@@ -338,8 +388,6 @@ fn start_when_ready(
             attach_player(&mut commands, ready.entity, rig, &children, &names, clips);
         }
     }
-    let mut head = false;
-    let mut chest = false;
     let mut jaw = false;
     for child in children.iter_descendants(ready.entity) {
         if let Ok(mut player) = players.get_mut(child) {
@@ -377,6 +425,49 @@ fn start_when_ready(
     if jaw {
         commands.insert_resource(FaceRig { has_mouth: true });
     }
+}
+
+/// The head and eyes gaze moves: eye bones the file names, or found by name under the
+/// head; with neither, the head alone follows the gaze.
+fn gaze_rig(
+    rig: &crate::mocap::retarget::Rig,
+    avatar: Entity,
+    bones: &[(HumanBone, Entity)],
+    looks: &Looks,
+    children: &Query<&Children>,
+    names: &Query<(&Name, &Transform)>,
+) -> Option<gaze::GazeRig> {
+    let head_node = *rig.humanoid.get(&HumanBone::Head)?;
+    let head = bones.iter().find(|(b, _)| *b == HumanBone::Head)?.1;
+    let node_of = |name: &str| rig.nodes.iter().position(|n| n.name == name);
+    let mut eyes = Vec::new();
+    for e in children.iter_descendants(head) {
+        let Ok((name, _)) = names.get(e) else {
+            continue;
+        };
+        let side = match &looks.eyes {
+            Some((l, _)) if l == name.as_str() => Some(true),
+            Some((_, r)) if r == name.as_str() => Some(false),
+            Some(_) => None,
+            None => gaze::eye_side(name.as_str()),
+        };
+        if let (Some(left), Some(node)) = (side, node_of(name.as_str()))
+            && !eyes.iter().any(|(_, _, l)| *l == left)
+        {
+            eyes.push((e, node, left));
+        }
+    }
+    info!(
+        "presenter: {} eye bones; the head follows her gaze",
+        eyes.len()
+    );
+    Some(gaze::GazeRig::new(
+        rig,
+        avatar,
+        (head, head_node),
+        &eyes,
+        looks.ranges,
+    ))
 }
 
 /// Gesture cues: when a line that carries one starts on the media clock, the host
@@ -534,20 +625,69 @@ fn loudness_scale(samples: &[f32], offset: f32) -> f32 {
         .clamp(LOUDNESS_SCALE.0, LOUDNESS_SCALE.1)
 }
 
+/// What the frame's speech and gaze ask of the bones moved over the animation.
+struct BodyCues {
+    /// Forearm lifts (left, right), degrees: the talking body's beats.
+    arms: (f32, f32),
+    /// Where the body faces (flat), and the head's turn after the gaze (yaw, pitch).
+    forward: Vec3,
+    head: Vec2,
+}
+
+impl BodyCues {
+    fn of(now: f64, timeline: &SpeechTimeline, gaze: &Gaze, performance: &Performance) -> Self {
+        let arms = match timeline
+            .0
+            .iter()
+            .find_map(|l| l.offset_at(now).map(|o| (l, o)))
+        {
+            // A cued gesture clip has the arms; beats stay out of its way.
+            Some((line, offset)) if performance.gesture.is_none() => {
+                let length = line.line.samples.len() as f32 / crate::media::SAMPLE_RATE as f32;
+                beats::arms_at(line.start, offset, length)
+            }
+            _ => (0.0, 0.0),
+        };
+        Self {
+            arms,
+            forward: gaze.body_forward,
+            head: gaze.head,
+        }
+    }
+
+    /// A turn of `degrees` about the world axis `axis`, as a local rotation for a bone
+    /// whose world rotation is `world` (applied after its base pose).
+    fn about(world: Quat, axis: Vec3, degrees: f32) -> Quat {
+        match axis.try_normalize() {
+            Some(axis) if degrees != 0.0 => {
+                Quat::from_axis_angle(world.inverse() * axis, degrees.to_radians())
+            }
+            _ => Quat::IDENTITY,
+        }
+    }
+}
+
 fn move_bones_over_animation(
     now: Res<MediaTime>,
     mouth: Res<Mouth>,
     rig: Res<FaceRig>,
-    mut bones: Query<(&mut Procedural, &mut Transform)>,
+    timeline: Res<SpeechTimeline>,
+    gaze: Res<Gaze>,
+    performance: Res<Performance>,
+    mut bones: Query<(&mut Procedural, &mut Transform, &GlobalTransform)>,
 ) {
     // Phases in f64: after a week of media an f32 time steps in 62 ms and the idle motion
     // would stutter; `wave` keeps each sine's argument exact.
     let t = now.0;
     let wave = |radians_per_second: f64| (t * radians_per_second).sin() as f32;
-    for (mut bone, mut transform) in &mut bones {
+    let cues = BodyCues::of(t, &timeline, &gaze, &performance);
+    // Lifting a hanging arm forward turns it about this axis (her right, for +Z facing).
+    let lift_axis = cues.forward.cross(Vec3::Y);
+    for (mut bone, mut transform, global) in &mut bones {
         if transform.rotation != bone.written {
             bone.base = transform.rotation; // the animation set a new pose this frame
         }
+        let world = global.rotation();
         let extra = match bone.kind {
             BoneKind::Head => {
                 // Nod with the voice, plus a slow, small wander so the host never freezes.
@@ -560,18 +700,30 @@ fn move_bones_over_animation(
                     };
                 let wander_x = wave(0.31) * 1.5 + wave(0.73) * 0.7;
                 let wander_y = wave(0.23) * 2.5;
-                Quat::from_euler(
-                    EulerRot::YXZ,
-                    wander_y.to_radians(),
-                    (nod + wander_x).to_radians(),
-                    0.0,
-                )
+                let follow = BodyCues::about(world, Vec3::Y, cues.head.x)
+                    * BodyCues::about(world, -lift_axis, cues.head.y);
+                follow
+                    * Quat::from_euler(
+                        EulerRot::YXZ,
+                        wander_y.to_radians(),
+                        (nod + wander_x).to_radians(),
+                        0.0,
+                    )
             }
             BoneKind::Jaw => Quat::from_rotation_x((mouth.open * JAW_DEGREES).to_radians()),
             BoneKind::Chest => {
                 let breath =
                     wave(BREATHS_PER_MINUTE as f64 / 60.0 * std::f64::consts::TAU) * BREATH_DEGREES;
-                Quat::from_rotation_x(breath.to_radians())
+                BodyCues::about(world, cues.forward, beats::weight_shift(t))
+                    * Quat::from_rotation_x(breath.to_radians())
+            }
+            BoneKind::LowerArm(left) => {
+                let lift = if left { cues.arms.0 } else { cues.arms.1 };
+                BodyCues::about(world, lift_axis, lift)
+            }
+            BoneKind::UpperArm(left) => {
+                let lift = if left { cues.arms.0 } else { cues.arms.1 };
+                BodyCues::about(world, lift_axis, lift * 0.35)
             }
         };
         transform.rotation = bone.base * extra;

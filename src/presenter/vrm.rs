@@ -78,11 +78,7 @@ pub fn expression_overrides(doc: &Value) -> Vec<(crate::speech::Emotion, Overrid
 
 /// The expression bindings of a glTF/VRM document (empty for plain glTF).
 pub fn expression_binds(doc: &Value) -> Vec<ExpressionBind> {
-    let node_name = |i: u64| {
-        doc["nodes"][i as usize]["name"]
-            .as_str()
-            .map_or_else(|| format!("node{i}"), str::to_string)
-    };
+    let node_name = |i: u64| crate::mocap::skeleton::node_name(doc, i as usize);
     let mut binds = Vec::new();
     // VRM 1.0: binds name nodes.
     if let Some(presets) = doc["extensions"]["VRMC_vrm"]["expressions"]["preset"].as_object() {

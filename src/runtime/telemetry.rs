@@ -3,7 +3,7 @@
 //! and motion against the encoded program.
 
 use super::RunError;
-use crate::presenter::{Eyes, LiveStatus, Mood, Mouth, Performance};
+use crate::presenter::{Eyes, Gaze, LiveStatus, Mood, Mouth, Performance};
 use bevy::prelude::*;
 use serde_json::{Map, Value, json};
 use std::io::{BufWriter, Write};
@@ -41,6 +41,8 @@ impl Telemetry {
             "expression": world.resource::<Mood>().shown,
             "gesture": performance.gesture,
             "pose": pose(performance),
+            "gaze": gaze(world.resource::<Gaze>()),
+            "springs": performance.springs.iter().map(|p| [r3(p.x), r3(p.y), r3(p.z)]).collect::<Vec<_>>(),
         });
         if self.live {
             let live = world.resource::<LiveStatus>();
@@ -54,9 +56,25 @@ impl Telemetry {
     }
 }
 
+/// Rounded to a thousandth (millimetres, for positions in metres).
+fn r3(v: f32) -> f32 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// What she looks at, how far her eyes point from the camera (degrees) and her head's
+/// turn after her gaze (yaw, pitch).
+fn gaze(gaze: &Gaze) -> Value {
+    json!({
+        "at": gaze.at.name(),
+        "off_camera": r3(gaze.off_camera),
+        "head": [r3(gaze.head.x), r3(gaze.head.y)],
+        "fixations": gaze.fixations,
+    })
+}
+
 /// Each posed bone's direction, rounded to a thousandth, by its VRM name.
 fn pose(performance: &Performance) -> Map<String, Value> {
-    let r = |v: f32| (v * 1000.0).round() / 1000.0;
+    let r = r3;
     performance
         .pose
         .iter()

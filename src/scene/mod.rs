@@ -1,12 +1,13 @@
 //! The showroom: its description on disk, and the plugin that builds it in the Bevy world.
 
 mod description;
+pub mod optimised;
 mod spawn;
 
 pub use description::*;
 pub use spawn::{
     ActiveCamera, Compose, ComposeCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin,
-    ShowroomSettings, ViewCamera, bevy_asset_path, transform,
+    ShowroomSettings, ViewCamera, bevy_asset_path, loadable, transform,
 };
 
 use crate::config::Located;

@@ -284,8 +284,8 @@ fn spawn_set(
 
     for prop in &scene.props {
         let file = settings.scene.asset_path(&prop.asset);
-        let handle: Handle<bevy::world_serialization::WorldAsset> =
-            asset_server.load(GltfAssetLabel::Scene(prop.scene).from_asset(bevy_asset_path(&file)));
+        let handle: Handle<bevy::world_serialization::WorldAsset> = asset_server
+            .load(GltfAssetLabel::Scene(prop.scene).from_asset(bevy_asset_path(&loadable(&file))));
         loaded.0.push((prop.name.clone(), handle.clone().untyped()));
         commands.spawn((
             Name::new(prop.name.clone()),
@@ -363,6 +363,42 @@ fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool
                 look(position, look_at),
             ));
         }
+    }
+}
+
+/// The file Bevy's glTF loader should read for a model: a plain copy of an optimised one
+/// (see [`super::optimised`]), or a `.glb` link to a `.vrm` (a VRM file is a GLB, but the
+/// loader only claims `.gltf` and `.glb`), or the file itself. Copies and links live in the
+/// cache folder. A file that cannot be rewritten is logged and loaded as it is, so the
+/// loader's own error (naming the extension it lacks) stops the start.
+pub fn loadable(file: &Path) -> std::path::PathBuf {
+    let cache = crate::voice::cache::default_dir();
+    match super::optimised::plain_copy(file, &cache.with_file_name("models")) {
+        Ok(Some(copy)) => return copy,
+        Ok(None) => {}
+        Err(e) => error!("{e}"),
+    }
+    let is_vrm = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("vrm"));
+    if !is_vrm {
+        return file.to_path_buf();
+    }
+    let dir = cache.with_file_name("vrm");
+    let stem = file
+        .file_stem()
+        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+    let hash = crate::voice::fnv1a(file.to_string_lossy().bytes());
+    let link = dir.join(format!("{stem}-{hash:016x}.glb"));
+    let linked = std::fs::create_dir_all(&dir).is_ok() && {
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(file, &link).is_ok()
+    };
+    if linked {
+        link
+    } else {
+        warn!("cannot link {} as .glb; loading it as is", file.display());
+        file.to_path_buf()
     }
 }
 

@@ -1,0 +1,126 @@
+//! The talking body: while she speaks, her forearms come up a little (the posture of
+//! someone explaining) and beat with the speech, one arm or both, as people's do; between
+//! lines they settle, and her weight shifts slowly from side to side.
+//!
+//! Each line draws its own beats from its start (a seed), so no two lines move alike and a
+//! day of lines never loops, and the same render is the same every time.
+
+/// How far the forearms come up while speaking, and the largest beat on top, in degrees.
+const TALKING_LIFT: f32 = 9.0;
+const BEAT_DEGREES: (f32, f32) = (5.0, 13.0);
+/// A beat rises this fast and falls this slowly (seconds); beats are this far apart.
+const RISE_S: f32 = 0.14;
+const FALL_S: f32 = 0.36;
+const GAP_S: (f32, f32) = (0.6, 1.15);
+/// Lift eases in at the line's start and out at its end over this long.
+const EASE_S: f32 = 0.5;
+
+fn draw(seed: u64, k: u32) -> f32 {
+    let mut x = seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    x ^= x >> 33;
+    (x >> 40) as f32 / (1u64 << 24) as f32
+}
+
+fn smooth(x: f32) -> f32 {
+    let x = x.clamp(0.0, 1.0);
+    x * x * (3.0 - 2.0 * x)
+}
+
+/// How far each forearm (left, right) is lifted, in degrees, `offset` seconds into a line
+/// of `length` seconds whose beats are drawn from `seed`.
+pub fn arms_at(seed: u64, offset: f32, length: f32) -> (f32, f32) {
+    if !(0.0..length).contains(&offset) {
+        return (0.0, 0.0);
+    }
+    let ease = smooth(offset / EASE_S) * smooth((length - offset) / EASE_S);
+    let mut lift = (TALKING_LIFT * ease, TALKING_LIFT * ease);
+    let mut start = 0.25;
+    for k in 0..10_000u32 {
+        if start > offset || start + RISE_S + FALL_S > length {
+            break;
+        }
+        let into = offset - start;
+        if into < RISE_S + FALL_S {
+            let shape = if into < RISE_S {
+                smooth(into / RISE_S)
+            } else {
+                1.0 - smooth((into - RISE_S) / FALL_S)
+            };
+            let size = BEAT_DEGREES.0 + (BEAT_DEGREES.1 - BEAT_DEGREES.0) * draw(seed, 3 * k);
+            let arm = draw(seed, 3 * k + 1);
+            let (l, r) = match arm {
+                a if a < 0.45 => (0.0, 1.0),
+                a if a < 0.8 => (1.0, 0.0),
+                _ => (0.8, 0.8),
+            };
+            lift.0 += l * size * shape;
+            lift.1 += r * size * shape;
+            break;
+        }
+        start += GAP_S.0 + (GAP_S.1 - GAP_S.0) * draw(seed, 3 * k + 2);
+    }
+    lift
+}
+
+/// The chest's lean to her side (degrees) at media time `t`: a slow shift of weight, never
+/// quite periodic (two incommensurate waves).
+pub fn weight_shift(t: f64) -> f32 {
+    ((t * 0.13).sin() * 1.1 + (t * 0.047 + 1.3).sin() * 0.7) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace(seed: u64, length: f32) -> Vec<(f32, f32)> {
+        (0..(length * 100.0) as u32)
+            .map(|i| arms_at(seed, i as f32 / 100.0, length))
+            .collect()
+    }
+
+    #[test]
+    fn arms_beat_while_speaking_and_rest_outside_lines() {
+        let t = trace(7, 4.0);
+        assert_eq!(arms_at(7, -0.1, 4.0), (0.0, 0.0));
+        assert_eq!(arms_at(7, 4.0, 4.0), (0.0, 0.0));
+        assert!(t[0].0 < 0.1 && t[399].0 < 0.5, "eased in and out");
+        let most = t.iter().map(|(l, r)| l.max(*r)).fold(0.0, f32::max);
+        assert!(
+            most > TALKING_LIFT + 4.0 && most <= TALKING_LIFT + 13.0,
+            "{most}"
+        );
+        // Both arms move at some point, and the beats come and go (not a held pose).
+        assert!(t.iter().any(|(l, _)| *l > TALKING_LIFT + 2.0));
+        assert!(t.iter().any(|(_, r)| *r > TALKING_LIFT + 2.0));
+        let mid = &t[100..300];
+        let low = mid.iter().map(|(l, r)| l.min(*r)).fold(f32::MAX, f32::min);
+        assert!(low < TALKING_LIFT + 0.5, "{low}");
+    }
+
+    #[test]
+    fn every_line_beats_its_own_way() {
+        let a = trace(1, 3.0);
+        let b = trace(2, 3.0);
+        let differ = a
+            .iter()
+            .zip(&b)
+            .filter(|(x, y)| (x.0 - y.0).abs() + (x.1 - y.1).abs() > 1.0)
+            .count();
+        assert!(differ > 30, "{differ}");
+        assert_eq!(trace(1, 3.0), a, "repeatable");
+    }
+
+    #[test]
+    fn the_weight_shift_is_slow_and_small() {
+        let most = (0..10_000)
+            .map(|i| weight_shift(i as f64).abs())
+            .fold(0.0, f32::max);
+        assert!(most <= 1.8 && most > 1.0, "{most}");
+        let step = (weight_shift(100.04) - weight_shift(100.0)).abs();
+        assert!(step < 0.01, "{step}");
+    }
+}

@@ -1,0 +1,146 @@
+use super::*;
+
+/// A triangle as an optimising exporter writes it: positions as unnormalized u16 in a
+/// meshopt-compressed view (stride 8), normals as normalized i8 (plain view), indices
+/// meshopt-compressed, a WebP texture only through `EXT_texture_webp`, and an image file
+/// beside the model.
+fn packed(dir: &Path) -> PathBuf {
+    let positions: Vec<[u16; 4]> = vec![[0, 0, 0, 0], [1, 0, 0, 0], [0, 2, 0, 0]];
+    let encoded = meshopt::encoding::encode_vertex_buffer(&positions).unwrap();
+    let indices = meshopt::encoding::encode_index_buffer(&[0, 1, 2], 3).unwrap();
+    let normals: Vec<u8> = [0i8, 0, 127, 0]
+        .repeat(3)
+        .iter()
+        .map(|b| *b as u8)
+        .collect();
+    let mut bin = encoded.clone();
+    while bin.len() % 4 != 0 {
+        bin.push(0);
+    }
+    let indices_at = bin.len();
+    bin.extend_from_slice(&indices);
+    while bin.len() % 4 != 0 {
+        bin.push(0);
+    }
+    let normals_at = bin.len();
+    bin.extend_from_slice(&normals);
+    std::fs::write(dir.join("picture.png"), b"not really a png").unwrap();
+    let doc = json!({
+        "asset": {"version": "2.0"},
+        "extensionsUsed": [MESHOPT, QUANTIZATION, WEBP, "KHR_materials_unlit"],
+        "extensionsRequired": [MESHOPT, QUANTIZATION],
+        "buffers": [
+            {"byteLength": bin.len()},
+            {"byteLength": 64, "extensions": {MESHOPT: {"fallback": true}}},
+        ],
+        "bufferViews": [
+            {"buffer": 1, "byteLength": 24, "byteStride": 8, "extensions": {MESHOPT: {
+                "buffer": 0, "byteOffset": 0, "byteLength": encoded.len(),
+                "byteStride": 8, "count": 3, "mode": "ATTRIBUTES"}}},
+            {"buffer": 1, "byteLength": 12, "extensions": {MESHOPT: {
+                "buffer": 0, "byteOffset": indices_at, "byteLength": indices.len(),
+                "byteStride": 4, "count": 3, "mode": "TRIANGLES"}}},
+            {"buffer": 0, "byteOffset": normals_at, "byteLength": 12, "byteStride": 4},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5123, "count": 3, "type": "VEC3",
+             "min": [0, 0, 0], "max": [1, 2, 0]},
+            {"bufferView": 1, "componentType": 5125, "count": 3, "type": "SCALAR"},
+            {"bufferView": 2, "componentType": 5120, "normalized": true, "count": 3, "type": "VEC3"},
+        ],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 2}, "indices": 1}]}],
+        "images": [{"uri": "picture.png"}, {"uri": "data:image/webp;base64,AAAA"}],
+        "textures": [{"source": 0, "extensions": {WEBP: {"source": 1}}}],
+    });
+    let path = dir.join("packed.glb");
+    std::fs::write(&path, glb(&doc, &bin)).unwrap();
+    path
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("twincast-optimised-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn an_optimised_file_becomes_a_plain_one() {
+    let dir = scratch("plain");
+    let file = packed(&dir);
+    let copy = plain_copy(&file, &dir.join("cache")).unwrap().unwrap();
+    let bytes = std::fs::read(&copy).unwrap();
+    let (json, bin) = split(&bytes).unwrap();
+    let doc: Value = serde_json::from_slice(json).unwrap();
+    let blob = bin.unwrap();
+    assert_eq!(doc["extensionsRequired"], json!([]));
+    assert_eq!(doc["extensionsUsed"], json!(["KHR_materials_unlit"]));
+    assert_eq!(doc["buffers"].as_array().unwrap().len(), 1);
+    // Positions decoded and made floats, with their bounds.
+    let p = &doc["accessors"][0];
+    assert_eq!(p["componentType"], 5126);
+    let positions = read_accessor(&doc, blob, p).unwrap();
+    assert_eq!(positions, vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0]);
+    assert_eq!(p["max"], json!([1.0, 2.0, 0.0]));
+    // Normals scaled from their normalized bytes.
+    let normals = read_accessor(&doc, blob, &doc["accessors"][2]).unwrap();
+    assert_eq!(normals, vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    // Indices decoded in place (still u32 integers).
+    let view = &doc["bufferViews"][1];
+    let indices: Vec<u32> = slice_of(view, blob)
+        .unwrap()
+        .chunks(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(indices, vec![0, 1, 2]);
+    // The WebP image is the texture's source; the file beside the model is embedded.
+    assert_eq!(doc["textures"][0]["source"], 1);
+    assert!(doc["textures"][0]["extensions"].get(WEBP).is_none());
+    let image = &doc["images"][0];
+    assert!(image.get("uri").is_none());
+    assert_eq!(image["mimeType"], "image/png");
+    let embedded = &doc["bufferViews"][image["bufferView"].as_u64().unwrap() as usize];
+    assert_eq!(slice_of(embedded, blob).unwrap(), b"not really a png");
+    // Made once per version of the file: a second call returns the same copy.
+    assert_eq!(plain_copy(&file, &dir.join("cache")).unwrap(), Some(copy));
+}
+
+#[test]
+fn plain_files_are_left_alone_and_bad_ones_named() {
+    let dir = scratch("bad");
+    let plain = dir.join("plain.gltf");
+    std::fs::write(&plain, r#"{"asset": {"version": "2.0"}}"#).unwrap();
+    assert_eq!(plain_copy(&plain, &dir).unwrap(), None);
+
+    // Compressed data cut short: an error naming the file and the view.
+    let path = packed(&dir);
+    let bytes = std::fs::read(&path).unwrap();
+    let (json, bin) = split(&bytes).unwrap();
+    let original: Value = serde_json::from_slice(json).unwrap();
+    let mut doc = original.clone();
+    doc["bufferViews"][0]["extensions"][MESHOPT]["byteLength"] = json!(3);
+    let cut = dir.join("cut.glb");
+    std::fs::write(&cut, glb(&doc, bin.unwrap())).unwrap();
+    let e = plain_copy(&cut, &dir.join("cache"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cut.glb") && e.contains("buffer view 0"), "{e}");
+
+    // A count far past the data: refused, not allocated.
+    doc["bufferViews"][0]["extensions"][MESHOPT]["count"] = json!(u64::MAX / 8);
+    std::fs::write(&cut, glb(&doc, bin.unwrap())).unwrap();
+    let e = plain_copy(&cut, &dir.join("cache2"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("out of bounds"), "{e}");
+
+    // An image outside the model's folder is not read.
+    let mut doc = original;
+    doc["images"][0]["uri"] = json!("../../etc/passwd");
+    std::fs::write(&cut, glb(&doc, bin.unwrap())).unwrap();
+    let e = plain_copy(&cut, &dir.join("cache3"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("outside"), "{e}");
+}

@@ -1,0 +1,181 @@
+//! The generated VRM human (`tests/fixtures/make_human_vrm.py`: VRoid names, no clips, eye
+//! bones with `lookAt`, hair on `VRMC_springBone` chains) speaking a line to a camera 25°
+//! to her left: she looks at it, her hair sways, her arms beat with the speech.
+
+use crate::common::*;
+use serde_json::Value;
+
+fn point(v: &Value) -> [f64; 3] {
+    [0, 1, 2].map(|i| v[i].as_f64().unwrap_or(f64::NAN))
+}
+
+fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
+fn range(values: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = values.collect();
+    v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min)
+}
+
+#[test]
+fn a_vrm_human_looks_at_the_camera_sways_and_beats_while_speaking() {
+    let dir = Scratch::new("human");
+    let video = dir.path("human.mp4");
+    let telemetry = dir.path("human.jsonl");
+    let out = run_ok(&[
+        "render",
+        fixture("human.toml").to_str().unwrap(),
+        "--seconds",
+        "8",
+        "--output",
+        video.to_str().unwrap(),
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+    ]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("2 eye bones"), "{log}");
+    assert!(log.contains("3 spring chains, 3 colliders"), "{log}");
+    assert_media(&video, 240, 240, 15, 8.0);
+    let frames: Vec<Value> = std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(frames.len(), 120);
+
+    // Gaze: once her head has turned (the first second), her eyes point at the camera
+    // within a few degrees while she looks at it; straight ahead they would be 25° off.
+    let at_camera: Vec<f64> = frames[15..]
+        .iter()
+        .filter(|f| f["gaze"]["at"] == "camera")
+        .map(|f| f["gaze"]["off_camera"].as_f64().unwrap())
+        .collect();
+    assert!(
+        at_camera.len() > 60,
+        "{} frames at the camera",
+        at_camera.len()
+    );
+    let mut sorted = at_camera.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    assert!(median < 6.0, "eyes {median}° off the camera (median)");
+    // Her head followed part of the way, towards her left where the camera is.
+    let yaw = frames[60]["gaze"]["head"][0].as_f64().unwrap();
+    assert!((5.0..=22.0).contains(&yaw), "head yaw {yaw}°");
+    // Saccades: new fixations, and the eyes land somewhere new each time.
+    let fixations = frames.last().unwrap()["gaze"]["fixations"]
+        .as_u64()
+        .unwrap();
+    assert!(fixations >= 2, "{fixations} fixations in 8 s");
+    assert!(
+        range(at_camera.iter().cloned()) > 0.5,
+        "the eyes never moved"
+    );
+
+    // Spring bones: the ponytail and both locks hang from the head, stay on it and sway.
+    for f in &frames {
+        let springs = f["springs"].as_array().unwrap();
+        assert_eq!(springs.len(), 3, "{f}");
+        let head = point(&f["pose"]["head"]);
+        for tip in springs {
+            let tip = point(tip);
+            assert!(tip.iter().all(|c| c.is_finite()), "{f}");
+            assert!(distance(tip, head) < 0.45, "a spring tip flew off: {f}");
+            assert!(tip[1] < head[1] + 0.1, "a spring tip stands up: {f}");
+        }
+    }
+    let ponytail = range(frames.iter().map(|f| point(&f["springs"][0])[0]));
+    assert!(
+        ponytail > 0.004,
+        "the ponytail never moved sideways ({ponytail} m)"
+    );
+
+    // The talking body: while the line is said her hands come up and beat; the mouth
+    // shapes move too (VRM-bound morphs).
+    let speaking: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["shapes"].as_f64().unwrap() > 0.05)
+        .collect();
+    assert!(speaking.len() > 40, "{} speaking frames", speaking.len());
+    let rest = point(&frames[0]["pose"]["rightHand"])[1];
+    let lifted = speaking
+        .iter()
+        .map(|f| point(&f["pose"]["rightHand"])[1].max(point(&f["pose"]["leftHand"])[1]) - rest)
+        .fold(f64::MIN, f64::max);
+    assert!(
+        lifted > 0.03,
+        "hands lifted at most {lifted} m while speaking"
+    );
+    let beat = range(speaking.iter().map(|f| point(&f["pose"]["rightHand"])[1]));
+    assert!(beat > 0.02, "the right hand moved {beat} m while speaking");
+
+    // The picture: her region changes between the start and mid-line (head, arms, mouth).
+    let (w, _, first) = rgb_frame(&video, 0);
+    let (_, _, later) = rgb_frame(&video, 60);
+    let changed = (0..first.len() / 3)
+        .filter(|i| {
+            let x = (*i as u32) % w;
+            (60..180).contains(&x)
+                && (0..3).any(|c| (first[i * 3 + c] as i32 - later[i * 3 + c] as i32).abs() > 30)
+        })
+        .count();
+    assert!(changed > 200, "{changed} pixels changed");
+    eprintln!(
+        "gaze {median:.1}° off the camera (median), head yaw {yaw:.1}°, {fixations} fixations; \
+         ponytail {:.1} cm across; hands up {:.1} cm, beat {:.1} cm",
+        ponytail * 100.0,
+        lifted * 100.0,
+        beat * 100.0
+    );
+}
+
+/// PSNR (dB) of two RGB frames of the same size.
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (255.0f64.powi(2) / mse.max(1e-9)).log10()
+}
+
+/// An optimised export of the same human (`make_packed_vrm.py`: meshopt-compressed
+/// streams, quantized positions and normals, a WebP texture, all required) loads and
+/// looks like the plain file.
+#[test]
+fn an_optimised_vrm_loads_and_looks_like_the_plain_one() {
+    let dir = Scratch::new("human-packed");
+    let scene = std::fs::read_to_string(fixture("human_scene.ron")).unwrap();
+    let show = std::fs::read_to_string(fixture("human.toml")).unwrap();
+    let mut frames = Vec::new();
+    for model in ["human.vrm", "human_packed.vrm"] {
+        let name = model.trim_end_matches(".vrm");
+        let asset = fixture(model);
+        std::fs::write(
+            dir.path(&format!("{name}.ron")),
+            scene.replace("\"human.vrm\"", &format!("{:?}", asset.to_str().unwrap())),
+        )
+        .unwrap();
+        let toml = dir.path(&format!("{name}.toml"));
+        std::fs::write(
+            &toml,
+            show.replace("human_scene.ron", &format!("{name}.ron")),
+        )
+        .unwrap();
+        let video = dir.path(&format!("{name}.mp4"));
+        run_ok(&[
+            "render",
+            toml.to_str().unwrap(),
+            "--seconds",
+            "1",
+            "--output",
+            video.to_str().unwrap(),
+        ]);
+        frames.push(rgb_frame(&video, 10).2);
+    }
+    let db = psnr(&frames[0], &frames[1]);
+    eprintln!("optimised vs plain: {db:.1} dB");
+    assert!(db > 35.0, "optimised vs plain: {db:.1} dB");
+}
