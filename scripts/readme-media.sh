@@ -15,8 +15,8 @@
 #   docs/media/clips.txt      that batch's summary table and speed
 #   docs/media/programs.jpg   three programs of one world at once during the first pitch:
 #                             English, Chinese on the same picture, the vertical Chinese one
-#   docs/media/human.jpg      the demo with the generated VRM human as its host, speaking:
-#                             looking at the viewer, arms beating, hair on spring bones
+#   docs/media/human.jpg      the demo with the generated VRM human as its host: the wide
+#                             opening, and the flash sale's close-up mid-beat
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
@@ -168,21 +168,33 @@ if wanted human; then
 echo "rendering the demo with the generated VRM human as its host..." >&2
 show_copy human
 # The showroom with its presenter block swapped for the human (no clips of her own: she
-# stands relaxed, and the demo's BVH clips are retargeted onto her).
+# stands relaxed, and the demo's BVH clips are retargeted onto her), and the close-up
+# framed for her height (the robot's is shorter).
 sed -e "s|\"\\.\\./|\"$PWD/assets/|g" \
     -e "s|\"$PWD/assets/avatars/RobotExpressive.glb\"|\"$PWD/tests/fixtures/human.vrm\"|" \
     -e 's|idle: "Idle",||' \
     -e 's|scale: (0.3, 0.3, 0.3)|scale: (0.95, 0.95, 0.95)|' \
+    -e 's|(name: "closeup", position: ([^)]*), look_at: ([^)]*)|(name: "closeup", position: (-0.55, 1.45, 2.9), look_at: (-0.9, 1.15, 1.1)|' \
     assets/scenes/showroom.ron > "$WORK/human.ron"
 sed -i "s|^scene = .*|scene = \"$WORK/human.ron\"|" "$WORK/human.toml"
-"$TWINCAST_BIN" render "$WORK/human.toml" --size "$SIZE" --seconds 20 --clock 12:00 \
-  -o "$WORK/human.mkv" > /dev/null
-# Two moments of the opening's close-up, a second apart: one beat up, one down.
-at="$(moment "$WORK/human.said.jsonl" opening 9)"
+"$TWINCAST_BIN" render "$WORK/human.toml" --size "$SIZE" --seconds 45 --clock 12:00 \
+  -o "$WORK/human.mkv" --telemetry "$WORK/human.jsonl" > /dev/null
+# The opening's wide shot, and the flash sale's close-up at the moment her hands are
+# highest in a beat (read from the telemetry), side by side.
+at="$(moment "$WORK/human.said.jsonl" opening 4)"
+beat="$(python3 - "$WORK/human.jsonl" "$(moment "$WORK/human.said.jsonl" flash_sale 0.5)" <<'PY'
+import json, sys
+start = float(sys.argv[2])
+best = max((json.loads(l) for l in open(sys.argv[1])),
+           key=lambda f: -1e9 if not start <= f["time"] <= start + 8 else
+           max(f["pose"]["leftHand"][1], f["pose"]["rightHand"][1]))
+print("%.3f" % best["time"])
+PY
+)"
 still "$WORK/human.mkv" "$at" "$WORK/human-a.jpg"
-still "$WORK/human.mkv" "$(python3 -c "print($at + 1.3)")" "$WORK/human-b.jpg"
+still "$WORK/human.mkv" "$beat" "$WORK/human-b.jpg"
 ffmpeg -v error -y -i "$WORK/human-a.jpg" -i "$WORK/human-b.jpg" \
-  -filter_complex "[0]crop=iw/2:ih:0:0[a];[1]crop=iw/2:ih:0:0[b];[a][b]hstack" -q:v 3 "$OUT/human.jpg"
+  -filter_complex "[0][1]hstack" -q:v 3 "$OUT/human.jpg"
 fi
 
 ls -l "$OUT" >&2

@@ -390,26 +390,6 @@ fn middle_difference(a: &(u32, u32, Vec<u8>), b: &(u32, u32, Vec<u8>)) -> f64 {
     sum / n as f64
 }
 
-/// Per-frame PSNR (dB, all planes) of `a` against `b`, by FFmpeg's `psnr` filter.
-fn psnr_per_frame(a: &std::path::Path, b: &std::path::Path) -> Vec<f64> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(a)
-        .arg("-i")
-        .arg(b)
-        .args(["-lavfi", "[0:v][1:v]psnr=stats_file=-", "-f", "null", "-"])
-        .output()
-        .expect("running ffmpeg");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            l.split_whitespace()
-                .find_map(|f| f.strip_prefix("psnr_avg:"))
-        })
-        .map(|v| if v == "inf" { 99.0 } else { v.parse().unwrap() })
-        .collect()
-}
-
 /// `render --reference` draws the full, slow way; a faster setting is judged by its PSNR
 /// against it, frame by frame, on the demo's held opening shot (host, set, shadows).
 #[test]

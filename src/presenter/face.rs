@@ -18,6 +18,17 @@ pub(crate) enum Channel {
     Expression(Emotion),
     /// Part of a face that emotions use (ARKit's shapes).
     Part(Part),
+    /// Eyes drawn looking one way (VRM `lookLeft`, … for `lookAt` of type expression).
+    Look(LookDir),
+}
+
+/// Which way a look expression turns the eyes: her left, her right, up, down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LookDir {
+    Left = 0,
+    Right = 1,
+    Up = 2,
+    Down = 3,
 }
 
 impl Channel {
@@ -25,7 +36,7 @@ impl Channel {
     pub(crate) fn speaks(self) -> bool {
         !matches!(
             self,
-            Channel::Blink | Channel::Expression(_) | Channel::Part(_)
+            Channel::Blink | Channel::Expression(_) | Channel::Part(_) | Channel::Look(_)
         )
     }
 }
@@ -130,6 +141,10 @@ pub(crate) fn channel_for(name: &str) -> Option<Channel> {
             Channel::Part(Part::BrowDown)
         }
         "eyewideleft" | "eyewideright" | "eyewidel" | "eyewider" => Channel::Part(Part::EyeWide),
+        "lookleft" => Channel::Look(LookDir::Left),
+        "lookright" => Channel::Look(LookDir::Right),
+        "lookup" => Channel::Look(LookDir::Up),
+        "lookdown" => Channel::Look(LookDir::Down),
         other => return Emotion::from_name(other).map(Channel::Expression),
     })
 }

@@ -53,6 +53,8 @@ pub struct Gaze {
     pub fixations: u32,
     /// Where her body faces, flat on the floor (the head's turn is about this frame).
     pub body_forward: Vec3,
+    /// Look expression weights (her left, right, up, down) for eyes drawn by morphs.
+    pub looks: [f32; 4],
     next: f64,
     offset: Vec2,
     last: Option<f64>,
@@ -101,9 +103,18 @@ impl Default for EyeRanges {
     }
 }
 
-/// The eye bones and range maps a file declares: VRM 1.0 `humanoid` and `lookAt`, 0.x
-/// `humanoid` and `firstPerson`. Nodes by glTF index (left, right); `None` without them.
-pub fn vrm_eyes(doc: &Value) -> (Option<(usize, usize)>, Option<EyeRanges>) {
+/// How a VRM file says its eyes look: eye bones by glTF node (left, right), the range
+/// maps, and whether the eyes are drawn by `look*` expressions instead of bones.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LookAt {
+    pub eyes: Option<(usize, usize)>,
+    pub ranges: Option<EyeRanges>,
+    pub expression: bool,
+}
+
+/// The look-at of a file: VRM 1.0 `humanoid` and `lookAt`, 0.x `humanoid` and
+/// `firstPerson` (all `None` for other files).
+pub fn vrm_look_at(doc: &Value) -> LookAt {
     let node = |v: &Value| v["node"].as_u64().map(|n| n as usize);
     let one = &doc["extensions"]["VRMC_vrm"];
     let zero = &doc["extensions"]["VRM"];
@@ -128,34 +139,49 @@ pub fn vrm_eyes(doc: &Value) -> (Option<(usize, usize)>, Option<EyeRanges>) {
             output: f(output)?.clamp(0.0, 90.0),
         })
     };
-    let ranges = if one.is_object() {
+    let (l, keys, io, expression) = if one.is_object() {
         let l = &one["lookAt"];
-        let m = |k: &str| map(&l[k], "inputMaxValue", "outputScale");
-        (l["type"].as_str() != Some("expression"))
-            .then_some(())
-            .and_then(|_| {
-                Some(EyeRanges {
-                    inner: m("rangeMapHorizontalInner")?,
-                    outer: m("rangeMapHorizontalOuter")?,
-                    down: m("rangeMapVerticalDown")?,
-                    up: m("rangeMapVerticalUp")?,
-                })
-            })
+        let keys = [
+            "rangeMapHorizontalInner",
+            "rangeMapHorizontalOuter",
+            "rangeMapVerticalDown",
+            "rangeMapVerticalUp",
+        ];
+        (
+            l,
+            keys,
+            ("inputMaxValue", "outputScale"),
+            l["type"] == "expression",
+        )
     } else {
         let l = &zero["firstPerson"];
-        let m = |k: &str| map(&l[k], "xRange", "yRange");
-        (l["lookAtTypeName"].as_str() != Some("BlendShape"))
-            .then_some(())
-            .and_then(|_| {
-                Some(EyeRanges {
-                    inner: m("lookAtHorizontalInner")?,
-                    outer: m("lookAtHorizontalOuter")?,
-                    down: m("lookAtVerticalDown")?,
-                    up: m("lookAtVerticalUp")?,
-                })
-            })
+        let keys = [
+            "lookAtHorizontalInner",
+            "lookAtHorizontalOuter",
+            "lookAtVerticalDown",
+            "lookAtVerticalUp",
+        ];
+        (
+            l,
+            keys,
+            ("xRange", "yRange"),
+            l["lookAtTypeName"] == "BlendShape",
+        )
     };
-    (bones, ranges)
+    let m = |k: &str| map(&l[k], io.0, io.1);
+    let ranges = (|| {
+        Some(EyeRanges {
+            inner: m(keys[0])?,
+            outer: m(keys[1])?,
+            down: m(keys[2])?,
+            up: m(keys[3])?,
+        })
+    })();
+    LookAt {
+        eyes: bones.filter(|_| !expression),
+        ranges,
+        expression,
+    }
 }
 
 /// Whether a node's name looks like an eye bone, and which side (`Some(true)` left).
@@ -206,6 +232,8 @@ pub struct GazeRig {
     head_forward: Vec3,
     head_up: Vec3,
     pub ranges: EyeRanges,
+    /// The eyes are drawn by `look*` expressions (weights from `ranges`), not bones.
+    pub expression: bool,
 }
 
 impl GazeRig {
@@ -215,7 +243,7 @@ impl GazeRig {
         avatar: Entity,
         head: (Entity, usize),
         eyes: &[(Entity, usize, bool)],
-        ranges: EyeRanges,
+        look: &LookAt,
     ) -> Self {
         let head_rest = rig.rest_rotation(head.1);
         let forward = rig.forward();
@@ -233,7 +261,8 @@ impl GazeRig {
                 .collect(),
             head_forward: head_rest.inverse() * forward,
             head_up: head_rest.inverse() * Vec3::Y,
-            ranges,
+            ranges: look.ranges.unwrap_or_default(),
+            expression: look.expression,
         }
     }
 
@@ -342,6 +371,15 @@ pub fn choose_gaze(
         }
     };
     gaze.target = Some(target);
+    gaze.looks = if rig.expression {
+        let want = angles(
+            (target - eye).normalize_or(Vec3::Z),
+            rig.frame(head.rotation()),
+        );
+        look_weights(want, &rig.ranges)
+    } else {
+        [0.0; 4]
+    };
     // The head turns its share towards the target, from where the body faces (not the
     // head, which would chase its own turn).
     let avatar = transforms
@@ -359,6 +397,18 @@ pub fn choose_gaze(
     };
     let head = gaze.head;
     gaze.head = head + (want - head) * k;
+}
+
+/// The look expressions' weights (her left, right, up, down) for a gaze at `angles` (yaw
+/// to her left, pitch up, degrees) from the head: the range maps' outputs, 0–1.
+fn look_weights(angles: Vec2, ranges: &EyeRanges) -> [f32; 4] {
+    let w = |map: RangeMap, degrees: f32| map.map(degrees.max(0.0)).clamp(0.0, 1.0);
+    [
+        w(ranges.outer, angles.x),
+        w(ranges.outer, -angles.x),
+        w(ranges.up, angles.y),
+        w(ranges.down, -angles.y),
+    ]
 }
 
 /// Whether `point` is inside the camera's view (with a margin).
@@ -472,9 +522,10 @@ mod tests {
                 "rangeMapHorizontalOuter": {"inputMaxValue": 90, "outputScale": 14},
                 "rangeMapVerticalDown": {"inputMaxValue": 90, "outputScale": 10},
                 "rangeMapVerticalUp": {"inputMaxValue": 90, "outputScale": 8}}}}});
-        let (bones, ranges) = vrm_eyes(&one);
-        assert_eq!(bones, Some((7, 8)));
-        let ranges = ranges.unwrap();
+        let look = vrm_look_at(&one);
+        assert_eq!(look.eyes, Some((7, 8)));
+        assert!(!look.expression);
+        let ranges = look.ranges.unwrap();
         assert_eq!(ranges.up.output, 8.0);
         assert!((ranges.outer.map(45.0) - 7.0).abs() < 1e-4);
         assert!(
@@ -489,12 +540,27 @@ mod tests {
                 "lookAtHorizontalOuter": {"xRange": 90, "yRange": 12},
                 "lookAtVerticalDown": {"xRange": 90, "yRange": 10},
                 "lookAtVerticalUp": {"xRange": 90, "yRange": 10}}}}});
-        let (bones, ranges) = vrm_eyes(&zero);
-        assert_eq!(bones, Some((3, 4)));
-        assert_eq!(ranges.unwrap().outer.output, 12.0);
+        let look = vrm_look_at(&zero);
+        assert_eq!(look.eyes, Some((3, 4)));
+        assert_eq!(look.ranges.unwrap().outer.output, 12.0);
         // Expression-driven look-at moves no bones.
-        let expression = json!({"extensions": {"VRMC_vrm": {"lookAt": {"type": "expression"}}}});
-        assert_eq!(vrm_eyes(&expression), (None, None));
+        // Eyes drawn by expressions: their weights come from the range maps (0–1).
+        let expression = json!({"extensions": {"VRMC_vrm": {
+            "humanoid": {"humanBones": {"leftEye": {"node": 7}, "rightEye": {"node": 8}}},
+            "lookAt": {"type": "expression",
+                "rangeMapHorizontalInner": {"inputMaxValue": 90, "outputScale": 1},
+                "rangeMapHorizontalOuter": {"inputMaxValue": 90, "outputScale": 1},
+                "rangeMapVerticalDown": {"inputMaxValue": 90, "outputScale": 1},
+                "rangeMapVerticalUp": {"inputMaxValue": 90, "outputScale": 1}}}}});
+        let look = vrm_look_at(&expression);
+        assert!(look.expression && look.eyes.is_none());
+        let w = look_weights(Vec2::new(45.0, -90.0), &look.ranges.unwrap());
+        assert_eq!(w, [0.5, 0.0, 0.0, 1.0]);
+        assert_eq!(vrm_look_at(&json!({})), LookAt::default());
+        // The expressions' morphs are found by their preset names too.
+        use super::super::face::{Channel, LookDir, channel_for};
+        assert_eq!(channel_for("lookLeft"), Some(Channel::Look(LookDir::Left)));
+        assert_eq!(channel_for("LookDown"), Some(Channel::Look(LookDir::Down)));
     }
 
     #[test]
@@ -526,6 +592,29 @@ mod tests {
         assert!(offsets.windows(2).all(|w| w[0] != w[1]));
         // Without the product in the picture she never looks for it.
         assert!((0..200).all(|n| next_fixation(n, Look::Camera, false, true).0 == Look::Camera));
+    }
+
+    #[test]
+    fn the_product_counts_as_in_the_picture_only_inside_the_view() {
+        // A camera at 3 m on +Z looking at the origin, 40° tall, 16:9.
+        let camera = GlobalTransform::from(
+            Transform::from_xyz(0.0, 1.0, 3.0).looking_at(Vec3::new(0.0, 1.0, 0.0), Vec3::Y),
+        );
+        let projection = Projection::Perspective(PerspectiveProjection {
+            fov: 40f32.to_radians(),
+            aspect_ratio: 16.0 / 9.0,
+            ..default()
+        });
+        assert!(in_picture(&camera, &projection, Vec3::new(0.0, 1.0, 0.0)));
+        assert!(in_picture(&camera, &projection, Vec3::new(1.5, 1.2, 0.0)));
+        assert!(
+            !in_picture(&camera, &projection, Vec3::new(3.5, 1.0, 0.0)),
+            "off the side"
+        );
+        assert!(
+            !in_picture(&camera, &projection, Vec3::new(0.0, 1.0, 5.0)),
+            "behind"
+        );
     }
 
     #[test]

@@ -270,16 +270,16 @@ fn spawn_presenter(
 #[derive(Component, Clone, Default)]
 struct Looks {
     eyes: Option<(String, String)>,
-    ranges: gaze::EyeRanges,
+    look_at: gaze::LookAt,
 }
 
 impl Looks {
     fn of(doc: &serde_json::Value) -> Self {
-        let (eyes, ranges) = gaze::vrm_eyes(doc);
+        let look_at = gaze::vrm_look_at(doc);
         let name = |i| crate::mocap::skeleton::node_name(doc, i);
         Self {
-            eyes: eyes.map(|(l, r)| (name(l), name(r))),
-            ranges: ranges.unwrap_or_default(),
+            eyes: look_at.eyes.map(|(l, r)| (name(l), name(r))),
+            look_at,
         }
     }
 }
@@ -446,6 +446,7 @@ fn gaze_rig(
             continue;
         };
         let side = match &looks.eyes {
+            _ if looks.look_at.expression => None,
             Some((l, _)) if l == name.as_str() => Some(true),
             Some((_, r)) if r == name.as_str() => Some(false),
             Some(_) => None,
@@ -458,15 +459,20 @@ fn gaze_rig(
         }
     }
     info!(
-        "presenter: {} eye bones; the head follows her gaze",
-        eyes.len()
+        "presenter: {} eye bones{}; the head follows her gaze",
+        eyes.len(),
+        if looks.look_at.expression {
+            ", eyes by look expressions"
+        } else {
+            ""
+        }
     );
     Some(gaze::GazeRig::new(
         rig,
         avatar,
         (head, head_node),
         &eyes,
-        looks.ranges,
+        &looks.look_at,
     ))
 }
 

@@ -61,7 +61,7 @@ pub(crate) fn channel_weight(channel: Channel, viseme: Viseme) -> f32 {
         Channel::Pucker => (viseme == Ou) as u8 as f32,
         Channel::Close => (viseme == PP) as u8 as f32,
         Channel::Oculus(v) => (v == viseme) as u8 as f32,
-        Channel::Blink | Channel::Expression(_) | Channel::Part(_) => 0.0,
+        Channel::Blink | Channel::Expression(_) | Channel::Part(_) | Channel::Look(_) => 0.0,
     }
 }
 
@@ -115,6 +115,7 @@ pub(crate) fn drive_mouth_morphs(
     blink: Res<Blink>,
     mood: Res<Mood>,
     overrides: Res<VrmOverrides>,
+    gaze: Res<super::Gaze>,
     mut faces: Query<(&mut MouthMorphs, &mut MorphWeights)>,
 ) {
     let (mouth_scale, blink_scale) = overrides
@@ -141,6 +142,7 @@ pub(crate) fn drive_mouth_morphs(
                         .emotion
                         .map_or(0.0, |e| part_weight(part, e) * mood.weight);
                 }
+                Channel::Look(dir) => *value = gaze.looks[dir as usize],
                 speech => {
                     let target: f32 = (mouth.visemes.iter())
                         .map(|(v, w)| channel_weight(speech, *v) * w)

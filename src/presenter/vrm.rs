@@ -21,11 +21,11 @@ pub struct ExpressionBind {
 /// The channel of a VRM expression preset (`aa`, `ih`, …, `blink`, `happy`, …; 0.x's
 /// `a`, `i`, …, `joy`, `sorrow`, `fun`).
 fn channel_for_preset(name: &str) -> Option<Channel> {
-    // The same names as morph targets carry; other presets (lookUp, neutral…) are not ours.
+    // The same names as morph targets carry; other presets (neutral…) are not ours.
     super::face::channel_for(name).filter(|c| {
         matches!(
             c,
-            Channel::Vowel(_) | Channel::Blink | Channel::Expression(_)
+            Channel::Vowel(_) | Channel::Blink | Channel::Expression(_) | Channel::Look(_)
         )
     })
 }

@@ -273,3 +273,23 @@ pub fn wait_for_stable_file(path: &Path, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// Per-frame PSNR (dB, all planes) of `a` against `b`, by FFmpeg's `psnr` filter.
+pub fn psnr_per_frame(a: &Path, b: &Path) -> Vec<f64> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(a)
+        .arg("-i")
+        .arg(b)
+        .args(["-lavfi", "[0:v][1:v]psnr=stats_file=-", "-f", "null", "-"])
+        .output()
+        .expect("running ffmpeg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|f| f.strip_prefix("psnr_avg:"))
+        })
+        .map(|v| if v == "inf" { 99.0 } else { v.parse().unwrap() })
+        .collect()
+}
