@@ -71,7 +71,17 @@ fn the_console_watches_and_steers_a_running_show() {
     );
     let dead = format!("rtmp://127.0.0.1:{}/live/gone", free_port());
     let live = StreamBuilder::new(&show)
-        .args(["--seconds", "120", "--output", "null", "--output", &dead])
+        // The day slot (English), whatever the hour the test runs at.
+        .args([
+            "--seconds",
+            "120",
+            "--clock",
+            "12:00",
+            "--output",
+            "null",
+            "--output",
+            &dead,
+        ])
         .with_api()
         .start();
     let addr = live.api.clone();

@@ -180,6 +180,9 @@ fn demo_speaks_at_broadcast_loudness() {
         "render",
         "--seconds",
         "15",
+        // The day slot (English), whatever the hour the test runs at.
+        "--clock",
+        "12:00",
         "--size",
         "320x180",
         "--fps",
