@@ -15,8 +15,8 @@
 #   docs/media/clips.txt      that batch's summary table and speed
 #   docs/media/programs.jpg   three programs of one world at once during the first pitch:
 #                             English, Chinese on the same picture, the vertical Chinese one
-#   docs/media/human.jpg      the demo with the generated VRM human as its host: the wide
-#                             opening, and the flash sale's close-up mid-beat
+#   docs/media/human.jpg      the demo with the generated VRM human as its host: the
+#                             opening's wide shot, and its close-up mid-beat
 # Moments are found in the audit log (when each segment's first line went on air), not by
 # fixed times, so a longer line does not make a picture of the wrong segment.
 #
@@ -177,16 +177,20 @@ sed -e "s|\"\\.\\./|\"$PWD/assets/|g" \
     -e 's|(name: "closeup", position: ([^)]*), look_at: ([^)]*)|(name: "closeup", position: (-0.55, 1.45, 2.9), look_at: (-0.9, 1.15, 1.1)|' \
     assets/scenes/showroom.ron > "$WORK/human.ron"
 sed -i "s|^scene = .*|scene = \"$WORK/human.ron\"|" "$WORK/human.toml"
-"$TWINCAST_BIN" render "$WORK/human.toml" --size "$SIZE" --seconds 45 --clock 12:00 \
+"$TWINCAST_BIN" render "$WORK/human.toml" --size "$SIZE" --seconds 20 --clock 12:00 \
   -o "$WORK/human.mkv" --telemetry "$WORK/human.jsonl" > /dev/null
-# The opening's wide shot, and the flash sale's close-up at the moment her hands are
-# highest in a beat (read from the telemetry), side by side.
+# The opening's wide shot, and its close-up (held from 11 s: 8 s wide, a 3 s move) at the
+# moment her hands are highest in a beat (read from the telemetry), side by side.
 at="$(moment "$WORK/human.said.jsonl" opening 4)"
-beat="$(python3 - "$WORK/human.jsonl" "$(moment "$WORK/human.said.jsonl" flash_sale 0.5)" <<'PY'
+beat="$(python3 - "$WORK/human.jsonl" "$(moment "$WORK/human.said.jsonl" opening 11.2)" \
+  "$WORK/human.said.jsonl" <<'PY'
 import json, sys
 start = float(sys.argv[2])
+# Until the pitch cuts away (when its first line starts), at most 2.5 s.
+end = min([start + 2.5] + [json.loads(l)["media"] - 0.2 for l in open(sys.argv[3])
+                           if json.loads(l).get("segment") == "pitch"])
 best = max((json.loads(l) for l in open(sys.argv[1])),
-           key=lambda f: -1e9 if not start <= f["time"] <= start + 8 else
+           key=lambda f: -1e9 if not start <= f["time"] <= end else
            max(f["pose"]["leftHand"][1], f["pose"]["rightHand"][1]))
 print("%.3f" % best["time"])
 PY
