@@ -125,6 +125,11 @@ pub fn render_only(
     status.drain(std::time::Duration::from_secs(30));
     let seconds = started.elapsed().as_secs_f64();
     let passes = render_passes(app.world());
+    let drawn = app
+        .world()
+        .get_resource::<crate::camera::held::HeldShotCount>()
+        .copied()
+        .unwrap_or_default();
     drop(app);
     let got = consumer.join().unwrap_or(0);
     let mut all = vec![Figures {
@@ -137,6 +142,10 @@ pub fn render_only(
             ("frames", got.to_string()),
             ("seconds", format!("{seconds:.2}")),
             ("fps", format!("{:.2}", got as f64 / seconds)),
+            ("held_shots", show.render.held_shots.to_string()),
+            // Since start-up, warm-up frames included.
+            ("frames_full", drawn.full.to_string()),
+            ("frames_held", drawn.held.to_string()),
             ("adapter", format!("\"{adapter}\"")),
             ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
         ],

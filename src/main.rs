@@ -285,6 +285,9 @@ enum BenchCommand {
         /// Write the frames here as raw RGBA (for `bench encode` and ffmpeg).
         #[arg(long, value_name = "PATH")]
         raw: Option<PathBuf>,
+        /// Draw every frame in full (`render.held_shots = false`), for comparison.
+        #[arg(long)]
+        no_held_shots: bool,
     },
     /// Speech synthesis speed and mixer cost.
     Voice {
@@ -650,8 +653,10 @@ fn render(args: RenderArgs) -> Result<()> {
                 msaa: show.render.msaa.max(4),
                 shadows: true,
                 shadow_filter: twincast::config::ShadowFilter::Gaussian,
+                shadow_cascades: 4,
                 scale: 1.0,
                 vr360: show.render.vr360,
+                held_shots: false,
             };
         }
     }
@@ -767,8 +772,15 @@ fn scene_fmt(file: &std::path::Path, write: bool) -> Result<()> {
 fn bench(what: BenchCommand) -> Result<()> {
     use twincast::bench;
     match what {
-        BenchCommand::Render { show, frames, raw } => {
-            for figures in bench::render_only(&show.load()?, frames, raw.as_deref())? {
+        BenchCommand::Render {
+            show,
+            frames,
+            raw,
+            no_held_shots,
+        } => {
+            let mut show = show.load()?;
+            show.render.held_shots &= !no_held_shots;
+            for figures in bench::render_only(&show, frames, raw.as_deref())? {
                 println!("{figures}");
             }
         }

@@ -24,6 +24,12 @@ pub struct OnAirNow(pub OnAir);
 #[derive(Resource, Default)]
 pub struct GestureRequests(pub Vec<Gesture>);
 
+/// Set when something of the set changed this frame in a way change detection does not
+/// see (a twin screen drew new numbers into its texture), so a held shot's set is drawn
+/// again. Whoever draws the picture clears it.
+#[derive(Resource, Default)]
+pub struct SetChanged(pub bool);
+
 /// What the programs beside the main one show: one feed per program, in the order of
 /// their cameras (`scene::ViewCamera::index` 1 is `0[0]`). The main program's are
 /// [`OnAirNow`] and [`SpeechTimeline`].

@@ -9,6 +9,7 @@ use crate::stage::{MediaTime, OnAirNow};
 use bevy::camera::Exposure;
 use bevy::prelude::*;
 
+pub mod held;
 pub mod sight;
 
 pub struct CameraDirectorPlugin;

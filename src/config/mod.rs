@@ -384,11 +384,18 @@ pub struct RenderConfig {
     /// 51.5 dB against the soft ones), or `auto`: `hardware2x2` on a CPU renderer,
     /// `gaussian` on a GPU.
     pub shadow_filter: ShadowFilter,
+    /// The key light's shadow cascades, 1–4 (0: `auto`, one on a CPU renderer, where each
+    /// cascade is a depth pass over the set every frame, and Bevy's four on a GPU). They
+    /// reach as far as the set does from its cameras.
+    pub shadow_cascades: u32,
     /// Fraction of the output size the scene is rendered at (0.25–1). The encoder scales
     /// the picture up to the output size; on a CPU renderer 0.5 draws a quarter of the pixels.
     pub scale: f32,
     /// 360° equirectangular video (2:1 picture) instead of the camera's view.
     pub vr360: bool,
+    /// While a shot holds, draw the set once and each frame only the host's part of the
+    /// picture over it (`camera::held`). Off draws every frame in full (`--reference`).
+    pub held_shots: bool,
 }
 
 /// `render.shadow_filter`.
@@ -408,8 +415,10 @@ impl Default for RenderConfig {
             msaa: 4,
             shadows: true,
             shadow_filter: ShadowFilter::Auto,
+            shadow_cascades: 0,
             scale: 1.0,
             vr360: false,
+            held_shots: true,
         }
     }
 }

@@ -253,6 +253,7 @@ fn spawn_presenter(
         .spawn((
             Name::new(spec.name.clone()),
             ShowroomEntity,
+            HostAvatar,
             clips,
             looks,
             WorldAssetRoot(scene),
@@ -264,6 +265,11 @@ fn spawn_presenter(
         commands.insert_resource(springs::SpringBones::of(doc, avatar));
     }
 }
+
+/// The root of the host's avatar: everything below it moves every frame, so a held
+/// shot draws it again each frame and the set around it once (`camera::held`).
+#[derive(Component)]
+pub struct HostAvatar;
 
 /// How the avatar's file says its eyes move: its eye bones by node name (left first) and
 /// their range maps, from a VRM extension; otherwise found by name when it spawns.

@@ -95,7 +95,8 @@ pub fn build_app_with(
     let (width, height) = (main.width, main.height);
     let (cameras, others): (Vec<ViewCamera>, Vec<CaptureSpec>) = views.into_iter().unzip();
     app.add_plugins(CapturePlugin { main, others });
-    let targets = targets(&mut app, cameras, (width, height));
+    let held = show.render.held_shots && !show.render.vr360;
+    let targets = targets(&mut app, cameras, (width, height), held);
     let mut overlay = show.plan.overlay.clone();
     // Flat graphics have no place on a sphere; the VR frame is the room alone.
     overlay.enabled &= !show.render.vr360;
@@ -106,6 +107,13 @@ pub fn build_app_with(
         });
     }
     app.add_plugins(crate::camera::CameraDirectorPlugin);
+    if held {
+        let host = app
+            .world_mut()
+            .resource_mut::<Assets<Image>>()
+            .add(crate::camera::held::host_image());
+        app.add_plugins(crate::camera::held::HeldShotPlugin { host });
+    }
     extra(&mut app);
     app.finish();
     app.cleanup();
@@ -125,8 +133,14 @@ pub struct Targets {
 
 /// The capture targets as the cameras use them: a program that sees what the on-air
 /// camera sees shares its picture (drawn once into an image of its own, composed under
-/// each program's graphics); one with framings of its own gets a camera.
-fn targets(app: &mut App, cameras: Vec<ViewCamera>, (width, height): (u32, u32)) -> Targets {
+/// each program's graphics); one with framings of its own gets a camera. With `held`
+/// shots the main program is composed too (the host's rectangle goes over the picture).
+fn targets(
+    app: &mut App,
+    cameras: Vec<ViewCamera>,
+    (width, height): (u32, u32),
+    held: bool,
+) -> Targets {
     let main = app.world().resource::<CaptureTarget>().0.clone();
     let view_targets = app.world().resource::<ViewTargets>().0.clone();
     let mut targets = Targets::default();
@@ -137,7 +151,7 @@ fn targets(app: &mut App, cameras: Vec<ViewCamera>, (width, height): (u32, u32))
             false => targets.views.push((camera, RenderTarget::from(target))),
         }
     }
-    if shared.is_empty() {
+    if shared.is_empty() && !held {
         targets.main = Some(RenderTarget::from(main));
         return targets;
     }
@@ -170,6 +184,7 @@ pub fn add_show_plugins(
             camera: show.camera.clone(),
             msaa: show.render.msaa,
             shadow_filter: show.render.shadow_filter,
+            shadow_cascades: show.render.shadow_cascades,
             shadows: show.render.shadows,
             target: targets.main,
             views: targets.views,

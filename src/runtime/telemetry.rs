@@ -44,6 +44,10 @@ impl Telemetry {
             "gaze": gaze(world.resource::<Gaze>()),
             "springs": performance.springs.iter().map(|p| [r3(p.x), r3(p.y), r3(p.z)]).collect::<Vec<_>>(),
         });
+        if let Some(count) = world.get_resource::<crate::camera::held::HeldShotCount>() {
+            // Frames drawn in full and held so far (`camera::held`).
+            record["drawn"] = json!({"full": count.full, "held": count.held});
+        }
         if self.live {
             let live = world.resource::<LiveStatus>();
             record["live"] = json!({

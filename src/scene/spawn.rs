@@ -72,6 +72,8 @@ pub struct ShowroomSettings {
     /// Shadow edges from one hardware 2×2 comparison or Bevy's Gaussian filter (`Auto`:
     /// the 2×2 one on a CPU renderer, where it makes the opaque pass cheaper).
     pub shadow_filter: crate::config::ShadowFilter,
+    /// The key light's shadow cascades (0: one on a CPU renderer, four on a GPU).
+    pub shadow_cascades: u32,
     /// Where the active camera draws; the primary window when `None`.
     pub target: Option<RenderTarget>,
     /// The cameras of the programs beside the main one, each with its target.
@@ -116,8 +118,7 @@ fn spawn_cameras(
     let fast_shadows = match settings.shadow_filter {
         ShadowFilter::Hardware2x2 => true,
         ShadowFilter::Gaussian => false,
-        // wgpu's DeviceType is not re-exported by Bevy; its name is stable.
-        ShadowFilter::Auto => adapter.is_some_and(|a| format!("{:?}", a.device_type) == "Cpu"),
+        ShadowFilter::Auto => on_cpu(adapter.as_deref()),
     };
     let active = settings
         .camera
@@ -234,33 +235,61 @@ fn build_set(
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut loaded: ResMut<ShowroomAssets>,
     set: Query<Entity, With<SetPiece>>,
+    adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
 ) {
     if !settings.is_changed() {
         return;
     }
+    let cascades = match settings.shadow_cascades {
+        0 if on_cpu(adapter.as_deref()) => 1,
+        0 => 4,
+        n => n.clamp(1, 4) as usize,
+    };
     for entity in &set {
         commands.entity(entity).despawn();
     }
     loaded.0.clear();
-    spawn_set(
-        &mut commands,
-        &settings,
-        &asset_server,
-        &mut meshes,
-        &mut materials,
-        &mut loaded,
-    );
+    let set = SetAssets {
+        asset_server: &asset_server,
+        meshes: &mut meshes,
+        materials: &mut materials,
+        loaded: &mut loaded,
+    };
+    spawn_set(&mut commands, &settings, set, cascades);
+}
+
+/// Whether Bevy renders on the CPU (Mesa's lavapipe), where every pixel and pass counts.
+fn on_cpu(adapter: Option<&bevy::render::renderer::RenderAdapterInfo>) -> bool {
+    // wgpu's DeviceType is not re-exported by Bevy; its name is stable.
+    adapter.is_some_and(|a| format!("{:?}", a.device_type) == "Cpu")
+}
+
+/// Where the set's pieces come from.
+struct SetAssets<'a> {
+    asset_server: &'a AssetServer,
+    meshes: &'a mut Assets<Mesh>,
+    materials: &'a mut Assets<StandardMaterial>,
+    loaded: &'a mut ShowroomAssets,
 }
 
 fn spawn_set(
     commands: &mut Commands,
     settings: &ShowroomSettings,
-    asset_server: &AssetServer,
-    meshes: &mut Assets<Mesh>,
-    materials: &mut Assets<StandardMaterial>,
-    loaded: &mut ShowroomAssets,
+    set: SetAssets,
+    cascades: usize,
 ) {
+    let SetAssets {
+        asset_server,
+        meshes,
+        materials,
+        loaded,
+    } = set;
     let scene = &settings.scene.description;
+    let shadows = KeyShadows {
+        allowed: settings.shadows,
+        cascades,
+        reach: shadow_reach(scene),
+    };
     commands.insert_resource(ClearColor(srgb(scene.environment.clear_color)));
     commands.insert_resource(GlobalAmbientLight {
         color: srgb(scene.environment.ambient_color),
@@ -268,7 +297,7 @@ fn spawn_set(
         ..default()
     });
     for light in &scene.lights {
-        spawn_light(commands, light, settings.shadows);
+        spawn_light(commands, light, &shadows);
     }
 
     for shape in &scene.shapes {
@@ -297,7 +326,47 @@ fn spawn_set(
     }
 }
 
-fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool) {
+/// How lights cast shadows: whether the show allows them, and the directional light's
+/// cascades and how far from the camera they reach.
+struct KeyShadows {
+    allowed: bool,
+    cascades: usize,
+    reach: f32,
+}
+
+/// How far from any of the scene's cameras its set reaches (the farthest corner of a
+/// shape, props' origins with a margin), so the key light's shadow cascades cover the set
+/// and no more: Bevy's default of 1 km spreads a single cascade's texels over the horizon.
+pub fn shadow_reach(scene: &super::SceneDescription) -> f32 {
+    let mut points: Vec<Vec3> = Vec::new();
+    for shape in &scene.shapes {
+        let t = transform(&shape.transform);
+        if let Some(aabb) = bevy::camera::primitives::MeshAabb::compute_aabb(&mesh(&shape.shape)) {
+            let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
+            for i in 0..8 {
+                let corner = c + h * Vec3::new(sign(i & 1), sign(i & 2), sign(i & 4));
+                points.push(t.transform_point(corner));
+            }
+        }
+    }
+    points.extend(
+        scene
+            .props
+            .iter()
+            .map(|p| transform(&p.transform).translation),
+    );
+    let reach = (scene.cameras.iter())
+        .flat_map(|c| points.iter().map(|p| p.distance(Vec3::from(c.position))))
+        .fold(0.0f32, f32::max);
+    (reach + 2.0).clamp(10.0, 200.0)
+}
+
+fn sign(bit: usize) -> f32 {
+    if bit == 0 { -1.0 } else { 1.0 }
+}
+
+fn spawn_light(commands: &mut Commands, light: &LightSpec, key: &KeyShadows) {
+    let shadows_allowed = key.allowed;
     match *light {
         LightSpec::Directional {
             color,
@@ -315,6 +384,16 @@ fn spawn_light(commands: &mut Commands, light: &LightSpec, shadows_allowed: bool
                     shadow_maps_enabled: shadows && shadows_allowed,
                     ..default()
                 },
+                bevy::light::CascadeShadowConfigBuilder {
+                    num_cascades: key.cascades,
+                    maximum_distance: key.reach,
+                    first_cascade_far_bound: match key.cascades {
+                        1 => key.reach,
+                        _ => (key.reach / 4.0).min(5.0),
+                    },
+                    ..default()
+                }
+                .build(),
                 look(from, look_at),
             ));
         }

@@ -99,6 +99,7 @@ impl Plugin for TwinPlugin {
             .insert_resource(PropFiles(self.props.clone()))
             .insert_resource(ScreenSizes(self.screens.clone()))
             .init_resource::<TwinNow>()
+            .init_resource::<crate::stage::SetChanged>()
             .add_systems(
                 Update,
                 (
@@ -132,6 +133,8 @@ struct ScreenCamera {
     binding: usize,
     /// Frames still to draw (text layout lands a frame after the text changes).
     frames_left: u8,
+    /// Frames of those drawing new text (not the periodic redraw of the same picture).
+    news_left: u8,
 }
 
 /// How often every screen is drawn again even when its text did not change: a first draw
@@ -146,6 +149,7 @@ fn draw_changed_screens(
     mut cameras: Query<(&mut ScreenCamera, &mut Camera)>,
     time: Res<Time>,
     mut since_redraw: Local<f32>,
+    mut set_changed: ResMut<crate::stage::SetChanged>,
 ) {
     *since_redraw += time.delta_secs();
     if *since_redraw >= REDRAW_EVERY {
@@ -158,6 +162,7 @@ fn draw_changed_screens(
         for (mut screen, _) in &mut cameras {
             if screen.binding == changed.0 {
                 screen.frames_left = 3;
+                screen.news_left = 3;
             }
         }
     }
@@ -167,6 +172,11 @@ fn draw_changed_screens(
             camera.is_active = on;
         }
         screen.frames_left = screen.frames_left.saturating_sub(1);
+        if screen.news_left > 0 {
+            // A held shot's set shows this screen: it must be drawn again too.
+            set_changed.0 = true;
+            screen.news_left -= 1;
+        }
     }
 }
 
@@ -228,6 +238,7 @@ fn set_up_screens(
                 ScreenCamera {
                     binding: i,
                     frames_left: 3,
+                    news_left: 3,
                 },
             ))
             .id();

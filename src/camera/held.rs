@@ -1,0 +1,521 @@
+//! Held shots: while the on-air camera holds still and nothing of the set changes, the set
+//! is drawn once, and each frame draws only the host's part of the picture over it.
+//!
+//! On a CPU renderer a frame costs its shaded pixels (`bench render`: 0.3 µs a pixel even
+//! for unlit panels), and while a shot holds most of those pixels do not change. So:
+//! - a *full* frame: the on-air camera draws the whole picture (the backdrop), exactly as
+//!   `render --reference` draws every frame;
+//! - a *held* frame: the on-air camera rests, and the host camera draws the world (set and
+//!   host, lights and shadows, the same anti-aliasing) in the host's rectangle only, as
+//!   that rectangle of the on-air camera's frustum (Bevy's `SubCameraView`), into a small
+//!   image that each program's compositor lays over the backdrop, under its graphics.
+//!
+//! The rectangle covers the host as she is now, her shadow on the floor, and where she was
+//! when the backdrop was drawn (that picture of her must be covered too). A full frame is
+//! drawn whenever the camera moves (cuts and glides), the set changes (a mesh, light or
+//! material, a twin screen's numbers, the scene itself), or the rectangle cannot be found
+//! or would cover most of the picture (a close-up gains nothing).
+
+use crate::presenter::HostAvatar;
+use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings};
+use crate::stage::SetChanged;
+use bevy::camera::primitives::Aabb;
+use bevy::camera::{CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::light::{ShadowFilteringMethod, SimulationLightSystems};
+use bevy::math::URect;
+use bevy::prelude::*;
+use bevy::render::view::Msaa;
+use bevy::ui::UiSystems;
+
+#[cfg(test)]
+mod tests;
+
+/// Draws held shots as the set once and the host each frame; added by whoever builds a
+/// headless show app with `render.held_shots` on.
+pub struct HeldShotPlugin {
+    /// The image the host camera draws into, made with [`host_image`].
+    pub host: Handle<Image>,
+}
+
+impl Plugin for HeldShotPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(HeldShots {
+            host: self.host.clone(),
+        })
+        .init_resource::<HeldShotCount>()
+        .init_resource::<Backdrop>()
+        .init_resource::<Frame>()
+        .init_resource::<SetChanged>()
+        .add_systems(
+            PostUpdate,
+            (
+                notice_set_changes,
+                choose_frame,
+                aim_cameras,
+                place_host_layers,
+            )
+                .chain()
+                .after(super::direct_camera)
+                .before(UiSystems::Prepare)
+                .before(TransformSystems::Propagate)
+                .before(CameraUpdateSystems),
+        )
+        .add_systems(
+            PostUpdate,
+            keep_full_aspect
+                .after(CameraUpdateSystems)
+                .before(SimulationLightSystems::UpdateDirectionalLightCascades),
+        );
+    }
+}
+
+/// The image the host camera draws into. Kept in the main world too, so it can be resized
+/// with the host's rectangle.
+pub fn host_image() -> Image {
+    let mut image = crate::capture::new_target_image(16, 16);
+    image.asset_usage = bevy::asset::RenderAssetUsages::default();
+    image
+}
+
+#[derive(Resource)]
+struct HeldShots {
+    host: Handle<Image>,
+}
+
+/// Frames drawn in full and held since the start, for the benchmark and the telemetry.
+#[derive(Resource, Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldShotCount {
+    pub full: u64,
+    pub held: u64,
+}
+
+/// The camera drawing the host's rectangle on held frames.
+#[derive(Component)]
+pub struct HostCamera;
+
+/// The host's rectangle in a program's compositor: which compositor it is in.
+#[derive(Component)]
+struct HostLayer(Entity);
+
+/// Where the host is in the picture: her rectangle, or `None` when she is out of it.
+type Place = Option<URect>;
+
+/// What the picture's last full frame (the backdrop) was drawn from.
+#[derive(Resource, Default)]
+struct Backdrop {
+    view: Option<View>,
+    /// Where the host was in it (`None`: not known, without a host or her bounds).
+    host: Option<Place>,
+    /// Something of the set changed since.
+    stale: bool,
+}
+
+/// How the on-air camera saw the world.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct View {
+    transform: Transform,
+    fov: f32,
+    ev100: f32,
+    size: UVec2,
+}
+
+/// This frame, as chosen.
+#[derive(Resource, Default, Debug, Clone, Copy, PartialEq)]
+enum Frame {
+    #[default]
+    Full,
+    /// The host's rectangle drawn over the backdrop; `None` when she is out of the
+    /// picture, and the backdrop is the whole frame.
+    Held { rect: Option<URect>, size: UVec2 },
+}
+
+/// A held frame gains nothing once the host's rectangle covers more of the picture.
+const MOST_OF_THE_PICTURE: f32 = 0.8;
+/// The host image's sides are multiples of this, so it is rarely resized as she moves.
+const STEP: u32 = 32;
+/// Room around the host's bounds for a frame's motion (they are last frame's), morph
+/// targets the skinned bounds do not include, and anti-aliased and soft shadow edges.
+const PAD_FRACTION: f32 = 0.06;
+const PAD_PIXELS: u32 = 6;
+
+/// Marks the backdrop stale when anything but the host changed since the last frame:
+/// something moved, shown or hidden, removed, a light or material changed, an asset
+/// loaded, a twin screen drew new numbers, the scene was edited.
+#[allow(clippy::too_many_arguments)]
+fn notice_set_changes(
+    mut backdrop: ResMut<Backdrop>,
+    mut set_changed: ResMut<SetChanged>,
+    settings: Res<ShowroomSettings>,
+    moved: Query<
+        Entity,
+        (
+            Or<(Changed<GlobalTransform>, Changed<Visibility>)>,
+            Without<Camera>,
+            Without<Node>,
+        ),
+    >,
+    lights: Query<
+        (),
+        Or<(
+            Changed<DirectionalLight>,
+            Changed<PointLight>,
+            Changed<SpotLight>,
+        )>,
+    >,
+    mut removed: RemovedComponents<Mesh3d>,
+    hosts: Query<(), With<HostAvatar>>,
+    parents: Query<&ChildOf>,
+    mut materials: MessageReader<AssetEvent<StandardMaterial>>,
+    mut images: MessageReader<AssetEvent<Image>>,
+) {
+    let under_host =
+        |e: Entity| hosts.contains(e) || parents.iter_ancestors(e).any(|a| hosts.contains(a));
+    // Font atlases change as captions need new glyphs, and targets are resized: neither
+    // is the set. Images read from disk (a prop's texture arriving late) are.
+    let loaded = images
+        .read()
+        .any(|e| matches!(e, AssetEvent::LoadedWithDependencies { .. }));
+    let stale = std::mem::take(&mut set_changed.0)
+        | settings.is_changed()
+        | loaded
+        | (materials.read().count() > 0)
+        | (removed.read().count() > 0)
+        | !lights.is_empty()
+        | moved.iter().any(|e| !under_host(e));
+    backdrop.stale |= stale;
+}
+
+/// Chooses a full or a held frame, and remembers what a full one draws.
+fn choose_frame(
+    mut frame: ResMut<Frame>,
+    mut backdrop: ResMut<Backdrop>,
+    mut count: ResMut<HeldShotCount>,
+    camera: Query<(&Camera, &Transform, &Projection, &Exposure), With<ActiveCamera>>,
+    hosts: Query<Entity, With<HostAvatar>>,
+    children: Query<&Children>,
+    bounds: Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
+    lights: Query<(&DirectionalLight, &GlobalTransform)>,
+) {
+    let Some((view, clip_from_world)) = camera.single().ok().and_then(view_of) else {
+        *frame = Frame::Full;
+        return;
+    };
+    let host = (hosts.single().ok())
+        .and_then(|root| world_bounds(children.iter_descendants(root), &bounds))
+        .map(|(min, max)| padded(min, max))
+        .and_then(|(min, max)| {
+            let mut points = corners(min, max).to_vec();
+            let shadows = lights.iter().filter(|(l, _)| l.shadow_maps_enabled);
+            for (_, light) in shadows {
+                points.extend(shadow_on_floor(&corners(min, max), light.forward(), min.y)?);
+            }
+            Some(screen_rect(&points, clip_from_world, view.size))
+        });
+    let held = !backdrop.stale && backdrop.view == Some(view);
+    *frame = match (held, host, backdrop.host) {
+        (true, Some(now), Some(then)) => match (now, then) {
+            (Some(now), Some(then)) => held_frame(now.union(then), view.size),
+            (Some(one), None) | (None, Some(one)) => held_frame(one, view.size),
+            (None, None) => Frame::Held {
+                rect: None,
+                size: view.size,
+            },
+        },
+        _ => Frame::Full,
+    };
+    match *frame {
+        Frame::Full => {
+            *backdrop = Backdrop {
+                view: Some(view),
+                host,
+                stale: false,
+            };
+            count.full += 1;
+        }
+        Frame::Held { .. } => count.held += 1,
+    }
+}
+
+/// The on-air camera's view, and its clip-from-world matrix for the picture's size.
+fn view_of(
+    (camera, transform, projection, exposure): (&Camera, &Transform, &Projection, &Exposure),
+) -> Option<(View, Mat4)> {
+    let size = camera.physical_target_size()?;
+    let Projection::Perspective(p) = projection else {
+        return None;
+    };
+    if size.x == 0 || size.y == 0 {
+        return None;
+    }
+    let aspect = size.x as f32 / size.y as f32;
+    let clip_from_view = Mat4::perspective_infinite_reverse_rh(p.fov, aspect, p.near);
+    let view = View {
+        transform: *transform,
+        fov: p.fov,
+        ev100: exposure.ev100,
+        size,
+    };
+    Some((view, clip_from_view * transform.to_matrix().inverse()))
+}
+
+/// The world-space box around the meshes among `entities`, from their bounds (skinned
+/// meshes' follow their joints).
+fn world_bounds(
+    entities: impl Iterator<Item = Entity>,
+    bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
+) -> Option<(Vec3, Vec3)> {
+    let mut found: Option<(Vec3, Vec3)> = None;
+    for (transform, aabb) in entities.filter_map(|e| bounds.get(e).ok()) {
+        let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
+        for corner in corners(c - h, c + h) {
+            let p = transform.transform_point(corner);
+            found = Some(found.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p))));
+        }
+    }
+    found.filter(|(lo, hi)| (*hi - *lo).is_finite())
+}
+
+/// The box grown on every side by [`PAD_FRACTION`] of its largest side.
+fn padded(min: Vec3, max: Vec3) -> (Vec3, Vec3) {
+    let pad = (max - min).max_element() * PAD_FRACTION;
+    (min - Vec3::splat(pad), max + Vec3::splat(pad))
+}
+
+fn corners(min: Vec3, max: Vec3) -> [Vec3; 8] {
+    std::array::from_fn(|i| {
+        Vec3::new(
+            if i & 1 == 0 { min.x } else { max.x },
+            if i & 2 == 0 { min.y } else { max.y },
+            if i & 4 == 0 { min.z } else { max.z },
+        )
+    })
+}
+
+/// Where `points` cast their shadows on the floor at height `floor`, lit along `toward`;
+/// `None` when the light does not shine down (the shadow would run off to the horizon).
+fn shadow_on_floor(points: &[Vec3], toward: Dir3, floor: f32) -> Option<Vec<Vec3>> {
+    let d = Vec3::from(toward);
+    if d.y > -0.1 {
+        return None;
+    }
+    Some(
+        points
+            .iter()
+            .map(|p| *p + d * ((floor - p.y) / d.y))
+            .collect(),
+    )
+}
+
+/// Where `points` are in a picture of `size`: the pixel rectangle covering them, padded
+/// by [`PAD_PIXELS`], or `None` when they are all out of the picture on one side or
+/// behind the camera. Points behind the camera are replaced by where the lines from them
+/// to the points in front cross the camera's plane, so a host beside the camera still
+/// gets a rectangle that covers her (the picture's edge, when she is that close).
+fn screen_rect(points: &[Vec3], clip_from_world: Mat4, size: UVec2) -> Place {
+    const NEAR: f32 = 1e-3;
+    let clips: Vec<Vec4> = points
+        .iter()
+        .map(|p| clip_from_world * p.extend(1.0))
+        .collect();
+    let mut seen: Vec<Vec4> = clips.iter().copied().filter(|c| c.w > NEAR).collect();
+    for (i, a) in clips.iter().enumerate() {
+        for b in &clips[i + 1..] {
+            if (a.w > NEAR) != (b.w > NEAR) {
+                seen.push(a.lerp(*b, (NEAR - a.w) / (b.w - a.w)));
+            }
+        }
+    }
+    let all = |outside: fn(&Vec4) -> bool| seen.iter().all(outside);
+    if seen.is_empty()
+        || all(|c| c.x < -c.w)
+        || all(|c| c.x > c.w)
+        || all(|c| c.y < -c.w)
+        || all(|c| c.y > c.w)
+    {
+        return None;
+    }
+    let (mut lo, mut hi) = (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN));
+    for clip in &seen {
+        let ndc = clip.truncate().truncate() / clip.w.max(NEAR);
+        let px = Vec2::new((ndc.x + 1.0) * 0.5, (1.0 - ndc.y) * 0.5) * size.as_vec2();
+        lo = lo.min(px);
+        hi = hi.max(px);
+    }
+    let pad = PAD_PIXELS as f32;
+    let lo = (lo - pad).floor().clamp(Vec2::ZERO, size.as_vec2());
+    let hi = (hi + pad).ceil().clamp(Vec2::ZERO, size.as_vec2());
+    let rect = URect::from_corners(lo.as_uvec2(), hi.as_uvec2());
+    (!rect.is_empty()).then_some(rect)
+}
+
+/// A held frame drawing `rect` grown to whole [`STEP`]s inside the picture, or a full one
+/// when that would cover most of it.
+fn held_frame(rect: URect, size: UVec2) -> Frame {
+    let grown = |len: u32, limit: u32| (len.div_ceil(STEP) * STEP).min(limit);
+    let (w, h) = (grown(rect.width(), size.x), grown(rect.height(), size.y));
+    let x = rect.min.x.min(size.x - w);
+    let y = rect.min.y.min(size.y - h);
+    let rect = URect::new(x, y, x + w, y + h);
+    let share = (w * h) as f32 / (size.x * size.y) as f32;
+    match share > MOST_OF_THE_PICTURE {
+        true => Frame::Full,
+        false => Frame::Held {
+            rect: Some(rect),
+            size,
+        },
+    }
+}
+
+/// Turns the on-air camera on for a full frame, the host camera for a held one (aimed
+/// like the on-air camera, seeing its rectangle), and sizes the host's image.
+#[allow(clippy::type_complexity)]
+fn aim_cameras(
+    mut commands: Commands,
+    frame: Res<Frame>,
+    held: Res<HeldShots>,
+    mut images: ResMut<Assets<Image>>,
+    mut active: Query<
+        (&mut Camera, &Transform, &Projection, &Exposure),
+        (With<ActiveCamera>, Without<HostCamera>),
+    >,
+    mut host: Query<
+        (&mut Camera, &mut Transform, &mut Projection, &mut Exposure),
+        (With<HostCamera>, Without<ActiveCamera>),
+    >,
+    looks: Query<(&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>), With<ActiveCamera>>,
+) {
+    let Ok((mut on_air, transform, projection, exposure)) = active.single_mut() else {
+        return;
+    };
+    let Ok((mut camera, mut own, mut lens, mut own_exposure)) = host.single_mut() else {
+        if let Ok(look) = looks.single() {
+            commands.spawn(host_camera(&held.host, look));
+        }
+        return;
+    };
+    let (rect, size) = match *frame {
+        Frame::Full => (None, UVec2::ZERO),
+        Frame::Held { rect, size } => (rect, size),
+    };
+    on_air.is_active = *frame == Frame::Full;
+    camera.is_active = rect.is_some();
+    let Some(rect) = rect else {
+        return;
+    };
+    let sub = Some(SubCameraView {
+        full_size: size,
+        offset: rect.min.as_vec2(),
+        size: rect.size(),
+    });
+    camera.sub_camera_view = sub;
+    own.set_if_neq(*transform);
+    if own_exposure.ev100 != exposure.ev100 {
+        own_exposure.ev100 = exposure.ev100;
+    }
+    if let (Projection::Perspective(p), Projection::Perspective(o)) = (projection, &*lens)
+        && (p.fov != o.fov || p.near != o.near)
+    {
+        *lens = projection.clone();
+    }
+    let Some(image) = images.get(&held.host) else {
+        return;
+    };
+    if image.size() != rect.size()
+        && let Some(mut image) = images.get_mut(&held.host)
+    {
+        image.resize(bevy::render::render_resource::Extent3d {
+            width: rect.width(),
+            height: rect.height(),
+            depth_or_array_layers: 1,
+        });
+    }
+}
+
+/// The host camera: the on-air camera's anti-aliasing, tone mapping and shadow filter,
+/// drawing into the host's image before the compositors run.
+fn host_camera(
+    image: &Handle<Image>,
+    (msaa, tonemapping, filter): (&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>),
+) -> impl Bundle + use<> {
+    (
+        Name::new("host camera (held shots)"),
+        HostCamera,
+        Camera3d::default(),
+        Camera {
+            is_active: false,
+            order: 50,
+            ..default()
+        },
+        RenderTarget::Image(image.clone().into()),
+        Projection::Perspective(PerspectiveProjection::default()),
+        Exposure::default(),
+        *msaa,
+        *tonemapping,
+        filter.copied().unwrap_or_default(),
+    )
+}
+
+/// Lays the host's image over the backdrop in every compositor on held frames, at the
+/// pixels it was drawn for; hides it on full ones.
+fn place_host_layers(
+    mut commands: Commands,
+    frame: Res<Frame>,
+    held: Res<HeldShots>,
+    composers: Query<Entity, With<ComposeCamera>>,
+    mut layers: Query<(&HostLayer, &mut Node)>,
+) {
+    for composer in &composers {
+        if !layers.iter().any(|(l, _)| l.0 == composer) {
+            commands.spawn((
+                HostLayer(composer),
+                Node {
+                    display: Display::None,
+                    position_type: PositionType::Absolute,
+                    ..default()
+                },
+                ImageNode::new(held.host.clone()),
+                bevy::ui::UiTargetCamera(composer),
+                // Over the picture (at -1000), under every graphic.
+                GlobalZIndex(-999),
+            ));
+        }
+    }
+    for (_, mut node) in &mut layers {
+        let wanted = match *frame {
+            Frame::Full | Frame::Held { rect: None, .. } => Node {
+                display: Display::None,
+                ..node.clone()
+            },
+            Frame::Held {
+                rect: Some(rect), ..
+            } => Node {
+                display: Display::Flex,
+                left: Val::Px(rect.min.x as f32),
+                top: Val::Px(rect.min.y as f32),
+                width: Val::Px(rect.width() as f32),
+                height: Val::Px(rect.height() as f32),
+                ..node.clone()
+            },
+        };
+        node.set_if_neq(wanted);
+    }
+}
+
+/// Keeps the host camera's aspect ratio the whole picture's, as Bevy sets it from the
+/// rectangle: the key light's shadow cascades are fitted to the camera's frustum from
+/// it, and must be the on-air camera's for the shadows to match the backdrop's.
+fn keep_full_aspect(mut host: Query<(&Camera, &mut Projection), With<HostCamera>>) {
+    for (camera, mut projection) in &mut host {
+        let Some(sub) = camera.sub_camera_view else {
+            continue;
+        };
+        let aspect = sub.full_size.x as f32 / sub.full_size.y.max(1) as f32;
+        if let Projection::Perspective(p) = &*projection
+            && p.aspect_ratio != aspect
+            && let Projection::Perspective(p) = &mut *projection
+        {
+            p.aspect_ratio = aspect;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+use super::*;
+
+/// A camera at (0, 1, 5) looking at (0, 1, 0) with a 50° lens, for a 1280×720 picture.
+fn clip_from_world() -> Mat4 {
+    let transform =
+        Transform::from_xyz(0.0, 1.0, 5.0).looking_at(Vec3::new(0.0, 1.0, 0.0), Vec3::Y);
+    let clip = Mat4::perspective_infinite_reverse_rh(50f32.to_radians(), 16.0 / 9.0, 0.1);
+    clip * transform.to_matrix().inverse()
+}
+
+const SIZE: UVec2 = UVec2::new(1280, 720);
+
+#[test]
+fn a_point_ahead_lands_where_the_lens_puts_it() {
+    let centre = screen_rect(&[Vec3::new(0.0, 1.0, 0.0)], clip_from_world(), SIZE).unwrap();
+    assert_eq!(centre.min, UVec2::new(640 - 6, 360 - 6));
+    assert_eq!(centre.max, UVec2::new(640 + 6, 360 + 6));
+    // Half the vertical field of view up is the top edge (clamped to the picture).
+    let up = 5.0 * 25f32.to_radians().tan() * 0.99;
+    let top = screen_rect(&[Vec3::new(0.0, 1.0 + up, 0.0)], clip_from_world(), SIZE).unwrap();
+    assert_eq!(top.min.y, 0);
+    assert!(top.max.y <= 11, "{top:?}");
+}
+
+#[test]
+fn beside_the_camera_reaches_the_edge_and_out_of_sight_is_nowhere() {
+    // From the middle of the picture to beside the camera, on its left: the rectangle
+    // runs from the middle to the left edge.
+    let points = [Vec3::new(0.0, 1.0, 0.0), Vec3::new(-1.0, 1.0, 6.0)];
+    let rect = screen_rect(&points, clip_from_world(), SIZE).unwrap();
+    assert_eq!(rect.min.x, 0, "{rect:?}");
+    assert!((634..=646).contains(&rect.max.x), "{rect:?}");
+    let behind = [Vec3::new(0.0, 1.0, 7.0), Vec3::new(1.0, 1.0, 6.0)];
+    assert_eq!(screen_rect(&behind, clip_from_world(), SIZE), None);
+    let far_left = [Vec3::new(-40.0, 1.0, 0.0), Vec3::new(-30.0, 2.0, -1.0)];
+    assert_eq!(screen_rect(&far_left, clip_from_world(), SIZE), None);
+    // Behind and to the left, reaching forward but never into the picture.
+    let beside = [Vec3::new(-3.0, 1.0, 6.0), Vec3::new(-4.0, 1.0, 3.0)];
+    assert_eq!(screen_rect(&beside, clip_from_world(), SIZE), None);
+}
+
+#[test]
+fn shadows_fall_along_the_light_to_the_floor() {
+    let down_and_back = Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap();
+    let shadow = shadow_on_floor(&[Vec3::new(0.0, 2.0, 0.0)], down_and_back, 0.0).unwrap();
+    assert!(
+        (shadow[0] - Vec3::new(0.0, 0.0, -2.0)).length() < 1e-5,
+        "{shadow:?}"
+    );
+    // A light skimming the horizon throws shadows too far to bound.
+    let level = Dir3::new(Vec3::new(1.0, -0.01, 0.0)).unwrap();
+    assert!(shadow_on_floor(&[Vec3::Y], level, 0.0).is_none());
+}
+
+#[test]
+fn held_rectangles_grow_to_steps_inside_the_picture() {
+    let Frame::Held {
+        rect: Some(rect), ..
+    } = held_frame(URect::new(1250, 700, 1270, 715), SIZE)
+    else {
+        panic!("a small rectangle is held");
+    };
+    assert_eq!((rect.width(), rect.height()), (STEP, STEP));
+    assert!(rect.max.x <= SIZE.x && rect.max.y <= SIZE.y, "{rect:?}");
+    assert!(rect.min.x <= 1250 && rect.min.y <= 700);
+    // Most of the picture: drawn in full instead.
+    assert_eq!(held_frame(URect::new(0, 0, 1100, 700), SIZE), Frame::Full);
+}
+
+#[test]
+fn corners_span_the_box() {
+    let c = corners(Vec3::ZERO, Vec3::ONE);
+    assert_eq!(c.iter().filter(|p| **p == Vec3::ZERO).count(), 1);
+    assert_eq!(c.iter().filter(|p| **p == Vec3::ONE).count(), 1);
+    let sum: Vec3 = c.iter().copied().sum();
+    assert_eq!(sum, Vec3::splat(4.0));
+    let (lo, hi) = padded(Vec3::ZERO, Vec3::new(1.0, 2.0, 1.0));
+    assert!(
+        (lo.y + 2.0 * PAD_FRACTION).abs() < 1e-6 && (hi.x - 1.0 - 2.0 * PAD_FRACTION).abs() < 1e-6
+    );
+}
