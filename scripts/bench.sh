@@ -2,7 +2,8 @@
 # Prints speed and memory figures for 720p30 and 1080p30 on this machine:
 #   render-only fps (render + readback, no encode), encode-only fps (our encoder on raw
 #   frames), the ffmpeg command line on the same raw frames with the same settings,
-#   end-to-end real-time factor of `twincast render`, and peak RSS; and speech synthesis
+#   end-to-end real-time factor of `twincast render`, and peak RSS (each render next to
+#   the same drawn every frame in full: `--no-held-shots`, `render --reference`); and speech synthesis
 #   real-time factor per engine and the mixer's cost per second of audio; BVH parse speed
 #   and per-frame pose costs.
 # Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs.
@@ -53,6 +54,8 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
   size=$1; kbps=$2
   echo "== $size @ 30 fps, libx264 veryfast, ${kbps} kb/s CBR =="
   "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --raw "$work/frames.rgba"
+  # Reference: every frame drawn in full (no held shots), same settings otherwise.
+  "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --no-held-shots | head -1
   "$TWINCAST_BIN" bench encode --size "$size" --bitrate "$kbps" --raw "$work/frames.rgba"
 
   t0=$(now)
@@ -74,4 +77,14 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
   awk -v m="$SECONDS_E2E" -v a="$t0" -v b="$t1" -v s="$size" -v r="$rss" \
     'BEGIN { printf "end_to_end size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f peak_rss_mib=%s\n", s, m, b-a, m/(b-a), r }'
   rm -f "$work/frames.rgba" "$work/e2e.flv"
+
+  # Reference: the same render the slow, full way (`--reference`: no held shots, Bevy's
+  # soft shadow filter and four cascades).
+  t0=$(now)
+  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$SECONDS_E2E" \
+    --output "$work/e2e.flv" --reference 2>"$work/e2e.log" >/dev/null
+  t1=$(now)
+  awk -v m="$SECONDS_E2E" -v a="$t0" -v b="$t1" -v s="$size" \
+    'BEGIN { printf "end_to_end_reference size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f\n", s, m, b-a, m/(b-a) }'
+  rm -f "$work/e2e.flv"
 done

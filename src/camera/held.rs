@@ -150,7 +150,12 @@ fn notice_set_changes(
     moved: Query<
         Entity,
         (
-            Or<(Changed<GlobalTransform>, Changed<Visibility>)>,
+            // `Transform` too: moved this frame, propagated after this system runs.
+            Or<(
+                Changed<Transform>,
+                Changed<GlobalTransform>,
+                Changed<Visibility>,
+            )>,
             Without<Camera>,
             Without<Node>,
         ),
