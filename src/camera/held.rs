@@ -17,7 +17,7 @@
 //! or would cover most of the picture (a close-up gains nothing).
 
 use crate::presenter::HostAvatar;
-use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings};
+use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings, corners};
 use crate::stage::SetChanged;
 use bevy::camera::primitives::Aabb;
 use bevy::camera::{CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
@@ -210,10 +210,11 @@ fn choose_frame(
         .and_then(|root| world_bounds(children.iter_descendants(root), &bounds))
         .map(|(min, max)| padded(min, max))
         .and_then(|(min, max)| {
-            let mut points = corners(min, max).to_vec();
+            let body = corners(min, max);
+            let mut points = body.to_vec();
             let shadows = lights.iter().filter(|(l, _)| l.shadow_maps_enabled);
             for (_, light) in shadows {
-                points.extend(shadow_on_floor(&corners(min, max), light.forward(), min.y)?);
+                points.extend(shadow_on_floor(&body, light.forward(), min.y)?);
             }
             Some(screen_rect(&points, clip_from_world, view.size))
         });
@@ -285,16 +286,6 @@ fn world_bounds(
 fn padded(min: Vec3, max: Vec3) -> (Vec3, Vec3) {
     let pad = (max - min).max_element() * PAD_FRACTION;
     (min - Vec3::splat(pad), max + Vec3::splat(pad))
-}
-
-fn corners(min: Vec3, max: Vec3) -> [Vec3; 8] {
-    std::array::from_fn(|i| {
-        Vec3::new(
-            if i & 1 == 0 { min.x } else { max.x },
-            if i & 2 == 0 { min.y } else { max.y },
-            if i & 4 == 0 { min.z } else { max.z },
-        )
-    })
 }
 
 /// Where `points` cast their shadows on the floor at height `floor`, lit along `toward`;
@@ -403,8 +394,10 @@ fn aim_cameras(
         Frame::Full => (None, UVec2::ZERO),
         Frame::Held { rect, size } => (rect, size),
     };
-    on_air.is_active = *frame == Frame::Full;
-    camera.is_active = rect.is_some();
+    let on = (*frame == Frame::Full, rect.is_some());
+    if (on_air.is_active, camera.is_active) != on {
+        (on_air.is_active, camera.is_active) = on;
+    }
     let Some(rect) = rect else {
         return;
     };

@@ -543,8 +543,7 @@ mod tests {
         let look = vrm_look_at(&zero);
         assert_eq!(look.eyes, Some((3, 4)));
         assert_eq!(look.ranges.unwrap().outer.output, 12.0);
-        // Expression-driven look-at moves no bones.
-        // Eyes drawn by expressions: their weights come from the range maps (0–1).
+        // Eyes drawn by expressions move no bones: their weights come from the range maps (0–1).
         let expression = json!({"extensions": {"VRMC_vrm": {
             "humanoid": {"humanBones": {"leftEye": {"node": 7}, "rightEye": {"node": 8}}},
             "lookAt": {"type": "expression",

@@ -7,7 +7,7 @@ mod spawn;
 pub use description::*;
 pub use spawn::{
     ActiveCamera, Compose, ComposeCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin,
-    ShowroomSettings, ViewCamera, bevy_asset_path, loadable, transform,
+    ShowroomSettings, ViewCamera, bevy_asset_path, corners, loadable, transform,
 };
 
 use crate::config::Located;

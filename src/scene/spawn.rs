@@ -249,13 +249,15 @@ fn build_set(
         commands.entity(entity).despawn();
     }
     loaded.0.clear();
-    let set = SetAssets {
-        asset_server: &asset_server,
-        meshes: &mut meshes,
-        materials: &mut materials,
-        loaded: &mut loaded,
-    };
-    spawn_set(&mut commands, &settings, set, cascades);
+    spawn_set(
+        &mut commands,
+        &settings,
+        &asset_server,
+        &mut meshes,
+        &mut materials,
+        &mut loaded,
+        cascades,
+    );
 }
 
 /// Whether Bevy renders on the CPU (Mesa's lavapipe), where every pixel and pass counts.
@@ -264,26 +266,15 @@ fn on_cpu(adapter: Option<&bevy::render::renderer::RenderAdapterInfo>) -> bool {
     adapter.is_some_and(|a| format!("{:?}", a.device_type) == "Cpu")
 }
 
-/// Where the set's pieces come from.
-struct SetAssets<'a> {
-    asset_server: &'a AssetServer,
-    meshes: &'a mut Assets<Mesh>,
-    materials: &'a mut Assets<StandardMaterial>,
-    loaded: &'a mut ShowroomAssets,
-}
-
 fn spawn_set(
     commands: &mut Commands,
     settings: &ShowroomSettings,
-    set: SetAssets,
+    asset_server: &AssetServer,
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+    loaded: &mut ShowroomAssets,
     cascades: usize,
 ) {
-    let SetAssets {
-        asset_server,
-        meshes,
-        materials,
-        loaded,
-    } = set;
     let scene = &settings.scene.description;
     let shadows = KeyShadows {
         allowed: settings.shadows,
@@ -343,10 +334,7 @@ pub fn shadow_reach(scene: &super::SceneDescription) -> f32 {
         let t = transform(&shape.transform);
         if let Some(aabb) = bevy::camera::primitives::MeshAabb::compute_aabb(&mesh(&shape.shape)) {
             let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
-            for i in 0..8 {
-                let corner = c + h * Vec3::new(sign(i & 1), sign(i & 2), sign(i & 4));
-                points.push(t.transform_point(corner));
-            }
+            points.extend(corners(c - h, c + h).map(|p| t.transform_point(p)));
         }
     }
     points.extend(
@@ -361,8 +349,15 @@ pub fn shadow_reach(scene: &super::SceneDescription) -> f32 {
     (reach + 2.0).clamp(10.0, 200.0)
 }
 
-fn sign(bit: usize) -> f32 {
-    if bit == 0 { -1.0 } else { 1.0 }
+/// The eight corners of the box from `min` to `max`.
+pub fn corners(min: Vec3, max: Vec3) -> [Vec3; 8] {
+    std::array::from_fn(|i| {
+        Vec3::new(
+            if i & 1 == 0 { min.x } else { max.x },
+            if i & 2 == 0 { min.y } else { max.y },
+            if i & 4 == 0 { min.z } else { max.z },
+        )
+    })
 }
 
 fn spawn_light(commands: &mut Commands, light: &LightSpec, key: &KeyShadows) {
