@@ -653,6 +653,7 @@ fn render(args: RenderArgs) -> Result<()> {
                 msaa: show.render.msaa.max(4),
                 shadows: true,
                 shadow_filter: twincast::config::ShadowFilter::Gaussian,
+                lighting: twincast::config::Lighting::Full,
                 shadow_cascades: 4,
                 scale: 1.0,
                 vr360: show.render.vr360,

@@ -395,8 +395,8 @@ fn middle_difference(a: &(u32, u32, Vec<u8>), b: &(u32, u32, Vec<u8>)) -> f64 {
 
 /// `render --reference` draws the full, slow way; a faster setting is judged by its PSNR
 /// against it, frame by frame, on the demo's held opening shot (host, set, shadows): the
-/// held shot (the set drawn once, the host's rectangle each frame), one shadow cascade and
-/// hard shadow edges, each and all together.
+/// held shot (the set drawn once, the host's rectangle each frame), one shadow cascade,
+/// hard shadow edges and lean lighting, each and all together.
 #[test]
 fn faster_settings_are_judged_against_the_reference_render() {
     let dir = Scratch::new("reference");
@@ -427,29 +427,32 @@ fn faster_settings_are_judged_against_the_reference_render() {
             out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        run_ok(&args);
-        out
+        let log = String::from_utf8_lossy(&run_ok(&args).stderr).into_owned();
+        (out, log)
     };
     let fast = "shadows = true\nshadow_filter = \"hardware2x2\"\n";
-    let reference = render("reference", fast, &["--reference"]);
-    let again = render(
+    let (reference, _) = render("reference", fast, &["--reference"]);
+    let (again, _) = render(
         "again",
-        "shadows = true\nshadow_filter = \"gaussian\"\nshadow_cascades = 4\nheld_shots = false\n",
+        "shadows = true\nshadow_filter = \"gaussian\"\nshadow_cascades = 4\n\
+         held_shots = false\nlighting = \"full\"\n",
         &[],
     );
-    let full = render(
-        "every-frame-full",
-        "shadows = true\nshadow_filter = \"hardware2x2\"\nheld_shots = false\n",
+    let every_frame = "shadows = true\nshadow_filter = \"hardware2x2\"\nheld_shots = false\n";
+    let (full, lean_log) = render("every-frame-full", every_frame, &[]);
+    let (full_lighting, _) = render(
+        "full-lighting",
+        &format!("{every_frame}lighting = \"full\"\n"),
         &[],
     );
     let telemetry = dir.path("hard-shadows.jsonl");
-    let hard = render(
+    let (hard, _) = render(
         "hard-shadows",
         fast,
         &["--telemetry", telemetry.to_str().unwrap()],
     );
-    let auto = render("auto", "shadows = true\n", &[]);
-    let flat = render("no-shadows", "shadows = false\n", &[]);
+    let (auto, _) = render("auto", "shadows = true\n", &[]);
+    let (flat, _) = render("no-shadows", "shadows = false\n", &[]);
 
     // The shot held from 0.5 s on (the twin's screens are drawn by then). The reference is
     // the full settings written out, and the same every time.
@@ -468,6 +471,17 @@ fn faster_settings_are_judged_against_the_reference_render() {
     assert!(
         auto_vs_hard[5..].iter().all(|p| *p >= 45.0),
         "auto is not hardware 2×2 here: {auto_vs_hard:?}"
+    );
+    // On lavapipe the lighting is the lean one (`auto`), and the demo's set looks the same
+    // under it as under Bevy's full lighting.
+    assert!(
+        lean_log.contains("lighting: lean"),
+        "lean lighting was not applied: {lean_log}"
+    );
+    let lean_vs_full = psnr_per_frame(&full, &full_lighting);
+    assert!(
+        lean_vs_full[5..].iter().all(|p| *p >= 50.0),
+        "lean lighting differs from full lighting: {lean_vs_full:?} dB"
     );
     // The held frames were held: the set drawn once, the host's rectangle over it …
     let drawn = std::fs::read_to_string(&telemetry).unwrap();

@@ -384,6 +384,11 @@ pub struct RenderConfig {
     /// 51.5 dB against the soft ones), or `auto`: `hardware2x2` on a CPU renderer,
     /// `gaussian` on a GPU.
     pub shadow_filter: ShadowFilter,
+    /// `full`: Bevy's lighting; `lean`: the lights a showroom uses through Bevy's own BRDF,
+    /// without the paths it does not (point and spot light shadows, soft shadows,
+    /// transmission, environment maps…), which lavapipe pays for even when they are off
+    /// (`scene::lean_lighting`); `auto`: lean on a CPU renderer, full on a GPU.
+    pub lighting: Lighting,
     /// The key light's shadow cascades, 1–4 (0: `auto`, one on a CPU renderer, where each
     /// cascade is a depth pass over the set every frame, and Bevy's four on a GPU). They
     /// reach as far as the set does from its cameras.
@@ -409,12 +414,23 @@ pub enum ShadowFilter {
     Hardware2x2,
 }
 
+/// `render.lighting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lighting {
+    #[default]
+    Auto,
+    Full,
+    Lean,
+}
+
 impl Default for RenderConfig {
     fn default() -> Self {
         Self {
             msaa: 4,
             shadows: true,
             shadow_filter: ShadowFilter::Auto,
+            lighting: Lighting::Auto,
             shadow_cascades: 0,
             scale: 1.0,
             vr360: false,

@@ -184,6 +184,7 @@ pub fn add_show_plugins(
             camera: show.camera.clone(),
             msaa: show.render.msaa,
             shadow_filter: show.render.shadow_filter,
+            lighting: show.render.lighting,
             shadow_cascades: show.render.shadow_cascades,
             shadows: show.render.shadows,
             target: targets.main,

@@ -1,6 +1,7 @@
 //! The showroom: its description on disk, and the plugin that builds it in the Bevy world.
 
 mod description;
+mod lean_lighting;
 pub mod optimised;
 mod spawn;
 

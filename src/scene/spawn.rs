@@ -72,6 +72,8 @@ pub struct ShowroomSettings {
     /// Shadow edges from one hardware 2×2 comparison or Bevy's Gaussian filter (`Auto`:
     /// the 2×2 one on a CPU renderer, where it makes the opaque pass cheaper).
     pub shadow_filter: crate::config::ShadowFilter,
+    /// Bevy's full lighting or the lean one (`Auto`: lean on a CPU renderer).
+    pub lighting: crate::config::Lighting,
     /// The key light's shadow cascades (0: one on a CPU renderer, four on a GPU).
     pub shadow_cascades: u32,
     /// Where the active camera draws; the primary window when `None`.
@@ -102,8 +104,16 @@ impl Plugin for ShowroomPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
             .init_resource::<ShowroomAssets>()
-            .add_systems(Startup, (spawn_cameras, spawn_compose_cameras))
-            .add_systems(PreUpdate, build_set);
+            .add_systems(
+                Startup,
+                (spawn_cameras, spawn_compose_cameras, choose_lighting),
+            )
+            .add_systems(PreUpdate, build_set)
+            .add_systems(
+                Update,
+                super::lean_lighting::patch_lighting_library
+                    .run_if(resource_exists::<super::lean_lighting::Unpatched>),
+            );
     }
 }
 
@@ -258,6 +268,24 @@ fn build_set(
         &mut loaded,
         cascades,
     );
+}
+
+/// Patches Bevy's lighting to the lean one where that is asked for or, by default, on a
+/// CPU renderer.
+fn choose_lighting(
+    mut commands: Commands,
+    settings: Res<ShowroomSettings>,
+    adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
+) {
+    use crate::config::Lighting;
+    let lean = match settings.lighting {
+        Lighting::Lean => true,
+        Lighting::Full => false,
+        Lighting::Auto => on_cpu(adapter.as_deref()),
+    };
+    if lean {
+        commands.queue(super::lean_lighting::watch_lighting_library);
+    }
 }
 
 /// Whether Bevy renders on the CPU (Mesa's lavapipe), where every pixel and pass counts.

@@ -1,0 +1,146 @@
+// twincast: lean lighting for a CPU renderer (scene::lean_lighting), appended to Bevy's
+// `bevy_pbr::pbr_functions`, whose own `apply_pbr_lighting` is renamed.
+//
+// On lavapipe (masked vector code) paths that no pixel takes still cost. Bevy's lighting
+// carries many such paths; this one keeps what a showroom is lit by: point, spot and
+// directional lights through Bevy's own BRDF functions, the ambient light and emission.
+// Left out: shadows of point and spot lights, soft (PCSS) shadows and the blend between
+// cascades, transmission, clearcoat and anisotropy layers, environment maps, irradiance
+// volumes, lightmaps and contact shadows.
+fn apply_pbr_lighting(in: pbr_types::PbrInput) -> vec4<f32> {
+    let base_color = in.material.base_color;
+    let perceptual_roughness = in.material.perceptual_roughness;
+    let NdotV = max(dot(in.N, in.V), 0.0001);
+    let diffuse_color = calculate_diffuse_color(
+        base_color.rgb,
+        in.material.metallic,
+        in.material.specular_transmission,
+        in.material.diffuse_transmission,
+    );
+    let F0 = calculate_F0(base_color.rgb, in.material.metallic, in.material.reflectance);
+
+    var lighting_input: lighting::LightingInput;
+    lighting_input.layers[LAYER_BASE].NdotV = NdotV;
+    lighting_input.layers[LAYER_BASE].N = in.N;
+    lighting_input.layers[LAYER_BASE].R = reflect(-in.V, in.N);
+    lighting_input.layers[LAYER_BASE].perceptual_roughness = perceptual_roughness;
+    lighting_input.layers[LAYER_BASE].roughness = lighting::perceptualRoughnessToRoughness(perceptual_roughness);
+    lighting_input.P = in.world_position.xyz;
+    lighting_input.V = in.V;
+    lighting_input.diffuse_color = diffuse_color;
+    lighting_input.metallic = in.material.metallic;
+    lighting_input.F0_dielectric = calculate_F0_dielectric(in.material.reflectance);
+    lighting_input.F0_metallic = base_color.rgb;
+    lighting_input.F_ab = lighting::F_AB(perceptual_roughness, NdotV);
+#ifdef STANDARD_MATERIAL_CLEARCOAT
+    lighting_input.clearcoat_strength = 0.0;
+#endif
+#ifdef STANDARD_MATERIAL_ANISOTROPY
+    lighting_input.anisotropy = 0.0;
+    lighting_input.Ta = vec3(0.0);
+    lighting_input.Ba = vec3(0.0);
+#endif
+
+    let receives_shadows = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
+    let view_z = dot(vec4<f32>(
+        view_bindings::view.view_from_world[0].z,
+        view_bindings::view.view_from_world[1].z,
+        view_bindings::view.view_from_world[2].z,
+        view_bindings::view.view_from_world[3].z
+    ), in.world_position);
+    var direct_light = lean_clustered_light(in, &lighting_input, view_z);
+
+    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
+        var shadow = 1.0;
+        if (receives_shadows && (view_bindings::lights.directional_lights[i].flags
+                & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u) {
+            shadow = lean_directional_shadow(i, in.world_position, in.world_normal, view_z);
+        }
+        direct_light += lighting::directional_light(i, &lighting_input, true) * shadow;
+    }
+
+    let indirect_light = ambient::ambient_light(
+        in.world_position, in.N, in.V, NdotV, diffuse_color, F0, perceptual_roughness,
+        in.diffuse_occlusion,
+    );
+    let emissive = in.material.emissive;
+    let emissive_light = emissive.rgb * base_color.a
+        * mix(1.0, view_bindings::view.exposure, emissive.a);
+    return vec4<f32>(
+        view_bindings::view.exposure * (direct_light + indirect_light) + emissive_light,
+        base_color.a,
+    );
+}
+
+// Point and spot lights of the fragment's cluster.
+fn lean_clustered_light(
+    in: pbr_types::PbrInput,
+    lighting_input: ptr<function, lighting::LightingInput>,
+    view_z: f32,
+) -> vec3<f32> {
+    let cluster_index = clustering::view_fragment_cluster_index(in.frag_coord.xy, view_z, in.is_orthographic);
+    let ranges = clustering::unpack_clusterable_object_index_ranges(cluster_index);
+    var light = vec3(0.0);
+    for (var i: u32 = ranges.first_point_light_index_offset;
+            i < ranges.first_spot_light_index_offset; i = i + 1u) {
+        let light_id = clustering::get_clusterable_object_id(i);
+        light += lighting::point_light(light_id, lighting_input, true, true);
+    }
+    for (var i: u32 = ranges.first_spot_light_index_offset;
+            i < ranges.first_reflection_probe_index_offset; i = i + 1u) {
+        let light_id = clustering::get_clusterable_object_id(i);
+        light += lighting::spot_light(light_id, lighting_input, true);
+    }
+    return light;
+}
+
+// The key light's shadow: its cascade for this depth, filtered 2×2 from four texel loads
+// (the comparison sampler's filter; lavapipe's sampler costs more than the loads).
+fn lean_directional_shadow(
+    light_id: u32,
+    frag_position: vec4<f32>,
+    surface_normal: vec3<f32>,
+    view_z: f32,
+) -> f32 {
+    let light = &view_bindings::lights.directional_lights[light_id];
+    let cascade_index = shadows::get_cascade_index(light_id, view_z);
+    if (cascade_index >= (*light).num_cascades) {
+        return 1.0;
+    }
+    let cascade = &(*light).cascades[cascade_index];
+    let offset = (*light).shadow_normal_bias * (*cascade).texel_size * surface_normal
+        + (*light).shadow_depth_bias * (*light).direction_to_light;
+    let local = shadows::world_to_directional_light_local(
+        light_id, cascade_index, vec4<f32>(frag_position.xyz + offset, frag_position.w));
+    if (local.w == 0.0) {
+        return 1.0;
+    }
+    let layer = i32((*light).depth_texture_base_index + cascade_index);
+    let size = vec2<i32>(textureDimensions(view_bindings::directional_shadow_textures));
+    let texel = local.xy * vec2<f32>(size) - 0.5;
+    let first = vec2<i32>(floor(texel));
+    let blend = fract(texel);
+    let low = clamp(first, vec2<i32>(0), size - 1);
+    let high = clamp(first + 1, vec2<i32>(0), size - 1);
+    let top = mix(
+        lean_texel_lit(vec2(low.x, low.y), local.z, layer),
+        lean_texel_lit(vec2(high.x, low.y), local.z, layer),
+        blend.x,
+    );
+    let bottom = mix(
+        lean_texel_lit(vec2(low.x, high.y), local.z, layer),
+        lean_texel_lit(vec2(high.x, high.y), local.z, layer),
+        blend.x,
+    );
+    return mix(top, bottom, blend.y);
+}
+
+// 1 where the fragment is at least as near the light as the stored depth (reversed depth).
+fn lean_texel_lit(at: vec2<i32>, depth: f32, layer: i32) -> f32 {
+#ifdef NO_ARRAY_TEXTURES_SUPPORT
+    let stored = textureLoad(view_bindings::directional_shadow_textures, at, 0);
+#else
+    let stored = textureLoad(view_bindings::directional_shadow_textures, at, layer, 0);
+#endif
+    return select(0.0, 1.0, depth >= stored);
+}
