@@ -130,6 +130,7 @@ fn preview_draws_the_twins_screens() {
     });
     assert!(
         red * 2 > n,
-        "the banner is not drawn: {red} of {n} pixels red"
+        "the banner is not drawn: {red} of {n} pixels red; its log:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

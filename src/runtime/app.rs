@@ -240,6 +240,9 @@ pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
 
 /// Whether the showroom's assets are all loaded; an error names the asset that failed.
 fn showroom_load_state(app: &App) -> Result<bool, RunError> {
+    if !crate::scene::lighting_settled(app.world()) {
+        return Ok(false);
+    }
     let server = app.world().resource::<AssetServer>();
     let assets = app.world().resource::<crate::scene::ShowroomAssets>();
     let presenter = app

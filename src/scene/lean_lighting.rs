@@ -9,8 +9,10 @@
 //! the picture is the same pixel for pixel (`lean_lighting.wgsl` lists what is left out).
 //!
 //! Once Bevy's `pbr_functions` library has loaded, [`patch`] renames its function and
-//! appends ours under the name, and the patched text replaces the loaded library; Bevy's
-//! shader hot reload rebuilds any pipeline built before. If Bevy's text changes so that
+//! appends ours under the name, and the patched text replaces the loaded library. The set
+//! waits for that (`super::lighting_settled`), so its pipelines are built once; Bevy's
+//! shader hot reload rebuilds any other pipeline built before (the presenter's, if her
+//! file loaded first). If Bevy's text changes so that
 //! the function is not there, the library stays as it is and a warning says so: the
 //! picture is the same, only slower.
 
@@ -35,9 +37,14 @@ pub fn patch(library: &str) -> Option<String> {
     Some(format!("{renamed}\n{LEAN_WGSL}"))
 }
 
-/// The library's handle, from the choice of lean lighting until it is patched.
+/// The library's handle, from the choice of lean lighting until it is patched (or that is
+/// given up). The set waits for it, so its pipelines are built once.
 #[derive(Resource)]
 pub(super) struct Unpatched(Handle<Shader>);
+
+/// Frames to wait for the library (an embedded file, loaded in a frame or two) before the
+/// set is built with the full lighting instead.
+const PATIENCE_FRAMES: u32 = 600;
 
 /// Asks for the library, to patch it once it has loaded.
 pub(super) fn watch_lighting_library(world: &mut World) {
@@ -49,8 +56,15 @@ pub(super) fn patch_lighting_library(
     mut commands: Commands,
     unpatched: Res<Unpatched>,
     mut shaders: ResMut<Assets<Shader>>,
+    server: Res<AssetServer>,
+    mut waited: Local<u32>,
 ) {
     let Some(shader) = shaders.get(&unpatched.0) else {
+        *waited += 1;
+        if *waited > PATIENCE_FRAMES || server.load_state(&unpatched.0).is_failed() {
+            warn!("Bevy's lighting library did not load; lighting stays full");
+            commands.remove_resource::<Unpatched>();
+        }
         return;
     };
     commands.remove_resource::<Unpatched>();

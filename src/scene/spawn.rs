@@ -108,11 +108,15 @@ impl Plugin for ShowroomPlugin {
                 Startup,
                 (spawn_cameras, spawn_compose_cameras, choose_lighting),
             )
-            .add_systems(PreUpdate, build_set)
             .add_systems(
-                Update,
-                super::lean_lighting::patch_lighting_library
-                    .run_if(resource_exists::<super::lean_lighting::Unpatched>),
+                PreUpdate,
+                (
+                    super::lean_lighting::patch_lighting_library
+                        .run_if(resource_exists::<super::lean_lighting::Unpatched>),
+                    // The set's pipelines are built once, with the lighting they keep.
+                    build_set.run_if(super::lighting_settled),
+                )
+                    .chain(),
             );
     }
 }
