@@ -12,14 +12,14 @@ pub use spawn::{
 };
 
 use crate::config::Located;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
 
 /// Whether the lighting is settled: Bevy's, or the lean one once its library is patched.
 /// Nothing of the set is built before, so that its pipelines are built once.
 pub fn lighting_settled(world: &bevy::prelude::World) -> bool {
     !world.contains_resource::<lean_lighting::Unpatched>()
 }
-use std::path::{Path, PathBuf};
-use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum SceneError {
