@@ -79,7 +79,7 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
   rm -f "$work/frames.rgba" "$work/e2e.flv"
 
   # Reference: the same render the slow, full way (`--reference`: no held shots, Bevy's
-  # soft shadow filter and four cascades).
+  # full lighting, its soft shadow filter and four cascades).
   t0=$(now)
   "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$SECONDS_E2E" \
     --output "$work/e2e.flv" --reference 2>"$work/e2e.log" >/dev/null

@@ -12,9 +12,8 @@
 //! appends ours under the name, and the patched text replaces the loaded library. The set
 //! waits for that (`super::lighting_settled`), so its pipelines are built once; Bevy's
 //! shader hot reload rebuilds any other pipeline built before (the presenter's, if her
-//! file loaded first). If Bevy's text changes so that
-//! the function is not there, the library stays as it is and a warning says so: the
-//! picture is the same, only slower.
+//! file loaded first). If Bevy's text changes so that the function is not there, the
+//! library stays as it is and a warning says so: the picture is the same, only slower.
 
 use bevy::prelude::*;
 use bevy::shader::{Shader, Source};

@@ -51,7 +51,7 @@ fn exchange(
     body: &str,
     timeout: Duration,
 ) -> (u16, String) {
-    let mut stream = connect(addr);
+    let mut stream = TcpStream::connect(addr).expect("connecting to the server");
     stream.set_read_timeout(Some(timeout)).unwrap();
     let extra: String = headers
         .iter()
@@ -103,20 +103,4 @@ fn complete(bytes: &[u8]) -> bool {
 pub fn get_json(addr: &str, path: &str) -> Value {
     let (_, body) = http(addr, "GET", path, None, "");
     serde_json::from_str(&body).unwrap_or_default()
-}
-
-/// Connects, trying again briefly: on a loaded machine a connect was once answered with a
-/// reset (seen once in a full suite run, never alone).
-fn connect(addr: &str) -> TcpStream {
-    let mut tries = 0;
-    loop {
-        match TcpStream::connect(addr) {
-            Ok(stream) => return stream,
-            Err(e) if tries < 5 && e.kind() == std::io::ErrorKind::ConnectionReset => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => panic!("connecting to the server: {e:?}"),
-        }
-    }
 }
