@@ -1,14 +1,16 @@
 //! The showroom: its description on disk, and the plugin that builds it in the Bevy world.
 
+mod compose;
 mod description;
 mod lean_lighting;
 pub mod optimised;
 mod spawn;
 
+pub use compose::{Compose, ComposeCamera};
 pub use description::*;
 pub use spawn::{
-    ActiveCamera, Compose, ComposeCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin,
-    ShowroomSettings, ViewCamera, bevy_asset_path, corners, loadable, transform,
+    ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
+    ViewCamera, bevy_asset_path, corners, loadable, transform,
 };
 
 use crate::config::Located;

@@ -40,22 +40,6 @@ impl ViewCamera {
     }
 }
 
-/// A camera that draws no 3D: program `index`'s picture is the on-air camera's, drawn
-/// once into [`Compose::picture`] and shown here under the program's own graphics. So a
-/// second language on the same picture costs a copy and its graphics, not a second render.
-#[derive(Component, Debug, Clone)]
-pub struct ComposeCamera {
-    pub index: usize,
-}
-
-/// Programs sharing the on-air camera's picture: the image it renders into, and each
-/// program's (index, target), the main one (0) included.
-#[derive(Debug, Clone)]
-pub struct Compose {
-    pub picture: Handle<Image>,
-    pub programs: Vec<(usize, RenderTarget)>,
-}
-
 /// A light, shape or prop: what a scene edit (the editor, a reloaded file) rebuilds.
 /// Cameras and the presenter stay, so the picture and the show carry on.
 #[derive(Component)]
@@ -81,7 +65,7 @@ pub struct ShowroomSettings {
     /// The cameras of the programs beside the main one, each with its target.
     pub views: Vec<(ViewCamera, RenderTarget)>,
     /// Programs composed over the on-air camera's picture (`target` is then that picture).
-    pub compose: Option<Compose>,
+    pub compose: Option<super::Compose>,
 }
 
 /// Asset handles the showroom is waiting on (kept so they stay loaded).
@@ -104,10 +88,8 @@ impl Plugin for ShowroomPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
             .init_resource::<ShowroomAssets>()
-            .add_systems(
-                Startup,
-                (spawn_cameras, spawn_compose_cameras, choose_lighting),
-            )
+            .add_plugins(super::compose::ComposePlugin)
+            .add_systems(Startup, (spawn_cameras, choose_lighting))
             .add_systems(
                 PreUpdate,
                 (
@@ -176,41 +158,6 @@ fn spawn_cameras(
     }
 }
 
-/// For each program sharing the on-air picture, a 2D camera into its target and, under
-/// its graphics, the picture filling the frame.
-fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
-    let Some(compose) = &settings.compose else {
-        return;
-    };
-    for (index, target) in &compose.programs {
-        let camera = commands
-            .spawn((
-                Name::new(format!("program {index} compositor")),
-                ComposeCamera { index: *index },
-                Camera2d,
-                Camera {
-                    order: 100 + *index as isize,
-                    ..default()
-                },
-                Tonemapping::None,
-                Msaa::Off,
-                target.clone(),
-            ))
-            .id();
-        commands.spawn((
-            Node {
-                width: Val::Percent(100.0),
-                height: Val::Percent(100.0),
-                position_type: PositionType::Absolute,
-                ..default()
-            },
-            ImageNode::new(compose.picture.clone()),
-            bevy::ui::UiTargetCamera(camera),
-            GlobalZIndex(-1000),
-        ));
-    }
-}
-
 /// A camera of the scene, with the show's anti-aliasing and shadow filtering.
 fn camera_bundle(
     spec: &super::CameraSpec,
@@ -275,7 +222,7 @@ fn build_set(
 }
 
 /// Patches Bevy's lighting to the lean one where that is asked for or, by default, on a
-/// CPU renderer.
+/// CPU renderer; there, the lights are clustered on the CPU too.
 fn choose_lighting(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
@@ -289,6 +236,20 @@ fn choose_lighting(
     };
     if lean {
         commands.queue(super::lean_lighting::watch_lighting_library);
+    }
+    if on_cpu(adapter.as_deref()) {
+        commands.queue(cluster_lights_on_the_cpu);
+    }
+}
+
+/// Lights are assigned to the views' clusters on the CPU, as Bevy does where compute
+/// shaders are missing. Its GPU clustering, on lavapipe, lit the spot-lit parts of a view's
+/// first frames about 2 % darker (a held shot's backdrop drawn then kept it for the whole
+/// shot), and its raster and compute passes cost 5–9 ms a frame there.
+fn cluster_lights_on_the_cpu(world: &mut World) {
+    use bevy::light::cluster::GlobalClusterSettings;
+    if let Some(mut settings) = world.get_resource_mut::<GlobalClusterSettings>() {
+        settings.gpu_clustering = None;
     }
 }
 

@@ -1,0 +1,113 @@
+//! Programs sharing the on-air picture: a 2D camera per program, whose frame starts as a
+//! copy of the picture and gets the program's graphics (and, on held frames, the host's
+//! rectangle) drawn over it.
+//!
+//! The picture reaches the frame as a texture copy before the camera's passes, not as a
+//! full-frame UI image: on a CPU renderer Bevy's UI shader over 1280×720 cost 15–18 ms a
+//! frame, which a held frame (the host's rectangle, 100 ms in all) cannot spare. The
+//! picture and every program composed on it have the same size and format (a program of
+//! another size gets a camera of its own), which is what a copy needs.
+
+use super::ShowroomSettings;
+use bevy::camera::{CameraMainTextureUsages, ClearColorConfig};
+use bevy::core_pipeline::schedule::{Core2d, Core2dSystems};
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::prelude::*;
+use bevy::render::RenderApp;
+use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
+use bevy::render::render_asset::RenderAssets;
+use bevy::render::render_resource::TextureUsages;
+use bevy::render::renderer::{RenderContext, ViewQuery};
+use bevy::render::texture::GpuImage;
+use bevy::render::view::{Msaa, ViewTarget};
+
+/// A camera that draws no 3D: program `index`'s picture is the on-air camera's, drawn
+/// once into [`Compose::picture`] and shown here under the program's own graphics. So a
+/// second language on the same picture costs a copy and its graphics, not a second render.
+#[derive(Component, Debug, Clone)]
+pub struct ComposeCamera {
+    pub index: usize,
+}
+
+/// Programs sharing the on-air camera's picture: the image it renders into, and each
+/// program's (index, target), the main one (0) included. Every target has the picture's
+/// size.
+#[derive(Debug, Clone)]
+pub struct Compose {
+    pub picture: Handle<Image>,
+    pub programs: Vec<(usize, bevy::camera::RenderTarget)>,
+}
+
+/// The picture a compose camera's frame starts from, in the render world too.
+#[derive(Component, Clone, ExtractComponent)]
+struct Backdrop(Handle<Image>);
+
+pub(super) struct ComposePlugin;
+
+impl Plugin for ComposePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_plugins(ExtractComponentPlugin::<Backdrop>::default())
+            .add_systems(Startup, spawn_compose_cameras);
+        if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
+            render_app.add_systems(
+                Core2d,
+                copy_picture_into_frame.before(Core2dSystems::MainPass),
+            );
+        }
+    }
+}
+
+/// For each program sharing the on-air picture, a 2D camera into its target that keeps
+/// the copied picture (it clears nothing) under its graphics.
+fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
+    let Some(compose) = &settings.compose else {
+        return;
+    };
+    for (index, target) in &compose.programs {
+        commands.spawn((
+            Name::new(format!("program {index} compositor")),
+            ComposeCamera { index: *index },
+            Backdrop(compose.picture.clone()),
+            Camera2d,
+            Camera {
+                order: 100 + *index as isize,
+                clear_color: ClearColorConfig::None,
+                ..default()
+            },
+            CameraMainTextureUsages::default().with(TextureUsages::COPY_DST),
+            Tonemapping::None,
+            Msaa::Off,
+            target.clone(),
+        ));
+    }
+}
+
+/// Copies the on-air picture into a compose camera's frame, before anything is drawn on
+/// it. A picture not yet on the GPU leaves the frame as it was.
+fn copy_picture_into_frame(
+    view: ViewQuery<(&ViewTarget, &Backdrop)>,
+    images: Res<RenderAssets<GpuImage>>,
+    mut ctx: RenderContext,
+) {
+    let (target, backdrop) = view.into_inner();
+    let Some(picture) = images.get(&backdrop.0) else {
+        return;
+    };
+    let frame = target.main_texture();
+    let size = picture.texture_descriptor.size;
+    if size != frame.size() || picture.texture_descriptor.format != frame.format() {
+        // Not reachable as the programs are built; a wrong picture beats a failed frame.
+        warn_once!(
+            "the on-air picture ({size:?}, {:?}) does not fit a program's frame ({:?}, {:?})",
+            picture.texture_descriptor.format,
+            frame.size(),
+            frame.format()
+        );
+        return;
+    }
+    ctx.command_encoder().copy_texture_to_texture(
+        picture.texture.as_image_copy(),
+        frame.as_image_copy(),
+        size,
+    );
+}
