@@ -5,7 +5,10 @@ use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, Encoding, VideoEncoder};
 use crate::media::{MediaClock, Silence, VideoFrame};
-use crate::runtime::{RunError, adapter_name, build_app_with, encode_settings, warm_up};
+use crate::runtime::{
+    FramePacer, Pacing, RunError, StopSignal, adapter_name, build_app_with, encode_settings,
+    warm_up,
+};
 use crate::scene::LoadedScene;
 use std::fmt;
 use std::io::{Read, Write};
@@ -111,14 +114,17 @@ pub fn render_only(
         }
         got
     });
-    let clock = MediaClock::new(show.video.fps);
+    // Frames on the media clock as `render` paces them, so the host plays her idle and the
+    // show's timing systems see the same times.
+    let mut pacer = FramePacer::new(
+        MediaClock::new(show.video.fps),
+        Pacing::AsFastAsPossible,
+        None,
+    );
+    let never = StopSignal::default();
     let started = Instant::now();
-    for i in 0..frames {
-        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
-            clock.frame_time(1),
-        ));
-        app.world_mut().resource_mut::<CaptureRequest>().frame = Some(i);
-        app.update();
+    for _ in 0..frames {
+        pacer.render_next(&mut app, &never);
     }
     app.world_mut().resource_mut::<CaptureRequest>().frame = None;
     let status = app.world().resource::<CaptureStatus>().clone();
