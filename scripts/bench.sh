@@ -6,7 +6,8 @@
 #   the same drawn every frame in full: `--no-held-shots`, `render --reference`); and speech synthesis
 #   real-time factor per engine and the mixer's cost per second of audio; BVH parse speed
 #   and per-frame pose costs.
-# Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs.
+# Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs;
+# ROUNDS (default 1) repeats each render-only pair.
 #
 #   scripts/bench.sh --shows N   instead: N `stream`s of the demo at once for SHOW_SECONDS
 #                                (60) at SIZE (1280x720), each to a null output, and how
@@ -29,6 +30,7 @@ if [ "${1:-}" = "--programs" ]; then
 fi
 
 FRAMES="${FRAMES:-90}"
+ROUNDS="${ROUNDS:-1}"
 SECONDS_E2E="${E2E_SECONDS:-10}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -53,9 +55,15 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
   set -- $spec
   size=$1; kbps=$2
   echo "== $size @ 30 fps, libx264 veryfast, ${kbps} kb/s CBR =="
-  "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --raw "$work/frames.rgba"
-  # Reference: every frame drawn in full (no held shots), same settings otherwise.
-  "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --no-held-shots | head -1
+  # ROUNDS pairs, each held-shots run next to its reference (every frame drawn in full,
+  # same settings otherwise): a shared machine's speed can swing by tens of percent
+  # within minutes, so compare within a pair and look at the spread.
+  for round in $(seq "$ROUNDS"); do
+    "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --raw "$work/frames.rgba" |
+      sed "1s/^/round=$round /"
+    "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --no-held-shots |
+      head -1 | sed "s/^/round=$round /"
+  done
   "$TWINCAST_BIN" bench encode --size "$size" --bitrate "$kbps" --raw "$work/frames.rgba"
 
   t0=$(now)

@@ -781,21 +781,27 @@ fn bench(what: BenchCommand) -> Result<()> {
         } => {
             let mut show = show.load()?;
             show.render.held_shots &= !no_held_shots;
-            for figures in bench::render_only(&show, frames, raw.as_deref())? {
-                println!("{figures}");
-            }
+            print_lines(bench::render_only(&show, frames, raw.as_deref())?);
         }
-        BenchCommand::Voice { engine, voice } => {
-            for figures in bench::voice(&engine, &voice)? {
-                println!("{figures}");
-            }
-        }
-        BenchCommand::Mocap { clip, avatar } => println!("{}", bench::mocap(&clip, &avatar)?),
+        BenchCommand::Voice { engine, voice } => print_lines(bench::voice(&engine, &voice)?),
+        BenchCommand::Mocap { clip, avatar } => print_lines([bench::mocap(&clip, &avatar)?]),
         BenchCommand::Encode { show, raw } => {
-            println!("{}", bench::encode_only(&show.load()?, &raw)?);
+            print_lines([bench::encode_only(&show.load()?, &raw)?]);
         }
     }
     Ok(())
+}
+
+/// Prints figures a line each. A reader that has gone (`| head -1` in a script) ends the
+/// list, not the program: `println!` would panic on the closed pipe.
+fn print_lines(lines: impl IntoIterator<Item = impl std::fmt::Display>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
 }
 
 fn check_seconds(seconds: Option<f64>) -> Result<()> {
