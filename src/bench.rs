@@ -114,8 +114,8 @@ pub fn render_only(
         }
         got
     });
-    // Frames on the media clock as `render` paces them, so the host plays her idle and the
-    // show's timing systems see the same times.
+    // Frames on the media clock as `render` paces them, so what follows that clock (the
+    // host's breathing and gaze) moves as it does in `render`.
     let mut pacer = FramePacer::new(
         MediaClock::new(show.video.fps),
         Pacing::AsFastAsPossible,

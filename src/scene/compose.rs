@@ -3,8 +3,8 @@
 //! rectangle) drawn over it.
 //!
 //! The picture reaches the frame as a texture copy before the camera's passes, not as a
-//! full-frame UI image: on a CPU renderer Bevy's UI shader over 1280×720 cost 15–18 ms a
-//! frame, which a held frame (the host's rectangle, 100 ms in all) cannot spare. The
+//! full-frame UI image: on a CPU renderer Bevy's UI shader over 1280×720 cost 10–17 ms a
+//! frame, a tenth or more of a held frame (the host's rectangle, 100 ms in all). The
 //! picture and every program composed on it have the same size and format (a program of
 //! another size gets a camera of its own), which is what a copy needs.
 
