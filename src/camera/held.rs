@@ -474,7 +474,7 @@ fn place_host_layers(
                 },
                 ImageNode::new(held.host.clone()),
                 bevy::ui::UiTargetCamera(composer),
-                // Over the picture (at -1000), under every graphic.
+                // Over the picture (copied into the frame first), under every graphic.
                 GlobalZIndex(-999),
             ));
         }
