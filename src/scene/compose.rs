@@ -38,15 +38,16 @@ pub struct Compose {
     pub programs: Vec<(usize, bevy::camera::RenderTarget)>,
 }
 
-/// The picture a compose camera's frame starts from, in the render world too.
+/// The picture a compose camera's frame starts from, in the render world too. (Not
+/// `camera::held`'s backdrop: that is what the picture held still, this is its image.)
 #[derive(Component, Clone, ExtractComponent)]
-struct Backdrop(Handle<Image>);
+struct OnAirPicture(Handle<Image>);
 
 pub(super) struct ComposePlugin;
 
 impl Plugin for ComposePlugin {
     fn build(&self, app: &mut App) {
-        app.add_plugins(ExtractComponentPlugin::<Backdrop>::default())
+        app.add_plugins(ExtractComponentPlugin::<OnAirPicture>::default())
             .add_systems(Startup, spawn_compose_cameras);
         if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
             render_app.add_systems(
@@ -67,7 +68,7 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
         commands.spawn((
             Name::new(format!("program {index} compositor")),
             ComposeCamera { index: *index },
-            Backdrop(compose.picture.clone()),
+            OnAirPicture(compose.picture.clone()),
             Camera2d,
             Camera {
                 order: 100 + *index as isize,
@@ -85,12 +86,12 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
 /// Copies the on-air picture into a compose camera's frame, before anything is drawn on
 /// it. A picture not yet on the GPU leaves the frame as it was.
 fn copy_picture_into_frame(
-    view: ViewQuery<(&ViewTarget, &Backdrop)>,
+    view: ViewQuery<(&ViewTarget, &OnAirPicture)>,
     images: Res<RenderAssets<GpuImage>>,
     mut ctx: RenderContext,
 ) {
-    let (target, backdrop) = view.into_inner();
-    let Some(picture) = images.get(&backdrop.0) else {
+    let (target, on_air) = view.into_inner();
+    let Some(picture) = images.get(&on_air.0) else {
         return;
     };
     let frame = target.main_texture();

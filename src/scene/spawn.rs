@@ -243,9 +243,10 @@ fn choose_lighting(
 }
 
 /// Lights are assigned to the views' clusters on the CPU, as Bevy does where compute
-/// shaders are missing. Its GPU clustering, on lavapipe, lit the spot-lit parts of a view's
-/// first frames about 2 % darker (a held shot's backdrop drawn then kept it for the whole
-/// shot), and its raster and compute passes cost 5–9 ms a frame there.
+/// shaders are missing. Its GPU clustering, on lavapipe, lit the spot-lit parts of some
+/// frames about 2 % darker (a view's first ones among them; a held shot's backdrop drawn
+/// in one kept it for the whole shot), and its raster and compute passes cost 5–9 ms a
+/// frame there.
 fn cluster_lights_on_the_cpu(world: &mut World) {
     use bevy::light::cluster::GlobalClusterSettings;
     if let Some(mut settings) = world.get_resource_mut::<GlobalClusterSettings>() {
