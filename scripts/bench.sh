@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prints speed and memory figures for 720p30 and 1080p30 on this machine:
-#   render-only fps (render + readback, no encode), encode-only fps (our encoder on raw
-#   frames), the ffmpeg command line on the same raw frames with the same settings,
-#   end-to-end real-time factor of `twincast render`, and peak RSS (each render next to
-#   the same drawn every frame in full: `--no-held-shots`, `render --reference`); and speech synthesis
-#   real-time factor per engine and the mixer's cost per second of audio; BVH parse speed
-#   and per-frame pose costs.
+#   render-only fps (render + readback, no encode) of a held shot and of a camera move
+#   (`--glide`), encode-only fps (our encoder on raw frames), the ffmpeg command line on
+#   the same raw frames with the same settings, end-to-end real-time factor of
+#   `twincast render`, and peak RSS (each render next to the same drawn every frame in
+#   full: `--no-held-shots`, `render --reference`); and speech synthesis real-time factor
+#   per engine and the mixer's cost per second of audio; BVH parse speed and per-frame
+#   pose costs.
 # Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs;
 # ROUNDS (default 1) repeats each render-only pair.
 #
@@ -62,6 +63,11 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
     "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --raw "$work/frames.rgba" |
       sed "1s/^/round=$round /"
     "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --no-held-shots |
+      head -1 | sed "s/^/round=$round /"
+    # The show's first camera move: drawn smaller (`render.glide_scale`), and in full.
+    "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --glide |
+      head -1 | sed "s/^/round=$round /"
+    "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --glide --no-held-shots |
       head -1 | sed "s/^/round=$round /"
   done
   "$TWINCAST_BIN" bench encode --size "$size" --bitrate "$kbps" --raw "$work/frames.rgba"

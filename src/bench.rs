@@ -34,6 +34,8 @@ pub enum BenchError {
     /// A clip or avatar that cannot be used.
     #[error("{0}")]
     Input(String),
+    #[error("--glide: no segment of the show moves its camera (a shot with `move`)")]
+    NoCameraMove,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> BenchError + '_ {
@@ -73,13 +75,19 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-/// Renders and reads back `frames` frames without encoding them.
+/// Renders and reads back `frames` frames without encoding them: the opening shot held,
+/// or with `glide` the camera moving as in the show's first camera move.
 pub fn render_only(
     show: &ShowConfig,
     frames: u64,
+    glide: bool,
     raw: Option<&Path>,
 ) -> Result<Vec<Figures>, BenchError> {
     let scene = LoadedScene::load(&show.scene)?;
+    let glide = match glide {
+        true => Some(first_move(show, &scene).ok_or(BenchError::NoCameraMove)?),
+        false => None,
+    };
     let (tx, rx) = crossbeam_channel::bounded::<VideoFrame>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
     let (width, height) = show.render_size();
@@ -122,8 +130,25 @@ pub fn render_only(
         None,
     );
     let never = StopSignal::default();
-    let started = Instant::now();
-    for _ in 0..frames {
+    let drawn = |app: &bevy::app::App| {
+        (app.world()
+            .get_resource::<crate::camera::held::HeldShotCount>())
+        .copied()
+        .unwrap_or_default()
+    };
+    // The bench says no lines, so no segment goes on air and the camera stays where it is
+    // put. A glide starts untimed: a camera that moves once is a cut, drawn in full.
+    let untimed = if glide.is_some() { 2 } else { 0 };
+    let mut before = drawn(&app);
+    let mut started = Instant::now();
+    for i in 0..frames + untimed {
+        if i == untimed {
+            (before, started) = (drawn(&app), Instant::now());
+        }
+        if let Some((from, to)) = &glide {
+            let t = i as f32 / (frames + untimed).max(1) as f32;
+            crate::camera::put_on_air_camera(app.world_mut(), &from.lerp(to, t));
+        }
         pacer.render_next(&mut app, &never);
     }
     app.world_mut().resource_mut::<CaptureRequest>().frame = None;
@@ -131,13 +156,9 @@ pub fn render_only(
     status.drain(std::time::Duration::from_secs(30));
     let seconds = started.elapsed().as_secs_f64();
     let passes = render_passes(app.world());
-    let drawn = app
-        .world()
-        .get_resource::<crate::camera::held::HeldShotCount>()
-        .copied()
-        .unwrap_or_default();
+    let after = drawn(&app);
     drop(app);
-    let got = consumer.join().unwrap_or(0);
+    let got = consumer.join().unwrap_or(0).saturating_sub(untimed);
     let mut all = vec![Figures {
         what: "render_only",
         pairs: vec![
@@ -148,10 +169,15 @@ pub fn render_only(
             ("frames", got.to_string()),
             ("seconds", format!("{seconds:.2}")),
             ("fps", format!("{:.2}", got as f64 / seconds)),
+            (
+                "shot",
+                if glide.is_some() { "glide" } else { "held" }.to_string(),
+            ),
             ("held_shots", show.render.held_shots.to_string()),
-            // Since start-up, warm-up frames included.
-            ("frames_full", drawn.full.to_string()),
-            ("frames_held", drawn.held.to_string()),
+            // The timed frames, as drawn.
+            ("frames_full", (after.full - before.full).to_string()),
+            ("frames_held", (after.held - before.held).to_string()),
+            ("frames_glide", (after.glide - before.glide).to_string()),
             ("adapter", format!("\"{adapter}\"")),
             ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
         ],
@@ -401,5 +427,24 @@ pub fn mocap(clip: &Path, avatar: &Path) -> Result<Figures, BenchError> {
             ("bake_ms", format!("{:.1}", bake * 1e3)),
             ("animated_nodes", baked.animated.len().to_string()),
         ],
+    })
+}
+
+/// The show's first camera move: the poses it glides between.
+fn first_move(
+    show: &ShowConfig,
+    scene: &LoadedScene,
+) -> Option<(crate::camera::Pose, crate::camera::Pose)> {
+    let pose = |name: &str| {
+        let cameras = &scene.description.cameras;
+        cameras
+            .iter()
+            .find(|c| c.name == name)
+            .map(crate::camera::Pose::of)
+    };
+    show.plan.segments.iter().find_map(|segment| {
+        let shots = &segment.shots;
+        let to = (1..shots.len()).find(|&i| shots[i].move_seconds > 0.0)?;
+        Some((pose(&shots[to - 1].camera)?, pose(&shots[to].camera)?))
     })
 }

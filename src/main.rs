@@ -288,6 +288,10 @@ enum BenchCommand {
         /// Draw every frame in full (`render.held_shots = false`), for comparison.
         #[arg(long)]
         no_held_shots: bool,
+        /// Glide the camera through the frames, as the show's first camera move does
+        /// (the demo's: from the wide shot to the close-up), instead of holding the shot.
+        #[arg(long)]
+        glide: bool,
     },
     /// Speech synthesis speed and mixer cost.
     Voice {
@@ -658,6 +662,7 @@ fn render(args: RenderArgs) -> Result<()> {
                 scale: 1.0,
                 vr360: show.render.vr360,
                 held_shots: false,
+                glide_scale: 1.0,
             };
         }
     }
@@ -778,10 +783,11 @@ fn bench(what: BenchCommand) -> Result<()> {
             frames,
             raw,
             no_held_shots,
+            glide,
         } => {
             let mut show = show.load()?;
             show.render.held_shots &= !no_held_shots;
-            print_lines(bench::render_only(&show, frames, raw.as_deref())?);
+            print_lines(bench::render_only(&show, frames, glide, raw.as_deref())?);
         }
         BenchCommand::Voice { engine, voice } => print_lines(bench::voice(&engine, &voice)?),
         BenchCommand::Mocap { clip, avatar } => print_lines([bench::mocap(&clip, &avatar)?]),

@@ -400,35 +400,15 @@ fn middle_difference(a: &(u32, u32, Vec<u8>), b: &(u32, u32, Vec<u8>)) -> f64 {
 #[test]
 fn faster_settings_are_judged_against_the_reference_render() {
     let dir = Scratch::new("reference");
-    let assets = repo().join("assets");
-    let demo = std::fs::read_to_string(assets.join("shows/demo.toml"))
-        .unwrap()
-        .replace("\"../", &format!("\"{}/", assets.display()));
-    assert!(
-        demo.contains("shadows = true\n"),
-        "the demo lost its shadows"
-    );
+    let demo = demo_show();
     let render = |name: &str, render_table: &str, extra: &[&str]| {
-        let show = dir.path(&format!("{name}.toml"));
-        std::fs::write(&show, demo.replace("shadows = true\n", render_table)).unwrap();
-        let out = dir.path(&format!("{name}.mkv"));
-        let mut args = vec![
-            "render",
-            show.to_str().unwrap(),
-            "--size",
-            "256x144",
-            "--fps",
-            "10",
-            "--bitrate",
-            "3000",
-            "--seconds",
+        render_small(
+            &dir,
+            &demo.replace("shadows = true\n", render_table),
+            name,
             "1.5",
-            "-o",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let log = String::from_utf8_lossy(&run_ok(&args).stderr).into_owned();
-        (out, log)
+            extra,
+        )
     };
     let fast = "shadows = true\nshadow_filter = \"hardware2x2\"\n";
     let (reference, _) = render("reference", fast, &["--reference"]);
@@ -512,4 +492,101 @@ fn faster_settings_are_judged_against_the_reference_render() {
         flat.iter().all(|p| *p < worst_hard),
         "no shadows ({flat:?} dB) scored as well as hard ones ({hard:?} dB)"
     );
+}
+
+/// While the camera glides, a frame is the whole view drawn smaller and stretched over the
+/// picture (`render.glide_scale`; half the size on lavapipe), under sharp graphics. The
+/// demo's opening move, brought forward: from the wide shot to the close-up, 0.5 s in.
+#[test]
+fn glides_are_drawn_smaller_and_look_like_full_frames() {
+    let dir = Scratch::new("glides");
+    let opening = "shots = [{ camera = \"wide\", seconds = 8 }, \
+                   { camera = \"closeup\", seconds = 6, move = 3 }]";
+    let demo = demo_show();
+    assert!(demo.contains(opening), "the demo's opening shots changed");
+    let demo = demo.replace(
+        opening,
+        "shots = [{ camera = \"wide\", seconds = 0.5 }, \
+         { camera = \"closeup\", seconds = 6, move = 2 }]",
+    );
+    let render = |name: &str, render_lines: &str| {
+        let table = format!("shadows = true\n{render_lines}");
+        let show = demo.replace("shadows = true\n", &table);
+        let telemetry = dir.path(&format!("{name}.jsonl"));
+        let extra = ["--telemetry", telemetry.to_str().unwrap()];
+        (render_small(&dir, &show, name, "3", &extra).0, telemetry)
+    };
+    let (glide, telemetry) = render("glide", "");
+    let (same_size, _) = render("glide-full-size", "glide_scale = 1\n");
+    let (full, _) = render("every-frame-full", "held_shots = false\n");
+
+    // Which frames glided, from the telemetry (one record a frame).
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 30, "one telemetry record a frame");
+    let glides = |i: usize| records[i]["drawn"]["glide"].as_u64().unwrap_or(0);
+    let gliding: Vec<usize> = (1..30).filter(|&i| glides(i) > glides(i - 1)).collect();
+    assert!(gliding.len() >= 15, "glide frames: {gliding:?}");
+
+    let at = |psnr: Vec<f64>| gliding.iter().map(|&i| psnr[i]).collect::<Vec<_>>();
+    // Drawn at full size the same way, a glide frame is the frame drawn in full …
+    let same = at(psnr_per_frame(&same_size, &full));
+    assert!(same.iter().all(|p| *p >= 45.0), "{same:?} dB");
+    // … and at half the size it is softer, but the same picture: not shifted, cropped
+    // or differently exposed, which would score far lower.
+    let half = at(psnr_per_frame(&glide, &full));
+    eprintln!("glide frames against full ones: half size {half:?}, full size {same:?}");
+    assert!(half.iter().all(|p| *p >= 25.0), "{half:?} dB");
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        mean(&half) < mean(&same) - 10.0,
+        "half-size glides are as sharp as full ones: {half:?} against {same:?}"
+    );
+}
+
+/// The demo show, its asset paths made absolute so a copy of it can be written anywhere.
+fn demo_show() -> String {
+    let assets = repo().join("assets");
+    let demo = std::fs::read_to_string(assets.join("shows/demo.toml"))
+        .unwrap()
+        .replace("\"../", &format!("\"{}/", assets.display()));
+    assert!(
+        demo.contains("shadows = true\n"),
+        "the demo lost its shadows"
+    );
+    demo
+}
+
+/// Renders `show` (a show file's text) as `name` at 256×144 and 10 fps for `seconds`:
+/// the file written and its log.
+fn render_small(
+    dir: &Scratch,
+    show: &str,
+    name: &str,
+    seconds: &str,
+    extra: &[&str],
+) -> (std::path::PathBuf, String) {
+    let file = dir.path(&format!("{name}.toml"));
+    std::fs::write(&file, show).unwrap();
+    let out = dir.path(&format!("{name}.mkv"));
+    let mut args = vec![
+        "render",
+        file.to_str().unwrap(),
+        "--size",
+        "256x144",
+        "--fps",
+        "10",
+        "--bitrate",
+        "3000",
+        "--seconds",
+        seconds,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let log = String::from_utf8_lossy(&run_ok(&args).stderr).into_owned();
+    (out, log)
 }

@@ -15,11 +15,19 @@
 //! drawn whenever the camera moves (cuts and glides), the set changes (a mesh, light or
 //! material, a twin screen's numbers, the scene itself), or the rectangle cannot be found
 //! or would cover most of the picture (a close-up gains nothing).
+//!
+//! While the camera glides (it moved since the last frame, and since the one before: a cut
+//! moves it once) there is nothing to hold. A *glide* frame is the whole view drawn by the
+//! host camera at `render.glide_scale` of the picture's size and stretched over it, under
+//! the graphics, which stay sharp. On a CPU renderer half the size is a quarter of the
+//! pixels; in motion the softer picture shows little.
 
 use crate::presenter::HostAvatar;
 use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings, corners};
 use crate::stage::SetChanged;
 use bevy::camera::primitives::Aabb;
+use bevy::camera::primitives::Frustum;
+use bevy::camera::visibility::VisibilitySystems;
 use bevy::camera::{CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::light::{ShadowFilteringMethod, SimulationLightSystems};
@@ -36,14 +44,18 @@ mod tests;
 pub struct HeldShotPlugin {
     /// The image the host camera draws into, made with [`host_image`].
     pub host: Handle<Image>,
+    /// `render.glide_scale` (0: `auto`).
+    pub glide_scale: f32,
 }
 
 impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(HeldShots {
             host: self.host.clone(),
+            glide_scale: self.glide_scale,
         })
         .init_resource::<HeldShotCount>()
+        .init_resource::<Motion>()
         .init_resource::<Backdrop>()
         .init_resource::<Frame>()
         .init_resource::<SetChanged>()
@@ -66,6 +78,12 @@ impl Plugin for HeldShotPlugin {
             keep_full_aspect
                 .after(CameraUpdateSystems)
                 .before(SimulationLightSystems::UpdateDirectionalLightCascades),
+        )
+        .add_systems(
+            PostUpdate,
+            cull_to_the_rectangle
+                .after(VisibilitySystems::UpdateFrusta)
+                .before(VisibilitySystems::CheckVisibility),
         );
     }
 }
@@ -81,13 +99,24 @@ pub fn host_image() -> Image {
 #[derive(Resource)]
 struct HeldShots {
     host: Handle<Image>,
+    glide_scale: f32,
 }
 
-/// Frames drawn in full and held since the start, for the benchmark and the telemetry.
+/// Frames drawn in full, held, and drawn smaller while the camera glides, since the start,
+/// for the benchmark and the telemetry.
 #[derive(Resource, Default, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeldShotCount {
     pub full: u64,
     pub held: u64,
+    pub glide: u64,
+}
+
+/// How the on-air camera saw the world last frame, and whether it had moved then: a camera
+/// that moves two frames running is gliding.
+#[derive(Resource, Default)]
+struct Motion {
+    last: Option<View>,
+    moved: bool,
 }
 
 /// The camera drawing the host's rectangle on held frames.
@@ -128,6 +157,9 @@ enum Frame {
     /// The host's rectangle drawn over the backdrop; `None` when she is out of the
     /// picture, and the backdrop is the whole frame.
     Held { rect: Option<URect>, size: UVec2 },
+    /// The camera glides: the whole view drawn at `draw` and stretched to the picture's
+    /// `size`.
+    Glide { draw: UVec2, size: UVec2 },
 }
 
 /// A held frame gains nothing once the host's rectangle covers more of the picture.
@@ -191,11 +223,15 @@ fn notice_set_changes(
     backdrop.stale |= stale;
 }
 
-/// Chooses a full or a held frame, and remembers what a full one draws.
+/// Chooses a full, held or glide frame, and remembers what a full one draws.
+#[allow(clippy::too_many_arguments)]
 fn choose_frame(
     mut frame: ResMut<Frame>,
     mut backdrop: ResMut<Backdrop>,
+    mut motion: ResMut<Motion>,
     mut count: ResMut<HeldShotCount>,
+    held: Res<HeldShots>,
+    adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
     camera: Query<(&Camera, &Transform, &Projection, &Exposure), With<ActiveCamera>>,
     hosts: Query<Entity, With<HostAvatar>>,
     children: Query<&Children>,
@@ -204,8 +240,24 @@ fn choose_frame(
 ) {
     let Some((view, clip_from_world)) = camera.single().ok().and_then(view_of) else {
         *frame = Frame::Full;
+        *motion = Motion::default();
         return;
     };
+    let moved = motion.last.is_some_and(|last| last != view);
+    let gliding = moved && motion.moved;
+    *motion = Motion {
+        last: Some(view),
+        moved,
+    };
+    let scale = glide_scale(held.glide_scale, adapter.as_deref());
+    if gliding && scale < 1.0 {
+        *frame = Frame::Glide {
+            draw: scaled(view.size, scale),
+            size: view.size,
+        };
+        count.glide += 1;
+        return;
+    }
     let host = (hosts.single().ok())
         .and_then(|root| world_bounds(children.iter_descendants(root), &bounds))
         .map(|(min, max)| padded(min, max))
@@ -240,7 +292,29 @@ fn choose_frame(
             count.full += 1;
         }
         Frame::Held { .. } => count.held += 1,
+        Frame::Glide { .. } => {}
     }
+}
+
+/// `render.glide_scale`, with `auto` (0) resolved for the adapter.
+fn glide_scale(
+    configured: f32,
+    adapter: Option<&bevy::render::renderer::RenderAdapterInfo>,
+) -> f32 {
+    match configured {
+        0.0 if crate::scene::on_cpu(adapter) => 0.5,
+        0.0 => 1.0,
+        scale => scale.clamp(0.25, 1.0),
+    }
+}
+
+/// `size` times `scale`, each side at least 16 pixels.
+fn scaled(size: UVec2, scale: f32) -> UVec2 {
+    (size.as_vec2() * scale)
+        .round()
+        .as_uvec2()
+        .max(UVec2::splat(16))
+        .min(size)
 }
 
 /// The on-air camera's view, and its clip-from-world matrix for the picture's size.
@@ -364,7 +438,8 @@ fn held_frame(rect: URect, size: UVec2) -> Frame {
 }
 
 /// Turns the on-air camera on for a full frame, the host camera for a held one (aimed
-/// like the on-air camera, seeing its rectangle), and sizes the host's image.
+/// like the on-air camera, seeing its rectangle) or a glide (seeing all of its view), and
+/// sizes the host's image.
 #[allow(clippy::type_complexity)]
 fn aim_cameras(
     mut commands: Commands,
@@ -390,21 +465,25 @@ fn aim_cameras(
         }
         return;
     };
-    let (rect, size) = match *frame {
-        Frame::Full => (None, UVec2::ZERO),
-        Frame::Held { rect, size } => (rect, size),
+    let drawn = match *frame {
+        Frame::Full | Frame::Held { rect: None, .. } => None,
+        Frame::Held {
+            rect: Some(rect),
+            size,
+        } => Some((rect.min.as_vec2(), rect.size(), size, rect.size())),
+        Frame::Glide { draw, size } => Some((Vec2::ZERO, size, size, draw)),
     };
-    let on = (*frame == Frame::Full, rect.is_some());
+    let on = (*frame == Frame::Full, drawn.is_some());
     if (on_air.is_active, camera.is_active) != on {
         (on_air.is_active, camera.is_active) = on;
     }
-    let Some(rect) = rect else {
+    let Some((offset, seen, full_size, image_size)) = drawn else {
         return;
     };
     let sub = Some(SubCameraView {
-        full_size: size,
-        offset: rect.min.as_vec2(),
-        size: rect.size(),
+        full_size,
+        offset,
+        size: seen,
     });
     camera.sub_camera_view = sub;
     own.set_if_neq(*transform);
@@ -419,12 +498,12 @@ fn aim_cameras(
     let Some(image) = images.get(&held.host) else {
         return;
     };
-    if image.size() != rect.size()
+    if image.size() != image_size
         && let Some(mut image) = images.get_mut(&held.host)
     {
         image.resize(bevy::render::render_resource::Extent3d {
-            width: rect.width(),
-            height: rect.height(),
+            width: image_size.x,
+            height: image_size.y,
             depth_or_array_layers: 1,
         });
     }
@@ -455,7 +534,7 @@ fn host_camera(
 }
 
 /// Lays the host's image over the backdrop in every compositor on held frames, at the
-/// pixels it was drawn for; hides it on full ones.
+/// pixels it was drawn for, and over the whole picture on glides; hides it on full ones.
 fn place_host_layers(
     mut commands: Commands,
     frame: Res<Frame>,
@@ -480,14 +559,17 @@ fn place_host_layers(
         }
     }
     for (_, mut node) in &mut layers {
-        let wanted = match *frame {
-            Frame::Full | Frame::Held { rect: None, .. } => Node {
+        let rect = match *frame {
+            Frame::Full | Frame::Held { rect: None, .. } => None,
+            Frame::Held { rect, .. } => rect,
+            Frame::Glide { size, .. } => Some(URect::from_corners(UVec2::ZERO, size)),
+        };
+        let wanted = match rect {
+            None => Node {
                 display: Display::None,
                 ..node.clone()
             },
-            Frame::Held {
-                rect: Some(rect), ..
-            } => Node {
+            Some(rect) => Node {
                 display: Display::Flex,
                 left: Val::Px(rect.min.x as f32),
                 top: Val::Px(rect.min.y as f32),
@@ -515,5 +597,26 @@ fn keep_full_aspect(mut host: Query<(&Camera, &mut Projection), With<HostCamera>
         {
             p.aspect_ratio = aspect;
         }
+    }
+}
+
+/// Culls the host camera's view to its rectangle. Bevy fits a camera's frustum to its
+/// whole projection, sub-view or not, so every set piece in the picture would otherwise be
+/// drawn for her rectangle: its vertices shaded and its triangles clipped away.
+fn cull_to_the_rectangle(
+    mut host: Query<(&Camera, &GlobalTransform, &Projection, &mut Frustum), With<HostCamera>>,
+) {
+    for (camera, transform, projection, mut frustum) in &mut host {
+        let Some(sub) = camera.sub_camera_view.filter(|_| camera.is_active) else {
+            continue;
+        };
+        let clip_from_world =
+            projection.get_clip_from_view_for_sub(&sub) * transform.affine().inverse();
+        frustum.0 = bevy::math::primitives::ViewFrustum::from_clip_from_world_custom_far(
+            &clip_from_world,
+            &transform.translation(),
+            &transform.back(),
+            projection.far(),
+        );
     }
 }

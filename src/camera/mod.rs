@@ -39,7 +39,7 @@ pub struct Pose {
 }
 
 impl Pose {
-    fn of(spec: &CameraSpec) -> Self {
+    pub fn of(spec: &CameraSpec) -> Self {
         Self {
             position: Vec3::from(spec.position),
             look_at: Vec3::from(spec.look_at),
@@ -143,6 +143,15 @@ fn direct_camera(
             continue;
         };
         apply_pose(&pose, &mut transform, &mut projection, &mut exposure);
+    }
+}
+
+/// Puts the on-air camera at `pose`, outside any rundown (the benchmark's glides).
+pub fn put_on_air_camera(world: &mut World, pose: &Pose) {
+    let mut cameras = world
+        .query_filtered::<(&mut Transform, &mut Projection, &mut Exposure), With<ActiveCamera>>();
+    for (mut transform, mut projection, mut exposure) in cameras.iter_mut(world) {
+        apply_pose(pose, &mut transform, &mut projection, &mut exposure);
     }
 }
 

@@ -401,6 +401,11 @@ pub struct RenderConfig {
     /// While a shot holds, draw the set once and each frame only the host's part of the
     /// picture over it (`camera::held`). Off draws every frame in full (`--reference`).
     pub held_shots: bool,
+    /// With held shots, the fraction of the picture's size a camera move (a glide) is
+    /// drawn at and stretched to the picture, 0.25–1 (0: `auto`, 0.5 on a CPU renderer,
+    /// where a frame costs its pixels, and 1 on a GPU). The graphics stay sharp; the set
+    /// and host are softer while the camera moves. Cuts and held shots are drawn in full.
+    pub glide_scale: f32,
 }
 
 /// `render.shadow_filter`.
@@ -435,6 +440,7 @@ impl Default for RenderConfig {
             scale: 1.0,
             vr360: false,
             held_shots: true,
+            glide_scale: 0.0,
         }
     }
 }
@@ -868,6 +874,13 @@ impl ShowConfig {
             return Err(invalid(
                 "render.scale",
                 format!("{} is outside 0.25..=1", self.render.scale),
+            ));
+        }
+        let glide = self.render.glide_scale;
+        if glide != 0.0 && !(0.25..=1.0).contains(&glide) {
+            return Err(invalid(
+                "render.glide_scale",
+                format!("{glide} is neither 0 (auto) nor inside 0.25..=1"),
             ));
         }
         if !self.scene.is_file() {

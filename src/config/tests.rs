@@ -154,6 +154,16 @@ fn render_size_follows_scale_and_stays_even() {
         dir.parse("scene = \"room.ron\"\n[render]\nscale = 2.0\n")
             .is_err()
     );
+    // A glide's scale: 0 is `auto`, else the same range.
+    let glide = |v: &str| {
+        dir.parse(&format!(
+            "scene = \"room.ron\"\n[render]\nglide_scale = {v}\n"
+        ))
+    };
+    assert_eq!(glide("0").unwrap().render.glide_scale, 0.0);
+    assert_eq!(glide("0.5").unwrap().render.glide_scale, 0.5);
+    let err = glide("0.1").unwrap_err().to_string();
+    assert!(err.contains("render.glide_scale"), "{err}");
 }
 
 #[test]

@@ -112,7 +112,10 @@ pub fn build_app_with(
             .world_mut()
             .resource_mut::<Assets<Image>>()
             .add(crate::camera::held::host_image());
-        app.add_plugins(crate::camera::held::HeldShotPlugin { host });
+        app.add_plugins(crate::camera::held::HeldShotPlugin {
+            host,
+            glide_scale: show.render.glide_scale,
+        });
     }
     extra(&mut app);
     app.finish();

@@ -46,7 +46,7 @@ impl Telemetry {
         });
         if let Some(count) = world.get_resource::<crate::camera::held::HeldShotCount>() {
             // Frames drawn in full and held so far (`camera::held`).
-            record["drawn"] = json!({"full": count.full, "held": count.held});
+            record["drawn"] = json!({"full": count.full, "held": count.held, "glide": count.glide});
         }
         if self.live {
             let live = world.resource::<LiveStatus>();

@@ -10,7 +10,7 @@ pub use compose::{Compose, ComposeCamera};
 pub use description::*;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
-    ViewCamera, bevy_asset_path, corners, loadable, transform,
+    ViewCamera, bevy_asset_path, corners, loadable, on_cpu, transform,
 };
 
 use crate::config::Located;

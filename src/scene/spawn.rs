@@ -255,7 +255,7 @@ fn cluster_lights_on_the_cpu(world: &mut World) {
 }
 
 /// Whether Bevy renders on the CPU (Mesa's lavapipe), where every pixel and pass counts.
-fn on_cpu(adapter: Option<&bevy::render::renderer::RenderAdapterInfo>) -> bool {
+pub fn on_cpu(adapter: Option<&bevy::render::renderer::RenderAdapterInfo>) -> bool {
     // wgpu's DeviceType is not re-exported by Bevy; its name is stable.
     adapter.is_some_and(|a| format!("{:?}", a.device_type) == "Cpu")
 }

@@ -79,3 +79,14 @@ fn corners_span_the_box() {
         (lo.y + 2.0 * PAD_FRACTION).abs() < 1e-6 && (hi.x - 1.0 - 2.0 * PAD_FRACTION).abs() < 1e-6
     );
 }
+
+#[test]
+fn glides_are_drawn_at_their_scale_and_never_tiny() {
+    // No adapter known: `auto` is the GPU's full size.
+    assert_eq!(glide_scale(0.0, None), 1.0);
+    assert_eq!(glide_scale(0.5, None), 0.5);
+    assert_eq!(glide_scale(0.1, None), 0.25);
+    assert_eq!(scaled(SIZE, 0.5), UVec2::new(640, 360));
+    assert_eq!(scaled(UVec2::new(20, 20), 0.25), UVec2::splat(16));
+    assert_eq!(scaled(UVec2::new(8, 8), 0.25), UVec2::splat(8));
+}
