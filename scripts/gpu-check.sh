@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU figures, on a machine with one: builds, prints the Vulkan adapter twincast
-# renders on, runs `bench render` and `bench encode` at 720p and 1080p, and N shows at
-# once for 60 s (`scripts/bench.sh --shows N`, N = SHOWS, default 8), and writes what it
-# printed to out/gpu-check-<date>.txt for the README. On a machine without a GPU it runs
+# renders on, runs `bench render` (a held shot and a glide) and `bench encode` at 720p
+# and 1080p, and N shows at once for 60 s (`scripts/bench.sh --shows N`, N = SHOWS,
+# default 8), and writes what it printed to out/gpu-check-<date>.txt for the README. On a machine without a GPU it runs
 # the same on lavapipe and says so.
 #
 #   scripts/gpu-check.sh            # SHOWS=8 FRAMES=300 by default
@@ -30,6 +30,8 @@ trap 'rm -rf "$work"' EXIT
     set -- $spec
     echo "== $1 @ 30 fps =="
     "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --raw "$work/frames.rgba" 2> /dev/null
+    # A camera move (on a GPU `auto` draws glides at full size).
+    "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --glide 2> /dev/null | head -1
     "$TWINCAST_BIN" bench encode --size "$1" --bitrate "$2" --raw "$work/frames.rgba" 2> /dev/null
     rm -f "$work/frames.rgba"
   done

@@ -402,8 +402,8 @@ pub struct RenderConfig {
     /// picture over it (`camera::held`). Off draws every frame in full (`--reference`).
     pub held_shots: bool,
     /// With held shots, the fraction of the picture's size a camera move (a glide) is
-    /// drawn at and stretched to the picture, 0.25–1 (0: `auto`, 0.5 on a CPU renderer,
-    /// where a frame costs its pixels, and 1 on a GPU). The graphics stay sharp; the set
+    /// drawn at and stretched to the picture, 0.25–1 (0: `auto`: on a CPU renderer, where
+    /// a frame costs its pixels, 0.5 but never fewer pixels than 640×360; 1 on a GPU). The graphics stay sharp; the set
     /// and host are softer while the camera moves. Cuts and held shots are drawn in full.
     pub glide_scale: f32,
 }

@@ -82,10 +82,18 @@ fn corners_span_the_box() {
 
 #[test]
 fn glides_are_drawn_at_their_scale_and_never_tiny() {
-    // No adapter known: `auto` is the GPU's full size.
-    assert_eq!(glide_scale(0.0, None), 1.0);
-    assert_eq!(glide_scale(0.5, None), 0.5);
-    assert_eq!(glide_scale(0.1, None), 0.25);
+    // `auto`: full size on a GPU; on a CPU half, but never fewer pixels than 640×360.
+    assert_eq!(glide_scale(0.0, false, SIZE), 1.0);
+    assert_eq!(glide_scale(0.0, true, SIZE), 0.5);
+    assert_eq!(glide_scale(0.0, true, UVec2::new(720, 1280)), 0.5);
+    assert_eq!(glide_scale(0.0, true, UVec2::new(1920, 1080)), 0.5);
+    assert_eq!(glide_scale(0.0, true, UVec2::new(640, 360)), 1.0);
+    assert_eq!(glide_scale(0.0, true, UVec2::new(320, 180)), 1.0);
+    let between = glide_scale(0.0, true, UVec2::new(960, 540));
+    assert!((between - 2.0 / 3.0).abs() < 1e-5, "{between}");
+    // Set: as set, within 0.25–1.
+    assert_eq!(glide_scale(0.5, true, UVec2::new(320, 180)), 0.5);
+    assert_eq!(glide_scale(0.1, false, SIZE), 0.25);
     assert_eq!(scaled(SIZE, 0.5), UVec2::new(640, 360));
     assert_eq!(scaled(UVec2::new(20, 20), 0.25), UVec2::splat(16));
     assert_eq!(scaled(UVec2::new(8, 8), 0.25), UVec2::splat(8));
