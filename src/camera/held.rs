@@ -163,6 +163,36 @@ enum Frame {
     Glide { draw: UVec2, size: UVec2 },
 }
 
+/// What the host camera draws for a frame: where its image goes in the picture, the
+/// picture's size, and the image's own size (smaller than its place on a glide).
+struct HostPart {
+    place: URect,
+    picture: UVec2,
+    image: UVec2,
+}
+
+impl Frame {
+    /// The host camera's part of this frame; `None` when it rests.
+    fn host_part(&self) -> Option<HostPart> {
+        match *self {
+            Frame::Full | Frame::Held { rect: None, .. } => None,
+            Frame::Held {
+                rect: Some(place),
+                size,
+            } => Some(HostPart {
+                place,
+                picture: size,
+                image: place.size(),
+            }),
+            Frame::Glide { draw, size } => Some(HostPart {
+                place: URect::from_corners(UVec2::ZERO, size),
+                picture: size,
+                image: draw,
+            }),
+        }
+    }
+}
+
 /// A held frame gains nothing once the host's rectangle covers more of the picture.
 const MOST_OF_THE_PICTURE: f32 = 0.8;
 /// The host image's sides are multiples of this, so it is rarely resized as she moves.
@@ -250,15 +280,18 @@ fn choose_frame(
         last: Some(view),
         moved,
     };
-    let on_cpu = crate::scene::on_cpu(adapter.as_deref());
-    let scale = glide_scale(held.glide_scale, on_cpu, view.size);
-    if gliding && scale < 1.0 {
-        *frame = Frame::Glide {
-            draw: scaled(view.size, scale),
-            size: view.size,
-        };
-        count.glide += 1;
-        return;
+    if gliding {
+        // Resolved on glides only: the adapter check formats its name.
+        let on_cpu = crate::scene::on_cpu(adapter.as_deref());
+        let scale = glide_scale(held.glide_scale, on_cpu, view.size);
+        if scale < 1.0 {
+            *frame = Frame::Glide {
+                draw: scaled(view.size, scale),
+                size: view.size,
+            };
+            count.glide += 1;
+            return;
+        }
     }
     let host = (hosts.single().ok())
         .and_then(|root| world_bounds(children.iter_descendants(root), &bounds))
@@ -471,25 +504,18 @@ fn aim_cameras(
         }
         return;
     };
-    let drawn = match *frame {
-        Frame::Full | Frame::Held { rect: None, .. } => None,
-        Frame::Held {
-            rect: Some(rect),
-            size,
-        } => Some((rect.min.as_vec2(), rect.size(), size, rect.size())),
-        Frame::Glide { draw, size } => Some((Vec2::ZERO, size, size, draw)),
-    };
-    let on = (*frame == Frame::Full, drawn.is_some());
+    let part = frame.host_part();
+    let on = (*frame == Frame::Full, part.is_some());
     if (on_air.is_active, camera.is_active) != on {
         (on_air.is_active, camera.is_active) = on;
     }
-    let Some((offset, seen, full_size, image_size)) = drawn else {
+    let Some(part) = part else {
         return;
     };
     let sub = Some(SubCameraView {
-        full_size,
-        offset,
-        size: seen,
+        full_size: part.picture,
+        offset: part.place.min.as_vec2(),
+        size: part.place.size(),
     });
     camera.sub_camera_view = sub;
     own.set_if_neq(*transform);
@@ -504,12 +530,12 @@ fn aim_cameras(
     let Some(image) = images.get(&held.host) else {
         return;
     };
-    if image.size() != image_size
+    if image.size() != part.image
         && let Some(mut image) = images.get_mut(&held.host)
     {
         image.resize(bevy::render::render_resource::Extent3d {
-            width: image_size.x,
-            height: image_size.y,
+            width: part.image.x,
+            height: part.image.y,
             depth_or_array_layers: 1,
         });
     }
@@ -565,12 +591,7 @@ fn place_host_layers(
         }
     }
     for (_, mut node) in &mut layers {
-        let rect = match *frame {
-            Frame::Full | Frame::Held { rect: None, .. } => None,
-            Frame::Held { rect, .. } => rect,
-            Frame::Glide { size, .. } => Some(URect::from_corners(UVec2::ZERO, size)),
-        };
-        let wanted = match rect {
+        let wanted = match frame.host_part().map(|part| part.place) {
             None => Node {
                 display: Display::None,
                 ..node.clone()

@@ -403,8 +403,9 @@ pub struct RenderConfig {
     pub held_shots: bool,
     /// With held shots, the fraction of the picture's size a camera move (a glide) is
     /// drawn at and stretched to the picture, 0.25–1 (0: `auto`: on a CPU renderer, where
-    /// a frame costs its pixels, 0.5 but never fewer pixels than 640×360; 1 on a GPU). The graphics stay sharp; the set
-    /// and host are softer while the camera moves. Cuts and held shots are drawn in full.
+    /// a frame costs its pixels, 0.5 but never fewer pixels than 640×360; 1 on a GPU).
+    /// The graphics stay sharp; the set and host are softer while the camera moves. Cuts
+    /// and held shots are drawn in full.
     pub glide_scale: f32,
 }
 
