@@ -3,18 +3,20 @@
 //!
 //! On a CPU renderer a frame costs its shaded pixels (`bench render`: 0.3 µs a pixel even
 //! for unlit panels), and while a shot holds most of those pixels do not change. So:
-//! - a *full* frame: the on-air camera draws the whole picture (the backdrop), exactly as
-//!   `render --reference` draws every frame;
-//! - a *held* frame: the on-air camera rests, and the host camera draws the world (set and
-//!   host, lights and shadows, the same anti-aliasing) in the host's rectangle only, as
-//!   that rectangle of the on-air camera's frustum (Bevy's `SubCameraView`), into a small
-//!   image that each program's compositor lays over the backdrop, under its graphics.
+//! - a *full* frame: the on-air camera draws the whole picture, exactly as
+//!   `render --reference` draws every frame (only where the host cannot be found);
+//! - a *set* frame: the on-air camera draws the whole picture without the host (the
+//!   backdrop), and the host camera draws her over it as on a held frame;
+//! - a *held* frame: the on-air camera rests, and the host camera draws her (lights and
+//!   shadows, the same anti-aliasing) in her rectangle only, as that rectangle of the
+//!   on-air camera's frustum (Bevy's `SubCameraView`), into a small image that each
+//!   program's compositor lays over the backdrop, under its graphics. Of the set it draws
+//!   only what her shadow falls on and what stands before her ([`her`]); elsewhere the
+//!   image is transparent and the backdrop shows.
 //!
-//! The rectangle covers the host as she is now, her shadow on the floor, and where she was
-//! when the backdrop was drawn (that picture of her must be covered too). A full frame is
-//! drawn whenever the camera moves (cuts and glides), the set changes (a mesh, light or
-//! material, a twin screen's numbers, the scene itself), or the rectangle cannot be found
-//! or would cover most of the picture (a close-up gains nothing).
+//! The rectangle covers the host and her shadow on the floor. A set frame is drawn
+//! whenever the camera moves (cuts), or the set changes (a mesh, light or material, a
+//! twin screen's numbers, the scene itself).
 //!
 //! While the camera glides (it moved since the last frame, and since the one before: a cut
 //! moves it once) there is nothing to hold. A *glide* frame is the whole view drawn by the
@@ -31,12 +33,14 @@ use bevy::camera::primitives::Frustum;
 use bevy::camera::visibility::VisibilitySystems;
 use bevy::camera::{CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
 use bevy::core_pipeline::tonemapping::Tonemapping;
-use bevy::light::{ShadowFilteringMethod, SimulationLightSystems};
+use bevy::light::ShadowFilteringMethod;
 use bevy::math::URect;
 use bevy::prelude::*;
 use bevy::render::view::Msaa;
 use bevy::ui::UiSystems;
 
+mod her;
+mod layer;
 #[cfg(test)]
 mod tests;
 
@@ -51,10 +55,13 @@ pub struct HeldShotPlugin {
 
 impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
+        let layer = layer::add(app, self.host.clone());
         app.insert_resource(HeldShots {
             host: self.host.clone(),
+            layer,
             glide_scale: self.glide_scale,
         })
+        .init_resource::<her::Her>()
         .init_resource::<HeldShotCount>()
         .init_resource::<Motion>()
         .init_resource::<Backdrop>()
@@ -76,15 +83,15 @@ impl Plugin for HeldShotPlugin {
         )
         .add_systems(
             PostUpdate,
-            keep_full_aspect
-                .after(CameraUpdateSystems)
-                .before(SimulationLightSystems::UpdateDirectionalLightCascades),
-        )
-        .add_systems(
-            PostUpdate,
             cull_to_the_rectangle
                 .after(VisibilitySystems::UpdateFrusta)
                 .before(VisibilitySystems::CheckVisibility),
+        )
+        .add_systems(
+            PostUpdate,
+            her::draw_only_what_she_needs
+                .after(VisibilitySystems::CheckVisibility)
+                .before(VisibilitySystems::MarkNewlyHiddenEntitiesInvisible),
         );
     }
 }
@@ -100,6 +107,8 @@ pub fn host_image() -> Image {
 #[derive(Resource)]
 struct HeldShots {
     host: Handle<Image>,
+    /// What lays `host` over the picture in the compositors.
+    layer: Handle<layer::HostLayerMaterial>,
     glide_scale: f32,
 }
 
@@ -135,8 +144,8 @@ type Place = Option<URect>;
 #[derive(Resource, Default)]
 struct Backdrop {
     view: Option<View>,
-    /// Where the host was in it (`None`: not known, without a host or her bounds).
-    host: Option<Place>,
+    /// The host is in it (a [`Frame::Full`]): it cannot be held.
+    with_her: bool,
     /// Something of the set changed since.
     stale: bool,
 }
@@ -153,10 +162,15 @@ struct View {
 /// This frame, as chosen.
 #[derive(Resource, Default, Debug, Clone, Copy, PartialEq)]
 enum Frame {
+    /// The on-air camera draws the whole picture, the host too (where she cannot be
+    /// found, or there is none).
     #[default]
     Full,
-    /// The host's rectangle drawn over the backdrop; `None` when she is out of the
-    /// picture, and the backdrop is the whole frame.
+    /// The on-air camera draws the set without the host (a new backdrop), and the host
+    /// camera draws her in her rectangle over it; `None` when she is out of the picture.
+    Set { rect: Option<URect>, size: UVec2 },
+    /// The host camera draws her in her rectangle over the backdrop; `None` when she is
+    /// out of the picture, and the backdrop is the whole frame.
     Held { rect: Option<URect>, size: UVec2 },
     /// The camera glides: the whole view drawn at `draw` and stretched to the picture's
     /// `size`.
@@ -175,8 +189,12 @@ impl Frame {
     /// The host camera's part of this frame; `None` when it rests.
     fn host_part(&self) -> Option<HostPart> {
         match *self {
-            Frame::Full | Frame::Held { rect: None, .. } => None,
-            Frame::Held {
+            Frame::Full | Frame::Set { rect: None, .. } | Frame::Held { rect: None, .. } => None,
+            Frame::Set {
+                rect: Some(place),
+                size,
+            }
+            | Frame::Held {
                 rect: Some(place),
                 size,
             } => Some(HostPart {
@@ -193,8 +211,6 @@ impl Frame {
     }
 }
 
-/// A held frame gains nothing once the host's rectangle covers more of the picture.
-const MOST_OF_THE_PICTURE: f32 = 0.8;
 /// The host image's sides are multiples of this, so it is rarely resized as she moves.
 const STEP: u32 = 32;
 /// Room around the host's bounds for a frame's motion (they are last frame's), morph
@@ -261,6 +277,7 @@ fn choose_frame(
     mut backdrop: ResMut<Backdrop>,
     mut motion: ResMut<Motion>,
     mut count: ResMut<HeldShotCount>,
+    mut her: ResMut<her::Her>,
     held: Res<HeldShots>,
     adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
     camera: Query<(&Camera, &Transform, &Projection, &Exposure), With<ActiveCamera>>,
@@ -293,35 +310,30 @@ fn choose_frame(
             return;
         }
     }
-    let host = (hosts.single().ok())
-        .and_then(|root| world_bounds(children.iter_descendants(root), &bounds))
-        .map(|(min, max)| padded(min, max))
-        .and_then(|(min, max)| {
-            let body = corners(min, max);
-            let mut points = body.to_vec();
-            let shadows = lights.iter().filter(|(l, _)| l.shadow_maps_enabled);
-            for (_, light) in shadows {
-                points.extend(shadow_on_floor(&body, light.forward(), min.y)?);
+    let found = (hosts.single().ok()).and_then(|root| {
+        let meshes = children
+            .iter_descendants(root)
+            .filter(|e| bounds.contains(*e));
+        find_her(meshes.collect(), &bounds, &lights, &view)
+    });
+    let size = view.size;
+    let held = !backdrop.stale && !backdrop.with_her && backdrop.view == Some(view);
+    *frame = match &found {
+        None => Frame::Full,
+        Some((_, points)) => {
+            let rect = screen_rect(points, clip_from_world, size).map(|r| grown(r, size));
+            match held {
+                true => Frame::Held { rect, size },
+                false => Frame::Set { rect, size },
             }
-            Some(screen_rect(&points, clip_from_world, view.size))
-        });
-    let held = !backdrop.stale && backdrop.view == Some(view);
-    *frame = match (held, host, backdrop.host) {
-        (true, Some(now), Some(then)) => match (now, then) {
-            (Some(now), Some(then)) => held_frame(now.union(then), view.size),
-            (Some(one), None) | (None, Some(one)) => held_frame(one, view.size),
-            (None, None) => Frame::Held {
-                rect: None,
-                size: view.size,
-            },
-        },
-        _ => Frame::Full,
+        }
     };
+    her.0 = found.map(|(needs, _)| needs);
     match *frame {
-        Frame::Full => {
+        Frame::Full | Frame::Set { .. } => {
             *backdrop = Backdrop {
                 view: Some(view),
-                host,
+                with_her: *frame == Frame::Full,
                 stale: false,
             };
             count.full += 1;
@@ -329,6 +341,35 @@ fn choose_frame(
         Frame::Held { .. } => count.held += 1,
         Frame::Glide { .. } => {}
     }
+}
+
+/// The host as the filter needs her (see [`her`]), from her `meshes`, and the points her
+/// rectangle must cover: her body, and its shadow on the floor from each light that casts
+/// one. `None` without her bounds, or when a shadow-casting light does not shine down.
+fn find_her(
+    meshes: bevy::ecs::entity::EntityHashSet,
+    bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
+    lights: &Query<(&DirectionalLight, &GlobalTransform)>,
+    view: &View,
+) -> Option<(her::Needs, Vec<Vec3>)> {
+    let (min, max) = world_bounds(meshes.iter().copied(), bounds).map(|(lo, hi)| padded(lo, hi))?;
+    let body = corners(min, max);
+    let mut points = body.to_vec();
+    let shadows = lights.iter().filter(|(l, _)| l.shadow_maps_enabled);
+    for (_, light) in shadows {
+        points.extend(shadow_on_floor(&body, light.forward(), min.y)?);
+    }
+    let shade = (points.iter().copied()).fold((min, max), |(lo, hi), p| (lo.min(p), hi.max(p)));
+    let (eye, forward) = (view.transform.translation, view.transform.forward().into());
+    let needs = her::Needs {
+        meshes,
+        body: (min, max),
+        shade,
+        eye,
+        forward,
+        far: her::reach(shade, eye, forward),
+    };
+    Some((needs, points))
 }
 
 /// `render.glide_scale`, with `auto` (0) resolved for the renderer and the picture's
@@ -384,14 +425,10 @@ fn world_bounds(
     entities: impl Iterator<Item = Entity>,
     bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
 ) -> Option<(Vec3, Vec3)> {
-    let mut found: Option<(Vec3, Vec3)> = None;
-    for (transform, aabb) in entities.filter_map(|e| bounds.get(e).ok()) {
-        let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
-        for corner in corners(c - h, c + h) {
-            let p = transform.transform_point(corner);
-            found = Some(found.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p))));
-        }
-    }
+    let boxes = entities.filter_map(|e| bounds.get(e).ok());
+    let found = boxes
+        .map(|(t, aabb)| her::world_box(t, aabb))
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
     found.filter(|(lo, hi)| (*hi - *lo).is_finite())
 }
 
@@ -458,22 +495,13 @@ fn screen_rect(points: &[Vec3], clip_from_world: Mat4, size: UVec2) -> Place {
     (!rect.is_empty()).then_some(rect)
 }
 
-/// A held frame drawing `rect` grown to whole [`STEP`]s inside the picture, or a full one
-/// when that would cover most of it.
-fn held_frame(rect: URect, size: UVec2) -> Frame {
-    let grown = |len: u32, limit: u32| (len.div_ceil(STEP) * STEP).min(limit);
-    let (w, h) = (grown(rect.width(), size.x), grown(rect.height(), size.y));
+/// `rect` grown to whole [`STEP`]s inside a picture of `size`.
+fn grown(rect: URect, size: UVec2) -> URect {
+    let grow = |len: u32, limit: u32| (len.div_ceil(STEP) * STEP).min(limit);
+    let (w, h) = (grow(rect.width(), size.x), grow(rect.height(), size.y));
     let x = rect.min.x.min(size.x - w);
     let y = rect.min.y.min(size.y - h);
-    let rect = URect::new(x, y, x + w, y + h);
-    let share = (w * h) as f32 / (size.x * size.y) as f32;
-    match share > MOST_OF_THE_PICTURE {
-        true => Frame::Full,
-        false => Frame::Held {
-            rect: Some(rect),
-            size,
-        },
-    }
+    URect::new(x, y, x + w, y + h)
 }
 
 /// Turns the on-air camera on for a full frame, the host camera for a held one (aimed
@@ -484,7 +512,9 @@ fn aim_cameras(
     mut commands: Commands,
     frame: Res<Frame>,
     held: Res<HeldShots>,
+    her: Res<her::Her>,
     mut images: ResMut<Assets<Image>>,
+    mut layers: ResMut<Assets<layer::HostLayerMaterial>>,
     mut active: Query<
         (&mut Camera, &Transform, &Projection, &Exposure),
         (With<ActiveCamera>, Without<HostCamera>),
@@ -505,13 +535,21 @@ fn aim_cameras(
         return;
     };
     let part = frame.host_part();
-    let on = (*frame == Frame::Full, part.is_some());
-    if (on_air.is_active, camera.is_active) != on {
-        (on_air.is_active, camera.is_active) = on;
+    let backdrop = matches!(*frame, Frame::Full | Frame::Set { .. });
+    if (on_air.is_active, camera.is_active) != (backdrop, part.is_some()) {
+        (on_air.is_active, camera.is_active) = (backdrop, part.is_some());
     }
     let Some(part) = part else {
         return;
     };
+    // Over a backdrop she is drawn on nothing (see [`her`]); a glide is the whole view.
+    let glide = matches!(*frame, Frame::Glide { .. });
+    if glide != matches!(camera.clear_color, ClearColorConfig::Default) {
+        camera.clear_color = match glide {
+            true => ClearColorConfig::Default,
+            false => ClearColorConfig::Custom(Color::NONE),
+        };
+    }
     let sub = Some(SubCameraView {
         full_size: part.picture,
         offset: part.place.min.as_vec2(),
@@ -522,10 +560,22 @@ fn aim_cameras(
     if own_exposure.ev100 != exposure.ev100 {
         own_exposure.ev100 = exposure.ev100;
     }
-    if let (Projection::Perspective(p), Projection::Perspective(o)) = (projection, &*lens)
-        && (p.fov != o.fov || p.near != o.near)
-    {
-        *lens = projection.clone();
+    if let Projection::Perspective(on_air_lens) = projection {
+        let far = match (*frame, &her.0) {
+            (Frame::Glide { .. }, _) | (_, None) => f32::INFINITY,
+            (_, Some(needs)) => needs.far,
+        };
+        let wanted = her::Clipped {
+            lens: on_air_lens.clone(),
+            far,
+        };
+        let current = match &*lens {
+            Projection::Custom(custom) => custom.get::<her::Clipped>(),
+            _ => None,
+        };
+        if !current.is_some_and(|c| c.same_as(&wanted)) {
+            *lens = Projection::custom(wanted);
+        }
     }
     let Some(image) = images.get(&held.host) else {
         return;
@@ -538,6 +588,8 @@ fn aim_cameras(
             height: part.image.y,
             depth_or_array_layers: 1,
         });
+        // Its bind group holds the image's old texture: marked changed, it is made anew.
+        layers.get_mut(&held.layer).map(|layer| layer.into_inner());
     }
 }
 
@@ -565,8 +617,9 @@ fn host_camera(
     )
 }
 
-/// Lays the host's image over the backdrop in every compositor on held frames, at the
-/// pixels it was drawn for, and over the whole picture on glides; hides it on full ones.
+/// Lays the host's image over the backdrop in every compositor where she is drawn apart
+/// from it, at the pixels it was drawn for, and over the whole picture on glides; hides it
+/// on full frames.
 fn place_host_layers(
     mut commands: Commands,
     frame: Res<Frame>,
@@ -583,7 +636,7 @@ fn place_host_layers(
                     position_type: PositionType::Absolute,
                     ..default()
                 },
-                ImageNode::new(held.host.clone()),
+                MaterialNode(held.layer.clone()),
                 bevy::ui::UiTargetCamera(composer),
                 // Over the picture (copied into the frame first), under every graphic.
                 GlobalZIndex(-999),
@@ -606,24 +659,6 @@ fn place_host_layers(
             },
         };
         node.set_if_neq(wanted);
-    }
-}
-
-/// Keeps the host camera's aspect ratio the whole picture's, as Bevy sets it from the
-/// rectangle: the key light's shadow cascades are fitted to the camera's frustum from
-/// it, and must be the on-air camera's for the shadows to match the backdrop's.
-fn keep_full_aspect(mut host: Query<(&Camera, &mut Projection), With<HostCamera>>) {
-    for (camera, mut projection) in &mut host {
-        let Some(sub) = camera.sub_camera_view else {
-            continue;
-        };
-        let aspect = sub.full_size.x as f32 / sub.full_size.y.max(1) as f32;
-        if let Projection::Perspective(p) = &*projection
-            && p.aspect_ratio != aspect
-            && let Projection::Perspective(p) = &mut *projection
-        {
-            p.aspect_ratio = aspect;
-        }
     }
 }
 

@@ -54,17 +54,12 @@ fn shadows_fall_along_the_light_to_the_floor() {
 
 #[test]
 fn held_rectangles_grow_to_steps_inside_the_picture() {
-    let Frame::Held {
-        rect: Some(rect), ..
-    } = held_frame(URect::new(1250, 700, 1270, 715), SIZE)
-    else {
-        panic!("a small rectangle is held");
-    };
+    let rect = grown(URect::new(1250, 700, 1270, 715), SIZE);
     assert_eq!((rect.width(), rect.height()), (STEP, STEP));
     assert!(rect.max.x <= SIZE.x && rect.max.y <= SIZE.y, "{rect:?}");
     assert!(rect.min.x <= 1250 && rect.min.y <= 700);
-    // Most of the picture: drawn in full instead.
-    assert_eq!(held_frame(URect::new(0, 0, 1100, 700), SIZE), Frame::Full);
+    let all = grown(URect::new(0, 0, 1270, 710), SIZE);
+    assert_eq!(all, URect::new(0, 0, SIZE.x, SIZE.y));
 }
 
 #[test]
@@ -97,4 +92,79 @@ fn glides_are_drawn_at_their_scale_and_never_tiny() {
     assert_eq!(scaled(SIZE, 0.5), UVec2::new(640, 360));
     assert_eq!(scaled(UVec2::new(20, 20), 0.25), UVec2::splat(16));
     assert_eq!(scaled(UVec2::new(8, 8), 0.25), UVec2::splat(8));
+}
+
+/// The host standing at the origin, 1.8 m tall, seen from (0, 1.5, 5), her shadow falling
+/// back to z = -1.
+fn her_needs() -> her::Needs {
+    let body = (Vec3::new(-0.4, -0.05, -0.3), Vec3::new(0.4, 1.8, 0.3));
+    let shade = (body.0 - Vec3::new(0.0, 0.0, 0.7), body.1);
+    let (eye, forward) = (Vec3::new(0.0, 1.5, 5.0), Vec3::NEG_Z);
+    her::Needs {
+        body,
+        shade,
+        eye,
+        forward,
+        far: her::reach(shade, eye, forward),
+        ..default()
+    }
+}
+
+#[test]
+fn she_is_drawn_with_what_her_shadow_falls_on_and_what_stands_before_her() {
+    let needs = her_needs();
+    let floor = (Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    assert!(needs.piece(floor), "her shadow falls on the floor");
+    let counter_before_her = (Vec3::new(-0.5, 0.0, 1.5), Vec3::new(0.5, 1.0, 2.0));
+    assert!(needs.piece(counter_before_her), "it hides her legs");
+    let plinth_beside_her_shadow = (Vec3::new(0.2, 0.0, -1.2), Vec3::new(1.2, 0.9, -0.4));
+    assert!(
+        needs.piece(plinth_beside_her_shadow),
+        "her shadow reaches it"
+    );
+    let back_wall = (Vec3::new(-8.0, 0.0, -4.1), Vec3::new(8.0, 5.0, -3.9));
+    assert!(!needs.piece(back_wall), "behind all she needs");
+    let prop_far_behind = (Vec3::new(2.0, 0.9, -2.0), Vec3::new(2.6, 1.4, -1.6));
+    assert!(!needs.piece(prop_far_behind));
+    let ceiling = (Vec3::new(-8.0, 5.0, -6.0), Vec3::new(8.0, 5.0, 6.0));
+    assert!(!needs.piece(ceiling), "above her, the camera below it");
+    let rug_in_front = (Vec3::new(-1.0, -0.2, 1.0), Vec3::new(1.0, -0.1, 3.0));
+    assert!(
+        !needs.piece(rug_in_front),
+        "below her feet, the camera above it"
+    );
+}
+
+#[test]
+fn the_host_camera_draws_no_farther_than_she_needs() {
+    let needs = her_needs();
+    // Her shadow's far edge is 6 m from the camera.
+    assert!(needs.far > 6.0 && needs.far < 6.5, "{}", needs.far);
+    let lens = PerspectiveProjection {
+        aspect_ratio: 16.0 / 9.0,
+        ..default()
+    };
+    let depth = |clipped: &her::Clipped, z: f32| {
+        let clip = bevy::camera::CameraProjection::get_clip_from_view(clipped)
+            * Vec4::new(0.0, 0.0, -z, 1.0);
+        clip.z / clip.w
+    };
+    let near = lens.near;
+    let clipped = her::Clipped {
+        lens: lens.clone(),
+        far: needs.far,
+    };
+    assert!((depth(&clipped, near) - 1.0).abs() < 1e-4);
+    assert!(depth(&clipped, needs.far).abs() < 1e-4);
+    assert!(depth(&clipped, 5.0) > 0.0 && depth(&clipped, needs.far + 0.5) < 0.0);
+    // Unclipped, it is Bevy's own lens.
+    let all = her::Clipped {
+        lens: lens.clone(),
+        far: f32::INFINITY,
+    };
+    let bevy = bevy::camera::CameraProjection::get_clip_from_view(&lens);
+    assert_eq!(
+        bevy::camera::CameraProjection::get_clip_from_view(&all),
+        bevy
+    );
 }
