@@ -515,7 +515,7 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
         let show = demo.replace("shadows = true\n", &table);
         let telemetry = dir.path(&format!("{name}.jsonl"));
         let extra = ["--telemetry", telemetry.to_str().unwrap()];
-        (render_small(&dir, &show, name, "3", &extra).0, telemetry)
+        (render_small(&dir, &show, name, "4", &extra).0, telemetry)
     };
     // `auto` would draw a picture this small in full.
     let (glide, telemetry) = render("glide", "glide_scale = 0.5\n");
@@ -528,9 +528,9 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(records.len(), 30, "one telemetry record a frame");
+    assert_eq!(records.len(), 40, "one telemetry record a frame");
     let glides = |i: usize| records[i]["drawn"]["glide"].as_u64().unwrap_or(0);
-    let gliding: Vec<usize> = (1..30).filter(|&i| glides(i) > glides(i - 1)).collect();
+    let gliding: Vec<usize> = (1..40).filter(|&i| glides(i) > glides(i - 1)).collect();
     assert!(gliding.len() >= 15, "glide frames: {gliding:?}");
 
     let at = |psnr: Vec<f64>| gliding.iter().map(|&i| psnr[i]).collect::<Vec<_>>();
@@ -547,6 +547,19 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
         mean(&half) < mean(&same) - 10.0,
         "half-size glides are as sharp as full ones: {half:?} against {same:?}"
     );
+    // The close-up the glide ends on is held, though she fills most of it, and its held
+    // frames (only she and what her shadow falls on, over the set drawn without her) look
+    // like frames drawn in full.
+    let helds = |i: usize| records[i]["drawn"]["held"].as_u64().unwrap_or(0);
+    let last_glide = gliding.last().copied().unwrap_or(0);
+    let held: Vec<usize> = (last_glide + 1..40)
+        .filter(|&i| helds(i) > helds(i - 1))
+        .collect();
+    assert!(held.len() >= 5, "held frames after the glide: {held:?}");
+    let close_up = psnr_per_frame(&glide, &full);
+    let close_up: Vec<f64> = held.iter().map(|&i| close_up[i]).collect();
+    eprintln!("held close-up frames against full ones: {close_up:?}");
+    assert!(close_up.iter().all(|p| *p >= 40.0), "{close_up:?} dB");
 }
 
 /// The demo show, its asset paths made absolute so a copy of it can be written anywhere.

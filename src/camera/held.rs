@@ -285,6 +285,7 @@ fn choose_frame(
     children: Query<&Children>,
     bounds: Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
     lights: Query<(&DirectionalLight, &GlobalTransform)>,
+    host_camera: Query<(), With<HostCamera>>,
 ) {
     let Some((view, clip_from_world)) = camera.single().ok().and_then(view_of) else {
         *frame = Frame::Full;
@@ -297,7 +298,9 @@ fn choose_frame(
         last: Some(view),
         moved,
     };
-    if gliding {
+    // The host camera is spawned on the first frame: until then the on-air one draws all.
+    let ready = !host_camera.is_empty();
+    if gliding && ready {
         // Resolved on glides only: the adapter check formats its name.
         let on_cpu = crate::scene::on_cpu(adapter.as_deref());
         let scale = glide_scale(held.glide_scale, on_cpu, view.size);
@@ -310,7 +313,7 @@ fn choose_frame(
             return;
         }
     }
-    let found = (hosts.single().ok()).and_then(|root| {
+    let found = (hosts.single().ok().filter(|_| ready)).and_then(|root| {
         let meshes = children
             .iter_descendants(root)
             .filter(|e| bounds.contains(*e));

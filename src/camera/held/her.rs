@@ -1,7 +1,7 @@
 //! What the host camera must draw besides the host on held frames, and the backdrop without
 //! her.
 //!
-//! The backdrop is the set alone: on the full frame that starts a held shot the on-air
+//! The backdrop is the set alone: on the set frame that starts a held shot the on-air
 //! camera leaves the host out, and the host camera draws her over it, as on every held
 //! frame after. Each frame then needs, of the set, only what changes with her: what her
 //! shadow may fall on (the floor under her, a plinth beside her) and what may stand in
@@ -54,7 +54,8 @@ impl Needs {
 
     /// Whether any of the box `lo`..`hi` is nearer the camera than [`Self::far`], unless it
     /// lies wholly below her with the camera above it (a floor), or wholly above her with
-    /// the camera below it (the ceiling): then no line from the camera to her crosses it.
+    /// the camera below it (the ceiling): then no line from the camera to her, or to what
+    /// her shadow falls on (which reaches down to her feet), crosses it.
     fn in_front(&self, lo: Vec3, hi: Vec3) -> bool {
         let (body_lo, body_hi) = self.body;
         let near = corners(lo, hi)
