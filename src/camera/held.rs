@@ -553,6 +553,11 @@ fn aim_cameras(
             false => ClearColorConfig::Custom(Color::NONE),
         };
     }
+    let far = match (glide, &her.0) {
+        (true, _) | (_, None) => f32::INFINITY,
+        (false, Some(needs)) => needs.far,
+    };
+    aim_lens(&mut lens, projection, far);
     let sub = Some(SubCameraView {
         full_size: part.picture,
         offset: part.place.min.as_vec2(),
@@ -562,23 +567,6 @@ fn aim_cameras(
     own.set_if_neq(*transform);
     if own_exposure.ev100 != exposure.ev100 {
         own_exposure.ev100 = exposure.ev100;
-    }
-    if let Projection::Perspective(on_air_lens) = projection {
-        let far = match (*frame, &her.0) {
-            (Frame::Glide { .. }, _) | (_, None) => f32::INFINITY,
-            (_, Some(needs)) => needs.far,
-        };
-        let wanted = her::Clipped {
-            lens: on_air_lens.clone(),
-            far,
-        };
-        let current = match &*lens {
-            Projection::Custom(custom) => custom.get::<her::Clipped>(),
-            _ => None,
-        };
-        if !current.is_some_and(|c| c.same_as(&wanted)) {
-            *lens = Projection::custom(wanted);
-        }
     }
     let Some(image) = images.get(&held.host) else {
         return;
@@ -592,7 +580,28 @@ fn aim_cameras(
             depth_or_array_layers: 1,
         });
         // Its bind group holds the image's old texture: marked changed, it is made anew.
-        layers.get_mut(&held.layer).map(|layer| layer.into_inner());
+        if let Some(layer) = layers.get_mut(&held.layer) {
+            layer.into_inner();
+        }
+    }
+}
+
+/// Gives the host camera the on-air camera's lens, drawing no farther than `far`; left
+/// alone while that is what it has, so Bevy sees no change.
+fn aim_lens(lens: &mut Mut<Projection>, on_air: &Projection, far: f32) {
+    let Projection::Perspective(on_air) = on_air else {
+        return;
+    };
+    let wanted = her::Clipped {
+        lens: on_air.clone(),
+        far,
+    };
+    let current = match &**lens {
+        Projection::Custom(custom) => custom.get::<her::Clipped>(),
+        _ => None,
+    };
+    if !current.is_some_and(|c| c.same_as(&wanted)) {
+        **lens = Projection::custom(wanted);
     }
 }
 
