@@ -1,6 +1,7 @@
 //! Builds a [`SceneDescription`] in the Bevy world.
 
 use super::{LightSpec, LoadedScene, MaterialSpec, Rgb, Shape, ToneMapping, TransformSpec};
+use bevy::render::view::NoIndirectDrawing;
 use bevy::{
     asset::UntypedAssetId,
     camera::{Exposure, RenderTarget, ShadowLodOrigin},
@@ -104,6 +105,11 @@ impl Plugin for ShowroomPlugin {
 }
 
 /// The scene's cameras: they stay for the whole run (the set around them may be rebuilt).
+///
+/// On a CPU renderer they batch their meshes on the CPU (`NoIndirectDrawing`): Bevy's GPU
+/// preprocessing runs compute passes that lavapipe executes on the same two cores, and
+/// without them a held 720p frame spent about 6 ms less before any pixel (`LP_NO_RAST=1`,
+/// 29.6, 32.9, 28.1 fps against 38.2, 35.5, 37.5, interleaved). The picture is the same.
 fn spawn_cameras(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
@@ -111,10 +117,11 @@ fn spawn_cameras(
 ) {
     let scene = &settings.scene.description;
     use crate::config::ShadowFilter;
+    let cpu = on_cpu(adapter.as_deref());
     let fast_shadows = match settings.shadow_filter {
         ShadowFilter::Hardware2x2 => true,
         ShadowFilter::Gaussian => false,
-        ShadowFilter::Auto => on_cpu(adapter.as_deref()),
+        ShadowFilter::Auto => cpu,
     };
     let active = settings
         .camera
@@ -134,6 +141,9 @@ fn spawn_cameras(
         if let Some(target) = &settings.target {
             camera.insert(target.clone());
         }
+        if cpu {
+            camera.insert(NoIndirectDrawing);
+        }
         if i == active {
             // Shadow detail follows the on-air camera; Bevy only guesses this for windows.
             camera.insert((ActiveCamera, ShadowLodOrigin));
@@ -148,13 +158,16 @@ fn spawn_cameras(
             order: view.index as isize,
             ..default()
         };
-        commands.spawn((
+        let mut camera = commands.spawn((
             Name::new(format!("program {} camera", view.index)),
             ShowroomEntity,
             view.clone(),
             target.clone(),
             camera_bundle(spec, camera, settings.msaa, fast_shadows),
         ));
+        if cpu {
+            camera.insert(NoIndirectDrawing);
+        }
     }
 }
 
