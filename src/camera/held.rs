@@ -36,7 +36,7 @@ use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::light::ShadowFilteringMethod;
 use bevy::math::URect;
 use bevy::prelude::*;
-use bevy::render::view::{Msaa, NoIndirectDrawing};
+use bevy::render::view::Msaa;
 use bevy::ui::UiSystems;
 
 mod her;
@@ -526,25 +526,14 @@ fn aim_cameras(
         (&mut Camera, &mut Transform, &mut Projection, &mut Exposure),
         (With<HostCamera>, Without<ActiveCamera>),
     >,
-    looks: Query<
-        (
-            &Msaa,
-            &Tonemapping,
-            Option<&ShadowFilteringMethod>,
-            Has<NoIndirectDrawing>,
-        ),
-        With<ActiveCamera>,
-    >,
+    looks: Query<(&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>), With<ActiveCamera>>,
 ) {
     let Ok((mut on_air, transform, projection, exposure)) = active.single_mut() else {
         return;
     };
     let Ok((mut camera, mut own, mut lens, mut own_exposure)) = host.single_mut() else {
-        if let Ok((msaa, tonemapping, filter, batched_on_cpu)) = looks.single() {
-            let mut camera = commands.spawn(host_camera(&held.host, (msaa, tonemapping, filter)));
-            if batched_on_cpu {
-                camera.insert(NoIndirectDrawing);
-            }
+        if let Ok(look) = looks.single() {
+            commands.spawn(host_camera(&held.host, look));
         }
         return;
     };
@@ -616,8 +605,8 @@ fn aim_lens(lens: &mut Mut<Projection>, on_air: &Projection, far: f32) {
     }
 }
 
-/// The host camera: the on-air camera's anti-aliasing, tone mapping, shadow filter and
-/// batching, drawing into the host's image before the compositors run.
+/// The host camera: the on-air camera's anti-aliasing, tone mapping and shadow filter,
+/// drawing into the host's image before the compositors run.
 fn host_camera(
     image: &Handle<Image>,
     (msaa, tonemapping, filter): (&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>),

@@ -1,7 +1,6 @@
 //! Builds a [`SceneDescription`] in the Bevy world.
 
 use super::{LightSpec, LoadedScene, MaterialSpec, Rgb, Shape, ToneMapping, TransformSpec};
-use bevy::render::view::NoIndirectDrawing;
 use bevy::{
     asset::UntypedAssetId,
     camera::{Exposure, RenderTarget, ShadowLodOrigin},
@@ -105,11 +104,6 @@ impl Plugin for ShowroomPlugin {
 }
 
 /// The scene's cameras: they stay for the whole run (the set around them may be rebuilt).
-///
-/// On a CPU renderer they batch their meshes on the CPU (`NoIndirectDrawing`): Bevy's GPU
-/// preprocessing runs compute passes that lavapipe executes on the same two cores, and
-/// without them a held 720p frame spent about 6 ms less before any pixel (`LP_NO_RAST=1`,
-/// 29.6, 32.9, 28.1 fps against 38.2, 35.5, 37.5, interleaved). The picture is the same.
 fn spawn_cameras(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
@@ -117,11 +111,10 @@ fn spawn_cameras(
 ) {
     let scene = &settings.scene.description;
     use crate::config::ShadowFilter;
-    let cpu = on_cpu(adapter.as_deref());
     let fast_shadows = match settings.shadow_filter {
         ShadowFilter::Hardware2x2 => true,
         ShadowFilter::Gaussian => false,
-        ShadowFilter::Auto => cpu,
+        ShadowFilter::Auto => on_cpu(adapter.as_deref()),
     };
     let active = settings
         .camera
@@ -141,9 +134,6 @@ fn spawn_cameras(
         if let Some(target) = &settings.target {
             camera.insert(target.clone());
         }
-        if cpu {
-            camera.insert(NoIndirectDrawing);
-        }
         if i == active {
             // Shadow detail follows the on-air camera; Bevy only guesses this for windows.
             camera.insert((ActiveCamera, ShadowLodOrigin));
@@ -158,16 +148,13 @@ fn spawn_cameras(
             order: view.index as isize,
             ..default()
         };
-        let mut camera = commands.spawn((
+        commands.spawn((
             Name::new(format!("program {} camera", view.index)),
             ShowroomEntity,
             view.clone(),
             target.clone(),
             camera_bundle(spec, camera, settings.msaa, fast_shadows),
         ));
-        if cpu {
-            camera.insert(NoIndirectDrawing);
-        }
     }
 }
 
