@@ -529,17 +529,24 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 40, "one telemetry record a frame");
-    let glides = |i: usize| records[i]["drawn"]["glide"].as_u64().unwrap_or(0);
-    let gliding: Vec<usize> = (1..40).filter(|&i| glides(i) > glides(i - 1)).collect();
+    // The frames whose count of `kind` (`glide`, `held`) went up, from `first` on.
+    let drawn_as = |kind: &str, first: usize| -> Vec<usize> {
+        let count = |i: usize| records[i]["drawn"][kind].as_u64().unwrap_or(0);
+        (first.max(1)..40)
+            .filter(|&i| count(i) > count(i - 1))
+            .collect()
+    };
+    let gliding = drawn_as("glide", 1);
     assert!(gliding.len() >= 15, "glide frames: {gliding:?}");
 
-    let at = |psnr: Vec<f64>| gliding.iter().map(|&i| psnr[i]).collect::<Vec<_>>();
+    let at = |psnr: &[f64]| gliding.iter().map(|&i| psnr[i]).collect::<Vec<_>>();
     // Drawn at full size the same way, a glide frame is the frame drawn in full …
-    let same = at(psnr_per_frame(&same_size, &full));
+    let same = at(&psnr_per_frame(&same_size, &full));
     assert!(same.iter().all(|p| *p >= 45.0), "{same:?} dB");
     // … and at half the size it is softer, but the same picture: not shifted, cropped
     // or differently exposed, which would score far lower.
-    let half = at(psnr_per_frame(&glide, &full));
+    let glide_vs_full = psnr_per_frame(&glide, &full);
+    let half = at(&glide_vs_full);
     eprintln!("glide frames against full ones: half size {half:?}, full size {same:?}");
     assert!(half.iter().all(|p| *p >= 25.0), "{half:?} dB");
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -550,14 +557,9 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     // The close-up the glide ends on is held, though she fills most of it, and its held
     // frames (only she and what her shadow falls on, over the set drawn without her) look
     // like frames drawn in full.
-    let helds = |i: usize| records[i]["drawn"]["held"].as_u64().unwrap_or(0);
-    let last_glide = gliding.last().copied().unwrap_or(0);
-    let held: Vec<usize> = (last_glide + 1..40)
-        .filter(|&i| helds(i) > helds(i - 1))
-        .collect();
+    let held = drawn_as("held", gliding.last().copied().unwrap_or(0) + 1);
     assert!(held.len() >= 5, "held frames after the glide: {held:?}");
-    let close_up = psnr_per_frame(&glide, &full);
-    let close_up: Vec<f64> = held.iter().map(|&i| close_up[i]).collect();
+    let close_up: Vec<f64> = held.iter().map(|&i| glide_vs_full[i]).collect();
     eprintln!("held close-up frames against full ones: {close_up:?}");
     assert!(close_up.iter().all(|p| *p >= 40.0), "{close_up:?} dB");
 }

@@ -58,10 +58,7 @@ impl Needs {
     /// her shadow falls on (which reaches down to her feet), crosses it.
     fn in_front(&self, lo: Vec3, hi: Vec3) -> bool {
         let (body_lo, body_hi) = self.body;
-        let near = corners(lo, hi)
-            .map(|p| (p - self.eye).dot(self.forward))
-            .into_iter()
-            .fold(f32::MAX, f32::min);
+        let (near, _) = depths((lo, hi), self.eye, self.forward);
         let below = hi.y <= body_lo.y && self.eye.y >= hi.y;
         let above = lo.y >= body_hi.y && self.eye.y <= lo.y;
         near < self.far && !below && !above
@@ -70,12 +67,17 @@ impl Needs {
 
 /// How far the host camera must draw to take in her body and the box her shadow falls in,
 /// seen from `eye` along `forward`, with a margin for the anti-aliased edge.
-pub(super) fn reach((lo, hi): (Vec3, Vec3), eye: Vec3, forward: Vec3) -> f32 {
-    let farthest = corners(lo, hi)
-        .map(|p| (p - eye).dot(forward))
-        .into_iter()
-        .fold(0.0, f32::max);
-    farthest * 1.02 + 0.05
+pub(super) fn reach(shade: (Vec3, Vec3), eye: Vec3, forward: Vec3) -> f32 {
+    let (_, farthest) = depths(shade, eye, forward);
+    farthest.max(0.0) * 1.02 + 0.05
+}
+
+/// The nearest and farthest depths of the box `lo`..`hi` seen from `eye` along `forward`.
+fn depths((lo, hi): (Vec3, Vec3), eye: Vec3, forward: Vec3) -> (f32, f32) {
+    let depth = corners(lo, hi).map(|p| (p - eye).dot(forward));
+    let near = depth.iter().copied().fold(f32::MAX, f32::min);
+    let far = depth.iter().copied().fold(f32::MIN, f32::max);
+    (near, far)
 }
 
 /// The host camera's lens: the on-air camera's, drawing nothing farther than `far`
