@@ -347,30 +347,29 @@ fn choose_frame(
 }
 
 /// The host as the filter needs her (see [`her`]), from her `meshes`, and the points her
-/// rectangle must cover: her body, and its shadow on the floor from each light that casts
-/// one. `None` without her bounds, or when a shadow-casting light does not shine down.
+/// rectangle must cover: each of her parts, and its shadow on the floor from each light
+/// that casts one. Part by part, since one box around her all (arms out, say) would cast a
+/// shadow from corners where nothing of her is. `None` without her bounds, or when a
+/// shadow-casting light does not shine down.
 fn find_her(
     meshes: bevy::ecs::entity::EntityHashSet,
     bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
     lights: &Query<(&DirectionalLight, &GlobalTransform)>,
     view: &View,
 ) -> Option<(her::Needs, Vec<Vec3>)> {
-    let (min, max) = world_bounds(meshes.iter().copied(), bounds).map(|(lo, hi)| padded(lo, hi))?;
-    let body = corners(min, max);
-    let mut points = body.to_vec();
-    let shadows = lights.iter().filter(|(l, _)| l.shadow_maps_enabled);
-    for (_, light) in shadows {
-        points.extend(shadow_on_floor(&body, light.forward(), min.y)?);
-    }
-    let shade = (points.iter().copied()).fold((min, max), |(lo, hi), p| (lo.min(p), hi.max(p)));
+    let parts = part_boxes(meshes.iter().copied(), bounds);
+    let toward: Vec<Dir3> = (lights.iter())
+        .filter(|(l, _)| l.shadow_maps_enabled)
+        .map(|(_, t)| t.forward())
+        .collect();
+    let (shades, points) = shades_of(&parts, &toward)?;
     let (eye, forward) = (view.transform.translation, view.transform.forward().into());
     let needs = her::Needs {
         meshes,
-        body: (min, max),
-        shade,
+        far: her::reach(&shades, eye, forward),
+        shades,
         eye,
         forward,
-        far: her::reach(shade, eye, forward),
     };
     Some((needs, points))
 }
@@ -422,23 +421,41 @@ fn view_of(
     Some((view, clip_from_view * transform.to_matrix().inverse()))
 }
 
-/// The world-space box around the meshes among `entities`, from their bounds (skinned
-/// meshes' follow their joints).
-fn world_bounds(
-    entities: impl Iterator<Item = Entity>,
-    bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
-) -> Option<(Vec3, Vec3)> {
-    let boxes = entities.filter_map(|e| bounds.get(e).ok());
-    let found = boxes
-        .map(|(t, aabb)| her::world_box(t, aabb))
-        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
-    found.filter(|(lo, hi)| (*hi - *lo).is_finite())
+/// The boxes her shadow can fall in, one for each of her `parts` (world boxes, padded here
+/// by [`PAD_FRACTION`] of her size): the part and where it is cast on the floor under her
+/// along each of the lights' directions `toward`. Also their corners, for her rectangle.
+/// `None` without parts, or when a light does not shine down.
+fn shades_of(parts: &[(Vec3, Vec3)], toward: &[Dir3]) -> Option<(Vec<(Vec3, Vec3)>, Vec<Vec3>)> {
+    let (lo, hi) = around(parts.iter().copied())?;
+    let pad = Vec3::splat((hi - lo).max_element() * PAD_FRACTION);
+    let floor = lo.y - pad.y;
+    let (mut shades, mut points) = (Vec::new(), Vec::new());
+    for (lo, hi) in parts {
+        let part = corners(*lo - pad, *hi + pad);
+        let mut cast = part.to_vec();
+        for light in toward {
+            cast.extend(shadow_on_floor(&part, *light, floor)?);
+        }
+        shades.push(around(cast.iter().map(|p| (*p, *p)))?);
+        points.extend(cast);
+    }
+    Some((shades, points))
 }
 
-/// The box grown on every side by [`PAD_FRACTION`] of its largest side.
-fn padded(min: Vec3, max: Vec3) -> (Vec3, Vec3) {
-    let pad = (max - min).max_element() * PAD_FRACTION;
-    (min - Vec3::splat(pad), max + Vec3::splat(pad))
+/// The world-space boxes of the meshes among `entities`, from their bounds (skinned
+/// meshes' follow their joints); boxes that are not finite are left out.
+fn part_boxes(
+    entities: impl Iterator<Item = Entity>,
+    bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
+) -> Vec<(Vec3, Vec3)> {
+    let boxes = entities.filter_map(|e| bounds.get(e).ok());
+    let boxes = boxes.map(|(t, aabb)| her::world_box(t, aabb));
+    boxes.filter(|(lo, hi)| (*hi - *lo).is_finite()).collect()
+}
+
+/// The box around `boxes`; `None` when there are none.
+fn around(boxes: impl Iterator<Item = (Vec3, Vec3)>) -> Option<(Vec3, Vec3)> {
+    boxes.reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
 }
 
 /// Where `points` cast their shadows on the floor at height `floor`, lit along `toward`;

@@ -32,10 +32,9 @@ pub(super) struct Her(pub(super) Option<Needs>);
 pub(super) struct Needs {
     /// Her meshes.
     pub(super) meshes: EntityHashSet,
-    /// Her world-space box (padded).
-    pub(super) body: (Vec3, Vec3),
-    /// The box her shadow can fall in: her body and where it is cast on the floor.
-    pub(super) shade: (Vec3, Vec3),
+    /// The boxes her shadow can fall in: each of her parts (padded) and where it is cast
+    /// on the floor.
+    pub(super) shades: Vec<(Vec3, Vec3)>,
     /// Where the camera is and where it looks.
     pub(super) eye: Vec3,
     pub(super) forward: Vec3,
@@ -44,32 +43,40 @@ pub(super) struct Needs {
 }
 
 impl Needs {
-    /// Whether a set piece with world box `piece` must be drawn with her: her shadow may
-    /// fall on it, or it may hide part of her.
-    pub(super) fn piece(&self, (lo, hi): (Vec3, Vec3)) -> bool {
-        let (shade_lo, shade_hi) = self.shade;
-        let shaded = lo.cmple(shade_hi).all() && hi.cmpge(shade_lo).all();
-        shaded || self.in_front(lo, hi)
+    /// Whether a set piece with world box `piece` must be drawn with her. What the host
+    /// camera draws replaces the backdrop in her rectangle, so a piece is drawn if her
+    /// shadow may fall on it, or if any of it is nearer than [`Self::far`]: then it may hide
+    /// her, her shadow, or a piece drawn for them (a plinth hides the floor behind it; left
+    /// out, the floor would be drawn over it). Only a piece wholly below all she needs with
+    /// the camera above it (a floor under the floor), or wholly above with the camera below
+    /// (the ceiling), hides nothing that is drawn.
+    pub(super) fn piece(&self, piece: (Vec3, Vec3)) -> bool {
+        self.shaded(piece) || self.in_front(piece)
     }
 
-    /// Whether any of the box `lo`..`hi` is nearer the camera than [`Self::far`], unless it
-    /// lies wholly below her with the camera above it (a floor), or wholly above her with
-    /// the camera below it (the ceiling): then no line from the camera to her, or to what
-    /// her shadow falls on (which reaches down to her feet), crosses it.
-    fn in_front(&self, lo: Vec3, hi: Vec3) -> bool {
-        let (body_lo, body_hi) = self.body;
+    /// Whether her shadow may fall on the box `piece`: it meets a box her shadow falls in.
+    pub(super) fn shaded(&self, (lo, hi): (Vec3, Vec3)) -> bool {
+        let meets = |(shade_lo, shade_hi): &(Vec3, Vec3)| {
+            lo.cmple(*shade_hi).all() && hi.cmpge(*shade_lo).all()
+        };
+        self.shades.iter().any(meets)
+    }
+
+    fn in_front(&self, (lo, hi): (Vec3, Vec3)) -> bool {
         let (near, _) = depths((lo, hi), self.eye, self.forward);
-        let below = hi.y <= body_lo.y && self.eye.y >= hi.y;
-        let above = lo.y >= body_hi.y && self.eye.y <= lo.y;
+        let low = self.shades.iter().map(|s| s.0.y).fold(f32::MAX, f32::min);
+        let high = self.shades.iter().map(|s| s.1.y).fold(f32::MIN, f32::max);
+        let below = hi.y <= low && self.eye.y >= hi.y;
+        let above = lo.y >= high && self.eye.y <= lo.y;
         near < self.far && !below && !above
     }
 }
 
-/// How far the host camera must draw to take in her body and the box her shadow falls in,
+/// How far the host camera must draw to take in her and the boxes her shadow falls in,
 /// seen from `eye` along `forward`, with a margin for the anti-aliased edge.
-pub(super) fn reach(shade: (Vec3, Vec3), eye: Vec3, forward: Vec3) -> f32 {
-    let (_, farthest) = depths(shade, eye, forward);
-    farthest.max(0.0) * 1.02 + 0.05
+pub(super) fn reach(shades: &[(Vec3, Vec3)], eye: Vec3, forward: Vec3) -> f32 {
+    let farthest = shades.iter().map(|s| depths(*s, eye, forward).1);
+    farthest.fold(0.0, f32::max) * 1.02 + 0.05
 }
 
 /// The nearest and farthest depths of the box `lo`..`hi` seen from `eye` along `forward`.

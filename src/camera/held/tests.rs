@@ -69,10 +69,6 @@ fn corners_span_the_box() {
     assert_eq!(c.iter().filter(|p| **p == Vec3::ONE).count(), 1);
     let sum: Vec3 = c.iter().copied().sum();
     assert_eq!(sum, Vec3::splat(4.0));
-    let (lo, hi) = padded(Vec3::ZERO, Vec3::new(1.0, 2.0, 1.0));
-    assert!(
-        (lo.y + 2.0 * PAD_FRACTION).abs() < 1e-6 && (hi.x - 1.0 - 2.0 * PAD_FRACTION).abs() < 1e-6
-    );
 }
 
 #[test]
@@ -98,14 +94,13 @@ fn glides_are_drawn_at_their_scale_and_never_tiny() {
 /// back to z = -1.
 fn her_needs() -> her::Needs {
     let body = (Vec3::new(-0.4, -0.05, -0.3), Vec3::new(0.4, 1.8, 0.3));
-    let shade = (body.0 - Vec3::new(0.0, 0.0, 0.7), body.1);
+    let shades = vec![(body.0 - Vec3::new(0.0, 0.0, 0.7), body.1)];
     let (eye, forward) = (Vec3::new(0.0, 1.5, 5.0), Vec3::NEG_Z);
     her::Needs {
-        body,
-        shade,
+        far: her::reach(&shades, eye, forward),
+        shades,
         eye,
         forward,
-        far: her::reach(shade, eye, forward),
         ..default()
     }
 }
@@ -126,6 +121,14 @@ fn she_is_drawn_with_what_her_shadow_falls_on_and_what_stands_before_her() {
     assert!(!needs.piece(back_wall), "behind all she needs");
     let prop_far_behind = (Vec3::new(2.0, 0.9, -2.0), Vec3::new(2.6, 1.4, -1.6));
     assert!(!needs.piece(prop_far_behind));
+    // Behind her shadow, but nearer than its far corner: the floor drawn for her shadow
+    // runs on behind it, and would be drawn over it.
+    let plinth_behind_her_shadow = (Vec3::new(-0.5, 0.0, -1.8), Vec3::new(0.5, 0.9, -1.05));
+    assert!(!needs.shaded(plinth_behind_her_shadow));
+    assert!(
+        needs.piece(plinth_behind_her_shadow),
+        "it hides floor drawn for her"
+    );
     let ceiling = (Vec3::new(-8.0, 5.0, -6.0), Vec3::new(8.0, 5.0, 6.0));
     assert!(!needs.piece(ceiling), "above her, the camera below it");
     let rug_in_front = (Vec3::new(-1.0, -0.2, 1.0), Vec3::new(1.0, -0.1, 3.0));
@@ -167,4 +170,35 @@ fn the_host_camera_draws_no_farther_than_she_needs() {
         bevy::camera::CameraProjection::get_clip_from_view(&all),
         bevy
     );
+}
+
+#[test]
+fn her_shadow_is_cast_part_by_part() {
+    // A body 1.8 m tall with one arm held out at shoulder height, lit from above and in
+    // front: the box around her all would cast the arm's far corner from 1.8 m up.
+    let body = (Vec3::new(-0.2, 0.0, -0.2), Vec3::new(0.2, 1.8, 0.2));
+    let arm = (Vec3::new(0.2, 1.3, -0.05), Vec3::new(1.0, 1.4, 0.05));
+    let down_and_back = Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap();
+    let (shades, points) = shades_of(&[body, arm], &[down_and_back]).unwrap();
+    assert_eq!((shades.len(), points.len()), (2, 32));
+    let pad = 1.8 * PAD_FRACTION;
+    // The arm's shadow reaches 1.4 m (and the pad) back, the head's 1.8 m.
+    assert!(
+        (shades[1].0.z - (-0.05 - pad - 1.4 - 2.0 * pad)).abs() < 1e-4,
+        "{shades:?}"
+    );
+    assert!(
+        (shades[0].0.z - (-0.2 - pad - 1.8 - 2.0 * pad)).abs() < 1e-4,
+        "{shades:?}"
+    );
+    let needs = her::Needs {
+        shades,
+        ..default()
+    };
+    // Behind her right, where only the box around her all would cast a shadow.
+    let plinth = (Vec3::new(0.5, 0.0, -2.6), Vec3::new(1.2, 0.9, -1.9));
+    assert!(!needs.shaded(plinth), "no part of her casts a shadow there");
+    let beside_her = (Vec3::new(0.5, 0.0, -0.2), Vec3::new(1.2, 1.0, 0.2));
+    assert!(needs.shaded(beside_her), "under her arm");
+    assert!(shades_of(&[], &[down_and_back]).is_none());
 }
