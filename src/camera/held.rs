@@ -40,6 +40,7 @@ use bevy::render::view::Msaa;
 use bevy::ui::UiSystems;
 
 mod her;
+mod holdout;
 mod layer;
 #[cfg(test)]
 mod tests;
@@ -56,6 +57,7 @@ pub struct HeldShotPlugin {
 impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
         let layer = layer::add(app, self.host.clone());
+        holdout::add(app);
         app.insert_resource(HeldShots {
             host: self.host.clone(),
             layer,
@@ -362,11 +364,13 @@ fn find_her(
         .filter(|(l, _)| l.shadow_maps_enabled)
         .map(|(_, t)| t.forward())
         .collect();
-    let (shades, points) = shades_of(&parts, &toward)?;
+    let lights: Vec<her::Across> = toward.iter().map(|d| her::Across::light(*d)).collect();
+    let (shades, points) = shades_of(&parts, &toward, &lights)?;
     let (eye, forward) = (view.transform.translation, view.transform.forward().into());
     let needs = her::Needs {
         meshes,
         far: her::reach(&shades, eye, forward),
+        lights,
         shades,
         eye,
         forward,
@@ -423,20 +427,28 @@ fn view_of(
 
 /// The boxes her shadow can fall in, one for each of her `parts` (world boxes, padded here
 /// by [`PAD_FRACTION`] of her size): the part and where it is cast on the floor under her
-/// along each of the lights' directions `toward`. Also their corners, for her rectangle.
-/// `None` without parts, or when a light does not shine down.
-fn shades_of(parts: &[(Vec3, Vec3)], toward: &[Dir3]) -> Option<(Vec<(Vec3, Vec3)>, Vec<Vec3>)> {
+/// along each of the lights' directions `toward` (seen `across` them). Also their corners,
+/// for her rectangle. `None` without parts, or when a light does not shine down.
+fn shades_of(
+    parts: &[(Vec3, Vec3)],
+    toward: &[Dir3],
+    across: &[her::Across],
+) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
     let (lo, hi) = around(parts.iter().copied())?;
     let pad = Vec3::splat((hi - lo).max_element() * PAD_FRACTION);
     let floor = lo.y - pad.y;
     let (mut shades, mut points) = (Vec::new(), Vec::new());
     for (lo, hi) in parts {
-        let part = corners(*lo - pad, *hi + pad);
+        let (lo, hi) = (*lo - pad, *hi + pad);
+        let part = corners(lo, hi);
         let mut cast = part.to_vec();
         for light in toward {
             cast.extend(shadow_on_floor(&part, *light, floor)?);
         }
-        shades.push(around(cast.iter().map(|p| (*p, *p)))?);
+        shades.push(her::Shade {
+            bounds: around(cast.iter().map(|p| (*p, *p)))?,
+            across: across.iter().map(|a| a.extent((lo, hi))).collect(),
+        });
         points.extend(cast);
     }
     Some((shades, points))
@@ -639,6 +651,8 @@ fn host_camera(
         },
         RenderTarget::Image(image.clone().into()),
         Projection::Perspective(PerspectiveProjection::default()),
+        // The set, and the set's holdouts.
+        bevy::camera::visibility::RenderLayers::from_layers(&[0, holdout::LAYER]),
         Exposure::default(),
         *msaa,
         *tonemapping,

@@ -157,6 +157,35 @@ pub fn count_pixels(
     (hits, all)
 }
 
+/// The largest mean absolute difference (0–255, over the three channels) between two
+/// frames of one size in any `side`×`side` square of a grid over them, and that square's
+/// corner: where a picture differs locally (a piece missing, a seam), which a whole
+/// frame's PSNR averages away.
+pub fn worst_patch_difference(
+    a: &(u32, u32, Vec<u8>),
+    b: &(u32, u32, Vec<u8>),
+    side: u32,
+) -> (f64, (u32, u32)) {
+    assert_eq!((a.0, a.1), (b.0, b.1), "frames of different sizes");
+    let (w, h) = (a.0, a.1);
+    let mut worst = (0f64, (0, 0));
+    for y0 in (0..h - side + 1).step_by(side as usize) {
+        for x0 in (0..w - side + 1).step_by(side as usize) {
+            let mut sum = 0u64;
+            for y in y0..y0 + side {
+                let row = ((y * w + x0) * 3) as usize..((y * w + x0 + side) * 3) as usize;
+                let pairs = a.2[row.clone()].iter().zip(&b.2[row]);
+                sum += pairs.map(|(p, q)| p.abs_diff(*q) as u64).sum::<u64>();
+            }
+            let mean = sum as f64 / (side * side * 3) as f64;
+            if mean > worst.0 {
+                worst = (mean, (x0, y0));
+            }
+        }
+    }
+    worst
+}
+
 /// Mean colour of a square patch centred on (x, y).
 pub fn patch_mean(frame: &(u32, u32, Vec<u8>), x: u32, y: u32, half: u32) -> [f64; 3] {
     let (w, _, data) = frame;

@@ -13,6 +13,7 @@
 //! wall), and the wall is not drawn: so the host camera draws nothing farther than the
 //! farthest point of her and her shadow ([`Clipped`]), and every piece nearer than that.
 
+use super::holdout::{Holdout, Twinned};
 use super::{Frame, HostCamera};
 use crate::scene::{ActiveCamera, corners};
 use bevy::camera::primitives::Aabb;
@@ -32,9 +33,10 @@ pub(super) struct Her(pub(super) Option<Needs>);
 pub(super) struct Needs {
     /// Her meshes.
     pub(super) meshes: EntityHashSet,
-    /// The boxes her shadow can fall in: each of her parts (padded) and where it is cast
-    /// on the floor.
-    pub(super) shades: Vec<(Vec3, Vec3)>,
+    /// Across each light that casts shadows.
+    pub(super) lights: Vec<Across>,
+    /// Where each of her parts may cast its shadow.
+    pub(super) shades: Vec<Shade>,
     /// Where the camera is and where it looks.
     pub(super) eye: Vec3,
     pub(super) forward: Vec3,
@@ -42,40 +44,114 @@ pub(super) struct Needs {
     pub(super) far: f32,
 }
 
+/// How many directions across a light a shadow is measured along.
+const ACROSS: usize = 4;
+
+/// Four directions across a light (square to it, 45° apart). A box's shadow can fall on
+/// another box only where their extents along all four overlap: the light sees them
+/// overlap. Two would do; four cut the corners of a box seen aslant.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Across([Vec3; ACROSS]);
+
+/// A box's extent along each of [`Across`]'s directions.
+type Extent = [(f32, f32); ACROSS];
+
+impl Across {
+    pub(super) fn light(toward: Dir3) -> Self {
+        let along = Vec3::from(toward);
+        let u = along.any_orthonormal_vector();
+        let v = along.cross(u);
+        let diagonal = std::f32::consts::FRAC_1_SQRT_2;
+        Across([u, v, (u + v) * diagonal, (u - v) * diagonal])
+    }
+
+    pub(super) fn extent(&self, (lo, hi): (Vec3, Vec3)) -> Extent {
+        let points = corners(lo, hi);
+        self.0.map(|axis| {
+            let along = points.iter().map(|p| p.dot(axis));
+            along.fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)))
+        })
+    }
+}
+
+/// Where one of her parts may cast its shadow.
+#[derive(Debug, Clone)]
+pub(super) struct Shade {
+    /// The part (padded) and where it is cast on the floor, as one box.
+    pub(super) bounds: (Vec3, Vec3),
+    /// The part's [`Extent`] across each light, in [`Needs::lights`]' order.
+    pub(super) across: Vec<Extent>,
+}
+
 impl Needs {
-    /// Whether a set piece with world box `piece` must be drawn with her. What the host
-    /// camera draws replaces the backdrop in her rectangle, so a piece is drawn if her
-    /// shadow may fall on it, or if any of it is nearer than [`Self::far`]: then it may hide
-    /// her, her shadow, or a piece drawn for them (a plinth hides the floor behind it; left
-    /// out, the floor would be drawn over it). Only a piece wholly below all she needs with
-    /// the camera above it (a floor under the floor), or wholly above with the camera below
-    /// (the ceiling), hides nothing that is drawn.
+    /// Whether a set piece with world box `piece` must be drawn as itself with her: her
+    /// shadow may fall on it, or it may stand between the camera and her or a box her
+    /// shadow falls in.
     pub(super) fn piece(&self, piece: (Vec3, Vec3)) -> bool {
-        self.shaded(piece) || self.in_front(piece)
+        self.shaded(piece) || self.hides(piece)
     }
 
-    /// Whether her shadow may fall on the box `piece`: it meets a box her shadow falls in.
+    /// Whether her shadow may fall on the box `piece`: for one of her parts, it meets the
+    /// box the part's shadow falls in, and one light sees the two overlap. (Without
+    /// shadow-casting lights, whether it meets the part.)
     pub(super) fn shaded(&self, (lo, hi): (Vec3, Vec3)) -> bool {
-        let meets = |(shade_lo, shade_hi): &(Vec3, Vec3)| {
-            lo.cmple(*shade_hi).all() && hi.cmpge(*shade_lo).all()
+        let seen: Vec<Extent> = self.lights.iter().map(|l| l.extent((lo, hi))).collect();
+        let overlap =
+            |a: &Extent, b: &Extent| a.iter().zip(b).all(|(a, b)| a.0 <= b.1 && b.0 <= a.1);
+        let falls_on = |shade: &Shade| {
+            let (shade_lo, shade_hi) = shade.bounds;
+            let meets = lo.cmple(shade_hi).all() && hi.cmpge(shade_lo).all();
+            let lit = seen.is_empty() || seen.iter().zip(&shade.across).any(|(a, b)| overlap(a, b));
+            meets && lit
         };
-        self.shades.iter().any(meets)
+        self.shades.iter().any(falls_on)
     }
 
-    fn in_front(&self, (lo, hi): (Vec3, Vec3)) -> bool {
+    fn hides(&self, piece: (Vec3, Vec3)) -> bool {
+        let may_hide = |shade: &Shade| self.may_hide(piece, shade.bounds);
+        self.within(piece) && self.shades.iter().any(may_hide)
+    }
+
+    /// Whether any of the box `piece` may stand between the camera and any of the box
+    /// `seen`.
+    pub(super) fn may_hide(&self, piece: (Vec3, Vec3), seen: (Vec3, Vec3)) -> bool {
+        !behind_a_wall(piece, seen, self.eye)
+    }
+
+    /// Whether the box `piece` may hide anything the host camera draws for her: any of it is
+    /// nearer than [`Self::far`], unless it lies wholly below all she needs with the camera
+    /// above it (a floor under the floor), or wholly above with the camera below (the
+    /// ceiling). Such a piece is drawn at least as a holdout ([`super::holdout`]).
+    pub(super) fn within(&self, (lo, hi): (Vec3, Vec3)) -> bool {
         let (near, _) = depths((lo, hi), self.eye, self.forward);
-        let low = self.shades.iter().map(|s| s.0.y).fold(f32::MAX, f32::min);
-        let high = self.shades.iter().map(|s| s.1.y).fold(f32::MIN, f32::max);
+        let low = self
+            .shades
+            .iter()
+            .map(|s| s.bounds.0.y)
+            .fold(f32::MAX, f32::min);
+        let high = self
+            .shades
+            .iter()
+            .map(|s| s.bounds.1.y)
+            .fold(f32::MIN, f32::max);
         let below = hi.y <= low && self.eye.y >= hi.y;
         let above = lo.y >= high && self.eye.y <= lo.y;
         near < self.far && !below && !above
     }
 }
 
+/// Whether an axis-aligned plane has the box `piece` on one side and both `eye` and the
+/// box `seen` on the other: then no line from the eye to what it sees crosses the piece.
+fn behind_a_wall((lo, hi): (Vec3, Vec3), (seen_lo, seen_hi): (Vec3, Vec3), eye: Vec3) -> bool {
+    let before = hi.cmple(seen_lo) & eye.cmpge(hi);
+    let beyond = lo.cmpge(seen_hi) & eye.cmple(lo);
+    (before | beyond).any()
+}
+
 /// How far the host camera must draw to take in her and the boxes her shadow falls in,
 /// seen from `eye` along `forward`, with a margin for the anti-aliased edge.
-pub(super) fn reach(shades: &[(Vec3, Vec3)], eye: Vec3, forward: Vec3) -> f32 {
-    let farthest = shades.iter().map(|s| depths(*s, eye, forward).1);
+pub(super) fn reach(shades: &[Shade], eye: Vec3, forward: Vec3) -> f32 {
+    let farthest = shades.iter().map(|s| depths(s.bounds, eye, forward).1);
     farthest.fold(0.0, f32::max) * 1.02 + 0.05
 }
 
@@ -150,8 +226,11 @@ pub(super) fn world_box(transform: &GlobalTransform, aabb: &Aabb) -> (Vec3, Vec3
 }
 
 /// Leaves the host out of the on-air camera's view when it draws a backdrop for held
-/// frames, and leaves out of the host camera's view the set pieces she does not need.
-/// Runs after Bevy's visibility checks, on their lists (which stay sorted).
+/// frames, and of the set in the host camera's view keeps each piece as itself where she
+/// needs it ([`Needs::piece`]), as its holdout where it may only hide what is drawn for
+/// her ([`Needs::within`]), and not at all elsewhere. On a glide the host camera draws the
+/// whole view, and no holdouts. Runs after Bevy's visibility checks, on their lists
+/// (which stay sorted).
 #[allow(clippy::type_complexity)]
 pub(super) fn draw_only_what_she_needs(
     frame: Res<Frame>,
@@ -159,26 +238,60 @@ pub(super) fn draw_only_what_she_needs(
     mut on_air: Query<&mut VisibleEntities, (With<ActiveCamera>, Without<HostCamera>)>,
     mut host: Query<&mut VisibleEntities, (With<HostCamera>, Without<ActiveCamera>)>,
     bounds: Query<(&GlobalTransform, &Aabb)>,
+    holdouts: Query<&Holdout>,
+    twinned: Query<(), With<Twinned>>,
 ) {
-    let Some(needs) = &her.0 else {
-        return;
-    };
     let meshes = TypeId::of::<Mesh3d>();
-    let backdrop = match *frame {
-        Frame::Set { .. } => true,
-        Frame::Held { .. } => false,
-        Frame::Full | Frame::Glide { .. } => return,
+    let (backdrop, needs) = match (*frame, &her.0) {
+        (Frame::Glide { .. }, _) => {
+            if let Ok(mut visible) = host.single_mut() {
+                visible.get_mut(meshes).retain(|e| !holdouts.contains(*e));
+            }
+            return;
+        }
+        (Frame::Set { .. }, Some(needs)) => (true, needs),
+        (Frame::Held { .. }, Some(needs)) => (false, needs),
+        _ => return,
     };
     if backdrop && let Ok(mut visible) = on_air.single_mut() {
         visible
             .get_mut(meshes)
             .retain(|e| !needs.meshes.contains(e));
     }
-    if let Ok(mut visible) = host.single_mut() {
+    let Ok(mut visible) = host.single_mut() else {
+        return;
+    };
+    let list = visible.get_mut(meshes);
+    let piece_box = |e: &Entity| bounds.get(*e).ok().map(|(t, aabb)| world_box(t, aabb));
+    // Pieces without a twin (a blended material: light passes through) are drawn as
+    // themselves; so is what they may hide, or they would be blended over nothing here
+    // and then over their own copy in the backdrop.
+    let untwinned = |e: &&Entity| {
+        !needs.meshes.contains(*e) && !holdouts.contains(**e) && !twinned.contains(**e)
+    };
+    let see_through: Vec<_> = (list.iter().filter(untwinned))
+        .filter_map(piece_box)
+        .filter(|piece| needs.within(*piece))
+        .collect();
+    let itself = |piece| {
+        needs.piece(piece)
+            || see_through
+                .iter()
+                .any(|glass| needs.may_hide(*glass, piece))
+    };
+    list.retain(|e| {
+        if needs.meshes.contains(e) {
+            return true;
+        }
         // A mesh without bounds is drawn: nothing says where it is.
-        visible.get_mut(meshes).retain(|e| {
-            needs.meshes.contains(e)
-                || (bounds.get(*e)).map_or(true, |(t, aabb)| needs.piece(world_box(t, aabb)))
-        });
-    }
+        let Some(piece) = piece_box(e) else {
+            return true;
+        };
+        match holdouts.get(*e) {
+            // The twin's box is its piece's; none stands in for her.
+            Ok(Holdout(of)) => !needs.meshes.contains(of) && !itself(piece) && needs.within(piece),
+            Err(_) if twinned.contains(*e) => itself(piece),
+            Err(_) => needs.within(piece) || needs.piece(piece),
+        }
+    });
 }

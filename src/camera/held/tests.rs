@@ -94,7 +94,10 @@ fn glides_are_drawn_at_their_scale_and_never_tiny() {
 /// back to z = -1.
 fn her_needs() -> her::Needs {
     let body = (Vec3::new(-0.4, -0.05, -0.3), Vec3::new(0.4, 1.8, 0.3));
-    let shades = vec![(body.0 - Vec3::new(0.0, 0.0, 0.7), body.1)];
+    let shades = vec![her::Shade {
+        bounds: (body.0 - Vec3::new(0.0, 0.0, 0.7), body.1),
+        across: vec![],
+    }];
     let (eye, forward) = (Vec3::new(0.0, 1.5, 5.0), Vec3::NEG_Z);
     her::Needs {
         far: her::reach(&shades, eye, forward),
@@ -124,10 +127,20 @@ fn she_is_drawn_with_what_her_shadow_falls_on_and_what_stands_before_her() {
     // Behind her shadow, but nearer than its far corner: the floor drawn for her shadow
     // runs on behind it, and would be drawn over it.
     let plinth_behind_her_shadow = (Vec3::new(-0.5, 0.0, -1.8), Vec3::new(0.5, 0.9, -1.05));
-    assert!(!needs.shaded(plinth_behind_her_shadow));
+    assert!(!needs.piece(plinth_behind_her_shadow));
     assert!(
-        needs.piece(plinth_behind_her_shadow),
-        "it hides floor drawn for her"
+        needs.within(plinth_behind_her_shadow),
+        "held out: it hides floor drawn for her"
+    );
+    let plinth_beside_her = (Vec3::new(0.9, 0.0, -0.5), Vec3::new(1.6, 0.9, 0.5));
+    assert!(!needs.piece(plinth_beside_her) && needs.within(plinth_beside_her));
+    let camera_beside = her::Needs {
+        eye: Vec3::new(5.0, 1.5, 0.0),
+        ..her_needs()
+    };
+    assert!(
+        camera_beside.piece(plinth_beside_her),
+        "between her and the camera"
     );
     let ceiling = (Vec3::new(-8.0, 5.0, -6.0), Vec3::new(8.0, 5.0, 6.0));
     assert!(!needs.piece(ceiling), "above her, the camera below it");
@@ -179,19 +192,21 @@ fn her_shadow_is_cast_part_by_part() {
     let body = (Vec3::new(-0.2, 0.0, -0.2), Vec3::new(0.2, 1.8, 0.2));
     let arm = (Vec3::new(0.2, 1.3, -0.05), Vec3::new(1.0, 1.4, 0.05));
     let down_and_back = Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap();
-    let (shades, points) = shades_of(&[body, arm], &[down_and_back]).unwrap();
+    let lights = vec![her::Across::light(down_and_back)];
+    let (shades, points) = shades_of(&[body, arm], &[down_and_back], &lights).unwrap();
     assert_eq!((shades.len(), points.len()), (2, 32));
     let pad = 1.8 * PAD_FRACTION;
     // The arm's shadow reaches 1.4 m (and the pad) back, the head's 1.8 m.
     assert!(
-        (shades[1].0.z - (-0.05 - pad - 1.4 - 2.0 * pad)).abs() < 1e-4,
+        (shades[1].bounds.0.z - (-0.05 - pad - 1.4 - 2.0 * pad)).abs() < 1e-4,
         "{shades:?}"
     );
     assert!(
-        (shades[0].0.z - (-0.2 - pad - 1.8 - 2.0 * pad)).abs() < 1e-4,
+        (shades[0].bounds.0.z - (-0.2 - pad - 1.8 - 2.0 * pad)).abs() < 1e-4,
         "{shades:?}"
     );
     let needs = her::Needs {
+        lights,
         shades,
         ..default()
     };
@@ -200,5 +215,10 @@ fn her_shadow_is_cast_part_by_part() {
     assert!(!needs.shaded(plinth), "no part of her casts a shadow there");
     let beside_her = (Vec3::new(0.5, 0.0, -0.2), Vec3::new(1.2, 1.0, 0.2));
     assert!(needs.shaded(beside_her), "under her arm");
-    assert!(shades_of(&[], &[down_and_back]).is_none());
+    // In the box the arm's shadow falls in, but high and far back: the light sees the
+    // arm's shadow fall short of it.
+    let shelf = (Vec3::new(0.5, 1.2, -1.5), Vec3::new(0.9, 1.4, -1.3));
+    assert!(needs.shades[1].bounds.0.cmple(shelf.0).all());
+    assert!(!needs.shaded(shelf), "the light sees the arm miss it");
+    assert!(shades_of(&[], &[down_and_back], &[]).is_none());
 }
