@@ -11,7 +11,9 @@
 //!
 //! What her shadow falls on may reach far behind her (a floor runs on under the back
 //! wall), and the wall is not drawn: so the host camera draws nothing farther than the
-//! farthest point of her and her shadow ([`Clipped`]), and every piece nearer than that.
+//! farthest point of her and her shadow ([`Clipped`]). Every other piece nearer than that
+//! may hide something it draws (a plinth, the floor behind it), and is drawn as its
+//! holdout ([`super::holdout`]): depth, and a transparent colour.
 
 use super::holdout::{Holdout, Twinned};
 use super::{Frame, HostCamera};
@@ -57,6 +59,7 @@ pub(super) struct Across([Vec3; ACROSS]);
 type Extent = [(f32, f32); ACROSS];
 
 impl Across {
+    /// Across a light shining `toward`.
     pub(super) fn light(toward: Dir3) -> Self {
         let along = Vec3::from(toward);
         let u = along.any_orthonormal_vector();
@@ -65,6 +68,7 @@ impl Across {
         Across([u, v, (u + v) * diagonal, (u - v) * diagonal])
     }
 
+    /// The box `lo`..`hi` as the light sees it.
     pub(super) fn extent(&self, (lo, hi): (Vec3, Vec3)) -> Extent {
         let points = corners(lo, hi);
         self.0.map(|axis| {
@@ -124,16 +128,8 @@ impl Needs {
     /// ceiling). Such a piece is drawn at least as a holdout ([`super::holdout`]).
     pub(super) fn within(&self, (lo, hi): (Vec3, Vec3)) -> bool {
         let (near, _) = depths((lo, hi), self.eye, self.forward);
-        let low = self
-            .shades
-            .iter()
-            .map(|s| s.bounds.0.y)
-            .fold(f32::MAX, f32::min);
-        let high = self
-            .shades
-            .iter()
-            .map(|s| s.bounds.1.y)
-            .fold(f32::MIN, f32::max);
+        let heights = self.shades.iter().map(|s| (s.bounds.0.y, s.bounds.1.y));
+        let (low, high) = heights.fold((f32::MAX, f32::MIN), |(l, h), (a, b)| (l.min(a), h.max(b)));
         let below = hi.y <= low && self.eye.y >= hi.y;
         let above = lo.y >= high && self.eye.y <= lo.y;
         near < self.far && !below && !above
@@ -258,10 +254,20 @@ pub(super) fn draw_only_what_she_needs(
             .get_mut(meshes)
             .retain(|e| !needs.meshes.contains(e));
     }
-    let Ok(mut visible) = host.single_mut() else {
-        return;
-    };
-    let list = visible.get_mut(meshes);
+    if let Ok(mut visible) = host.single_mut() {
+        keep_what_she_needs(visible.get_mut(meshes), needs, &bounds, &holdouts, &twinned);
+    }
+}
+
+/// Of the host camera's meshes `list`, keeps her, each set piece she needs as itself, and
+/// the holdout of each piece that may only hide what is drawn for her.
+fn keep_what_she_needs(
+    list: &mut Vec<Entity>,
+    needs: &Needs,
+    bounds: &Query<(&GlobalTransform, &Aabb)>,
+    holdouts: &Query<&Holdout>,
+    twinned: &Query<(), With<Twinned>>,
+) {
     let piece_box = |e: &Entity| bounds.get(*e).ok().map(|(t, aabb)| world_box(t, aabb));
     // Pieces without a twin (a blended material: light passes through) are drawn as
     // themselves; so is what they may hide, or they would be blended over nothing here
@@ -274,10 +280,8 @@ pub(super) fn draw_only_what_she_needs(
         .filter(|piece| needs.within(*piece))
         .collect();
     let itself = |piece| {
-        needs.piece(piece)
-            || see_through
-                .iter()
-                .any(|glass| needs.may_hide(*glass, piece))
+        let behind_glass = |glass: &(Vec3, Vec3)| needs.may_hide(*glass, piece);
+        needs.piece(piece) || see_through.iter().any(behind_glass)
     };
     list.retain(|e| {
         if needs.meshes.contains(e) {
