@@ -9,7 +9,7 @@
 
 use crate::capture::CaptureTarget;
 use crate::scene::ActiveCamera;
-use bevy::asset::uuid_handle;
+use bevy::asset::{load_internal_asset, uuid_handle};
 use bevy::camera::{Exposure, RenderTarget};
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
@@ -74,16 +74,12 @@ impl UiMaterial for EquirectMaterial {
 
 impl Plugin for VrPlugin {
     fn build(&self, app: &mut App) {
-        app.world_mut()
-            .resource_mut::<Assets<Shader>>()
-            .insert(
-                EQUIRECT_SHADER.id(),
-                Shader::from_wgsl(
-                    include_str!("../../shaders/equirect.wgsl"),
-                    "shaders/equirect.wgsl",
-                ),
-            )
-            .ok();
+        load_internal_asset!(
+            app,
+            EQUIRECT_SHADER,
+            "../../shaders/equirect.wgsl",
+            Shader::from_wgsl
+        );
         app.add_plugins(UiMaterialPlugin::<EquirectMaterial>::default())
             .insert_resource(FaceSize(self.face_size))
             .add_systems(Update, (build_rig, follow_on_air_camera).chain());

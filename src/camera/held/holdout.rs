@@ -10,7 +10,7 @@
 //! and its twin where it only hides what is drawn for her.
 
 use crate::presenter::HostAvatar;
-use bevy::asset::uuid_handle;
+use bevy::asset::{load_internal_asset, uuid_handle};
 use bevy::camera::visibility::RenderLayers;
 use bevy::light::NotShadowCaster;
 use bevy::mesh::skinning::SkinnedMesh;
@@ -61,16 +61,12 @@ struct Holdouts(Handle<HoldoutMaterial>);
 
 /// Adds the twins' material and the systems that keep every set piece twinned.
 pub(super) fn add(app: &mut App) {
-    app.world_mut()
-        .resource_mut::<Assets<Shader>>()
-        .insert(
-            HOLDOUT_SHADER.id(),
-            Shader::from_wgsl(
-                include_str!("../../../shaders/holdout.wgsl"),
-                "shaders/holdout.wgsl",
-            ),
-        )
-        .ok();
+    load_internal_asset!(
+        app,
+        HOLDOUT_SHADER,
+        "../../../shaders/holdout.wgsl",
+        Shader::from_wgsl
+    );
     app.add_plugins(MaterialPlugin::<HoldoutMaterial>::default());
     let material =
         (app.world_mut().resource_mut::<Assets<HoldoutMaterial>>()).add(HoldoutMaterial {});

@@ -6,7 +6,7 @@
 //! and half opacity). Bevy UI's images blend as straight alpha, which would darken that
 //! edge into a dark outline; this material blends as premultiplied.
 
-use bevy::asset::uuid_handle;
+use bevy::asset::{load_internal_asset, uuid_handle};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, BlendState, RenderPipelineDescriptor};
 use bevy::shader::{Shader, ShaderRef};
@@ -39,16 +39,12 @@ impl UiMaterial for HostLayerMaterial {
 
 /// Adds the material to `app` and makes the one that lays `image`.
 pub(super) fn add(app: &mut App, image: Handle<Image>) -> Handle<HostLayerMaterial> {
-    app.world_mut()
-        .resource_mut::<Assets<Shader>>()
-        .insert(
-            HOST_LAYER_SHADER.id(),
-            Shader::from_wgsl(
-                include_str!("../../../shaders/host_layer.wgsl"),
-                "shaders/host_layer.wgsl",
-            ),
-        )
-        .ok();
+    load_internal_asset!(
+        app,
+        HOST_LAYER_SHADER,
+        "../../../shaders/host_layer.wgsl",
+        Shader::from_wgsl
+    );
     app.add_plugins(UiMaterialPlugin::<HostLayerMaterial>::default());
     (app.world_mut().resource_mut::<Assets<HostLayerMaterial>>()).add(HostLayerMaterial { image })
 }
