@@ -360,12 +360,11 @@ fn find_her(
     view: &View,
 ) -> Option<(her::Needs, Vec<Vec3>)> {
     let parts = part_boxes(meshes.iter().copied(), bounds);
-    let toward: Vec<Dir3> = (lights.iter())
+    let lights: Vec<her::Across> = (lights.iter())
         .filter(|(l, _)| l.shadow_maps_enabled)
-        .map(|(_, t)| t.forward())
+        .map(|(_, t)| her::Across::light(t.forward()))
         .collect();
-    let lights: Vec<her::Across> = toward.iter().map(|d| her::Across::light(*d)).collect();
-    let (shades, points) = shades_of(&parts, &toward, &lights)?;
+    let (shades, points) = shades_of(&parts, &lights)?;
     let (eye, forward) = (view.transform.translation, view.transform.forward().into());
     let needs = her::Needs {
         meshes,
@@ -427,12 +426,11 @@ fn view_of(
 
 /// The boxes her shadow can fall in, one for each of her `parts` (world boxes, padded here
 /// by [`PAD_FRACTION`] of her size): the part and where it is cast on the floor under her
-/// along each of the lights' directions `toward` (seen `across` them). Also their corners,
-/// for her rectangle. `None` without parts, or when a light does not shine down.
+/// along each of the `lights` (and seen across them). Also their corners, for her
+/// rectangle. `None` without parts, or when a light does not shine down.
 fn shades_of(
     parts: &[(Vec3, Vec3)],
-    toward: &[Dir3],
-    across: &[her::Across],
+    lights: &[her::Across],
 ) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
     let (lo, hi) = around(parts.iter().copied())?;
     let pad = Vec3::splat((hi - lo).max_element() * PAD_FRACTION);
@@ -442,12 +440,12 @@ fn shades_of(
         let (lo, hi) = (*lo - pad, *hi + pad);
         let part = corners(lo, hi);
         let mut cast = part.to_vec();
-        for light in toward {
-            cast.extend(shadow_on_floor(&part, *light, floor)?);
+        for light in lights {
+            cast.extend(shadow_on_floor(&part, light.toward, floor)?);
         }
         shades.push(her::Shade {
             bounds: around(cast.iter().map(|p| (*p, *p)))?,
-            across: across.iter().map(|a| a.extent((lo, hi))).collect(),
+            across: lights.iter().map(|a| a.extent((lo, hi))).collect(),
         });
         points.extend(cast);
     }

@@ -53,7 +53,11 @@ const ACROSS: usize = 4;
 /// another box only where their extents along all four overlap: the light sees them
 /// overlap. Two would do; four cut the corners of a box seen aslant.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Across([Vec3; ACROSS]);
+pub(super) struct Across {
+    /// Where the light shines.
+    pub(super) toward: Dir3,
+    axes: [Vec3; ACROSS],
+}
 
 /// A box's extent along each of [`Across`]'s directions.
 type Extent = [(f32, f32); ACROSS];
@@ -65,13 +69,14 @@ impl Across {
         let u = along.any_orthonormal_vector();
         let v = along.cross(u);
         let diagonal = std::f32::consts::FRAC_1_SQRT_2;
-        Across([u, v, (u + v) * diagonal, (u - v) * diagonal])
+        let axes = [u, v, (u + v) * diagonal, (u - v) * diagonal];
+        Across { toward, axes }
     }
 
     /// The box `lo`..`hi` as the light sees it.
     pub(super) fn extent(&self, (lo, hi): (Vec3, Vec3)) -> Extent {
         let points = corners(lo, hi);
-        self.0.map(|axis| {
+        self.axes.map(|axis| {
             let along = points.iter().map(|p| p.dot(axis));
             along.fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)))
         })
