@@ -69,6 +69,18 @@ fn the_console_watches_and_steers_a_running_show() {
             free_port()
         ),
     );
+    // The opening and the pitch hold until the console moves them on: on a slow machine
+    // the page may first show the show many seconds in, and a four-second opening would
+    // be over (and the next one a whole rundown away).
+    let held = std::fs::read_to_string(&show)
+        .unwrap()
+        .replace(
+            "kind = \"opening\"\n",
+            "kind = \"opening\"\nseconds = 600\n",
+        )
+        .replace("kind = \"pitch\"\n", "kind = \"pitch\"\nseconds = 600\n");
+    assert_eq!(held.matches("seconds = 600").count(), 2, "{held}");
+    std::fs::write(&show, held).unwrap();
     let dead = format!("rtmp://127.0.0.1:{}/live/gone", free_port());
     let live = StreamBuilder::new(&show)
         // The day slot (English), whatever the hour the test runs at.

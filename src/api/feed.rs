@@ -75,7 +75,7 @@ impl Feed {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Raises an alert: in the feed, and open until acknowledged.
+    /// Raises an alert: in the feed, and open until acknowledged. Its open alert's id.
     pub fn alert(&self, event: &str, output: Option<&str>, detail: &str) -> u64 {
         let text = match output {
             Some(o) => format!("{o}: {detail}"),
@@ -84,16 +84,18 @@ impl Feed {
         let id = self.push(FeedKind::Alert, event, &text);
         let mut s = self.state();
         let (event, output) = (clip(event, 64), output.map(|o| clip(o, MAX_TEXT)));
-        let mut count = 1;
+        // Raised again, it keeps its id: an operator acknowledging what the page showed a
+        // moment ago acknowledges it, however often it was raised meanwhile.
+        let (mut count, mut open_id) = (1, id);
         s.open.retain(|a| {
             let same = a.event == event && a.output == output;
             if same {
-                count += a.count;
+                (count, open_id) = (a.count + 1, a.id);
             }
             !same
         });
         s.open.push_back(OpenAlert {
-            id,
+            id: open_id,
             at: unix_now(),
             event,
             output,
@@ -103,7 +105,7 @@ impl Feed {
         if s.open.len() > OPEN_ALERTS {
             s.open.pop_front();
         }
-        id
+        open_id
     }
 
     /// Adds an item (alerts go through [`Feed::alert`], which also keeps them open).
@@ -198,20 +200,26 @@ mod tests {
     fn alerts_stay_open_until_acknowledged() {
         let feed = Feed::default();
         feed.push(FeedKind::Said, "script", "hello");
-        feed.alert("output_failing", Some("rtmp://x/…"), "down for 2 s");
+        let id = feed.alert("output_failing", Some("rtmp://x/…"), "down for 2 s");
         feed.alert("output_failing", Some("rtmp://y/…"), "down for 2 s");
-        let id = feed.alert("output_failing", Some("rtmp://x/…"), "down for 4 s");
-        // The same alert again replaces the last one and counts; another output's stays.
+        let again = feed.alert("output_failing", Some("rtmp://x/…"), "down for 4 s");
+        // The same alert again replaces the last one, keeps its id and counts; another
+        // output's stays.
+        assert_eq!(again, id);
         let open = feed.open_alerts();
         assert_eq!(open.len(), 2);
         assert_eq!((open[1].id, open[1].count), (id, 2));
         assert_eq!(open[1].detail, "down for 4 s");
         assert_eq!(feed.since(0).len(), 4, "each raise is in the feed");
         assert!(feed.acknowledge(open[0].id));
-        assert!(!feed.acknowledge(id + 1));
+        assert!(!feed.acknowledge(id + 10));
         assert!(feed.acknowledge(id));
         assert!(feed.open_alerts().is_empty());
         assert!(!feed.acknowledge(id));
+        // Raised once more after that, it is a new alert.
+        let new = feed.alert("output_failing", Some("rtmp://x/…"), "down for 6 s");
+        assert_ne!(new, id);
+        assert_eq!(feed.open_alerts()[0].count, 1);
     }
 
     #[test]

@@ -141,13 +141,22 @@ impl Browser {
             .to_string()
     }
 
+    /// Clicks the element `css` finds. A page that redraws a list (the alerts) may replace
+    /// the element between finding and clicking it: then it is found again.
     pub fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/click")),
-            json!({}),
-        );
+        for _ in 0..5 {
+            let id = self.element(css);
+            let path = self.session_path(&format!("/element/{id}/click"));
+            let (code, text) = self.try_call("POST", &path, json!({}));
+            if code < 300 {
+                return;
+            }
+            assert!(
+                text.contains("stale element reference"),
+                "WebDriver click {css}: {code} {text}"
+            );
+        }
+        panic!("{css}: replaced on every try to click it");
     }
 
     /// Clears a field and types into it.

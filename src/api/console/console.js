@@ -194,12 +194,14 @@ function showFeed(items) {
 
 function showAlerts(alerts) {
   const list = $("alerts");
-  const shown = [...list.children].map((li) => li.dataset.id).join(",");
-  if (shown === alerts.map((a) => String(a.id)).join(",")) return;
+  // An alert raised again keeps its id and counts: redraw when either changes.
+  const shown = [...list.children].map((li) => li.dataset.key).join(",");
+  if (shown === alerts.map((a) => `${a.id}/${a.count}`).join(",")) return;
   list.replaceChildren();
   for (const alert of alerts) {
     const li = document.createElement("li");
     li.dataset.id = alert.id;
+    li.dataset.key = `${alert.id}/${alert.count}`;
     const text = document.createElement("span");
     const repeats = alert.count > 1 ? ` (×${alert.count})` : "";
     const where = alert.output ? ` ${alert.output}` : "";
