@@ -305,10 +305,31 @@ fn the_console_watches_and_steers_a_running_show() {
     values.dedup();
     assert!(values.len() >= 3, "a flat preview picture");
 
+    // Closed, the browser is gone: none outlives its test.
     drop(browser);
+    let profile = dir.path("profile").display().to_string();
+    wait_until("the browser gone", Duration::from_secs(20), || {
+        let left = processes_mentioning(&profile);
+        if left.is_empty() { Ok(()) } else { Err(left) }
+    });
     let mut child = live.child;
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The ids of running processes whose command line holds `text`.
+fn processes_mentioning(text: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
+        })
+        .collect()
 }
 
 fn fetch_preview(addr: &str) -> image::RgbImage {
