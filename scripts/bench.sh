@@ -22,6 +22,12 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
 source scripts/env.sh
 cargo build --release --locked --quiet
+# What else is busy: figures taken beside other work are low (stray browsers left by a test
+# once cost a fifth of a held frame's speed here).
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) =="
+# (CPU per program name, averaged over each process's life, all its processes summed.)
+ps -eo pcpu=,comm= | awk '{ cpu[$2] += $1; n[$2]++ }
+  END { for (c in cpu) if (cpu[c] >= 5) printf "  busy beside the bench: %s, %d processes, %.0f%% CPU\n", c, n[c], cpu[c] }'
 
 if [ "${1:-}" = "--shows" ]; then
   exec bash scripts/bench-shows.sh "${2:?--shows takes a number}"
