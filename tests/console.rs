@@ -319,16 +319,11 @@ fn the_console_watches_and_steers_a_running_show() {
 
 /// The ids of running processes whose command line holds `text`.
 fn processes_mentioning(text: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+    let mentions = |dir: &Path| {
+        std::fs::read(dir.join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
     };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
-        })
+    (running_processes().filter(|(_, dir)| mentions(dir)))
+        .map(|(pid, _)| pid)
         .collect()
 }
 

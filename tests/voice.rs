@@ -104,26 +104,22 @@ fn a_crash_in_the_speech_worker_costs_a_line_not_the_show() {
 
 /// The pid of `parent`'s `speech-worker` child, if it has one now.
 fn speech_worker_of(parent: u32) -> Option<u32> {
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            // Fields after the command name, which is in parentheses: state, ppid, …
-            let ppid: u32 = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let is_worker = cmdline
-                .split(|b| *b == 0)
-                .any(|arg| arg == b"speech-worker");
-            (ppid == parent && is_worker).then_some(pid)
-        })
+    running_processes().find_map(|(pid, dir)| {
+        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+        // Fields after the command name, which is in parentheses: state, ppid, …
+        let ppid: u32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        let cmdline = std::fs::read(dir.join("cmdline")).ok()?;
+        let is_worker = cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == b"speech-worker");
+        (ppid == parent && is_worker).then_some(pid)
+    })
 }
 
 /// A 160×90, 10 fps show on the colour-panel scene whose `[voice]` table is `voice`.

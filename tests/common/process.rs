@@ -13,6 +13,12 @@ pub fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures").join(name)
 }
 
+/// The processes running now: each one's id and its folder under `/proc`.
+pub fn running_processes() -> impl Iterator<Item = (u32, PathBuf)> {
+    let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    entries.filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
+}
+
 /// A scratch folder for one test, removed when the test passes.
 pub struct Scratch(pub PathBuf);
 
