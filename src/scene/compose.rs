@@ -7,11 +7,17 @@
 //! frame, a tenth or more of a held frame (the host's rectangle, 100 ms in all). The
 //! picture and every program composed on it have the same size and format (a program of
 //! another size gets a camera of its own), which is what a copy needs.
+//!
+//! The finished frame leaves the same way ([`FrameByCopy`]): copied into the program's
+//! image after the graphics, where Bevy would draw it there through its upscaling pass (a
+//! full-frame shader: on lavapipe 6–8 % of a held 720p frame, for a picture of the same
+//! size).
 
 use super::ShowroomSettings;
-use bevy::camera::{CameraMainTextureUsages, ClearColorConfig};
+use bevy::camera::{CameraMainTextureUsages, CameraOutputMode, ClearColorConfig};
 use bevy::core_pipeline::schedule::{Core2d, Core2dSystems};
 use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::core_pipeline::upscaling::upscaling;
 use bevy::prelude::*;
 use bevy::render::RenderApp;
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
@@ -43,29 +49,52 @@ pub struct Compose {
 #[derive(Component, Clone, ExtractComponent)]
 struct OnAirPicture(Handle<Image>);
 
+/// The image a camera's finished frame is copied into, instead of being drawn there by
+/// Bevy's upscaling pass, which its output mode (`Skip`) turns off. Only for a camera that
+/// draws at its image's size and format, with nothing to blend into it.
+#[derive(Component, Clone, ExtractComponent)]
+struct FrameByCopy(Handle<Image>);
+
+impl FrameByCopy {
+    /// The output mode and copy for a camera drawing into `target`: by copy where it is an
+    /// image, through Bevy's upscaling pass otherwise.
+    fn for_target(target: &bevy::camera::RenderTarget) -> (CameraOutputMode, Option<Self>) {
+        match target.as_image() {
+            Some(image) => (CameraOutputMode::Skip, Some(Self(image.clone()))),
+            None => (CameraOutputMode::default(), None),
+        }
+    }
+}
+
 pub(super) struct ComposePlugin;
 
 impl Plugin for ComposePlugin {
     fn build(&self, app: &mut App) {
         app.add_plugins(ExtractComponentPlugin::<OnAirPicture>::default())
+            .add_plugins(ExtractComponentPlugin::<FrameByCopy>::default())
             .add_systems(Startup, spawn_compose_cameras);
         if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
             render_app.add_systems(
                 Core2d,
-                copy_picture_into_frame.before(Core2dSystems::MainPass),
+                (
+                    copy_picture_into_frame.before(Core2dSystems::MainPass),
+                    copy_frame_out.after(upscaling),
+                ),
             );
         }
     }
 }
 
 /// For each program sharing the on-air picture, a 2D camera into its target that keeps
-/// the copied picture (it clears nothing) under its graphics.
+/// the copied picture (it clears nothing) under its graphics. A target that is an image
+/// gets the finished frame by copy ([`FrameByCopy`]), not Bevy's upscaling.
 fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>) {
     let Some(compose) = &settings.compose else {
         return;
     };
     for (index, target) in &compose.programs {
-        commands.spawn((
+        let (output_mode, by_copy) = FrameByCopy::for_target(target);
+        let mut camera = commands.spawn((
             Name::new(format!("program {index} compositor")),
             ComposeCamera { index: *index },
             OnAirPicture(compose.picture.clone()),
@@ -73,13 +102,18 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
             Camera {
                 order: 100 + *index as isize,
                 clear_color: ClearColorConfig::None,
+                output_mode,
                 ..default()
             },
-            CameraMainTextureUsages::default().with(TextureUsages::COPY_DST),
+            CameraMainTextureUsages::default()
+                .with(TextureUsages::COPY_DST | TextureUsages::COPY_SRC),
             Tonemapping::None,
             Msaa::Off,
             target.clone(),
         ));
+        if let Some(by_copy) = by_copy {
+            camera.insert(by_copy);
+        }
     }
 }
 
@@ -110,5 +144,33 @@ fn copy_picture_into_frame(
         picture.texture.as_image_copy(),
         frame.as_image_copy(),
         size,
+    );
+}
+
+/// Copies a camera's finished frame into its image ([`FrameByCopy`]).
+fn copy_frame_out(
+    view: ViewQuery<(&ViewTarget, &FrameByCopy)>,
+    images: Res<RenderAssets<GpuImage>>,
+    mut ctx: RenderContext,
+) {
+    let (target, by_copy) = view.into_inner();
+    let Some(image) = images.get(&by_copy.0) else {
+        return;
+    };
+    let frame = target.main_texture();
+    if image.texture.size() != frame.size() || image.texture.format() != frame.format() {
+        warn_once!(
+            "a camera's frame ({:?}, {:?}) does not fit its image ({:?}, {:?})",
+            frame.size(),
+            frame.format(),
+            image.texture.size(),
+            image.texture.format()
+        );
+        return;
+    }
+    ctx.command_encoder().copy_texture_to_texture(
+        frame.as_image_copy(),
+        image.texture.as_image_copy(),
+        frame.size(),
     );
 }
