@@ -266,7 +266,7 @@ pub(super) fn draw_only_what_she_needs(
 
 /// Of the host camera's meshes `list`, keeps her, each set piece she needs as itself, and
 /// the holdout of each piece that may only hide what is drawn for her.
-fn keep_what_she_needs(
+pub(super) fn keep_what_she_needs(
     list: &mut Vec<Entity>,
     needs: &Needs,
     bounds: &Query<(&GlobalTransform, &Aabb)>,

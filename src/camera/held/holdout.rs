@@ -49,7 +49,7 @@ pub(super) struct Holdout(pub(super) Entity);
 
 /// A piece with a twin.
 #[derive(Component)]
-pub(super) struct Twinned(Entity);
+pub(super) struct Twinned(pub(super) Entity);
 
 /// A mesh that gets no twin: the host's, a skinned one, or one with a blended material
 /// (held out, what shows through it would lose her shadow). It is drawn as itself.

@@ -222,3 +222,91 @@ fn her_shadow_is_cast_part_by_part() {
     assert!(!needs.shaded(shelf), "the light sees the arm miss it");
     assert!(shades_of(&[], &needs.lights).is_none());
 }
+
+/// A world of set pieces with their bounds, and what the host camera keeps of a list of
+/// them (`her::keep_what_she_needs`, which runs on Bevy's visible list each held frame).
+struct Pieces {
+    world: World,
+    needs: her::Needs,
+}
+
+impl Pieces {
+    fn new() -> Self {
+        Pieces {
+            world: World::new(),
+            needs: her_needs(),
+        }
+    }
+
+    fn piece(&mut self, (lo, hi): (Vec3, Vec3)) -> Entity {
+        let bounds = (GlobalTransform::IDENTITY, Aabb::from_min_max(lo, hi));
+        self.world.spawn(bounds).id()
+    }
+
+    /// A piece with its holdout twin, as `holdout` makes them: (piece, twin).
+    fn twinned(&mut self, bounds: (Vec3, Vec3)) -> (Entity, Entity) {
+        let piece = self.piece(bounds);
+        let twin = self.piece(bounds);
+        self.world.entity_mut(twin).insert(holdout::Holdout(piece));
+        self.world.entity_mut(piece).insert(holdout::Twinned(twin));
+        (piece, twin)
+    }
+
+    fn kept(&mut self, list: &[Entity]) -> Vec<Entity> {
+        type Lookups<'w, 's> = (
+            Query<'w, 's, (&'static GlobalTransform, &'static Aabb)>,
+            Query<'w, 's, &'static holdout::Holdout>,
+            Query<'w, 's, (), With<holdout::Twinned>>,
+        );
+        let mut state = bevy::ecs::system::SystemState::<Lookups>::new(&mut self.world);
+        let (bounds, holdouts, twinned) = state.get(&self.world).expect("queries on a world");
+        let mut list = list.to_vec();
+        her::keep_what_she_needs(&mut list, &self.needs, &bounds, &holdouts, &twinned);
+        list
+    }
+}
+
+#[test]
+fn the_host_camera_keeps_her_what_her_shadow_falls_on_and_holdouts_of_what_may_hide_it() {
+    let mut pieces = Pieces::new();
+    let body = (Vec3::new(-0.4, 0.0, -0.3), Vec3::new(0.4, 1.8, 0.3));
+    let her = pieces.piece(body);
+    pieces.needs.meshes.insert(her);
+    let her_twin = pieces.piece(body);
+    pieces
+        .world
+        .entity_mut(her_twin)
+        .insert(holdout::Holdout(her));
+    let (floor, floor_twin) =
+        pieces.twinned((Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0)));
+    let (plinth, plinth_twin) =
+        pieces.twinned((Vec3::new(-0.5, 0.0, -1.8), Vec3::new(0.5, 0.9, -1.05)));
+    let (wall, wall_twin) = pieces.twinned((Vec3::new(-8.0, 0.0, -4.1), Vec3::new(8.0, 5.0, -3.9)));
+    let nowhere = pieces.world.spawn(GlobalTransform::IDENTITY).id();
+    let list = [
+        her,
+        her_twin,
+        floor,
+        floor_twin,
+        plinth,
+        plinth_twin,
+        wall,
+        wall_twin,
+        nowhere,
+    ];
+    // Her; the floor her shadow falls on, as itself; the plinth behind her shadow, which
+    // only hides floor drawn for her, as its holdout; the wall not at all. A mesh without
+    // bounds is drawn: nothing says where it is.
+    assert_eq!(
+        pieces.kept(&list),
+        [her, floor, plinth_twin, nowhere],
+        "her {her}, floor {floor}, plinth's twin {plinth_twin}, nowhere {nowhere}"
+    );
+
+    // A pane of glass (no twin: light passes through it) between the camera and her: it
+    // is drawn as itself, and so is the plinth it shows, which would otherwise be blended
+    // over a holdout's nothing.
+    let glass = pieces.piece((Vec3::new(-1.0, 0.0, 2.5), Vec3::new(1.0, 2.0, 2.6)));
+    let list = [her, floor, floor_twin, plinth, plinth_twin, glass];
+    assert_eq!(pieces.kept(&list), [her, floor, plinth, glass]);
+}
