@@ -367,7 +367,6 @@ fn edit_from_keys(
 
 /// Shift + left-drag slides the selection over the floor, in the view's directions, at a
 /// rate that keeps it under the pointer at its distance. The whole drag is one undo step.
-
 fn drag_selection(
     keys: Res<ButtonInput<KeyCode>>,
     buttons: Res<ButtonInput<MouseButton>>,

@@ -291,7 +291,6 @@ fn truthy(v: &serde_json::Value) -> bool {
 }
 
 /// Long on purpose: one arm per binding kind (text, colour, visibility, spin, animation speed), each a few lines.
-
 fn apply_bindings(
     twin: Res<TwinNow>,
     bindings: Res<Bindings>,
@@ -389,7 +388,6 @@ fn apply_bindings(
 
 /// Gives the animation player inside each animated prop its clip, looping (again after
 /// the set is rebuilt).
-
 fn drive_animations(
     mut commands: Commands,
     bindings: Res<Bindings>,

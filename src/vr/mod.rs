@@ -90,7 +90,6 @@ impl Plugin for VrPlugin {
 /// target in its place.
 ///
 /// Long on purpose: it spawns the six face cameras and the projection quad, which read best together.
-
 fn build_rig(
     mut commands: Commands,
     size: Res<FaceSize>,
