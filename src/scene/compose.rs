@@ -22,7 +22,7 @@ use bevy::prelude::*;
 use bevy::render::RenderApp;
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
 use bevy::render::render_asset::RenderAssets;
-use bevy::render::render_resource::TextureUsages;
+use bevy::render::render_resource::{Texture, TextureUsages};
 use bevy::render::renderer::{RenderContext, ViewQuery};
 use bevy::render::texture::GpuImage;
 use bevy::render::view::{Msaa, ViewTarget};
@@ -125,26 +125,15 @@ fn copy_picture_into_frame(
     mut ctx: RenderContext,
 ) {
     let (target, on_air) = view.into_inner();
-    let Some(picture) = images.get(&on_air.0) else {
-        return;
-    };
-    let frame = target.main_texture();
-    let size = picture.texture_descriptor.size;
-    if size != frame.size() || picture.texture_descriptor.format != frame.format() {
-        // Not reachable as the programs are built; a wrong picture beats a failed frame.
-        warn_once!(
-            "the on-air picture ({size:?}, {:?}) does not fit a program's frame ({:?}, {:?})",
-            picture.texture_descriptor.format,
-            frame.size(),
-            frame.format()
+    if let Some(picture) = images.get(&on_air.0) {
+        let frame = target.main_texture();
+        copy_whole(
+            &mut ctx,
+            &picture.texture,
+            frame,
+            "the on-air picture into a frame",
         );
-        return;
     }
-    ctx.command_encoder().copy_texture_to_texture(
-        picture.texture.as_image_copy(),
-        frame.as_image_copy(),
-        size,
-    );
 }
 
 /// Copies a camera's finished frame into its image ([`FrameByCopy`]).
@@ -154,23 +143,34 @@ fn copy_frame_out(
     mut ctx: RenderContext,
 ) {
     let (target, by_copy) = view.into_inner();
-    let Some(image) = images.get(&by_copy.0) else {
-        return;
-    };
-    let frame = target.main_texture();
-    if image.texture.size() != frame.size() || image.texture.format() != frame.format() {
+    if let Some(image) = images.get(&by_copy.0) {
+        let frame = target.main_texture();
+        copy_whole(
+            &mut ctx,
+            frame,
+            &image.texture,
+            "a finished frame into its image",
+        );
+    }
+}
+
+/// Copies all of `from` into `to`. The programs are built so that the two match in size
+/// and format; should they not, the copy is left out with a warning: a wrong picture
+/// beats a failed frame.
+fn copy_whole(ctx: &mut RenderContext, from: &Texture, to: &Texture, what: &str) {
+    if from.size() != to.size() || from.format() != to.format() {
         warn_once!(
-            "a camera's frame ({:?}, {:?}) does not fit its image ({:?}, {:?})",
-            frame.size(),
-            frame.format(),
-            image.texture.size(),
-            image.texture.format()
+            "copying {what}: {:?} ({:?}) does not fit {:?} ({:?})",
+            from.size(),
+            from.format(),
+            to.size(),
+            to.format()
         );
         return;
     }
     ctx.command_encoder().copy_texture_to_texture(
-        frame.as_image_copy(),
-        image.texture.as_image_copy(),
-        frame.size(),
+        from.as_image_copy(),
+        to.as_image_copy(),
+        from.size(),
     );
 }
