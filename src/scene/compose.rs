@@ -10,7 +10,7 @@
 //!
 //! The finished frame leaves the same way ([`FrameByCopy`]): copied into the program's
 //! image after the graphics, where Bevy would draw it there through its upscaling pass (a
-//! full-frame shader: on lavapipe 6–8 % of a held 720p frame, for a picture of the same
+//! full-frame shader: on lavapipe 3–7 % of a held 720p frame, for a picture of the same
 //! size).
 
 use super::ShowroomSettings;
