@@ -7,7 +7,7 @@ use crate::encode::{AudioEncoder, Encoding, VideoEncoder};
 use crate::media::{MediaClock, Silence, VideoFrame};
 use crate::runtime::{
     FramePacer, Pacing, RunError, StopSignal, adapter_name, build_app_with, encode_settings,
-    warm_up,
+    renderer_failure, warm_up,
 };
 use crate::scene::LoadedScene;
 use std::fmt;
@@ -150,6 +150,7 @@ pub fn render_only(
             crate::camera::put_on_air_camera(app.world_mut(), &from.lerp(to, t));
         }
         pacer.render_next(&mut app, &never);
+        renderer_failure(&app)?;
     }
     app.world_mut().resource_mut::<CaptureRequest>().frame = None;
     let status = app.world().resource::<CaptureStatus>().clone();

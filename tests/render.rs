@@ -617,3 +617,37 @@ fn render_small(
     let log = String::from_utf8_lossy(&run_ok(&args).stderr).into_owned();
     (out, log)
 }
+
+/// `render.msaa` takes 1, 2, 4 or 8, but a renderer may lack some (lavapipe has 1 and 4):
+/// the show draws with the most samples it has up to the count asked for. Before, 2 or 8
+/// stopped the renderer on its first frame and `render` wrote an empty file, exiting 0.
+#[test]
+fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
+    let dir = Scratch::new("msaa-fallback");
+    let text = std::fs::read_to_string(fixture("colour_panels.toml"))
+        .unwrap()
+        .replace(
+            "scene = \"colour_panels.ron\"",
+            &format!("scene = {:?}", fixture("colour_panels.ron")),
+        )
+        .replace("width = 640\nheight = 360", "width = 160\nheight = 90");
+    for samples in [2, 8] {
+        let show = dir.path(&format!("msaa{samples}.toml"));
+        let with = text.replace("msaa = 1", &format!("msaa = {samples}"));
+        assert_ne!(with, text, "the fixture's msaa line moved");
+        std::fs::write(&show, with).unwrap();
+        let out = dir.path(&format!("msaa{samples}.mkv"));
+        run_ok(&[
+            "render",
+            show.to_str().unwrap(),
+            "--seconds",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert_media(&out, 160, 90, 30, 1.0);
+        let (_, _, rgb) = rgb_frame(&out, 15);
+        let mean = rgb.iter().map(|&v| v as f64).sum::<f64>() / rgb.len() as f64;
+        assert!(mean > 20.0, "msaa {samples}: the picture is dark ({mean:.1})");
+    }
+}

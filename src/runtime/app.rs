@@ -15,7 +15,10 @@ use bevy::{
     log::LogPlugin,
     prelude::*,
     render::{
-        RenderPlugin, pipelined_rendering::PipelinedRenderingPlugin, renderer::RenderAdapterInfo,
+        RenderPlugin,
+        error_handler::{RenderError, RenderErrorHandler, RenderErrorPolicy},
+        pipelined_rendering::PipelinedRenderingPlugin,
+        renderer::RenderAdapterInfo,
     },
     window::ExitCondition,
     winit::WinitPlugin,
@@ -92,6 +95,7 @@ pub fn build_app_with(
                 .into(),
         ));
     }
+    app.insert_resource(RenderErrorHandler(keep_render_error));
     let (width, height) = (main.width, main.height);
     let (cameras, others): (Vec<ViewCamera>, Vec<CaptureSpec>) = views.into_iter().unzip();
     app.add_plugins(CapturePlugin { main, others });
@@ -242,11 +246,52 @@ pub fn adapter_name(app: &App) -> String {
         .unwrap_or_else(|| "unknown adapter".into())
 }
 
+/// The renderer's first error on a headless app, kept for the loop to stop on and report.
+///
+/// Bevy's own handler logs it and asks the app to exit, which only Bevy's runner reads; our
+/// loop went on capturing nothing (`render.msaa = 2` on lavapipe wrote an empty file, and
+/// `render` said it was done).
+#[derive(Resource, Default)]
+struct RendererFailed(Option<String>);
+
+fn keep_render_error(error: &RenderError, main: &mut World, _: &mut World) -> RenderErrorPolicy {
+    let mut failed = main.get_resource_or_init::<RendererFailed>();
+    failed.0.get_or_insert_with(|| render_error_text(error));
+    RenderErrorPolicy::StopRendering
+}
+
+/// The error and its causes on one line: wgpu's description is only "Validation Error",
+/// and what went wrong ("Sample count 2 is not supported…") is in its sources.
+fn render_error_text(error: &RenderError) -> String {
+    let mut text = format!("{:?} error", error.ty);
+    let mut cause: Option<&(dyn std::error::Error + 'static)> =
+        error.source.as_deref().map(|source| &**source as _);
+    while let Some(e) = cause {
+        let said = e.to_string();
+        let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !said.is_empty() {
+            text = format!("{text}: {said}");
+        }
+        cause = e.source();
+    }
+    text
+}
+
+/// The renderer's error, once it has stopped drawing: the run ends with it.
+pub fn renderer_failure(app: &App) -> Result<(), RunError> {
+    let failed = app.world().get_resource::<RendererFailed>();
+    match failed.and_then(|f| f.0.clone()) {
+        Some(reason) => Err(RunError::Renderer(reason)),
+        None => Ok(()),
+    }
+}
+
 /// Updates until every asset of the showroom has loaded, then a few frames more.
 pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
     let started = Instant::now();
     loop {
         app.update();
+        renderer_failure(app)?;
         match showroom_load_state(app) {
             Ok(true) => break,
             Ok(false) if started.elapsed() > LOAD_TIMEOUT => {
@@ -262,6 +307,7 @@ pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
     for _ in 0..SETTLE_FRAMES {
         app.update();
     }
+    renderer_failure(app)?;
     Ok(started.elapsed())
 }
 

@@ -192,6 +192,10 @@ impl ShowRun {
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
         self.pacer.render_next(&mut self.app, stop);
+        if let Err(failed) = super::app::renderer_failure(&self.app) {
+            self.failure = Some(failed);
+            return false;
+        }
         self.report();
         true
     }

@@ -108,8 +108,18 @@ fn spawn_cameras(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
     adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
+    device: Option<Res<bevy::render::renderer::RenderAdapter>>,
 ) {
     let scene = &settings.scene.description;
+    let samples = fitting_samples(settings.msaa, |n| {
+        device.as_deref().is_none_or(|d| samples_supported(d, n))
+    });
+    if samples != settings.msaa {
+        warn!(
+            "render.msaa = {} is not supported by this renderer; drawing with {samples}",
+            settings.msaa
+        );
+    }
     use crate::config::ShadowFilter;
     let fast_shadows = match settings.shadow_filter {
         ShadowFilter::Hardware2x2 => true,
@@ -129,7 +139,7 @@ fn spawn_cameras(
         let mut camera = commands.spawn((
             Name::new(spec.name.clone()),
             ShowroomEntity,
-            camera_bundle(spec, on, settings.msaa, fast_shadows),
+            camera_bundle(spec, on, samples, fast_shadows),
         ));
         if let Some(target) = &settings.target {
             camera.insert(target.clone());
@@ -153,7 +163,7 @@ fn spawn_cameras(
             ShowroomEntity,
             view.clone(),
             target.clone(),
-            camera_bundle(spec, camera, settings.msaa, fast_shadows),
+            camera_bundle(spec, camera, samples, fast_shadows),
         ));
     }
 }
@@ -544,11 +554,54 @@ fn tonemapping(t: ToneMapping) -> Tonemapping {
     }
 }
 
+/// The most samples up to `wanted` that the renderer draws with: a count the adapter does
+/// not support for a camera's textures is a validation error that stops the app (lavapipe
+/// supports 1 and 4 only, so `render.msaa = 2` or `8` stopped the show).
+fn fitting_samples(wanted: u32, supported: impl Fn(u32) -> bool) -> u32 {
+    [8, 4, 2]
+        .into_iter()
+        .filter(|&n| n <= wanted)
+        .find(|&n| supported(n))
+        .unwrap_or(1)
+}
+
+/// Whether the adapter multisamples a camera's colour and depth textures `samples` times.
+fn samples_supported(adapter: &bevy::render::renderer::RenderAdapter, samples: u32) -> bool {
+    use bevy::render::render_resource::TextureFormat;
+    // The program images' format and an HDR camera's.
+    let formats = [
+        TextureFormat::Rgba8UnormSrgb,
+        TextureFormat::Rgba16Float,
+        bevy::core_pipeline::core_3d::CORE_3D_DEPTH_FORMAT,
+    ];
+    formats.into_iter().all(|format| {
+        let features = adapter.get_texture_format_features(format);
+        features.flags.sample_count_supported(samples)
+    })
+}
+
 fn msaa(samples: u32) -> Msaa {
     match samples {
         1 => Msaa::Off,
         2 => Msaa::Sample2,
         8 => Msaa::Sample8,
         _ => Msaa::Sample4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fitting_samples;
+
+    #[test]
+    fn msaa_falls_back_to_the_most_samples_the_renderer_has() {
+        let lavapipe = |n| n == 4;
+        assert_eq!(fitting_samples(4, lavapipe), 4);
+        assert_eq!(fitting_samples(8, lavapipe), 4);
+        assert_eq!(fitting_samples(2, lavapipe), 1);
+        assert_eq!(fitting_samples(1, lavapipe), 1);
+        assert_eq!(fitting_samples(8, |_| true), 8);
+        assert_eq!(fitting_samples(2, |_| true), 2);
+        assert_eq!(fitting_samples(8, |_| false), 1);
     }
 }
