@@ -59,7 +59,6 @@ pub struct Encoding<S: PacketSink> {
     stats: Arc<EncodeStats>,
     /// Next frame index the stream needs.
     next: u64,
-    last: Option<VideoFrame>,
     packets: Vec<Packet>,
     audio_buf: Vec<f32>,
     /// Where the stream's timestamps start on the media clock, in frames (0 unless a test
@@ -88,7 +87,6 @@ impl<S: PacketSink> Encoding<S> {
             recycle: None,
             stats: Arc::default(),
             next: 0,
-            last: None,
             packets: Vec::new(),
             audio_buf: Vec::new(),
             origin_frames: 0,
@@ -129,7 +127,6 @@ impl<S: PacketSink> Encoding<S> {
             stats: self.stats,
             next: self.next,
             origin_frames: self.origin_frames,
-            last: self.last,
             packets: self.packets,
             audio_buf: self.audio_buf,
             preview: self.preview,
@@ -149,17 +146,16 @@ impl<S: PacketSink> Encoding<S> {
     }
 
     /// Takes the next rendered frame. Frames that never arrived before it (the renderer fell
-    /// behind real time and skipped them) are filled with the previous picture, so the stream
-    /// stays at a constant frame rate and in step with its audio.
+    /// behind real time and skipped them) are filled with the previous picture (this one
+    /// before the first), so the stream stays at a constant frame rate and in step with its
+    /// audio.
     pub fn push(&mut self, frame: VideoFrame) -> Result<(), EncodeError> {
         if frame.index < self.next {
             self.give_back(frame);
             return Ok(());
         }
         while self.next < frame.index {
-            let fill = self.last.take();
-            self.encode_frame(fill.as_ref().unwrap_or(&frame), true)?;
-            self.last = fill;
+            self.encode_frame(&frame, true)?;
         }
         self.encode_frame(&frame, false)?;
         if let Some(tap) = &self.preview {
@@ -175,14 +171,17 @@ impl<S: PacketSink> Encoding<S> {
                 tracing::warn!("still {}: {e}", path.display());
             }
         }
-        if let Some(old) = self.last.replace(frame) {
-            self.give_back(old);
-        }
+        self.give_back(frame);
         Ok(())
     }
 
+    /// Encodes `frame`, or when `repeat`, the previous picture again (`frame` if there is
+    /// none yet).
     fn encode_frame(&mut self, frame: &VideoFrame, repeat: bool) -> Result<(), EncodeError> {
-        self.video.encode(frame, self.next, &mut self.packets)?;
+        let again = repeat && self.video.repeat(self.next, &mut self.packets)?;
+        if !again {
+            self.video.encode(frame, self.next, &mut self.packets)?;
+        }
         self.next += 1;
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
         if repeat {

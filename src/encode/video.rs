@@ -16,7 +16,10 @@ pub struct VideoEncoder {
     encoder: encoder::Video,
     /// Colour conversion, and upscaling when rendering below the output size.
     scaler: scaling::Context,
+    /// The last picture converted, kept for frames that repeat it.
     yuv: frame::Video,
+    /// Whether `yuv` holds a picture yet.
+    converted: bool,
     /// Size of the frames we accept (the encoder's own size may be larger).
     width: u32,
     height: u32,
@@ -105,6 +108,7 @@ impl VideoEncoder {
             encoder,
             scaler,
             yuv: frame::Video::new(Pixel::YUV420P, settings.width, settings.height),
+            converted: false,
             width: settings.source_width,
             height: settings.source_height,
         })
@@ -135,6 +139,23 @@ impl VideoEncoder {
             });
         }
         self.convert(&frame.rgba);
+        self.converted = true;
+        self.send(pts, out)
+    }
+
+    /// Encodes the last picture again at `pts` (a frame the renderer skipped), without
+    /// converting it again: in a stream on two cores most frames are repeats, and their
+    /// conversion was 7 % of the machine's time. `false` when no picture has come yet.
+    pub fn repeat(&mut self, pts: u64, out: &mut Vec<Packet>) -> Result<bool, EncodeError> {
+        if !self.converted {
+            return Ok(false);
+        }
+        self.send(pts, out)?;
+        Ok(true)
+    }
+
+    /// Sends the converted picture to x264 (which copies it) at `pts`.
+    fn send(&mut self, pts: u64, out: &mut Vec<Packet>) -> Result<(), EncodeError> {
         self.yuv.set_pts(Some(pts as i64));
         self.encoder
             .send_frame(&self.yuv)

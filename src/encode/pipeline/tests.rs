@@ -69,6 +69,29 @@ fn skipped_frames_are_repeated_and_audio_matches_video() {
     );
 }
 
+/// A skipped frame repeats the picture before it, not the one after: a repeat is a near
+/// empty frame, and the change to the new picture comes where that picture does.
+#[test]
+fn skipped_frames_repeat_the_previous_picture() {
+    let mut enc = encoding();
+    enc.push(VideoFrame::solid(0, 64, 36, [200, 10, 10, 255]))
+        .unwrap();
+    enc.push(VideoFrame::solid(3, 64, 36, [10, 10, 200, 255]))
+        .unwrap();
+    let (summary, packets) = enc.finish().unwrap();
+    assert_eq!(summary.repeated, 2);
+    let sizes: Vec<usize> = packets
+        .iter()
+        .filter(|p| p.kind == StreamKind::Video)
+        .map(|p| p.packet.size())
+        .collect();
+    assert_eq!(sizes.len(), 4);
+    assert!(
+        sizes[1] < sizes[3] && sizes[2] < sizes[3],
+        "packet sizes {sizes:?}: the repeats are not of the first picture"
+    );
+}
+
 #[test]
 fn late_frames_are_dropped_not_encoded_twice() {
     let mut enc = encoding();
