@@ -648,6 +648,9 @@ fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
         assert_media(&out, 160, 90, 30, 1.0);
         let (_, _, rgb) = rgb_frame(&out, 15);
         let mean = rgb.iter().map(|&v| v as f64).sum::<f64>() / rgb.len() as f64;
-        assert!(mean > 20.0, "msaa {samples}: the picture is dark ({mean:.1})");
+        assert!(
+            mean > 20.0,
+            "msaa {samples}: the picture is dark ({mean:.1})"
+        );
     }
 }

@@ -42,6 +42,7 @@ use bevy::ui::UiSystems;
 mod her;
 mod holdout;
 mod layer;
+mod shadow;
 #[cfg(test)]
 mod tests;
 
@@ -58,6 +59,7 @@ impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
         let layer = layer::add(app, self.host.clone());
         holdout::add(app);
+        shadow::add(app);
         app.insert_resource(HeldShots {
             host: self.host.clone(),
             layer,
