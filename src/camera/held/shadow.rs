@@ -11,7 +11,9 @@
 //! full cascade's: the same size, on the same grid (Bevy snaps a cascade's centre to whole
 //! texels), so every shadow in her rectangle, hers and the set's, falls on the texels it
 //! falls on in the backdrop. Only single-cascade lights are cut (the CPU renderer's
-//! default); frames other than held ones get the full map back before Bevy fits them.
+//! default), and only while the host camera is the one 3D camera drawing (a program with
+//! cameras of its own draws in full beside her); other frames get the full map back
+//! before Bevy fits them.
 
 use super::{Frame, HostCamera};
 use bevy::camera::SubCameraView;
@@ -41,16 +43,29 @@ struct FullSize(usize);
 /// The smallest map a held frame gets: below this the saving is nothing.
 const SMALLEST: usize = 64;
 
+/// The 3D cameras that draw this frame, the host camera marked.
+type Drawing<'w, 's> = Query<'w, 's, (&'static Camera, Has<HostCamera>), With<Camera3d>>;
+
+/// Whether this frame's only shadowed view is the host camera on a held frame: a program
+/// with cameras of its own draws in full beside her, and needs the full map.
+fn only_her_rectangle(frame: &Frame, cameras: &Drawing) -> bool {
+    matches!(frame, Frame::Held { rect: Some(_), .. })
+        && cameras
+            .iter()
+            .all(|(camera, host)| host || !camera.is_active)
+}
+
 fn give_the_full_map_back(
     mut commands: Commands,
     frame: Res<Frame>,
+    cameras: Drawing,
     full: Option<Res<FullSize>>,
     mut map: ResMut<DirectionalLightShadowMap>,
 ) {
     let Some(full) = full else {
         return;
     };
-    if !matches!(*frame, Frame::Held { rect: Some(_), .. }) {
+    if !only_her_rectangle(&frame, &cameras) {
         map.size = full.0;
         commands.remove_resource::<FullSize>();
     }
@@ -60,12 +75,13 @@ fn give_the_full_map_back(
 fn cut_the_key_cascade_to_her(
     mut commands: Commands,
     frame: Res<Frame>,
+    cameras: Drawing,
     full: Option<Res<FullSize>>,
     mut map: ResMut<DirectionalLightShadowMap>,
     host: Query<(Entity, &Camera, &GlobalTransform, &Projection), With<HostCamera>>,
     mut lights: Query<(&DirectionalLight, &GlobalTransform, &mut Cascades)>,
 ) {
-    if !matches!(*frame, Frame::Held { rect: Some(_), .. }) {
+    if !only_her_rectangle(&frame, &cameras) {
         return;
     }
     let Ok((entity, camera, transform, projection)) = host.single() else {
@@ -253,6 +269,31 @@ mod tests {
         world.despawn(camera);
         world.despawn(lamp);
         (camera, cascades, light)
+    }
+
+    #[test]
+    fn the_map_is_cut_only_while_her_rectangle_is_the_one_3d_view() {
+        let mut world = World::new();
+        let held = Frame::Held {
+            rect: Some(bevy::math::URect::new(0, 0, 64, 64)),
+            size: UVec2::new(320, 180),
+        };
+        let on = |active| Camera {
+            is_active: active,
+            ..default()
+        };
+        world.spawn((Camera3d::default(), on(true), HostCamera));
+        let on_air = world.spawn((Camera3d::default(), on(false))).id();
+        let cut_for = |world: &mut World, frame: Frame| {
+            world
+                .run_system_once(move |cameras: Drawing| only_her_rectangle(&frame, &cameras))
+                .unwrap()
+        };
+        assert!(cut_for(&mut world, held));
+        assert!(!cut_for(&mut world, Frame::Full));
+        // A program with a camera of its own draws beside her, in full.
+        world.entity_mut(on_air).insert(on(true));
+        assert!(!cut_for(&mut world, held));
     }
 
     /// A point's place in a cascade's map, in texels.
