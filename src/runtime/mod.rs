@@ -45,7 +45,8 @@ pub enum RunError {
     Output(#[from] crate::output::OutputError),
     #[error(transparent)]
     Music(#[from] crate::mix::MusicError),
-    /// No graphics adapter, or the renderer failed to start.
+    /// No graphics adapter, the renderer failed to start, or it stopped on an error of its
+    /// own (wgpu's reason).
     #[error("renderer: {0}")]
     Renderer(String),
     #[error("sound effect {0}")]
