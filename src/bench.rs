@@ -7,7 +7,7 @@ use crate::encode::{AudioEncoder, Encoding, VideoEncoder};
 use crate::media::{MediaClock, Silence, VideoFrame};
 use crate::runtime::{
     FramePacer, Pacing, RunError, StopSignal, adapter_name, build_app_with, encode_settings,
-    renderer_failure, warm_up,
+    warm_up,
 };
 use crate::scene::LoadedScene;
 use std::fmt;
@@ -149,8 +149,7 @@ pub fn render_only(
             let t = i as f32 / (frames + untimed).max(1) as f32;
             crate::camera::put_on_air_camera(app.world_mut(), &from.lerp(to, t));
         }
-        pacer.render_next(&mut app, &never);
-        renderer_failure(&app)?;
+        pacer.render_next(&mut app, &never)?;
     }
     app.world_mut().resource_mut::<CaptureRequest>().frame = None;
     let status = app.world().resource::<CaptureStatus>().clone();

@@ -278,7 +278,7 @@ fn render_error_text(error: &RenderError) -> String {
 }
 
 /// The renderer's error, once it has stopped drawing: the run ends with it.
-pub fn renderer_failure(app: &App) -> Result<(), RunError> {
+pub(super) fn renderer_failure(app: &App) -> Result<(), RunError> {
     let failed = app.world().get_resource::<RendererFailed>();
     match failed.and_then(|f| f.0.clone()) {
         Some(reason) => Err(RunError::Renderer(reason)),

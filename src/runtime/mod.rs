@@ -19,9 +19,7 @@ mod telemetry;
 mod watchdog;
 pub mod window;
 
-pub use app::{
-    adapter_name, build_app, build_app_with, headless_plugins, renderer_failure, warm_up,
-};
+pub use app::{adapter_name, build_app, build_app_with, headless_plugins, warm_up};
 pub use audio::{AudioOptions, ShowAudio, encode_settings};
 pub use pacer::FramePacer;
 pub use rundown::{DayClock, Rundown};

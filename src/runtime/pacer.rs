@@ -1,6 +1,6 @@
 //! Which frame to render next, and when.
 
-use super::{Pacing, StopSignal};
+use super::{Pacing, RunError, StopSignal};
 use crate::capture::CaptureRequest;
 use crate::media::MediaClock;
 use crate::stage::MediaTime;
@@ -55,8 +55,9 @@ impl FramePacer {
         }
     }
 
-    /// Renders the next frame (after waiting for its time when paced).
-    pub fn render_next(&mut self, app: &mut App, stop: &StopSignal) {
+    /// Renders the next frame (after waiting for its time when paced); the renderer's error
+    /// once it has stopped on one ([`super::app::renderer_failure`]).
+    pub fn render_next(&mut self, app: &mut App, stop: &StopSignal) -> Result<(), RunError> {
         if self.pacing == Pacing::RealTime {
             self.wait_for_next(stop);
         }
@@ -67,6 +68,7 @@ impl FramePacer {
         app.update();
         self.next += 1;
         self.rendered += 1;
+        super::app::renderer_failure(app)
     }
 
     fn wait_for_next(&mut self, stop: &StopSignal) {

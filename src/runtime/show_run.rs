@@ -191,8 +191,7 @@ impl ShowRun {
         self.fault.strike(now);
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
-        self.pacer.render_next(&mut self.app, stop);
-        if let Err(failed) = super::app::renderer_failure(&self.app) {
+        if let Err(failed) = self.pacer.render_next(&mut self.app, stop) {
             self.failure = Some(failed);
             return false;
         }
