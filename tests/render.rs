@@ -624,12 +624,8 @@ fn render_small(
 #[test]
 fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
     let dir = Scratch::new("msaa-fallback");
-    let text = std::fs::read_to_string(fixture("colour_panels.toml"))
+    let text = std::fs::read_to_string(panel_show_in(&dir, "colour_panels.toml", ""))
         .unwrap()
-        .replace(
-            "scene = \"colour_panels.ron\"",
-            &format!("scene = {:?}", fixture("colour_panels.ron")),
-        )
         .replace("width = 640\nheight = 360", "width = 160\nheight = 90");
     for samples in [2, 8] {
         let show = dir.path(&format!("msaa{samples}.toml"));
