@@ -715,8 +715,7 @@ fn cull_to_the_rectangle(
         let Some(sub) = camera.sub_camera_view.filter(|_| camera.is_active) else {
             continue;
         };
-        let clip_from_world =
-            projection.get_clip_from_view_for_sub(&sub) * transform.affine().inverse();
+        let clip_from_world = rectangle_clip_from_world(projection, &sub, transform);
         frustum.0 = bevy::math::primitives::ViewFrustum::from_clip_from_world_custom_far(
             &clip_from_world,
             &transform.translation(),
@@ -724,4 +723,14 @@ fn cull_to_the_rectangle(
             projection.far(),
         );
     }
+}
+
+/// The host camera's view of its rectangle: `clip_from_world` of its sub-view, which Bevy
+/// fits neither its frustum nor the key light's cascade to.
+fn rectangle_clip_from_world(
+    projection: &Projection,
+    sub: &SubCameraView,
+    transform: &GlobalTransform,
+) -> Mat4 {
+    projection.get_clip_from_view_for_sub(sub) * transform.affine().inverse()
 }

@@ -71,7 +71,6 @@ fn give_the_full_map_back(
     }
 }
 
-#[allow(clippy::type_complexity)]
 fn cut_the_key_cascade_to_her(
     mut commands: Commands,
     frame: Res<Frame>,
@@ -121,8 +120,7 @@ fn rectangle_corners(
     sub: &SubCameraView,
     transform: &GlobalTransform,
 ) -> [Vec3A; 8] {
-    let clip_from_world = projection.get_clip_from_view_for_sub(sub) * transform.affine().inverse();
-    let world_from_clip = clip_from_world.inverse();
+    let world_from_clip = super::rectangle_clip_from_world(projection, sub, transform).inverse();
     // Reverse depth: 1 at the near plane, 0 at the far one (a finite far: `her::Clipped`).
     let mut corners = [Vec3A::ZERO; 8];
     for (i, corner) in corners.iter_mut().enumerate() {
