@@ -568,10 +568,9 @@ fn fitting_samples(wanted: u32, supported: impl Fn(u32) -> bool) -> u32 {
 /// Whether the adapter multisamples a camera's colour and depth textures `samples` times.
 fn samples_supported(adapter: &bevy::render::renderer::RenderAdapter, samples: u32) -> bool {
     use bevy::render::render_resource::TextureFormat;
-    // The program images' format and an HDR camera's.
+    // A camera's main texture (no camera here is HDR) and its depth.
     let formats = [
         TextureFormat::Rgba8UnormSrgb,
-        TextureFormat::Rgba16Float,
         bevy::core_pipeline::core_3d::CORE_3D_DEPTH_FORMAT,
     ];
     formats.into_iter().all(|format| {
