@@ -380,3 +380,52 @@ fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
     assert!((2.0..=4.5).contains(&last), "recorded up to {last} s");
     assert!(decode(&out).status.success());
 }
+
+/// A render loop too slow for the picture (made so on purpose: each turn 150 ms longer)
+/// keeps real time by repeating frames, and the webhook is told the picture is choppy with
+/// the rate viewers get, the same figure the run's summary gives.
+#[test]
+fn a_render_loop_too_slow_for_the_picture_is_alerted_as_choppy() {
+    let dir = Scratch::new("choppy");
+    let (hook, events) = webhook_receiver();
+    let show = panel_show_in(
+        &dir,
+        "colour_panels.toml",
+        &format!("[alerts]\nwebhook = \"{hook}\"\nchoppy_seconds = 3\n"),
+    );
+    let out = dir.path("choppy.mkv");
+    let output = twincast()
+        .args(["stream", show.to_str().unwrap(), "--size", "320x180"])
+        .args(["--seconds", "8", "-o", out.to_str().unwrap()])
+        .env("TWINCAST_FAULT", "slow-render:150")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // The viewer gets the whole 8 s at 30 fps, most of it repeated pictures.
+    assert_media(&out, 320, 180, 30, 8.0);
+    let summary = stderr.lines().find(|l| l.contains(" rendered, ")).unwrap();
+    let rendered: f64 = summary
+        .split("; ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rendered / 8.0 < 8.0, "{summary}");
+    let events = wait_until("the webhook hears it", Duration::from_secs(5), || {
+        let events = events.lock().unwrap().clone();
+        match events.iter().find(|e| e["event"] == "picture_choppy") {
+            Some(choppy) => Ok(choppy.clone()),
+            None => Err(events),
+        }
+    });
+    let detail = events["detail"].as_str().unwrap();
+    let rate: f64 = detail.split(' ').next().unwrap().parse().unwrap();
+    assert!(
+        detail.contains("new pictures a second of 30 over the last 3 s") && rate < 8.0,
+        "{detail} ({summary})"
+    );
+}

@@ -182,7 +182,8 @@ impl Default for ComplianceConfig {
     }
 }
 
-/// Where to call when an output drops, comes back, or keeps failing.
+/// Where to call when an output drops, comes back, or keeps failing, or the picture
+/// stutters.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
@@ -190,6 +191,13 @@ pub struct AlertsConfig {
     pub webhook: Option<String>,
     /// An output down this long (seconds) raises `output_failing`, again every as long.
     pub failing_after_seconds: f64,
+    /// The window (seconds) over which repeated frames are counted for `picture_choppy`;
+    /// 0 turns that alert off.
+    pub choppy_seconds: f64,
+    /// `picture_choppy` when at least this share (percent) of the window's frames repeat
+    /// the picture before them (rendering fell behind); `picture_smooth` once a window has
+    /// under a quarter of it.
+    pub choppy_repeated_percent: f64,
 }
 
 impl Default for AlertsConfig {
@@ -197,6 +205,8 @@ impl Default for AlertsConfig {
         Self {
             webhook: None,
             failing_after_seconds: 60.0,
+            choppy_seconds: 60.0,
+            choppy_repeated_percent: 20.0,
         }
     }
 }
@@ -937,6 +947,19 @@ impl ShowConfig {
             return Err(invalid(
                 "alerts.webhook",
                 format!("`{url}` is not an http:// or https:// URL"),
+            ));
+        }
+        let alerts = &self.alerts;
+        if !(alerts.choppy_seconds.is_finite() && alerts.choppy_seconds >= 0.0) {
+            return Err(invalid(
+                "alerts.choppy_seconds",
+                "must be a number of seconds, 0 or more".into(),
+            ));
+        }
+        if !(alerts.choppy_repeated_percent > 0.0 && alerts.choppy_repeated_percent <= 100.0) {
+            return Err(invalid(
+                "alerts.choppy_repeated_percent",
+                "must be over 0 and at most 100".into(),
             ));
         }
         if let Some(music) = &self.audio.music

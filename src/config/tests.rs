@@ -80,6 +80,31 @@ fn odd_size_and_bad_preset_are_refused() {
 }
 
 #[test]
+fn choppy_alert_limits_out_of_range_are_refused() {
+    let dir = ShowDir::new("choppy");
+    for (text, field) in [
+        ("choppy_seconds = -1", "alerts.choppy_seconds"),
+        (
+            "choppy_repeated_percent = 0",
+            "alerts.choppy_repeated_percent",
+        ),
+        (
+            "choppy_repeated_percent = 150",
+            "alerts.choppy_repeated_percent",
+        ),
+    ] {
+        let err = dir
+            .parse(&format!("scene = \"room.ron\"\n[alerts]\n{text}\n"))
+            .unwrap_err();
+        assert!(err.to_string().contains(field), "{text}: {err}");
+    }
+    let show = dir
+        .parse("scene = \"room.ron\"\n[alerts]\nchoppy_seconds = 0\n")
+        .unwrap();
+    assert_eq!(show.alerts.choppy_seconds, 0.0);
+}
+
+#[test]
 fn missing_scene_file_is_named() {
     let dir = ShowDir::new("missing");
     let err = dir.parse("scene = \"nowhere.ron\"\n").unwrap_err();

@@ -1,5 +1,6 @@
 //! Webhook alerts: someone is told when an output drops, comes back, keeps failing, when
-//! the stream stalls, when the show starts again after a crash, and how a run ended. The
+//! the stream stalls or its picture stutters (rendering falls behind and frames repeat),
+//! when the show starts again after a crash, and how a run ended. The
 //! outputs and the encoder are watched from a thread of their own (a stuck render loop must
 //! not silence the alerts about it), and calls go out on another with a timeout, so a dead
 //! webhook never touches the show.
@@ -8,6 +9,7 @@ use crate::encode::EncodeStats;
 use crate::output::{OutputSet, OutputState, OutputStats, redact};
 use crossbeam_channel::Sender;
 use serde_json::json;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +55,8 @@ struct Watch {
     encoded: Arc<EncodeStats>,
     /// Frames encoded at the last look, when that count last moved, whether we said stalled.
     frames: (u64, Instant, bool),
+    /// Repeated frames over the last window; `None` when that alert is off.
+    choppy: Option<Choppiness>,
 }
 
 /// When the watcher speaks up.
@@ -63,6 +67,19 @@ pub struct AlertLimits {
     /// No new encoded frame for this long is `stream_stalled`: the same figure as
     /// `/health`'s, so the alert and the 503 tell one story.
     pub stalled_after: Duration,
+    /// When repeated frames make the picture choppy; `None`: never said.
+    pub choppy: Option<ChoppyLimit>,
+}
+
+/// The picture is choppy when, over `window`, at least `share` of the frames encoded
+/// repeated the picture before them: the renderer did not keep up (a CPU renderer, a
+/// picture too large for the machine). Viewers see a stutter, or at worst a slideshow
+/// with smooth sound, which platforms may take for a recorded loop; the stream itself is
+/// healthy, so no other alert or `/health` says so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChoppyLimit {
+    pub window: Duration,
+    pub share: f64,
 }
 
 impl Alerts {
@@ -125,6 +142,7 @@ impl Alerts {
             seen: Vec::new(),
             encoded,
             frames: (0, Instant::now(), false),
+            choppy: limits.choppy.map(Choppiness::new),
         };
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
@@ -134,6 +152,7 @@ impl Alerts {
                 while !stopping.load(Ordering::Relaxed) {
                     watch.outputs();
                     watch.stream();
+                    watch.picture();
                     std::thread::sleep(Duration::from_millis(250));
                 }
             })
@@ -282,12 +301,167 @@ impl Watch {
             self.notifier.send("stream_stalled", None, &detail);
         }
     }
+
+    /// Says when the picture turns choppy, and when it is smooth again.
+    fn picture(&mut self) {
+        let Some(choppy) = self.choppy.as_mut() else {
+            return;
+        };
+        let frames = self.encoded.frames.load(Ordering::Relaxed);
+        let repeated = self.encoded.repeated.load(Ordering::Relaxed);
+        if let Some((event, detail)) = choppy.observe(Instant::now(), frames, repeated) {
+            self.notifier.send(event, None, &detail);
+        }
+    }
+}
+
+/// Frames and repeats counted over a sliding window, and whether the picture was said to be
+/// choppy: it is smooth again only once a window has under a quarter of the limit's
+/// share, so a picture near the limit does not raise an alert a minute.
+struct Choppiness {
+    limit: ChoppyLimit,
+    /// (when, frames, repeated), oldest first; the first is the window's start.
+    looks: VecDeque<(Instant, u64, u64)>,
+    said: bool,
+}
+
+impl Choppiness {
+    fn new(limit: ChoppyLimit) -> Self {
+        Self {
+            limit,
+            looks: VecDeque::new(),
+            said: false,
+        }
+    }
+
+    /// Takes a look at the counters; the event to send, if the picture changed its state.
+    fn observe(
+        &mut self,
+        now: Instant,
+        frames: u64,
+        repeated: u64,
+    ) -> Option<(&'static str, String)> {
+        if frames == 0 {
+            return None; // The stream has not started: its warm-up is no stutter.
+        }
+        self.looks.push_back((now, frames, repeated));
+        // The window starts at the newest look that is still a whole window old.
+        while self
+            .looks
+            .get(1)
+            .is_some_and(|(at, ..)| now.duration_since(*at) >= self.limit.window)
+        {
+            self.looks.pop_front();
+        }
+        let (start, first_frames, first_repeated) = *self.looks.front()?;
+        let span = now.duration_since(start);
+        let frames = frames.saturating_sub(first_frames);
+        if span < self.limit.window || span.is_zero() || frames == 0 {
+            return None; // Too early to judge, or stalled (an alert of its own).
+        }
+        let repeated = repeated.saturating_sub(first_repeated).min(frames);
+        let share = repeated as f64 / frames as f64;
+        let event = match self.said {
+            false if share >= self.limit.share => "picture_choppy",
+            true if share < self.limit.share / 4.0 => "picture_smooth",
+            _ => return None,
+        };
+        self.said = !self.said;
+        let seconds = span.as_secs_f64();
+        let detail = format!(
+            "{:.1} new pictures a second of {:.0} over the last {seconds:.0} s, {:.0} % of frames repeated{}",
+            (frames - repeated) as f64 / seconds,
+            frames as f64 / seconds,
+            share * 100.0,
+            if self.said {
+                ": the renderer cannot keep up"
+            } else {
+                ""
+            },
+        );
+        Some((event, detail))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+
+    /// Looks four times a second for `seconds`, frames at 30 a second of which
+    /// `repeated_share` repeat; the events said.
+    fn run(
+        choppy: &mut Choppiness,
+        start: Instant,
+        (from, seconds): (f64, f64),
+        repeated_share: f64,
+        counts: &mut (u64, f64),
+    ) -> Vec<(&'static str, String)> {
+        let mut said = Vec::new();
+        let looks = (seconds * 4.0) as u32;
+        for i in 1..=looks {
+            let now = start + Duration::from_secs_f64(from + f64::from(i) / 4.0);
+            counts.0 += 30 / 4 + 1;
+            counts.1 += (30 / 4 + 1) as f64 * repeated_share;
+            said.extend(choppy.observe(now, counts.0, counts.1 as u64));
+        }
+        said
+    }
+
+    #[test]
+    fn a_picture_repeating_frames_is_choppy_until_a_window_is_smooth() {
+        let limit = ChoppyLimit {
+            window: Duration::from_secs(10),
+            share: 0.2,
+        };
+        let mut choppy = Choppiness::new(limit);
+        let start = Instant::now();
+        let mut counts = (0, 0.0);
+        // Smooth, then near the limit: nothing said.
+        assert!(run(&mut choppy, start, (0.0, 20.0), 0.0, &mut counts).is_empty());
+        assert!(run(&mut choppy, start, (20.0, 20.0), 0.15, &mut counts).is_empty());
+        // Four frames in five repeated: said once, within a window.
+        let said = run(&mut choppy, start, (40.0, 30.0), 0.8, &mut counts);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert_eq!(said[0].0, "picture_choppy");
+        let detail = &said[0].1;
+        assert!(
+            detail.contains("new pictures a second of 32 over the last 10 s"),
+            "{detail}"
+        );
+        assert!(
+            detail.ends_with("repeated: the renderer cannot keep up"),
+            "{detail}"
+        );
+        // Back under the limit but not under a quarter of it: still choppy, nothing said.
+        assert!(run(&mut choppy, start, (70.0, 30.0), 0.1, &mut counts).is_empty());
+        let said = run(&mut choppy, start, (100.0, 30.0), 0.01, &mut counts);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert_eq!(said[0].0, "picture_smooth");
+    }
+
+    #[test]
+    fn a_stalled_or_young_stream_is_not_judged() {
+        let limit = ChoppyLimit {
+            window: Duration::from_secs(10),
+            share: 0.2,
+        };
+        let start = Instant::now();
+        // All repeated, but for less than a window.
+        let mut choppy = Choppiness::new(limit);
+        assert!(run(&mut choppy, start, (0.0, 9.0), 1.0, &mut (0, 0.0)).is_empty());
+        // Nothing encoded for windows on end (`stream_stalled`'s business).
+        let mut choppy = Choppiness::new(limit);
+        for i in 0..160 {
+            let now = start + Duration::from_secs_f64(f64::from(i) / 4.0);
+            assert_eq!(choppy.observe(now, 300, 240), None);
+        }
+        assert!(
+            choppy.looks.len() <= 42,
+            "the window keeps {} looks",
+            choppy.looks.len()
+        );
+    }
 
     #[test]
     fn shows_of_one_name_in_different_files_have_their_own_marker() {

@@ -12,7 +12,7 @@ use super::telemetry::Telemetry;
 use super::watchdog::Watchdog;
 use super::{
     Pacing, RunError, RunOptions, RunReport, StopSignal,
-    alerts::{AlertLimits, Alerts},
+    alerts::{AlertLimits, Alerts, ChoppyLimit},
     app,
 };
 use crate::capture::{CaptureRequest, CaptureSpec, CaptureStatus};
@@ -130,6 +130,10 @@ impl ShowRun {
             AlertLimits {
                 failing_after: Duration::from_secs_f64(show.alerts.failing_after_seconds.max(0.5)),
                 stalled_after: show.api.stalled_after(),
+                choppy: (show.alerts.choppy_seconds > 0.0).then(|| ChoppyLimit {
+                    window: Duration::from_secs_f64(show.alerts.choppy_seconds),
+                    share: show.alerts.choppy_repeated_percent / 100.0,
+                }),
             },
             &outputs,
             encoder.stats.clone(),
