@@ -422,10 +422,14 @@ fn a_render_loop_too_slow_for_the_picture_is_alerted_as_choppy() {
             None => Err(events),
         }
     });
+    // "5.0 new pictures a second of 28 over the last 3 s, …": a loaded machine may encode
+    // a little under 30 a second too.
     let detail = events["detail"].as_str().unwrap();
-    let rate: f64 = detail.split(' ').next().unwrap().parse().unwrap();
+    let words: Vec<&str> = detail.split(' ').collect();
+    let rate: f64 = words[0].parse().unwrap();
+    let of: f64 = words[6].parse().unwrap();
     assert!(
-        detail.contains("new pictures a second of 30 over the last 3 s") && rate < 8.0,
+        detail.contains("new pictures a second of") && rate < 8.0 && (20.0..=31.0).contains(&of),
         "{detail} ({summary})"
     );
 }

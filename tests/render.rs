@@ -588,7 +588,9 @@ fn demo_show() -> String {
 }
 
 /// Renders `show` (a show file's text) as `name` at 256×144 and 10 fps for `seconds`:
-/// the file written and its log.
+/// the file written and its log. Always at noon, the demo's English day slot: renders
+/// compared with each other must not straddle a change of schedule slot (one run, started
+/// at 05:59, spoke Chinese while the next, at 06:00, spoke English).
 fn render_small(
     dir: &Scratch,
     show: &str,
@@ -610,6 +612,8 @@ fn render_small(
         "3000",
         "--seconds",
         seconds,
+        "--clock",
+        "12:00",
         "-o",
         out.to_str().unwrap(),
     ];
