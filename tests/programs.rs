@@ -6,7 +6,10 @@
 //! two hosts in step (each line starts at the same moment in both, the shorter waiting).
 
 use crate::common::media::{assert_media, count_pixels, probe, r128, rgb_frame, stream};
-use crate::common::{RtmpServer, Scratch, panel_show_in, run_ok, wait_for_stable_file};
+use crate::common::{
+    RtmpServer, Scratch, free_port, panel_show_in, run_ok, twincast, wait_for_stable_file,
+    wait_until, webhook_receiver,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -316,4 +319,34 @@ fn stream_pushes_the_vertical_program_to_rtmp_beside_the_main_one() {
         heard.iter().any(|&level| level > 0.01),
         "the vertical program is silent"
     );
+}
+
+/// The outputs of a program beside the main one are watched like the main one's: its
+/// platform down for longer than `failing_after_seconds` is on the webhook, key redacted,
+/// while the main program records on.
+#[test]
+fn a_dead_output_of_a_second_program_is_alerted() {
+    let dir = Scratch::new("programs-alert");
+    let (hook, events) = webhook_receiver();
+    let alerts = format!("[alerts]\nwebhook = \"{hook}\"\nfailing_after_seconds = 1.0\n");
+    let show = bilingual_show(&dir, &alerts);
+    let local = dir.path("english.flv");
+    let dead = format!("rtmp://127.0.0.1:{}/live/secret-key", free_port());
+    let output = twincast()
+        .args(["stream", show.to_str().unwrap(), "--seconds", "5"])
+        .args(["-o", local.to_str().unwrap()])
+        .args(["--program-output", &format!("vertical={dead}")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_media(&local, 320, 180, 15, 5.0);
+    let failing = wait_until("the webhook hears it", Duration::from_secs(5), || {
+        let events = events.lock().unwrap().clone();
+        match events.iter().find(|e| e["event"] == "output_failing") {
+            Some(failing) => Ok(failing.clone()),
+            None => Err(events),
+        }
+    });
+    let redacted = dead.replace("secret-key", "…");
+    assert_eq!(failing["output"], redacted.as_str(), "{stderr}");
 }

@@ -88,7 +88,7 @@ impl Alerts {
         show_file: &std::path::Path,
         webhook: Option<&str>,
         limits: AlertLimits,
-        outputs: &OutputSet,
+        outputs: &[&OutputSet],
         encoded: Arc<EncodeStats>,
         feed: Option<crate::api::Feed>,
     ) -> Self {
@@ -134,9 +134,8 @@ impl Alerts {
         let mut watch = Watch {
             notifier: notifier.clone(),
             limits,
-            outputs: outputs
-                .outputs
-                .iter()
+            // Every program's: a vertical program's platform going down is as much news.
+            outputs: (outputs.iter().flat_map(|set| &set.outputs))
                 .map(|o| (redact(&o.target.url), o.stats.clone()))
                 .collect(),
             seen: Vec::new(),

@@ -123,6 +123,9 @@ impl ShowRun {
         others.iter_mut().for_each(OtherProgram::start_encoder);
         let encoder =
             EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
+        let watched: Vec<&OutputSet> = std::iter::once(&outputs)
+            .chain(others.iter().map(|o| &o.outputs))
+            .collect();
         let alerts = Alerts::start(
             &show.name,
             &show.source,
@@ -135,7 +138,7 @@ impl ShowRun {
                     share: show.alerts.choppy_repeated_percent / 100.0,
                 }),
             },
-            &outputs,
+            &watched,
             encoder.stats.clone(),
             services.feed.clone(),
         );
