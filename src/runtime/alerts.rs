@@ -387,7 +387,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    /// Looks four times a second for `seconds`, frames at 30 a second of which
+    /// Looks four times a second for `seconds`, 8 new frames a look (32 a second) of which
     /// `repeated_share` repeat; the events said.
     fn run(
         choppy: &mut Choppiness,

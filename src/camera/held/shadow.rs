@@ -163,9 +163,6 @@ fn cut(
     let centre = (0.5 * (min + max) / texel).floor() * texel;
     let reach = (max - centre).max(centre - min).truncate().max_element();
     let texels = (2.0 * reach / texel).ceil() as usize + 4;
-    if texels >= full_size {
-        return None;
-    }
     let size = texels.next_power_of_two().max(SMALLEST);
     (size < full_size).then(|| {
         let near_centre = Vec3A::new(centre.x, centre.y, max.z);
