@@ -415,16 +415,10 @@ fn a_render_loop_too_slow_for_the_picture_is_alerted_as_choppy() {
         .parse()
         .unwrap();
     assert!(rendered / 8.0 < 8.0, "{summary}");
-    let events = wait_until("the webhook hears it", Duration::from_secs(5), || {
-        let events = events.lock().unwrap().clone();
-        match events.iter().find(|e| e["event"] == "picture_choppy") {
-            Some(choppy) => Ok(choppy.clone()),
-            None => Err(events),
-        }
-    });
+    let choppy = webhook_event(&events, "picture_choppy", Duration::from_secs(5));
     // "5.0 new pictures a second of 28 over the last 3 s, …": a loaded machine may encode
     // a little under 30 a second too.
-    let detail = events["detail"].as_str().unwrap();
+    let detail = choppy["detail"].as_str().unwrap();
     let words: Vec<&str> = detail.split(' ').collect();
     let rate: f64 = words[0].parse().unwrap();
     let of: f64 = words[6].parse().unwrap();

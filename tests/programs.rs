@@ -8,7 +8,7 @@
 use crate::common::media::{assert_media, count_pixels, probe, r128, rgb_frame, stream};
 use crate::common::{
     RtmpServer, Scratch, free_port, panel_show_in, run_ok, twincast, wait_for_stable_file,
-    wait_until, webhook_receiver,
+    webhook_event, webhook_receiver,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -340,13 +340,7 @@ fn a_dead_output_of_a_second_program_is_alerted() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_media(&local, 320, 180, 15, 5.0);
-    let failing = wait_until("the webhook hears it", Duration::from_secs(5), || {
-        let events = events.lock().unwrap().clone();
-        match events.iter().find(|e| e["event"] == "output_failing") {
-            Some(failing) => Ok(failing.clone()),
-            None => Err(events),
-        }
-    });
+    let failing = webhook_event(&events, "output_failing", Duration::from_secs(5));
     let redacted = dead.replace("secret-key", "…");
     assert_eq!(failing["output"], redacted.as_str(), "{stderr}");
 }

@@ -300,19 +300,8 @@ fn a_failed_run_is_reported_as_failed_with_its_reason() {
         &url,
     ]);
     assert_eq!(out.status.code(), Some(1));
-    let events = wait_until(
-        "the webhook hears how it ended",
-        Duration::from_secs(10),
-        || {
-            let events = events.lock().unwrap().clone();
-            if events.iter().any(|e| e["event"] == "failed") {
-                Ok(events)
-            } else {
-                Err(events)
-            }
-        },
-    );
-    let failed = events.iter().find(|e| e["event"] == "failed").unwrap();
+    let failed = webhook_event(&events, "failed", Duration::from_secs(10));
+    let events = events.lock().unwrap().clone();
     let detail = failed["detail"].as_str().unwrap();
     assert!(
         detail.contains("/live/…") && !detail.contains("SECRETKEY"),

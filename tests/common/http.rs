@@ -141,3 +141,16 @@ pub fn webhook_receiver() -> (
     });
     (url, events)
 }
+
+/// Waits up to `limit` for the webhook of [`webhook_receiver`] to hear `event`; the first
+/// such event.
+pub fn webhook_event(events: &std::sync::Mutex<Vec<Value>>, event: &str, limit: Duration) -> Value {
+    super::wait_until(&format!("the webhook hears {event}"), limit, || {
+        let heard = events.lock().unwrap().clone();
+        heard
+            .iter()
+            .find(|e| e["event"] == event)
+            .cloned()
+            .ok_or(heard)
+    })
+}
