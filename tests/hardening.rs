@@ -416,14 +416,15 @@ fn a_render_loop_too_slow_for_the_picture_is_alerted_as_choppy() {
         .unwrap();
     assert!(rendered / 8.0 < 8.0, "{summary}");
     let choppy = webhook_event(&events, "picture_choppy", Duration::from_secs(5));
-    // "5.0 new pictures a second of 28 over the last 3 s, …": a loaded machine may encode
-    // a little under 30 a second too.
+    // "5.0 new pictures a second of 28 over the last 3 s, …": the encoded rate is measured
+    // between two looks of the watcher, so a loaded machine may show a little under 30 a
+    // second, or over it where the encoder caught up inside the window (32 seen in CI).
     let detail = choppy["detail"].as_str().unwrap();
     let words: Vec<&str> = detail.split(' ').collect();
     let rate: f64 = words[0].parse().unwrap();
     let of: f64 = words[6].parse().unwrap();
     assert!(
-        detail.contains("new pictures a second of") && rate < 8.0 && (20.0..=31.0).contains(&of),
+        detail.contains("new pictures a second of") && rate < 8.0 && (20.0..=40.0).contains(&of),
         "{detail} ({summary})"
     );
 }
