@@ -146,6 +146,23 @@ fn the_console_watches_and_steers_a_running_show() {
     );
     assert!(later.as_u64() > first.as_u64());
 
+    // Both outputs are listed with the program each carries (here the run's own), the
+    // RTMP one's key not shown.
+    let rows = browser.wait_for(
+        "both outputs listed",
+        20,
+        "const r = [...document.querySelectorAll('#outputs tbody tr')]; \
+         return r.length == 2 ? r.map(t => t.cells[0].textContent + ' ' + t.cells[1].textContent) : null;",
+    );
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(rows.iter().all(|r| r.starts_with("main ")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.ends_with("/live/…")), "{rows:?}");
+
     // Next segment: the page and the audit log both show the new one.
     let opening = browser.wait_for(
         "the opening segment",

@@ -7,9 +7,10 @@
 
 use crate::common::media::{assert_media, count_pixels, probe, r128, rgb_frame, stream};
 use crate::common::{
-    RtmpServer, Scratch, free_port, panel_show_in, run_ok, twincast, wait_for_stable_file,
-    webhook_event, webhook_receiver,
+    RtmpServer, Scratch, StreamBuilder, TOKEN, free_port, http, panel_show_in, run_ok,
+    wait_for_stable_file, webhook_event, webhook_receiver,
 };
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -323,24 +324,43 @@ fn stream_pushes_the_vertical_program_to_rtmp_beside_the_main_one() {
 
 /// The outputs of a program beside the main one are watched like the main one's: its
 /// platform down for longer than `failing_after_seconds` is on the webhook, key redacted,
-/// while the main program records on.
+/// and on `/status` and `/metrics` under the program's name, while the main program
+/// records on.
 #[test]
-fn a_dead_output_of_a_second_program_is_alerted() {
+fn a_dead_output_of_a_second_program_is_alerted_and_listed() {
     let dir = Scratch::new("programs-alert");
     let (hook, events) = webhook_receiver();
     let alerts = format!("[alerts]\nwebhook = \"{hook}\"\nfailing_after_seconds = 1.0\n");
     let show = bilingual_show(&dir, &alerts);
     let local = dir.path("english.flv");
     let dead = format!("rtmp://127.0.0.1:{}/live/secret-key", free_port());
-    let output = twincast()
-        .args(["stream", show.to_str().unwrap(), "--seconds", "5"])
-        .args(["-o", local.to_str().unwrap()])
-        .args(["--program-output", &format!("vertical={dead}")])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_media(&local, 320, 180, 15, 5.0);
-    let failing = webhook_event(&events, "output_failing", Duration::from_secs(5));
     let redacted = dead.replace("secret-key", "…");
+    let live = StreamBuilder::new(&show)
+        .args(["--seconds", "10", "-o", local.to_str().unwrap()])
+        .args(["--program-output", &format!("vertical={dead}")])
+        .with_api()
+        .start();
+    let status = live.wait_status(30, |s| {
+        s["outputs"].as_array().is_some_and(|o| o.len() == 2)
+    });
+    let outputs = &status["outputs"];
+    assert_eq!(
+        (
+            &outputs[0]["program"],
+            &outputs[1]["program"],
+            &outputs[1]["url"]
+        ),
+        (&Value::Null, &json!("vertical"), &json!(redacted)),
+        "{status}"
+    );
+    assert_ne!(outputs[1]["state"], "Live", "{status}");
+    let (code, metrics) = http(&live.api, "GET", "/metrics", Some(TOKEN), "");
+    assert_eq!(code, 200, "{metrics}");
+    let up = format!("twincast_output_up{{output=\"{redacted}\",program=\"vertical\"}} 0\n");
+    assert!(metrics.contains(&up), "{metrics}");
+    let output = live.finish();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_media(&local, 320, 180, 15, 10.0);
+    let failing = webhook_event(&events, "output_failing", Duration::from_secs(5));
     assert_eq!(failing["output"], redacted.as_str(), "{stderr}");
 }

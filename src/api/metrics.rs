@@ -102,7 +102,9 @@ fn per_output(registry: &mut Registry, outputs: &[OutputStatus]) {
     let dropped = Family::<Labels, Counter>::default();
     let reconnects = Family::<Labels, Counter>::default();
     for o in outputs {
-        let labels = vec![("output", o.url.clone())];
+        // An output of a program beside this run's own picture carries its name.
+        let mut labels = vec![("output", o.url.clone())];
+        labels.extend(o.program.clone().map(|p| ("program", p)));
         up.get_or_create(&labels).set((o.state == "Live") as i64);
         dropped.get_or_create(&labels).inc_by(o.dropped_packets);
         reconnects.get_or_create(&labels).inc_by(o.reconnects);

@@ -141,6 +141,9 @@ impl Known {
 /// One output as `/status` and `/metrics` report it.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct OutputStatus {
+    /// The program it carries: `None` for this run's own picture (`status.program`), a
+    /// name for a program made beside it (`[[programs]]`).
+    pub program: Option<String>,
     pub url: String,
     pub state: String,
     pub dropped_packets: u64,
@@ -782,13 +785,21 @@ mod tests {
     fn metrics_are_prometheus_text_with_escaped_labels() {
         let status = ShowStatus {
             frames: 30,
-            outputs: vec![OutputStatus {
-                url: "rtmp://x/\"a\"".into(),
-                state: "Live".into(),
-                dropped_packets: 2,
-                reconnects: 1,
-                ..Default::default()
-            }],
+            outputs: vec![
+                OutputStatus {
+                    url: "rtmp://x/\"a\"".into(),
+                    state: "Live".into(),
+                    dropped_packets: 2,
+                    reconnects: 1,
+                    ..Default::default()
+                },
+                OutputStatus {
+                    program: Some("vertical".into()),
+                    url: "rtmp://y/app/…".into(),
+                    state: "Reconnecting".into(),
+                    ..Default::default()
+                },
+            ],
             ..Default::default()
         };
         let text = metrics::exposition(&status, Some(4096));
@@ -803,6 +814,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("twincast_output_reconnects_total{output=\"rtmp://x/\\\"a\\\"\"} 1"));
+        // A program's output beside this run's own is labelled with the program.
+        assert!(
+            text.contains("twincast_output_up{output=\"rtmp://y/app/…\",program=\"vertical\"} 0\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub struct StatusMeter {
     window_bytes: u64,
     fps: f64,
     kbps: f64,
-    /// Per output: bytes at the window's start, and the rate over the last window.
+    /// Per output, every program's in turn: bytes at the window's start, and the rate over
+    /// the last window.
     output_bytes: Vec<u64>,
     output_kbps: Vec<f64>,
 }
@@ -30,7 +31,8 @@ pub struct RunView<'a> {
     pub world: &'a World,
     pub pacer: &'a FramePacer,
     pub stats: &'a EncodeStats,
-    pub outputs: &'a OutputSet,
+    /// Every program's outputs: this run's own first (no name), then those beside it.
+    pub outputs: &'a [(Option<&'a str>, &'a OutputSet)],
     pub rundown: Option<&'a Rundown>,
     /// Whether live capture runs.
     pub live: bool,
@@ -67,16 +69,19 @@ impl StatusMeter {
         read_outputs(&mut s, run.outputs, &self.output_kbps);
     }
 
-    fn measure(&mut self, rendered: u64, stats: &EncodeStats, outputs: &OutputSet) {
+    fn measure(
+        &mut self,
+        rendered: u64,
+        stats: &EncodeStats,
+        outputs: &[(Option<&str>, &OutputSet)],
+    ) {
         let bytes = stats.video_bytes.load(Relaxed) + stats.audio_bytes.load(Relaxed);
         let window = self.window_start.elapsed().as_secs_f64();
         if window >= 1.0 {
             self.fps = (rendered - self.window_rendered) as f64 / window;
             self.kbps = (bytes - self.window_bytes) as f64 * 8.0 / 1000.0 / window;
-            let sent: Vec<u64> = outputs
-                .outputs
-                .iter()
-                .map(|o| o.stats.bytes.load(Relaxed))
+            let sent: Vec<u64> = every_output(outputs)
+                .map(|(_, o)| o.stats.bytes.load(Relaxed))
                 .collect();
             self.output_kbps = sent
                 .iter()
@@ -130,12 +135,19 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
     s.timezone = Some(zone);
 }
 
-fn read_outputs(s: &mut ShowStatus, outputs: &OutputSet, kbps: &[f64]) {
-    s.outputs = outputs
-        .outputs
-        .iter()
+/// Each output with the name of the program it carries, in a fixed order.
+fn every_output<'a>(
+    sets: &'a [(Option<&'a str>, &'a OutputSet)],
+) -> impl Iterator<Item = (Option<&'a str>, &'a crate::output::OutputHandle)> {
+    sets.iter()
+        .flat_map(|(program, set)| set.outputs.iter().map(move |o| (*program, o)))
+}
+
+fn read_outputs(s: &mut ShowStatus, outputs: &[(Option<&str>, &OutputSet)], kbps: &[f64]) {
+    s.outputs = every_output(outputs)
         .enumerate()
-        .map(|(i, o)| OutputStatus {
+        .map(|(i, (program, o))| OutputStatus {
+            program: program.map(str::to_owned),
             kbps: kbps.get(i).copied().unwrap_or(0.0),
             url: redact(&o.target.url),
             state: format!("{:?}", o.stats.state()),

@@ -246,12 +246,19 @@ impl ShowRun {
 
     /// After a frame: the API's status, telemetry, the status line or progress bar.
     fn report(&mut self) {
+        let outputs: Vec<(Option<&str>, &OutputSet)> = std::iter::once((None, &self.outputs))
+            .chain(
+                self.others
+                    .iter()
+                    .map(|o| (Some(o.name.as_str()), &o.outputs)),
+            )
+            .collect();
         if self.services.api.is_some() {
             let view = RunView {
                 world: self.app.world(),
                 pacer: &self.pacer,
                 stats: &self.encoder.stats,
-                outputs: &self.outputs,
+                outputs: &outputs,
                 rundown: self.rundown.as_ref(),
                 live: self.services.vmc.is_some(),
             };
@@ -267,7 +274,7 @@ impl ShowRun {
             self.pacer.rendered,
             self.pacer.behind(),
             &self.encoder.stats,
-            &self.outputs,
+            &outputs,
         );
     }
 

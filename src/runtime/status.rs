@@ -78,7 +78,7 @@ impl Progress {
         rendered: u64,
         behind: u64,
         stats: &EncodeStats,
-        outputs: &OutputSet,
+        outputs: &[(Option<&str>, &OutputSet)],
     ) {
         if let Some(bar) = &self.bar {
             bar.set_position(frames);
@@ -94,11 +94,12 @@ impl Progress {
         let fps = (rendered - self.last_rendered) as f64 / since.as_secs_f64();
         let kbps = (bytes - self.last_bytes) as f64 * 8.0 / 1000.0 / since.as_secs_f64();
         let outs: Vec<String> = outputs
-            .outputs
             .iter()
-            .map(|o| {
+            .flat_map(|(program, set)| set.outputs.iter().map(move |o| (program, o)))
+            .map(|(program, o)| {
                 format!(
-                    "{} {:?} dropped {} reconnects {}",
+                    "{}{} {:?} dropped {} reconnects {}",
+                    program.map_or(String::new(), |p| format!("{p}: ")),
                     crate::output::redact(&o.target.url),
                     o.stats.state(),
                     o.stats.dropped.load(Ordering::Relaxed),

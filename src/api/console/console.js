@@ -18,7 +18,8 @@ const TEXT = {
     say: "Say now", say_placeholder: "A line for the host to say next",
     gesture: "Play gesture", health: "Health", render_fps: "Rendered fps",
     repeated: "Repeated frames", bitrate: "Bitrate", memory: "Memory", uptime: "Uptime",
-    output: "Output", state: "State", dropped: "Dropped", reconnects: "Reconnects",
+    program: "Program", main_program: "main", output: "Output", state: "State",
+    dropped: "Dropped", reconnects: "Reconnects",
     last_hour: "Last hour", events: "Comments per minute", feed: "On air and in the room",
     ack: "Seen", live: "live", reconnecting: "reconnecting", done: "Done",
     current_product: "(current product)", none: "—", seconds_left: "s left",
@@ -35,7 +36,8 @@ const TEXT = {
     say: "立即播报", say_placeholder: "让主播接下来说的话",
     gesture: "播放动作", health: "运行状态", render_fps: "渲染帧率",
     repeated: "重复帧", bitrate: "码率", memory: "内存", uptime: "运行时长",
-    output: "输出", state: "状态", dropped: "丢包", reconnects: "重连",
+    program: "节目", main_program: "主节目", output: "输出", state: "状态",
+    dropped: "丢包", reconnects: "重连",
     last_hour: "最近一小时", events: "每分钟评论", feed: "播出与直播间",
     ack: "已读", live: "在线", reconnecting: "重连中", done: "已完成",
     current_product: "（当前商品）", none: "—", seconds_left: "秒",
@@ -146,7 +148,7 @@ function showStatus(s) {
   $("bitrate").textContent = `${Math.round(s.bitrate_kbps || 0)} kb/s`;
   $("memory").textContent = s.rss_bytes ? `${Math.round(s.rss_bytes / 1048576)} MiB` : t("none");
   $("uptime").textContent = duration(s.uptime_seconds || 0);
-  showOutputs(s.outputs || []);
+  showOutputs(s.outputs || [], (s.program && s.program.name) || t("main_program"));
 }
 
 function cell(row, text, cls) {
@@ -156,11 +158,14 @@ function cell(row, text, cls) {
   row.appendChild(td);
 }
 
-function showOutputs(outputs) {
+// Every program's outputs; `own` names this run's own picture, whose outputs carry no
+// program name.
+function showOutputs(outputs, own) {
   const body = document.querySelector("#outputs tbody");
   body.replaceChildren();
   for (const o of outputs) {
     const row = document.createElement("tr");
+    cell(row, o.program || own);
     cell(row, o.url);
     cell(row, o.state, o.state);
     cell(row, String(Math.round(o.kbps || 0)));
