@@ -548,6 +548,24 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     };
     let gliding = drawn_as("glide", 1);
     assert!(gliding.len() >= 15, "glide frames: {gliding:?}");
+    // Each record but the first says what its frame cost; the frame-costs script sums
+    // them by kind, and finds the same glide frames.
+    assert!(records[0]["frame_ms"].is_null(), "{}", records[0]);
+    assert!(
+        records[1..]
+            .iter()
+            .all(|r| r["frame_ms"].as_f64().is_some_and(|ms| ms > 0.0)),
+        "frame_ms missing"
+    );
+    let costs = std::process::Command::new("python3")
+        .arg(repo().join("scripts/frame-costs.py"))
+        .arg(&telemetry)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&costs.stdout);
+    let glides = (text.lines().find(|l| l.starts_with("glide ")))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok());
+    assert_eq!(glides, Some(gliding.len()), "{text}");
 
     let at = |psnr: &[f64]| gliding.iter().map(|&i| psnr[i]).collect::<Vec<_>>();
     // Drawn at full size the same way, a glide frame is the frame drawn in full …

@@ -1,6 +1,7 @@
 //! `--telemetry FILE`: one JSON line per rendered frame with what the host's face and body
 //! did (mouth openness, shapes, eyes, gesture, pose, live capture), for checking lip sync
-//! and motion against the encoded program.
+//! and motion against the encoded program, and what each frame cost the loop in wall time
+//! (with `drawn`, how a run's frames were drawn: `scripts/frame-costs.py` sums them up).
 
 use super::RunError;
 use crate::presenter::{Eyes, Gaze, LiveStatus, Mood, Mouth, Performance};
@@ -8,11 +9,14 @@ use bevy::prelude::*;
 use serde_json::{Map, Value, json};
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::time::Instant;
 
 pub struct Telemetry {
     out: BufWriter<std::fs::File>,
     /// Whether live capture runs (its weight and packet counts are recorded too).
     live: bool,
+    /// When the last record was written: a frame's cost is the time between two.
+    last: Option<Instant>,
 }
 
 impl Telemetry {
@@ -24,6 +28,7 @@ impl Telemetry {
         Ok(Self {
             out: BufWriter::new(file),
             live,
+            last: None,
         })
     }
 
@@ -31,8 +36,17 @@ impl Telemetry {
     pub fn record(&mut self, world: &World, frame: u64, fps: u32) {
         let mouth = world.resource::<Mouth>();
         let performance = world.resource::<Performance>();
+        let now = Instant::now();
+        // Wall time since the last record: rendering, readback and what goes between
+        // frames. The first has none; in `stream`, which waits for the wall clock when
+        // ahead of it, the wait is included.
+        let frame_ms = self
+            .last
+            .replace(now)
+            .map(|last| (now - last).as_secs_f64() * 1000.0);
         let mut record = json!({
             "frame": frame,
+            "frame_ms": frame_ms.map(|ms| (ms * 10.0).round() / 10.0),
             "time": frame as f64 / fps as f64,
             "mouth": mouth.open,
             "shapes": mouth.shapes,
