@@ -26,13 +26,16 @@ pub struct StatusMeter {
     output_kbps: Vec<f64>,
 }
 
+/// A program's outputs with its name: `None` for the run's own picture.
+pub type ProgramOutputs<'a> = (Option<&'a str>, &'a OutputSet);
+
 /// What one status update reads.
 pub struct RunView<'a> {
     pub world: &'a World,
     pub pacer: &'a FramePacer,
     pub stats: &'a EncodeStats,
     /// Every program's outputs: this run's own first (no name), then those beside it.
-    pub outputs: &'a [(Option<&'a str>, &'a OutputSet)],
+    pub outputs: &'a [ProgramOutputs<'a>],
     pub rundown: Option<&'a Rundown>,
     /// Whether live capture runs.
     pub live: bool,
@@ -69,12 +72,7 @@ impl StatusMeter {
         read_outputs(&mut s, run.outputs, &self.output_kbps);
     }
 
-    fn measure(
-        &mut self,
-        rendered: u64,
-        stats: &EncodeStats,
-        outputs: &[(Option<&str>, &OutputSet)],
-    ) {
+    fn measure(&mut self, rendered: u64, stats: &EncodeStats, outputs: &[ProgramOutputs]) {
         let bytes = stats.video_bytes.load(Relaxed) + stats.audio_bytes.load(Relaxed);
         let window = self.window_start.elapsed().as_secs_f64();
         if window >= 1.0 {
@@ -136,14 +134,14 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
 }
 
 /// Each output with the name of the program it carries, in a fixed order.
-fn every_output<'a>(
-    sets: &'a [(Option<&'a str>, &'a OutputSet)],
+pub(super) fn every_output<'a>(
+    sets: &'a [ProgramOutputs<'a>],
 ) -> impl Iterator<Item = (Option<&'a str>, &'a crate::output::OutputHandle)> {
     sets.iter()
         .flat_map(|(program, set)| set.outputs.iter().map(move |o| (*program, o)))
 }
 
-fn read_outputs(s: &mut ShowStatus, outputs: &[(Option<&str>, &OutputSet)], kbps: &[f64]) {
+fn read_outputs(s: &mut ShowStatus, outputs: &[ProgramOutputs], kbps: &[f64]) {
     s.outputs = every_output(outputs)
         .enumerate()
         .map(|(i, (program, o))| OutputStatus {

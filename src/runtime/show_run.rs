@@ -2,7 +2,7 @@
 
 use super::audio::{AudioOptions, ShowAudio, encode_settings};
 use super::fault::Fault;
-use super::meter::{RunView, StatusMeter};
+use super::meter::{ProgramOutputs, RunView, StatusMeter};
 use super::pacer::FramePacer;
 use super::programs::{self, OtherProgram};
 use super::rundown::{DayClock, Rundown};
@@ -246,7 +246,7 @@ impl ShowRun {
 
     /// After a frame: the API's status, telemetry, the status line or progress bar.
     fn report(&mut self) {
-        let outputs: Vec<(Option<&str>, &OutputSet)> = std::iter::once((None, &self.outputs))
+        let outputs: Vec<ProgramOutputs> = std::iter::once((None, &self.outputs))
             .chain(
                 self.others
                     .iter()

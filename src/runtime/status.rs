@@ -1,8 +1,8 @@
 //! Stop requests, the `render` progress bar and the `stream` status line.
 
 use super::Pacing;
+use super::meter::{ProgramOutputs, every_output};
 use crate::encode::EncodeStats;
-use crate::output::OutputSet;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -78,7 +78,7 @@ impl Progress {
         rendered: u64,
         behind: u64,
         stats: &EncodeStats,
-        outputs: &[(Option<&str>, &OutputSet)],
+        outputs: &[ProgramOutputs],
     ) {
         if let Some(bar) = &self.bar {
             bar.set_position(frames);
@@ -93,9 +93,7 @@ impl Progress {
             stats.video_bytes.load(Ordering::Relaxed) + stats.audio_bytes.load(Ordering::Relaxed);
         let fps = (rendered - self.last_rendered) as f64 / since.as_secs_f64();
         let kbps = (bytes - self.last_bytes) as f64 * 8.0 / 1000.0 / since.as_secs_f64();
-        let outs: Vec<String> = outputs
-            .iter()
-            .flat_map(|(program, set)| set.outputs.iter().map(move |o| (program, o)))
+        let outs: Vec<String> = every_output(outputs)
             .map(|(program, o)| {
                 format!(
                     "{}{} {:?} dropped {} reconnects {}",
