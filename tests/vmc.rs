@@ -10,7 +10,7 @@ fn osc(address: &str, args: &[Value]) -> Vec<u8> {
     fn pad(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(s.as_bytes());
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }

@@ -378,8 +378,8 @@ impl Chain {
         self.joints
             .iter()
             .map(|j| {
-                parent = parent
-                    * Affine3A::from_scale_rotation_translation(j.scale, j.rotation, j.translation);
+                parent *=
+                    Affine3A::from_scale_rotation_translation(j.scale, j.rotation, j.translation);
                 parent
             })
             .collect()
@@ -421,12 +421,11 @@ impl Chain {
                 .try_normalize()
                 .unwrap_or(joint.axis);
             joint.rotation = joint.rest * Quat::from_rotation_arc(joint.axis, to);
-            parent = parent
-                * Affine3A::from_scale_rotation_translation(
-                    joint.scale,
-                    joint.rotation,
-                    joint.translation,
-                );
+            parent *= Affine3A::from_scale_rotation_translation(
+                joint.scale,
+                joint.rotation,
+                joint.translation,
+            );
         }
     }
 }

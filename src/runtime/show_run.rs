@@ -431,7 +431,7 @@ pub(super) fn start_outputs(
     let recording = RecordingOptions {
         segment: (r.segment_minutes > 0.0)
             .then(|| Duration::from_secs_f64(r.segment_minutes * 60.0)),
-        keep_bytes: (r.keep_gb > 0.0).then(|| (r.keep_gb * 1e9) as u64),
+        keep_bytes: (r.keep_gb > 0.0).then_some((r.keep_gb * 1e9) as u64),
     };
     let mut handles = Vec::new();
     for target in targets {

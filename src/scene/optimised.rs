@@ -213,7 +213,7 @@ fn slice_of<'a>(view: &Value, buffer: &'a [u8]) -> Result<&'a [u8], String> {
 
 /// Appends `data` to the blob (4-byte aligned) and points `view` at it.
 fn place(blob: &mut Vec<u8>, data: &[u8], mut view: Value) -> Value {
-    while blob.len() % 4 != 0 {
+    while !blob.len().is_multiple_of(4) {
         blob.push(0);
     }
     view["buffer"] = json!(0);
@@ -236,7 +236,7 @@ fn decode_meshopt(m: &Value, sources: &[Vec<u8>]) -> Result<Vec<u8>, String> {
     // check the encoded input against its length (they are safe on untrusted data).
     let code = unsafe {
         match m["mode"].as_str() {
-            Some("ATTRIBUTES") if stride % 4 == 0 && stride <= 256 => {
+            Some("ATTRIBUTES") if stride.is_multiple_of(4) && stride <= 256 => {
                 meshopt::ffi::meshopt_decodeVertexBuffer(
                     out.as_mut_ptr().cast(),
                     count,
@@ -245,7 +245,7 @@ fn decode_meshopt(m: &Value, sources: &[Vec<u8>]) -> Result<Vec<u8>, String> {
                     src.len(),
                 )
             }
-            Some("TRIANGLES") if (stride == 2 || stride == 4) && count % 3 == 0 => {
+            Some("TRIANGLES") if (stride == 2 || stride == 4) && count.is_multiple_of(3) => {
                 meshopt::ffi::meshopt_decodeIndexBuffer(
                     out.as_mut_ptr().cast(),
                     count,
@@ -468,11 +468,11 @@ fn read_accessor(doc: &Value, blob: &[u8], a: &Value) -> Result<Vec<f32>, String
 /// A GLB container of `doc` and `blob`.
 fn glb(doc: &Value, blob: &[u8]) -> Vec<u8> {
     let mut text = serde_json::to_vec(doc).unwrap_or_default();
-    while text.len() % 4 != 0 {
+    while !text.len().is_multiple_of(4) {
         text.push(b' ');
     }
     let mut bin = blob.to_vec();
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let total = 12 + 8 + text.len() + 8 + bin.len();

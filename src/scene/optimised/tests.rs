@@ -14,12 +14,12 @@ fn packed(dir: &Path) -> PathBuf {
         .map(|b| *b as u8)
         .collect();
     let mut bin = encoded.clone();
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let indices_at = bin.len();
     bin.extend_from_slice(&indices);
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let normals_at = bin.len();
