@@ -35,6 +35,18 @@ pub enum OutputError {
     },
 }
 
+/// A program's outputs with its name: `None` for the run's own picture, a name for a
+/// program made beside it.
+pub type ProgramOutputs<'a> = (Option<&'a str>, &'a OutputSet);
+
+/// Each output of `sets` with the name of the program it carries, in their order.
+pub fn every_output<'a>(
+    sets: &'a [ProgramOutputs<'a>],
+) -> impl Iterator<Item = (Option<&'a str>, &'a OutputHandle)> {
+    sets.iter()
+        .flat_map(|(program, set)| set.outputs.iter().map(move |o| (*program, o)))
+}
+
 /// All outputs of a show. The main thread keeps this (for status and for closing);
 /// the encoder gets a [`Fanout`] that only feeds the queues.
 pub struct OutputSet {

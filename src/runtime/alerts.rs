@@ -6,7 +6,7 @@
 //! webhook never touches the show.
 
 use crate::encode::EncodeStats;
-use crate::output::{OutputSet, OutputState, OutputStats, redact};
+use crate::output::{OutputState, OutputStats, ProgramOutputs, every_output, redact};
 use crossbeam_channel::Sender;
 use serde_json::json;
 use std::collections::VecDeque;
@@ -88,7 +88,7 @@ impl Alerts {
         show_file: &std::path::Path,
         webhook: Option<&str>,
         limits: AlertLimits,
-        outputs: &[&OutputSet],
+        outputs: &[ProgramOutputs],
         encoded: Arc<EncodeStats>,
         feed: Option<crate::api::Feed>,
     ) -> Self {
@@ -135,8 +135,8 @@ impl Alerts {
             notifier: notifier.clone(),
             limits,
             // Every program's: a vertical program's platform going down is as much news.
-            outputs: (outputs.iter().flat_map(|set| &set.outputs))
-                .map(|o| (redact(&o.target.url), o.stats.clone()))
+            outputs: every_output(outputs)
+                .map(|(_, o)| (redact(&o.target.url), o.stats.clone()))
                 .collect(),
             seen: Vec::new(),
             encoded,

@@ -5,7 +5,7 @@ use super::pacer::FramePacer;
 use super::rundown::Rundown;
 use crate::api::{OutputStatus, ShowStatus};
 use crate::encode::EncodeStats;
-use crate::output::{OutputSet, redact};
+use crate::output::{ProgramOutputs, every_output, redact};
 use crate::presenter::{LiveStatus, Performance};
 use crate::stage::{MediaTime, SpeechTimeline};
 use bevy::prelude::*;
@@ -25,9 +25,6 @@ pub struct StatusMeter {
     output_bytes: Vec<u64>,
     output_kbps: Vec<f64>,
 }
-
-/// A program's outputs with its name: `None` for the run's own picture.
-pub type ProgramOutputs<'a> = (Option<&'a str>, &'a OutputSet);
 
 /// What one status update reads.
 pub struct RunView<'a> {
@@ -131,14 +128,6 @@ fn read_rundown(s: &mut ShowStatus, rundown: &Rundown, now: f64) {
     let (local, zone) = rundown.local_time(now);
     s.local_time = Some(local);
     s.timezone = Some(zone);
-}
-
-/// Each output with the name of the program it carries, in a fixed order.
-pub(super) fn every_output<'a>(
-    sets: &'a [ProgramOutputs<'a>],
-) -> impl Iterator<Item = (Option<&'a str>, &'a crate::output::OutputHandle)> {
-    sets.iter()
-        .flat_map(|(program, set)| set.outputs.iter().map(move |o| (*program, o)))
 }
 
 fn read_outputs(s: &mut ShowStatus, outputs: &[ProgramOutputs], kbps: &[f64]) {

@@ -2,7 +2,7 @@
 
 use super::audio::{AudioOptions, ShowAudio, encode_settings};
 use super::fault::Fault;
-use super::meter::{ProgramOutputs, RunView, StatusMeter};
+use super::meter::{RunView, StatusMeter};
 use super::pacer::FramePacer;
 use super::programs::{self, OtherProgram};
 use super::rundown::{DayClock, Rundown};
@@ -19,7 +19,9 @@ use crate::capture::{CaptureRequest, CaptureSpec, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, EncodeSummary, EncoderThread, Encoding, VideoEncoder};
 use crate::media::{AudioSource, MediaClock, VideoFrame};
-use crate::output::{OutputError, OutputHandle, OutputSet, OutputTarget, RecordingOptions};
+use crate::output::{
+    OutputError, OutputHandle, OutputSet, OutputTarget, ProgramOutputs, RecordingOptions,
+};
 use crate::scene::{LoadedScene, ViewCamera};
 use crate::stage::{OnAirNow, ProgramFeeds, SpeechTimeline};
 use bevy::prelude::*;
@@ -123,9 +125,7 @@ impl ShowRun {
         others.iter_mut().for_each(OtherProgram::start_encoder);
         let encoder =
             EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
-        let watched: Vec<&OutputSet> = std::iter::once(&outputs)
-            .chain(others.iter().map(|o| &o.outputs))
-            .collect();
+        let watched = program_outputs(&outputs, &others);
         let alerts = Alerts::start(
             &show.name,
             &show.source,
@@ -246,13 +246,7 @@ impl ShowRun {
 
     /// After a frame: the API's status, telemetry, the status line or progress bar.
     fn report(&mut self) {
-        let outputs: Vec<ProgramOutputs> = std::iter::once((None, &self.outputs))
-            .chain(
-                self.others
-                    .iter()
-                    .map(|o| (Some(o.name.as_str()), &o.outputs)),
-            )
-            .collect();
+        let outputs = program_outputs(&self.outputs, &self.others);
         if self.services.api.is_some() {
             let view = RunView {
                 world: self.app.world(),
@@ -363,6 +357,14 @@ fn drain_and_close(
 
 /// Closes every output with its trailer: each output's url and the bytes it wrote, and
 /// the errors met on the way.
+/// Every program's outputs, the run's own first (no name), then those beside it: what the
+/// alerts, `/status` and the status line report on.
+fn program_outputs<'a>(own: &'a OutputSet, others: &'a [OtherProgram]) -> Vec<ProgramOutputs<'a>> {
+    std::iter::once((None, own))
+        .chain(others.iter().map(|o| (Some(o.name.as_str()), &o.outputs)))
+        .collect()
+}
+
 pub(super) fn close_outputs(outputs: OutputSet) -> (Vec<(String, u64)>, Vec<OutputError>) {
     let bytes: Vec<u64> = (outputs.outputs.iter())
         .map(|o| o.stats.bytes.load(Ordering::Relaxed))

@@ -1,8 +1,8 @@
 //! Stop requests, the `render` progress bar and the `stream` status line.
 
 use super::Pacing;
-use super::meter::{ProgramOutputs, every_output};
 use crate::encode::EncodeStats;
+use crate::output::{ProgramOutputs, every_output};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
