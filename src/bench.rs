@@ -156,6 +156,7 @@ pub fn render_only(
     status.drain(std::time::Duration::from_secs(30));
     let seconds = started.elapsed().as_secs_f64();
     let passes = render_passes(app.world());
+    let batching = crate::scene::batching(&app);
     let after = drawn(&app);
     drop(app);
     let got = consumer.join().unwrap_or(0).saturating_sub(untimed);
@@ -179,6 +180,7 @@ pub fn render_only(
             ("frames_held", (after.held - before.held).to_string()),
             ("frames_glide", (after.glide - before.glide).to_string()),
             ("adapter", format!("\"{adapter}\"")),
+            ("batching", batching.to_string()),
             ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
         ],
     }];

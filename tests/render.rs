@@ -643,6 +643,64 @@ fn render_small(
 /// `render.msaa` takes 1, 2, 4 or 8, but a renderer may lack some (lavapipe has 1 and 4):
 /// the show draws with the most samples it has up to the count asked for. Before, 2 or 8
 /// stopped the renderer on its first frame and `render` wrote an empty file, exiting 0.
+/// `bench render`: its figures say where the meshes were batched (on a CPU renderer, on
+/// the CPU: `scene::cpu_batching`) and break a frame down by pass, and the raw frames it
+/// writes are the scene, drawn (with Bevy's two choices of batching disagreeing, nothing
+/// but the clear colour was).
+#[test]
+fn bench_render_batches_where_the_renderer_is_and_draws_the_scene() {
+    let dir = Scratch::new("bench-render");
+    let raw = dir.path("frames.rgba");
+    let show = fixture("colour_panels.toml");
+    let out = run_ok(&[
+        "bench",
+        "render",
+        show.to_str().unwrap(),
+        "--frames",
+        "10",
+        "--size",
+        "320x180",
+        "--raw",
+        raw.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let figures = (stdout.lines())
+        .find(|l| l.starts_with("render_only "))
+        .unwrap_or_else(|| panic!("no render_only figures in:\n{stdout}"));
+    assert!(figures.contains(" frames=10 "), "{figures}");
+    let on_cpu = figures.contains(", Cpu)\"");
+    let batching = if on_cpu {
+        " batching=cpu"
+    } else {
+        " batching=gpu"
+    };
+    assert!(figures.contains(batching), "want{batching}: {figures}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("render_pass pass=")),
+        "no per-pass breakdown:\n{stdout}"
+    );
+    let bytes = std::fs::read(&raw).unwrap();
+    let size = 320 * 180 * 4;
+    assert_eq!(bytes.len(), 10 * size, "ten 320x180 RGBA frames");
+    let rgb = bytes[9 * size..]
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let last = (320, 180, rgb);
+    assert_colour_near(
+        patch_mean(&last, 160, 20, 4),
+        [0x33, 0x66, 0xcc],
+        6.0,
+        "backdrop",
+    );
+    assert_colour_near(
+        patch_mean(&last, 82, 90, 4),
+        [0xe0, 0xc0, 0x20],
+        6.0,
+        "card",
+    );
+}
+
 #[test]
 fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
     let dir = Scratch::new("msaa-fallback");

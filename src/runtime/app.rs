@@ -50,6 +50,7 @@ pub fn headless_plugins() -> PluginGroupBuilder {
             synchronous_pipeline_compilation: true,
             ..default()
         })
+        .add_after::<RenderPlugin>(crate::scene::CpuBatchingPlugin)
         .disable::<WinitPlugin>()
         .disable::<LogPlugin>()
         // Each update renders its own frame before returning: simple to drain at shutdown,

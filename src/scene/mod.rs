@@ -1,12 +1,14 @@
 //! The showroom: its description on disk, and the plugin that builds it in the Bevy world.
 
 mod compose;
+mod cpu_batching;
 mod description;
 mod lean_lighting;
 pub mod optimised;
 mod spawn;
 
 pub use compose::{Compose, ComposeCamera};
+pub use cpu_batching::{CpuBatchingPlugin, batching};
 pub use description::*;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,

@@ -64,6 +64,7 @@ pub fn window_app(
                 synchronous_pipeline_compilation: true,
                 ..default()
             })
+            .add_after::<bevy::render::RenderPlugin>(crate::scene::CpuBatchingPlugin)
             .disable::<LogPlugin>(),
     );
     super::app::add_show_plugins(
