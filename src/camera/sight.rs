@@ -200,7 +200,6 @@ mod tests {
             "{problems:?}"
         );
         // A step in front of the camera, off the line to the cake: she fills the picture.
-        let mut scene = scene;
         let eye = Vec3::from(cake.position);
         let toward = (Vec3::from(cake.look_at) - eye).normalize();
         let aside = eye + toward * 1.0 + toward.cross(Vec3::Y).normalize() * 0.45;
