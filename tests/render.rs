@@ -18,20 +18,7 @@ fn render_fixture_to_flv_and_mp4_with_known_colours() {
         ]);
         assert_media(&out, 640, 360, 30, 3.0);
 
-        let frame = rgb_frame(&out, 45);
-        // Backdrop (top middle) and the yellow card (left of centre), as written in the scene.
-        assert_colour_near(
-            patch_mean(&frame, 320, 40, 8),
-            [0x33, 0x66, 0xcc],
-            10.0,
-            "backdrop",
-        );
-        assert_colour_near(
-            patch_mean(&frame, 165, 180, 8),
-            [0xe0, 0xc0, 0x20],
-            10.0,
-            "yellow card",
-        );
+        assert_colour_panels(&rgb_frame(&out, 45), 10.0);
     }
 }
 
@@ -686,19 +673,17 @@ fn bench_render_batches_where_the_renderer_is_and_draws_the_scene() {
         .chunks_exact(4)
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
-    let last = (320, 180, rgb);
-    assert_colour_near(
-        patch_mean(&last, 160, 20, 4),
-        [0x33, 0x66, 0xcc],
-        6.0,
-        "backdrop",
-    );
-    assert_colour_near(
-        patch_mean(&last, 82, 90, 4),
-        [0xe0, 0xc0, 0x20],
-        6.0,
-        "card",
-    );
+    assert_colour_panels(&(320, 180, rgb), 6.0);
+}
+
+/// The colour-panel fixture's backdrop (top middle) and yellow card (left of centre), as
+/// written in its scene, in a frame of any size of its 16:9 picture.
+fn assert_colour_panels(frame: &(u32, u32, Vec<u8>), tolerance: f64) {
+    let at = |v: u32| v * frame.0 / 640;
+    let backdrop = patch_mean(frame, at(320), at(40), at(8).max(2));
+    assert_colour_near(backdrop, [0x33, 0x66, 0xcc], tolerance, "backdrop");
+    let card = patch_mean(frame, at(165), at(180), at(8).max(2));
+    assert_colour_near(card, [0xe0, 0xc0, 0x20], tolerance, "yellow card");
 }
 
 #[test]
