@@ -4,9 +4,9 @@
 //! them ("GPU preprocessing": instance data, indirect draw parameters, bin unpacking, a
 //! few dispatches per view). On a GPU that is free; on lavapipe each dispatch is shader
 //! code on the same two cores that rasterise, for a set of a few dozen meshes. Batching
-//! them on the CPU, as Bevy does where compute shaders are missing, made a held 720p
-//! frame 13–17 % faster and the fixed cost of a frame (64×36) 11–24 % lower on two cores,
-//! with the same picture to 52 dB (README, Performance).
+//! them on the CPU, as Bevy does where compute shaders are missing, cut a frame's cost
+//! before its pixels (64×36) by about a fifth and made held 720p frames 2–8 % faster on
+//! two cores, with the same picture (README, Performance).
 //!
 //! Bevy decides twice: `MeshRenderPlugin` picks its instance path in its `finish` from
 //! [`GpuPreprocessingSupport`], and `RenderStartup` measures the device again for the
