@@ -627,9 +627,6 @@ fn render_small(
     (out, log)
 }
 
-/// `render.msaa` takes 1, 2, 4 or 8, but a renderer may lack some (lavapipe has 1 and 4):
-/// the show draws with the most samples it has up to the count asked for. Before, 2 or 8
-/// stopped the renderer on its first frame and `render` wrote an empty file, exiting 0.
 /// `bench render`: its figures say where the meshes were batched (on a CPU renderer, on
 /// the CPU: `scene::cpu_batching`) and break a frame down by pass, and the raw frames it
 /// writes are the scene, drawn (with Bevy's two choices of batching disagreeing, nothing
@@ -686,6 +683,9 @@ fn assert_colour_panels(frame: &(u32, u32, Vec<u8>), tolerance: f64) {
     assert_colour_near(card, [0xe0, 0xc0, 0x20], tolerance, "yellow card");
 }
 
+/// `render.msaa` takes 1, 2, 4 or 8, but a renderer may lack some (lavapipe has 1 and 4):
+/// the show draws with the most samples it has up to the count asked for. Before, 2 or 8
+/// stopped the renderer on its first frame and `render` wrote an empty file, exiting 0.
 #[test]
 fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
     let dir = Scratch::new("msaa-fallback");
