@@ -321,7 +321,7 @@ fn choose_frame(
         let meshes = children
             .iter_descendants(root)
             .filter(|e| bounds.contains(*e));
-        find_her(meshes.collect(), &bounds, &lights, &view)
+        find_her(meshes.collect(), &bounds, &lights, &view, clip_from_world)
     });
     let size = view.size;
     let held = !backdrop.stale && !backdrop.with_her && backdrop.view == Some(view);
@@ -360,11 +360,12 @@ fn find_her(
     bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
     lights: &Query<(&DirectionalLight, &GlobalTransform)>,
     view: &View,
+    clip_from_world: Mat4,
 ) -> Option<(her::Needs, Vec<Vec3>)> {
     let parts = part_boxes(meshes.iter().copied(), bounds);
-    let lights: Vec<her::Across> = (lights.iter())
+    let lights: Vec<Dir3> = (lights.iter())
         .filter(|(l, _)| l.shadow_maps_enabled)
-        .map(|(_, t)| her::Across::light(t.forward()))
+        .map(|(_, t)| t.forward())
         .collect();
     let (shades, points) = shades_of(&parts, &lights)?;
     let (eye, forward) = (view.transform.translation, view.transform.forward().into());
@@ -375,6 +376,7 @@ fn find_her(
         shades,
         eye,
         forward,
+        clip_from_world: Some(clip_from_world),
     };
     Some((needs, points))
 }
@@ -428,12 +430,9 @@ fn view_of(
 
 /// The boxes her shadow can fall in, one for each of her `parts` (world boxes, padded here
 /// by [`PAD_FRACTION`] of her size): the part and where it is cast on the floor under her
-/// along each of the `lights` (and seen across them). Also their corners, for her
-/// rectangle. `None` without parts, or when a light does not shine down.
-fn shades_of(
-    parts: &[(Vec3, Vec3)],
-    lights: &[her::Across],
-) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
+/// along each of the shadow-casting `lights`. Also their corners, for her rectangle.
+/// `None` without parts, or when a light does not shine down.
+fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
     let (lo, hi) = around(parts.iter().copied())?;
     let pad = Vec3::splat((hi - lo).max_element() * PAD_FRACTION);
     let floor = lo.y - pad.y;
@@ -442,12 +441,18 @@ fn shades_of(
         let (lo, hi) = (*lo - pad, *hi + pad);
         let part = corners(lo, hi);
         let mut cast = part.to_vec();
-        for light in lights {
-            cast.extend(shadow_on_floor(&part, light.toward, floor)?);
+        for toward in lights {
+            cast.extend(shadow_on_floor(&part, *toward, floor)?);
         }
+        let on_floor = if lights.is_empty() {
+            &cast[..]
+        } else {
+            &cast[8..]
+        };
         shades.push(her::Shade {
             bounds: around(cast.iter().map(|p| (*p, *p)))?,
-            across: lights.iter().map(|a| a.extent((lo, hi))).collect(),
+            part: (lo, hi),
+            footprint: around(on_floor.iter().map(|p| (*p, *p)))?,
         });
         points.extend(cast);
     }

@@ -35,8 +35,8 @@ pub(super) struct Her(pub(super) Option<Needs>);
 pub(super) struct Needs {
     /// Her meshes.
     pub(super) meshes: EntityHashSet,
-    /// Across each light that casts shadows.
-    pub(super) lights: Vec<Across>,
+    /// Where each light that casts shadows shines.
+    pub(super) lights: Vec<Dir3>,
     /// Where each of her parts may cast its shadow.
     pub(super) shades: Vec<Shade>,
     /// Where the camera is and where it looks.
@@ -44,43 +44,9 @@ pub(super) struct Needs {
     pub(super) forward: Vec3,
     /// How far along `forward` the host camera draws: past her and her shadow.
     pub(super) far: f32,
-}
-
-/// How many directions across a light a shadow is measured along.
-const ACROSS: usize = 4;
-
-/// Four directions across a light (square to it, 45° apart). A box's shadow can fall on
-/// another box only where their extents along all four overlap: the light sees them
-/// overlap. Two would do; four cut the corners of a box seen aslant.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Across {
-    /// Where the light shines.
-    pub(super) toward: Dir3,
-    axes: [Vec3; ACROSS],
-}
-
-/// A box's extent along each of [`Across`]'s directions.
-type Extent = [(f32, f32); ACROSS];
-
-impl Across {
-    /// Across a light shining `toward`.
-    pub(super) fn light(toward: Dir3) -> Self {
-        let along = Vec3::from(toward);
-        let u = along.any_orthonormal_vector();
-        let v = along.cross(u);
-        let diagonal = std::f32::consts::FRAC_1_SQRT_2;
-        let axes = [u, v, (u + v) * diagonal, (u - v) * diagonal];
-        Across { toward, axes }
-    }
-
-    /// The box `lo`..`hi` as the light sees it.
-    pub(super) fn extent(&self, (lo, hi): (Vec3, Vec3)) -> Extent {
-        let points = corners(lo, hi);
-        self.axes.map(|axis| {
-            let along = points.iter().map(|p| p.dot(axis));
-            along.fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)))
-        })
-    }
+    /// Where the picture sees the world, to tell whether one box may hide another on
+    /// screen; `None`: wherever their depths allow.
+    pub(super) clip_from_world: Option<Mat4>,
 }
 
 /// Where one of her parts may cast its shadow.
@@ -88,8 +54,11 @@ impl Across {
 pub(super) struct Shade {
     /// The part (padded) and where it is cast on the floor, as one box.
     pub(super) bounds: (Vec3, Vec3),
-    /// The part's [`Extent`] across each light, in [`Needs::lights`]' order.
-    pub(super) across: Vec<Extent>,
+    /// The part itself (padded).
+    pub(super) part: (Vec3, Vec3),
+    /// Where it is cast on the floor under her (flat), from every light; the part itself
+    /// without shadow-casting lights.
+    pub(super) footprint: (Vec3, Vec3),
 }
 
 impl Needs {
@@ -100,31 +69,48 @@ impl Needs {
         self.shaded(piece) || self.hides(piece)
     }
 
-    /// Whether her shadow may fall on the box `piece`: for one of her parts, it meets the
-    /// box the part's shadow falls in, and one light sees the two overlap. (Without
-    /// shadow-casting lights, whether it meets the part.)
-    pub(super) fn shaded(&self, (lo, hi): (Vec3, Vec3)) -> bool {
-        let seen: Vec<Extent> = self.lights.iter().map(|l| l.extent((lo, hi))).collect();
-        let overlap =
-            |a: &Extent, b: &Extent| a.iter().zip(b).all(|(a, b)| a.0 <= b.1 && b.0 <= a.1);
-        let falls_on = |shade: &Shade| {
-            let (shade_lo, shade_hi) = shade.bounds;
-            let meets = lo.cmple(shade_hi).all() && hi.cmpge(shade_lo).all();
-            let lit = seen.is_empty() || seen.iter().zip(&shade.across).any(|(a, b)| overlap(a, b));
-            meets && lit
+    /// Whether her shadow may fall on the box `piece`: the box of one of her parts, moved
+    /// along one light, meets it. (Without shadow-casting lights, whether it meets a part
+    /// or where the part is cast.)
+    pub(super) fn shaded(&self, piece: (Vec3, Vec3)) -> bool {
+        if self.lights.is_empty() {
+            let meets = |b: (Vec3, Vec3)| piece.0.cmple(b.1).all() && piece.1.cmpge(b.0).all();
+            return self
+                .shades
+                .iter()
+                .any(|s| meets(s.part) || meets(s.footprint));
+        }
+        let cast_on = |shade: &Shade| {
+            (self.lights.iter()).any(|toward| in_its_shadow(shade.part, piece, (*toward).into()))
         };
-        self.shades.iter().any(falls_on)
+        self.shades.iter().any(cast_on)
     }
 
+    /// Whether the box `piece` may stand between the camera and one of her parts or where
+    /// its shadow falls on the floor. (Where it falls on a piece, that piece is drawn as
+    /// itself and whatever hides it as its holdout, as over the floor.)
     fn hides(&self, piece: (Vec3, Vec3)) -> bool {
-        let may_hide = |shade: &Shade| self.may_hide(piece, shade.bounds);
+        let may_hide =
+            |s: &Shade| self.may_hide(piece, s.part) || self.may_hide(piece, s.footprint);
         self.within(piece) && self.shades.iter().any(may_hide)
     }
 
     /// Whether any of the box `piece` may stand between the camera and any of the box
-    /// `seen`.
+    /// `seen`: no wall between them puts it behind, some of it is nearer than all of
+    /// `seen` is far, and the two overlap in the picture.
     pub(super) fn may_hide(&self, piece: (Vec3, Vec3), seen: (Vec3, Vec3)) -> bool {
+        let nearer =
+            depths(piece, self.eye, self.forward).0 < depths(seen, self.eye, self.forward).1;
+        let overlap_in_picture = |clip_from_world: Mat4| match (
+            on_screen(piece, clip_from_world),
+            on_screen(seen, clip_from_world),
+        ) {
+            (Some(a), Some(b)) => a.0.cmple(b.1).all() && b.0.cmple(a.1).all(),
+            _ => true,
+        };
         !behind_a_wall(piece, seen, self.eye)
+            && nearer
+            && self.clip_from_world.is_none_or(overlap_in_picture)
     }
 
     /// Whether the box `piece` may hide anything the host camera draws for her: any of it is
@@ -147,6 +133,41 @@ fn behind_a_wall((lo, hi): (Vec3, Vec3), (seen_lo, seen_hi): (Vec3, Vec3), eye: 
     let before = hi.cmple(seen_lo) & eye.cmpge(hi);
     let beyond = lo.cmpge(seen_hi) & eye.cmple(lo);
     (before | beyond).any()
+}
+
+/// Whether the box `part`, moved any distance along `toward`, meets the box `piece`: the
+/// slab test of a moving box, exact for boxes (Bevy's shadow of the part falls within it).
+fn in_its_shadow(part: (Vec3, Vec3), piece: (Vec3, Vec3), toward: Vec3) -> bool {
+    let (mut first, mut last) = (0.0f32, f32::INFINITY);
+    for axis in 0..3 {
+        // How far the part moves along this axis to start and stop meeting the piece.
+        let (start, stop) = (piece.0[axis] - part.1[axis], piece.1[axis] - part.0[axis]);
+        let speed = toward[axis];
+        if speed.abs() < 1e-6 {
+            if start > 0.0 || stop < 0.0 {
+                return false;
+            }
+            continue;
+        }
+        let (a, b) = (start / speed, stop / speed);
+        (first, last) = (first.max(a.min(b)), last.min(a.max(b)));
+    }
+    first <= last
+}
+
+/// The box `lo`..`hi` in normalised device coordinates, as a rectangle; `None` when any
+/// of it is behind the camera.
+fn on_screen((lo, hi): (Vec3, Vec3), clip_from_world: Mat4) -> Option<(Vec2, Vec2)> {
+    let mut rect = (Vec2::MAX, Vec2::MIN);
+    for corner in corners(lo, hi) {
+        let clip = clip_from_world * corner.extend(1.0);
+        if clip.w <= 1e-4 {
+            return None;
+        }
+        let at = clip.truncate().truncate() / clip.w;
+        rect = (rect.0.min(at), rect.1.max(at));
+    }
+    Some(rect)
 }
 
 /// How far the host camera must draw to take in her and the boxes her shadow falls in,

@@ -96,7 +96,8 @@ fn her_needs() -> her::Needs {
     let body = (Vec3::new(-0.4, -0.05, -0.3), Vec3::new(0.4, 1.8, 0.3));
     let shades = vec![her::Shade {
         bounds: (body.0 - Vec3::new(0.0, 0.0, 0.7), body.1),
-        across: vec![],
+        part: body,
+        footprint: (Vec3::new(-0.4, -0.05, -1.0), Vec3::new(0.4, 0.0, -0.3)),
     }];
     let (eye, forward) = (Vec3::new(0.0, 1.5, 5.0), Vec3::NEG_Z);
     her::Needs {
@@ -151,6 +152,43 @@ fn she_is_drawn_with_what_her_shadow_falls_on_and_what_stands_before_her() {
     );
 }
 
+/// Seen from the side, a plinth behind her and beside her shadow stands on no line from
+/// the camera to her or her shadow, though no wall parts them: it is held out (its pixels
+/// come from the backdrop), where without the picture's view it was drawn as itself.
+#[test]
+fn what_stands_beside_her_and_her_shadow_in_the_picture_is_held_out() {
+    let eye = Vec3::new(3.0, 1.5, 5.0);
+    let view = Transform::from_translation(eye).looking_at(Vec3::ZERO, Vec3::Y);
+    let lens = Mat4::perspective_infinite_reverse_rh(50f32.to_radians(), 16.0 / 9.0, 0.1);
+    let blind = her::Needs {
+        eye,
+        forward: view.forward().into(),
+        ..her_needs()
+    };
+    let blind = her::Needs {
+        far: her::reach(&blind.shades, eye, blind.forward),
+        ..blind
+    };
+    let seeing = her::Needs {
+        clip_from_world: Some(lens * view.to_matrix().inverse()),
+        ..blind.clone()
+    };
+    let plinth = (Vec3::new(1.0, 0.0, -1.2), Vec3::new(1.5, 0.9, -0.8));
+    assert!(
+        blind.within(plinth) && blind.piece(plinth),
+        "no wall between them"
+    );
+    assert!(!seeing.piece(plinth), "beside her shadow in the picture");
+    assert!(
+        seeing.within(plinth),
+        "still held out: it may hide the floor drawn for her"
+    );
+    let counter = (Vec3::new(1.2, 0.0, 2.2), Vec3::new(1.8, 1.0, 2.8));
+    assert!(seeing.piece(counter), "between the camera and her");
+    let floor = (Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    assert!(seeing.piece(floor), "her shadow falls on it");
+}
+
 #[test]
 fn the_host_camera_draws_no_farther_than_she_needs() {
     let needs = her_needs();
@@ -192,7 +230,7 @@ fn her_shadow_is_cast_part_by_part() {
     let body = (Vec3::new(-0.2, 0.0, -0.2), Vec3::new(0.2, 1.8, 0.2));
     let arm = (Vec3::new(0.2, 1.3, -0.05), Vec3::new(1.0, 1.4, 0.05));
     let down_and_back = Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap();
-    let lights = vec![her::Across::light(down_and_back)];
+    let lights = vec![down_and_back];
     let (shades, points) = shades_of(&[body, arm], &lights).unwrap();
     assert_eq!((shades.len(), points.len()), (2, 32));
     let pad = 1.8 * PAD_FRACTION;
@@ -215,11 +253,11 @@ fn her_shadow_is_cast_part_by_part() {
     assert!(!needs.shaded(plinth), "no part of her casts a shadow there");
     let beside_her = (Vec3::new(0.5, 0.0, -0.2), Vec3::new(1.2, 1.0, 0.2));
     assert!(needs.shaded(beside_her), "under her arm");
-    // In the box the arm's shadow falls in, but high and far back: the light sees the
-    // arm's shadow fall short of it.
+    // In the box the arm's shadow falls in, but high and far back: the arm's shadow
+    // falls short of it.
     let shelf = (Vec3::new(0.5, 1.2, -1.5), Vec3::new(0.9, 1.4, -1.3));
     assert!(needs.shades[1].bounds.0.cmple(shelf.0).all());
-    assert!(!needs.shaded(shelf), "the light sees the arm miss it");
+    assert!(!needs.shaded(shelf), "the arm's shadow passes under it");
     assert!(shades_of(&[], &needs.lights).is_none());
 }
 
