@@ -63,8 +63,8 @@ pub(super) struct Shade {
 
 impl Needs {
     /// Whether a set piece with world box `piece` must be drawn as itself with her: her
-    /// shadow may fall on it, or it may stand between the camera and her or a box her
-    /// shadow falls in.
+    /// shadow may fall on it, or it may stand between the camera and her or where her
+    /// shadow falls on the floor.
     pub(super) fn piece(&self, piece: (Vec3, Vec3)) -> bool {
         self.shaded(piece) || self.hides(piece)
     }
