@@ -447,7 +447,7 @@ fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>
         let on_floor = if lights.is_empty() {
             &cast[..]
         } else {
-            &cast[8..]
+            &cast[part.len()..]
         };
         shades.push(her::Shade {
             bounds: around(cast.iter().map(|p| (*p, *p)))?,

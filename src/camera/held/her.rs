@@ -156,7 +156,9 @@ fn in_its_shadow(part: (Vec3, Vec3), piece: (Vec3, Vec3), toward: Vec3) -> bool 
 }
 
 /// The box `lo`..`hi` in normalised device coordinates, as a rectangle; `None` when any
-/// of it is behind the camera.
+/// of it is behind the camera. Not [`super::screen_rect`]: that one pads her rectangle
+/// for a frame's motion, and with that margin the plinth beside her in the demo's wide
+/// shot is drawn again (its opaque pass 41–42 ms against 35–37).
 fn on_screen((lo, hi): (Vec3, Vec3), clip_from_world: Mat4) -> Option<(Vec2, Vec2)> {
     let mut rect = (Vec2::MAX, Vec2::MIN);
     for corner in corners(lo, hi) {
