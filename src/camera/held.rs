@@ -11,8 +11,9 @@
 //!   shadows, the same anti-aliasing) in her rectangle only, as that rectangle of the
 //!   on-air camera's frustum (Bevy's `SubCameraView`), into a small image that each
 //!   program's compositor lays over the backdrop, under its graphics. Of the set it draws
-//!   only what her shadow falls on and what stands before her ([`her`]); elsewhere the
-//!   image is transparent and the backdrop shows.
+//!   only what her shadow falls on and what stands before her ([`her`]), a large piece
+//!   (a floor) only in the tiles of it she needs ([`tiles`]); elsewhere the image is
+//!   transparent and the backdrop shows.
 //!
 //! The rectangle covers the host and her shadow on the floor. A set frame is drawn
 //! whenever the camera moves (cuts), or the set changes (a mesh, light or material, a
@@ -45,6 +46,7 @@ mod layer;
 mod shadow;
 #[cfg(test)]
 mod tests;
+mod tiles;
 
 /// Draws held shots as the set once and the host each frame; added by whoever builds a
 /// headless show app with `render.held_shots` on.
@@ -59,6 +61,7 @@ impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
         let layer = layer::add(app, self.host.clone());
         holdout::add(app);
+        tiles::add(app);
         shadow::add(app);
         app.insert_resource(HeldShots {
             host: self.host.clone(),
@@ -233,14 +236,20 @@ fn notice_set_changes(
     moved: Query<
         Entity,
         (
-            // `Transform` too: moved this frame, propagated after this system runs.
+            // `Transform` too: moved this frame, propagated after this system runs. Bevy
+            // writes a root's `GlobalTransform` whenever anything below it changes (a child
+            // added, as the host camera's stand-ins are), and a root's follows its
+            // `Transform`: only children's count.
             Or<(
                 Changed<Transform>,
-                Changed<GlobalTransform>,
+                (Changed<GlobalTransform>, With<ChildOf>),
                 Changed<Visibility>,
             )>,
             Without<Camera>,
             Without<Node>,
+            // Not in the backdrop: drawn by the host camera alone.
+            Without<holdout::Holdout>,
+            Without<tiles::Tile>,
         ),
     >,
     lights: Query<
@@ -368,10 +377,12 @@ fn find_her(
         .map(|(_, t)| t.forward())
         .collect();
     let (shades, points) = shades_of(&parts, &lights)?;
+    let (lo, hi) = around(parts.iter().copied())?;
     let (eye, forward) = (view.transform.translation, view.transform.forward().into());
     let needs = her::Needs {
         meshes,
         far: her::reach(&shades, eye, forward),
+        ground: lo.y + padding(lo, hi).y,
         lights,
         shades,
         eye,
@@ -434,7 +445,7 @@ fn view_of(
 /// `None` without parts, or when a light does not shine down.
 fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
     let (lo, hi) = around(parts.iter().copied())?;
-    let pad = Vec3::splat((hi - lo).max_element() * PAD_FRACTION);
+    let pad = padding(lo, hi);
     let floor = lo.y - pad.y;
     let (mut shades, mut points) = (Vec::new(), Vec::new());
     for (lo, hi) in parts {
@@ -457,6 +468,12 @@ fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>
         points.extend(cast);
     }
     Some((shades, points))
+}
+
+/// The room around each of her parts, for her bounds `lo`..`hi`: [`PAD_FRACTION`] of her
+/// size.
+fn padding(lo: Vec3, hi: Vec3) -> Vec3 {
+    Vec3::splat((hi - lo).max_element() * PAD_FRACTION)
 }
 
 /// The world-space boxes of the meshes among `entities`, from their bounds (skinned

@@ -16,6 +16,7 @@
 //! holdout ([`super::holdout`]): depth, and a transparent colour.
 
 use super::holdout::{Holdout, Twinned};
+use super::tiles::{Tile, Tiled, ToCut};
 use super::{Frame, HostCamera};
 use crate::scene::{ActiveCamera, corners};
 use bevy::camera::primitives::Aabb;
@@ -44,6 +45,9 @@ pub(super) struct Needs {
     pub(super) forward: Vec3,
     /// How far along `forward` the host camera draws: past her and her shadow.
     pub(super) far: f32,
+    /// The height her feet rest at: her lowest point, and the room her parts are padded
+    /// by (her bounds reach a little below the floor she stands on).
+    pub(super) ground: f32,
     /// Where the picture sees the world, to tell whether one box may hide another on
     /// screen; `None`: wherever their depths allow.
     pub(super) clip_from_world: Option<Mat4>,
@@ -88,11 +92,14 @@ impl Needs {
 
     /// Whether the box `piece` may stand between the camera and one of her parts or where
     /// its shadow falls on the floor. (Where it falls on a piece, that piece is drawn as
-    /// itself and whatever hides it as its holdout, as over the floor.)
+    /// itself and whatever hides it as its holdout, as over the floor.) What lies under her
+    /// feet, seen from above, hides at most her soles, and its holdout hides them as well:
+    /// the floor before her is not drawn lit for that.
     fn hides(&self, piece: (Vec3, Vec3)) -> bool {
+        let underfoot = piece.1.y <= self.ground && self.eye.y > self.ground;
         let may_hide =
             |s: &Shade| self.may_hide(piece, s.part) || self.may_hide(piece, s.footprint);
-        self.within(piece) && self.shades.iter().any(may_hide)
+        !underfoot && self.within(piece) && self.shades.iter().any(may_hide)
     }
 
     /// Whether any of the box `piece` may stand between the camera and any of the box
@@ -253,23 +260,24 @@ pub(super) fn world_box(transform: &GlobalTransform, aabb: &Aabb) -> (Vec3, Vec3
 /// frames, and of the set in the host camera's view keeps each piece as itself where she
 /// needs it ([`Needs::piece`]), as its holdout where it may only hide what is drawn for
 /// her ([`Needs::within`]), and not at all elsewhere. On a glide the host camera draws the
-/// whole view, and no holdouts. Runs after Bevy's visibility checks, on their lists
-/// (which stay sorted).
+/// whole view, with no holdouts and no tiles. Runs after Bevy's visibility checks, on
+/// their lists (which stay sorted).
 #[allow(clippy::type_complexity)]
 pub(super) fn draw_only_what_she_needs(
     frame: Res<Frame>,
     her: Res<Her>,
+    mut to_cut: ResMut<ToCut>,
     mut on_air: Query<&mut VisibleEntities, (With<ActiveCamera>, Without<HostCamera>)>,
     mut host: Query<&mut VisibleEntities, (With<HostCamera>, Without<ActiveCamera>)>,
     bounds: Query<(&GlobalTransform, &Aabb)>,
-    holdouts: Query<&Holdout>,
-    twinned: Query<(), With<Twinned>>,
+    kinds: Kinds,
+    stand_ins: Query<(), Or<(With<Holdout>, With<Tile>)>>,
 ) {
     let meshes = TypeId::of::<Mesh3d>();
     let (backdrop, needs) = match (*frame, &her.0) {
         (Frame::Glide { .. }, _) => {
             if let Ok(mut visible) = host.single_mut() {
-                visible.get_mut(meshes).retain(|e| !holdouts.contains(*e));
+                visible.get_mut(meshes).retain(|e| !stand_ins.contains(*e));
             }
             return;
         }
@@ -283,26 +291,37 @@ pub(super) fn draw_only_what_she_needs(
             .retain(|e| !needs.meshes.contains(e));
     }
     if let Ok(mut visible) = host.single_mut() {
-        keep_what_she_needs(visible.get_mut(meshes), needs, &bounds, &holdouts, &twinned);
+        let list = visible.get_mut(meshes);
+        keep_what_she_needs(list, needs, &bounds, &kinds);
+        // Large ones among them are cut into tiles ([`super::tiles`]).
+        to_cut.0.clone_from(list);
     }
 }
 
-/// Of the host camera's meshes `list`, keeps her, each set piece she needs as itself, and
-/// the holdout of each piece that may only hide what is drawn for her.
+/// What a mesh is to the host camera: the holdout of a piece (which one), a piece with a
+/// holdout, a piece drawn as its tiles.
+pub(super) type Kinds<'w, 's> = Query<'w, 's, (Option<&'static Holdout>, Has<Twinned>, Has<Tiled>)>;
+
+/// Of the host camera's meshes `list`, keeps her, each set piece (or tile of one) she
+/// needs as itself, and the holdout of each that may only hide what is drawn for her. A
+/// piece cut into tiles is left to its tiles.
 pub(super) fn keep_what_she_needs(
     list: &mut Vec<Entity>,
     needs: &Needs,
     bounds: &Query<(&GlobalTransform, &Aabb)>,
-    holdouts: &Query<&Holdout>,
-    twinned: &Query<(), With<Twinned>>,
+    kinds: &Kinds,
 ) {
     let piece_box = |e: &Entity| bounds.get(*e).ok().map(|(t, aabb)| world_box(t, aabb));
+    let kind = |e: &Entity| {
+        let kind = kinds.get(*e).ok();
+        kind.map_or((None, false, false), |(h, twinned, tiled)| {
+            (h.map(|h| h.0), twinned, tiled)
+        })
+    };
     // Pieces without a twin (a blended material: light passes through) are drawn as
     // themselves; so is what they may hide, or they would be blended over nothing here
     // and then over their own copy in the backdrop.
-    let untwinned = |e: &&Entity| {
-        !needs.meshes.contains(*e) && !holdouts.contains(**e) && !twinned.contains(**e)
-    };
+    let untwinned = |e: &&Entity| !needs.meshes.contains(*e) && kind(e) == (None, false, false);
     let see_through: Vec<_> = (list.iter().filter(untwinned))
         .filter_map(piece_box)
         .filter(|piece| needs.within(*piece))
@@ -315,15 +334,19 @@ pub(super) fn keep_what_she_needs(
         if needs.meshes.contains(e) {
             return true;
         }
+        let (holdout_of, twinned, tiled) = kind(e);
+        if tiled || holdout_of.is_some_and(|of| kind(&of).2) {
+            return false;
+        }
         // A mesh without bounds is drawn: nothing says where it is.
         let Some(piece) = piece_box(e) else {
             return true;
         };
-        match holdouts.get(*e) {
+        match holdout_of {
             // The twin's box is its piece's; none stands in for her.
-            Ok(Holdout(of)) => !needs.meshes.contains(of) && !itself(piece) && needs.within(piece),
-            Err(_) if twinned.contains(*e) => itself(piece),
-            Err(_) => needs.within(piece) || needs.piece(piece),
+            Some(of) => !needs.meshes.contains(&of) && !itself(piece) && needs.within(piece),
+            None if twinned => itself(piece),
+            None => needs.within(piece) || needs.piece(piece),
         }
     });
 }

@@ -102,6 +102,7 @@ fn her_needs() -> her::Needs {
     let (eye, forward) = (Vec3::new(0.0, 1.5, 5.0), Vec3::NEG_Z);
     her::Needs {
         far: her::reach(&shades, eye, forward),
+        ground: 0.05,
         shades,
         eye,
         forward,
@@ -145,6 +146,10 @@ fn she_is_drawn_with_what_her_shadow_falls_on_and_what_stands_before_her() {
     );
     let ceiling = (Vec3::new(-8.0, 5.0, -6.0), Vec3::new(8.0, 5.0, 6.0));
     assert!(!needs.piece(ceiling), "above her, the camera below it");
+    // The floor before her, where her shadow does not fall, hides at most her soles: its
+    // holdout does that, and it is not drawn lit.
+    let floor_before_her = (Vec3::new(-0.5, 0.0, 0.5), Vec3::new(0.5, 0.0, 1.5));
+    assert!(!needs.piece(floor_before_her) && needs.within(floor_before_her));
     let rug_in_front = (Vec3::new(-1.0, -0.2, 1.0), Vec3::new(1.0, -0.1, 3.0));
     assert!(
         !needs.piece(rug_in_front),
@@ -293,13 +298,12 @@ impl Pieces {
     fn kept(&mut self, list: &[Entity]) -> Vec<Entity> {
         type Lookups<'w, 's> = (
             Query<'w, 's, (&'static GlobalTransform, &'static Aabb)>,
-            Query<'w, 's, &'static holdout::Holdout>,
-            Query<'w, 's, (), With<holdout::Twinned>>,
+            her::Kinds<'w, 's>,
         );
         let mut state = bevy::ecs::system::SystemState::<Lookups>::new(&mut self.world);
-        let (bounds, holdouts, twinned) = state.get(&self.world).expect("queries on a world");
+        let (bounds, kinds) = state.get(&self.world).expect("queries on a world");
         let mut list = list.to_vec();
-        her::keep_what_she_needs(&mut list, &self.needs, &bounds, &holdouts, &twinned);
+        her::keep_what_she_needs(&mut list, &self.needs, &bounds, &kinds);
         list
     }
 }
@@ -347,4 +351,228 @@ fn the_host_camera_keeps_her_what_her_shadow_falls_on_and_holdouts_of_what_may_h
     let glass = pieces.piece((Vec3::new(-1.0, 0.0, 2.5), Vec3::new(1.0, 2.0, 2.6)));
     let list = [her, floor, floor_twin, plinth, plinth_twin, glass];
     assert_eq!(pieces.kept(&list), [her, floor, plinth, glass]);
+}
+
+/// A floor of 16 × 12 m, as the scene builds it (with UVs, normals, an index list).
+fn floor_mesh() -> Mesh {
+    Plane3d::default().mesh().size(16.0, 12.0).build()
+}
+
+/// The positions of a mesh's triangles, three by three.
+fn triangles(mesh: &Mesh) -> Vec<[Vec3; 3]> {
+    let Some(bevy::mesh::VertexAttributeValues::Float32x3(positions)) =
+        mesh.attribute(Mesh::ATTRIBUTE_POSITION)
+    else {
+        panic!("no positions");
+    };
+    let index: Vec<usize> = match mesh.indices() {
+        Some(indices) => indices.iter().collect(),
+        None => (0..positions.len()).collect(),
+    };
+    let at = |i: usize| Vec3::from(positions[i]);
+    index
+        .chunks_exact(3)
+        .map(|t| [at(t[0]), at(t[1]), at(t[2])])
+        .collect()
+}
+
+fn area(mesh: &Mesh) -> f32 {
+    let area = |[a, b, c]: [Vec3; 3]| (b - a).cross(c - a).length() / 2.0;
+    triangles(mesh).into_iter().map(area).sum()
+}
+
+#[test]
+fn a_floor_is_cut_into_tiles_that_cover_it_once_with_its_own_attributes() {
+    let floor = floor_mesh();
+    let bounds = (Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    let tiles = tiles::cut(&floor, bounds, UVec3::new(4, 1, 3)).expect("a plain mesh");
+    assert_eq!(tiles.len(), 12);
+    let total: f32 = tiles.iter().map(area).sum();
+    assert!((total - area(&floor)).abs() < 1e-3, "{total}");
+    for tile in &tiles {
+        // Each tile lies in one 4 × 4 m cell, and is all of it.
+        let corners = triangles(tile).concat();
+        let lo = corners.iter().copied().reduce(Vec3::min).unwrap();
+        let hi = corners.iter().copied().reduce(Vec3::max).unwrap();
+        assert!(
+            (hi - lo - Vec3::new(4.0, 0.0, 4.0)).length() < 1e-4,
+            "{lo} {hi}"
+        );
+        assert!((area(tile) - 16.0).abs() < 1e-3);
+        // Its UVs run across the whole floor as the floor's do: 0 at one edge, 1 at the
+        // other, so a texture lies on the tiles as on the floor.
+        let Some(bevy::mesh::VertexAttributeValues::Float32x2(uvs)) =
+            tile.attribute(Mesh::ATTRIBUTE_UV_0)
+        else {
+            panic!("UVs kept");
+        };
+        for (p, uv) in corners.iter().zip(uvs) {
+            let expected = Vec2::new((p.x + 8.0) / 16.0, (p.z + 6.0) / 12.0);
+            assert!((Vec2::from(*uv) - expected).length() < 1e-5, "{p} {uv:?}");
+        }
+        assert!(tile.attribute(Mesh::ATTRIBUTE_NORMAL).is_some());
+    }
+    // Neighbours share the vertices on the cut between them exactly: no seam.
+    let on_cut = |t: &Mesh| {
+        let mut xs: Vec<[u32; 3]> = (triangles(t).concat().iter())
+            .filter(|p| p.x == -4.0)
+            .map(|p| p.to_array().map(f32::to_bits))
+            .collect();
+        xs.sort();
+        xs.dedup();
+        xs
+    };
+    let (left, right) = (on_cut(&tiles[0]), on_cut(&tiles[3]));
+    assert_eq!(left.len(), 2);
+    assert_eq!(left, right);
+}
+
+#[test]
+fn meshes_that_cannot_be_cut_are_left_whole() {
+    let bounds = (Vec3::splat(-1.0), Vec3::splat(1.0));
+    let lines = Mesh::new(
+        bevy::mesh::PrimitiveTopology::LineList,
+        bevy::asset::RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, vec![[0.0f32; 3]; 2]);
+    assert!(tiles::cut(&lines, bounds, UVec3::splat(2)).is_none());
+    let skinned = Cuboid::default()
+        .mesh()
+        .build()
+        .with_inserted_attribute(Mesh::ATTRIBUTE_JOINT_INDEX, {
+            bevy::mesh::VertexAttributeValues::Uint16x4(vec![[0; 4]; 24])
+        });
+    assert!(tiles::cut(&skinned, bounds, UVec3::splat(2)).is_none());
+    let mut broken = Cuboid::default().mesh().build();
+    broken.insert_indices(bevy::mesh::Indices::U32(vec![0, 1, 99]));
+    assert!(tiles::cut(&broken, bounds, UVec3::splat(2)).is_none());
+    // A box is cut too: eight cells, each a corner of its six faces.
+    let cube = Cuboid::default().mesh().build();
+    let half = (Vec3::splat(-0.5), Vec3::splat(0.5));
+    let cells = tiles::cut(&cube, half, UVec3::splat(2)).unwrap();
+    assert_eq!(cells.len(), 8);
+    let total: f32 = cells.iter().map(area).sum();
+    assert!((total - 6.0).abs() < 1e-4, "{total}");
+}
+
+/// A piece with its holdout twin and bounds, as the scene and `holdout` make them.
+fn spawn_twinned(world: &mut World, mesh: Handle<Mesh>, aabb: Aabb) -> Entity {
+    let piece = (
+        Mesh3d(mesh),
+        MeshMaterial3d::<StandardMaterial>(Handle::default()),
+        GlobalTransform::IDENTITY,
+        aabb,
+    );
+    let piece = world.spawn(piece).id();
+    let twin = world.spawn((holdout::Holdout(piece), ChildOf(piece))).id();
+    world.entity_mut(piece).insert(holdout::Twinned(twin));
+    piece
+}
+
+#[test]
+fn a_large_piece_drawn_for_her_is_cut_and_its_tiles_again_a_small_one_stays_whole() {
+    use bevy::camera::primitives::MeshAabb;
+    use bevy::camera::visibility::RenderLayers;
+    use bevy::ecs::system::RunSystemOnce;
+    use bevy::light::NotShadowCaster;
+    let mut world = World::new();
+    world.init_resource::<Assets<Mesh>>();
+    world.init_resource::<tiles::ToCut>();
+    let mut meshes = world.resource_mut::<Assets<Mesh>>();
+    let (floor, plinth) = (
+        meshes.add(floor_mesh()),
+        meshes.add(Cuboid::new(0.9, 0.9, 0.9)),
+    );
+    let floor_box = Aabb::from_min_max(Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    let floor = spawn_twinned(&mut world, floor, floor_box);
+    let plinth = spawn_twinned(
+        &mut world,
+        plinth,
+        Aabb::from_min_max(Vec3::ZERO, Vec3::ONE),
+    );
+    world.resource_mut::<tiles::ToCut>().0 = vec![floor, plinth];
+    world.run_system_once(tiles::cut_large_pieces).unwrap();
+
+    let tiles: Vec<Entity> = (world.query_filtered::<Entity, With<tiles::Tile>>())
+        .iter(&world)
+        .collect();
+    // At most four cells along an axis at a time: 4 × 4 of 4 × 3 m.
+    assert_eq!(tiles.len(), 16);
+    assert!(world.entity(floor).contains::<tiles::Tiled>());
+    assert!(!world.entity(plinth).contains::<tiles::Tiled>());
+    for tile in &tiles {
+        let tile = world.entity(*tile);
+        assert_eq!(tile.get::<ChildOf>().map(|c| c.parent()), Some(floor));
+        assert_eq!(
+            tile.get::<RenderLayers>(),
+            Some(&RenderLayers::layer(holdout::LAYER)),
+            "the host camera's alone"
+        );
+        assert!(
+            tile.contains::<NotShadowCaster>(),
+            "the floor casts its own"
+        );
+    }
+    // A tile drawn for her is cut again, down to half a metre; the plinth is never cut.
+    let tile = tiles[0];
+    let (mesh, _) = world
+        .entity(tile)
+        .get::<Mesh3d>()
+        .map(|m| (m.0.clone(), ()))
+        .unwrap();
+    let bounds = world
+        .resource::<Assets<Mesh>>()
+        .get(&mesh)
+        .unwrap()
+        .compute_aabb()
+        .unwrap();
+    let twin = world.spawn((holdout::Holdout(tile), ChildOf(tile))).id();
+    world
+        .entity_mut(tile)
+        .insert((bounds, holdout::Twinned(twin)));
+    world.resource_mut::<tiles::ToCut>().0 = vec![tile, plinth];
+    world.run_system_once(tiles::cut_large_pieces).unwrap();
+    let count = world.query::<&tiles::Tile>().iter(&world).count();
+    assert_eq!(count, 16 + 4 * 4, "a 4 × 3 m tile in 1 × 0.75 m ones");
+    world.resource_mut::<tiles::ToCut>().0 = vec![plinth];
+    world.run_system_once(tiles::cut_large_pieces).unwrap();
+    assert_eq!(world.query::<&tiles::Tile>().iter(&world).count(), count);
+}
+
+#[test]
+fn a_piece_cut_into_tiles_is_drawn_for_her_as_the_tiles_she_needs() {
+    let mut pieces = Pieces::new();
+    let body = (Vec3::new(-0.4, 0.0, -0.3), Vec3::new(0.4, 1.8, 0.3));
+    let her = pieces.piece(body);
+    pieces.needs.meshes.insert(her);
+    let (floor, floor_twin) =
+        pieces.twinned((Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0)));
+    pieces.world.entity_mut(floor).insert(tiles::Tiled);
+    // Under her shadow, before her feet, and beyond all she needs.
+    let (shaded, shaded_twin) =
+        pieces.twinned((Vec3::new(-0.5, 0.0, -1.0), Vec3::new(0.5, 0.0, -0.25)));
+    let (before, before_twin) =
+        pieces.twinned((Vec3::new(-0.5, 0.0, 0.5), Vec3::new(0.5, 0.0, 1.5)));
+    let (beyond, beyond_twin) =
+        pieces.twinned((Vec3::new(-0.5, 0.0, -3.0), Vec3::new(0.5, 0.0, -2.0)));
+    for tile in [shaded, before, beyond] {
+        pieces
+            .world
+            .entity_mut(tile)
+            .insert((tiles::Tile, ChildOf(floor)));
+    }
+    let list = [
+        her,
+        floor,
+        floor_twin,
+        shaded,
+        shaded_twin,
+        before,
+        before_twin,
+        beyond,
+        beyond_twin,
+    ];
+    // Not the floor nor its holdout: its tiles stand in. The one her shadow falls on as
+    // itself, the one before her feet as its holdout (it may hide her soles), none beyond.
+    assert_eq!(pieces.kept(&list), [her, shaded, before_twin]);
 }
