@@ -76,7 +76,7 @@ pub fn read_is_guarded(path: &str) -> bool {
 pub async fn auth(State(shared): State<ApiShared>, headers: HeaderMap) -> Response {
     match authorise(&shared, &headers) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 

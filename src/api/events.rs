@@ -4,7 +4,7 @@
 //! (TikTok-LIVE-Connector's messages). Each source's health (last event, rate, errors) is
 //! kept for `/status`.
 
-use super::{ApiCommand, ApiShared, FeedKind, authorise, error, guard::Lease};
+use super::{ApiCommand, ApiShared, FeedKind, Refusal, authorise, error, guard::Lease, refuse};
 use crate::show::events::{MAX_BATCH, Parsed, RoomEvent, from_tiktok};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
@@ -87,12 +87,12 @@ pub(super) fn signed_instead(path: &str, headers: &HeaderMap) -> bool {
 }
 
 /// The token, or a valid signature of the body with the webhook secret.
-fn admit(shared: &ApiShared, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+fn admit(shared: &ApiShared, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     let Some(signature) = headers.get(SIGNATURE_HEADER) else {
         return authorise(shared, headers);
     };
     let Some(secret) = &shared.webhook_secret else {
-        return Err(error(
+        return Err(refuse(
             StatusCode::FORBIDDEN,
             "signed events need a webhook secret ([events] secret_env names its variable)",
         ));
@@ -103,13 +103,13 @@ fn admit(shared: &ApiShared, headers: &HeaderMap, body: &[u8]) -> Result<(), Res
         .and_then(|s| s.trim().strip_prefix("sha256="))
         .and_then(|h| hex::decode(h).ok());
     let Some(given) = given else {
-        return Err(error(
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "the signature is not `sha256=<hex>`",
         ));
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return Err(error(
+        return Err(refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "bad webhook secret",
         ));
@@ -117,7 +117,7 @@ fn admit(shared: &ApiShared, headers: &HeaderMap, body: &[u8]) -> Result<(), Res
     mac.update(body);
     // `verify_slice` compares in constant time.
     mac.verify_slice(&given).map_err(|_| {
-        error(
+        refuse(
             StatusCode::UNAUTHORIZED,
             "the signature does not match the body",
         )
@@ -131,7 +131,7 @@ pub(super) async fn post(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = admit(&shared, &headers, &body) {
-        return refused;
+        return refused.into_response();
     }
     let items = match batch(&body, "events") {
         Ok(items) => items,
@@ -139,7 +139,7 @@ pub(super) async fn post(
             shared
                 .sources
                 .failed("events", "a request that is not an event batch");
-            return r;
+            return r.into_response();
         }
     };
     let parsed = Parsed::from_items(&items, |v| RoomEvent::parse(v).map(Some));
@@ -153,11 +153,11 @@ pub(super) async fn tiktok(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = admit(&shared, &headers, &body) {
-        return refused;
+        return refused.into_response();
     }
     let items = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(items)) if items.len() <= MAX_BATCH => items,
-        Ok(Value::Array(_)) => return too_many(),
+        Ok(Value::Array(_)) => return too_many_events().into_response(),
         Ok(one) => vec![one],
         Err(e) => {
             shared.sources.failed("tiktok", &e.to_string());
@@ -168,25 +168,25 @@ pub(super) async fn tiktok(
     deliver(&shared, "tiktok", parsed)
 }
 
-fn too_many() -> Response {
-    error(
+fn too_many_events() -> Refusal {
+    refuse(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("at most {MAX_BATCH} events a request"),
     )
 }
 
 /// The array under `key` of a JSON body.
-fn batch(body: &[u8], key: &str) -> Result<Vec<Value>, Response> {
+fn batch(body: &[u8], key: &str) -> Result<Vec<Value>, Refusal> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
     let Some(Value::Array(items)) = value.get(key).cloned() else {
-        return Err(error(
+        return Err(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("the body needs `{key}`: an array of events"),
         ));
     };
     if items.len() > MAX_BATCH {
-        return Err(too_many());
+        return Err(too_many_events());
     }
     Ok(items)
 }
@@ -224,7 +224,7 @@ pub(super) async fn stream(
     body: Body,
 ) -> Response {
     if let Err(refused) = authorise(&shared, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let format = uri
         .query()

@@ -92,6 +92,9 @@ impl VideoEncoder {
         .context("creating RGBA→YUV converter")?;
         // SAFETY: the context is valid for the call; the coefficient tables are static.
         unsafe {
+            // bindgen types the constant by the FFmpeg headers it reads (`i32` here, `u32`
+            // with others); the cast keeps both building.
+            #[allow(clippy::unnecessary_cast)]
             let bt709 = sys::sws_getCoefficients(sys::SWS_CS_ITU709 as i32);
             sys::sws_setColorspaceDetails(
                 scaler.as_mut_ptr(),
