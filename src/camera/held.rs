@@ -29,7 +29,6 @@
 use crate::presenter::HostAvatar;
 use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings, corners};
 use crate::stage::SetChanged;
-use bevy::camera::primitives::Aabb;
 use bevy::camera::primitives::Frustum;
 use bevy::camera::visibility::VisibilitySystems;
 use bevy::camera::{CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
@@ -43,6 +42,7 @@ use bevy::ui::UiSystems;
 mod her;
 mod holdout;
 mod layer;
+mod parts;
 mod shadow;
 #[cfg(test)]
 mod tests;
@@ -224,6 +224,11 @@ const STEP: u32 = 32;
 /// targets the skinned bounds do not include, and anti-aliased and soft shadow edges.
 const PAD_FRACTION: f32 = 0.06;
 const PAD_PIXELS: u32 = 6;
+/// The room around each of her bones, as a fraction of [`PAD_FRACTION`]: their boxes are
+/// swept along their motion already ([`parts`]), so what is left is the morph targets and
+/// the shadow's soft edge. On two cores a tighter pad draws fewer of the floor's tiles lit
+/// under her shadow (README, Performance).
+const BONE_PAD: f32 = 0.5;
 
 /// Marks the backdrop stale when anything but the host changed since the last frame:
 /// something moved, shown or hidden, removed, a light or material changed, an asset
@@ -296,7 +301,7 @@ fn choose_frame(
     camera: Query<(&Camera, &Transform, &Projection, &Exposure), With<ActiveCamera>>,
     hosts: Query<Entity, With<HostAvatar>>,
     children: Query<&Children>,
-    bounds: Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
+    mut bounds: parts::Bounds,
     lights: Query<(&DirectionalLight, &GlobalTransform)>,
     host_camera: Query<(), With<HostCamera>>,
 ) {
@@ -327,10 +332,12 @@ fn choose_frame(
         }
     }
     let found = (hosts.single().ok().filter(|_| ready)).and_then(|root| {
-        let meshes = children
+        let meshes: bevy::ecs::entity::EntityHashSet = children
             .iter_descendants(root)
-            .filter(|e| bounds.contains(*e));
-        find_her(meshes.collect(), &bounds, &lights, &view, clip_from_world)
+            .filter(|e| bounds.boxes.contains(*e))
+            .collect();
+        let parts = bounds.parts(meshes.iter().copied());
+        find_her(meshes, &parts, &lights, &view, clip_from_world)
     });
     let size = view.size;
     let held = !backdrop.stale && !backdrop.with_her && backdrop.view == Some(view);
@@ -359,25 +366,24 @@ fn choose_frame(
     }
 }
 
-/// The host as the filter needs her (see [`her`]), from her `meshes`, and the points her
-/// rectangle must cover: each of her parts, and its shadow on the floor from each light
-/// that casts one. Part by part, since one box around her all (arms out, say) would cast a
-/// shadow from corners where nothing of her is. `None` without her bounds, or when a
-/// shadow-casting light does not shine down.
+/// The host as the filter needs her (see [`her`]), from her `meshes` and their `parts`,
+/// and the points her rectangle must cover: each of her parts, and its shadow on the
+/// floor from each light that casts one. Part by part, since one box around her all (arms
+/// out, say) would cast a shadow from corners where nothing of her is. `None` without her
+/// bounds, or when a shadow-casting light does not shine down.
 fn find_her(
     meshes: bevy::ecs::entity::EntityHashSet,
-    bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
+    parts: &[parts::Part],
     lights: &Query<(&DirectionalLight, &GlobalTransform)>,
     view: &View,
     clip_from_world: Mat4,
 ) -> Option<(her::Needs, Vec<Vec3>)> {
-    let parts = part_boxes(meshes.iter().copied(), bounds);
     let lights: Vec<Dir3> = (lights.iter())
         .filter(|(l, _)| l.shadow_maps_enabled)
         .map(|(_, t)| t.forward())
         .collect();
-    let (shades, points) = shades_of(&parts, &lights)?;
-    let (lo, hi) = around(parts.iter().copied())?;
+    let (shades, points) = shades_of(parts, &lights)?;
+    let (lo, hi) = around(parts.iter().map(|p| p.whole))?;
     let (eye, forward) = (view.transform.translation, view.transform.forward().into());
     let needs = her::Needs {
         meshes,
@@ -441,15 +447,21 @@ fn view_of(
 
 /// The boxes her shadow can fall in, one for each of her `parts` (world boxes, padded here
 /// by [`PAD_FRACTION`] of her size): the part and where it is cast on the floor under her
-/// along each of the shadow-casting `lights`. Also their corners, for her rectangle.
-/// `None` without parts, or when a light does not shine down.
-fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
-    let (lo, hi) = around(parts.iter().copied())?;
+/// along each of the shadow-casting `lights`, with its bones. Also their corners, for her
+/// rectangle. `None` without parts, or when a light does not shine down.
+fn shades_of(parts: &[parts::Part], lights: &[Dir3]) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
+    let (lo, hi) = around(parts.iter().map(|p| p.whole))?;
     let pad = padding(lo, hi);
     let floor = lo.y - pad.y;
     let (mut shades, mut points) = (Vec::new(), Vec::new());
-    for (lo, hi) in parts {
-        let (lo, hi) = (*lo - pad, *hi + pad);
+    for part in parts {
+        let (lo, hi) = (part.whole.0 - pad, part.whole.1 + pad);
+        let bone_pad = pad * BONE_PAD;
+        let bones = part
+            .bones
+            .iter()
+            .map(|(lo, hi)| (*lo - bone_pad, *hi + bone_pad));
+        let bones = bones.collect();
         let part = corners(lo, hi);
         let mut cast = part.to_vec();
         for toward in lights {
@@ -463,6 +475,7 @@ fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>
         shades.push(her::Shade {
             bounds: around(cast.iter().map(|p| (*p, *p)))?,
             part: (lo, hi),
+            bones,
             footprint: around(on_floor.iter().map(|p| (*p, *p)))?,
         });
         points.extend(cast);
@@ -474,17 +487,6 @@ fn shades_of(parts: &[(Vec3, Vec3)], lights: &[Dir3]) -> Option<(Vec<her::Shade>
 /// size.
 fn padding(lo: Vec3, hi: Vec3) -> Vec3 {
     Vec3::splat((hi - lo).max_element() * PAD_FRACTION)
-}
-
-/// The world-space boxes of the meshes among `entities`, from their bounds (skinned
-/// meshes' follow their joints); boxes that are not finite are left out.
-fn part_boxes(
-    entities: impl Iterator<Item = Entity>,
-    bounds: &Query<(&GlobalTransform, &Aabb), With<Mesh3d>>,
-) -> Vec<(Vec3, Vec3)> {
-    let boxes = entities.filter_map(|e| bounds.get(e).ok());
-    let boxes = boxes.map(|(t, aabb)| her::world_box(t, aabb));
-    boxes.filter(|(lo, hi)| (*hi - *lo).is_finite()).collect()
 }
 
 /// The box around `boxes`; `None` when there are none.

@@ -60,6 +60,10 @@ pub(super) struct Shade {
     pub(super) bounds: (Vec3, Vec3),
     /// The part itself (padded).
     pub(super) part: (Vec3, Vec3),
+    /// Its bones, swept along their motion and padded less than the part
+    /// ([`super::BONE_PAD`]): what casts its shadow. The part itself when it has none
+    /// ([`super::parts`]).
+    pub(super) bones: Vec<(Vec3, Vec3)>,
     /// Where it is cast on the floor under her (flat), from every light; the part itself
     /// without shadow-casting lights.
     pub(super) footprint: (Vec3, Vec3),
@@ -73,9 +77,9 @@ impl Needs {
         self.shaded(piece) || self.hides(piece)
     }
 
-    /// Whether her shadow may fall on the box `piece`: the box of one of her parts, moved
-    /// along one light, meets it. (Without shadow-casting lights, whether it meets a part
-    /// or where the part is cast.)
+    /// Whether her shadow may fall on the box `piece`: the box of one of her parts' bones,
+    /// moved along one light, meets it. (Without shadow-casting lights, whether it meets a
+    /// part or where the part is cast.)
     pub(super) fn shaded(&self, piece: (Vec3, Vec3)) -> bool {
         if self.lights.is_empty() {
             let meets = |b: (Vec3, Vec3)| piece.0.cmple(b.1).all() && piece.1.cmpge(b.0).all();
@@ -85,7 +89,10 @@ impl Needs {
                 .any(|s| meets(s.part) || meets(s.footprint));
         }
         let cast_on = |shade: &Shade| {
-            (self.lights.iter()).any(|toward| in_its_shadow(shade.part, piece, (*toward).into()))
+            (self.lights.iter()).any(|toward| {
+                let cast = |bone| in_its_shadow(bone, piece, (*toward).into());
+                shade.bones.iter().copied().any(cast)
+            })
         };
         self.shades.iter().any(cast_on)
     }

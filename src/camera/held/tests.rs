@@ -1,4 +1,5 @@
 use super::*;
+use bevy::camera::primitives::Aabb;
 
 /// A camera at (0, 1, 5) looking at (0, 1, 0) with a 50° lens, for a 1280×720 picture.
 fn clip_from_world() -> Mat4 {
@@ -97,6 +98,7 @@ fn her_needs() -> her::Needs {
     let shades = vec![her::Shade {
         bounds: (body.0 - Vec3::new(0.0, 0.0, 0.7), body.1),
         part: body,
+        bones: vec![body],
         footprint: (Vec3::new(-0.4, -0.05, -1.0), Vec3::new(0.4, 0.0, -0.3)),
     }];
     let (eye, forward) = (Vec3::new(0.0, 1.5, 5.0), Vec3::NEG_Z);
@@ -236,7 +238,11 @@ fn her_shadow_is_cast_part_by_part() {
     let arm = (Vec3::new(0.2, 1.3, -0.05), Vec3::new(1.0, 1.4, 0.05));
     let down_and_back = Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap();
     let lights = vec![down_and_back];
-    let (shades, points) = shades_of(&[body, arm], &lights).unwrap();
+    let (shades, points) = shades_of(
+        &[parts::Part::rigid(body), parts::Part::rigid(arm)],
+        &lights,
+    )
+    .unwrap();
     assert_eq!((shades.len(), points.len()), (2, 32));
     let pad = 1.8 * PAD_FRACTION;
     // The arm's shadow reaches 1.4 m (and the pad) back, the head's 1.8 m.
@@ -264,6 +270,50 @@ fn her_shadow_is_cast_part_by_part() {
     assert!(needs.shades[1].bounds.0.cmple(shelf.0).all());
     assert!(!needs.shaded(shelf), "the arm's shadow passes under it");
     assert!(shades_of(&[], &needs.lights).is_none());
+}
+
+#[test]
+fn her_shadow_is_cast_bone_by_bone() {
+    // One skinned mesh, 1.8 m tall, with an arm held out: its box takes in the air under
+    // the arm; its bones do not. Lit from above and in front.
+    let body = (Vec3::new(-0.2, 0.0, -0.2), Vec3::new(0.2, 1.8, 0.2));
+    let arm = (Vec3::new(0.2, 1.3, -0.05), Vec3::new(1.0, 1.4, 0.05));
+    let mesh = parts::Part {
+        whole: (body.0, arm.1.max(body.1)),
+        bones: vec![body, arm],
+    };
+    let lights = vec![Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap()];
+    let (shades, _) = shades_of(std::slice::from_ref(&mesh), &lights).unwrap();
+    let needs = her::Needs {
+        lights: lights.clone(),
+        shades,
+        ..default()
+    };
+    // Under the arm's far end, low: the mesh's box casts there, the bones do not.
+    let low_box = (Vec3::new(0.6, 0.0, -0.7), Vec3::new(0.9, 0.3, -0.5));
+    assert!(!needs.shaded(low_box), "no bone casts a shadow there");
+    let rigid = her::Needs {
+        lights,
+        shades: shades_of(&[parts::Part::rigid(mesh.whole)], &[needs.lights[0]])
+            .unwrap()
+            .0,
+        ..default()
+    };
+    assert!(rigid.shaded(low_box), "the mesh's box would");
+    // Where the arm's shadow falls on the floor.
+    let under_arm = (Vec3::new(0.5, 0.0, -1.5), Vec3::new(0.7, 0.0, -1.3));
+    assert!(needs.shaded(under_arm));
+}
+
+#[test]
+fn a_bone_is_swept_along_its_last_motion() {
+    let hand = (Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.1, 1.1, 0.1));
+    assert_eq!(parts::swept(hand, Vec3::ZERO), hand);
+    let moved = parts::swept(hand, Vec3::new(0.05, -0.02, 0.0));
+    assert_eq!(
+        moved,
+        (Vec3::new(0.0, 0.98, 0.0), Vec3::new(0.15, 1.1, 0.1))
+    );
 }
 
 /// A world of set pieces with their bounds, and what the host camera keeps of a list of
