@@ -58,7 +58,7 @@ pub(super) struct Needs {
 pub(super) struct Shade {
     /// The part (padded) and where it is cast on the floor, as one box.
     pub(super) bounds: (Vec3, Vec3),
-    /// The part itself (padded).
+    /// The part itself (padded), and its bones.
     pub(super) part: (Vec3, Vec3),
     /// Its bones, swept along their motion and padded less than the part
     /// ([`super::BONE_PAD`]): what casts its shadow. The part itself when it has none
@@ -91,7 +91,8 @@ impl Needs {
         let cast_on = |shade: &Shade| {
             (self.lights.iter()).any(|toward| {
                 let cast = |bone| in_its_shadow(bone, piece, (*toward).into());
-                shade.bones.iter().copied().any(cast)
+                // The part's box holds its bones: most pieces are passed by it.
+                cast(shade.part) && shade.bones.iter().copied().any(cast)
             })
         };
         self.shades.iter().any(cast_on)
