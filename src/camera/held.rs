@@ -448,14 +448,15 @@ fn view_of(
 /// The boxes her shadow can fall in, one for each of her `parts` (world boxes, padded here
 /// by [`PAD_FRACTION`] of her size): the part and where it is cast on the floor under her
 /// along each of the shadow-casting `lights`, with its bones (the part's box takes them
-/// in). Also their corners, for her rectangle. `None` without parts, or when a light does not shine down.
+/// in). Also their corners, for her rectangle. `None` without parts, or when a light does
+/// not shine down.
 fn shades_of(parts: &[parts::Part], lights: &[Dir3]) -> Option<(Vec<her::Shade>, Vec<Vec3>)> {
     let (lo, hi) = around(parts.iter().map(|p| p.whole))?;
     let pad = padding(lo, hi);
     let floor = lo.y - pad.y;
+    let bone_pad = pad * BONE_PAD;
     let (mut shades, mut points) = (Vec::new(), Vec::new());
     for part in parts {
-        let bone_pad = pad * BONE_PAD;
         let bones: Vec<_> = (part.bones.iter())
             .map(|(lo, hi)| (*lo - bone_pad, *hi + bone_pad))
             .collect();
