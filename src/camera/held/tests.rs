@@ -283,22 +283,16 @@ fn her_shadow_is_cast_bone_by_bone() {
         bones: vec![body, arm],
     };
     let lights = vec![Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap()];
-    let (shades, _) = shades_of(std::slice::from_ref(&mesh), &lights).unwrap();
-    let needs = her::Needs {
+    let needs_of = |part: parts::Part| her::Needs {
         lights: lights.clone(),
-        shades,
+        shades: shades_of(&[part], &lights).unwrap().0,
         ..default()
     };
+    let needs = needs_of(mesh.clone());
     // Under the arm's far end, low: the mesh's box casts there, the bones do not.
     let low_box = (Vec3::new(0.6, 0.0, -0.7), Vec3::new(0.9, 0.3, -0.5));
     assert!(!needs.shaded(low_box), "no bone casts a shadow there");
-    let rigid = her::Needs {
-        lights,
-        shades: shades_of(&[parts::Part::rigid(mesh.whole)], &[needs.lights[0]])
-            .unwrap()
-            .0,
-        ..default()
-    };
+    let rigid = needs_of(parts::Part::rigid(mesh.whole));
     assert!(rigid.shaded(low_box), "the mesh's box would");
     // Where the arm's shadow falls on the floor.
     let under_arm = (Vec3::new(0.5, 0.0, -1.5), Vec3::new(0.7, 0.0, -1.3));
