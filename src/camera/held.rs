@@ -39,6 +39,7 @@ use bevy::prelude::*;
 use bevy::render::view::Msaa;
 use bevy::ui::UiSystems;
 
+mod catcher;
 mod her;
 mod holdout;
 mod layer;
@@ -61,6 +62,7 @@ impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
         let layer = layer::add(app, self.host.clone());
         holdout::add(app);
+        catcher::add(app);
         tiles::add(app);
         shadow::add(app);
         app.insert_resource(HeldShots {
@@ -93,6 +95,12 @@ impl Plugin for HeldShotPlugin {
             cull_to_the_rectangle
                 .after(VisibilitySystems::UpdateFrusta)
                 .before(VisibilitySystems::CheckVisibility),
+        )
+        .add_systems(
+            PostUpdate,
+            her::leave_her_shadow_out_of_the_backdrop
+                .after(bevy::light::SimulationLightSystems::CheckLightVisibility)
+                .before(VisibilitySystems::MarkNewlyHiddenEntitiesInvisible),
         )
         .add_systems(
             PostUpdate,
@@ -255,6 +263,7 @@ fn notice_set_changes(
             // Not in the backdrop: drawn by the host camera alone.
             Without<holdout::Holdout>,
             Without<tiles::Tile>,
+            Without<catcher::Catcher>,
         ),
     >,
     lights: Query<

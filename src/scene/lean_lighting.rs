@@ -41,6 +41,11 @@ pub fn patch(library: &str) -> Option<String> {
 #[derive(Resource)]
 pub(super) struct Unpatched(Handle<Shader>);
 
+/// Present once the library is patched: the set is lit the lean way, and its functions
+/// (`lean_directional_shadow`) can be imported from `bevy_pbr::pbr_functions`.
+#[derive(Resource, Debug)]
+pub struct LeanLighting;
+
 /// Frames to wait for the library (an embedded file, loaded in a frame or two) before the
 /// set is built with the full lighting instead.
 const PATIENCE_FRAMES: u32 = 600;
@@ -79,7 +84,10 @@ pub(super) fn patch_lighting_library(
     let mut patched = shader.clone();
     patched.source = Source::Wgsl(lean.into());
     match shaders.insert(unpatched.0.id(), patched) {
-        Ok(()) => info!("lighting: lean (CPU renderer)"),
+        Ok(()) => {
+            commands.insert_resource(LeanLighting);
+            info!("lighting: lean (CPU renderer)");
+        }
         Err(e) => warn!("lighting stays full: {e}"),
     }
 }

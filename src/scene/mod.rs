@@ -10,6 +10,7 @@ mod spawn;
 pub use compose::{Compose, ComposeCamera};
 pub use cpu_batching::{CpuBatchingPlugin, batching};
 pub use description::*;
+pub use lean_lighting::LeanLighting;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
     ViewCamera, bevy_asset_path, corners, loadable, on_cpu, transform,

@@ -15,6 +15,7 @@
 //! may hide something it draws (a plinth, the floor behind it), and is drawn as its
 //! holdout ([`super::holdout`]): depth, and a transparent colour.
 
+use super::catcher::{Caster, Catcher, SetCasters};
 use super::holdout::{Holdout, Twinned};
 use super::tiles::{Tile, Tiled, ToCut};
 use super::{Frame, HostCamera};
@@ -279,7 +280,8 @@ pub(super) fn draw_only_what_she_needs(
     mut host: Query<&mut VisibleEntities, (With<HostCamera>, Without<ActiveCamera>)>,
     bounds: Query<(&GlobalTransform, &Aabb)>,
     kinds: Kinds,
-    stand_ins: Query<(), Or<(With<Holdout>, With<Tile>)>>,
+    stand_ins: Query<(), Or<(With<Holdout>, With<Tile>, With<Catcher>)>>,
+    casters: SetCasters,
 ) {
     let meshes = TypeId::of::<Mesh3d>();
     let (backdrop, needs) = match (*frame, &her.0) {
@@ -300,47 +302,118 @@ pub(super) fn draw_only_what_she_needs(
     }
     if let Ok(mut visible) = host.single_mut() {
         let list = visible.get_mut(meshes);
-        keep_what_she_needs(list, needs, &bounds, &kinds);
+        let casters = casters.boxes(&needs.meshes, &needs.lights);
+        keep_what_she_needs(list, needs, &casters, &bounds, &kinds);
         // Large ones among them are cut into tiles ([`super::tiles`]).
         to_cut.0.clone_from(list);
     }
 }
 
+/// Leaves her shadow out of the backdrop: the on-air camera's view of the key light's
+/// cascades draws no mesh of hers when it draws a backdrop. Her shadow is the host
+/// camera's to draw, where she is now; left in, the backdrop kept it where she stood when
+/// the shot began, under what the host camera draws (a catcher darkens it again) and,
+/// once she moved, beside it. Runs after Bevy's light visibility checks.
+pub(super) fn leave_her_shadow_out_of_the_backdrop(
+    frame: Res<Frame>,
+    her: Res<Her>,
+    on_air: Query<Entity, (With<ActiveCamera>, Without<HostCamera>)>,
+    mut lights: Query<&mut bevy::camera::visibility::CascadesVisibleEntities>,
+) {
+    let (Frame::Set { .. }, Some(needs)) = (*frame, &her.0) else {
+        return;
+    };
+    let Ok(on_air) = on_air.single() else {
+        return;
+    };
+    for mut cascades in &mut lights {
+        let Some(views) = cascades.entities.get_mut(&on_air) else {
+            continue;
+        };
+        for cascade in views {
+            cascade.entities.retain(|e| !needs.meshes.contains(e));
+        }
+    }
+}
+
 /// What a mesh is to the host camera: the holdout of a piece (which one), a piece with a
-/// holdout, a piece drawn as its tiles.
-pub(super) type Kinds<'w, 's> = Query<'w, 's, (Option<&'static Holdout>, Has<Twinned>, Has<Tiled>)>;
+/// holdout, a piece drawn as its tiles, the catcher of a tile (which one); and its parent.
+pub(super) type Kinds<'w, 's> = Query<
+    'w,
+    's,
+    (
+        Option<&'static Holdout>,
+        Has<Twinned>,
+        Has<Tiled>,
+        Option<&'static Catcher>,
+        Option<&'static ChildOf>,
+    ),
+>;
 
 /// Of the host camera's meshes `list`, keeps her, each set piece (or tile of one) she
 /// needs as itself, and the holdout of each that may only hide what is drawn for her. A
-/// piece cut into tiles is left to its tiles.
+/// piece cut into tiles is left to its tiles; a tile she needs only for her shadow, that
+/// none of the set's `casters` may shade, to its catcher ([`super::catcher`]).
 pub(super) fn keep_what_she_needs(
     list: &mut Vec<Entity>,
     needs: &Needs,
+    casters: &[Caster],
     bounds: &Query<(&GlobalTransform, &Aabb)>,
     kinds: &Kinds,
 ) {
     let piece_box = |e: &Entity| bounds.get(*e).ok().map(|(t, aabb)| world_box(t, aabb));
     let kind = |e: &Entity| {
         let kind = kinds.get(*e).ok();
-        kind.map_or((None, false, false), |(h, twinned, tiled)| {
+        kind.map_or((None, false, false), |(h, twinned, tiled, _, _)| {
             (h.map(|h| h.0), twinned, tiled)
         })
     };
+    let catcher_of = |e: &Entity| kinds.get(*e).ok().and_then(|k| k.3).map(|c| c.0);
+    let caught: EntityHashSet = list.iter().filter_map(catcher_of).collect();
     // Pieces without a twin (a blended material: light passes through) are drawn as
     // themselves; so is what they may hide, or they would be blended over nothing here
     // and then over their own copy in the backdrop.
-    let untwinned = |e: &&Entity| !needs.meshes.contains(*e) && kind(e) == (None, false, false);
+    let untwinned = |e: &&Entity| {
+        !needs.meshes.contains(*e) && kind(e) == (None, false, false) && catcher_of(e).is_none()
+    };
     let see_through: Vec<_> = (list.iter().filter(untwinned))
         .filter_map(piece_box)
         .filter(|piece| needs.within(*piece))
         .collect();
-    let itself = |piece| {
-        let behind_glass = |glass: &(Vec3, Vec3)| needs.may_hide(*glass, piece);
-        needs.piece(piece) || see_through.iter().any(behind_glass)
+    let behind_glass = |piece| {
+        see_through
+            .iter()
+            .any(|glass| needs.may_hide(*glass, piece))
+    };
+    let itself = |piece| needs.piece(piece) || behind_glass(piece);
+    // A tile she needs only for her shadow, out of the set's: its catcher draws it.
+    let ancestors = |e: Entity| {
+        std::iter::successors(Some(e), |e| {
+            kinds.get(*e).ok().and_then(|k| k.4).map(|c| c.0)
+        })
+    };
+    let set_shade = |tile: Entity, piece| {
+        let own = |caster: Entity| ancestors(tile).any(|a| a == caster);
+        casters.iter().any(|(caster, bounds)| {
+            !own(*caster)
+                && (needs.lights.iter())
+                    .any(|toward| in_its_shadow(*bounds, piece, (*toward).into()))
+        })
+    };
+    let catches = |tile: Entity, piece| {
+        !needs.lights.is_empty()
+            && needs.shaded(piece)
+            && !needs.hides(piece)
+            && !behind_glass(piece)
+            && !set_shade(tile, piece)
     };
     list.retain(|e| {
         if needs.meshes.contains(e) {
             return true;
+        }
+        if let Some(tile) = catcher_of(e) {
+            let whole = !kind(&tile).2;
+            return whole && piece_box(e).is_some_and(|piece| catches(tile, piece));
         }
         let (holdout_of, twinned, tiled) = kind(e);
         if tiled || holdout_of.is_some_and(|of| kind(&of).2) {
@@ -353,7 +426,7 @@ pub(super) fn keep_what_she_needs(
         match holdout_of {
             // The twin's box is its piece's; none stands in for her.
             Some(of) => !needs.meshes.contains(&of) && !itself(piece) && needs.within(piece),
-            None if twinned => itself(piece),
+            None if twinned => itself(piece) && !(caught.contains(e) && catches(*e, piece)),
             None => needs.within(piece) || needs.piece(piece),
         }
     });

@@ -315,6 +315,8 @@ fn a_bone_is_swept_along_its_last_motion() {
 struct Pieces {
     world: World,
     needs: her::Needs,
+    /// The set's shadow casters, as `catcher::SetCasters` finds them.
+    casters: Vec<catcher::Caster>,
 }
 
 impl Pieces {
@@ -322,6 +324,7 @@ impl Pieces {
         Pieces {
             world: World::new(),
             needs: her_needs(),
+            casters: Vec::new(),
         }
     }
 
@@ -347,7 +350,7 @@ impl Pieces {
         let mut state = bevy::ecs::system::SystemState::<Lookups>::new(&mut self.world);
         let (bounds, kinds) = state.get(&self.world).expect("queries on a world");
         let mut list = list.to_vec();
-        her::keep_what_she_needs(&mut list, &self.needs, &bounds, &kinds);
+        her::keep_what_she_needs(&mut list, &self.needs, &self.casters, &bounds, &kinds);
         list
     }
 }
@@ -522,6 +525,13 @@ fn a_large_piece_drawn_for_her_is_cut_and_its_tiles_again_a_small_one_stays_whol
     let mut world = World::new();
     world.init_resource::<Assets<Mesh>>();
     world.init_resource::<tiles::ToCut>();
+    world.init_resource::<Assets<catcher::CatcherMaterial>>();
+    let mut materials = Assets::<StandardMaterial>::default();
+    materials
+        .insert(&Handle::default(), StandardMaterial::default())
+        .unwrap();
+    world.insert_resource(materials);
+    world.insert_resource(crate::scene::LeanLighting);
     let mut meshes = world.resource_mut::<Assets<Mesh>>();
     let (floor, plinth) = (
         meshes.add(floor_mesh()),
@@ -556,6 +566,14 @@ fn a_large_piece_drawn_for_her_is_cut_and_its_tiles_again_a_small_one_stays_whol
             tile.contains::<NotShadowCaster>(),
             "the floor casts its own"
         );
+    }
+    // Under lean lighting each tile has its catcher, drawing the tile's mesh.
+    let mut catchers = world.query::<(&catcher::Catcher, &ChildOf, &Mesh3d)>();
+    let caught: Vec<_> = catchers.iter(&world).map(|(c, _, _)| c.0).collect();
+    assert_eq!(caught.len(), tiles.len());
+    for (of, parent, mesh) in catchers.iter(&world) {
+        assert_eq!(parent.parent(), of.0, "a catcher goes with its tile");
+        assert_eq!(world.entity(of.0).get::<Mesh3d>(), Some(mesh));
     }
     // A tile drawn for her is cut again, down to half a metre; the plinth is never cut.
     let tile = tiles[0];
@@ -619,4 +637,134 @@ fn a_piece_cut_into_tiles_is_drawn_for_her_as_the_tiles_she_needs() {
     // Not the floor nor its holdout: its tiles stand in. The one her shadow falls on as
     // itself, the one before her feet as its holdout (it may hide her soles), none beyond.
     assert_eq!(pieces.kept(&list), [her, shaded, before_twin]);
+}
+
+#[test]
+fn a_tile_only_her_shadow_falls_on_is_drawn_by_its_catcher_unless_the_set_may_shade_it() {
+    let mut pieces = Pieces::new();
+    pieces.needs.lights = vec![Dir3::new(Vec3::new(0.0, -1.0, -1.0)).unwrap()];
+    let body = (Vec3::new(-0.4, 0.0, -0.3), Vec3::new(0.4, 1.8, 0.3));
+    let her = pieces.piece(body);
+    pieces.needs.meshes.insert(her);
+    let floor_box = (Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    let (floor, _) = pieces.twinned(floor_box);
+    pieces.world.entity_mut(floor).insert(tiles::Tiled);
+    let shaded_box = (Vec3::new(-0.5, 0.0, -1.0), Vec3::new(0.5, 0.0, -0.25));
+    let (shaded, shaded_twin) = pieces.twinned(shaded_box);
+    pieces
+        .world
+        .entity_mut(shaded)
+        .insert((tiles::Tile, ChildOf(floor)));
+    let catcher = pieces.piece(shaded_box);
+    (pieces.world.entity_mut(catcher)).insert((catcher::Catcher(shaded), ChildOf(shaded)));
+    let list = [her, shaded, shaded_twin, catcher];
+    // Only her shadow falls on the tile: its catcher darkens the backdrop there.
+    assert_eq!(pieces.kept(&list), [her, catcher]);
+    // The floor the tile is cut from casts no shadow on it.
+    pieces.casters = vec![(floor, floor_box)];
+    assert_eq!(pieces.kept(&list), [her, catcher]);
+    // A shelf the light passes before it reaches the tile: the backdrop has its shadow
+    // there, and the tile is drawn lit, as itself.
+    let shelf = (Vec3::new(-0.5, 0.5, -0.5), Vec3::new(0.5, 0.6, -0.2));
+    pieces.casters.push((Entity::PLACEHOLDER, shelf));
+    assert_eq!(pieces.kept(&list), [her, shaded]);
+}
+
+#[test]
+fn a_one_sided_ceiling_lit_on_its_back_casts_no_shadow_a_plinth_does() {
+    use bevy::camera::visibility::InheritedVisibility;
+    let mut world = World::new();
+    let mut meshes = Assets::<Mesh>::default();
+    let plane = meshes.add(Plane3d::default().mesh().size(16.0, 12.0).build());
+    let cube = meshes.add(Cuboid::new(1.0, 1.0, 1.0));
+    let mut materials = Assets::<StandardMaterial>::default();
+    let one_sided = materials.add(StandardMaterial::default());
+    let two_sided = materials.add(StandardMaterial {
+        double_sided: true,
+        cull_mode: None,
+        ..default()
+    });
+    world.insert_resource(meshes);
+    world.insert_resource(materials);
+    let flat = Aabb::from_min_max(Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    let upside_down = Transform::from_xyz(0.0, 5.0, 0.0)
+        .with_rotation(Quat::from_rotation_x(std::f32::consts::PI));
+    let mut spawn = |mesh: &Handle<Mesh>, material: &Handle<StandardMaterial>, at, aabb| {
+        let piece = (Mesh3d(mesh.clone()), MeshMaterial3d(material.clone()));
+        let place = (
+            GlobalTransform::from(at),
+            aabb,
+            InheritedVisibility::VISIBLE,
+        );
+        world.spawn((piece, place)).id()
+    };
+    let ceiling = spawn(&plane, &one_sided, upside_down, flat);
+    let two_sided_ceiling = spawn(&plane, &two_sided, upside_down, flat);
+    let cube_box = Aabb::from_min_max(Vec3::splat(-0.5), Vec3::splat(0.5));
+    let plinth = spawn(
+        &cube,
+        &one_sided,
+        Transform::from_xyz(1.0, 0.5, -1.0),
+        cube_box,
+    );
+    let casters = |world: &mut World, light: Vec3| {
+        let mut state = bevy::ecs::system::SystemState::<catcher::SetCasters>::new(world);
+        let set = state.get(world).expect("the set's casters");
+        let lights = [Dir3::new(light).unwrap()];
+        let boxes = set.boxes(&Default::default(), &lights);
+        boxes.into_iter().map(|(e, _)| e).collect::<Vec<_>>()
+    };
+    // From above the one-sided ceiling shows the light its back, culled from the map.
+    let from_above = casters(&mut world, Vec3::new(-3.0, -8.0, -6.0));
+    assert!(!from_above.contains(&ceiling), "{from_above:?}");
+    assert!(from_above.contains(&two_sided_ceiling) && from_above.contains(&plinth));
+    // From below it shows its face.
+    let from_below = casters(&mut world, Vec3::new(0.0, 1.0, 0.0));
+    assert!(from_below.contains(&ceiling), "{from_below:?}");
+}
+
+#[test]
+fn her_shadow_is_left_out_of_a_backdrop_and_kept_for_the_host_camera() {
+    use bevy::camera::visibility::{CascadesVisibleEntities, VisibleMeshEntities};
+    use bevy::ecs::system::RunSystemOnce;
+    let mut world = World::new();
+    let (her, plinth) = (world.spawn_empty().id(), world.spawn_empty().id());
+    let on_air = world.spawn(ActiveCamera).id();
+    let host = world.spawn(HostCamera).id();
+    let mut needs = her_needs();
+    needs.meshes.insert(her);
+    world.insert_resource(her::Her(Some(needs)));
+    let both = || {
+        vec![VisibleMeshEntities {
+            entities: vec![her, plinth],
+        }]
+    };
+    let cascades = CascadesVisibleEntities {
+        entities: [(on_air, both()), (host, both())].into_iter().collect(),
+    };
+    let light = world.spawn(cascades).id();
+    let casting = |world: &World, view| {
+        let cascades = world
+            .entity(light)
+            .get::<CascadesVisibleEntities>()
+            .unwrap();
+        cascades.entities[&view][0].entities.clone()
+    };
+    // A held frame keeps the backdrop: nothing is drawn for it.
+    let size = UVec2::new(1280, 720);
+    world.insert_resource(Frame::Held { rect: None, size });
+    world
+        .run_system_once(her::leave_her_shadow_out_of_the_backdrop)
+        .unwrap();
+    assert_eq!(casting(&world, on_air), [her, plinth]);
+    world.insert_resource(Frame::Set { rect: None, size });
+    world
+        .run_system_once(her::leave_her_shadow_out_of_the_backdrop)
+        .unwrap();
+    assert_eq!(casting(&world, on_air), [plinth]);
+    assert_eq!(
+        casting(&world, host),
+        [her, plinth],
+        "the host camera draws it"
+    );
 }

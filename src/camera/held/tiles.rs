@@ -14,7 +14,9 @@
 //! attribute interpolated: on screen a tile is the piece's pixels, and the tiles on both
 //! sides of a cut share its vertices exactly.
 
+use super::catcher::{CatcherMaterial, catcher};
 use super::holdout::{LAYER, Twinned};
+use crate::scene::LeanLighting;
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::primitives::Aabb;
 use bevy::camera::visibility::RenderLayers;
@@ -55,12 +57,17 @@ pub(super) fn add(app: &mut App) {
         .add_systems(PostUpdate, (cut_large_pieces, drop_tiles_of_changed_pieces));
 }
 
-/// Cuts the large pieces among those the host camera drew as themselves into tiles.
-#[allow(clippy::type_complexity)]
+/// Cuts the large pieces among those the host camera drew as themselves into tiles, each
+/// with its catcher ([`super::catcher`]) under lean lighting, whose shadow lookup catchers
+/// share.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub(super) fn cut_large_pieces(
     mut commands: Commands,
     mut to_cut: ResMut<ToCut>,
     mut meshes: ResMut<Assets<Mesh>>,
+    lean: Option<Res<LeanLighting>>,
+    standard: Res<Assets<StandardMaterial>>,
+    mut catchers: ResMut<Assets<CatcherMaterial>>,
     pieces: Query<
         (
             &Mesh3d,
@@ -94,16 +101,24 @@ pub(super) fn cut_large_pieces(
             ?cells,
             "cut into tiles for the host camera"
         );
+        let caught = (lean.as_ref().and(standard.get(&material.0)))
+            .and_then(CatcherMaterial::of)
+            .map(|m| catchers.add(m));
         for tile in tiles {
-            commands.spawn((
+            let mesh = meshes.add(tile);
+            let tile = commands.spawn((
                 Name::new("tile"),
                 Tile,
-                Mesh3d(meshes.add(tile)),
+                Mesh3d(mesh.clone()),
                 MeshMaterial3d(material.0.clone()),
                 RenderLayers::layer(LAYER),
                 NotShadowCaster,
                 ChildOf(piece),
             ));
+            if let Some(caught) = &caught {
+                let tile = tile.id();
+                commands.spawn(catcher(tile, mesh, caught.clone()));
+            }
         }
         commands.entity(piece).insert(Tiled);
     }

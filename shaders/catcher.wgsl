@@ -1,0 +1,146 @@
+// Her shadow on a set piece, over a backdrop that has the piece lit without her
+// (camera::held::catcher). Writes depth, and for colour only how much her shadow darkens
+// the backdrop there: black with that opacity, blended as premultiplied alpha by the
+// host's layer. Used with lean lighting (a CPU renderer), whose shadow lookup it shares.
+//
+// The darkening is the ratio of the piece's light with and without what the shadowed
+// lights lose there, both tone mapped as the set is: the shadowed lights are Bevy's own
+// BRDF; the other lights are only their diffuse share (enough for a ratio), which is
+// what makes this cheaper than lighting the piece.
+#import bevy_pbr::{
+    forward_io::VertexOutput,
+    mesh_view_bindings as view_bindings,
+    mesh_view_types,
+    lighting,
+    pbr_functions,
+    clustered_forward as clustering,
+    ambient,
+}
+#import bevy_render::maths::PI
+#ifdef TONEMAP_IN_SHADER
+#import bevy_core_pipeline::tonemapping::tone_mapping
+#endif
+
+struct Catcher {
+    base_color: vec4<f32>,
+    reflectance: vec4<f32>,
+    perceptual_roughness: f32,
+    metallic: f32,
+}
+
+@group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> catcher: Catcher;
+
+@fragment
+fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
+    let is_orthographic = view_bindings::view.clip_from_view[3].w == 1.0;
+    let N = normalize(in.world_normal);
+    let V = pbr_functions::calculate_view(in.world_position, is_orthographic);
+    var input = catcher_lighting_input(in.world_position.xyz, N, V);
+    let view_z = dot(vec4<f32>(
+        view_bindings::view.view_from_world[0].z,
+        view_bindings::view.view_from_world[1].z,
+        view_bindings::view.view_from_world[2].z,
+        view_bindings::view.view_from_world[3].z
+    ), in.world_position);
+
+    var lit = vec3(0.0);
+    var lost = vec3(0.0);
+    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
+        let light = lighting::directional_light(i, &input, true);
+        lit += light;
+        if ((view_bindings::lights.directional_lights[i].flags
+                & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u) {
+            let shadow = pbr_functions::lean_directional_shadow(i, in.world_position, N, view_z);
+            lost += light * (1.0 - shadow);
+        }
+    }
+    let cluster = clustering::view_fragment_cluster_index(in.position.xy, view_z, is_orthographic);
+    lit += input.diffuse_color * catcher_clustered_diffuse(cluster, in.world_position.xyz, N);
+    let NdotV = input.layers[lighting::LAYER_BASE].NdotV;
+    let F0 = pbr_functions::calculate_F0(
+        catcher.base_color.rgb, catcher.metallic, catcher.reflectance.rgb);
+    lit += ambient::ambient_light(
+        in.world_position, N, V, NdotV, input.diffuse_color, F0,
+        catcher.perceptual_roughness, vec3(1.0),
+    );
+
+    let exposure = view_bindings::view.exposure;
+    let before = catcher_luminance(exposure * lit);
+    let after = catcher_luminance(exposure * max(lit - lost, vec3(0.0)));
+    return vec4<f32>(0.0, 0.0, 0.0, saturate(1.0 - after / max(before, 1e-5)));
+}
+
+// The piece's material, as Bevy's lighting functions take it (as lean lighting builds it).
+fn catcher_lighting_input(P: vec3<f32>, N: vec3<f32>, V: vec3<f32>) -> lighting::LightingInput {
+    let roughness = catcher.perceptual_roughness;
+    let NdotV = max(dot(N, V), 0.0001);
+    var input: lighting::LightingInput;
+    input.layers[lighting::LAYER_BASE].NdotV = NdotV;
+    input.layers[lighting::LAYER_BASE].N = N;
+    input.layers[lighting::LAYER_BASE].R = reflect(-V, N);
+    input.layers[lighting::LAYER_BASE].perceptual_roughness = roughness;
+    input.layers[lighting::LAYER_BASE].roughness = lighting::perceptualRoughnessToRoughness(roughness);
+    input.P = P;
+    input.V = V;
+    input.diffuse_color = pbr_functions::calculate_diffuse_color(
+        catcher.base_color.rgb, catcher.metallic, 0.0, 0.0);
+    input.metallic = catcher.metallic;
+    input.F0_dielectric = pbr_functions::calculate_F0_dielectric(catcher.reflectance.rgb);
+    input.F0_metallic = catcher.base_color.rgb;
+    input.F_ab = lighting::F_AB(roughness, NdotV);
+#ifdef STANDARD_MATERIAL_CLEARCOAT
+    input.clearcoat_strength = 0.0;
+#endif
+#ifdef STANDARD_MATERIAL_ANISOTROPY
+    input.anisotropy = 0.0;
+    input.Ta = vec3(0.0);
+    input.Ba = vec3(0.0);
+#endif
+    return input;
+}
+
+// The point and spot lights of the fragment's cluster, diffuse only (Lambert), per unit of
+// diffuse colour.
+fn catcher_clustered_diffuse(cluster: u32, P: vec3<f32>, N: vec3<f32>) -> vec3<f32> {
+    let ranges = clustering::unpack_clusterable_object_index_ranges(cluster);
+    var light = vec3(0.0);
+    for (var i: u32 = ranges.first_point_light_index_offset;
+            i < ranges.first_reflection_probe_index_offset; i = i + 1u) {
+        let id = clustering::get_clusterable_object_id(i);
+        let data = &view_bindings::clustered_lights.data[id];
+        let to_light = (*data).position_radius.xyz - P;
+        let distance_square = dot(to_light, to_light);
+        let L = to_light * inverseSqrt(max(distance_square, 1e-8));
+        var reach = lighting::getDistanceAttenuation(
+            distance_square, (*data).color_inverse_square_range.w);
+        if (i >= ranges.first_spot_light_index_offset) {
+            reach *= catcher_spot_attenuation(id, L);
+        }
+        light += (*data).color_inverse_square_range.rgb * reach * saturate(dot(N, L)) / PI;
+    }
+    return light;
+}
+
+// A spot light's cone, as Bevy's `spot_light` reckons it.
+fn catcher_spot_attenuation(id: u32, L: vec3<f32>) -> f32 {
+    let data = &view_bindings::clustered_lights.data[id];
+    var spot_dir = vec3<f32>((*data).light_custom_data.x, 0.0, (*data).light_custom_data.y);
+    spot_dir.y = sqrt(max(0.0, 1.0 - spot_dir.x * spot_dir.x - spot_dir.z * spot_dir.z));
+    if ((*data).flags & mesh_view_types::POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE) != 0u {
+        spot_dir.y = -spot_dir.y;
+    }
+    let cd = dot(-spot_dir, L);
+    let attenuation = saturate(cd * (*data).light_custom_data.z + (*data).light_custom_data.w);
+    return attenuation * attenuation;
+}
+
+// Light as the picture shows it (tone mapped, before encoding), as one luminance.
+fn catcher_luminance(light: vec3<f32>) -> f32 {
+#ifdef TONEMAP_IN_SHADER
+    let shown = tone_mapping(vec4<f32>(light, 1.0), view_bindings::view.color_grading).rgb;
+#else
+    let shown = light;
+#endif
+    return dot(shown, vec3<f32>(0.2126, 0.7152, 0.0722));
+}
+

@@ -1,0 +1,208 @@
+//! Catchers: her shadow on a set piece, drawn without lighting the piece.
+//!
+//! Where her shadow may fall on a piece, the host camera drew the piece lit, and on two
+//! cores that was most of what a held frame spent on the set: lavapipe shades each pixel
+//! with every light, and the backdrop already has those pixels lit, without her. A
+//! catcher is a tile's stand-in ([`super::tiles`]) that writes the tile's depth and, for
+//! colour, only how much her shadow darkens the backdrop there: black, with that share as
+//! its opacity, which the host's layer blends over the backdrop. Drawn as holdouts were,
+//! it costs about a third of a lit tile (README, Performance).
+//!
+//! The share is reckoned from the key light's shadow map (the lean lighting's lookup, so
+//! a CPU renderer's only) and a cheap model of the tile's light (`shaders/catcher.wgsl`).
+//! The map holds the set's casters as well as her, and the backdrop has the set's shadows
+//! already, so a tile the set's shadow may fall on is drawn lit as before: a catcher
+//! stands in only where no set piece, moved along a shadow-casting light, meets the tile
+//! ([`SetCasters`]).
+
+use super::her::world_box;
+use super::holdout::{Holdout, LAYER};
+use super::tiles::Tile;
+use bevy::asset::{load_internal_asset, uuid_handle};
+use bevy::camera::primitives::Aabb;
+use bevy::camera::visibility::RenderLayers;
+use bevy::ecs::system::SystemParam;
+use bevy::light::NotShadowCaster;
+use bevy::math::Vec3A;
+use bevy::mesh::VertexAttributeValues;
+use bevy::pbr::{Material, MaterialPlugin};
+use bevy::prelude::*;
+use bevy::render::render_resource::{AsBindGroup, Face, ShaderType};
+use bevy::shader::{Shader, ShaderRef};
+
+/// The catchers' shader, built in (its source lives in `shaders/`).
+const CATCHER_SHADER: Handle<Shader> = uuid_handle!("5d1e7a20-3b4c-4f6d-8e9a-0b1c2d3e4f50");
+
+/// A box thinner than this (in metres) is flat: it may cast its shadow one way only.
+const FLAT: f32 = 1e-3;
+
+/// What the catcher's model of the light needs of the piece's material.
+#[derive(Debug, Clone, ShaderType)]
+pub struct CatcherSurface {
+    base_color: Vec4,
+    reflectance: Vec4,
+    perceptual_roughness: f32,
+    metallic: f32,
+}
+
+/// Depth, and black as opaque as her shadow darkens the piece.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct CatcherMaterial {
+    #[uniform(0)]
+    surface: CatcherSurface,
+}
+
+impl Material for CatcherMaterial {
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(CATCHER_SHADER)
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+}
+
+impl CatcherMaterial {
+    /// The catcher of a piece with `material`; `None` for a surface whose light the
+    /// catcher's model does not take in: unlit, not opaque, glowing, with a normal map,
+    /// clear coat, anisotropy or transmission.
+    pub(super) fn of(material: &StandardMaterial) -> Option<Self> {
+        let plain = !material.unlit
+            && material.alpha_mode == AlphaMode::Opaque
+            && material.emissive == LinearRgba::BLACK
+            && material.normal_map_texture.is_none()
+            && material.clearcoat == 0.0
+            && material.anisotropy_strength == 0.0
+            && material.specular_transmission == 0.0
+            && material.diffuse_transmission == 0.0;
+        plain.then(|| CatcherMaterial {
+            surface: CatcherSurface {
+                base_color: LinearRgba::from(material.base_color).to_vec4(),
+                reflectance: (LinearRgba::from(material.specular_tint).to_vec3()
+                    * material.reflectance)
+                    .extend(0.0),
+                perceptual_roughness: material.perceptual_roughness,
+                metallic: material.metallic,
+            },
+        })
+    }
+}
+
+/// A catcher: which tile it stands in for (its parent).
+#[derive(Component)]
+pub(super) struct Catcher(pub(super) Entity);
+
+/// A catcher for `tile`, drawing `mesh` (the tile's) with `material`.
+pub(super) fn catcher(
+    tile: Entity,
+    mesh: Handle<Mesh>,
+    material: Handle<CatcherMaterial>,
+) -> impl Bundle {
+    (
+        Name::new("catcher"),
+        Catcher(tile),
+        Mesh3d(mesh),
+        MeshMaterial3d(material),
+        RenderLayers::layer(LAYER),
+        NotShadowCaster,
+        ChildOf(tile),
+    )
+}
+
+/// Adds the catchers' material.
+pub(super) fn add(app: &mut App) {
+    load_internal_asset!(
+        app,
+        CATCHER_SHADER,
+        "../../../shaders/catcher.wgsl",
+        Shader::from_wgsl
+    );
+    app.add_plugins(MaterialPlugin::<CatcherMaterial>::default());
+}
+
+/// A set piece's box, and the piece.
+pub(super) type Caster = (Entity, (Vec3, Vec3));
+
+/// The set pieces that may cast a shadow.
+#[derive(SystemParam)]
+pub(super) struct SetCasters<'w, 's> {
+    #[allow(clippy::type_complexity)]
+    pieces: Query<
+        'w,
+        's,
+        (
+            Entity,
+            &'static GlobalTransform,
+            &'static Aabb,
+            &'static Mesh3d,
+            Option<&'static MeshMaterial3d<StandardMaterial>>,
+            &'static InheritedVisibility,
+        ),
+        (
+            Without<NotShadowCaster>,
+            Without<Holdout>,
+            Without<Tile>,
+            Without<Catcher>,
+        ),
+    >,
+    meshes: Res<'w, Assets<Mesh>>,
+    materials: Res<'w, Assets<StandardMaterial>>,
+}
+
+impl SetCasters<'_, '_> {
+    /// The boxes of the visible pieces, other than `hers`, that may cast a shadow from one
+    /// of `lights` (the directions they shine in). A flat piece drawn one-sided casts none
+    /// from a light that meets its back (Bevy culls back faces in shadow maps too): a
+    /// ceiling's box would otherwise shade the whole floor.
+    pub(super) fn boxes(
+        &self,
+        hers: &bevy::ecs::entity::EntityHashSet,
+        lights: &[Dir3],
+    ) -> Vec<Caster> {
+        let casts = |(e, transform, aabb, mesh, material, visible): (
+            Entity,
+            &GlobalTransform,
+            &Aabb,
+            &Mesh3d,
+            Option<&MeshMaterial3d<StandardMaterial>>,
+            &InheritedVisibility,
+        )| {
+            if !visible.get() || hers.contains(&e) {
+                return None;
+            }
+            let bounds = world_box(transform, aabb);
+            let material = material.and_then(|m| self.materials.get(&m.0));
+            let mesh = self.meshes.get(&mesh.0);
+            let away = (one_sided(material) == Some(true))
+                .then(|| flat_normal(bounds, transform, mesh?))
+                .flatten()
+                .is_some_and(|n| lights.iter().all(|l| n.dot(l.as_vec3()) > 0.0));
+            (!away).then_some((e, bounds))
+        };
+        self.pieces.iter().filter_map(casts).collect()
+    }
+}
+
+/// Whether a piece with `material` is drawn with its back faces culled.
+fn one_sided(material: Option<&StandardMaterial>) -> Option<bool> {
+    material.map(|m| m.cull_mode == Some(Face::Back) && !m.double_sided)
+}
+
+/// The world normal of a flat piece whose normals all agree; `None` otherwise.
+fn flat_normal(bounds: (Vec3, Vec3), transform: &GlobalTransform, mesh: &Mesh) -> Option<Vec3> {
+    if (bounds.1 - bounds.0).min_element() > FLAT {
+        return None;
+    }
+    let Some(VertexAttributeValues::Float32x3(normals)) = mesh.attribute(Mesh::ATTRIBUTE_NORMAL)
+    else {
+        return None;
+    };
+    let first = Vec3::from(*normals.first()?).normalize_or_zero();
+    let agree = normals.iter().all(|n| Vec3::from(*n).dot(first) > 0.999);
+    let world = transform.affine().matrix3 * Vec3A::from(first);
+    agree.then(|| Vec3::from(world).normalize_or_zero())
+}
