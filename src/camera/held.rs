@@ -39,6 +39,7 @@ use bevy::prelude::*;
 use bevy::render::view::Msaa;
 use bevy::ui::UiSystems;
 
+mod boxes;
 mod catcher;
 mod her;
 mod holdout;

@@ -15,9 +15,8 @@
 //! stands in only where no set piece, moved along a shadow-casting light, meets the tile
 //! ([`SetCasters`]).
 
-use super::her::world_box;
-use super::holdout::{Holdout, LAYER};
-use super::tiles::Tile;
+use super::boxes::{in_its_shadow, world_box};
+use super::holdout::LAYER;
 use bevy::asset::{load_internal_asset, uuid_handle};
 use bevy::camera::primitives::Aabb;
 use bevy::camera::visibility::RenderLayers;
@@ -142,12 +141,8 @@ pub(super) struct SetCasters<'w, 's> {
             Option<&'static MeshMaterial3d<StandardMaterial>>,
             &'static InheritedVisibility,
         ),
-        (
-            Without<NotShadowCaster>,
-            Without<Holdout>,
-            Without<Tile>,
-            Without<Catcher>,
-        ),
+        // The host camera's stand-ins (holdouts, tiles, catchers) cast none.
+        Without<NotShadowCaster>,
     >,
     meshes: Res<'w, Assets<Mesh>>,
     materials: Res<'w, Assets<StandardMaterial>>,
@@ -185,6 +180,19 @@ impl SetCasters<'_, '_> {
         };
         self.pieces.iter().filter_map(casts).collect()
     }
+}
+
+/// Whether one of the set's `casters`, other than the tile's `own` piece, may shade the
+/// box `tile`: its box, moved along one of `lights` (the ways they shine), meets it.
+pub(super) fn set_may_shade(
+    casters: &[Caster],
+    lights: &[Dir3],
+    tile: (Vec3, Vec3),
+    own: impl Fn(Entity) -> bool,
+) -> bool {
+    let shades =
+        |bounds| (lights.iter()).any(|toward| in_its_shadow(bounds, tile, (*toward).into()));
+    (casters.iter()).any(|(caster, bounds)| !own(*caster) && shades(*bounds))
 }
 
 /// Whether a piece with `material` is drawn with its back faces culled.

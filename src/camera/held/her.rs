@@ -15,7 +15,8 @@
 //! may hide something it draws (a plinth, the floor behind it), and is drawn as its
 //! holdout ([`super::holdout`]): depth, and a transparent colour.
 
-use super::catcher::{Caster, Catcher, SetCasters};
+use super::boxes::{in_its_shadow, world_box};
+use super::catcher::{Caster, Catcher, SetCasters, set_may_shade};
 use super::holdout::{Holdout, Twinned};
 use super::tiles::{Tile, Tiled, ToCut};
 use super::{Frame, HostCamera};
@@ -151,26 +152,6 @@ fn behind_a_wall((lo, hi): (Vec3, Vec3), (seen_lo, seen_hi): (Vec3, Vec3), eye: 
     (before | beyond).any()
 }
 
-/// Whether the box `part`, moved any distance along `toward`, meets the box `piece`: the
-/// slab test of a moving box, exact for boxes (Bevy's shadow of the part falls within it).
-fn in_its_shadow(part: (Vec3, Vec3), piece: (Vec3, Vec3), toward: Vec3) -> bool {
-    let (mut first, mut last) = (0.0f32, f32::INFINITY);
-    for axis in 0..3 {
-        // How far the part moves along this axis to start and stop meeting the piece.
-        let (start, stop) = (piece.0[axis] - part.1[axis], piece.1[axis] - part.0[axis]);
-        let speed = toward[axis];
-        if speed.abs() < 1e-6 {
-            if start > 0.0 || stop < 0.0 {
-                return false;
-            }
-            continue;
-        }
-        let (a, b) = (start / speed, stop / speed);
-        (first, last) = (first.max(a.min(b)), last.min(a.max(b)));
-    }
-    first <= last
-}
-
 /// The box `lo`..`hi` in normalised device coordinates, as a rectangle; `None` when any
 /// of it is behind the camera. Not [`super::screen_rect`]: that one pads her rectangle
 /// for a frame's motion, and with that margin the plinth beside her in the demo's wide
@@ -254,15 +235,6 @@ impl CameraProjection for Clipped {
     fn get_frustum_corners(&self, z_near: f32, z_far: f32) -> [Vec3A; 8] {
         self.lens.get_frustum_corners(z_near, z_far)
     }
-}
-
-/// The world-space box of a mesh's bounds.
-pub(super) fn world_box(transform: &GlobalTransform, aabb: &Aabb) -> (Vec3, Vec3) {
-    let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
-    let points = corners(c - h, c + h).map(|p| transform.transform_point(p));
-    let lo = points.iter().copied().fold(Vec3::MAX, Vec3::min);
-    let hi = points.iter().copied().fold(Vec3::MIN, Vec3::max);
-    (lo, hi)
 }
 
 /// Leaves the host out of the on-air camera's view when it draws a backdrop for held
@@ -387,25 +359,14 @@ pub(super) fn keep_what_she_needs(
     };
     let itself = |piece| needs.piece(piece) || behind_glass(piece);
     // A tile she needs only for her shadow, out of the set's: its catcher draws it.
-    let ancestors = |e: Entity| {
-        std::iter::successors(Some(e), |e| {
-            kinds.get(*e).ok().and_then(|k| k.4).map(|c| c.0)
-        })
-    };
-    let set_shade = |tile: Entity, piece| {
-        let own = |caster: Entity| ancestors(tile).any(|a| a == caster);
-        casters.iter().any(|(caster, bounds)| {
-            !own(*caster)
-                && (needs.lights.iter())
-                    .any(|toward| in_its_shadow(*bounds, piece, (*toward).into()))
-        })
-    };
+    let parent = |e: &Entity| kinds.get(*e).ok().and_then(|k| k.4).map(|c| c.0);
     let catches = |tile: Entity, piece| {
+        let own = |caster| std::iter::successors(Some(tile), parent).any(|a| a == caster);
         !needs.lights.is_empty()
             && needs.shaded(piece)
             && !needs.hides(piece)
             && !behind_glass(piece)
-            && !set_shade(tile, piece)
+            && !set_may_shade(casters, &needs.lights, piece, own)
     };
     list.retain(|e| {
         if needs.meshes.contains(e) {

@@ -13,7 +13,7 @@
 //! the padding is left only for what the boxes do not hold (morph targets, the shadow's
 //! soft edge).
 
-use super::her::world_box;
+use super::boxes::world_box;
 use bevy::camera::primitives::Aabb;
 use bevy::ecs::entity::EntityHashMap;
 use bevy::ecs::system::SystemParam;
