@@ -15,6 +15,7 @@
     pbr_functions,
     clustered_forward as clustering,
     ambient,
+    view_transformations,
 }
 #import bevy_render::maths::PI
 #ifdef TONEMAP_IN_SHADER
@@ -35,13 +36,13 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     let is_orthographic = view_bindings::view.clip_from_view[3].w == 1.0;
     let N = normalize(in.world_normal);
     let V = pbr_functions::calculate_view(in.world_position, is_orthographic);
-    var input = catcher_lighting_input(in.world_position.xyz, N, V);
-    let view_z = dot(vec4<f32>(
-        view_bindings::view.view_from_world[0].z,
-        view_bindings::view.view_from_world[1].z,
-        view_bindings::view.view_from_world[2].z,
-        view_bindings::view.view_from_world[3].z
-    ), in.world_position);
+    let diffuse_color = pbr_functions::calculate_diffuse_color(
+        catcher.base_color.rgb, catcher.metallic, 0.0, 0.0);
+    var input = pbr_functions::lean_lighting_input(
+        in.world_position.xyz, N, V, catcher.base_color.rgb, diffuse_color, catcher.metallic,
+        catcher.perceptual_roughness, catcher.reflectance.rgb,
+    );
+    let view_z = view_transformations::position_world_to_view(in.world_position.xyz).z;
 
     var lit = vec3(0.0);
     var lost = vec3(0.0);
@@ -68,35 +69,6 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     let before = catcher_luminance(exposure * lit);
     let after = catcher_luminance(exposure * max(lit - lost, vec3(0.0)));
     return vec4<f32>(0.0, 0.0, 0.0, saturate(1.0 - after / max(before, 1e-5)));
-}
-
-// The piece's material, as Bevy's lighting functions take it (as lean lighting builds it).
-fn catcher_lighting_input(P: vec3<f32>, N: vec3<f32>, V: vec3<f32>) -> lighting::LightingInput {
-    let roughness = catcher.perceptual_roughness;
-    let NdotV = max(dot(N, V), 0.0001);
-    var input: lighting::LightingInput;
-    input.layers[lighting::LAYER_BASE].NdotV = NdotV;
-    input.layers[lighting::LAYER_BASE].N = N;
-    input.layers[lighting::LAYER_BASE].R = reflect(-V, N);
-    input.layers[lighting::LAYER_BASE].perceptual_roughness = roughness;
-    input.layers[lighting::LAYER_BASE].roughness = lighting::perceptualRoughnessToRoughness(roughness);
-    input.P = P;
-    input.V = V;
-    input.diffuse_color = pbr_functions::calculate_diffuse_color(
-        catcher.base_color.rgb, catcher.metallic, 0.0, 0.0);
-    input.metallic = catcher.metallic;
-    input.F0_dielectric = pbr_functions::calculate_F0_dielectric(catcher.reflectance.rgb);
-    input.F0_metallic = catcher.base_color.rgb;
-    input.F_ab = lighting::F_AB(roughness, NdotV);
-#ifdef STANDARD_MATERIAL_CLEARCOAT
-    input.clearcoat_strength = 0.0;
-#endif
-#ifdef STANDARD_MATERIAL_ANISOTROPY
-    input.anisotropy = 0.0;
-    input.Ta = vec3(0.0);
-    input.Ba = vec3(0.0);
-#endif
-    return input;
 }
 
 // The point and spot lights of the fragment's cluster, diffuse only (Lambert), per unit of

@@ -19,27 +19,10 @@ fn apply_pbr_lighting(in: pbr_types::PbrInput) -> vec4<f32> {
     );
     let F0 = calculate_F0(base_color.rgb, in.material.metallic, in.material.reflectance);
 
-    var lighting_input: lighting::LightingInput;
-    lighting_input.layers[LAYER_BASE].NdotV = NdotV;
-    lighting_input.layers[LAYER_BASE].N = in.N;
-    lighting_input.layers[LAYER_BASE].R = reflect(-in.V, in.N);
-    lighting_input.layers[LAYER_BASE].perceptual_roughness = perceptual_roughness;
-    lighting_input.layers[LAYER_BASE].roughness = lighting::perceptualRoughnessToRoughness(perceptual_roughness);
-    lighting_input.P = in.world_position.xyz;
-    lighting_input.V = in.V;
-    lighting_input.diffuse_color = diffuse_color;
-    lighting_input.metallic = in.material.metallic;
-    lighting_input.F0_dielectric = calculate_F0_dielectric(in.material.reflectance);
-    lighting_input.F0_metallic = base_color.rgb;
-    lighting_input.F_ab = lighting::F_AB(perceptual_roughness, NdotV);
-#ifdef STANDARD_MATERIAL_CLEARCOAT
-    lighting_input.clearcoat_strength = 0.0;
-#endif
-#ifdef STANDARD_MATERIAL_ANISOTROPY
-    lighting_input.anisotropy = 0.0;
-    lighting_input.Ta = vec3(0.0);
-    lighting_input.Ba = vec3(0.0);
-#endif
+    var lighting_input = lean_lighting_input(
+        in.world_position.xyz, in.N, in.V, base_color.rgb, diffuse_color, in.material.metallic,
+        perceptual_roughness, in.material.reflectance,
+    );
 
     let receives_shadows = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
     let view_z = dot(vec4<f32>(
@@ -70,6 +53,43 @@ fn apply_pbr_lighting(in: pbr_types::PbrInput) -> vec4<f32> {
         view_bindings::view.exposure * (direct_light + indirect_light) + emissive_light,
         base_color.a,
     );
+}
+
+// What Bevy's lighting functions take of a surface at `P`, seen along `V`: its base layer
+// (no clear coat, no anisotropy). The held shots' catchers build theirs with it too.
+fn lean_lighting_input(
+    P: vec3<f32>,
+    N: vec3<f32>,
+    V: vec3<f32>,
+    base_color: vec3<f32>,
+    diffuse_color: vec3<f32>,
+    metallic: f32,
+    perceptual_roughness: f32,
+    reflectance: vec3<f32>,
+) -> lighting::LightingInput {
+    let NdotV = max(dot(N, V), 0.0001);
+    var input: lighting::LightingInput;
+    input.layers[LAYER_BASE].NdotV = NdotV;
+    input.layers[LAYER_BASE].N = N;
+    input.layers[LAYER_BASE].R = reflect(-V, N);
+    input.layers[LAYER_BASE].perceptual_roughness = perceptual_roughness;
+    input.layers[LAYER_BASE].roughness = lighting::perceptualRoughnessToRoughness(perceptual_roughness);
+    input.P = P;
+    input.V = V;
+    input.diffuse_color = diffuse_color;
+    input.metallic = metallic;
+    input.F0_dielectric = calculate_F0_dielectric(reflectance);
+    input.F0_metallic = base_color;
+    input.F_ab = lighting::F_AB(perceptual_roughness, NdotV);
+#ifdef STANDARD_MATERIAL_CLEARCOAT
+    input.clearcoat_strength = 0.0;
+#endif
+#ifdef STANDARD_MATERIAL_ANISOTROPY
+    input.anisotropy = 0.0;
+    input.Ta = vec3(0.0);
+    input.Ba = vec3(0.0);
+#endif
+    return input;
 }
 
 // Point and spot lights of the fragment's cluster.
