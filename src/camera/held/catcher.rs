@@ -159,27 +159,19 @@ impl SetCasters<'_, '_> {
         hers: &bevy::ecs::entity::EntityHashSet,
         lights: &[Dir3],
     ) -> Vec<Caster> {
-        let casts = |(e, transform, aabb, mesh, material, visible): (
-            Entity,
-            &GlobalTransform,
-            &Aabb,
-            &Mesh3d,
-            Option<&MeshMaterial3d<StandardMaterial>>,
-            &InheritedVisibility,
-        )| {
-            if !visible.get() || hers.contains(&e) {
-                return None;
-            }
+        let pieces = self.pieces.iter();
+        let visible = pieces.filter(|(e, .., shown)| shown.get() && !hers.contains(e));
+        let casts = visible.filter_map(|(e, transform, aabb, mesh, material, _)| {
             let bounds = world_box(transform, aabb);
             let material = material.and_then(|m| self.materials.get(&m.0));
             let mesh = self.meshes.get(&mesh.0);
-            let away = (one_sided(material) == Some(true))
+            let away = (one_sided(material))
                 .then(|| flat_normal(bounds, transform, mesh?))
                 .flatten()
                 .is_some_and(|n| lights.iter().all(|l| n.dot(l.as_vec3()) > 0.0));
             (!away).then_some((e, bounds))
-        };
-        self.pieces.iter().filter_map(casts).collect()
+        });
+        casts.collect()
     }
 }
 
@@ -197,8 +189,8 @@ pub(super) fn set_may_shade(
 }
 
 /// Whether a piece with `material` is drawn with its back faces culled.
-fn one_sided(material: Option<&StandardMaterial>) -> Option<bool> {
-    material.map(|m| m.cull_mode == Some(Face::Back) && !m.double_sided)
+fn one_sided(material: Option<&StandardMaterial>) -> bool {
+    material.is_some_and(|m| m.cull_mode == Some(Face::Back) && !m.double_sided)
 }
 
 /// The world normal of a flat piece whose normals all agree; `None` otherwise.

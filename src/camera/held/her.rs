@@ -274,7 +274,14 @@ pub(super) fn draw_only_what_she_needs(
     }
     if let Ok(mut visible) = host.single_mut() {
         let list = visible.get_mut(meshes);
-        let casters = casters.boxes(&needs.meshes, &needs.lights);
+        // Only catchers ask what the set shades (none on a GPU, where tiles are lit).
+        let catchers = list
+            .iter()
+            .any(|e| kinds.get(*e).is_ok_and(|k| k.3.is_some()));
+        let casters = match catchers {
+            true => casters.boxes(&needs.meshes, &needs.lights),
+            false => Vec::new(),
+        };
         keep_what_she_needs(list, needs, &casters, &bounds, &kinds);
         // Large ones among them are cut into tiles ([`super::tiles`]).
         to_cut.0.clone_from(list);
@@ -341,7 +348,6 @@ pub(super) fn keep_what_she_needs(
         })
     };
     let catcher_of = |e: &Entity| kinds.get(*e).ok().and_then(|k| k.3).map(|c| c.0);
-    let caught: EntityHashSet = list.iter().filter_map(catcher_of).collect();
     // Pieces without a twin (a blended material: light passes through) are drawn as
     // themselves; so is what they may hide, or they would be blended over nothing here
     // and then over their own copy in the backdrop.
@@ -368,13 +374,17 @@ pub(super) fn keep_what_she_needs(
             && !behind_glass(piece)
             && !set_may_shade(casters, &needs.lights, piece, own)
     };
+    // The tiles drawn by their catchers, each decided once (a tile cut again has none).
+    let caught: EntityHashSet = (list.iter().filter_map(catcher_of))
+        .filter(|tile| !kind(tile).2)
+        .filter(|tile| piece_box(tile).is_some_and(|piece| catches(*tile, piece)))
+        .collect();
     list.retain(|e| {
         if needs.meshes.contains(e) {
             return true;
         }
         if let Some(tile) = catcher_of(e) {
-            let whole = !kind(&tile).2;
-            return whole && piece_box(e).is_some_and(|piece| catches(tile, piece));
+            return caught.contains(&tile);
         }
         let (holdout_of, twinned, tiled) = kind(e);
         if tiled || holdout_of.is_some_and(|of| kind(&of).2) {
@@ -387,7 +397,7 @@ pub(super) fn keep_what_she_needs(
         match holdout_of {
             // The twin's box is its piece's; none stands in for her.
             Some(of) => !needs.meshes.contains(&of) && !itself(piece) && needs.within(piece),
-            None if twinned => itself(piece) && !(caught.contains(e) && catches(*e, piece)),
+            None if twinned => itself(piece) && !caught.contains(e),
             None => needs.within(piece) || needs.piece(piece),
         }
     });
