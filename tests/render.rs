@@ -428,9 +428,11 @@ fn faster_settings_are_judged_against_the_reference_render() {
         assert_eq!(all.len(), 15, "{all:?}");
         all[5..].to_vec()
     };
-    let same = held(&again);
+    // Two runs of a show are the same frames to the bit, from the first (the clock stands
+    // still while the scene loads, however long that takes): PSNR reads 99 for identical.
+    let same = psnr_per_frame(&again, &reference);
     assert!(
-        same.iter().all(|p| *p >= 45.0),
+        same.len() == 15 && same.iter().all(|p| *p >= 99.0),
         "two full renders differ: {same:?}"
     );
     // On lavapipe the default (`auto`) is the 2×2 filter.

@@ -288,8 +288,12 @@ pub(super) fn renderer_failure(app: &App) -> Result<(), RunError> {
 }
 
 /// Updates until every asset of the showroom has loaded, then a few frames more.
+///
+/// Bevy's clock stands still meanwhile ([`super::pacer::FramePacer`] starts it): loading
+/// takes as long as the machine needs, and the show's first frame is the same each run.
 pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
     let started = Instant::now();
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(Duration::ZERO));
     loop {
         app.update();
         renderer_failure(app)?;

@@ -17,6 +17,10 @@ pub struct FramePacer {
     /// Frames to render in all; until stopped when `None`.
     pub total: Option<u64>,
     epoch: Instant,
+    /// Bevy's clock at the first frame: frame `n` is given this instant plus `n` frames, so
+    /// animation starts where warm-up left it (stopped, [`super::app::warm_up`]) however
+    /// long the first frame waited, and the same show renders the same frames every run.
+    anchor: Option<Instant>,
     /// The next frame to render.
     pub next: u64,
     /// Frames actually rendered (the rest were repeated by the encoder).
@@ -30,6 +34,7 @@ impl FramePacer {
             pacing,
             total: seconds.map(|s| clock.frames_in(s)),
             epoch: Instant::now(),
+            anchor: None,
             next: 0,
             rendered: 0,
         }
@@ -61,7 +66,11 @@ impl FramePacer {
         if self.pacing == Pacing::RealTime {
             self.wait_for_next(stop);
         }
-        let time = self.epoch + self.clock.frame_time(self.next);
+        let anchor = *self.anchor.get_or_insert_with(|| {
+            let time = app.world().resource::<Time<Real>>();
+            time.last_update().unwrap_or_else(|| time.startup())
+        });
+        let time = anchor + self.clock.frame_time(self.next);
         app.insert_resource(TimeUpdateStrategy::ManualInstant(time));
         app.insert_resource(MediaTime(self.now()));
         app.world_mut().resource_mut::<CaptureRequest>().frame = Some(self.next);
