@@ -293,7 +293,9 @@ pub(super) fn renderer_failure(app: &App) -> Result<(), RunError> {
 /// takes as long as the machine needs, and the show's first frame is the same each run.
 pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
     let started = Instant::now();
-    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(Duration::ZERO));
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+        Duration::ZERO,
+    ));
     loop {
         app.update();
         renderer_failure(app)?;
