@@ -195,29 +195,34 @@ fn a_rig_without_clips_plays_mocap() {
 }
 
 /// With no idle clip the host stands relaxed, arms down, not in the T-pose the robot is
-/// modelled in.
+/// modelled in; so with the robot's own `Idle`, which moves only its head and legs.
 #[test]
-fn with_no_idle_the_host_stands_relaxed() {
+fn the_host_stands_relaxed_with_no_idle_or_one_that_leaves_the_arms_alone() {
     let dir = Scratch::new("mocap-relaxed");
-    let poses = render_presenter(
-        &dir,
-        "relaxed",
-        "    presenter: (name: \"host\", asset: \"../../assets/avatars/RobotExpressive.glb\",\n\
-         transform: (scale: (0.3, 0.3, 0.3))),",
-    );
-    let pose = poses.last().unwrap();
-    let head = point(pose, "head");
-    let foot = point(pose, "leftFoot");
-    let tall = head[1] - foot[1];
-    for hand in ["leftHand", "rightHand"] {
-        let h = point(pose, hand);
-        // In the robot's T-pose the hands are at shoulder height (two thirds of hers), as
-        // far out as she is tall; standing relaxed they hang below her waist, by her sides.
-        assert!(h[1] - foot[1] < 0.45 * tall, "{hand} {h:?}, head {head:?}");
-        assert!(
-            (h[0] - head[0]).abs() < 0.5 * tall,
-            "{hand} {h:?}, head {head:?}"
+    for (name, idle) in [("relaxed", ""), ("own-idle", "idle: \"Idle\", ")] {
+        let poses = render_presenter(
+            &dir,
+            name,
+            &format!(
+                "    presenter: (name: \"host\", asset: \"../../assets/avatars/RobotExpressive.glb\",\n\
+                 {idle}transform: (scale: (0.3, 0.3, 0.3))),"
+            ),
         );
+        let pose = poses.last().unwrap();
+        let head = point(pose, "head");
+        let foot = point(pose, "leftFoot");
+        let tall = head[1] - foot[1];
+        for hand in ["leftHand", "rightHand"] {
+            let h = point(pose, hand);
+            // In the robot's T-pose the hands are at shoulder height (two thirds of hers),
+            // as far out as she is tall; standing relaxed they hang below her waist, by her
+            // sides.
+            assert!(h[1] - foot[1] < 0.45 * tall, "{name}: {hand} {h:?}, head {head:?}");
+            assert!(
+                (h[0] - head[0]).abs() < 0.5 * tall,
+                "{name}: {hand} {h:?}, head {head:?}"
+            );
+        }
     }
 }
 

@@ -140,6 +140,7 @@ impl Plugin for PresenterPlugin {
             .add_systems(
                 Update,
                 (
+                    rest_the_idle_arms,
                     mouth::find_mouth_morphs,
                     follow_the_voice,
                     direct_gestures,
@@ -224,6 +225,16 @@ fn spawn_presenter(
         }
         node
     });
+    // An idle of the file's own that leaves the arms alone gets them relaxed once loaded.
+    if let (Some(node), Some(rig)) = (idle, motion.rig.as_ref())
+        && let Some(AnimationNodeType::Clip(clip)) = graph.get(node).map(|n| &n.node_type)
+        && let Some(standing) = crate::mocap::retarget::relaxed_pose(rig)
+    {
+        commands.insert_resource(IdleToRest {
+            idle: clip.clone(),
+            relaxed: motion::animation_clip(rig, &standing),
+        });
+    }
     // No idle (none named, or the named one missing): the relaxed standing pose, played
     // like an idle clip, rather than the T-pose avatars are exported in.
     let idle = idle.or_else(|| {
@@ -321,6 +332,36 @@ pub struct Performance {
     pub pose: Vec<(HumanBone, Vec3)>,
     /// World positions of each spring chain's tip this frame (hair, skirts).
     pub springs: Vec<Vec3>,
+}
+
+/// The idle clip, until it has loaded and been given relaxed arms where it leaves them
+/// alone ([`motion::rest_the_arms_it_leaves`]).
+#[derive(Resource)]
+struct IdleToRest {
+    idle: Handle<AnimationClip>,
+    relaxed: AnimationClip,
+}
+
+fn rest_the_idle_arms(
+    mut commands: Commands,
+    pending: Option<Res<IdleToRest>>,
+    mut clips: ResMut<Assets<AnimationClip>>,
+    settings: Res<ShowroomSettings>,
+) {
+    let Some(pending) = pending else {
+        return;
+    };
+    let Some(mut idle) = clips.get_mut(&pending.idle) else {
+        return;
+    };
+    if motion::rest_the_arms_it_leaves(&mut idle, &pending.relaxed) {
+        let name = settings.scene.description.presenter.as_ref();
+        info!(
+            "presenter `{}`: the idle clip leaves the arms alone; they rest down",
+            name.map_or("", |p| p.name.as_str())
+        );
+    }
+    commands.remove_resource::<IdleToRest>();
 }
 
 /// The avatar's humanoid bones, by entity.

@@ -87,6 +87,26 @@ impl PreparedMotion {
     }
 }
 
+/// An idle clip that leaves the arms alone (the robot's `Idle` moves only its head and
+/// legs) would hold them in the file's rest pose, out to the sides, whenever no gesture or
+/// speech beat moves them. Such an idle gets `relaxed`'s curves (the arms down, as for a
+/// host with no idle at all); one that animates any bone `relaxed` moves keeps its own.
+/// Its length stays its own. Whether it was changed.
+pub fn rest_the_arms_it_leaves(idle: &mut AnimationClip, relaxed: &AnimationClip) -> bool {
+    let curves = relaxed.curves();
+    if curves.is_empty() || curves.keys().any(|t| idle.curves().contains_key(t)) {
+        return false;
+    }
+    let duration = idle.duration();
+    for (target, target_curves) in curves {
+        for curve in target_curves {
+            idle.add_variable_curve_to_target(*target, curve.clone());
+        }
+    }
+    idle.set_duration(duration);
+    true
+}
+
 /// A baked clip as a Bevy animation clip: a rotation curve for every animated node, and a
 /// translation curve where the position moves too (the hips, detached feet).
 pub fn animation_clip(rig: &Rig, baked: &BakedClip) -> AnimationClip {
@@ -138,4 +158,35 @@ pub fn animation_clip(rig: &Rig, baked: &BakedClip) -> AnimationClip {
         }
     }
     clip
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clip_on(target: &str, seconds: f32) -> AnimationClip {
+        let mut clip = AnimationClip::default();
+        let keys = [(0.0, Quat::IDENTITY), (seconds, Quat::from_rotation_x(0.5))];
+        clip.add_curve_to_target(
+            AnimationTargetId::from_name(&Name::new(target.to_string())),
+            AnimatableCurve::new(
+                animated_field!(Transform::rotation),
+                AnimatableKeyframeCurve::new(keys).unwrap(),
+            ),
+        );
+        clip
+    }
+
+    #[test]
+    fn an_idle_that_leaves_the_arms_alone_gets_them_relaxed_and_keeps_its_length() {
+        let relaxed = clip_on("UpperArmL", 1.0);
+        let mut idle = clip_on("UpperLegL", 0.5);
+        assert!(rest_the_arms_it_leaves(&mut idle, &relaxed));
+        assert_eq!(idle.curves().len(), 2);
+        assert_eq!(idle.duration(), 0.5);
+        // One that moves an arm itself keeps its own.
+        let mut waving = clip_on("UpperArmL", 2.0);
+        assert!(!rest_the_arms_it_leaves(&mut waving, &relaxed));
+        assert_eq!(waving.curves().len(), 1);
+    }
 }
