@@ -72,6 +72,36 @@ fn missing_scene_file_is_named() {
     );
 }
 
+/// A prop asking for a scene its file does not have stops the start with the prop, the
+/// file and how many scenes it has, before anything goes out.
+#[test]
+fn a_prop_scene_the_file_lacks_is_named() {
+    let dir = Scratch::new("err-prop-scene");
+    let scene = std::fs::read_to_string(fixture("colour_panels.ron"))
+        .unwrap()
+        .replace(
+            "asset: \"../../assets/",
+            &format!("scene: 2, asset: \"{}/", repo().join("assets").display()),
+        );
+    let room = dir.path("room.ron");
+    std::fs::write(&room, scene).unwrap();
+    let show = dir.path("show.toml");
+    std::fs::write(&show, format!("scene = \"{}\"\n", room.display())).unwrap();
+    let out = dir.path("x.mkv");
+    let e = fails(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("`cake`") && e.contains("cakeBirthday.glb has 1 scene(s); there is no scene 2"),
+        "{e}"
+    );
+}
+
 #[test]
 fn broken_scene_file_is_located() {
     let dir = Scratch::new("err-ron");

@@ -208,20 +208,21 @@ fn the_host_stands_relaxed_with_no_idle_or_one_that_leaves_the_arms_alone() {
                  {idle}transform: (scale: (0.3, 0.3, 0.3))),"
             ),
         );
-        let pose = poses.last().unwrap();
-        let head = point(pose, "head");
-        let foot = point(pose, "leftFoot");
-        let tall = head[1] - foot[1];
-        for hand in ["leftHand", "rightHand"] {
-            let h = point(pose, hand);
-            // In the robot's T-pose the hands are at shoulder height (two thirds of hers),
-            // as far out as she is tall; standing relaxed they hang below her waist, by her
-            // sides.
-            assert!(h[1] - foot[1] < 0.45 * tall, "{name}: {hand} {h:?}, head {head:?}");
-            assert!(
-                (h[0] - head[0]).abs() < 0.5 * tall,
-                "{name}: {hand} {h:?}, head {head:?}"
-            );
+        // From the first frame on (her file loads once, so nothing undoes the relaxed arms
+        // of the robot's own idle after it has them).
+        for (frame, pose) in [(0, &poses[0]), (poses.len() - 1, poses.last().unwrap())] {
+            let head = point(pose, "head");
+            let foot = point(pose, "leftFoot");
+            let tall = head[1] - foot[1];
+            for hand in ["leftHand", "rightHand"] {
+                let h = point(pose, hand);
+                // In the robot's T-pose the hands are at shoulder height (two thirds of
+                // hers), as far out as she is tall; standing relaxed they hang below her
+                // waist, by her sides.
+                let at = format!("{name}, frame {frame}: {hand} {h:?}, head {head:?}");
+                assert!(h[1] - foot[1] < 0.45 * tall, "{at}");
+                assert!((h[0] - head[0]).abs() < 0.5 * tall, "{at}");
+            }
         }
     }
 }

@@ -447,6 +447,12 @@ fn faster_settings_are_judged_against_the_reference_render() {
         lean_log.contains("lighting: lean"),
         "lean lighting was not applied: {lean_log}"
     );
+    // The demo's five glTF files (the host, four props) are each loaded once: asked for by
+    // path, her scene and 14 clips were 15 loads, and the last to finish set her pose.
+    assert!(
+        lean_log.contains("(5 glTF file loads)"),
+        "glTF files loaded more than once: {lean_log}"
+    );
     let lean_vs_full = psnr_per_frame(&full, &full_lighting);
     assert!(
         lean_vs_full[5..].iter().all(|p| *p >= 50.0),

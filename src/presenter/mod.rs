@@ -20,16 +20,19 @@ pub use live::{LiveCapture, LiveStatus};
 pub use motion::{MotionError, PreparedMotion};
 
 use crate::mocap::humanoid::HumanBone;
-use crate::scene::{ShowroomEntity, ShowroomSettings, bevy_asset_path, loadable, transform};
+use crate::scene::{
+    GltfFiles, MissingScenes, ShowroomEntity, ShowroomSettings, bevy_asset_path, loadable,
+    no_such_scene, transform,
+};
 use crate::stage::{GestureRequests, MediaTime, SpeechTimeline};
 use crate::voice::Viseme;
 use bevy::{
     animation::{AnimatedBy, AnimationTargetId},
     app::AnimationSystems,
-    gltf::GltfAssetLabel,
+    gltf::Gltf,
     prelude::*,
     transform::TransformSystems,
-    world_serialization::{WorldAsset, WorldAssetRoot, WorldInstanceReady},
+    world_serialization::{WorldAssetRoot, WorldInstanceReady},
 };
 use mouth::{Blink, FaceRig, VrmBinds, VrmOverrides};
 use std::collections::HashMap;
@@ -136,11 +139,11 @@ impl Plugin for PresenterPlugin {
             .init_resource::<GestureRequests>()
             .init_resource::<Gaze>()
             .init_resource::<springs::SpringBones>()
-            .add_systems(Startup, spawn_presenter)
+            .add_systems(Startup, load_presenter)
             .add_systems(
                 Update,
                 (
-                    rest_the_idle_arms,
+                    spawn_presenter.run_if(resource_exists::<AvatarFile>),
                     mouth::find_mouth_morphs,
                     follow_the_voice,
                     direct_gestures,
@@ -168,20 +171,54 @@ impl Plugin for PresenterPlugin {
     }
 }
 
-fn spawn_presenter(
+/// The avatar's file while it loads: [`spawn_presenter`] puts her on stage once it has.
+#[derive(Resource)]
+struct AvatarFile(Handle<Gltf>);
+
+fn load_presenter(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
     server: Res<AssetServer>,
-    mut graphs: ResMut<Assets<AnimationGraph>>,
-    mut animation_clips: ResMut<Assets<AnimationClip>>,
-    motion: Res<PreparedMotion>,
+    mut files: ResMut<GltfFiles>,
     mut asset: ResMut<PresenterAsset>,
 ) {
-    let Some(spec) = settings.scene.description.presenter.clone() else {
+    let Some(spec) = &settings.scene.description.presenter else {
         return;
     };
     let file = settings.scene.asset_path(&spec.asset);
-    let path = bevy_asset_path(&loadable(&file));
+    let gltf = files.load(&server, &bevy_asset_path(&loadable(&file)));
+    asset.0 = Some((
+        format!("presenter `{}` ({})", spec.name, file.display()),
+        gltf.clone().untyped(),
+    ));
+    commands.insert_resource(AvatarFile(gltf));
+}
+
+fn spawn_presenter(
+    mut commands: Commands,
+    settings: Res<ShowroomSettings>,
+    avatar_file: Res<AvatarFile>,
+    gltfs: Res<Assets<Gltf>>,
+    mut graphs: ResMut<Assets<AnimationGraph>>,
+    mut animation_clips: ResMut<Assets<AnimationClip>>,
+    motion: Res<PreparedMotion>,
+    mut missing: ResMut<MissingScenes>,
+) {
+    let Some(gltf) = gltfs.get(&avatar_file.0) else {
+        return;
+    };
+    commands.remove_resource::<AvatarFile>();
+    let Some(spec) = settings.scene.description.presenter.clone() else {
+        return;
+    };
+    let Some(scene) = gltf.scenes.get(spec.scene).cloned() else {
+        let name = format!("presenter {}", spec.name);
+        missing
+            .0
+            .push(no_such_scene(&name, &avatar_file.0, gltf, spec.scene));
+        return;
+    };
+    let file = settings.scene.asset_path(&spec.asset);
     let doc = crate::mocap::skeleton::document(&file).ok();
     if let Some(doc) = &doc {
         let binds = vrm::expression_binds(doc);
@@ -197,11 +234,7 @@ fn spawn_presenter(
     }
     // Every clip of the file goes into one graph: idle, and the gestures lines can cue.
     let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
-    let (graph, nodes) = AnimationGraph::from_clips(
-        (0..names.len())
-            .map(|i| server.load(GltfAssetLabel::Animation(i).from_asset(path.clone()))),
-    );
-    let mut graph = graph;
+    let (mut graph, nodes) = AnimationGraph::from_clips(gltf.animations.iter().cloned());
     let mut nodes: HashMap<String, AnimationNodeIndex> = names.iter().cloned().zip(nodes).collect();
     if let Some(rig) = &motion.rig {
         for (name, baked) in &motion.clips {
@@ -225,15 +258,8 @@ fn spawn_presenter(
         }
         node
     });
-    // An idle of the file's own that leaves the arms alone gets them relaxed once loaded.
-    if let (Some(node), Some(rig)) = (idle, motion.rig.as_ref())
-        && let Some(AnimationNodeType::Clip(clip)) = graph.get(node).map(|n| &n.node_type)
-        && let Some(standing) = crate::mocap::retarget::relaxed_pose(rig)
-    {
-        commands.insert_resource(IdleToRest {
-            idle: clip.clone(),
-            relaxed: motion::animation_clip(rig, &standing),
-        });
+    if let Some(node) = idle {
+        rest_the_idle_arms(&mut graph, node, &mut animation_clips, &motion, &spec.name);
     }
     // No idle (none named, or the named one missing): the relaxed standing pose, played
     // like an idle clip, rather than the T-pose avatars are exported in.
@@ -254,11 +280,6 @@ fn spawn_presenter(
         crossfade: Duration::from_secs_f32(spec.crossfade),
         idle_speed: spec.speed,
     };
-    let scene: Handle<WorldAsset> = server.load(GltfAssetLabel::Scene(spec.scene).from_asset(path));
-    asset.0 = Some((
-        format!("presenter `{}` ({})", spec.name, file.display()),
-        scene.clone().untyped(),
-    ));
     let looks = doc.as_ref().map(Looks::of).unwrap_or_default();
     let avatar = commands
         .spawn((
@@ -274,6 +295,37 @@ fn spawn_presenter(
         .id();
     if let Some(doc) = &doc {
         commands.insert_resource(springs::SpringBones::of(doc, avatar));
+    }
+}
+
+/// An idle clip of the file's own that leaves the arms alone (the robot's `Idle` moves
+/// only its head and legs) is swapped, at `node`, for a copy with the relaxed pose's arms
+/// ([`motion::rest_the_arms_it_leaves`]); the file's clip stays as loaded, for gestures.
+fn rest_the_idle_arms(
+    graph: &mut AnimationGraph,
+    node: AnimationNodeIndex,
+    clips: &mut Assets<AnimationClip>,
+    motion: &PreparedMotion,
+    name: &str,
+) {
+    let Some(rig) = &motion.rig else {
+        return;
+    };
+    let Some(AnimationNodeType::Clip(own)) = graph.get(node).map(|n| n.node_type.clone()) else {
+        return;
+    };
+    let (Some(own), Some(standing)) = (
+        clips.get(&own).cloned(),
+        crate::mocap::retarget::relaxed_pose(rig),
+    ) else {
+        return;
+    };
+    let mut idle = own;
+    if motion::rest_the_arms_it_leaves(&mut idle, &motion::animation_clip(rig, &standing)) {
+        info!("presenter `{name}`: the idle clip leaves the arms alone; they rest down");
+        if let Some(n) = graph.get_mut(node) {
+            n.node_type = AnimationNodeType::Clip(clips.add(idle));
+        }
     }
 }
 
@@ -332,36 +384,6 @@ pub struct Performance {
     pub pose: Vec<(HumanBone, Vec3)>,
     /// World positions of each spring chain's tip this frame (hair, skirts).
     pub springs: Vec<Vec3>,
-}
-
-/// The idle clip, until it has loaded and been given relaxed arms where it leaves them
-/// alone ([`motion::rest_the_arms_it_leaves`]).
-#[derive(Resource)]
-struct IdleToRest {
-    idle: Handle<AnimationClip>,
-    relaxed: AnimationClip,
-}
-
-fn rest_the_idle_arms(
-    mut commands: Commands,
-    pending: Option<Res<IdleToRest>>,
-    mut clips: ResMut<Assets<AnimationClip>>,
-    settings: Res<ShowroomSettings>,
-) {
-    let Some(pending) = pending else {
-        return;
-    };
-    let Some(mut idle) = clips.get_mut(&pending.idle) else {
-        return;
-    };
-    if motion::rest_the_arms_it_leaves(&mut idle, &pending.relaxed) {
-        let name = settings.scene.description.presenter.as_ref();
-        info!(
-            "presenter `{}`: the idle clip leaves the arms alone; they rest down",
-            name.map_or("", |p| p.name.as_str())
-        );
-    }
-    commands.remove_resource::<IdleToRest>();
 }
 
 /// The avatar's humanoid bones, by entity.

@@ -323,6 +323,10 @@ fn showroom_load_state(app: &App) -> Result<bool, RunError> {
     if !crate::scene::lighting_settled(app.world()) {
         return Ok(false);
     }
+    let missing = app.world().get_resource::<crate::scene::MissingScenes>();
+    if let Some(first) = missing.and_then(|m| m.0.first()) {
+        return Err(RunError::Scene(first.clone()));
+    }
     let server = app.world().resource::<AssetServer>();
     let assets = app.world().resource::<crate::scene::ShowroomAssets>();
     let presenter = app

@@ -487,6 +487,10 @@ fn start_renderer(
     let adapter = app::adapter_name(&app);
     info!("renderer: {adapter}");
     let warm_up = app::warm_up(&mut app)?;
-    info!("scene ready in {:.1} s", warm_up.as_secs_f64());
+    let loads = app.world().resource::<crate::scene::GltfLoads>().0;
+    info!(
+        "scene ready in {:.1} s ({loads} glTF file loads)",
+        warm_up.as_secs_f64()
+    );
     Ok((app, adapter, warm_up))
 }

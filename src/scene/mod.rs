@@ -3,6 +3,7 @@
 mod compose;
 mod cpu_batching;
 mod description;
+mod gltf_files;
 mod lean_lighting;
 pub mod optimised;
 mod spawn;
@@ -10,6 +11,7 @@ mod spawn;
 pub use compose::{Compose, ComposeCamera};
 pub use cpu_batching::{CpuBatchingPlugin, batching};
 pub use description::*;
+pub use gltf_files::{GltfFiles, GltfLoads, GltfScene, MissingScenes, no_such_scene};
 pub use lean_lighting::LeanLighting;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,

@@ -5,11 +5,9 @@ use bevy::{
     asset::UntypedAssetId,
     camera::{Exposure, RenderTarget, ShadowLodOrigin},
     core_pipeline::tonemapping::Tonemapping,
-    gltf::GltfAssetLabel,
     light::GlobalAmbientLight,
     prelude::*,
     render::view::Msaa,
-    world_serialization::WorldAssetRoot,
 };
 use std::path::Path;
 
@@ -88,6 +86,9 @@ impl Plugin for ShowroomPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
             .init_resource::<ShowroomAssets>()
+            .init_resource::<super::GltfFiles>()
+            .init_resource::<super::MissingScenes>()
+            .init_resource::<super::GltfLoads>()
             .add_plugins(super::compose::ComposePlugin)
             .add_systems(Startup, (spawn_cameras, choose_lighting))
             .add_systems(
@@ -99,6 +100,13 @@ impl Plugin for ShowroomPlugin {
                     build_set.run_if(super::lighting_settled),
                 )
                     .chain(),
+            )
+            .add_systems(
+                Update,
+                (
+                    super::gltf_files::place_gltf_scenes,
+                    super::gltf_files::count_gltf_loads,
+                ),
             );
     }
 }
@@ -196,7 +204,7 @@ fn camera_bundle(
     )
 }
 
-/// Builds the set (lights, shapes, props) from the scene, and again whenever the scene
+/// Builds the set (lights, shapes, props: each file loaded once, [`super::GltfFiles`]) from the scene, and again whenever the scene
 /// changes (an edit, a reloaded file), replacing what was there.
 fn build_set(
     mut commands: Commands,
@@ -205,6 +213,7 @@ fn build_set(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut loaded: ResMut<ShowroomAssets>,
+    mut files: ResMut<super::GltfFiles>,
     set: Query<Entity, With<SetPiece>>,
     adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
 ) {
@@ -219,16 +228,29 @@ fn build_set(
     for entity in &set {
         commands.entity(entity).despawn();
     }
-    loaded.0.clear();
     spawn_set(
         &mut commands,
         &settings,
-        &asset_server,
         &mut meshes,
         &mut materials,
-        &mut loaded,
         cascades,
     );
+    loaded.0.clear();
+    for prop in &settings.scene.description.props {
+        let file = settings.scene.asset_path(&prop.asset);
+        let handle = files.load(&asset_server, &bevy_asset_path(&loadable(&file)));
+        loaded.0.push((prop.name.clone(), handle.clone().untyped()));
+        commands.spawn((
+            Name::new(prop.name.clone()),
+            ShowroomEntity,
+            SetPiece,
+            super::GltfScene {
+                file: handle,
+                index: prop.scene,
+            },
+            transform(&prop.transform),
+        ));
+    }
 }
 
 /// Patches Bevy's lighting to the lean one where that is asked for or, by default, on a
@@ -273,10 +295,8 @@ pub fn on_cpu(adapter: Option<&bevy::render::renderer::RenderAdapterInfo>) -> bo
 fn spawn_set(
     commands: &mut Commands,
     settings: &ShowroomSettings,
-    asset_server: &AssetServer,
     meshes: &mut Assets<Mesh>,
     materials: &mut Assets<StandardMaterial>,
-    loaded: &mut ShowroomAssets,
     cascades: usize,
 ) {
     let scene = &settings.scene.description;
@@ -303,20 +323,6 @@ fn spawn_set(
             Mesh3d(meshes.add(mesh(&shape.shape))),
             MeshMaterial3d(materials.add(material(&shape.material))),
             transform(&shape.transform),
-        ));
-    }
-
-    for prop in &scene.props {
-        let file = settings.scene.asset_path(&prop.asset);
-        let handle: Handle<bevy::world_serialization::WorldAsset> = asset_server
-            .load(GltfAssetLabel::Scene(prop.scene).from_asset(bevy_asset_path(&loadable(&file))));
-        loaded.0.push((prop.name.clone(), handle.clone().untyped()));
-        commands.spawn((
-            Name::new(prop.name.clone()),
-            ShowroomEntity,
-            SetPiece,
-            WorldAssetRoot(handle),
-            transform(&prop.transform),
         ));
     }
 }

@@ -2,10 +2,10 @@
 //! image), colours by state, visibility, and spin, all from the latest feed snapshot.
 
 use super::{FeedNow, display, lookup};
-use crate::scene::{BindingShow, BindingSpec, ShowroomEntity};
+use crate::scene::{BindingShow, BindingSpec, GltfScene, ShowroomEntity};
 use crate::stage::MediaTime;
 use bevy::camera::{ClearColorConfig, RenderTarget};
-use bevy::gltf::GltfAssetLabel;
+use bevy::gltf::Gltf;
 use bevy::prelude::*;
 use bevy::render::render_resource::TextureFormat;
 use bevy::text::FontSize;
@@ -17,8 +17,8 @@ pub struct TwinNow(pub HashMap<String, FeedNow>);
 
 pub struct TwinPlugin {
     pub bindings: Vec<BindingSpec>,
-    /// Each prop's file as Bevy loads it, and its animations' names, for `Animation`.
-    pub props: HashMap<String, (String, Vec<String>)>,
+    /// Each prop's animations' names, in its file's order, for `Animation`.
+    pub props: HashMap<String, Vec<String>>,
     /// Texture size of each shape text is drawn on, in the shape's own proportions.
     pub screens: HashMap<String, (u32, u32)>,
 }
@@ -32,10 +32,7 @@ impl TwinPlugin {
             .map(|p| {
                 let file = scene.asset_path(&p.asset);
                 let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
-                (
-                    p.name.clone(),
-                    (crate::scene::bevy_asset_path(&file), names),
-                )
+                (p.name.clone(), names)
             })
             .collect();
         let screens = scene
@@ -71,7 +68,7 @@ fn screen_size(shape: &crate::scene::Shape) -> (u32, u32) {
 }
 
 #[derive(Resource)]
-struct PropFiles(HashMap<String, (String, Vec<String>)>);
+struct PropFiles(HashMap<String, Vec<String>>);
 
 /// An animation player driven by binding `n`, playing graph node `node`.
 #[derive(Component)]
@@ -392,9 +389,9 @@ fn drive_animations(
     mut commands: Commands,
     bindings: Res<Bindings>,
     files: Res<PropFiles>,
-    server: Res<AssetServer>,
+    gltfs: Res<Assets<Gltf>>,
     mut graphs: ResMut<Assets<AnimationGraph>>,
-    objects: Query<(Entity, &Name), With<ShowroomEntity>>,
+    objects: Query<(Entity, &Name, Option<&GltfScene>), With<ShowroomEntity>>,
     children: Query<&Children>,
     mut players: Query<&mut AnimationPlayer, Without<DrivenBy>>,
 ) {
@@ -402,7 +399,10 @@ fn drive_animations(
         let BindingShow::Animation { clip, .. } = &binding.show else {
             continue;
         };
-        let Some((root, _)) = objects.iter().find(|(_, n)| n.as_str() == binding.target) else {
+        let Some((root, _, from)) = objects
+            .iter()
+            .find(|(_, n, _)| n.as_str() == binding.target)
+        else {
             continue;
         };
         let Some(player) = children
@@ -411,13 +411,19 @@ fn drive_animations(
         else {
             continue; // not spawned yet, or already driven
         };
-        let Some((path, names)) = files.0.get(&binding.target) else {
+        let Some(names) = files.0.get(&binding.target) else {
             continue;
         };
-        let Some(index) = names.iter().position(|n| n == clip) else {
+        // The clip from the prop's file as loaded; asked for by path, Bevy would load the
+        // file again and respawn the prop ([`crate::scene::GltfFiles`]).
+        let Some(handle) = names
+            .iter()
+            .position(|n| n == clip)
+            .zip(from.and_then(|f| gltfs.get(&f.file)))
+            .and_then(|(index, file)| file.animations.get(index).cloned())
+        else {
             continue;
         };
-        let handle = server.load(GltfAssetLabel::Animation(index).from_asset(path.clone()));
         let (graph, node) = AnimationGraph::from_clip(handle);
         if let Ok(mut p) = players.get_mut(player) {
             p.play(node).repeat().set_speed(0.0);

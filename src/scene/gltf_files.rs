@@ -1,0 +1,89 @@
+//! glTF files, each loaded once and as a whole.
+//!
+//! Bevy loads a file again for every sub-asset asked for by path before the file has
+//! loaded (`robot.glb#Animation3` forces a load of `robot.glb`: bevyengine/bevy#10549),
+//! and each load puts the file's clips and scenes in again: edits made to them are undone
+//! and scenes made from them respawn. The demo's host, asked for as her scene and 14
+//! clips, was parsed 15 times at start-up, and whichever load finished last decided her
+//! first frames. So a file is loaded once, as a [`Gltf`], and its scenes and clips are
+//! taken from that.
+
+use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
+use std::collections::HashMap;
+
+/// The glTF files of the showroom, by asset path (as [`super::bevy_asset_path`] makes it),
+/// kept loaded for the whole run so a rebuilt set finds them as they were.
+#[derive(Resource, Default)]
+pub struct GltfFiles(HashMap<String, Handle<Gltf>>);
+
+impl GltfFiles {
+    /// The file at `path`, loaded the first time it is asked for.
+    pub fn load(&mut self, server: &AssetServer, path: &str) -> Handle<Gltf> {
+        self.0
+            .entry(path.to_string())
+            .or_insert_with(|| server.load(path.to_string()))
+            .clone()
+    }
+}
+
+/// A scene of a glTF file, spawned on this entity once the file has loaded; the file
+/// stays named here for what else is taken from it (a prop's clips).
+#[derive(Component, Clone)]
+pub struct GltfScene {
+    pub file: Handle<Gltf>,
+    pub index: usize,
+}
+
+/// Scenes asked for that their files do not have: start-up stops with the first.
+#[derive(Resource, Default)]
+pub struct MissingScenes(pub Vec<String>);
+
+/// How many times a glTF file was loaded (each file once, unless something asked for a
+/// part of one by path): said when the scene is ready.
+#[derive(Resource, Default)]
+pub struct GltfLoads(pub usize);
+
+pub(super) fn place_gltf_scenes(
+    mut commands: Commands,
+    waiting: Query<(Entity, &GltfScene, &Name), Without<WorldAssetRoot>>,
+    files: Res<Assets<Gltf>>,
+    mut missing: ResMut<MissingScenes>,
+) {
+    for (entity, wanted, name) in &waiting {
+        let Some(file) = files.get(&wanted.file) else {
+            continue;
+        };
+        match file.scenes.get(wanted.index) {
+            Some(scene) => {
+                commands
+                    .entity(entity)
+                    .insert(WorldAssetRoot(scene.clone()));
+            }
+            None => {
+                missing
+                    .0
+                    .push(no_such_scene(name, &wanted.file, file, wanted.index));
+                commands.entity(entity).remove::<GltfScene>();
+            }
+        }
+    }
+}
+
+/// The message for `index` missing from `file`, asked for by `name`.
+pub fn no_such_scene(name: &str, handle: &Handle<Gltf>, file: &Gltf, index: usize) -> String {
+    let path = handle.path().map(|p| p.to_string()).unwrap_or_default();
+    format!(
+        "`{name}`: {path} has {} scene(s); there is no scene {index}",
+        file.scenes.len()
+    )
+}
+
+pub(super) fn count_gltf_loads(
+    mut events: MessageReader<AssetEvent<Gltf>>,
+    mut loads: ResMut<GltfLoads>,
+) {
+    loads.0 += events
+        .read()
+        .filter(|e| matches!(e, AssetEvent::Added { .. } | AssetEvent::Modified { .. }))
+        .count();
+}
