@@ -96,8 +96,11 @@ fn a_prop_scene_the_file_lacks_is_named() {
         "--output",
         out.to_str().unwrap(),
     ]);
+    let named = format!("{}", repo().join("assets/props/cakeBirthday.glb").display());
     assert!(
-        e.contains("`cake`") && e.contains("cakeBirthday.glb has 1 scene(s); there is no scene 2"),
+        e.contains(&format!(
+            "`cake`: {named} has 1 scene(s); there is no scene 2"
+        )),
         "{e}"
     );
 }

@@ -215,7 +215,7 @@ fn spawn_presenter(
         let name = format!("presenter {}", spec.name);
         missing
             .0
-            .push(no_such_scene(&name, &avatar_file.0, gltf, spec.scene));
+            .push(no_such_scene(&name, &spec.asset, gltf, spec.scene));
         return;
     };
     let file = settings.scene.asset_path(&spec.asset);

@@ -10,6 +10,7 @@
 
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// The glTF files of the showroom, by asset path (as [`super::bevy_asset_path`] makes it),
 /// kept loaded for the whole run so a rebuilt set finds them as they were.
@@ -32,6 +33,8 @@ impl GltfFiles {
 pub struct GltfScene {
     pub file: Handle<Gltf>,
     pub index: usize,
+    /// The file as the scene names it, for messages.
+    pub asset: PathBuf,
 }
 
 /// Scenes asked for that their files do not have: start-up stops with the first.
@@ -62,18 +65,18 @@ pub(super) fn place_gltf_scenes(
             None => {
                 missing
                     .0
-                    .push(no_such_scene(name, &wanted.file, file, wanted.index));
+                    .push(no_such_scene(name, &wanted.asset, file, wanted.index));
                 commands.entity(entity).remove::<GltfScene>();
             }
         }
     }
 }
 
-/// The message for `index` missing from `file`, asked for by `name`.
-pub fn no_such_scene(name: &str, handle: &Handle<Gltf>, file: &Gltf, index: usize) -> String {
-    let path = handle.path().map(|p| p.to_string()).unwrap_or_default();
+/// The message for scene `index`, asked for by `name`, missing from `file` (`asset`).
+pub fn no_such_scene(name: &str, asset: &Path, file: &Gltf, index: usize) -> String {
     format!(
-        "`{name}`: {path} has {} scene(s); there is no scene {index}",
+        "`{name}`: {} has {} scene(s); there is no scene {index}",
+        asset.display(),
         file.scenes.len()
     )
 }

@@ -247,6 +247,7 @@ fn build_set(
             super::GltfScene {
                 file: handle,
                 index: prop.scene,
+                asset: prop.asset.clone(),
             },
             transform(&prop.transform),
         ));
