@@ -749,7 +749,10 @@ fn move_bones_over_animation(
     timeline: Res<SpeechTimeline>,
     gaze: Res<Gaze>,
     performance: Res<Performance>,
-    mut bones: Query<(&mut Procedural, &mut Transform, &GlobalTransform)>,
+    mut bones: ParamSet<(
+        Query<(Entity, &mut Procedural, &mut Transform)>,
+        Query<(&Transform, Option<&ChildOf>)>,
+    )>,
 ) {
     // Phases in f64: after a week of media an f32 time steps in 62 ms and the idle motion
     // would stutter; `wave` keeps each sine's argument exact.
@@ -758,11 +761,9 @@ fn move_bones_over_animation(
     let cues = BodyCues::of(t, &timeline, &gaze, &performance);
     // Lifting a hanging arm forward turns it about this axis (her right, for +Z facing).
     let lift_axis = cues.forward.cross(Vec3::Y);
-    for (mut bone, mut transform, global) in &mut bones {
-        if transform.rotation != bone.written {
-            bone.base = transform.rotation; // the animation set a new pose this frame
-        }
-        let world = global.rotation();
+    let worlds = posed_by_the_animation(&mut bones);
+    for (entity, mut bone, mut transform) in &mut bones.p0() {
+        let world = worlds.get(&entity).copied().unwrap_or(Quat::IDENTITY);
         let extra = match bone.kind {
             BoneKind::Head => {
                 // Nod with the voice, plus a slow, small wander so the host never freezes.
@@ -804,6 +805,38 @@ fn move_bones_over_animation(
         transform.rotation = bone.base * extra;
         bone.written = transform.rotation;
     }
+}
+
+/// Every moved bone back at its pose from the animation (a new one where the animation
+/// set one this frame), and each one's world rotation in that pose. Turns about world axes
+/// are taken in that frame, not last frame's picture's: with those, each frame's pose hung
+/// on the one before, and the same media time gave poses a few float steps apart after
+/// different numbers of frames (start-up's, however long loading took).
+fn posed_by_the_animation(
+    bones: &mut ParamSet<(
+        Query<(Entity, &mut Procedural, &mut Transform)>,
+        Query<(&Transform, Option<&ChildOf>)>,
+    )>,
+) -> HashMap<Entity, Quat> {
+    let mut moved = Vec::new();
+    for (entity, mut bone, mut transform) in &mut bones.p0() {
+        if transform.rotation != bone.written {
+            bone.base = transform.rotation; // the animation set a new pose this frame
+        }
+        transform.rotation = bone.base;
+        moved.push(entity);
+    }
+    let transforms = bones.p1();
+    let world = |entity: Entity| {
+        let mut global = GlobalTransform::IDENTITY;
+        let mut at = Some(entity);
+        while let Some((transform, parent)) = at.and_then(|e| transforms.get(e).ok()) {
+            global = GlobalTransform::from(*transform) * global;
+            at = parent.map(ChildOf::parent);
+        }
+        global.rotation()
+    };
+    moved.into_iter().map(|e| (e, world(e))).collect()
 }
 
 /// Puts an animation player on each of the avatar's root nodes and tags every named node
