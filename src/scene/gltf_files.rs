@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The glTF files of the showroom, by asset path (as [`super::bevy_asset_path`] makes it),
-/// kept loaded for the whole run so a rebuilt set finds them as they were.
+/// kept loaded while the set uses them, so a rebuilt set finds them as they were.
 #[derive(Resource, Default)]
 pub struct GltfFiles(HashMap<String, Handle<Gltf>>);
 
@@ -24,6 +24,13 @@ impl GltfFiles {
             .entry(path.to_string())
             .or_insert_with(|| server.load(path.to_string()))
             .clone()
+    }
+
+    /// Lets go of every file but those `kept` (a rebuilt set's), so files an edit dropped
+    /// do not stay loaded for the rest of a run. One still held elsewhere (the
+    /// presenter's) stays loaded, and [`Self::load`] finds it again without a new load.
+    pub fn keep_only(&mut self, kept: &[AssetId<Gltf>]) {
+        self.0.retain(|_, file| kept.contains(&file.id()));
     }
 }
 

@@ -252,6 +252,10 @@ fn build_set(
             transform(&prop.transform),
         ));
     }
+    let kept: Vec<_> = (loaded.0.iter())
+        .filter_map(|(_, h)| h.id().try_typed().ok())
+        .collect();
+    files.keep_only(&kept);
 }
 
 /// Patches Bevy's lighting to the lean one where that is asked for or, by default, on a
