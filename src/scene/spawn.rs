@@ -204,7 +204,7 @@ fn camera_bundle(
     )
 }
 
-/// Builds the set (lights, shapes, props: each file loaded once, [`super::GltfFiles`]) from the scene, and again whenever the scene
+/// Builds the set (lights, shapes, props) from the scene, and again whenever the scene
 /// changes (an edit, a reloaded file), replacing what was there.
 fn build_set(
     mut commands: Commands,
@@ -235,10 +235,29 @@ fn build_set(
         &mut materials,
         cascades,
     );
+    spawn_props(
+        &mut commands,
+        &settings,
+        &asset_server,
+        &mut files,
+        &mut loaded,
+    );
+}
+
+/// The scene's props, each waiting for its file ([`super::GltfScene`]): a file is loaded
+/// once however many props show it ([`super::GltfFiles`]), and files no prop shows any
+/// more are let go.
+fn spawn_props(
+    commands: &mut Commands,
+    settings: &ShowroomSettings,
+    asset_server: &AssetServer,
+    files: &mut super::GltfFiles,
+    loaded: &mut ShowroomAssets,
+) {
     loaded.0.clear();
     for prop in &settings.scene.description.props {
         let file = settings.scene.asset_path(&prop.asset);
-        let handle = files.load(&asset_server, &bevy_asset_path(&loadable(&file)));
+        let handle = files.load(asset_server, &bevy_asset_path(&loadable(&file)));
         loaded.0.push((prop.name.clone(), handle.clone().untyped()));
         commands.spawn((
             Name::new(prop.name.clone()),
