@@ -264,14 +264,12 @@ fn spawn_presenter(
     // No idle (none named, or the named one missing): the relaxed standing pose, played
     // like an idle clip, rather than the T-pose avatars are exported in.
     let idle = idle.or_else(|| {
-        let rig = motion.rig.as_ref()?;
-        let standing = crate::mocap::retarget::relaxed_pose(rig)?;
+        let standing = relaxed_clip(&motion)?;
         info!(
             "presenter `{}`: no idle clip; she stands relaxed (arms down)",
             spec.name
         );
-        let clip = animation_clips.add(motion::animation_clip(rig, &standing));
-        Some(graph.add_clip(clip, 1.0, graph.root))
+        Some(graph.add_clip(animation_clips.add(standing), 1.0, graph.root))
     });
     let clips = Clips {
         graph: graphs.add(graph),
@@ -308,25 +306,26 @@ fn rest_the_idle_arms(
     motion: &PreparedMotion,
     name: &str,
 ) {
-    let Some(rig) = &motion.rig else {
-        return;
-    };
     let Some(AnimationNodeType::Clip(own)) = graph.get(node).map(|n| n.node_type.clone()) else {
         return;
     };
-    let (Some(own), Some(standing)) = (
-        clips.get(&own).cloned(),
-        crate::mocap::retarget::relaxed_pose(rig),
-    ) else {
+    let (Some(mut idle), Some(relaxed)) = (clips.get(&own).cloned(), relaxed_clip(motion)) else {
         return;
     };
-    let mut idle = own;
-    if motion::rest_the_arms_it_leaves(&mut idle, &motion::animation_clip(rig, &standing)) {
+    if motion::rest_the_arms_it_leaves(&mut idle, &relaxed) {
         info!("presenter `{name}`: the idle clip leaves the arms alone; they rest down");
         if let Some(n) = graph.get_mut(node) {
             n.node_type = AnimationNodeType::Clip(clips.add(idle));
         }
     }
+}
+
+/// The relaxed standing pose (`mocap::retarget::relaxed_pose`) as a one-frame clip of her
+/// rig: her idle where she has none, her idle's arms where it leaves them alone.
+fn relaxed_clip(motion: &PreparedMotion) -> Option<AnimationClip> {
+    let rig = motion.rig.as_ref()?;
+    let standing = crate::mocap::retarget::relaxed_pose(rig)?;
+    Some(motion::animation_clip(rig, &standing))
 }
 
 /// The root of the host's avatar: everything below it moves every frame, so a held

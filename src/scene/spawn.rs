@@ -255,9 +255,11 @@ fn spawn_props(
     loaded: &mut ShowroomAssets,
 ) {
     loaded.0.clear();
+    let mut kept = Vec::new();
     for prop in &settings.scene.description.props {
         let file = settings.scene.asset_path(&prop.asset);
         let handle = files.load(asset_server, &bevy_asset_path(&loadable(&file)));
+        kept.push(handle.id());
         loaded.0.push((prop.name.clone(), handle.clone().untyped()));
         commands.spawn((
             Name::new(prop.name.clone()),
@@ -271,9 +273,6 @@ fn spawn_props(
             transform(&prop.transform),
         ));
     }
-    let kept: Vec<_> = (loaded.0.iter())
-        .filter_map(|(_, h)| h.id().try_typed().ok())
-        .collect();
     files.keep_only(&kept);
 }
 
