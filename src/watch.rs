@@ -26,35 +26,57 @@ pub struct WatchError {
     pub reason: String,
 }
 
-/// One watched file. [`FileWatch::changed`] never blocks, so the render loop can ask
-/// every frame.
+/// One watched file, or several ([`FileWatch::files`]). [`FileWatch::changed`] never
+/// blocks, so the render loop can ask every frame.
 pub struct FileWatch {
+    /// The file watched (the first, where there are several), for messages.
     pub path: PathBuf,
-    name: Option<std::ffi::OsString>,
+    /// Each file as the watcher names it: its folder made canonical, then its name.
+    files: Vec<PathBuf>,
     events: Receiver<notify::Result<notify::Event>>,
-    /// When the last write to the file was seen, until it is reported.
-    touched: Option<Instant>,
+    /// When a watched file was last written, and which, until that is reported.
+    touched: Option<(Instant, PathBuf)>,
     _watcher: RecommendedWatcher,
 }
 
 impl FileWatch {
     pub fn new(path: PathBuf) -> Result<Self, WatchError> {
-        let bad = |reason: String| WatchError {
-            path: path.clone(),
-            reason,
-        };
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        Self::files(std::slice::from_ref(&path))
+    }
+
+    /// Watches every file of `paths` with one watcher (one per folder would spend the
+    /// system's few inotify instances on a scene's props). At least one path is needed.
+    pub fn files(paths: &[PathBuf]) -> Result<Self, WatchError> {
+        let first = paths.first().cloned().unwrap_or_default();
         let (tx, events) = channel();
-        let mut watcher = notify::recommended_watcher(tx).map_err(|e| bad(e.to_string()))?;
-        watcher
-            .watch(&folder, RecursiveMode::NonRecursive)
-            .map_err(|e| bad(e.to_string()))?;
+        let mut watcher = notify::recommended_watcher(tx).map_err(|e| WatchError {
+            path: first.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut files = Vec::new();
+        let mut folders = Vec::new();
+        for path in paths {
+            let bad = |reason: String| WatchError {
+                path: path.clone(),
+                reason,
+            };
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let folder = folder.canonicalize().map_err(|e| bad(e.to_string()))?;
+            let name = path.file_name().ok_or_else(|| bad("not a file".into()))?;
+            files.push(folder.join(name));
+            if !folders.contains(&folder) {
+                watcher
+                    .watch(&folder, RecursiveMode::NonRecursive)
+                    .map_err(|e| bad(e.to_string()))?;
+                folders.push(folder);
+            }
+        }
         Ok(Self {
-            name: path.file_name().map(|n| n.to_os_string()),
-            path,
+            path: first,
+            files,
             events,
             touched: None,
             _watcher: watcher,
@@ -69,26 +91,31 @@ impl FileWatch {
             .ok()
     }
 
-    /// Whether the file changed and has since been quiet for [`SETTLE`] (and still exists).
-    /// Each settled change is reported once.
+    /// Whether a watched file changed and has since been quiet for [`SETTLE`] (and still
+    /// exists). Each settled change is reported once.
     pub fn changed(&mut self) -> bool {
-        while let Ok(result) = self.events.try_recv() {
-            let Ok(event) = result else { continue };
-            if is_write(&event.kind) && event.paths.iter().any(|p| self.is_ours(p)) {
-                self.touched = Some(Instant::now());
-            }
-        }
-        match self.touched {
-            Some(at) if at.elapsed() >= SETTLE => {
-                self.touched = None;
-                self.path.is_file()
-            }
-            _ => false,
-        }
+        self.changed_file().is_some()
     }
 
-    fn is_ours(&self, changed: &Path) -> bool {
-        changed.file_name().map(|n| n.to_os_string()) == self.name
+    /// The watched file that changed and has since been quiet for [`SETTLE`] (the last
+    /// written, where several were), once.
+    pub fn changed_file(&mut self) -> Option<PathBuf> {
+        while let Ok(result) = self.events.try_recv() {
+            let Ok(event) = result else { continue };
+            if !is_write(&event.kind) {
+                continue;
+            }
+            if let Some(ours) = event.paths.iter().find(|p| self.files.contains(p)) {
+                self.touched = Some((Instant::now(), ours.clone()));
+            }
+        }
+        match &self.touched {
+            Some((at, _)) if at.elapsed() >= SETTLE => {
+                let (_, file) = self.touched.take()?;
+                file.is_file().then_some(file)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -138,6 +165,35 @@ mod tests {
         assert!(!changed_within(&mut watch, Duration::from_millis(600)));
         std::fs::remove_file(&file).unwrap();
         assert!(!changed_within(&mut watch, Duration::from_millis(600)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn of_several_files_the_one_written_is_named() {
+        let dir = std::env::temp_dir().join(format!("twincast-watch-many-{}", std::process::id()));
+        let props = dir.join("props");
+        std::fs::create_dir_all(&props).unwrap();
+        let (cake, chair) = (props.join("cake.glb"), dir.join("chair.glb"));
+        for file in [&cake, &chair] {
+            std::fs::write(file, "a").unwrap();
+        }
+        // Named through `..`, as a scene names its props.
+        let mut watch = FileWatch::files(&[dir.join("props/../chair.glb"), cake.clone()]).unwrap();
+        assert!(!changed_within(&mut watch, Duration::from_millis(400)));
+        // Saved as editors save: written beside, renamed over.
+        std::fs::write(props.join("cake.tmp"), "b").unwrap();
+        std::fs::rename(props.join("cake.tmp"), &cake).unwrap();
+        let started = Instant::now();
+        let changed = loop {
+            if let Some(file) = watch.changed_file() {
+                break file;
+            }
+            assert!(started.elapsed() < Duration::from_secs(3), "no change seen");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(changed, cake.canonicalize().unwrap());
+        std::fs::write(&chair, "b").unwrap();
+        assert!(changed_within(&mut watch, Duration::from_secs(3)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -333,25 +333,54 @@ fn takeover(app: &mut App, rundown: &mut Rundown, live_audio: Option<&LiveAudio>
     );
 }
 
-/// Watches the scene file: a saved edit (from `twincast edit` or by hand) rebuilds the set
-/// in the running show; a broken one is logged with its location and changes nothing.
-struct SceneWatch(FileWatch);
+/// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
+/// hand) rebuilds the set in the running show, and so does a prop's file saved again (the
+/// set loads it again: [`crate::scene::GltfFiles`]); a broken scene is logged with its
+/// location and changes nothing.
+struct SceneWatch {
+    scene: FileWatch,
+    props: Option<FileWatch>,
+}
 
 impl SceneWatch {
     fn new(path: std::path::PathBuf) -> Option<Self> {
-        FileWatch::or_warn(path, "scene edits need a restart").map(Self)
+        let scene = FileWatch::or_warn(path, "scene edits need a restart")?;
+        let props = LoadedScene::load(&scene.path)
+            .ok()
+            .and_then(|s| Self::watch_props(&s));
+        Some(Self { scene, props })
+    }
+
+    /// Every prop's file, or none (a scene without props, or files that cannot be watched).
+    fn watch_props(scene: &LoadedScene) -> Option<FileWatch> {
+        let files = scene.prop_files();
+        if files.is_empty() {
+            return None;
+        }
+        FileWatch::files(&files)
+            .map_err(|e| warn!("{e}; props saved again need a restart"))
+            .ok()
     }
 
     fn poll(&mut self, app: &mut App) {
-        if !self.0.changed() {
-            return;
+        if self.scene.changed() {
+            self.reload_scene(app);
+        } else if let Some(file) = self.props.as_mut().and_then(FileWatch::changed_file) {
+            info!("{}: changed; the set is rebuilt", file.display());
+            app.world_mut()
+                .resource_mut::<ShowroomSettings>()
+                .set_changed();
         }
-        match LoadedScene::load(&self.0.path) {
+    }
+
+    fn reload_scene(&mut self, app: &mut App) {
+        match LoadedScene::load(&self.scene.path) {
             Ok(scene) => {
                 info!(
                     "{}: changed; the set is rebuilt (cameras, presenter and bindings stay until a restart)",
-                    self.0.path.display()
+                    self.scene.path.display()
                 );
+                self.props = Self::watch_props(&scene);
                 app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
             }
             Err(e) => warn!("{e}; the scene stays as it was"),

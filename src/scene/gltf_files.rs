@@ -11,26 +11,48 @@
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The glTF files of the showroom, by asset path (as [`super::bevy_asset_path`] makes it),
 /// kept loaded while the set uses them, so a rebuilt set finds them as they were.
 #[derive(Resource, Default)]
-pub struct GltfFiles(HashMap<String, Handle<Gltf>>);
+pub struct GltfFiles(HashMap<String, LoadedFile>);
+
+struct LoadedFile {
+    handle: Handle<Gltf>,
+    /// The file's modification time when it was last asked to load.
+    modified: Option<SystemTime>,
+}
 
 impl GltfFiles {
-    /// The file at `path`, loaded the first time it is asked for.
+    /// The file at `path`, loaded the first time it is asked for, and again when it has
+    /// changed on disk since (a prop saved again from a modelling tool): its scenes are
+    /// then respawned where they are shown. Until the new load is in, the old one is
+    /// shown; a new one that fails to load is logged by Bevy and the old one stays.
     pub fn load(&mut self, server: &AssetServer, path: &str) -> Handle<Gltf> {
-        self.0
+        let modified = std::fs::metadata(Path::new("/").join(path))
+            .and_then(|m| m.modified())
+            .ok();
+        let file = self
+            .0
             .entry(path.to_string())
-            .or_insert_with(|| server.load(path.to_string()))
-            .clone()
+            .or_insert_with(|| LoadedFile {
+                handle: server.load(path.to_string()),
+                modified,
+            });
+        if modified.is_some() && modified != file.modified {
+            info!("/{path}: changed on disk; loading it again");
+            server.reload(path.to_string());
+            file.modified = modified;
+        }
+        file.handle.clone()
     }
 
     /// Lets go of every file but those `kept` (a rebuilt set's), so files an edit dropped
     /// do not stay loaded for the rest of a run. One still held elsewhere (the
     /// presenter's) stays loaded, and [`Self::load`] finds it again without a new load.
     pub fn keep_only(&mut self, kept: &[AssetId<Gltf>]) {
-        self.0.retain(|_, file| kept.contains(&file.id()));
+        self.0.retain(|_, file| kept.contains(&file.handle.id()));
     }
 }
 

@@ -123,6 +123,19 @@ impl LoadedScene {
         std::path::absolute(&joined).unwrap_or(joined)
     }
 
+    /// The files the props are drawn from, each once: a running show watches them, so a
+    /// prop saved again from a modelling tool appears without a restart.
+    pub fn prop_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for prop in &self.description.props {
+            let file = self.asset_path(&prop.asset);
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+        files
+    }
+
     /// Feeds have unique names and sane timings; bindings name a feed and an object.
     ///
     /// Long on purpose: one check after another over feeds and bindings, read as a checklist.
