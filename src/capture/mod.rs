@@ -27,6 +27,7 @@ use bevy::{
     },
 };
 use crossbeam_channel::{Receiver, Sender};
+use std::collections::VecDeque;
 use std::sync::{
     Arc,
     atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -164,6 +165,8 @@ struct CaptureRing {
     created: usize,
     returned_tx: Sender<Buffer>,
     returned_rx: Receiver<Buffer>,
+    /// The submissions of the copies still in flight, oldest first.
+    in_flight: VecDeque<wgpu::SubmissionIndex>,
     sink: Sender<VideoFrame>,
     recycled: Receiver<Vec<u8>>,
     status: CaptureStatus,
@@ -177,6 +180,7 @@ impl CaptureRing {
             created: 0,
             returned_tx,
             returned_rx,
+            in_flight: VecDeque::new(),
             sink: spec.sink.clone(),
             recycled: spec.recycled.clone(),
             status,
@@ -184,7 +188,9 @@ impl CaptureRing {
     }
 
     /// A free buffer: a returned one, a new one while the ring is not full, or — when every
-    /// buffer is in flight — the first to come back after waiting on the GPU.
+    /// buffer is in flight — the oldest, once the GPU has finished its copy. Only that copy
+    /// is waited for: waiting for all work submitted (wgpu's default) would let the GPU run
+    /// dry before the next frame is built, so the two would take turns instead of overlapping.
     fn acquire(&mut self, device: &RenderDevice, size: u64) -> Buffer {
         loop {
             if let Ok(buffer) = self.returned_rx.try_recv() {
@@ -204,7 +210,7 @@ impl CaptureRing {
                 });
             }
             let _ = device.wgpu_device().poll(PollType::Wait {
-                submission_index: None,
+                submission_index: self.in_flight.pop_front(),
                 timeout: Some(Duration::from_millis(200)),
             });
         }
@@ -258,7 +264,11 @@ fn capture_one(
         },
         size,
     );
-    queue.submit([encoder.finish()]);
+    let submission = queue.submit([encoder.finish()]);
+    ring.in_flight.push_back(submission);
+    if ring.in_flight.len() > RING {
+        ring.in_flight.pop_front();
+    }
 
     ring.status.in_flight.fetch_add(1, Ordering::AcqRel);
     let delivery = Delivery {
