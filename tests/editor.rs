@@ -177,10 +177,9 @@ fn save_as_an_editor_does(file: &std::path::Path, bytes: &[u8]) {
     std::fs::rename(&beside, file).unwrap();
 }
 
-#[test]
-fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_nothing() {
-    let dir = Scratch::new("prop-saved-again");
-    write_panel(&dir, [1.0, 0.0, 0.0]);
+/// A scene of one red panel prop before a black background, seen from the front.
+fn write_panel_scene(dir: &Scratch) {
+    write_panel(dir, [1.0, 0.0, 0.0]);
     std::fs::write(
         dir.path("panel.ron"),
         r##"(
@@ -191,6 +190,54 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
 )"##,
     )
     .unwrap();
+}
+
+#[test]
+fn the_editor_shows_a_prop_saved_again() {
+    let dir = Scratch::new("editor-prop-saved-again");
+    write_panel_scene(&dir);
+    let (before, after) = (dir.path("before.ppm"), dir.path("after.ppm"));
+    let script = dir.path("edit.txt");
+    std::fs::write(
+        &script,
+        format!(
+            "wait 5\nscreenshot {}\nwait 240\nscreenshot {}\nwait 5\nquit\n",
+            before.display(),
+            after.display()
+        ),
+    )
+    .unwrap();
+    let args = [
+        "edit".to_string(),
+        dir.path("panel.ron").display().to_string(),
+        "--size".into(),
+        "640x360".into(),
+        "--commands".into(),
+        script.display().to_string(),
+    ];
+    let editor = std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        on_virtual_display(&args)
+    });
+    // Saved green once the editor has shown the red one.
+    wait_for_stable_file(&before, Duration::from_secs(90));
+    write_panel(&dir, [0.0, 1.0, 0.0]);
+    let edit = editor.join().unwrap();
+    let log = String::from_utf8_lossy(&edit.stderr);
+    assert!(edit.status.success(), "{log}");
+    assert!(
+        log.contains("panel.gltf: changed; the set is rebuilt"),
+        "{log}"
+    );
+    let centre = |file: &std::path::Path| patch_mean(&read_ppm(file), 320, 150, 6);
+    assert_colour_near(centre(&before), [255, 0, 0], 24.0, "before");
+    assert_colour_near(centre(&after), [0, 255, 0], 24.0, "after");
+}
+
+#[test]
+fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_nothing() {
+    let dir = Scratch::new("prop-saved-again");
+    write_panel_scene(&dir);
     std::fs::write(
         dir.path("panel.toml"),
         "scene = \"panel.ron\"\n[video]\nwidth = 256\nheight = 144\nfps = 10\n\

@@ -17,6 +17,7 @@ use crate::scene::{
     LightSpec, LoadedScene, PropSpec, Rgb, SceneDescription, SetPiece, ShowroomSettings,
     TransformSpec,
 };
+use crate::watch::FileWatch;
 use bevy::picking::mesh_picking::MeshPickingPlugin;
 use bevy::prelude::*;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,7 @@ pub fn run(options: EditOptions) -> Result<(), RunError> {
                 drag_selection,
                 draw_selection,
                 update_inspector,
+                reload_saved_props,
             )
                 .chain(),
         )
@@ -280,6 +282,40 @@ fn edit_from_script(
     while let Some(line) = queue.0.pop_front() {
         info!("edit: {line}");
         run_command(&mut editor, &mut settings, &line);
+    }
+}
+
+/// The files of the document's props, watched while the editor is open.
+#[derive(Default)]
+struct PropWatch {
+    files: Vec<PathBuf>,
+    watch: Option<FileWatch>,
+}
+
+/// A prop whose file is saved again (from a modelling tool) while the editor is open is
+/// shown as saved, as a running show does: the set is rebuilt, and loads a file that
+/// changed on disk again ([`crate::scene::GltfFiles`]).
+fn reload_saved_props(
+    mut props: Local<PropWatch>,
+    editor: Res<Editor>,
+    mut settings: ResMut<ShowroomSettings>,
+) {
+    if editor.is_changed() {
+        let files = editor.doc.prop_files();
+        if files != props.files {
+            props.watch = if files.is_empty() {
+                None
+            } else {
+                FileWatch::files(&files)
+                    .map_err(|e| warn!("{e}; a prop saved again shows after reopening"))
+                    .ok()
+            };
+            props.files = files;
+        }
+    }
+    if let Some(file) = props.watch.as_mut().and_then(FileWatch::changed_file) {
+        info!("edit: {}: changed; the set is rebuilt", file.display());
+        settings.set_changed();
     }
 }
 
