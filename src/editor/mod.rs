@@ -14,10 +14,9 @@ use crate::config::ShowConfig;
 use crate::runtime::RunError;
 use crate::runtime::window::{AppCommands, WindowInput, window_app};
 use crate::scene::{
-    LightSpec, LoadedScene, PropSpec, Rgb, SceneDescription, SetPiece, ShowroomSettings,
-    TransformSpec,
+    LightSpec, LoadedScene, PropFilesWatch, PropSpec, Rgb, SceneDescription, SetPiece,
+    ShowroomSettings, TransformSpec,
 };
-use crate::watch::FileWatch;
 use bevy::picking::mesh_picking::MeshPickingPlugin;
 use bevy::prelude::*;
 use std::path::{Path, PathBuf};
@@ -285,35 +284,17 @@ fn edit_from_script(
     }
 }
 
-/// The files of the document's props, watched while the editor is open.
-#[derive(Default)]
-struct PropWatch {
-    files: Vec<PathBuf>,
-    watch: Option<FileWatch>,
-}
-
 /// A prop whose file is saved again (from a modelling tool) while the editor is open is
-/// shown as saved, as a running show does: the set is rebuilt, and loads a file that
-/// changed on disk again ([`crate::scene::GltfFiles`]).
+/// shown as saved, as a running show does ([`PropFilesWatch`]).
 fn reload_saved_props(
-    mut props: Local<PropWatch>,
+    mut props: Local<PropFilesWatch>,
     editor: Res<Editor>,
     mut settings: ResMut<ShowroomSettings>,
 ) {
     if editor.is_changed() {
-        let files = editor.doc.prop_files();
-        if files != props.files {
-            props.watch = if files.is_empty() {
-                None
-            } else {
-                FileWatch::files(&files)
-                    .map_err(|e| warn!("{e}; a prop saved again shows after reopening"))
-                    .ok()
-            };
-            props.files = files;
-        }
+        props.follow(&editor.doc);
     }
-    if let Some(file) = props.watch.as_mut().and_then(FileWatch::changed_file) {
+    if let Some(file) = props.changed_file() {
         info!("edit: {}: changed; the set is rebuilt", file.display());
         settings.set_changed();
     }

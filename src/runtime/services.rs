@@ -11,7 +11,7 @@ use crate::encode::preview::PreviewTap;
 use crate::mix::LiveAudio;
 use crate::net::Senders;
 use crate::presenter::LiveCapture;
-use crate::scene::{LoadedScene, ShowroomSettings};
+use crate::scene::{LoadedScene, PropFilesWatch, ShowroomSettings};
 use crate::show::Jump;
 use crate::show::events::RoomEvent;
 use crate::speech::{Gesture, Origin};
@@ -129,7 +129,7 @@ impl Services {
             twin,
             vmc,
             live_audio,
-            scene_watch: SceneWatch::new(show.scene.clone()),
+            scene_watch: SceneWatch::new(show.scene.clone(), scene),
             takeover: None,
             room_fed: -1.0,
             takeover_idle: (show.takeover.idle_seconds > 0.0)
@@ -334,38 +334,26 @@ fn takeover(app: &mut App, rundown: &mut Rundown, live_audio: Option<&LiveAudio>
 }
 
 /// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
-/// hand) rebuilds the set in the running show, and so does a prop's file saved again (the
-/// set loads it again: [`crate::scene::GltfFiles`]); a broken scene is logged with its
-/// location and changes nothing.
+/// hand) rebuilds the set in the running show, and so does a prop's file saved again
+/// ([`PropFilesWatch`]); a broken scene is logged with its location and changes nothing.
 struct SceneWatch {
     scene: FileWatch,
-    props: Option<FileWatch>,
+    props: PropFilesWatch,
 }
 
 impl SceneWatch {
-    fn new(path: std::path::PathBuf) -> Option<Self> {
+    /// Watches `path`, and the props' files of `loaded`, the scene read from it.
+    fn new(path: std::path::PathBuf, loaded: &LoadedScene) -> Option<Self> {
         let scene = FileWatch::or_warn(path, "scene edits need a restart")?;
-        let props = LoadedScene::load(&scene.path)
-            .ok()
-            .and_then(|s| Self::watch_props(&s));
+        let mut props = PropFilesWatch::default();
+        props.follow(loaded);
         Some(Self { scene, props })
-    }
-
-    /// Every prop's file, or none (a scene without props, or files that cannot be watched).
-    fn watch_props(scene: &LoadedScene) -> Option<FileWatch> {
-        let files = scene.prop_files();
-        if files.is_empty() {
-            return None;
-        }
-        FileWatch::files(&files)
-            .map_err(|e| warn!("{e}; props saved again need a restart"))
-            .ok()
     }
 
     fn poll(&mut self, app: &mut App) {
         if self.scene.changed() {
             self.reload_scene(app);
-        } else if let Some(file) = self.props.as_mut().and_then(FileWatch::changed_file) {
+        } else if let Some(file) = self.props.changed_file() {
             info!("{}: changed; the set is rebuilt", file.display());
             app.world_mut()
                 .resource_mut::<ShowroomSettings>()
@@ -380,7 +368,7 @@ impl SceneWatch {
                     "{}: changed; the set is rebuilt (cameras, presenter and bindings stay until a restart)",
                     self.scene.path.display()
                 );
-                self.props = Self::watch_props(&scene);
+                self.props.follow(&scene);
                 app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
             }
             Err(e) => warn!("{e}; the scene stays as it was"),

@@ -6,6 +6,7 @@ mod description;
 mod gltf_files;
 mod lean_lighting;
 pub mod optimised;
+mod prop_watch;
 mod spawn;
 
 pub use compose::{Compose, ComposeCamera};
@@ -13,6 +14,7 @@ pub use cpu_batching::{CpuBatchingPlugin, batching};
 pub use description::*;
 pub use gltf_files::{GltfFiles, GltfLoads, GltfScene, MissingScenes, no_such_scene};
 pub use lean_lighting::LeanLighting;
+pub use prop_watch::PropFilesWatch;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
     ViewCamera, bevy_asset_path, corners, loadable, on_cpu, transform,
