@@ -180,16 +180,60 @@ fn save_as_an_editor_does(file: &std::path::Path, bytes: &[u8]) {
 /// A scene of one red panel prop before a black background, seen from the front.
 fn write_panel_scene(dir: &Scratch) {
     write_panel(dir, [1.0, 0.0, 0.0]);
+    write_scene_of_one_prop(dir, "panel.ron", "panel.gltf");
+}
+
+/// Scene `name`: the prop `asset` at the origin before a black background, seen from
+/// 3 m in front.
+fn write_scene_of_one_prop(dir: &Scratch, name: &str, asset: &str) {
     std::fs::write(
-        dir.path("panel.ron"),
+        dir.path(name),
         r##"(
     name: "a prop saved again",
     environment: (clear_color: "#000000", ambient_brightness: 0.0),
     cameras: [(name: "front", position: (0.0, 0.0, 3.0), look_at: (0.0, 0.0, 0.0), fov_degrees: 60.0, tonemapping: None)],
-    props: [(name: "panel", asset: "panel.gltf")],
-)"##,
+    props: [(name: "panel", asset: "ASSET")],
+)"##
+        .replace("ASSET", asset),
     )
     .unwrap();
+}
+
+/// Runs the editor on `scene` at 640×360, taking a screenshot into each of `shots`, 240
+/// frames apart; once shot `k` is written, `between(k)` runs (saves a file), except after
+/// the last. The editor's output, once it has quit.
+fn screenshots_in_the_editor(
+    dir: &Scratch,
+    scene: &str,
+    shots: &[std::path::PathBuf],
+    mut between: impl FnMut(usize),
+) -> std::process::Output {
+    let mut script = String::from("wait 5\n");
+    for (k, shot) in shots.iter().enumerate() {
+        if k > 0 {
+            script.push_str("wait 240\n");
+        }
+        script.push_str(&format!("screenshot {}\n", shot.display()));
+    }
+    script.push_str("wait 5\nquit\n");
+    std::fs::write(dir.path("edit.txt"), script).unwrap();
+    let args = [
+        "edit".to_string(),
+        dir.path(scene).display().to_string(),
+        "--size".into(),
+        "640x360".into(),
+        "--commands".into(),
+        dir.path("edit.txt").display().to_string(),
+    ];
+    let editor = std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        on_virtual_display(&args)
+    });
+    for (k, shot) in shots[..shots.len() - 1].iter().enumerate() {
+        wait_for_stable_file(shot, Duration::from_secs(90));
+        between(k);
+    }
+    editor.join().unwrap()
 }
 
 #[test]
@@ -197,32 +241,11 @@ fn the_editor_shows_a_prop_saved_again() {
     let dir = Scratch::new("editor-prop-saved-again");
     write_panel_scene(&dir);
     let (before, after) = (dir.path("before.ppm"), dir.path("after.ppm"));
-    let script = dir.path("edit.txt");
-    std::fs::write(
-        &script,
-        format!(
-            "wait 5\nscreenshot {}\nwait 240\nscreenshot {}\nwait 5\nquit\n",
-            before.display(),
-            after.display()
-        ),
-    )
-    .unwrap();
-    let args = [
-        "edit".to_string(),
-        dir.path("panel.ron").display().to_string(),
-        "--size".into(),
-        "640x360".into(),
-        "--commands".into(),
-        script.display().to_string(),
-    ];
-    let editor = std::thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        on_virtual_display(&args)
-    });
     // Saved green once the editor has shown the red one.
-    wait_for_stable_file(&before, Duration::from_secs(90));
-    write_panel(&dir, [0.0, 1.0, 0.0]);
-    let edit = editor.join().unwrap();
+    let edit =
+        screenshots_in_the_editor(&dir, "panel.ron", &[before.clone(), after.clone()], |_| {
+            write_panel(&dir, [0.0, 1.0, 0.0])
+        });
     let log = String::from_utf8_lossy(&edit.stderr);
     assert!(edit.status.success(), "{log}");
     assert!(
@@ -232,6 +255,90 @@ fn the_editor_shows_a_prop_saved_again() {
     let centre = |file: &std::path::Path| patch_mean(&read_ppm(file), 320, 150, 6);
     assert_colour_near(centre(&before), [255, 0, 0], 24.0, "before");
     assert_colour_near(centre(&after), [0, 255, 0], 24.0, "after");
+}
+
+/// A square of `half_width` m each side of its centre, facing +z, painted with
+/// `paint.png`: the glTF names both files beside it and is written once.
+fn write_painted_panel(dir: &Scratch, half_width: f32) {
+    let mut bytes = Vec::new();
+    for [x, y] in [[-1.0f32, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]] {
+        for v in [x * half_width, y * half_width, 0.0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    for [u, v] in [[0.0f32, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]] {
+        bytes.extend_from_slice(&u.to_le_bytes());
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    for i in [0u16, 1, 2, 0, 2, 3] {
+        bytes.extend_from_slice(&i.to_le_bytes());
+    }
+    save_as_an_editor_does(&dir.path("painted quad.bin"), &bytes);
+    let gltf = dir.path("painted.gltf");
+    if gltf.exists() {
+        return;
+    }
+    let h = half_width;
+    let text = format!(
+        r#"{{"asset":{{"version":"2.0"}},"extensionsUsed":["KHR_materials_unlit"],
+"scene":0,"scenes":[{{"nodes":[0]}}],"nodes":[{{"mesh":0}}],
+"meshes":[{{"primitives":[{{"attributes":{{"POSITION":0,"TEXCOORD_0":1}},"indices":2,"material":0}}]}}],
+"materials":[{{"pbrMetallicRoughness":{{"baseColorTexture":{{"index":0}}}},"extensions":{{"KHR_materials_unlit":{{}}}}}}],
+"textures":[{{"source":0,"sampler":0}}],"samplers":[{{"magFilter":9728,"minFilter":9728}}],
+"images":[{{"uri":"paint.png"}}],
+"buffers":[{{"uri":"painted%20quad.bin","byteLength":92}}],
+"bufferViews":[{{"buffer":0,"byteOffset":0,"byteLength":48}},{{"buffer":0,"byteOffset":48,"byteLength":32}},
+{{"buffer":0,"byteOffset":80,"byteLength":12}}],
+"accessors":[{{"bufferView":0,"componentType":5126,"count":4,"type":"VEC3","min":[-{h},-{h},0],"max":[{h},{h},0]}},
+{{"bufferView":1,"componentType":5126,"count":4,"type":"VEC2"}},
+{{"bufferView":2,"componentType":5123,"count":6,"type":"SCALAR"}}]}}"#
+    );
+    std::fs::write(gltf, text).unwrap();
+}
+
+/// `paint.png`, 2×2 pixels of one colour, saved as an image editor saves.
+fn write_paint(dir: &Scratch, [r, g, b]: [u8; 3]) {
+    let image = image::RgbImage::from_pixel(2, 2, image::Rgb([r, g, b]));
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    save_as_an_editor_does(&dir.path("paint.png"), &png);
+}
+
+#[test]
+fn the_editor_shows_a_texture_or_a_buffer_saved_again_beside_a_prop() {
+    let dir = Scratch::new("editor-beside-saved-again");
+    write_painted_panel(&dir, 1.0);
+    write_paint(&dir, [255, 0, 0]);
+    write_scene_of_one_prop(&dir, "painted.ron", "painted.gltf");
+    let shots = ["before", "repainted", "reshaped"].map(|s| dir.path(&format!("{s}.ppm")));
+    // The texture saved green; then the buffer, with the panel half as wide.
+    let edit = screenshots_in_the_editor(&dir, "painted.ron", &shots, |k| match k {
+        0 => write_paint(&dir, [0, 255, 0]),
+        _ => write_painted_panel(&dir, 0.5),
+    });
+    let log = String::from_utf8_lossy(&edit.stderr);
+    assert!(edit.status.success(), "{log}");
+    for file in ["paint.png", "painted quad.bin"] {
+        assert!(
+            log.contains(&format!("{file}: changed; the set is rebuilt")),
+            "{file}: {log}"
+        );
+        assert!(
+            log.contains(&format!("{file}: changed on disk; loading")),
+            "{file}: {log}"
+        );
+    }
+    // The centre, and a point 0.75 m right of it (about 78 pixels): on the panel until
+    // it is made half as wide.
+    let at = |k: usize, x: u32| patch_mean(&read_ppm(&shots[k]), x, 150, 6);
+    assert_colour_near(at(0, 320), [255, 0, 0], 24.0, "before");
+    assert_colour_near(at(0, 398), [255, 0, 0], 24.0, "before, right");
+    assert_colour_near(at(1, 320), [0, 255, 0], 24.0, "repainted");
+    assert_colour_near(at(1, 398), [0, 255, 0], 24.0, "repainted, right");
+    assert_colour_near(at(2, 320), [0, 255, 0], 24.0, "reshaped");
+    assert_colour_near(at(2, 398), [0, 0, 0], 24.0, "reshaped, right");
 }
 
 #[test]
@@ -289,8 +396,7 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
     let log = log();
     assert!(status.success(), "{log}");
     assert_eq!(
-        log.matches("panel.gltf: changed on disk; loading it again")
-            .count(),
+        log.matches("panel.gltf: changed on disk; loading").count(),
         2,
         "{log}"
     );

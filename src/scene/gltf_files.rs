@@ -8,6 +8,7 @@
 //! first frames. So a file is loaded once, as a [`Gltf`], and its scenes and clips are
 //! taken from that.
 
+use super::gltf_json::{Beside, files_beside, newest_change};
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,30 +21,44 @@ pub struct GltfFiles(HashMap<String, LoadedFile>);
 
 struct LoadedFile {
     handle: Handle<Gltf>,
-    /// The file's modification time when it was last asked to load.
+    /// The files it reads beside itself (buffers, images), as of its last load.
+    beside: Vec<Beside>,
+    /// The latest modification time of it and those files when it was last asked to load.
     modified: Option<SystemTime>,
 }
 
 impl GltfFiles {
-    /// The file at `path`, loaded the first time it is asked for, and again when it has
-    /// changed on disk since (a prop saved again from a modelling tool): its scenes are
-    /// then respawned where they are shown. Until the new load is in, the old one is
+    /// The file at `path`, loaded the first time it is asked for, and again when it or a
+    /// file beside it (a `.bin`, a texture) has changed on disk since (a prop saved again
+    /// from a modelling tool): its scenes are then respawned where they are shown, and its
+    /// images loaded again where they are shown. Until the new load is in, the old one is
     /// shown; a new one that fails to load is logged by Bevy and the old one stays.
     pub fn load(&mut self, server: &AssetServer, path: &str) -> Handle<Gltf> {
-        let modified = std::fs::metadata(Path::new("/").join(path))
-            .and_then(|m| m.modified())
-            .ok();
-        let file = self
-            .0
-            .entry(path.to_string())
-            .or_insert_with(|| LoadedFile {
+        let on_disk = Path::new("/").join(path);
+        let newest = |beside: &[Beside]| newest_change(&on_disk, beside).map(|(t, _)| t);
+        let file = self.0.entry(path.to_string()).or_insert_with(|| {
+            let beside = files_beside(&on_disk);
+            LoadedFile {
                 handle: server.load(path.to_string()),
-                modified,
-            });
-        if modified.is_some() && modified != file.modified {
-            info!("/{path}: changed on disk; loading it again");
-            server.reload(path.to_string());
-            file.modified = modified;
+                modified: newest(&beside),
+                beside,
+            }
+        });
+        let changed = newest_change(&on_disk, &file.beside).map(|(t, p)| (t, p.to_path_buf()));
+        match changed {
+            Some((modified, written)) if Some(modified) != file.modified => {
+                info!(
+                    "{}: changed on disk; loading /{path} again",
+                    written.display()
+                );
+                server.reload(path.to_string());
+                file.beside = files_beside(&on_disk);
+                for image in file.beside.iter().filter(|b| b.image) {
+                    server.reload(image.asset.clone());
+                }
+                file.modified = newest(&file.beside);
+            }
+            _ => {}
         }
         file.handle.clone()
     }

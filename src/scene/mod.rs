@@ -4,6 +4,7 @@ mod compose;
 mod cpu_batching;
 mod description;
 mod gltf_files;
+mod gltf_json;
 mod lean_lighting;
 pub mod optimised;
 mod prop_watch;

@@ -9,6 +9,7 @@
 //! Every number read from the file is checked against the data it points into: a bad
 //! file is an error naming the file and what is wrong, never a panic.
 
+use super::gltf_json::{beside_in, newest_change, percent_decode, split};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -46,10 +47,9 @@ pub fn plain_copy(file: &Path, cache: &Path) -> Result<Option<PathBuf>, Optimise
     if !REWRITTEN.iter().any(|e| used(e)) {
         return Ok(None);
     }
-    let stamp = std::fs::metadata(file)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+    // A copy per version of the file and of the files beside it (embedded in the copy).
+    let stamp = newest_change(file, &beside_in(file, &doc))
+        .and_then(|(t, _)| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as u64);
     let key = crate::voice::fnv1a(format!("{}|{stamp}|{}", file.display(), bytes.len()).bytes());
     let stem = file
@@ -75,33 +75,6 @@ pub fn plain_copy(file: &Path, cache: &Path) -> Result<Option<PathBuf>, Optimise
         out.display()
     );
     Ok(Some(out))
-}
-
-/// The JSON and the binary chunk of a GLB, or the whole of a `.gltf`.
-fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
-    if !bytes.starts_with(b"glTF") {
-        return Ok((bytes, None));
-    }
-    let u32_at = |at: usize| -> Result<usize, String> {
-        let b = bytes.get(at..at + 4).ok_or("truncated GLB")?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let json_len = u32_at(12)?;
-    let json = bytes
-        .get(20..20 + json_len)
-        .ok_or("truncated GLB JSON chunk")?;
-    let at = 20 + json_len;
-    let bin = if bytes.len() >= at + 8 {
-        let len = u32_at(at)?;
-        Some(
-            bytes
-                .get(at + 8..at + 8 + len)
-                .ok_or("truncated GLB BIN chunk")?,
-        )
-    } else {
-        None
-    };
-    Ok((json, bin))
 }
 
 /// The bytes of each buffer: the GLB's own, data URIs, files beside the model. A meshopt
@@ -137,28 +110,6 @@ fn read_uri(uri: &str, base: &Path) -> Result<Vec<u8>, String> {
         return Err(format!("`{uri}` points outside the model's folder"));
     }
     std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The plain GLB: one buffer holding every view (decoded), quantized attributes as
