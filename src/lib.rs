@@ -23,6 +23,7 @@ pub mod clips;
 pub mod config;
 pub mod editor;
 pub mod encode;
+pub mod gltf_doc;
 pub mod graphics;
 pub mod llm;
 pub mod loudness;

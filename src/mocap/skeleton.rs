@@ -97,7 +97,7 @@ pub fn document(path: &Path) -> Result<Value, SkeletonError> {
         reason,
     };
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let json = gltf_json(&bytes).map_err(err)?;
+    let (json, _) = crate::gltf_doc::split(&bytes).map_err(err)?;
     serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))
 }
 
@@ -122,19 +122,6 @@ pub fn animation_names(path: &Path) -> Result<Vec<String>, SkeletonError> {
                 .map_or_else(|| format!("animation{i}"), str::to_string)
         })
         .collect())
-}
-
-/// The JSON of a `.gltf` file, or the JSON chunk of a `.glb`.
-fn gltf_json(bytes: &[u8]) -> Result<&[u8], String> {
-    if bytes.len() >= 20 && &bytes[0..4] == b"glTF" {
-        let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
-        if &bytes[16..20] != b"JSON" || 20 + len > bytes.len() {
-            return Err("GLB without a JSON chunk".into());
-        }
-        Ok(&bytes[20..20 + len])
-    } else {
-        Ok(bytes)
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and images named by URI), found as Bevy's loader finds them, so that a running show
 //! and the editor can watch them and load the model again when one is saved.
 
+use crate::gltf_doc::{percent_decode, split};
 use bevy::asset::AssetPath;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -75,56 +76,6 @@ pub fn newest_change<'a>(file: &'a Path, beside: &'a [Beside]) -> Option<(System
                 |newest, next| if next.0 > newest.0 { next } else { newest },
             ),
     )
-}
-
-/// The JSON and the binary chunk of a GLB, or the whole of a `.gltf`.
-pub fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
-    if !bytes.starts_with(b"glTF") {
-        return Ok((bytes, None));
-    }
-    let u32_at = |at: usize| -> Result<usize, String> {
-        let b = bytes.get(at..at + 4).ok_or("truncated GLB")?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let json_len = u32_at(12)?;
-    let json = bytes
-        .get(20..20 + json_len)
-        .ok_or("truncated GLB JSON chunk")?;
-    let at = 20 + json_len;
-    let bin = if bytes.len() >= at + 8 {
-        let len = u32_at(at)?;
-        Some(
-            bytes
-                .get(at + 8..at + 8 + len)
-                .ok_or("truncated GLB BIN chunk")?,
-        )
-    } else {
-        None
-    };
-    Ok((json, bin))
-}
-
-/// A URI's `%XX` escapes decoded; bytes that are not UTF-8 come out as U+FFFD.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! Every number read from the file is checked against the data it points into: a bad
 //! file is an error naming the file and what is wrong, never a panic.
 
-use super::gltf_json::{beside_in, newest_change, percent_decode, split};
+use super::gltf_json::{beside_in, newest_change};
+use crate::gltf_doc::{percent_decode, split};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

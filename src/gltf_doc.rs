@@ -1,0 +1,56 @@
+//! The parts of a glTF file that twincast reads itself, before or beside Bevy's loader:
+//! the JSON (and binary chunk) of a `.gltf`, `.glb` or `.vrm`, and its URIs. A file is
+//! untrusted: every length is checked against the bytes there are.
+
+/// The JSON and the binary chunk of a GLB, or the whole of a `.gltf`.
+pub fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
+    if !bytes.starts_with(b"glTF") {
+        return Ok((bytes, None));
+    }
+    let u32_at = |at: usize| -> Result<usize, String> {
+        let b = bytes.get(at..at + 4).ok_or("truncated GLB")?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let json_len = u32_at(12)?;
+    if bytes.get(16..20) != Some(b"JSON".as_slice()) {
+        return Err("GLB without a JSON chunk".into());
+    }
+    let json = bytes
+        .get(20..20 + json_len)
+        .ok_or("truncated GLB JSON chunk")?;
+    let at = 20 + json_len;
+    let bin = if bytes.len() >= at + 8 {
+        let len = u32_at(at)?;
+        Some(
+            bytes
+                .get(at + 8..at + 8 + len)
+                .ok_or("truncated GLB BIN chunk")?,
+        )
+    } else {
+        None
+    };
+    Ok((json, bin))
+}
+
+/// A URI's `%XX` escapes decoded; bytes that are not UTF-8 come out as U+FFFD.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
