@@ -236,7 +236,7 @@ const PAD_PIXELS: u32 = 6;
 /// The room around each of her bones, as a fraction of [`PAD_FRACTION`]: their boxes are
 /// swept along their motion already ([`parts`]), so what is left is the morph targets and
 /// the shadow's soft edge. On two cores a tighter pad draws fewer of the floor's tiles lit
-/// under her shadow (README, Performance).
+/// under her shadow (docs/performance.md).
 const BONE_PAD: f32 = 0.5;
 
 /// Marks the backdrop stale when anything but the host changed since the last frame:

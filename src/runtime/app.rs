@@ -137,8 +137,8 @@ pub fn build_app_with(
 /// On a CPU renderer the rasteriser's threads want every core, and Bevy's multi-threaded
 /// executor hands each of hundreds of small systems to a pool thread and waits for it:
 /// wake-ups that cost more than the systems. On two cores one thread gained 3–8 % of a
-/// held 720p frame and 22 % of its cost before any pixel (`LP_NO_RAST`; README,
-/// Performance). Bevy's own parallel iteration inside systems still uses the task pools.
+/// held 720p frame and 22 % of its cost before any pixel (`LP_NO_RAST`;
+/// docs/performance.md). Bevy's own parallel iteration inside systems still uses the task pools.
 fn run_schedules_on_one_thread(app: &mut App) {
     use bevy::ecs::schedule::{Schedules, SingleThreadedExecutor};
     let on_one_thread = |world: &mut World| {

@@ -6,7 +6,7 @@
 //! code on the same two cores that rasterise, for a set of a few dozen meshes. Batching
 //! them on the CPU, as Bevy does where compute shaders are missing, cut a frame's cost
 //! before its pixels (64×36) by about a fifth and made held 720p frames 2–8 % faster on
-//! two cores, with the same picture (README, Performance).
+//! two cores, with the same picture (docs/performance.md).
 //!
 //! Bevy decides twice: `MeshRenderPlugin` picks its instance path in its `finish` from
 //! [`GpuPreprocessingSupport`], and `RenderStartup` measures the device again for the

@@ -6,8 +6,8 @@
 //! catcher is a tile's stand-in ([`super::tiles`]) that writes the tile's depth and, for
 //! colour, only how much her shadow darkens the backdrop there: black, with that share as
 //! its opacity, which the host's layer blends over the backdrop. In the demo's wide shot
-//! that made her camera's opaque pass about a tenth shorter on two cores (README,
-//! Performance, "Catchers").
+//! that made her camera's opaque pass about a tenth shorter on two cores (docs/performance.md,
+//! "Catchers").
 //!
 //! The share is reckoned from the key light's shadow map (the lean lighting's lookup, so
 //! a CPU renderer's only) and a cheap model of the tile's light (`shaders/catcher.wgsl`).
