@@ -122,7 +122,8 @@ impl Editor {
         let number = |i: usize| -> Result<f32, String> {
             rest.get(i)
                 .and_then(|w| w.parse::<f32>().ok())
-                .ok_or_else(|| format!("`{line}`: a number expected"))
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("`{line}`: a finite number expected"))
         };
         match verb {
             "select" => {

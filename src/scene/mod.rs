@@ -6,6 +6,7 @@ mod description;
 mod gltf_files;
 mod gltf_json;
 mod lean_lighting;
+mod numbers;
 pub mod optimised;
 mod prop_watch;
 mod spawn;
@@ -245,6 +246,9 @@ impl LoadedScene {
         };
         let d = &self.description;
         self.validate_twin(&invalid)?;
+        if let Some((field, reason)) = numbers::first_bad_number(self) {
+            return Err(invalid(field, reason));
+        }
         if d.cameras.is_empty() {
             return Err(invalid(
                 "cameras".into(),

@@ -103,3 +103,58 @@ fn every_scene_round_trips_through_its_canonical_form() {
     }
     assert!(checked >= 4, "only {checked} scenes found");
 }
+
+#[test]
+fn numbers_that_draw_nothing_are_refused_by_field() {
+    let with = |from: &str, to: &str| {
+        let text = MINIMAL.replace(from, to);
+        parse(&text).unwrap_err().to_string()
+    };
+    let err = with("(0.0, 1.6, 5.0)", "(inf, 1.6, 5.0)");
+    assert!(
+        err.contains("cameras[0].position: [inf, 1.6, 5.0] is not three finite numbers"),
+        "{err}"
+    );
+    let err = with(
+        "material:",
+        "transform: (scale: (1.0, 0.0, 1.0)), material:",
+    );
+    assert!(err.contains("shapes[0].transform.scale"), "{err}");
+    let err = with(
+        "material:",
+        "transform: (translation: (NaN, 0.0, 0.0)), material:",
+    );
+    assert!(err.contains("shapes[0].transform.translation"), "{err}");
+    let err = with(
+        "(color: \"#808080\")",
+        "(color: \"#808080\", roughness: 2.0)",
+    );
+    assert!(
+        err.contains("shapes[0].material.roughness: 2 is outside 0..=1"),
+        "{err}"
+    );
+    let lights = |light: &str| with("shapes:", &format!("lights: [{light}],\n    shapes:"));
+    let err = lights(
+        r##"Directional(color: "#ffffff", illuminance: inf, from: (0.0, 5.0, 5.0), look_at: (0.0, 0.0, 0.0))"##,
+    );
+    assert!(
+        err.contains("lights[0].illuminance: inf is not a finite number >= 0"),
+        "{err}"
+    );
+    let err = lights(
+        r##"Directional(color: "#ffffff", illuminance: 900.0, from: (0.0, 5.0, 5.0), look_at: (0.0, 5.0, 5.0))"##,
+    );
+    assert!(err.contains("lights[0].look_at: equals `from`"), "{err}");
+    let err = lights(r##"Point(position: (0.0, 2.0, 0.0), color: "#ffffff", intensity: -5.0)"##);
+    assert!(err.contains("lights[0].intensity"), "{err}");
+    let err = lights(
+        r##"Spot(position: (0.0, 2.0, 0.0), look_at: (0.0, 0.0, 0.0), color: "#ffffff", intensity: 5.0, range: 0.0)"##,
+    );
+    assert!(err.contains("lights[0].range"), "{err}");
+    // Mirrored (a negative scale) is a picture, and the minimal scene still is.
+    parse(&MINIMAL.replace(
+        "material:",
+        "transform: (scale: (-1.0, 1.0, 1.0)), material:",
+    ))
+    .unwrap();
+}
