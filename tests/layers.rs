@@ -14,6 +14,7 @@ const ORDER: &[&str] = &[
     "av",
     "loudness",
     "watch",
+    "gltf_doc",
     "net",
     "mocap",
     "encode",
