@@ -119,12 +119,6 @@ impl Editor {
         let mut words = line.split_whitespace();
         let verb = words.next().unwrap_or("");
         let rest: Vec<&str> = words.collect();
-        let number = |i: usize| -> Result<f32, String> {
-            rest.get(i)
-                .and_then(|w| w.parse::<f32>().ok())
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("`{line}`: a finite number expected"))
-        };
         match verb {
             "select" => {
                 let name = rest.join(" ");
@@ -162,6 +156,36 @@ impl Editor {
             _ => {}
         }
         let before = self.doc.description.clone();
+        let changed = self.change(verb, &rest, line).and_then(|()| {
+            // A change that would make the scene unloadable is not made.
+            match self.doc.bad_number() {
+                Some((field, reason)) => Err(format!("`{line}` not done: {field}: {reason}")),
+                None => Ok(()),
+            }
+        });
+        if let Err(e) = changed {
+            self.doc.description = before;
+            return Err(e);
+        }
+        if self.doc.description == before {
+            return Ok(false);
+        }
+        self.undo.push(before);
+        self.redo.clear();
+        Ok(true)
+    }
+
+    /// Carries out a command that changes the scene; on an error the caller puts the scene
+    /// back as it was, so a command is done whole or not at all.
+    ///
+    /// Long on purpose: the table of editor commands, one short arm each.
+    fn change(&mut self, verb: &str, rest: &[&str], line: &str) -> Result<(), String> {
+        let number = |i: usize| -> Result<f32, String> {
+            rest.get(i)
+                .and_then(|w| w.parse::<f32>().ok())
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("`{line}`: a finite number expected"))
+        };
         let selected = self.selected.clone();
         let need_selection = || selected.clone().ok_or("select something first".to_string());
         let d = &mut self.doc.description;
@@ -250,12 +274,7 @@ impl Editor {
             }
             _ => return Err(format!("unknown command `{verb}`")),
         }
-        if self.doc.description == before {
-            return Ok(false);
-        }
-        self.undo.push(before);
-        self.redo.clear();
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -570,5 +589,26 @@ mod tests {
         e.apply("add ../props/alien.glb").unwrap();
         assert!(e.doc.description.props.iter().any(|p| p.name == "alien 1"));
         assert!(e.apply("add ../props/missing.glb").is_err());
+    }
+
+    #[test]
+    fn a_command_is_done_whole_or_not_at_all() {
+        let mut e = editor();
+        e.apply("select cake").unwrap();
+        let before = e.doc.description.clone();
+        // The first axis would move before the second number is found wanting.
+        assert!(e.apply("move 1 x 0").is_err());
+        assert!(e.apply("move 1 inf 0").is_err());
+        // Each step is finite; the sum is not, which the scene would refuse at load.
+        let err = e
+            .apply("move 3e38 0 0")
+            .and_then(|_| e.apply("move 3e38 0 0"));
+        assert!(err.unwrap_err().contains("props[0].transform.translation"));
+        e.apply("undo").unwrap();
+        assert_eq!(e.doc.description, before);
+        assert!(
+            e.apply("undo").is_err(),
+            "the refused commands left nothing to undo"
+        );
     }
 }

@@ -140,6 +140,12 @@ impl LoadedScene {
         files
     }
 
+    /// The first field whose number would draw nothing (a position that is not finite, a
+    /// scale of 0, a negative light), and why: such a scene is not loaded, nor made by an edit.
+    pub fn bad_number(&self) -> Option<(String, String)> {
+        numbers::first_bad_number(self)
+    }
+
     /// Feeds have unique names and sane timings; bindings name a feed and an object.
     ///
     /// Long on purpose: one check after another over feeds and bindings, read as a checklist.
@@ -246,7 +252,7 @@ impl LoadedScene {
         };
         let d = &self.description;
         self.validate_twin(&invalid)?;
-        if let Some((field, reason)) = numbers::first_bad_number(self) {
+        if let Some((field, reason)) = self.bad_number() {
             return Err(invalid(field, reason));
         }
         if d.cameras.is_empty() {
