@@ -68,12 +68,16 @@ impl Material for CatcherMaterial {
 
 impl CatcherMaterial {
     /// The catcher of a piece with `material`; `None` for a surface whose light the
-    /// catcher's model does not take in: unlit, not opaque, glowing, with a normal map,
-    /// clear coat, anisotropy or transmission.
+    /// catcher's model does not take in: unlit, not opaque, glowing, textured (the share
+    /// is reckoned after tone mapping, so it depends on the colour at each pixel, which the
+    /// catcher does not sample), with a normal map, clear coat, anisotropy or transmission.
     pub(super) fn of(material: &StandardMaterial) -> Option<Self> {
         let plain = !material.unlit
             && material.alpha_mode == AlphaMode::Opaque
             && material.emissive == LinearRgba::BLACK
+            && material.base_color_texture.is_none()
+            && material.metallic_roughness_texture.is_none()
+            && material.occlusion_texture.is_none()
             && material.normal_map_texture.is_none()
             && material.clearcoat == 0.0
             && material.anisotropy_strength == 0.0
@@ -206,4 +210,41 @@ fn flat_normal(bounds: (Vec3, Vec3), transform: &GlobalTransform, mesh: &Mesh) -
     let agree = normals.iter().all(|n| Vec3::from(*n).dot(first) > 0.999);
     let world = transform.affine().matrix3 * Vec3A::from(first);
     agree.then(|| Vec3::from(world).normalize_or_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_surface_has_a_catcher() {
+        let plain = StandardMaterial {
+            base_color: Color::srgb(0.5, 0.4, 0.3),
+            perceptual_roughness: 0.7,
+            ..default()
+        };
+        assert!(CatcherMaterial::of(&plain).is_some());
+        let texture = Handle::<Image>::default();
+        let textured = [
+            StandardMaterial {
+                base_color_texture: Some(texture.clone()),
+                ..plain.clone()
+            },
+            StandardMaterial {
+                metallic_roughness_texture: Some(texture.clone()),
+                ..plain.clone()
+            },
+            StandardMaterial {
+                occlusion_texture: Some(texture.clone()),
+                ..plain.clone()
+            },
+            StandardMaterial {
+                unlit: true,
+                ..plain.clone()
+            },
+        ];
+        for material in &textured {
+            assert!(CatcherMaterial::of(material).is_none(), "{material:?}");
+        }
+    }
 }
