@@ -8,7 +8,7 @@
 //! first frames. So a file is loaded once, as a [`Gltf`], and its scenes and clips are
 //! taken from that.
 
-use super::gltf_json::{Beside, files_beside, newest_change};
+use super::gltf_json::{Beside, beside_in, document, files_beside, newest_change};
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -47,12 +47,24 @@ impl GltfFiles {
         let changed = newest_change(&on_disk, &file.beside).map(|(t, p)| (t, p.to_path_buf()));
         match changed {
             Some((modified, written)) if Some(modified) != file.modified => {
+                file.modified = Some(modified);
+                // A save cut short is not handed to Bevy's loader, which would log it
+                // twice with a backtrace: the prop stays as it was until saved whole.
+                let doc = match document(&on_disk) {
+                    Ok(doc) => doc,
+                    Err(reason) => {
+                        warn!(
+                            "/{path}: {reason}; the prop stays as it was until it is saved whole"
+                        );
+                        return file.handle.clone();
+                    }
+                };
                 info!(
                     "{}: changed on disk; loading /{path} again",
                     written.display()
                 );
                 server.reload(path.to_string());
-                file.beside = files_beside(&on_disk);
+                file.beside = beside_in(&on_disk, &doc);
                 for image in file.beside.iter().filter(|b| b.image) {
                     server.reload(image.asset.clone());
                 }

@@ -23,13 +23,14 @@ pub struct Beside {
 /// The files `file` reads beside itself. A file that cannot be read or parsed has none:
 /// the loader says what is wrong with it.
 pub fn files_beside(file: &Path) -> Vec<Beside> {
-    let Ok(bytes) = std::fs::read(file) else {
-        return Vec::new();
-    };
-    split(&bytes)
-        .ok()
-        .and_then(|(json, _)| serde_json::from_slice::<Value>(json).ok())
-        .map_or_else(Vec::new, |doc| beside_in(file, &doc))
+    document(file).map_or_else(|_| Vec::new(), |doc| beside_in(file, &doc))
+}
+
+/// The JSON of a `.gltf`, `.glb` or `.vrm` file, or what keeps it from being read.
+pub fn document(file: &Path) -> Result<Value, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
+    let (json, _) = split(&bytes)?;
+    serde_json::from_slice(json).map_err(|e| format!("bad glTF JSON: {e}"))
 }
 
 /// The files the buffers and images of `doc`, the JSON of `file`, name by URI: data URIs
