@@ -499,6 +499,85 @@ fn faster_settings_are_judged_against_the_reference_render() {
     );
 }
 
+/// Her shadow on a textured floor: held frames look like frames drawn in full. A catcher
+/// reckons the share of light her shadow takes after tone mapping, so it depends on each
+/// pixel's colour: catchers on a textured piece, reckoned with the material's flat colour,
+/// left the shadow on the floor's dark squares about 10 levels off (this test's patch
+/// 9.7); such a piece's tiles are drawn lit (2.0–2.3 here).
+#[test]
+fn her_shadow_on_a_textured_floor_looks_as_drawn_in_full() {
+    let dir = Scratch::new("textured-floor");
+    write_checker_floor(&dir);
+    let assets = repo().join("assets");
+    let floor_shape = r##"        (name: "floor", shape: Plane(width: 16.0, depth: 12.0), material: (color: "#cfcac2", roughness: 0.35)),
+"##;
+    let scene = std::fs::read_to_string(assets.join("scenes/showroom.ron")).unwrap();
+    assert!(scene.contains(floor_shape), "the demo's floor changed");
+    let scene = scene
+        .replace(floor_shape, "")
+        .replace("\"../", &format!("\"{}/", assets.display()))
+        .replace(
+            "    props: [\n",
+            "    props: [\n        (name: \"floor\", asset: \"floor.gltf\"),\n",
+        );
+    std::fs::write(dir.path("showroom.ron"), scene).unwrap();
+    let show = demo_show().replace(
+        &format!("{}/scenes/showroom.ron", assets.display()),
+        dir.path("showroom.ron").to_str().unwrap(),
+    );
+    let (held, _) = render_small(&dir, &show, "held", "4", &[]);
+    let full_show = show.replace("shadows = true\n", "shadows = true\nheld_shots = false\n");
+    let (full, _) = render_small(&dir, &full_show, "full", "4", &[]);
+    for n in [10, 16, 22, 28, 34, 38] {
+        let (patch, at) = worst_patch_difference(&rgb_frame(&held, n), &rgb_frame(&full, n), 4);
+        eprintln!("held frame {n} against full: the 4×4 patch at {at:?} differs by {patch:.1}");
+        assert!(
+            patch <= 6.0,
+            "frame {n}: the 4×4 patch at {at:?} differs by {patch:.1}"
+        );
+    }
+}
+
+/// `floor.gltf`: a 16 × 12 m floor of light and dark squares (a 64² texture, repeated),
+/// glossy as the demo's own floor.
+fn write_checker_floor(dir: &Scratch) {
+    let checker = image::RgbImage::from_fn(64, 64, |x, y| {
+        if (x / 8 + y / 8) % 2 == 1 {
+            image::Rgb([70, 48, 32])
+        } else {
+            image::Rgb([215, 190, 150])
+        }
+    });
+    checker.save(dir.path("floor.png")).unwrap();
+    let mut bin = Vec::new();
+    let floats: [&[f32]; 3] = [
+        &[-8., 0., -6., 8., 0., -6., 8., 0., 6., -8., 0., 6.],
+        &[0., 1., 0., 0., 1., 0., 0., 1., 0., 0., 1., 0.],
+        &[0., 0., 8., 0., 8., 6., 0., 6.],
+    ];
+    for v in floats.iter().flat_map(|a| a.iter()) {
+        bin.extend_from_slice(&v.to_le_bytes());
+    }
+    for i in [0u16, 2, 1, 0, 3, 2] {
+        bin.extend_from_slice(&i.to_le_bytes());
+    }
+    std::fs::write(dir.path("floor.bin"), &bin).unwrap();
+    let gltf = r#"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":[{"mesh":0}],
+"meshes":[{"primitives":[{"attributes":{"POSITION":0,"NORMAL":1,"TEXCOORD_0":2},"indices":3,"material":0}]}],
+"materials":[{"pbrMetallicRoughness":{"baseColorTexture":{"index":0},"metallicFactor":0.0,"roughnessFactor":0.35}}],
+"textures":[{"source":0,"sampler":0}],
+"samplers":[{"magFilter":9729,"minFilter":9987,"wrapS":10497,"wrapT":10497}],
+"images":[{"uri":"floor.png"}],
+"buffers":[{"uri":"floor.bin","byteLength":140}],
+"bufferViews":[{"buffer":0,"byteOffset":0,"byteLength":48},{"buffer":0,"byteOffset":48,"byteLength":48},
+{"buffer":0,"byteOffset":96,"byteLength":32},{"buffer":0,"byteOffset":128,"byteLength":12}],
+"accessors":[{"bufferView":0,"componentType":5126,"count":4,"type":"VEC3","min":[-8,0,-6],"max":[8,0,6]},
+{"bufferView":1,"componentType":5126,"count":4,"type":"VEC3"},
+{"bufferView":2,"componentType":5126,"count":4,"type":"VEC2"},
+{"bufferView":3,"componentType":5123,"count":6,"type":"SCALAR"}]}"#;
+    std::fs::write(dir.path("floor.gltf"), gltf).unwrap();
+}
+
 /// While the camera glides, a frame is the whole view drawn smaller and stretched over the
 /// picture (`render.glide_scale`; half the size at 720p on lavapipe), under sharp
 /// graphics. The demo's opening move, brought forward: from the wide shot to the
