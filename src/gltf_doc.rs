@@ -34,6 +34,24 @@ pub fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
 
 /// A URI's `%XX` escapes decoded; bytes that are not UTF-8 come out as U+FFFD.
 pub fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&percent_bytes(s)).into_owned()
+}
+
+/// The first buffer or image URI of `doc` whose `%XX` escapes do not decode to UTF-8, said
+/// as what is wrong. Bevy's glTF loader panics on such a URI (it unwraps the decoding), so
+/// a file with one is refused before it is handed over.
+pub fn bad_uri(doc: &serde_json::Value) -> Option<String> {
+    ["buffers", "images"].into_iter().find_map(|key| {
+        let entries = doc[key].as_array()?;
+        entries.iter().enumerate().find_map(|(i, entry)| {
+            let uri = entry["uri"].as_str()?;
+            let undecodable = String::from_utf8(percent_bytes(uri)).is_err();
+            undecodable.then(|| format!("{key}[{i}]: URI `{uri}` does not decode to UTF-8"))
+        })
+    })
+}
+
+fn percent_bytes(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -52,5 +70,25 @@ pub fn percent_decode(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_uri_that_decodes_to_no_text_is_named() {
+        let fine =
+            json!({"buffers": [{"uri": "a%20b.bin"}, {}], "images": [{"uri": "%E6%9C%A8.png"}]});
+        assert_eq!(bad_uri(&fine), None);
+        assert_eq!(percent_decode("%E6%9C%A8.png"), "木.png");
+        let bad = json!({"buffers": [{"uri": "a.bin"}], "images": [{"uri": "x.png"}, {"uri": "%FF%FE.png"}]});
+        assert_eq!(
+            bad_uri(&bad).as_deref(),
+            Some("images[1]: URI `%FF%FE.png` does not decode to UTF-8")
+        );
+        assert_eq!(bad_uri(&json!({"images": "not a list"})), None);
+    }
 }

@@ -105,6 +105,40 @@ fn a_prop_scene_the_file_lacks_is_named() {
     );
 }
 
+/// A prop whose image URI decodes to no text: Bevy's glTF loader panics on it (the show
+/// stopped with "asset loader panicked" and a backtrace); the scene is refused first,
+/// naming the prop and the URI.
+#[test]
+fn a_prop_with_a_uri_the_loader_would_panic_on_is_refused_by_name() {
+    let dir = Scratch::new("err-prop-uri");
+    std::fs::write(
+        dir.path("sign.gltf"),
+        r#"{"asset":{"version":"2.0"},"images":[{"uri":"%FF%FE.png"}]}"#,
+    )
+    .unwrap();
+    let scene = r#"(
+    cameras: [(name: "a", position: (0.0, 1.0, 5.0), look_at: (0.0, 1.0, 0.0))],
+    props: [(name: "sign", asset: "sign.gltf")],
+)"#;
+    std::fs::write(dir.path("room.ron"), scene).unwrap();
+    std::fs::write(dir.path("show.toml"), "scene = \"room.ron\"\n").unwrap();
+    let out = dir.path("x.mkv");
+    let e = fails(&[
+        "render",
+        dir.path("show.toml").to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("props[0].asset: `sign`:")
+            && e.contains("images[0]: URI `%FF%FE.png` does not decode to UTF-8")
+            && !e.contains("panicked"),
+        "{e}"
+    );
+}
+
 #[test]
 fn broken_scene_file_is_located() {
     let dir = Scratch::new("err-ron");

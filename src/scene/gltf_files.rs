@@ -9,6 +9,7 @@
 //! taken from that.
 
 use super::gltf_json::{Beside, beside_in, document, files_beside, newest_change};
+use crate::gltf_doc::bad_uri;
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +50,13 @@ impl GltfFiles {
             Some((modified, written)) if Some(modified) != file.modified => {
                 file.modified = Some(modified);
                 // A save cut short is not handed to Bevy's loader, which would log it
-                // twice with a backtrace: the prop stays as it was until saved whole.
-                let doc = match document(&on_disk) {
+                // twice with a backtrace, nor one with a URI it would panic on: the prop
+                // stays as it was until saved whole.
+                let readable = document(&on_disk).and_then(|doc| match bad_uri(&doc) {
+                    Some(problem) => Err(problem),
+                    None => Ok(doc),
+                });
+                let doc = match readable {
                     Ok(doc) => doc,
                     Err(reason) => {
                         warn!(

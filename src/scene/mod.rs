@@ -316,13 +316,8 @@ impl LoadedScene {
             }
         }
         if let Some(p) = &d.presenter {
-            let file = self.asset_path(&p.asset);
-            if !file.is_file() {
-                return Err(invalid(
-                    "presenter.asset".into(),
-                    format!("`{}`: file {} does not exist", p.name, file.display()),
-                ));
-            }
+            model_file(&self.asset_path(&p.asset), &p.name)
+                .map_err(|reason| invalid("presenter.asset".into(), reason))?;
             for (i, clip) in p.clips.iter().enumerate() {
                 let file = self.asset_path(&clip.bvh);
                 if !file.is_file() {
@@ -358,15 +353,25 @@ impl LoadedScene {
             }
         }
         for (i, prop) in d.props.iter().enumerate() {
-            let file = self.asset_path(&prop.asset);
-            if !file.is_file() {
-                return Err(invalid(
-                    format!("props[{i}].asset"),
-                    format!("`{}`: file {} does not exist", prop.name, file.display()),
-                ));
-            }
+            model_file(&self.asset_path(&prop.asset), &prop.name)
+                .map_err(|reason| invalid(format!("props[{i}].asset"), reason))?;
         }
         Ok(())
+    }
+}
+
+/// A model file the scene names (`name`'s): there, and without a URI Bevy's loader would
+/// panic on. A file that does not read as glTF is left to the loader, which says why.
+fn model_file(file: &Path, name: &str) -> Result<(), String> {
+    if !file.is_file() {
+        return Err(format!("`{name}`: file {} does not exist", file.display()));
+    }
+    let bad = gltf_json::document(file)
+        .ok()
+        .and_then(|doc| crate::gltf_doc::bad_uri(&doc));
+    match bad {
+        Some(problem) => Err(format!("`{name}`: {}: {problem}", file.display())),
+        None => Ok(()),
     }
 }
 
