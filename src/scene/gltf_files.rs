@@ -33,51 +33,18 @@ impl GltfFiles {
     /// file beside it (a `.bin`, a texture) has changed on disk since (a prop saved again
     /// from a modelling tool): its scenes are then respawned where they are shown, and its
     /// images loaded again where they are shown. Until the new load is in, the old one is
-    /// shown; a new one that fails to load is logged by Bevy and the old one stays.
+    /// shown, and it stays when the new one fails to load.
     pub fn load(&mut self, server: &AssetServer, path: &str) -> Handle<Gltf> {
         let on_disk = Path::new("/").join(path);
-        let newest = |beside: &[Beside]| newest_change(&on_disk, beside).map(|(t, _)| t);
         let file = self.0.entry(path.to_string()).or_insert_with(|| {
             let beside = files_beside(&on_disk);
             LoadedFile {
                 handle: server.load(path.to_string()),
-                modified: newest(&beside),
+                modified: newest_change(&on_disk, &beside).map(|(t, _)| t),
                 beside,
             }
         });
-        let changed = newest_change(&on_disk, &file.beside).map(|(t, p)| (t, p.to_path_buf()));
-        match changed {
-            Some((modified, written)) if Some(modified) != file.modified => {
-                file.modified = Some(modified);
-                // A save cut short is not handed to Bevy's loader, which would log it
-                // twice with a backtrace, nor one with a URI it would panic on: the prop
-                // stays as it was until saved whole.
-                let readable = document(&on_disk).and_then(|doc| match bad_uri(&doc) {
-                    Some(problem) => Err(problem),
-                    None => Ok(doc),
-                });
-                let doc = match readable {
-                    Ok(doc) => doc,
-                    Err(reason) => {
-                        warn!(
-                            "/{path}: {reason}; the prop stays as it was until it is saved whole"
-                        );
-                        return file.handle.clone();
-                    }
-                };
-                info!(
-                    "{}: changed on disk; loading /{path} again",
-                    written.display()
-                );
-                server.reload(path.to_string());
-                file.beside = beside_in(&on_disk, &doc);
-                for image in file.beside.iter().filter(|b| b.image) {
-                    server.reload(image.asset.clone());
-                }
-                file.modified = newest(&file.beside);
-            }
-            _ => {}
-        }
+        file.reload_if_saved(server, path, &on_disk);
         file.handle.clone()
     }
 
@@ -86,6 +53,44 @@ impl GltfFiles {
     /// presenter's) stays loaded, and [`Self::load`] finds it again without a new load.
     pub fn keep_only(&mut self, kept: &[AssetId<Gltf>]) {
         self.0.retain(|_, file| kept.contains(&file.handle.id()));
+    }
+}
+
+impl LoadedFile {
+    /// Loads the file at asset `path` (`on_disk`) again if it or a file beside it was
+    /// written since. A save cut short is not handed to Bevy's loader, which would log it
+    /// twice with a backtrace, nor one naming a URI the loader would panic on: it is logged
+    /// once, and the model stays as it was until saved whole.
+    fn reload_if_saved(&mut self, server: &AssetServer, path: &str, on_disk: &Path) {
+        let Some((modified, written)) = newest_change(on_disk, &self.beside) else {
+            return;
+        };
+        if Some(modified) == self.modified {
+            return;
+        }
+        let written = written.to_path_buf();
+        self.modified = Some(modified);
+        let readable = document(on_disk).and_then(|doc| match bad_uri(&doc) {
+            Some(problem) => Err(problem),
+            None => Ok(doc),
+        });
+        let doc = match readable {
+            Ok(doc) => doc,
+            Err(reason) => {
+                warn!("/{path}: {reason}; the prop stays as it was until it is saved whole");
+                return;
+            }
+        };
+        info!(
+            "{}: changed on disk; loading /{path} again",
+            written.display()
+        );
+        server.reload(path.to_string());
+        self.beside = beside_in(on_disk, &doc);
+        for image in self.beside.iter().filter(|b| b.image) {
+            server.reload(image.asset.clone());
+        }
+        self.modified = newest_change(on_disk, &self.beside).map(|(t, _)| t);
     }
 }
 
