@@ -14,6 +14,10 @@
 //! timestamps come from the frame index and audio timestamps from the sample count, so a
 //! stream that runs for days never drifts, whatever the wall clock does.
 
+// The docs are for the people who work on twincast: they link private modules too, and
+// are read with `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod api;
 pub mod av;
 pub mod bench;

@@ -1,4 +1,4 @@
-//! Builds a [`SceneDescription`] in the Bevy world.
+//! Builds a [`SceneDescription`](super::SceneDescription) in the Bevy world.
 
 use super::{LightSpec, LoadedScene, MaterialSpec, Rgb, Shape, ToneMapping, TransformSpec};
 use bevy::{
