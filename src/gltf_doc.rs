@@ -2,6 +2,13 @@
 //! the JSON (and binary chunk) of a `.gltf`, `.glb` or `.vrm`, and its URIs. A file is
 //! untrusted: every length is checked against the bytes there are.
 
+/// The JSON of a `.gltf`, `.glb` or `.vrm` file, or what keeps it from being read.
+pub fn document(file: &std::path::Path) -> Result<serde_json::Value, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
+    let (json, _) = split(&bytes)?;
+    serde_json::from_slice(json).map_err(|e| format!("bad glTF JSON: {e}"))
+}
+
 /// The JSON and the binary chunk of a GLB, or the whole of a `.gltf`.
 pub fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
     if !bytes.starts_with(b"glTF") {

@@ -92,13 +92,10 @@ impl Skeleton {
 
 /// A glTF/GLB/VRM file's JSON document.
 pub fn document(path: &Path) -> Result<Value, SkeletonError> {
-    let err = |reason: String| SkeletonError {
+    crate::gltf_doc::document(path).map_err(|reason| SkeletonError {
         path: path.to_path_buf(),
         reason,
-    };
-    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let (json, _) = crate::gltf_doc::split(&bytes).map_err(err)?;
-    serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))
+    })
 }
 
 /// The name Bevy's glTF loader gives node `index` of `doc`: its own, or `GltfNode{index}`.

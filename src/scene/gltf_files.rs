@@ -8,8 +8,8 @@
 //! first frames. So a file is loaded once, as a [`Gltf`], and its scenes and clips are
 //! taken from that.
 
-use super::gltf_json::{Beside, beside_in, document, files_beside, newest_change};
-use crate::gltf_doc::bad_uri;
+use super::gltf_json::{Beside, beside_in, files_beside, newest_change};
+use crate::gltf_doc::{bad_uri, document};
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

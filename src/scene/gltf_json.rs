@@ -1,8 +1,8 @@
-//! Reading a glTF file's JSON: its chunks, and the files it reads beside itself (buffers
-//! and images named by URI), found as Bevy's loader finds them, so that a running show
-//! and the editor can watch them and load the model again when one is saved.
+//! The files a glTF file reads beside itself (buffers and images named by URI), found as
+//! Bevy's loader finds them, and when they were last written: so that a running show and
+//! the editor can watch them and load the model again when one is saved.
 
-use crate::gltf_doc::{percent_decode, split};
+use crate::gltf_doc::{document, percent_decode};
 use bevy::asset::AssetPath;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -24,13 +24,6 @@ pub struct Beside {
 /// the loader says what is wrong with it.
 pub fn files_beside(file: &Path) -> Vec<Beside> {
     document(file).map_or_else(|_| Vec::new(), |doc| beside_in(file, &doc))
-}
-
-/// The JSON of a `.gltf`, `.glb` or `.vrm` file, or what keeps it from being read.
-pub fn document(file: &Path) -> Result<Value, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
-    let (json, _) = split(&bytes)?;
-    serde_json::from_slice(json).map_err(|e| format!("bad glTF JSON: {e}"))
 }
 
 /// The files the buffers and images of `doc`, the JSON of `file`, name by URI: data URIs

@@ -366,7 +366,7 @@ fn model_file(file: &Path, name: &str) -> Result<(), String> {
     if !file.is_file() {
         return Err(format!("`{name}`: file {} does not exist", file.display()));
     }
-    let bad = gltf_json::document(file)
+    let bad = crate::gltf_doc::document(file)
         .ok()
         .and_then(|doc| crate::gltf_doc::bad_uri(&doc));
     match bad {
