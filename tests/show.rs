@@ -90,63 +90,112 @@ fn flash_sale_card_countdown_and_chinese_captions_are_drawn() {
     );
 }
 
-/// Edits to the show file while it streams: a broken one is reported with its line and
-/// changes nothing; a good one is on air from the next segment.
+/// Edits to the show and scene files while it streams are checked as at start: a broken
+/// placeholder, or a shot naming a camera the scene lacks, is refused with its line; a
+/// scene that drops a camera the rundown names is refused. A good edit is on air from the
+/// next segment, and the API knows the product it adds. A camera moved in the scene is on
+/// air at once.
 #[test]
-fn the_show_file_reloads_while_streaming() {
+fn the_show_and_scene_files_reload_while_streaming() {
     let dir = Scratch::new("reload");
+    let scene_text = std::fs::read_to_string(fixture("colour_panels.ron"))
+        .unwrap()
+        .replace("../../assets/", &format!("{}/assets/", repo().display()));
+    let scene = dir.path("panels.ron");
+    std::fs::write(&scene, &scene_text).unwrap();
     let original = std::fs::read_to_string(fixture("shop.toml"))
         .unwrap()
-        .replace(
-            "scene = \"colour_panels.ron\"",
-            &format!(
-                "scene = {:?}",
-                fixture("colour_panels.ron").to_str().unwrap()
-            ),
-        )
+        .replace("scene = \"colour_panels.ron\"", "scene = \"panels.ron\"")
         // A short loop, so the edited segment comes round soon.
-        .replace("countdown = 30", "countdown = 3");
+        .replace("countdown = 30", "countdown = 3")
+        .replace(
+            "lines = [\"Ask me anything.\"]",
+            "lines = [\"Ask me anything.\"]\nshots = [{ camera = \"front\", seconds = 5 }]",
+        );
     let audit = dir.path("said.jsonl");
     let with_audit = |text: &str| format!("{text}\n[compliance]\naudit_log = \"said.jsonl\"\n");
     let show = dir.path("shop.toml");
     std::fs::write(&show, with_audit(&original)).unwrap();
-    let mut child = twincast()
-        .args(["stream", show.to_str().unwrap(), "--seconds", "60"])
-        .args(["--output", "null"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let video = dir.path("stream.mkv");
+    let mut stream = StreamBuilder::new(&show)
+        .args(["--seconds", "90", "--output", video.to_str().unwrap()])
+        .stderr(std::fs::File::create(dir.path("stream.log")).unwrap())
+        .with_api()
+        .start();
     let said = || std::fs::read_to_string(&audit).unwrap_or_default();
-    let wait_for = |what: &str, seconds: u64| {
-        let started = std::time::Instant::now();
-        while !said().contains(what) {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(seconds),
-                "never said {what:?}:\n{}",
-                said()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+    let log = || std::fs::read_to_string(dir.path("stream.log")).unwrap_or_default();
+    let wait_for = |what: &str, seconds: u64, text: &dyn Fn() -> String| {
+        wait_until(what, std::time::Duration::from_secs(seconds), || {
+            if text().contains(what) {
+                Ok(())
+            } else {
+                Err(text())
+            }
+        })
     };
-    wait_for("Welcome to Test Factory.", 30);
+    wait_for("Welcome to Test Factory.", 30, &said);
+    let product = |id: &str| {
+        http(
+            &stream.api,
+            "POST",
+            &format!("/product/{id}"),
+            Some(TOKEN),
+            "",
+        )
+    };
+    assert_eq!(product("lamp").0, 404);
 
-    // A typo in a placeholder: refused with its line, the show goes on unchanged.
+    // A typo in a placeholder, then in a camera's name: each refused with its line.
     let broken = original.replace("Ask me anything.", "Ask me about {prce}.");
     std::fs::write(&show, with_audit(&broken)).unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    // A good edit.
-    let edited = original.replace("Ask me anything.", "Edited: ask me anything.");
+    wait_for("unknown placeholder", 10, &log);
+    let typo = original.replace("camera = \"front\"", "camera = \"frnt\"");
+    std::fs::write(&show, with_audit(&typo)).unwrap();
+    wait_for("the scene has no camera `frnt`", 10, &log);
+    // The console's reload button reads the same file: refused the same way.
+    let (code, body) = http(&stream.api, "POST", "/reload", Some(TOKEN), "");
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("the scene has no camera `frnt`"), "{body}");
+    // The scene renames the camera the rundown names: refused.
+    std::fs::write(&scene, scene_text.replace("\"front\"", "\"side\"")).unwrap();
+    wait_for("the scene stays as it was", 10, &log);
+    // A good edit, with a product the API did not know.
+    let lamp = "[[products]]\nid = \"lamp\"\nname = { en = \"lamp\" }\nprice = 59\n\n[[segments]]";
+    let edited = original
+        .replace("Ask me anything.", "Edited: ask me anything.")
+        .replacen("[[segments]]", lamp, 1);
     std::fs::write(&show, with_audit(&edited)).unwrap();
-    wait_for("Edited: ask me anything.", 25);
-    child.kill().unwrap();
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = broken.lines().position(|l| l.contains("{prce}")).unwrap() + 1;
-    assert!(
-        stderr.contains(&format!("shop.toml:{line}:")) && stderr.contains("unknown placeholder"),
-        "{stderr}"
+    wait_for("Edited: ask me anything.", 30, &said);
+    let (code, body) = product("lamp");
+    assert_eq!(code, 202, "{body}");
+    // The camera turned right, past the yellow card: the picture is all backdrop.
+    let turned = scene_text.replace(
+        "position: (0.0, 0.0, 5.0), look_at: (0.0, 0.0, 0.0)",
+        "position: (10.0, 0.0, 5.0), look_at: (10.0, 0.0, 0.0)",
     );
-    assert!(stderr.contains("the show goes on as it was"), "{stderr}");
+    std::fs::write(&scene, turned).unwrap();
+    wait_for("changed; the set is rebuilt", 10, &log);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
+    let status = stream.child.wait().unwrap();
+    let log = log();
+    assert!(status.success(), "{log}");
+    let line = typo.lines().position(|l| l.contains("frnt")).unwrap() + 1;
+    assert!(log.contains(&format!("shop.toml:{line}:")), "{log}");
+    let line = broken.lines().position(|l| l.contains("{prce}")).unwrap() + 1;
+    assert!(log.contains(&format!("shop.toml:{line}:")), "{log}");
+    assert!(log.contains("the scene has no camera `front`"), "{log}");
     assert!(!said().contains("{prce}"));
+
+    let yellow = |p: [u8; 3]| p[0] > 180 && p[1] > 150 && p[2] < 90;
+    let seconds = probe(&video)["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .expect("the recording's length");
+    let first = rgb_frame(&video, 3);
+    let last = rgb_frame(&video, (seconds * 15.0) as u32 - 3);
+    let (w, h) = (first.0, first.1);
+    assert!(count_pixels(&first, 0..w, 0..h, yellow).0 > 1000);
+    assert_eq!(count_pixels(&last, 0..w, 0..h, yellow).0, 0);
 }

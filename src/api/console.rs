@@ -224,7 +224,8 @@ pub async fn preview(State(shared): State<ApiShared>) -> Response {
 }
 
 /// `POST /reload`: reads the show file now; a valid rundown starts at the next segment,
-/// an invalid one is refused with the file's own error (where and what).
+/// an invalid one (or one whose shots name a camera the scene lacks) is refused with the
+/// file's own error (where and what).
 pub async fn reload(State(shared): State<ApiShared>) -> Response {
     let Some(path) = shared.show_file.clone() else {
         return error(
@@ -232,7 +233,14 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
             "this show has no show file to reload",
         );
     };
-    let loaded = tokio::task::spawn_blocking(move || crate::config::ShowConfig::load(&path)).await;
+    let cameras = (shared.known.lock())
+        .unwrap_or_else(|e| e.into_inner())
+        .cameras
+        .clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::config::ShowConfig::load_against(&path, &cameras)
+    })
+    .await;
     let show = match loaded {
         Ok(Ok(show)) => show,
         Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),

@@ -106,6 +106,8 @@ pub struct Known {
     pub takeover_ready: bool,
     /// Whether comments the FAQ does not answer go to a language model.
     pub has_model: bool,
+    /// The scene's cameras, which a reloaded rundown's shots must name.
+    pub cameras: Vec<String>,
 }
 
 impl Known {

@@ -540,6 +540,19 @@ impl ShowConfig {
         Self::parse(path, &text)
     }
 
+    /// [`load`](Self::load), with the rundown's shots checked against the scene's
+    /// `cameras`, which only the running show knows: an edit read while streaming is
+    /// refused for what start refuses, naming its line.
+    pub fn load_against(path: &Path, cameras: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let show = Self::parse(path, &text)?;
+        (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, &text, p))?;
+        Ok(show)
+    }
+
     /// Parses show-file text; `path` is used for messages and to resolve relative paths.
     ///
     /// Long on purpose: it turns the file's sections into the config one by one, resolving paths as it goes.
@@ -674,19 +687,7 @@ impl ShowConfig {
                     .plan
                     .check_languages(&config.language, config.llm.url.is_some())
             })
-            .map_err(|p| match locate(text, &p) {
-                Some(at) => ConfigError::InvalidAt {
-                    path: path.to_path_buf(),
-                    at,
-                    field: p.field,
-                    reason: p.reason,
-                },
-                None => ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    field: p.field,
-                    reason: p.reason,
-                },
-            })?;
+            .map_err(|p| ConfigError::plan(path, text, p))?;
         Ok(config)
     }
 
@@ -989,6 +990,25 @@ impl ShowConfig {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "show".into());
         format!("out/{stem}.flv")
+    }
+}
+
+impl ConfigError {
+    /// A problem of the rundown in show file `path`, at its line where it can be found.
+    fn plan(path: &Path, text: &str, p: plan::PlanProblem) -> Self {
+        match locate(text, &p) {
+            Some(at) => ConfigError::InvalidAt {
+                path: path.to_path_buf(),
+                at,
+                field: p.field,
+                reason: p.reason,
+            },
+            None => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                field: p.field,
+                reason: p.reason,
+            },
+        }
     }
 }
 

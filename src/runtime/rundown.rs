@@ -16,9 +16,7 @@ use crate::show::room::{CommentCounts, CommentGate, RoomCounts, clean};
 use crate::show::tally::{Counts, Tally};
 use crate::show::{Director, Jump, Market, OnAir, host};
 use crate::speech::{Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker, SpeakerIo};
-use crate::watch::FileWatch;
 use crossbeam_channel::Sender;
-use std::path::PathBuf;
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
@@ -30,7 +28,6 @@ pub struct Rundown {
     requests: Sender<Request>,
     _speaker: Speaker,
     audit: Option<AuditLog>,
-    reload: Option<Reloader>,
     clock: MediaClock,
     day: DayClock,
     /// The operator has taken over: the script pauses; requests still play.
@@ -101,7 +98,6 @@ impl Rundown {
             requests: io.requests,
             _speaker: speaker,
             audit,
-            reload: Reloader::new(show.source.clone()),
             clock,
             day,
             paused: false,
@@ -210,11 +206,9 @@ impl Rundown {
         line
     }
 
-    /// Plays the rundown once (a short video): no more lines after its last segment, and
-    /// no reloads, since the show file on disk is not this rundown.
+    /// Plays the rundown once (a short video): no more lines after its last segment.
     pub fn play_once(&mut self) {
         self.director.play_once();
-        self.reload = None;
     }
 
     /// When a rundown played once is over: the media second its last line ends.
@@ -251,9 +245,6 @@ impl Rundown {
             }
         }
         self.room_tick(frame, now);
-        if let Some(reload) = self.reload.as_mut() {
-            reload.poll(&mut self.director);
-        }
         let samples = self.clock.samples_for_frames(frame);
         if self.offline
             && self.director.has_line_in_flight()
@@ -633,38 +624,6 @@ impl DayClock {
 /// A local time as `/status` and the audit log give it: RFC 3339 with the zone's offset.
 pub fn local_stamp(local: &jiff::ZonedDateTime) -> String {
     local.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
-}
-
-/// Watches the show file and hands a valid edit to the director (which switches at the
-/// next segment). An invalid edit is logged with its location; the show keeps going.
-struct Reloader(FileWatch);
-
-impl Reloader {
-    /// `None` (with a warning) where the system cannot watch the file.
-    fn new(path: PathBuf) -> Option<Self> {
-        FileWatch::or_warn(path, "edits to the show file need a restart").map(Self)
-    }
-
-    fn poll(&mut self, director: &mut Director) {
-        if !self.0.changed() {
-            return;
-        }
-        match ShowConfig::load(&self.0.path) {
-            Ok(show) if show.plan.segments.is_empty() && director.is_active() => warn!(
-                "{}: the edited rundown has no segments; the show goes on as it was",
-                self.0.path.display()
-            ),
-            Ok(show) => {
-                info!(
-                    "{}: changed; the new rundown starts at the next segment (video, audio \
-                     and output settings need a restart)",
-                    self.0.path.display()
-                );
-                director.reload(show.plan);
-            }
-            Err(e) => warn!("{e}; the show goes on as it was"),
-        }
-    }
 }
 
 #[cfg(test)]

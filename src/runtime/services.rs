@@ -1,5 +1,6 @@
 //! What runs beside the render loop and talks to it between frames: the control API, the
-//! twin's data feeds, live capture over VMC, the takeover voice, and the scene file watch.
+//! twin's data feeds, live capture over VMC, the takeover voice, and the watches on the
+//! show and scene files.
 
 use super::rundown::Rundown;
 use super::{RunError, RunOptions};
@@ -42,6 +43,10 @@ pub struct Services {
     /// Live capture, and the seconds without packets before the clips take over again.
     pub vmc: Option<(VmcReceiver, f32)>,
     pub live_audio: Option<Arc<LiveAudio>>,
+    /// The names API requests are checked against (with the API), kept true to the
+    /// files as they are reloaded.
+    known: Option<Arc<Mutex<Known>>>,
+    show_watch: Option<ShowWatch>,
     scene_watch: Option<SceneWatch>,
     /// During a takeover: the packet counts last seen and when they last moved.
     takeover: Option<(u64, std::time::Instant)>,
@@ -94,9 +99,12 @@ impl Services {
         let feed = listen.map(|_| Feed::default());
         // A picture a second: enough for an operator, nothing for the encoder.
         let preview = listen.map(|_| Arc::new(PreviewTap::new(Duration::from_secs(1))));
+        let known = listen.map(|_| {
+            let takeover_ready = vmc.is_some() || live_audio.is_some();
+            Arc::new(Mutex::new(known_names(show, scene, takeover_ready)))
+        });
         let api = match listen {
             Some(listen) => {
-                let known = known_names(show, scene, vmc.is_some() || live_audio.is_some());
                 let limits = HealthLimits {
                     stalled_after: show.api.stalled_after(),
                     offline_after: show.api.offline_after(),
@@ -104,7 +112,7 @@ impl Services {
                 let shared = ApiShared {
                     status: status.clone(),
                     commands: tx,
-                    known: Arc::new(Mutex::new(known)),
+                    known: known.clone().unwrap_or_default(),
                     token: api_token(show),
                     twin: twin.clone(),
                     liveness: Arc::new(Mutex::new(Liveness::new(limits))),
@@ -129,6 +137,12 @@ impl Services {
             twin,
             vmc,
             live_audio,
+            known,
+            // A rundown played once (a short video) is not the show file on disk.
+            show_watch: (options.once.is_none())
+                .then(|| FileWatch::or_warn(show.source.clone(), "show edits need a restart"))
+                .flatten()
+                .map(ShowWatch),
             scene_watch: SceneWatch::new(show.scene.clone(), scene),
             takeover: None,
             room_fed: -1.0,
@@ -160,12 +174,15 @@ impl Services {
                 now,
             );
         }
-        if let Some(rundown) = rundown {
+        if let (Some(watch), Some(rundown)) = (self.show_watch.as_mut(), rundown.as_deref_mut()) {
+            watch.poll(app, rundown, self.known.as_deref());
+        }
+        if let Some(rundown) = rundown.as_deref_mut() {
             self.hand_back_when_idle(app, rundown);
             self.feed_the_room_screen(rundown, now);
         }
         if let Some(watch) = self.scene_watch.as_mut() {
-            watch.poll(app);
+            watch.poll(app, rundown.as_deref(), self.known.as_deref());
         }
         if let Some(twin) = &self.twin {
             app.insert_resource(TwinNow(twin.snapshot()));
@@ -260,12 +277,18 @@ fn webhook_secret(show: &ShowConfig) -> Option<String> {
 fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> Known {
     let mut known = Known {
         clips: clip_names(scene),
+        cameras: camera_names(scene),
         takeover_ready,
         has_model: show.llm.url.is_some(),
         ..Default::default()
     };
     known.refresh_plan(&show.plan, &show.language);
     known
+}
+
+fn camera_names(scene: &LoadedScene) -> Vec<String> {
+    let cameras = scene.description.cameras.iter();
+    cameras.map(|c| c.name.clone()).collect()
 }
 
 /// Every clip the host can play by name: the avatar's own and the scene's mocap clips.
@@ -333,9 +356,44 @@ fn takeover(app: &mut App, rundown: &mut Rundown, live_audio: Option<&LiveAudio>
     );
 }
 
+/// Watches the show file: a saved edit that is valid, its shots naming cameras the scene
+/// has, takes over at the next segment (the director's rule) and the API learns its
+/// products and answers; any other is logged with its location and changes nothing.
+struct ShowWatch(FileWatch);
+
+impl ShowWatch {
+    fn poll(&mut self, app: &App, rundown: &mut Rundown, known: Option<&Mutex<Known>>) {
+        if !self.0.changed() {
+            return;
+        }
+        let path = &self.0.path;
+        let cameras = camera_names(&app.world().resource::<ShowroomSettings>().scene);
+        match ShowConfig::load_against(path, &cameras) {
+            Ok(show) if show.plan.segments.is_empty() && rundown.director.is_active() => warn!(
+                "{}: the edited rundown has no segments; the show goes on as it was",
+                path.display()
+            ),
+            Ok(show) => {
+                info!(
+                    "{}: changed; the new rundown starts at the next segment (video, audio \
+                     and output settings need a restart)",
+                    path.display()
+                );
+                if let Some(known) = known {
+                    let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+                    known.refresh_plan(&show.plan, &show.language);
+                }
+                rundown.director.reload(show.plan);
+            }
+            Err(e) => warn!("{e}; the show goes on as it was"),
+        }
+    }
+}
+
 /// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
 /// hand) rebuilds the set in the running show, and so does a prop's file saved again
-/// ([`PropFilesWatch`]); a broken scene is logged with its location and changes nothing.
+/// ([`PropFilesWatch`]); the cameras' poses follow at once. A broken scene, or one without
+/// a camera the show names, is logged and changes nothing.
 struct SceneWatch {
     scene: FileWatch,
     props: PropFilesWatch,
@@ -350,9 +408,9 @@ impl SceneWatch {
         Some(Self { scene, props })
     }
 
-    fn poll(&mut self, app: &mut App) {
+    fn poll(&mut self, app: &mut App, rundown: Option<&Rundown>, known: Option<&Mutex<Known>>) {
         if self.scene.changed() {
-            self.reload_scene(app);
+            self.reload_scene(app, rundown, known);
         } else if let Some(file) = self.props.changed_file() {
             info!("{}: changed; the set is rebuilt", file.display());
             app.world_mut()
@@ -361,19 +419,59 @@ impl SceneWatch {
         }
     }
 
-    fn reload_scene(&mut self, app: &mut App) {
-        match LoadedScene::load(&self.scene.path) {
-            Ok(scene) => {
-                info!(
-                    "{}: changed; the set is rebuilt (cameras, presenter and bindings stay until a restart)",
-                    self.scene.path.display()
-                );
-                self.props.follow(&scene);
-                app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
-            }
-            Err(e) => warn!("{e}; the scene stays as it was"),
+    fn reload_scene(
+        &mut self,
+        app: &mut App,
+        rundown: Option<&Rundown>,
+        known: Option<&Mutex<Known>>,
+    ) {
+        let path = self.scene.path.display();
+        let scene = match LoadedScene::load(&self.scene.path) {
+            Ok(scene) => scene,
+            Err(e) => return warn!("{e}; the scene stays as it was"),
+        };
+        let settings = app.world().resource::<ShowroomSettings>();
+        if let Some(problem) = camera_named_but_gone(&scene, settings, rundown) {
+            return warn!("{path}: {problem}; the scene stays as it was");
         }
+        info!(
+            "{path}: changed; the set is rebuilt and the cameras take their poses (the presenter and \
+             the twin's bindings stay until a restart)"
+        );
+        if let Some(known) = known {
+            known.lock().unwrap_or_else(|e| e.into_inner()).cameras = camera_names(&scene);
+        }
+        self.props.follow(&scene);
+        app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
     }
+}
+
+/// A camera the running show names that `scene` lacks: in a shot of its rundown (the one
+/// on air or the one reloaded for the next segment), as its default camera, or as a
+/// program's own framing. Such a scene would put that shot on another camera unannounced.
+fn camera_named_but_gone(
+    scene: &LoadedScene,
+    settings: &ShowroomSettings,
+    rundown: Option<&Rundown>,
+) -> Option<String> {
+    let cameras = camera_names(scene);
+    let plans = rundown.into_iter().flat_map(|r| r.director.plans());
+    if let Some(p) = plans
+        .filter_map(|plan| plan.validate(Some(&cameras)).err())
+        .next()
+    {
+        return Some(format!("the show's {}: {}", p.field, p.reason));
+    }
+    let framings = settings
+        .views
+        .iter()
+        .flat_map(|(view, _)| view.cameras.values());
+    let named = settings.camera.iter().chain(framings);
+    let gone = named.into_iter().find(|name| !cameras.contains(name))?;
+    Some(format!(
+        "the show names camera `{gone}`, which this scene lacks (it has: {})",
+        cameras.join(", ")
+    ))
 }
 
 /// A program as `/status` shows it: name, picture size, language.

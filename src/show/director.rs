@@ -213,6 +213,12 @@ impl Director {
         self.pending = Some(plan);
     }
 
+    /// The rundown on air, and the reloaded one waiting for the next segment: what a
+    /// scene edit must still have the cameras for.
+    pub fn plans(&self) -> impl Iterator<Item = &ShowPlan> {
+        std::iter::once(&self.plan).chain(self.pending.as_ref())
+    }
+
     pub fn request(&mut self, jump: Jump) {
         self.jump = Some(jump);
     }
