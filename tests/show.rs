@@ -159,11 +159,12 @@ fn the_show_and_scene_files_reload_while_streaming() {
     // The scene renames the camera the rundown names: refused.
     std::fs::write(&scene, scene_text.replace("\"front\"", "\"side\"")).unwrap();
     wait_for("the scene stays as it was", 10, &log);
-    // A good edit, with a product the API did not know.
+    // A good edit, with a product the API did not know, and a bitrate read at start only.
     let lamp = "[[products]]\nid = \"lamp\"\nname = { en = \"lamp\" }\nprice = 59\n\n[[segments]]";
     let edited = original
         .replace("Ask me anything.", "Edited: ask me anything.")
-        .replacen("[[segments]]", lamp, 1);
+        .replacen("[[segments]]", lamp, 1)
+        .replace("bitrate_kbps = 800", "bitrate_kbps = 900");
     std::fs::write(&show, with_audit(&edited)).unwrap();
     wait_for("Edited: ask me anything.", 30, &said);
     let (code, body) = product("lamp");
@@ -186,6 +187,7 @@ fn the_show_and_scene_files_reload_while_streaming() {
     let line = broken.lines().position(|l| l.contains("{prce}")).unwrap() + 1;
     assert!(log.contains(&format!("shop.toml:{line}:")), "{log}");
     assert!(log.contains("the scene has no camera `front`"), "{log}");
+    assert!(log.contains("[video] changed: read at start only"), "{log}");
     assert!(!said().contains("{prce}"));
 
     let yellow = |p: [u8; 3]| p[0] > 180 && p[1] > 150 && p[2] < 90;

@@ -548,8 +548,14 @@ impl ShowConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let show = Self::parse(path, &text)?;
-        (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, &text, p))?;
+        Self::parse_against(path, &text, cameras)
+    }
+
+    /// [`parse`](Self::parse), with the shots checked against `cameras` as in
+    /// [`load_against`](Self::load_against).
+    pub fn parse_against(path: &Path, text: &str, cameras: &[String]) -> Result<Self, ConfigError> {
+        let show = Self::parse(path, text)?;
+        (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, text, p))?;
         Ok(show)
     }
 
@@ -991,6 +997,36 @@ impl ShowConfig {
             .unwrap_or_else(|| "show".into());
         format!("out/{stem}.flv")
     }
+}
+
+/// The show file's top-level keys a running show takes from an edit (the catalog, the
+/// rundown and what the host says); every other one is read once, at start.
+const RELOADED: [&str; 6] = ["shop", "products", "segments", "schedule", "faq", "drafts"];
+
+/// What an edit of a show file changed that a running show reads only at start, as the
+/// file spells it (`[video]`, `[[outputs]]`, `scene`), so the operator is told what waits
+/// for a restart rather than believing it on air. `running` is the text the show started
+/// from; text that does not parse as TOML changes nothing here.
+pub fn needs_restart(running: &str, edited: &str) -> Vec<String> {
+    let (Ok(before), Ok(after)) = (
+        running.parse::<toml::Table>(),
+        edited.parse::<toml::Table>(),
+    ) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| !RELOADED.contains(&k.as_str()) && before.get(*k) != after.get(*k))
+        .map(|k| match before.get(k).or(after.get(k)) {
+            Some(toml::Value::Table(_)) => format!("[{k}]"),
+            Some(toml::Value::Array(a)) if a.iter().all(toml::Value::is_table) => {
+                format!("[[{k}]]")
+            }
+            _ => format!("`{k}`"),
+        })
+        .collect()
 }
 
 impl ConfigError {

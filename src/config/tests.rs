@@ -415,3 +415,30 @@ currency = "¥"
         "{err}"
     );
 }
+
+#[test]
+fn an_edit_names_what_waits_for_a_restart() {
+    let running = "scene = \"a.ron\"\n[video]\nwidth = 1280\n\n[[outputs]]\nurl = \"x.flv\"\n\n\
+                   [[products]]\nid = \"fan\"\n";
+    // The catalog and rundown are taken at once; layout and spacing are no change.
+    let catalog = running.replace("id = \"fan\"", "id = \"lamp\"") + "\n[[faq]]\nkeywords = []\n";
+    assert!(needs_restart(running, &catalog).is_empty());
+    assert!(
+        needs_restart(
+            running,
+            &running.replace("width = 1280", "width    =    1280")
+        )
+        .is_empty()
+    );
+    let edited = running
+        .replace("a.ron", "b.ron")
+        .replace("1280", "1920")
+        .replace("x.flv", "y.flv")
+        + "[overlay]\nenabled = false\n";
+    assert_eq!(
+        needs_restart(running, &edited),
+        ["[[outputs]]", "[overlay]", "`scene`", "[video]"]
+    );
+    // A file that does not parse is refused elsewhere, with its line.
+    assert!(needs_restart(running, "[video").is_empty());
+}

@@ -140,9 +140,8 @@ impl Services {
             known,
             // A rundown played once (a short video) is not the show file on disk.
             show_watch: (options.once.is_none())
-                .then(|| FileWatch::or_warn(show.source.clone(), "show edits need a restart"))
-                .flatten()
-                .map(ShowWatch),
+                .then(|| ShowWatch::new(&show.source))
+                .flatten(),
             scene_watch: SceneWatch::new(show.scene.clone(), scene),
             takeover: None,
             room_fed: -1.0,
@@ -358,27 +357,50 @@ fn takeover(app: &mut App, rundown: &mut Rundown, live_audio: Option<&LiveAudio>
 
 /// Watches the show file: a saved edit that is valid, its shots naming cameras the scene
 /// has, takes over at the next segment (the director's rule) and the API learns its
-/// products and answers; any other is logged with its location and changes nothing.
-struct ShowWatch(FileWatch);
+/// products and answers; any other is logged with its location and changes nothing. What
+/// an edit changes outside the rundown is named as waiting for a restart.
+struct ShowWatch {
+    file: FileWatch,
+    /// The text the show started from.
+    running: String,
+}
 
 impl ShowWatch {
+    /// `None` (with a warning) where the file cannot be read or watched.
+    fn new(path: &std::path::Path) -> Option<Self> {
+        let file = FileWatch::or_warn(path.to_path_buf(), "show edits need a restart")?;
+        let running = std::fs::read_to_string(path).ok()?;
+        Some(Self { file, running })
+    }
+
     fn poll(&mut self, app: &App, rundown: &mut Rundown, known: Option<&Mutex<Known>>) {
-        if !self.0.changed() {
+        if !self.file.changed() {
             return;
         }
-        let path = &self.0.path;
+        let path = &self.file.path;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => return warn!("{}: {e}; the show goes on as it was", path.display()),
+        };
         let cameras = camera_names(&app.world().resource::<ShowroomSettings>().scene);
-        match ShowConfig::load_against(path, &cameras) {
+        match ShowConfig::parse_against(path, &text, &cameras) {
             Ok(show) if show.plan.segments.is_empty() && rundown.director.is_active() => warn!(
                 "{}: the edited rundown has no segments; the show goes on as it was",
                 path.display()
             ),
             Ok(show) => {
+                let waiting = crate::config::needs_restart(&self.running, &text);
                 info!(
-                    "{}: changed; the new rundown starts at the next segment (video, audio \
-                     and output settings need a restart)",
+                    "{}: changed; the new rundown starts at the next segment",
                     path.display()
                 );
+                if !waiting.is_empty() {
+                    warn!(
+                        "{}: {} changed: read at start only, so on air after a restart",
+                        path.display(),
+                        waiting.join(", ")
+                    );
+                }
                 if let Some(known) = known {
                     let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
                     known.refresh_plan(&show.plan, &show.language);
