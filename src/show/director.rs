@@ -209,7 +209,10 @@ impl Director {
     }
 
     /// Takes effect at the next segment, so a segment is never cut mid-sentence by an edit.
-    pub fn reload(&mut self, plan: ShowPlan) {
+    /// The graphics (`[overlay]`, its currency with them) are read at start and stay: the
+    /// host says prices as the product card shows them.
+    pub fn reload(&mut self, mut plan: ShowPlan) {
+        plan.overlay = self.plan.overlay.clone();
         self.pending = Some(plan);
     }
 

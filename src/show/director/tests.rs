@@ -181,8 +181,14 @@ fn a_reload_takes_over_at_the_next_segment() {
     let mut edited = plan();
     edited.segments[1].lines = vec![LineSpec::One("Edited {name}".into())];
     edited.segments[0].lines = vec![LineSpec::One("unused".into())];
+    edited.overlay.currency = "US$".into();
     d.reload(edited);
     assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "Edited kettle");
+    assert_eq!(
+        d.plan().overlay.currency,
+        plan().overlay.currency,
+        "kept till a restart"
+    );
 }
 
 #[test]
