@@ -259,6 +259,26 @@ fn the_console_watches_and_steers_a_running_show() {
         "return document.getElementById('takeover-banner').hidden;",
     );
 
+    // The show file saved with a new product: its watch takes it, the feed says so, and
+    // the menus offer the product without a reload of the page.
+    let with_lamp = std::fs::read_to_string(&show).unwrap().replacen(
+        "[[segments]]",
+        "[[products]]\nid = \"lamp\"\nname = { en = \"desk lamp\" }\nprice = 59\n\n[[segments]]",
+        1,
+    );
+    std::fs::write(&show, with_lamp).unwrap();
+    browser.wait_for(
+        "the new product in the menu",
+        30,
+        "return [...document.querySelectorAll('#product-choice option')]\
+           .some((o) => o.value === 'lamp' && o.textContent.includes('desk lamp'));",
+    );
+    let feed = browser.text("#feed-list");
+    assert!(
+        feed.contains("shop.toml") && feed.contains("reloaded"),
+        "{feed}"
+    );
+
     // Reload: the show file is read again and accepted.
     browser.click("#reload");
     let reloaded = action_result(&browser, "done", "reloaded");

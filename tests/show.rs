@@ -152,6 +152,11 @@ fn the_show_and_scene_files_reload_while_streaming() {
     let typo = original.replace("camera = \"front\"", "camera = \"frnt\"");
     std::fs::write(&show, with_audit(&typo)).unwrap();
     wait_for("the scene has no camera `frnt`", 10, &log);
+    let (_, feed) = http(&stream.api, "GET", "/feed", Some(TOKEN), "");
+    assert!(
+        feed.contains("shop.toml: edit refused") && feed.contains("frnt"),
+        "{feed}"
+    );
     // The console's reload button reads the same file: refused the same way.
     let (code, body) = http(&stream.api, "POST", "/reload", Some(TOKEN), "");
     assert_eq!(code, 422, "{body}");

@@ -118,6 +118,7 @@ fn update(shared: &ApiShared, since: u64) -> (serde_json::Value, u64) {
         "status": status_body(shared),
         "feed": feed,
         "alerts": shared.feed.open_alerts(),
+        "catalog": shared.known.lock().unwrap_or_else(|e| e.into_inner()).revision,
     });
     (body, last)
 }

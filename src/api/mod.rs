@@ -108,11 +108,15 @@ pub struct Known {
     pub has_model: bool,
     /// The scene's cameras, which a reloaded rundown's shots must name.
     pub cameras: Vec<String>,
+    /// Counts the catalogs taken (at start, then each reload), so the console knows to
+    /// fetch its menus again.
+    pub revision: u64,
 }
 
 impl Known {
     /// The names that come from the show file's plan: products, flash sale, FAQ.
     pub fn refresh_plan(&mut self, plan: &crate::config::plan::ShowPlan, language: &str) {
+        self.revision += 1;
         self.products = plan.products.iter().map(|p| p.id.clone()).collect();
         self.product_names = plan
             .products

@@ -10,6 +10,7 @@ mod fault;
 mod meter;
 mod pacer;
 mod programs;
+mod reload;
 mod room;
 mod rundown;
 mod services;

@@ -2,6 +2,7 @@
 //! twin's data feeds, live capture over VMC, the takeover voice, and the watches on the
 //! show and scene files.
 
+use super::reload::{SceneWatch, ShowWatch, Told, camera_names};
 use super::rundown::Rundown;
 use super::{RunError, RunOptions};
 use crate::api::{
@@ -12,14 +13,13 @@ use crate::encode::preview::PreviewTap;
 use crate::mix::LiveAudio;
 use crate::net::Senders;
 use crate::presenter::LiveCapture;
-use crate::scene::{LoadedScene, PropFilesWatch, ShowroomSettings};
+use crate::scene::LoadedScene;
 use crate::show::Jump;
 use crate::show::events::RoomEvent;
 use crate::speech::{Gesture, Origin};
 use crate::stage::GestureRequests;
 use crate::twin::{TwinFeeds, TwinNow};
 use crate::vmc::VmcReceiver;
-use crate::watch::FileWatch;
 use bevy::prelude::*;
 use crossbeam_channel::Receiver;
 use std::sync::atomic::Ordering::Relaxed;
@@ -43,9 +43,6 @@ pub struct Services {
     /// Live capture, and the seconds without packets before the clips take over again.
     pub vmc: Option<(VmcReceiver, f32)>,
     pub live_audio: Option<Arc<LiveAudio>>,
-    /// The names API requests are checked against (with the API), kept true to the
-    /// files as they are reloaded.
-    known: Option<Arc<Mutex<Known>>>,
     show_watch: Option<ShowWatch>,
     scene_watch: Option<SceneWatch>,
     /// During a takeover: the packet counts last seen and when they last moved.
@@ -128,6 +125,10 @@ impl Services {
             }
             None => None,
         };
+        let told = Told {
+            known,
+            feed: feed.clone(),
+        };
         Ok(Self {
             api,
             status,
@@ -137,12 +138,11 @@ impl Services {
             twin,
             vmc,
             live_audio,
-            known,
             // A rundown played once (a short video) is not the show file on disk.
             show_watch: (options.once.is_none())
-                .then(|| ShowWatch::new(&show.source))
+                .then(|| ShowWatch::new(&show.source, told.clone()))
                 .flatten(),
-            scene_watch: SceneWatch::new(show.scene.clone(), scene),
+            scene_watch: SceneWatch::new(show.scene.clone(), scene, told),
             takeover: None,
             room_fed: -1.0,
             takeover_idle: (show.takeover.idle_seconds > 0.0)
@@ -174,14 +174,14 @@ impl Services {
             );
         }
         if let (Some(watch), Some(rundown)) = (self.show_watch.as_mut(), rundown.as_deref_mut()) {
-            watch.poll(app, rundown, self.known.as_deref());
+            watch.poll(app, rundown);
         }
         if let Some(rundown) = rundown.as_deref_mut() {
             self.hand_back_when_idle(app, rundown);
             self.feed_the_room_screen(rundown, now);
         }
         if let Some(watch) = self.scene_watch.as_mut() {
-            watch.poll(app, rundown.as_deref(), self.known.as_deref());
+            watch.poll(app, rundown.as_deref());
         }
         if let Some(twin) = &self.twin {
             app.insert_resource(TwinNow(twin.snapshot()));
@@ -285,11 +285,6 @@ fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> 
     known
 }
 
-fn camera_names(scene: &LoadedScene) -> Vec<String> {
-    let cameras = scene.description.cameras.iter();
-    cameras.map(|c| c.name.clone()).collect()
-}
-
 /// Every clip the host can play by name: the avatar's own and the scene's mocap clips.
 fn clip_names(scene: &LoadedScene) -> Vec<String> {
     let Some(p) = &scene.description.presenter else {
@@ -353,147 +348,6 @@ fn takeover(app: &mut App, rundown: &mut Rundown, live_audio: Option<&LiveAudio>
             "takeover over: the script resumes"
         }
     );
-}
-
-/// Watches the show file: a saved edit that is valid, its shots naming cameras the scene
-/// has, takes over at the next segment (the director's rule) and the API learns its
-/// products and answers; any other is logged with its location and changes nothing. What
-/// an edit changes outside the rundown is named as waiting for a restart.
-struct ShowWatch {
-    file: FileWatch,
-    /// The text the show started from.
-    running: String,
-}
-
-impl ShowWatch {
-    /// `None` (with a warning) where the file cannot be read or watched.
-    fn new(path: &std::path::Path) -> Option<Self> {
-        let file = FileWatch::or_warn(path.to_path_buf(), "show edits need a restart")?;
-        let running = std::fs::read_to_string(path).ok()?;
-        Some(Self { file, running })
-    }
-
-    fn poll(&mut self, app: &App, rundown: &mut Rundown, known: Option<&Mutex<Known>>) {
-        if !self.file.changed() {
-            return;
-        }
-        let path = &self.file.path;
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) => return warn!("{}: {e}; the show goes on as it was", path.display()),
-        };
-        let cameras = camera_names(&app.world().resource::<ShowroomSettings>().scene);
-        match ShowConfig::parse_against(path, &text, &cameras) {
-            Ok(show) if show.plan.segments.is_empty() && rundown.director.is_active() => warn!(
-                "{}: the edited rundown has no segments; the show goes on as it was",
-                path.display()
-            ),
-            Ok(show) => {
-                let waiting = crate::config::needs_restart(&self.running, &text);
-                info!(
-                    "{}: changed; the new rundown starts at the next segment",
-                    path.display()
-                );
-                if !waiting.is_empty() {
-                    warn!(
-                        "{}: {} changed: read at start only, so on air after a restart",
-                        path.display(),
-                        waiting.join(", ")
-                    );
-                }
-                if let Some(known) = known {
-                    let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
-                    known.refresh_plan(&show.plan, &show.language);
-                }
-                rundown.director.reload(show.plan);
-            }
-            Err(e) => warn!("{e}; the show goes on as it was"),
-        }
-    }
-}
-
-/// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
-/// hand) rebuilds the set in the running show, and so does a prop's file saved again
-/// ([`PropFilesWatch`]); the cameras' poses follow at once. A broken scene, or one without
-/// a camera the show names, is logged and changes nothing.
-struct SceneWatch {
-    scene: FileWatch,
-    props: PropFilesWatch,
-}
-
-impl SceneWatch {
-    /// Watches `path`, and the props' files of `loaded`, the scene read from it.
-    fn new(path: std::path::PathBuf, loaded: &LoadedScene) -> Option<Self> {
-        let scene = FileWatch::or_warn(path, "scene edits need a restart")?;
-        let mut props = PropFilesWatch::default();
-        props.follow(loaded);
-        Some(Self { scene, props })
-    }
-
-    fn poll(&mut self, app: &mut App, rundown: Option<&Rundown>, known: Option<&Mutex<Known>>) {
-        if self.scene.changed() {
-            self.reload_scene(app, rundown, known);
-        } else if let Some(file) = self.props.changed_file() {
-            info!("{}: changed; the set is rebuilt", file.display());
-            app.world_mut()
-                .resource_mut::<ShowroomSettings>()
-                .set_changed();
-        }
-    }
-
-    fn reload_scene(
-        &mut self,
-        app: &mut App,
-        rundown: Option<&Rundown>,
-        known: Option<&Mutex<Known>>,
-    ) {
-        let path = self.scene.path.display();
-        let scene = match LoadedScene::load(&self.scene.path) {
-            Ok(scene) => scene,
-            Err(e) => return warn!("{e}; the scene stays as it was"),
-        };
-        let settings = app.world().resource::<ShowroomSettings>();
-        if let Some(problem) = camera_named_but_gone(&scene, settings, rundown) {
-            return warn!("{path}: {problem}; the scene stays as it was");
-        }
-        info!(
-            "{path}: changed; the set is rebuilt and the cameras take their poses (the presenter and \
-             the twin's bindings stay until a restart)"
-        );
-        if let Some(known) = known {
-            known.lock().unwrap_or_else(|e| e.into_inner()).cameras = camera_names(&scene);
-        }
-        self.props.follow(&scene);
-        app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
-    }
-}
-
-/// A camera the running show names that `scene` lacks: in a shot of its rundown (the one
-/// on air or the one reloaded for the next segment), as its default camera, or as a
-/// program's own framing. Such a scene would put that shot on another camera unannounced.
-fn camera_named_but_gone(
-    scene: &LoadedScene,
-    settings: &ShowroomSettings,
-    rundown: Option<&Rundown>,
-) -> Option<String> {
-    let cameras = camera_names(scene);
-    let plans = rundown.into_iter().flat_map(|r| r.director.plans());
-    if let Some(p) = plans
-        .filter_map(|plan| plan.validate(Some(&cameras)).err())
-        .next()
-    {
-        return Some(format!("the show's {}: {}", p.field, p.reason));
-    }
-    let framings = settings
-        .views
-        .iter()
-        .flat_map(|(view, _)| view.cameras.values());
-    let named = settings.camera.iter().chain(framings);
-    let gone = named.into_iter().find(|name| !cameras.contains(name))?;
-    Some(format!(
-        "the show names camera `{gone}`, which this scene lacks (it has: {})",
-        cameras.join(", ")
-    ))
 }
 
 /// A program as `/status` shows it: name, picture size, language.

@@ -53,6 +53,7 @@ const t = (key) => (TEXT[language] && TEXT[language][key]) || TEXT.en[key] || ke
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 let lastFeedId = 0;
 let lastStatus = null;
+let catalogSeen = null;
 let running = false;
 const series = { fps: [], bitrate: [], events: [] };
 
@@ -272,6 +273,9 @@ async function loadHistory() {
 
 function handleUpdate(update) {
   const now = Date.now() / 1000;
+  // The show file was reloaded (by its watch or another console): the menus follow.
+  if (catalogSeen !== null && update.catalog !== catalogSeen) loadCatalog();
+  catalogSeen = update.catalog;
   showStatus(update.status);
   showFeed(update.feed || []);
   showAlerts(update.alerts || []);

@@ -1,0 +1,203 @@
+//! Edits to a running show's files: the show file (its catalog and rundown) and the scene
+//! (the set, its props' files, the cameras). Each edit is checked as start checks it, and
+//! against the other file (a shot must name a camera the scene has); a good one is taken,
+//! a bad one is named in the log and the console's feed, and the show goes on as it was.
+
+use super::rundown::Rundown;
+use crate::api::{Feed, FeedKind, Known};
+use crate::config::ShowConfig;
+use crate::scene::{LoadedScene, PropFilesWatch, ShowroomSettings};
+use crate::watch::FileWatch;
+use bevy::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tracing::{info, warn};
+
+/// What the operator sees of a reload beside the log: the API's names (products, FAQ,
+/// cameras) that requests are checked against and the console's menus are built from, and
+/// the console's feed. Both absent without the API.
+#[derive(Clone, Default)]
+pub struct Told {
+    pub known: Option<Arc<Mutex<Known>>>,
+    pub feed: Option<Feed>,
+}
+
+impl Told {
+    fn known(&self, change: impl FnOnce(&mut Known)) {
+        if let Some(known) = &self.known {
+            change(&mut known.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+
+    /// A line in the feed, as an action on the show by whoever saved `file`.
+    fn note(&self, file: &Path, text: &str) {
+        if let Some(feed) = &self.feed {
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            feed.push(FeedKind::Action, "file", &format!("{name}: {text}"));
+        }
+    }
+
+    /// A refused edit: warned in the log and noted in the feed.
+    fn refused(&self, file: &Path, why: &str, goes_on: &str) {
+        warn!("{why}; {goes_on}");
+        self.note(file, &format!("edit refused: {why}"));
+    }
+}
+
+/// The scene's cameras by name.
+pub fn camera_names(scene: &LoadedScene) -> Vec<String> {
+    let cameras = scene.description.cameras.iter();
+    cameras.map(|c| c.name.clone()).collect()
+}
+
+/// Watches the show file: a saved edit that is valid, its shots naming cameras the scene
+/// has, takes over at the next segment (the director's rule) and the API learns its
+/// products and answers; any other is refused and changes nothing. What an edit changes
+/// outside the rundown is named as waiting for a restart.
+pub struct ShowWatch {
+    file: FileWatch,
+    /// The text the show started from.
+    running: String,
+    told: Told,
+}
+
+impl ShowWatch {
+    /// `None` (with a warning) where the file cannot be watched or read.
+    pub fn new(path: &Path, told: Told) -> Option<Self> {
+        let file = FileWatch::or_warn(path.to_path_buf(), "show edits need a restart")?;
+        let running = std::fs::read_to_string(path).ok()?;
+        Some(Self {
+            file,
+            running,
+            told,
+        })
+    }
+
+    pub fn poll(&mut self, app: &App, rundown: &mut Rundown) {
+        if !self.file.changed() {
+            return;
+        }
+        let path = self.file.path.clone();
+        let goes_on = "the show goes on as it was";
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                return self
+                    .told
+                    .refused(&path, &format!("{}: {e}", path.display()), goes_on);
+            }
+        };
+        let cameras = camera_names(&app.world().resource::<ShowroomSettings>().scene);
+        let show = match ShowConfig::parse_against(&path, &text, &cameras) {
+            Ok(show) => show,
+            Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
+        };
+        if show.plan.segments.is_empty() && rundown.director.is_active() {
+            let why = format!("{}: the edited rundown has no segments", path.display());
+            return self.told.refused(&path, &why, goes_on);
+        }
+        self.take(&path, &text, show, rundown);
+    }
+
+    /// A valid edit: on air from the next segment; what waits for a restart is said.
+    fn take(&self, path: &Path, text: &str, show: ShowConfig, rundown: &mut Rundown) {
+        info!(
+            "{}: changed; the new rundown starts at the next segment",
+            path.display()
+        );
+        let mut note = format!(
+            "reloaded ({} segments): on air from the next segment",
+            show.plan.segments.len()
+        );
+        let waiting = crate::config::needs_restart(&self.running, text);
+        if !waiting.is_empty() {
+            let waiting = format!("{} changed: read at start only", waiting.join(", "));
+            warn!("{}: {waiting}, so on air after a restart", path.display());
+            note = format!("{note}; {waiting}");
+        }
+        self.told.note(path, &note);
+        self.told
+            .known(|k| k.refresh_plan(&show.plan, &show.language));
+        rundown.director.reload(show.plan);
+    }
+}
+
+/// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
+/// hand) rebuilds the set in the running show, and so does a prop's file saved again
+/// ([`PropFilesWatch`]); the cameras' poses follow at once. A broken scene, or one without
+/// a camera the show names, is refused and changes nothing.
+pub struct SceneWatch {
+    scene: FileWatch,
+    props: PropFilesWatch,
+    told: Told,
+}
+
+impl SceneWatch {
+    /// Watches `path`, and the props' files of `loaded`, the scene read from it.
+    pub fn new(path: PathBuf, loaded: &LoadedScene, told: Told) -> Option<Self> {
+        let scene = FileWatch::or_warn(path, "scene edits need a restart")?;
+        let mut props = PropFilesWatch::default();
+        props.follow(loaded);
+        Some(Self { scene, props, told })
+    }
+
+    pub fn poll(&mut self, app: &mut App, rundown: Option<&Rundown>) {
+        if self.scene.changed() {
+            self.reload_scene(app, rundown);
+        } else if let Some(file) = self.props.changed_file() {
+            info!("{}: changed; the set is rebuilt", file.display());
+            app.world_mut()
+                .resource_mut::<ShowroomSettings>()
+                .set_changed();
+        }
+    }
+
+    fn reload_scene(&mut self, app: &mut App, rundown: Option<&Rundown>) {
+        let path = self.scene.path.clone();
+        let goes_on = "the scene stays as it was";
+        let scene = match LoadedScene::load(&path) {
+            Ok(scene) => scene,
+            Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
+        };
+        let settings = app.world().resource::<ShowroomSettings>();
+        if let Some(problem) = camera_named_but_gone(&scene, settings, rundown) {
+            let why = format!("{}: {problem}", path.display());
+            return self.told.refused(&path, &why, goes_on);
+        }
+        info!(
+            "{}: changed; the set is rebuilt and the cameras take their poses (the presenter \
+             and the twin's bindings stay until a restart)",
+            path.display()
+        );
+        self.told
+            .note(&path, "reloaded: the set rebuilt, the cameras moved");
+        self.told.known(|k| k.cameras = camera_names(&scene));
+        self.props.follow(&scene);
+        app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
+    }
+}
+
+/// A camera the running show names that `scene` lacks: in a shot of its rundown (the one
+/// on air or the one reloaded for the next segment), as its default camera, or as a
+/// program's own framing. Such a scene would put that shot on another camera unannounced.
+fn camera_named_but_gone(
+    scene: &LoadedScene,
+    settings: &ShowroomSettings,
+    rundown: Option<&Rundown>,
+) -> Option<String> {
+    let cameras = camera_names(scene);
+    let plans = rundown.into_iter().flat_map(|r| r.director.plans());
+    if let Some(p) = plans
+        .filter_map(|plan| plan.validate(Some(&cameras)).err())
+        .next()
+    {
+        return Some(format!("the show's {}: {}", p.field, p.reason));
+    }
+    let framings = (settings.views.iter()).flat_map(|(view, _)| view.cameras.values());
+    let named = settings.camera.iter().chain(framings);
+    let gone = named.into_iter().find(|name| !cameras.contains(name))?;
+    Some(format!(
+        "the show names camera `{gone}`, which this scene lacks (it has: {})",
+        cameras.join(", ")
+    ))
+}
