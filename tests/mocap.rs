@@ -261,3 +261,76 @@ fn a_broken_clip_in_the_scene_stops_the_show_with_its_line() {
     assert!(stderr.contains("bad.bvh:10:"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A scene edit that moves the host puts her there on air: the picture's lit pixels (she
+/// stands alone before black) shift right by what 40 cm is at her distance.
+#[test]
+fn a_scene_edit_moves_the_host_on_air() {
+    let dir = Scratch::new("host-moved");
+    let scene = std::fs::read_to_string(fixture("mocap_scene.ron"))
+        .unwrap()
+        .replace("../../assets/", &format!("{}/", repo().join("assets").display()))
+        .replace(
+            "    shapes: [(name: \"floor\", shape: Plane(width: 4.0, depth: 4.0), material: (color: \"#808080\"))],\n",
+            "    environment: (clear_color: \"#000000\", ambient_brightness: 500.0),\n",
+        );
+    assert!(scene.contains("clear_color"), "{scene}");
+    std::fs::write(dir.path("alone.ron"), &scene).unwrap();
+    let show = std::fs::read_to_string(fixture("mocap.toml"))
+        .unwrap()
+        .replace("mocap_scene.ron", "alone.ron");
+    std::fs::write(dir.path("alone.toml"), show).unwrap();
+    let video = dir.path("stream.mkv");
+    let log = dir.path("stream.log");
+    let mut stream = StreamBuilder::new(&dir.path("alone.toml"))
+        .args(["--seconds", "60", "--output", video.to_str().unwrap()])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .start();
+    let logged = |what: &str| {
+        wait_until(what, std::time::Duration::from_secs(30), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(what) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+    };
+    logged("scene ready");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let moved = scene.replace(
+        "transform: (scale:",
+        "transform: (translation: (0.4, 0.0, 0.0), scale:",
+    );
+    assert_ne!(moved, scene);
+    std::fs::write(dir.path("alone.ron"), moved).unwrap();
+    logged("the set is rebuilt");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
+    assert!(stream.child.wait().unwrap().success());
+
+    let seconds = probe(&video)["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .expect("the recording's length");
+    // The mean column of her pixels.
+    let centre = |frame: &(u32, u32, Vec<u8>)| {
+        let (mut sum, mut n) = (0.0, 0.0);
+        for (i, p) in frame.2.chunks_exact(3).enumerate() {
+            if p.iter().map(|&c| c as u32).sum::<u32>() > 60 {
+                sum += (i as u32 % frame.0) as f64;
+                n += 1.0;
+            }
+        }
+        assert!(n > 200.0, "she is in the picture ({n} pixels)");
+        sum / n
+    };
+    let before = centre(&rgb_frame(&video, 5));
+    let after = centre(&rgb_frame(&video, (seconds * 10.0) as u32 - 3));
+    // 40 cm at 2 m in a 160 px picture: about 35 px by the lens.
+    assert!(
+        after - before > 20.0,
+        "her centre from x = {before:.0} to {after:.0}"
+    );
+}

@@ -144,6 +144,7 @@ impl Plugin for PresenterPlugin {
                 Update,
                 (
                     spawn_presenter.run_if(resource_exists::<AvatarFile>),
+                    place_her_as_the_scene_says.run_if(resource_changed::<ShowroomSettings>),
                     mouth::find_mouth_morphs,
                     follow_the_voice,
                     direct_gestures,
@@ -293,6 +294,26 @@ fn spawn_presenter(
         .id();
     if let Some(doc) = &doc {
         commands.insert_resource(springs::SpringBones::of(doc, avatar));
+    }
+}
+
+/// A scene edit that moves, turns or scales the presenter puts her there in the running
+/// show, her spring chains carried along; the rest of her (the avatar's file, clips,
+/// expressions) is read at start.
+fn place_her_as_the_scene_says(
+    settings: Res<ShowroomSettings>,
+    mut her: Query<&mut Transform, With<HostAvatar>>,
+    mut springs: ResMut<springs::SpringBones>,
+) {
+    let Some(spec) = &settings.scene.description.presenter else {
+        return;
+    };
+    let wanted = transform(&spec.transform);
+    for mut at in &mut her {
+        if *at != wanted {
+            springs.carry(&(wanted.compute_affine() * at.compute_affine().inverse()));
+            *at = wanted;
+        }
     }
 }
 

@@ -372,6 +372,19 @@ impl Chain {
         self.anchor = anchor;
     }
 
+    /// Moves the chain with its avatar when she is put elsewhere (a scene edit moved her):
+    /// its state goes along rigidly, so the next step sees no motion to swing from.
+    pub fn carry(&mut self, by: &Affine3A) {
+        let (scale, _, _) = by.to_scale_rotation_translation();
+        let stretch = (scale.x + scale.y + scale.z) / 3.0;
+        self.anchor = *by * self.anchor;
+        for joint in &mut self.joints {
+            joint.tail = by.transform_point3(joint.tail);
+            joint.prev_tail = by.transform_point3(joint.prev_tail);
+            joint.length *= stretch;
+        }
+    }
+
     /// The world transforms of the joints under `anchor`, with their current rotations.
     pub fn world(&self, anchor: Affine3A) -> Vec<Affine3A> {
         let mut parent = anchor;
@@ -476,6 +489,14 @@ pub struct SpringBones {
 }
 
 impl SpringBones {
+    /// The avatar was put elsewhere, `by` this change of its root: the chains go with
+    /// her ([`Chain::carry`]). (Colliders are placed from her bones each frame.)
+    pub fn carry(&mut self, by: &Affine3A) {
+        self.chains
+            .iter_mut()
+            .for_each(|(_, _, chain)| chain.carry(by));
+    }
+
     /// Springs of the avatar spawned at `avatar`, its nodes named as in `doc`.
     pub fn of(doc: &Value, avatar: Entity) -> Self {
         let springs = springs_of(doc);

@@ -124,7 +124,7 @@ impl ShowWatch {
 
 /// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
 /// hand) rebuilds the set in the running show, and so does a prop's file saved again
-/// ([`PropFilesWatch`]); the cameras' poses follow at once. A broken scene, or one without
+/// ([`PropFilesWatch`]); the cameras and the presenter take their places at once. A broken scene, or one without
 /// a camera the show names, is refused and changes nothing.
 pub struct SceneWatch {
     scene: FileWatch,
@@ -165,12 +165,14 @@ impl SceneWatch {
             return self.told.refused(&path, &why, goes_on);
         }
         info!(
-            "{}: changed; the set is rebuilt and the cameras take their poses (the presenter \
-             and the twin's bindings stay until a restart)",
+            "{}: changed; the set is rebuilt, the cameras and the presenter take their \
+             places (her avatar and the twin's bindings stay until a restart)",
             path.display()
         );
-        self.told
-            .note(&path, "reloaded: the set rebuilt, the cameras moved");
+        self.told.note(
+            &path,
+            "reloaded: the set rebuilt, the cameras and the presenter in their places",
+        );
         self.told.known(|k| k.cameras = camera_names(&scene));
         self.props.follow(&scene);
         app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;

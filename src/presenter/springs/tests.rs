@@ -170,3 +170,32 @@ fn springs_are_read_from_vrm_1_and_0x() {
     );
     assert_eq!(springs_of(&json!({"nodes": []})), Springs::default());
 }
+
+#[test]
+fn a_chain_carried_with_its_avatar_does_not_swing() {
+    let settle = |mut c: Chain, anchor: Affine3A| {
+        let mut stepper = Stepper::default();
+        for _ in 0..60 {
+            c.advance(anchor, stepper.steps(1.0 / 30.0), &[]);
+        }
+        c
+    };
+    let at_rest = settle(chain(1.0, 0.3, vec![]), Affine3A::IDENTITY);
+    let rest_tip = at_rest.tip();
+    let by =
+        Affine3A::from_rotation_translation(Quat::from_rotation_y(1.0), Vec3::new(2.0, 0.0, 0.0));
+    // Put elsewhere in one frame: carried, the tip is where it hung, moved; not carried,
+    // it trails two metres behind and whips.
+    let mut carried = at_rest.clone();
+    carried.carry(&by);
+    carried.advance(by, 1, &[]);
+    let mut dragged = at_rest;
+    dragged.advance(by, 1, &[]);
+    let want = by.transform_point3(rest_tip);
+    assert!(
+        carried.tip().distance(want) < 1e-3,
+        "{} against {want}",
+        carried.tip()
+    );
+    assert!(dragged.tip().distance(want) > 0.05, "{}", dragged.tip());
+}
