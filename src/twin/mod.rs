@@ -13,7 +13,7 @@ use crate::scene::{FeedSource, LoadedScene};
 use crate::watch::FileWatch;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -211,9 +211,7 @@ fn poll_forever(
                         continue;
                     }
                     *read = true;
-                    std::fs::read_to_string(&*path)
-                        .map_err(|e| format!("{}: {e}", path.display()))
-                        .and_then(|text| parse(&text))
+                    read_feed_file(path).and_then(|text| parse(&text))
                 }
             };
             let Some(feeds) = feeds.upgrade() else {
@@ -231,12 +229,30 @@ fn poll_forever(
     }
 }
 
+/// The most a feed's document may be, from a server or a file: a sensor feed is a few
+/// kilobytes, and a file that grows without bound (a log named as a feed by mistake) must
+/// not be read whole into memory each time it changes.
+const MAX_FEED_BYTES: u64 = 1 << 20;
+
+/// A feed file's text, refused past [`MAX_FEED_BYTES`] (read no further than that).
+fn read_feed_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| at(&e))?;
+    let mut bytes = Vec::new();
+    (file.take(MAX_FEED_BYTES + 1).read_to_end(&mut bytes)).map_err(|e| at(&e))?;
+    if bytes.len() as u64 > MAX_FEED_BYTES {
+        return Err(at(&"over the 1 MiB a feed may be"));
+    }
+    String::from_utf8(bytes).map_err(|_| at(&"not UTF-8 text"))
+}
+
 fn fetch(agent: &ureq::Agent, url: &str) -> Result<Value, String> {
     let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
     let text = response
         .body_mut()
         .with_config()
-        .limit(1 << 20)
+        .limit(MAX_FEED_BYTES)
         .read_to_string()
         .map_err(|e| e.to_string())?;
     parse(&text)
@@ -341,6 +357,24 @@ mod tests {
         assert_eq!(display(&json!(12.0)), "12");
         assert_eq!(display(&json!(1.5)), "1.50");
         assert_eq!(display(&json!("x")), "x");
+    }
+
+    #[test]
+    fn a_feed_file_past_a_mebibyte_is_refused_unread() {
+        let dir = std::env::temp_dir().join(format!("twincast-feed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("plc.json");
+        std::fs::write(&file, r#"{"rpm": 1200}"#).unwrap();
+        assert_eq!(
+            read_feed_file(&file).and_then(|t| parse(&t)),
+            Ok(json!({"rpm": 1200}))
+        );
+        std::fs::write(&file, vec![b' '; (MAX_FEED_BYTES + 1) as usize]).unwrap();
+        let err = read_feed_file(&file).unwrap_err();
+        assert!(err.contains("plc.json") && err.contains("1 MiB"), "{err}");
+        std::fs::write(&file, [0xff, 0xfe]).unwrap();
+        assert!(read_feed_file(&file).unwrap_err().contains("UTF-8"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
