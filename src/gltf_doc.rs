@@ -2,11 +2,41 @@
 //! the JSON (and binary chunk) of a `.gltf`, `.glb` or `.vrm`, and its URIs. A file is
 //! untrusted: every length is checked against the bytes there are.
 
-/// The JSON of a `.gltf`, `.glb` or `.vrm` file, or what keeps it from being read.
+/// The JSON of a `.gltf`, `.glb` or `.vrm` file, or what keeps it from being read. Of a
+/// binary file only the JSON chunk is read (a set rebuilt after an edit reads each of its
+/// models' documents between two frames; their meshes and textures are the loader's), and
+/// a file shorter than its header says is refused as cut short.
 pub fn document(file: &std::path::Path) -> Result<serde_json::Value, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
-    let (json, _) = split(&bytes)?;
-    serde_json::from_slice(json).map_err(|e| format!("bad glTF JSON: {e}"))
+    let json = json_chunk(file).map_err(|e| format!("cannot read: {e}"))??;
+    serde_json::from_slice(&json).map_err(|e| format!("bad glTF JSON: {e}"))
+}
+
+/// The JSON of a glTF file: the whole of a `.gltf`, the JSON chunk of a GLB (read alone).
+fn json_chunk(file: &std::path::Path) -> std::io::Result<Result<Vec<u8>, String>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(file)?;
+    let mut header = Vec::with_capacity(20);
+    f.by_ref().take(20).read_to_end(&mut header)?;
+    if !header.starts_with(b"glTF") {
+        f.read_to_end(&mut header)?;
+        return Ok(Ok(header));
+    }
+    if header.len() < 20 {
+        return Ok(Err("truncated GLB".into()));
+    }
+    let u32_at = |at: usize| {
+        u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]) as u64
+    };
+    let (total, json_len) = (u32_at(8), u32_at(12));
+    if &header[16..20] != b"JSON" {
+        return Ok(Err("GLB without a JSON chunk".into()));
+    }
+    if f.metadata()?.len() < total || total < 20 + json_len {
+        return Ok(Err("truncated GLB".into()));
+    }
+    let mut json = Vec::new();
+    f.take(json_len).read_to_end(&mut json)?;
+    Ok(Ok(json))
 }
 
 /// The JSON and the binary chunk of a GLB, or the whole of a `.gltf`.
@@ -84,6 +114,50 @@ fn percent_bytes(s: &str) -> Vec<u8> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A GLB of `json`, a BIN chunk of `bin` bytes, and `total` as its header's length.
+    fn glb(json: &[u8], bin: usize, total: Option<u32>) -> Vec<u8> {
+        let pad = |n: usize| n.div_ceil(4) * 4;
+        let len = 12 + 8 + pad(json.len()) + 8 + pad(bin);
+        let mut out = b"glTF".to_vec();
+        out.extend(2u32.to_le_bytes());
+        out.extend(total.unwrap_or(len as u32).to_le_bytes());
+        out.extend((pad(json.len()) as u32).to_le_bytes());
+        out.extend(b"JSON");
+        out.extend(json);
+        out.resize(20 + pad(json.len()), b' ');
+        out.extend((pad(bin) as u32).to_le_bytes());
+        out.extend(b"BIN\0");
+        out.resize(len, 0);
+        out
+    }
+
+    #[test]
+    fn a_glb_document_is_its_json_chunk_and_a_cut_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("twincast-glb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("m.glb");
+        let json = br#"{"asset":{"version":"2.0"}}"#;
+        std::fs::write(&file, glb(json, 1000, None)).unwrap();
+        assert_eq!(document(&file).unwrap()["asset"]["version"], "2.0");
+        // Saved cut short: its header says more than the file holds.
+        let whole = glb(json, 1000, None);
+        std::fs::write(&file, &whole[..whole.len() - 10]).unwrap();
+        assert_eq!(document(&file).unwrap_err(), "truncated GLB");
+        std::fs::write(&file, &whole[..15]).unwrap();
+        assert_eq!(document(&file).unwrap_err(), "truncated GLB");
+        std::fs::write(&file, glb(json, 0, Some(8))).unwrap();
+        assert_eq!(document(&file).unwrap_err(), "truncated GLB");
+        // A .gltf is all JSON.
+        std::fs::write(dir.join("m.gltf"), json).unwrap();
+        assert!(document(&dir.join("m.gltf")).is_ok());
+        assert!(
+            document(&dir.join("none.glb"))
+                .unwrap_err()
+                .starts_with("cannot read")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_uri_that_decodes_to_no_text_is_named() {

@@ -10,7 +10,7 @@
 //! file is an error naming the file and what is wrong, never a panic.
 
 use super::gltf_json::{beside_in, newest_change};
-use crate::gltf_doc::{percent_decode, split};
+use crate::gltf_doc::{document, percent_decode, split};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -38,16 +38,17 @@ pub fn plain_copy(file: &Path, cache: &Path) -> Result<Option<PathBuf>, Optimise
         path: file.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(file).map_err(|e| err(format!("cannot read: {e}")))?;
-    let (json, bin) = split(&bytes).map_err(err)?;
-    let doc: Value =
-        serde_json::from_slice(json).map_err(|e| err(format!("bad glTF JSON: {e}")))?;
+    // The document alone first: every set build asks this of every model, and most use
+    // none of these extensions, so their meshes and textures are not read here.
+    let doc = document(file).map_err(err)?;
     let used = |name: &str| {
         (doc["extensionsUsed"].as_array().into_iter().flatten()).any(|e| e.as_str() == Some(name))
     };
     if !REWRITTEN.iter().any(|e| used(e)) {
         return Ok(None);
     }
+    let bytes = std::fs::read(file).map_err(|e| err(format!("cannot read: {e}")))?;
+    let (_, bin) = split(&bytes).map_err(err)?;
     // A copy per version of the file and of the files beside it (embedded in the copy).
     let stamp = newest_change(file, &beside_in(file, &doc))
         .and_then(|(t, _)| t.duration_since(std::time::UNIX_EPOCH).ok())
