@@ -802,3 +802,51 @@ fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
         );
     }
 }
+
+/// A shot looks as its camera is set: a cut from a camera without tone mapping to one
+/// with it changes the picture's colours, and the cut back restores them. Before, every
+/// shot was tone-mapped as the camera on air at start.
+#[test]
+fn each_shot_has_its_cameras_tone_mapping() {
+    let dir = Scratch::new("shot-tonemapping");
+    let scene = std::fs::read_to_string(fixture("colour_panels.ron"))
+        .unwrap()
+        .replace("../../assets/", &format!("{}/assets/", repo().display()));
+    let graded = "        (name: \"graded\", position: (0.0, 0.0, 5.0), look_at: (0.0, 0.0, 0.0), fov_degrees: 50.0, tonemapping: AgX),\n    ],";
+    let scene = scene.replacen("\n    ],", &format!("\n{graded}"), 1);
+    assert!(scene.contains("AgX"), "{scene}");
+    std::fs::write(dir.path("panels.ron"), scene).unwrap();
+    let show = std::fs::read_to_string(fixture("colour_panels.toml"))
+        .unwrap()
+        .replace("colour_panels.ron", "panels.ron")
+        .replace("width = 640\nheight = 360", "width = 320\nheight = 180")
+        + "\n[[segments]]\nkind = \"tour\"\nseconds = 3\nshots = [\
+           { camera = \"front\", seconds = 1 }, { camera = \"graded\", seconds = 1 }, \
+           { camera = \"front\", seconds = 1 }]\n";
+    std::fs::write(dir.path("panels.toml"), show).unwrap();
+    let out = dir.path("cuts.mkv");
+    run_ok(&[
+        "render",
+        dir.path("panels.toml").to_str().unwrap(),
+        "--seconds",
+        "3",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let fps = 30;
+    let card = |n: u32| patch_mean(&rgb_frame(&out, n), 82, 90, 4);
+    assert_colour_near(card(fps / 2), [0xe0, 0xc0, 0x20], 10.0, "plain, first shot");
+    let graded = card(fps + fps / 2);
+    let off: f64 = graded
+        .iter()
+        .zip([0xe0, 0xc0, 0x20])
+        .map(|(g, w)| (g - w as f64).abs())
+        .sum();
+    assert!(off > 30.0, "the graded shot looks plain: {graded:?}");
+    assert_colour_near(
+        card(2 * fps + fps / 2),
+        [0xe0, 0xc0, 0x20],
+        10.0,
+        "plain again",
+    );
+}

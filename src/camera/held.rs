@@ -172,6 +172,7 @@ struct View {
     transform: Transform,
     fov: f32,
     ev100: f32,
+    tonemapping: Tonemapping,
     size: UVec2,
 }
 
@@ -308,7 +309,7 @@ fn choose_frame(
     mut her: ResMut<her::Her>,
     held: Res<HeldShots>,
     adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
-    camera: Query<(&Camera, &Transform, &Projection, &Exposure), With<ActiveCamera>>,
+    camera: Query<(&Camera, &Transform, &Projection, &Exposure, &Tonemapping), With<ActiveCamera>>,
     hosts: Query<Entity, With<HostAvatar>>,
     children: Query<&Children>,
     mut bounds: parts::Bounds,
@@ -435,7 +436,13 @@ fn scaled(size: UVec2, scale: f32) -> UVec2 {
 
 /// The on-air camera's view, and its clip-from-world matrix for the picture's size.
 fn view_of(
-    (camera, transform, projection, exposure): (&Camera, &Transform, &Projection, &Exposure),
+    (camera, transform, projection, exposure, tonemapping): (
+        &Camera,
+        &Transform,
+        &Projection,
+        &Exposure,
+        &Tonemapping,
+    ),
 ) -> Option<(View, Mat4)> {
     let size = camera.physical_target_size()?;
     let Projection::Perspective(p) = projection else {
@@ -450,6 +457,7 @@ fn view_of(
         transform: *transform,
         fov: p.fov,
         ev100: exposure.ev100,
+        tonemapping: *tonemapping,
         size,
     };
     Some((view, clip_from_view * transform.to_matrix().inverse()))
@@ -587,7 +595,13 @@ fn aim_cameras(
         (With<ActiveCamera>, Without<HostCamera>),
     >,
     mut host: Query<
-        (&mut Camera, &mut Transform, &mut Projection, &mut Exposure),
+        (
+            &mut Camera,
+            &mut Transform,
+            &mut Projection,
+            &mut Exposure,
+            &mut Tonemapping,
+        ),
         (With<HostCamera>, Without<ActiveCamera>),
     >,
     looks: Query<(&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>), With<ActiveCamera>>,
@@ -595,7 +609,9 @@ fn aim_cameras(
     let Ok((mut on_air, transform, projection, exposure)) = active.single_mut() else {
         return;
     };
-    let Ok((mut camera, mut own, mut lens, mut own_exposure)) = host.single_mut() else {
+    let Ok((mut camera, mut own, mut lens, mut own_exposure, mut own_tonemapping)) =
+        host.single_mut()
+    else {
         if let Ok(look) = looks.single() {
             commands.spawn(host_camera(&held.host, look));
         }
@@ -631,6 +647,9 @@ fn aim_cameras(
     own.set_if_neq(*transform);
     if own_exposure.ev100 != exposure.ev100 {
         own_exposure.ev100 = exposure.ev100;
+    }
+    if let Ok((_, tonemapping, _)) = looks.single() {
+        own_tonemapping.set_if_neq(*tonemapping);
     }
     let Some(image) = images.get(&held.host) else {
         return;

@@ -7,6 +7,7 @@
 use crate::scene::{ActiveCamera, CameraSpec, ShowroomSettings, ViewCamera};
 use crate::stage::{MediaTime, OnAirNow};
 use bevy::camera::Exposure;
+use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
 
 pub mod held;
@@ -36,6 +37,9 @@ pub struct Pose {
     pub look_at: Vec3,
     pub fov_degrees: f32,
     pub ev100: f32,
+    /// The camera's own tone mapping: a shot looks as its camera is set, not as the
+    /// camera on air at start.
+    pub tonemapping: Tonemapping,
 }
 
 impl Pose {
@@ -45,10 +49,12 @@ impl Pose {
             look_at: Vec3::from(spec.look_at),
             fov_degrees: spec.fov_degrees,
             ev100: spec.exposure_ev100,
+            tonemapping: crate::scene::tonemapping(spec.tonemapping),
         }
     }
 
-    /// Eased blend: position and target move together, so the camera glides and turns.
+    /// Eased blend: position and target move together, so the camera glides and turns; the
+    /// tone mapping changes halfway.
     pub fn lerp(&self, to: &Pose, t: f32) -> Pose {
         let t = t.clamp(0.0, 1.0);
         let s = t * t * (3.0 - 2.0 * t);
@@ -57,6 +63,11 @@ impl Pose {
             look_at: self.look_at.lerp(to.look_at, s),
             fov_degrees: self.fov_degrees + (to.fov_degrees - self.fov_degrees) * s,
             ev100: self.ev100 + (to.ev100 - self.ev100) * s,
+            tonemapping: if s < 0.5 {
+                self.tonemapping
+            } else {
+                to.tonemapping
+            },
         }
     }
 }
@@ -106,6 +117,7 @@ fn direct_camera(
             &mut Transform,
             &mut Projection,
             &mut Exposure,
+            &mut Tonemapping,
             Option<&Direction>,
             Option<&ViewCamera>,
         ),
@@ -117,7 +129,9 @@ fn direct_camera(
         return;
     }
     let now = time.map_or(0.0, |t| t.0);
-    for (entity, mut transform, mut projection, mut exposure, direction, view) in &mut cameras {
+    for (entity, mut transform, mut projection, mut exposure, mut tonemapping, direction, view) in
+        &mut cameras
+    {
         let swap = |name: &str| {
             view.and_then(|v| v.cameras.get(name).cloned())
                 .unwrap_or_else(|| name.to_string())
@@ -133,7 +147,12 @@ fn direct_camera(
             .or_else(|| scene.cameras.first().map(Pose::of));
         if direction.generation != on_air.generation {
             direction.generation = on_air.generation;
-            direction.from = Some(current_pose(&transform, &projection, &exposure));
+            direction.from = Some(current_pose(
+                &transform,
+                &projection,
+                &exposure,
+                *tonemapping,
+            ));
             commands.entity(entity).insert(direction);
         }
         let shots: Vec<(Pose, f64, f64)> = (on_air.shots.iter())
@@ -143,20 +162,31 @@ fn direct_camera(
             continue;
         };
         apply_pose(&pose, &mut transform, &mut projection, &mut exposure);
+        tonemapping.set_if_neq(pose.tonemapping);
     }
 }
 
 /// Puts the on-air camera at `pose`, outside any rundown (the benchmark's glides).
 pub fn put_on_air_camera(world: &mut World, pose: &Pose) {
-    let mut cameras = world
-        .query_filtered::<(&mut Transform, &mut Projection, &mut Exposure), With<ActiveCamera>>();
-    for (mut transform, mut projection, mut exposure) in cameras.iter_mut(world) {
+    let mut cameras = world.query_filtered::<(
+        &mut Transform,
+        &mut Projection,
+        &mut Exposure,
+        &mut Tonemapping,
+    ), With<ActiveCamera>>();
+    for (mut transform, mut projection, mut exposure, mut tonemapping) in cameras.iter_mut(world) {
         apply_pose(pose, &mut transform, &mut projection, &mut exposure);
+        tonemapping.set_if_neq(pose.tonemapping);
     }
 }
 
 /// Where a camera is and how it sees, as a pose (the start of a segment's first move).
-fn current_pose(transform: &Transform, projection: &Projection, exposure: &Exposure) -> Pose {
+fn current_pose(
+    transform: &Transform,
+    projection: &Projection,
+    exposure: &Exposure,
+    tonemapping: Tonemapping,
+) -> Pose {
     let fov = match projection {
         Projection::Perspective(p) => p.fov.to_degrees(),
         _ => 50.0,
@@ -166,6 +196,7 @@ fn current_pose(transform: &Transform, projection: &Projection, exposure: &Expos
         look_at: transform.translation + transform.forward() * 5.0,
         fov_degrees: fov,
         ev100: exposure.ev100,
+        tonemapping,
     }
 }
 
@@ -202,6 +233,7 @@ mod tests {
             look_at: Vec3::ZERO,
             fov_degrees: 40.0,
             ev100: 8.0,
+            tonemapping: Tonemapping::None,
         }
     }
 

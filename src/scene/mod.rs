@@ -19,7 +19,7 @@ pub use lean_lighting::LeanLighting;
 pub use prop_watch::PropFilesWatch;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
-    ViewCamera, bevy_asset_path, corners, loadable, on_cpu, transform,
+    ViewCamera, bevy_asset_path, corners, loadable, on_cpu, tonemapping, transform,
 };
 
 use crate::config::Located;

@@ -571,7 +571,8 @@ fn look(from: [f32; 3], to: [f32; 3]) -> Transform {
     Transform::from_translation(from).looking_at(Vec3::from(to), up)
 }
 
-fn tonemapping(t: ToneMapping) -> Tonemapping {
+/// Bevy's tone mapping for a scene's name of it.
+pub fn tonemapping(t: ToneMapping) -> Tonemapping {
     match t {
         ToneMapping::None => Tonemapping::None,
         ToneMapping::Reinhard => Tonemapping::Reinhard,
