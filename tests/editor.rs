@@ -437,3 +437,47 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
     }
     assert_eq!(seen, ["red", "green", "blue"]);
 }
+
+/// The presenter is selected and moved like a prop: the window shows her moved right, and
+/// the saved scene holds her new place.
+#[test]
+fn the_editor_moves_the_presenter() {
+    let dir = Scratch::new("editor-host");
+    host_alone_in(&dir);
+    let (before, after) = (dir.path("before.ppm"), dir.path("after.ppm"));
+    std::fs::write(
+        dir.path("edit.txt"),
+        format!(
+            "wait 5\nselect host\nwait 5\nscreenshot {}\nmove 0.4 0 0\nwait 10\nscreenshot {}\n\
+             save\nwait 2\nquit\n",
+            before.display(),
+            after.display()
+        ),
+    )
+    .unwrap();
+    let edit = on_virtual_display(&[
+        "edit",
+        dir.path("alone.ron").to_str().unwrap(),
+        "--size",
+        "640x360",
+        "--commands",
+        dir.path("edit.txt").to_str().unwrap(),
+    ]);
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    // Above the inspector panel (bottom left); both pictures have her selection drawn.
+    let (before, after) = (
+        lit_centre(&read_ppm(&before), 0..240),
+        lit_centre(&read_ppm(&after), 0..240),
+    );
+    // 40 cm at 2 m in a 640 px wide picture: about 90 px by the lens.
+    assert!(
+        after - before > 50.0,
+        "her centre from x = {before:.0} to {after:.0}"
+    );
+    let saved = std::fs::read_to_string(dir.path("alone.ron")).unwrap();
+    assert!(saved.contains("translation: (0.4, 0.0, 0.0)"), "{saved}");
+}

@@ -267,19 +267,7 @@ fn a_broken_clip_in_the_scene_stops_the_show_with_its_line() {
 #[test]
 fn a_scene_edit_moves_the_host_on_air() {
     let dir = Scratch::new("host-moved");
-    let scene = std::fs::read_to_string(fixture("mocap_scene.ron"))
-        .unwrap()
-        .replace("../../assets/", &format!("{}/", repo().join("assets").display()))
-        .replace(
-            "    shapes: [(name: \"floor\", shape: Plane(width: 4.0, depth: 4.0), material: (color: \"#808080\"))],\n",
-            "    environment: (clear_color: \"#000000\", ambient_brightness: 500.0),\n",
-        );
-    assert!(scene.contains("clear_color"), "{scene}");
-    std::fs::write(dir.path("alone.ron"), &scene).unwrap();
-    let show = std::fs::read_to_string(fixture("mocap.toml"))
-        .unwrap()
-        .replace("mocap_scene.ron", "alone.ron");
-    std::fs::write(dir.path("alone.toml"), show).unwrap();
+    let scene = host_alone_in(&dir);
     let video = dir.path("stream.mkv");
     let log = dir.path("stream.log");
     let mut stream = StreamBuilder::new(&dir.path("alone.toml"))
@@ -314,20 +302,8 @@ fn a_scene_edit_moves_the_host_on_air() {
         .as_str()
         .and_then(|d| d.parse::<f64>().ok())
         .expect("the recording's length");
-    // The mean column of her pixels.
-    let centre = |frame: &(u32, u32, Vec<u8>)| {
-        let (mut sum, mut n) = (0.0, 0.0);
-        for (i, p) in frame.2.chunks_exact(3).enumerate() {
-            if p.iter().map(|&c| c as u32).sum::<u32>() > 60 {
-                sum += (i as u32 % frame.0) as f64;
-                n += 1.0;
-            }
-        }
-        assert!(n > 200.0, "she is in the picture ({n} pixels)");
-        sum / n
-    };
-    let before = centre(&rgb_frame(&video, 5));
-    let after = centre(&rgb_frame(&video, (seconds * 10.0) as u32 - 3));
+    let before = lit_centre(&rgb_frame(&video, 5), 0..160);
+    let after = lit_centre(&rgb_frame(&video, (seconds * 10.0) as u32 - 3), 0..160);
     // 40 cm at 2 m in a 160 px picture: about 35 px by the lens.
     assert!(
         after - before > 20.0,

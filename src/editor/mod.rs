@@ -11,6 +11,7 @@
 //! Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves. The same edits can be scripted.
 
 use crate::config::ShowConfig;
+use crate::presenter::HostAvatar;
 use crate::runtime::RunError;
 use crate::runtime::window::{AppCommands, WindowInput, window_app};
 use crate::scene::{
@@ -92,13 +93,14 @@ impl Editor {
         }
     }
 
-    /// Names of what can be selected, in scene order: shapes, then props.
+    /// Names of what can be selected, in scene order: shapes, props, then the presenter.
     fn objects(&self) -> Vec<String> {
         let d = &self.doc.description;
         d.shapes
             .iter()
             .map(|s| s.name.clone())
             .chain(d.props.iter().map(|p| p.name.clone()))
+            .chain(d.presenter.iter().map(|p| p.name.clone()))
             .collect()
     }
 
@@ -106,9 +108,11 @@ impl Editor {
         if let Some(s) = d.shapes.iter_mut().find(|s| s.name == name) {
             return Some(&mut s.transform);
         }
-        d.props
-            .iter_mut()
-            .find(|p| p.name == name)
+        if let Some(p) = d.props.iter_mut().find(|p| p.name == name) {
+            return Some(&mut p.transform);
+        }
+        (d.presenter.as_mut())
+            .filter(|p| p.name == name)
             .map(|p| &mut p.transform)
     }
 
@@ -123,7 +127,7 @@ impl Editor {
             "select" => {
                 let name = rest.join(" ");
                 if !self.objects().contains(&name) {
-                    return Err(format!("no shape or prop named `{name}`"));
+                    return Err(format!("no shape, prop or presenter named `{name}`"));
                 }
                 self.message = format!("selected {name}");
                 self.selected = Some(name);
@@ -218,7 +222,7 @@ impl Editor {
                 let name = need_selection()?;
                 let rgb = Rgb::from_hex(rest.first().copied().unwrap_or(""))?;
                 let shape = d.shapes.iter_mut().find(|s| s.name == name).ok_or(format!(
-                    "`{name}` is a prop; only shapes have a colour here"
+                    "`{name}` is not a shape; only shapes have a colour here"
                 ))?;
                 shape.material.color = rgb;
                 self.message = format!("{name} is {}", rgb.to_hex());
@@ -266,6 +270,12 @@ impl Editor {
             }
             "remove" => {
                 let name = need_selection()?;
+                if d.presenter.as_ref().is_some_and(|p| p.name == name) {
+                    return Err(format!(
+                        "`{name}` is the presenter: she is moved, turned and scaled here, and \
+                         taken out of the scene in its file"
+                    ));
+                }
                 d.shapes.retain(|s| s.name != name);
                 d.props.retain(|p| p.name != name);
                 d.bindings.retain(|b| b.target != name);
@@ -455,7 +465,7 @@ fn drag_selection(
 fn select_on_click(
     click: On<Pointer<Click>>,
     parents: Query<&ChildOf>,
-    pieces: Query<&Name, With<SetPiece>>,
+    pieces: Query<&Name, Or<(With<SetPiece>, With<HostAvatar>)>>,
     mut editor: ResMut<Editor>,
 ) {
     let mut entity = click.entity;
@@ -476,7 +486,7 @@ fn select_on_click(
 /// Axes and a box around the selection.
 fn draw_selection(
     editor: Res<Editor>,
-    pieces: Query<(&Name, &GlobalTransform), With<SetPiece>>,
+    pieces: Query<(&Name, &GlobalTransform), Or<(With<SetPiece>, With<HostAvatar>)>>,
     mut gizmos: Gizmos,
 ) {
     let Some(selected) = &editor.selected else {
@@ -589,6 +599,28 @@ mod tests {
         e.apply("add ../props/alien.glb").unwrap();
         assert!(e.doc.description.props.iter().any(|p| p.name == "alien 1"));
         assert!(e.apply("add ../props/missing.glb").is_err());
+    }
+
+    #[test]
+    fn the_presenter_is_moved_turned_and_scaled_but_not_removed() {
+        let mut e = editor();
+        let host = |e: &Editor| e.doc.description.presenter.clone().unwrap().transform;
+        let before = host(&e);
+        e.apply("select host").unwrap();
+        assert!(e.apply("move 0.5 0 0").unwrap());
+        assert!(e.apply("rotate 90").unwrap());
+        assert!(e.apply("scale 2").unwrap());
+        let after = host(&e);
+        assert!((after.translation[0] - before.translation[0] - 0.5).abs() < 1e-5);
+        assert_eq!(after.scale, before.scale.map(|s| s * 2.0));
+        let err = e.apply("remove").unwrap_err();
+        assert!(err.contains("presenter"), "{err}");
+        assert!(e.doc.description.presenter.is_some());
+        assert!(e.apply("color #ff0000").is_err(), "she has no colour here");
+        e.apply("undo").unwrap();
+        e.apply("undo").unwrap();
+        e.apply("undo").unwrap();
+        assert_eq!(host(&e), before);
     }
 
     #[test]

@@ -127,3 +127,42 @@ pub fn panel_show_in(dir: &Scratch, name: &str, extra: &str) -> PathBuf {
     std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
     path
 }
+
+/// The mocap fixture's scene with the host alone before black (no floor), written into
+/// `dir` as `alone.ron` with its show `alone.toml`: any lit pixel is her. The scene's text.
+pub fn host_alone_in(dir: &Scratch) -> String {
+    let scene = std::fs::read_to_string(fixture("mocap_scene.ron"))
+        .unwrap()
+        .replace("../../assets/", &format!("{}/", repo().join("assets").display()))
+        .replace(
+            "    shapes: [(name: \"floor\", shape: Plane(width: 4.0, depth: 4.0), material: (color: \"#808080\"))],\n",
+            "    environment: (clear_color: \"#000000\", ambient_brightness: 500.0),\n",
+        );
+    assert!(
+        scene.contains("clear_color"),
+        "the fixture's floor line moved: {scene}"
+    );
+    std::fs::write(dir.path("alone.ron"), &scene).unwrap();
+    let show = std::fs::read_to_string(fixture("mocap.toml"))
+        .unwrap()
+        .replace("mocap_scene.ron", "alone.ron");
+    std::fs::write(dir.path("alone.toml"), show).unwrap();
+    scene
+}
+
+/// The mean column of the pixels of `rows` lit brighter than near-black: where the host
+/// alone before black stands in the picture.
+pub fn lit_centre(frame: &(u32, u32, Vec<u8>), rows: std::ops::Range<u32>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0.0);
+    for y in rows {
+        for x in 0..frame.0 {
+            let i = ((y * frame.0 + x) * 3) as usize;
+            if frame.2[i..i + 3].iter().map(|&c| c as u32).sum::<u32>() > 60 {
+                sum += x as f64;
+                n += 1.0;
+            }
+        }
+    }
+    assert!(n > 200.0, "she is in the picture ({n} pixels)");
+    sum / n
+}
