@@ -438,20 +438,23 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
     assert_eq!(seen, ["red", "green", "blue"]);
 }
 
-/// The presenter is selected and moved like a prop: the window shows her moved right, and
-/// the saved scene holds her new place.
+/// The presenter is selected and moved like a prop, by command and by Shift + drag: the
+/// window shows her moved right, then dragged back left, and the saved scene holds her
+/// last place.
 #[test]
 fn the_editor_moves_the_presenter() {
     let dir = Scratch::new("editor-host");
     host_alone_in(&dir);
-    let (before, after) = (dir.path("before.ppm"), dir.path("after.ppm"));
+    let shot = |name: &str| dir.path(&format!("{name}.ppm"));
     std::fs::write(
         dir.path("edit.txt"),
         format!(
             "wait 5\nselect host\nwait 5\nscreenshot {}\nmove 0.4 0 0\nwait 10\nscreenshot {}\n\
+             hold ShiftLeft\ndrag -100 0\nwait 2\nrelease ShiftLeft\nwait 10\nscreenshot {}\n\
              save\nwait 2\nquit\n",
-            before.display(),
-            after.display()
+            shot("before").display(),
+            shot("moved").display(),
+            shot("dragged").display()
         ),
     )
     .unwrap();
@@ -468,16 +471,22 @@ fn the_editor_moves_the_presenter() {
         "{}",
         String::from_utf8_lossy(&edit.stderr)
     );
-    // Above the inspector panel (bottom left); both pictures have her selection drawn.
-    let (before, after) = (
-        lit_centre(&read_ppm(&before), 0..240),
-        lit_centre(&read_ppm(&after), 0..240),
-    );
-    // 40 cm at 2 m in a 640 px wide picture: about 90 px by the lens.
+    // Above the inspector panel (bottom left); every picture has her selection drawn.
+    let centre = |name: &str| lit_centre(&read_ppm(&shot(name)), 0..240);
+    let (before, moved, dragged) = (centre("before"), centre("moved"), centre("dragged"));
+    // 40 cm at 2 m in a 640 px wide picture: about 90 px by the lens; the drag about 100.
     assert!(
-        after - before > 50.0,
-        "her centre from x = {before:.0} to {after:.0}"
+        moved - before > 50.0,
+        "moved from x = {before:.0} to {moved:.0}"
+    );
+    assert!(
+        moved - dragged > 50.0,
+        "dragged from x = {moved:.0} to {dragged:.0}"
     );
     let saved = std::fs::read_to_string(dir.path("alone.ron")).unwrap();
-    assert!(saved.contains("translation: (0.4, 0.0, 0.0)"), "{saved}");
+    let x: f64 = (saved.split("translation: (").nth(1))
+        .and_then(|t| t.split(',').next())
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap_or_else(|| panic!("her place in {saved}"));
+    assert!(x < 0.2, "saved at x = {x}: {saved}");
 }

@@ -420,7 +420,7 @@ fn drag_selection(
     motion: Res<bevy::input::mouse::AccumulatedMouseMotion>,
     windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     camera: Query<(&GlobalTransform, &Projection), With<crate::scene::ActiveCamera>>,
-    mut pieces: Query<(&Name, &mut Transform), With<SetPiece>>,
+    mut pieces: Query<(&Name, &mut Transform), Selectable>,
     mut editor: ResMut<Editor>,
     mut settings: ResMut<ShowroomSettings>,
     mut dragged: Local<Option<Vec3>>,
@@ -462,10 +462,13 @@ fn drag_selection(
 }
 
 /// A click on a set piece (or any part of a prop) selects it.
+/// What a click, a drag and the gizmo find: the set's pieces and the presenter.
+type Selectable = Or<(With<SetPiece>, With<HostAvatar>)>;
+
 fn select_on_click(
     click: On<Pointer<Click>>,
     parents: Query<&ChildOf>,
-    pieces: Query<&Name, Or<(With<SetPiece>, With<HostAvatar>)>>,
+    pieces: Query<&Name, Selectable>,
     mut editor: ResMut<Editor>,
 ) {
     let mut entity = click.entity;
@@ -486,7 +489,7 @@ fn select_on_click(
 /// Axes and a box around the selection.
 fn draw_selection(
     editor: Res<Editor>,
-    pieces: Query<(&Name, &GlobalTransform), Or<(With<SetPiece>, With<HostAvatar>)>>,
+    pieces: Query<(&Name, &GlobalTransform), Selectable>,
     mut gizmos: Gizmos,
 ) {
     let Some(selected) = &editor.selected else {
