@@ -164,16 +164,24 @@ fn the_show_and_scene_files_reload_while_streaming() {
     // The scene renames the camera the rundown names: refused.
     std::fs::write(&scene, scene_text.replace("\"front\"", "\"side\"")).unwrap();
     wait_for("the scene stays as it was", 10, &log);
-    // A good edit, with a product the API did not know, and a bitrate read at start only.
+    // A good edit, with a product the API did not know, and a bitrate and a language read
+    // at start only.
     let lamp = "[[products]]\nid = \"lamp\"\nname = { en = \"lamp\" }\nprice = 59\n\n[[segments]]";
     let edited = original
         .replace("Ask me anything.", "Edited: ask me anything.")
         .replacen("[[segments]]", lamp, 1)
-        .replace("bitrate_kbps = 800", "bitrate_kbps = 900");
+        .replace("bitrate_kbps = 800", "bitrate_kbps = 900")
+        .replace("language = \"en\"", "language = \"zh\"");
     std::fs::write(&show, with_audit(&edited)).unwrap();
     wait_for("Edited: ask me anything.", 30, &said);
     let (code, body) = product("lamp");
     assert_eq!(code, 202, "{body}");
+    // The console's menus name the products in the language the show runs in.
+    let catalog = get_json(&stream.api, "/catalog").to_string();
+    assert!(
+        catalog.contains("kettle") && !catalog.contains("电水壶"),
+        "{catalog}"
+    );
     // The camera turned right, past the yellow card: the picture is all backdrop.
     let turned = scene_text.replace(
         "position: (0.0, 0.0, 5.0), look_at: (0.0, 0.0, 0.0)",
@@ -192,7 +200,10 @@ fn the_show_and_scene_files_reload_while_streaming() {
     let line = broken.lines().position(|l| l.contains("{prce}")).unwrap() + 1;
     assert!(log.contains(&format!("shop.toml:{line}:")), "{log}");
     assert!(log.contains("the scene has no camera `front`"), "{log}");
-    assert!(log.contains("[video] changed: read at start only"), "{log}");
+    assert!(
+        log.contains("`language`, [video] changed: read at start only"),
+        "{log}"
+    );
     assert!(!said().contains("{prce}"));
 
     let yellow = |p: [u8; 3]| p[0] > 180 && p[1] > 150 && p[2] < 90;

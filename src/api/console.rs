@@ -258,7 +258,7 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
         .known
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .refresh_plan(&show.plan, &show.language);
+        .refresh_plan(&show.plan);
     queue(
         &shared,
         ApiCommand::Reload(Box::new(show.plan)),

@@ -111,11 +111,15 @@ pub struct Known {
     /// Counts the catalogs taken (at start, then each reload), so the console knows to
     /// fetch its menus again.
     pub revision: u64,
+    /// The language the show runs in (set at start; an edit of it waits for a restart),
+    /// which the products' names are given in.
+    pub language: String,
 }
 
 impl Known {
     /// The names that come from the show file's plan: products, flash sale, FAQ.
-    pub fn refresh_plan(&mut self, plan: &crate::config::plan::ShowPlan, language: &str) {
+    pub fn refresh_plan(&mut self, plan: &crate::config::plan::ShowPlan) {
+        let language = self.language.as_str();
         self.revision += 1;
         self.products = plan.products.iter().map(|p| p.id.clone()).collect();
         self.product_names = plan

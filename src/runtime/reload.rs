@@ -116,8 +116,7 @@ impl ShowWatch {
             note = format!("{note}; {waiting}");
         }
         self.told.note(path, &note);
-        self.told
-            .known(|k| k.refresh_plan(&show.plan, &show.language));
+        self.told.known(|k| k.refresh_plan(&show.plan));
         rundown.director.reload(show.plan);
     }
 }

@@ -277,11 +277,12 @@ fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> 
     let mut known = Known {
         clips: clip_names(scene),
         cameras: camera_names(scene),
+        language: show.language.clone(),
         takeover_ready,
         has_model: show.llm.url.is_some(),
         ..Default::default()
     };
-    known.refresh_plan(&show.plan, &show.language);
+    known.refresh_plan(&show.plan);
     known
 }
 
