@@ -176,6 +176,13 @@ fn the_show_and_scene_files_reload_while_streaming() {
     wait_for("Edited: ask me anything.", 30, &said);
     let (code, body) = product("lamp");
     assert_eq!(code, 202, "{body}");
+    // The console's reload of the same file is taken, naming what waits for a restart.
+    let (code, body) = http(&stream.api, "POST", "/reload", Some(TOKEN), "");
+    assert_eq!(code, 202, "{body}");
+    assert!(
+        body.contains(r#""restart_needed":["`language`","[video]"]"#),
+        "{body}"
+    );
     // The console's menus name the products in the language the show runs in.
     let catalog = get_json(&stream.api, "/catalog").to_string();
     assert!(

@@ -226,7 +226,8 @@ pub async fn preview(State(shared): State<ApiShared>) -> Response {
 
 /// `POST /reload`: reads the show file now; a valid rundown starts at the next segment,
 /// an invalid one (or one whose shots name a camera the scene lacks) is refused with the
-/// file's own error (where and what).
+/// file's own error (where and what). The answer names what else the edit changed that
+/// waits for a restart (`restart_needed`).
 pub async fn reload(State(shared): State<ApiShared>) -> Response {
     let Some(path) = shared.show_file.clone() else {
         return error(
@@ -239,12 +240,16 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
         .cameras
         .clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        crate::config::ShowConfig::load_against(&path, &cameras)
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let show = crate::config::ShowConfig::parse_against(&path, &text, &cameras)
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((show, text))
     })
     .await;
-    let show = match loaded {
-        Ok(Ok(show)) => show,
-        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    let (show, text) = match loaded {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     if show.plan.segments.is_empty() {
@@ -259,10 +264,15 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .refresh_plan(&show.plan);
+    let waiting = crate::config::needs_restart(&shared.show_text, &text);
     queue(
         &shared,
         ApiCommand::Reload(Box::new(show.plan)),
-        json!({ "reloaded": segments, "starts": "at the next segment" }),
+        json!({
+            "reloaded": segments,
+            "starts": "at the next segment",
+            "restart_needed": waiting,
+        }),
     )
 }
 

@@ -233,6 +233,9 @@ pub struct ApiShared {
     pub preview: Option<Arc<crate::encode::preview::PreviewTap>>,
     /// The show file, for `POST /reload`.
     pub show_file: Option<std::path::PathBuf>,
+    /// The show file's text the show started from, so a reload can say what in an edit
+    /// waits for a restart.
+    pub show_text: Arc<str>,
     /// Whether reads other than the page, `/health` and `/metrics` need the token too.
     pub guard_reads: bool,
     /// The secret webhooks sign event batches with (`[events] secret_env`).

@@ -540,19 +540,9 @@ impl ShowConfig {
         Self::parse(path, &text)
     }
 
-    /// [`load`](Self::load), with the rundown's shots checked against the scene's
+    /// [`parse`](Self::parse), with the rundown's shots checked against the scene's
     /// `cameras`, which only the running show knows: an edit read while streaming is
     /// refused for what start refuses, naming its line.
-    pub fn load_against(path: &Path, cameras: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse_against(path, &text, cameras)
-    }
-
-    /// [`parse`](Self::parse), with the shots checked against `cameras` as in
-    /// [`load_against`](Self::load_against).
     pub fn parse_against(path: &Path, text: &str, cameras: &[String]) -> Result<Self, ConfigError> {
         let show = Self::parse(path, text)?;
         (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, text, p))?;

@@ -117,6 +117,9 @@ impl Services {
                     history: History::default(),
                     preview: preview.clone(),
                     show_file: Some(show.source.clone()).filter(|p| p.is_file()),
+                    show_text: std::fs::read_to_string(&show.source)
+                        .unwrap_or_default()
+                        .into(),
                     guard_reads: show.api.reads_need_token(listen),
                     webhook_secret: webhook_secret(show),
                     sources: Default::default(),
