@@ -7,36 +7,46 @@
 /// models' documents between two frames; their meshes and textures are the loader's), and
 /// a file shorter than its header says is refused as cut short.
 pub fn document(file: &std::path::Path) -> Result<serde_json::Value, String> {
-    let json = json_chunk(file).map_err(|e| format!("cannot read: {e}"))??;
+    let json = json_chunk(file)?;
     serde_json::from_slice(&json).map_err(|e| format!("bad glTF JSON: {e}"))
 }
 
 /// The JSON of a glTF file: the whole of a `.gltf`, the JSON chunk of a GLB (read alone).
-fn json_chunk(file: &std::path::Path) -> std::io::Result<Result<Vec<u8>, String>> {
+fn json_chunk(file: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let mut f = std::fs::File::open(file)?;
+    let io = |e: std::io::Error| format!("cannot read: {e}");
+    let mut f = std::fs::File::open(file).map_err(io)?;
     let mut header = Vec::with_capacity(20);
-    f.by_ref().take(20).read_to_end(&mut header)?;
+    (f.by_ref().take(20).read_to_end(&mut header)).map_err(io)?;
     if !header.starts_with(b"glTF") {
-        f.read_to_end(&mut header)?;
-        return Ok(Ok(header));
+        f.read_to_end(&mut header).map_err(io)?;
+        return Ok(header);
     }
     if header.len() < 20 {
-        return Ok(Err("truncated GLB".into()));
+        return Err("truncated GLB".into());
     }
-    let u32_at = |at: usize| {
-        u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]) as u64
-    };
-    let (total, json_len) = (u32_at(8), u32_at(12));
-    if &header[16..20] != b"JSON" {
-        return Ok(Err("GLB without a JSON chunk".into()));
-    }
-    if f.metadata()?.len() < total || total < 20 + json_len {
-        return Ok(Err("truncated GLB".into()));
+    let (total, json_len) = (u32_le(&header, 8)? as u64, json_length(&header)? as u64);
+    if f.metadata().map_err(io)?.len() < total || total < 20 + json_len {
+        return Err("truncated GLB".into());
     }
     let mut json = Vec::new();
-    f.take(json_len).read_to_end(&mut json)?;
-    Ok(Ok(json))
+    f.take(json_len).read_to_end(&mut json).map_err(io)?;
+    Ok(json)
+}
+
+/// The length of a GLB's JSON chunk, from its first 20 bytes (the header and the chunk's).
+fn json_length(head: &[u8]) -> Result<usize, String> {
+    let json_len = u32_le(head, 12)?;
+    if head.get(16..20) != Some(b"JSON".as_slice()) {
+        return Err("GLB without a JSON chunk".into());
+    }
+    Ok(json_len)
+}
+
+/// The little-endian `u32` at `at` in a GLB.
+fn u32_le(bytes: &[u8], at: usize) -> Result<usize, String> {
+    let b = bytes.get(at..at + 4).ok_or("truncated GLB")?;
+    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
 }
 
 /// The JSON and the binary chunk of a GLB, or the whole of a `.gltf`.
@@ -44,20 +54,13 @@ pub fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
     if !bytes.starts_with(b"glTF") {
         return Ok((bytes, None));
     }
-    let u32_at = |at: usize| -> Result<usize, String> {
-        let b = bytes.get(at..at + 4).ok_or("truncated GLB")?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let json_len = u32_at(12)?;
-    if bytes.get(16..20) != Some(b"JSON".as_slice()) {
-        return Err("GLB without a JSON chunk".into());
-    }
+    let json_len = json_length(bytes)?;
     let json = bytes
         .get(20..20 + json_len)
         .ok_or("truncated GLB JSON chunk")?;
     let at = 20 + json_len;
     let bin = if bytes.len() >= at + 8 {
-        let len = u32_at(at)?;
+        let len = u32_le(bytes, at)?;
         Some(
             bytes
                 .get(at + 8..at + 8 + len)

@@ -239,17 +239,14 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
         .unwrap_or_else(|e| e.into_inner())
         .cameras
         .clone();
+    let running = shared.show_text.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let show = crate::config::ShowConfig::parse_against(&path, &text, &cameras)
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((show, text))
+        crate::config::ShowConfig::load_edit(&path, &cameras, &running)
     })
     .await;
-    let (show, text) = match loaded {
+    let (show, waiting) = match loaded {
         Ok(Ok(loaded)) => loaded,
-        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
+        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     if show.plan.segments.is_empty() {
@@ -264,7 +261,6 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .refresh_plan(&show.plan);
-    let waiting = crate::config::needs_restart(&shared.show_text, &text);
     queue(
         &shared,
         ApiCommand::Reload(Box::new(show.plan)),

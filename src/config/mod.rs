@@ -533,20 +533,23 @@ struct OutputEntry {
 impl ShowConfig {
     /// Reads, parses and validates a show file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &read(path)?)
     }
 
-    /// [`parse`](Self::parse), with the rundown's shots checked against the scene's
-    /// `cameras`, which only the running show knows: an edit read while streaming is
-    /// refused for what start refuses, naming its line.
-    pub fn parse_against(path: &Path, text: &str, cameras: &[String]) -> Result<Self, ConfigError> {
-        let show = Self::parse(path, text)?;
-        (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, text, p))?;
-        Ok(show)
+    /// The show file read again while the show runs: checked as at start, and its shots
+    /// against the scene's `cameras`, which only the running show knows, so an edit is
+    /// refused for what start refuses, naming its line. With it, what else the edit
+    /// changed against `running` (the text the show started from) that waits for a
+    /// restart ([`needs_restart`]).
+    pub fn load_edit(
+        path: &Path,
+        cameras: &[String],
+        running: &str,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let text = read(path)?;
+        let show = Self::parse(path, &text)?;
+        (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, &text, p))?;
+        Ok((show, needs_restart(running, &text)))
     }
 
     /// Parses show-file text; `path` is used for messages and to resolve relative paths.
@@ -987,6 +990,14 @@ impl ShowConfig {
             .unwrap_or_else(|| "show".into());
         format!("out/{stem}.flv")
     }
+}
+
+/// A show file's text.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The show file's top-level keys a running show takes from an edit (the catalog, the

@@ -461,10 +461,10 @@ fn drag_selection(
     *dragged.get_or_insert(Vec3::ZERO) += step;
 }
 
-/// A click on a set piece (or any part of a prop) selects it.
 /// What a click, a drag and the gizmo find: the set's pieces and the presenter.
 type Selectable = Or<(With<SetPiece>, With<HostAvatar>)>;
 
+/// A click on a set piece (or any part of a prop, or of the presenter) selects it.
 fn select_on_click(
     click: On<Pointer<Click>>,
     parents: Query<&ChildOf>,

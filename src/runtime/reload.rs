@@ -57,15 +57,14 @@ pub fn camera_names(scene: &LoadedScene) -> Vec<String> {
 pub struct ShowWatch {
     file: FileWatch,
     /// The text the show started from.
-    running: String,
+    running: Arc<str>,
     told: Told,
 }
 
 impl ShowWatch {
-    /// `None` (with a warning) where the file cannot be watched or read.
-    pub fn new(path: &Path, told: Told) -> Option<Self> {
+    /// `None` (with a warning) where the file cannot be watched.
+    pub fn new(path: &Path, running: Arc<str>, told: Told) -> Option<Self> {
         let file = FileWatch::or_warn(path.to_path_buf(), "show edits need a restart")?;
-        let running = std::fs::read_to_string(path).ok()?;
         Some(Self {
             file,
             running,
@@ -79,28 +78,20 @@ impl ShowWatch {
         }
         let path = self.file.path.clone();
         let goes_on = "the show goes on as it was";
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) => {
-                return self
-                    .told
-                    .refused(&path, &format!("{}: {e}", path.display()), goes_on);
-            }
-        };
         let cameras = camera_names(&app.world().resource::<ShowroomSettings>().scene);
-        let show = match ShowConfig::parse_against(&path, &text, &cameras) {
-            Ok(show) => show,
+        let (show, waiting) = match ShowConfig::load_edit(&path, &cameras, &self.running) {
+            Ok(loaded) => loaded,
             Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
         };
         if show.plan.segments.is_empty() && rundown.director.is_active() {
             let why = format!("{}: the edited rundown has no segments", path.display());
             return self.told.refused(&path, &why, goes_on);
         }
-        self.take(&path, &text, show, rundown);
+        self.take(&path, show, &waiting, rundown);
     }
 
     /// A valid edit: on air from the next segment; what waits for a restart is said.
-    fn take(&self, path: &Path, text: &str, show: ShowConfig, rundown: &mut Rundown) {
+    fn take(&self, path: &Path, show: ShowConfig, waiting: &[String], rundown: &mut Rundown) {
         info!(
             "{}: changed; the new rundown starts at the next segment",
             path.display()
@@ -109,7 +100,6 @@ impl ShowWatch {
             "reloaded ({} segments): on air from the next segment",
             show.plan.segments.len()
         );
-        let waiting = crate::config::needs_restart(&self.running, text);
         if !waiting.is_empty() {
             let waiting = format!("{} changed: read at start only", waiting.join(", "));
             warn!("{}: {waiting}, so on air after a restart", path.display());

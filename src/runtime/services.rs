@@ -96,6 +96,10 @@ impl Services {
         let feed = listen.map(|_| Feed::default());
         // A picture a second: enough for an operator, nothing for the encoder.
         let preview = listen.map(|_| Arc::new(PreviewTap::new(Duration::from_secs(1))));
+        // The show file as it started: what later edits are compared with.
+        let running: Arc<str> = std::fs::read_to_string(&show.source)
+            .unwrap_or_default()
+            .into();
         let known = listen.map(|_| {
             let takeover_ready = vmc.is_some() || live_audio.is_some();
             Arc::new(Mutex::new(known_names(show, scene, takeover_ready)))
@@ -117,9 +121,7 @@ impl Services {
                     history: History::default(),
                     preview: preview.clone(),
                     show_file: Some(show.source.clone()).filter(|p| p.is_file()),
-                    show_text: std::fs::read_to_string(&show.source)
-                        .unwrap_or_default()
-                        .into(),
+                    show_text: running.clone(),
                     guard_reads: show.api.reads_need_token(listen),
                     webhook_secret: webhook_secret(show),
                     sources: Default::default(),
@@ -143,7 +145,7 @@ impl Services {
             live_audio,
             // A rundown played once (a short video) is not the show file on disk.
             show_watch: (options.once.is_none())
-                .then(|| ShowWatch::new(&show.source, told.clone()))
+                .then(|| ShowWatch::new(&show.source, running, told.clone()))
                 .flatten(),
             scene_watch: SceneWatch::new(show.scene.clone(), scene, told),
             takeover: None,
