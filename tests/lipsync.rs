@@ -270,3 +270,35 @@ fn emotion_cues_make_faces() {
             .expect("happy to the end");
     assert!(happy[off..].iter().any(|h| *h < 0.05), "{happy:?}");
 }
+
+/// A prop with mouth shapes (a second face in the set) stays still while the host speaks:
+/// only her own face is driven.
+#[test]
+fn only_the_hosts_face_speaks() {
+    let dir = Scratch::new("prop-face");
+    let scene = std::fs::read_to_string(fixture("mouth_scene.ron"))
+        .unwrap()
+        .replace(
+            "presenter: (name: \"face\", asset: \"mouth.gltf\"),",
+            &format!(
+                "props: [(name: \"face\", asset: {:?})],\n    presenter: (name: \"host\", \
+                 asset: {:?}, transform: (translation: (1.0, 0.0, 0.0), scale: (0.3, 0.3, 0.3))),",
+                fixture("mouth.gltf"),
+                repo().join("assets/avatars/RobotExpressive.glb")
+            ),
+        );
+    assert!(scene.contains("props: [(name: \"face\""), "{scene}");
+    std::fs::write(dir.path("scene.ron"), scene).unwrap();
+    let show = std::fs::read_to_string(fixture("mouth.toml"))
+        .unwrap()
+        .replace("mouth_scene.ron", dir.path("scene.ron").to_str().unwrap());
+    std::fs::write(dir.path("show.toml"), show).unwrap();
+    let (_, frames) = render_with_telemetry(&dir.path("show.toml"), 4, &dir, "line");
+    let field = |f: &serde_json::Value, k: &str| f[k].as_f64().unwrap();
+    assert!(frames.iter().any(|f| field(f, "mouth") > 0.05), "she spoke");
+    let shapes: Vec<f64> = frames.iter().map(|f| field(f, "shapes")).collect();
+    assert!(
+        shapes.iter().all(|s| *s == 0.0),
+        "the prop's face moved: {shapes:?}"
+    );
+}

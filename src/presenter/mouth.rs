@@ -65,16 +65,22 @@ pub(crate) fn channel_weight(channel: Channel, viseme: Viseme) -> f32 {
     }
 }
 
-/// Finds the face targets of morph-weights entities as their meshes load: from the VRM
-/// extension's bindings when the avatar has them, else by morph-target name.
+/// Finds the face targets of her morph-weights entities as their meshes load: from the
+/// VRM extension's bindings when the avatar has them, else by morph-target name. A
+/// prop's shapes are the prop's (a second face in the set does not speak with hers).
 pub(crate) fn find_mouth_morphs(
     mut commands: Commands,
     candidates: Query<(Entity, &MorphWeights, Option<&Name>), Without<MouthMorphs>>,
+    hers: Query<(), With<super::HostAvatar>>,
+    parents: Query<&ChildOf>,
     meshes: Res<Assets<Mesh>>,
     binds: Res<VrmBinds>,
     mut rig: ResMut<FaceRig>,
 ) {
     for (entity, weights, node) in &candidates {
+        if !parents.iter_ancestors(entity).any(|a| hers.contains(a)) {
+            continue;
+        }
         let Some(names) = weights
             .first_mesh()
             .and_then(|h| meshes.get(h))
