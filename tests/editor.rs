@@ -410,7 +410,7 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
     );
     assert!(
         log.contains("panel.gltf: bad glTF JSON")
-            && log.contains("the prop stays as it was until it is saved whole")
+            && log.contains("the model stays as it was until it is saved whole")
             && !log.contains("Failed to load asset"),
         "{log}"
     );
@@ -489,4 +489,35 @@ fn the_editor_moves_the_presenter() {
         .and_then(|x| x.trim().parse().ok())
         .unwrap_or_else(|| panic!("her place in {saved}"));
     assert!(x < 0.2, "saved at x = {x}: {saved}");
+}
+
+/// Her avatar's file saved again while the editor is open puts her on stage from it: the
+/// robot, then the smaller VRM human in her place.
+#[test]
+fn the_editor_shows_her_avatar_saved_again() {
+    let dir = Scratch::new("editor-host-saved-again");
+    let robot = repo().join("assets/avatars/RobotExpressive.glb");
+    std::fs::copy(&robot, dir.path("her.glb")).unwrap();
+    let scene = host_alone_in(&dir).replace(robot.to_str().unwrap(), "her.glb");
+    std::fs::write(dir.path("alone.ron"), scene).unwrap();
+    let (before, after) = (dir.path("before.ppm"), dir.path("after.ppm"));
+    let edit =
+        screenshots_in_the_editor(&dir, "alone.ron", &[before.clone(), after.clone()], |_| {
+            std::fs::copy(fixture("human.vrm"), dir.path("her.glb")).unwrap();
+        });
+    let log = String::from_utf8_lossy(&edit.stderr);
+    assert!(edit.status.success(), "{log}");
+    assert!(log.contains("on stage again from her files"), "{log}");
+    // Above the inspector panel (bottom left): her lit pixels.
+    let lit = |file: &std::path::Path| {
+        let (w, _, rgb) = read_ppm(file);
+        let rows = &rgb[..(w * 240 * 3) as usize];
+        let bright = |p: &[u8]| p.iter().map(|&c| c as u32).sum::<u32>() > 60;
+        rows.chunks_exact(3).filter(|p| bright(p)).count()
+    };
+    let (robot, human) = (lit(&before), lit(&after));
+    assert!(
+        human > 200 && (human as f64) < 0.75 * robot as f64,
+        "the robot ({robot} lit pixels) became the human ({human})"
+    );
 }

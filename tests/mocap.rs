@@ -310,3 +310,96 @@ fn a_scene_edit_moves_the_host_on_air() {
         "her centre from x = {before:.0} to {after:.0}"
     );
 }
+
+/// Her avatar's file saved again while the show streams puts her on stage from it: a save
+/// cut short is named and leaves her as she was, the whole file of another avatar (the
+/// VRM human, her clip retargeted onto its skeleton) shows, and she is in every frame of
+/// the recording meanwhile. A prop saved again as a model whose meshes are skinned
+/// differently is shown too (loaded into the asset on screen, its old entities were drawn
+/// with the new meshes for a frame, which the renderer refused: the show stopped).
+#[test]
+fn her_avatar_saved_again_shows_on_air() {
+    let dir = Scratch::new("host-redressed");
+    let robot = repo().join("assets/avatars/RobotExpressive.glb");
+    std::fs::copy(&robot, dir.path("her.glb")).unwrap();
+    std::fs::copy(&robot, dir.path("prop.glb")).unwrap();
+    let scene = host_alone_in(&dir)
+        .replace(robot.to_str().unwrap(), "her.glb")
+        .replace(
+            "    presenter: (",
+            "    props: [(name: \"robot\", asset: \"prop.glb\", transform: (translation: \
+             (-0.6, 0.0, -0.5), scale: (0.1, 0.1, 0.1)))],\n    presenter: (",
+        );
+    assert!(
+        scene.contains("asset: \"her.glb\"") && scene.contains("props: ["),
+        "{scene}"
+    );
+    std::fs::write(dir.path("alone.ron"), &scene).unwrap();
+    let video = dir.path("stream.mkv");
+    let log = dir.path("stream.log");
+    let mut stream = StreamBuilder::new(&dir.path("alone.toml"))
+        .args(["--seconds", "60", "--output", video.to_str().unwrap()])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .start();
+    let logged = |what: &str| {
+        wait_until(what, std::time::Duration::from_secs(30), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(what) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+    };
+    logged("scene ready");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let human = std::fs::read(fixture("human.vrm")).unwrap();
+    std::fs::write(dir.path("her.glb"), &human[..human.len() / 2]).unwrap();
+    logged("the presenter stays as she was");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::fs::write(dir.path("her.glb"), &human).unwrap();
+    std::fs::write(dir.path("prop.glb"), &human).unwrap();
+    logged("on stage again from her files");
+    logged("prop.glb: changed; the set is rebuilt");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
+    let status = stream.child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        status.success() && !text.contains("rendering error"),
+        "{text}"
+    );
+    assert!(text.contains("truncated GLB"), "{text}");
+    let lit = lit_pixels_per_frame(&video);
+    let (first, last) = (lit[5], lit[lit.len() - 3]);
+    eprintln!("lit pixels per frame: {lit:?}");
+    assert!(
+        lit.iter().all(|&n| n > 200),
+        "she is in every frame: {lit:?}"
+    );
+    assert!(
+        (first as f64 - last as f64).abs() > 0.25 * first as f64,
+        "the robot ({first} lit pixels) became the human ({last})"
+    );
+}
+
+/// How many pixels of each frame of `video` are lit brighter than near-black.
+fn lit_pixels_per_frame(video: &std::path::Path) -> Vec<usize> {
+    let (w, h, _) = rgb_frame(video, 0);
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-vf", "format=rgb24", "-f", "rawvideo", "-"])
+        .output()
+        .expect("running ffmpeg");
+    assert!(out.status.success());
+    let frame = (w * h * 3) as usize;
+    out.stdout
+        .chunks_exact(frame)
+        .map(|f| {
+            let lit = |p: &[u8]| p.iter().map(|&c| c as u32).sum::<u32>() > 60;
+            f.chunks_exact(3).filter(|p| lit(p)).count()
+        })
+        .collect()
+}

@@ -11,11 +11,11 @@
 //! Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves. The same edits can be scripted.
 
 use crate::config::ShowConfig;
-use crate::presenter::HostAvatar;
+use crate::presenter::{HostAvatar, PreparedMotion, Redress};
 use crate::runtime::RunError;
 use crate::runtime::window::{AppCommands, WindowInput, window_app};
 use crate::scene::{
-    LightSpec, LoadedScene, PropFilesWatch, PropSpec, Rgb, SceneDescription, SetPiece,
+    LightSpec, LoadedScene, ModelFilesWatch, PropSpec, Rgb, SceneDescription, SetPiece,
     ShowroomSettings, TransformSpec,
 };
 use bevy::picking::mesh_picking::MeshPickingPlugin;
@@ -54,6 +54,7 @@ pub fn run(options: EditOptions) -> Result<(), RunError> {
                 draw_selection,
                 update_inspector,
                 reload_saved_props,
+                redress_her_when_saved,
             )
                 .chain(),
         )
@@ -315,18 +316,47 @@ fn edit_from_script(
 }
 
 /// A prop whose file is saved again (from a modelling tool) while the editor is open is
-/// shown as saved, as a running show does ([`PropFilesWatch`]).
+/// shown as saved, as a running show does ([`ModelFilesWatch`]).
 fn reload_saved_props(
-    mut props: Local<PropFilesWatch>,
+    mut props: Local<ModelFilesWatch>,
     editor: Res<Editor>,
     mut settings: ResMut<ShowroomSettings>,
 ) {
     if editor.is_changed() {
-        props.follow(&editor.doc);
+        props.follow(editor.doc.prop_files());
     }
     if let Some(file) = props.changed_file() {
         info!("edit: {}: changed; the set is rebuilt", file.display());
         settings.set_changed();
+    }
+}
+
+/// The presenter's avatar or clip saved again while the editor is open puts her on stage
+/// again from it, as a running show does; a save that cannot be shown is named and she
+/// stays as she was.
+fn redress_her_when_saved(
+    mut commands: Commands,
+    mut her: Local<ModelFilesWatch>,
+    editor: Res<Editor>,
+) {
+    if editor.is_changed() {
+        her.follow(editor.doc.presenter_files());
+    }
+    let Some(file) = her.changed_file() else {
+        return;
+    };
+    match PreparedMotion::prepare_again(&editor.doc) {
+        Ok(motion) => {
+            info!(
+                "edit: {}: changed; the presenter is put on stage again",
+                file.display()
+            );
+            commands.insert_resource(Redress(motion));
+        }
+        Err(e) => warn!(
+            "edit: {}: {e}; the presenter stays as she was",
+            file.display()
+        ),
     }
 }
 

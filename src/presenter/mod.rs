@@ -143,7 +143,10 @@ impl Plugin for PresenterPlugin {
             .add_systems(
                 Update,
                 (
-                    spawn_presenter.run_if(resource_exists::<AvatarFile>),
+                    dress_her_again.run_if(resource_exists::<Redress>),
+                    (wait_for_her_file, spawn_presenter)
+                        .chain()
+                        .distributive_run_if(resource_exists::<AvatarFile>),
                     place_her_as_the_scene_says.run_if(resource_changed::<ShowroomSettings>),
                     mouth::find_mouth_morphs,
                     follow_the_voice,
@@ -172,9 +175,22 @@ impl Plugin for PresenterPlugin {
     }
 }
 
-/// The avatar's file while it loads: [`spawn_presenter`] puts her on stage once it has.
+/// Her avatar's file while it loads: [`spawn_presenter`] puts her on stage once it is in
+/// with its dependencies. At start her motion is in place; when she is dressed again
+/// ([`Redress`]) it comes with the file, and she is taken off only when the file is in,
+/// so she is never missing from the picture while it loads.
 #[derive(Resource)]
-struct AvatarFile(Handle<Gltf>);
+struct AvatarFile {
+    gltf: Handle<Gltf>,
+    motion: Option<PreparedMotion>,
+    ready: bool,
+}
+
+/// Puts the presenter on stage again from her files, with her motion prepared (and her
+/// file checked) by whoever saw them change: her avatar re-exported, a clip re-recorded,
+/// or a scene edit that changed her avatar, its clips or bones (runtime's scene watch).
+#[derive(Resource)]
+pub struct Redress(pub PreparedMotion);
 
 fn load_presenter(
     mut commands: Commands,
@@ -183,35 +199,115 @@ fn load_presenter(
     mut files: ResMut<GltfFiles>,
     mut asset: ResMut<PresenterAsset>,
 ) {
-    let Some(spec) = &settings.scene.description.presenter else {
-        return;
-    };
+    if let Some(gltf) = ask_for_her_file(&settings, &server, &mut files, &mut asset) {
+        commands.insert_resource(AvatarFile {
+            gltf,
+            motion: None,
+            ready: false,
+        });
+    }
+}
+
+/// Her avatar's file at its newest version: a new one if it was saved since it last
+/// loaded ([`GltfFiles::load_held`]).
+fn ask_for_her_file(
+    settings: &ShowroomSettings,
+    server: &AssetServer,
+    files: &mut GltfFiles,
+    asset: &mut PresenterAsset,
+) -> Option<Handle<Gltf>> {
+    let spec = settings.scene.description.presenter.as_ref()?;
     let file = settings.scene.asset_path(&spec.asset);
-    let gltf = files.load(&server, &bevy_asset_path(&loadable(&file)));
+    let gltf = files.load_held(server, &bevy_asset_path(&loadable(&file)));
     asset.0 = Some((
         format!("presenter `{}` ({})", spec.name, file.display()),
         gltf.clone().untyped(),
     ));
-    commands.insert_resource(AvatarFile(gltf));
+    Some(gltf)
 }
 
+/// Takes up a [`Redress`]: her file asked for again, to be put on stage with the new
+/// motion once it is in. A scene without her takes her off at once.
+fn dress_her_again(
+    mut commands: Commands,
+    mut redress: ResMut<Redress>,
+    settings: Res<ShowroomSettings>,
+    server: Res<AssetServer>,
+    mut files: ResMut<GltfFiles>,
+    mut asset: ResMut<PresenterAsset>,
+    her: Query<Entity, With<HostAvatar>>,
+) {
+    let motion = std::mem::take(&mut redress.0);
+    commands.remove_resource::<Redress>();
+    match ask_for_her_file(&settings, &server, &mut files, &mut asset) {
+        Some(gltf) => commands.insert_resource(AvatarFile {
+            gltf,
+            motion: Some(motion),
+            ready: false,
+        }),
+        None => {
+            asset.0 = None;
+            take_her_off(&mut commands, &her);
+            commands.insert_resource(motion);
+        }
+    }
+}
+
+/// Whether her file is in with its dependencies; one that could not be loaded leaves her
+/// on stage as she was (at start, start-up stops with its error).
+fn wait_for_her_file(
+    mut commands: Commands,
+    mut file: ResMut<AvatarFile>,
+    server: Res<AssetServer>,
+) {
+    file.ready = server.is_loaded_with_dependencies(&file.gltf);
+    if file.motion.is_some()
+        && let Some(error) = crate::scene::load_error(&server, &file.gltf)
+    {
+        warn!("presenter: her avatar's file did not load ({error}); she stays as she was");
+        commands.remove_resource::<AvatarFile>();
+    }
+}
+
+/// Takes her off stage, with what was found on her when she came on (her bones, face and
+/// springs), so that the next avatar starts from nothing of hers.
+fn take_her_off(commands: &mut Commands, her: &Query<Entity, With<HostAvatar>>) {
+    for avatar in her {
+        commands.entity(avatar).despawn();
+    }
+    commands.remove_resource::<HumanoidBones>();
+    commands.remove_resource::<gaze::GazeRig>();
+    commands.insert_resource(FaceRig::default());
+    commands.insert_resource(VrmBinds::default());
+    commands.insert_resource(VrmOverrides::default());
+    commands.insert_resource(springs::SpringBones::default());
+    commands.insert_resource(Performance::default());
+}
+
+#[allow(clippy::too_many_arguments)]
 fn spawn_presenter(
     mut commands: Commands,
     settings: Res<ShowroomSettings>,
-    avatar_file: Res<AvatarFile>,
+    mut avatar_file: ResMut<AvatarFile>,
     gltfs: Res<Assets<Gltf>>,
     mut graphs: ResMut<Assets<AnimationGraph>>,
     mut animation_clips: ResMut<Assets<AnimationClip>>,
-    motion: Res<PreparedMotion>,
+    prepared: Res<PreparedMotion>,
     mut missing: ResMut<MissingScenes>,
+    her: Query<Entity, With<HostAvatar>>,
 ) {
-    let Some(gltf) = gltfs.get(&avatar_file.0) else {
+    let Some(gltf) = gltfs.get(&avatar_file.gltf).filter(|_| avatar_file.ready) else {
         return;
     };
     commands.remove_resource::<AvatarFile>();
     let Some(spec) = settings.scene.description.presenter.clone() else {
         return;
     };
+    let redressed = avatar_file.motion.take();
+    if redressed.is_some() {
+        take_her_off(&mut commands, &her);
+    }
+    let motion = redressed.as_ref().unwrap_or(&prepared);
     let Some(scene) = gltf.scenes.get(spec.scene).cloned() else {
         let name = format!("presenter {}", spec.name);
         missing
@@ -260,12 +356,12 @@ fn spawn_presenter(
         node
     });
     if let Some(node) = idle {
-        rest_the_idle_arms(&mut graph, node, &mut animation_clips, &motion, &spec.name);
+        rest_the_idle_arms(&mut graph, node, &mut animation_clips, motion, &spec.name);
     }
     // No idle (none named, or the named one missing): the relaxed standing pose, played
     // like an idle clip, rather than the T-pose avatars are exported in.
     let idle = idle.or_else(|| {
-        let standing = relaxed_clip(&motion)?;
+        let standing = relaxed_clip(motion)?;
         info!(
             "presenter `{}`: no idle clip; she stands relaxed (arms down)",
             spec.name
@@ -294,6 +390,10 @@ fn spawn_presenter(
         .id();
     if let Some(doc) = &doc {
         commands.insert_resource(springs::SpringBones::of(doc, avatar));
+    }
+    if let Some(motion) = redressed {
+        info!("presenter `{}`: on stage again from her files", spec.name);
+        commands.insert_resource(motion);
     }
 }
 

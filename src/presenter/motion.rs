@@ -22,6 +22,10 @@ pub enum MotionError {
     Bvh(#[from] BvhError),
     #[error("presenter avatar {}: {reason}", path.display())]
     Rig { path: PathBuf, reason: String },
+    /// Her avatar's file as saved cannot be put on stage (checked before a running show
+    /// takes her off to dress her from it again).
+    #[error("presenter avatar {}: {reason}", path.display())]
+    Avatar { path: PathBuf, reason: String },
 }
 
 /// The avatar's rig and its retargeted clips, prepared before the app starts so a broken
@@ -33,6 +37,30 @@ pub struct PreparedMotion {
 }
 
 impl PreparedMotion {
+    /// Her motion prepared again for a running show, after her avatar's file, a clip's
+    /// file or the scene's word on her changed, with her file checked first as Bevy's
+    /// loader would meet it, so a file saved half-way or without her scene keeps her on
+    /// stage as she was rather than taking her off.
+    pub fn prepare_again(scene: &LoadedScene) -> Result<Self, MotionError> {
+        if let Some(spec) = &scene.description.presenter {
+            let path = scene.asset_path(&spec.asset);
+            let doc = crate::gltf_doc::document(&path);
+            let problem = match &doc {
+                Err(reason) => Some(reason.clone()),
+                Ok(doc) => crate::gltf_doc::bad_uri(doc).or_else(|| {
+                    let scenes = doc["scenes"].as_array().map_or(0, Vec::len);
+                    (spec.scene >= scenes).then(|| {
+                        format!("it has {scenes} scene(s); there is no scene {}", spec.scene)
+                    })
+                }),
+            };
+            if let Some(reason) = problem {
+                return Err(MotionError::Avatar { path, reason });
+            }
+        }
+        Self::prepare(scene)
+    }
+
     pub fn prepare(scene: &LoadedScene) -> Result<Self, MotionError> {
         let Some(spec) = &scene.description.presenter else {
             return Ok(Self::default());

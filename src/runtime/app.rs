@@ -51,6 +51,8 @@ pub fn headless_plugins() -> PluginGroupBuilder {
             ..default()
         })
         .add_after::<RenderPlugin>(crate::scene::CpuBatchingPlugin)
+        // Models saved again load as new versions through it (`scene::versions`).
+        .add_before::<AssetPlugin>(crate::scene::VersionedFilesPlugin)
         .disable::<WinitPlugin>()
         .disable::<LogPlugin>()
         // Each update renders its own frame before returning: simple to drain at shutdown,

@@ -6,7 +6,8 @@
 use super::rundown::Rundown;
 use crate::api::{Feed, FeedKind, Known};
 use crate::config::ShowConfig;
-use crate::scene::{LoadedScene, PropFilesWatch, ShowroomSettings};
+use crate::presenter::{PreparedMotion, Redress};
+use crate::scene::{LoadedScene, ModelFilesWatch, PresenterSpec, ShowroomSettings};
 use crate::watch::FileWatch;
 use bevy::prelude::*;
 use std::path::{Path, PathBuf};
@@ -78,11 +79,12 @@ impl ShowWatch {
         }
         let path = self.file.path.clone();
         let goes_on = "the show goes on as it was";
-        let cameras = camera_names(&app.world().resource::<ShowroomSettings>().scene);
-        let (show, waiting) = match ShowConfig::load_edit(&path, &cameras, &self.running) {
-            Ok(loaded) => loaded,
-            Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
-        };
+        let scene = &app.world().resource::<ShowroomSettings>().scene;
+        let (show, waiting) =
+            match ShowConfig::load_edit(&path, &camera_names(scene), &self.running) {
+                Ok(loaded) => loaded,
+                Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
+            };
         if show.plan.segments.is_empty() && rundown.director.is_active() {
             let why = format!("{}: the edited rundown has no segments", path.display());
             return self.told.refused(&path, &why, goes_on);
@@ -111,28 +113,45 @@ impl ShowWatch {
     }
 }
 
-/// Watches the scene file and its props' files: a saved edit (from `twincast edit` or by
-/// hand) rebuilds the set in the running show, and so does a prop's file saved again
-/// ([`PropFilesWatch`]); the cameras and the presenter take their places at once. A broken scene, or one without
-/// a camera the show names, is refused and changes nothing.
+/// Watches the scene file, its props' files and the presenter's: a saved edit (from
+/// `twincast edit` or by hand) rebuilds the set in the running show, and so does a prop's
+/// file saved again ([`ModelFilesWatch`]); the cameras and the presenter take their places
+/// at once. Her avatar's file or a clip's saved again, or an edit that changes her avatar,
+/// clips or bones, dresses her again ([`Redress`]). A broken scene, one without a camera the
+/// show names, or one whose presenter cannot be put on stage is refused and changes
+/// nothing.
 pub struct SceneWatch {
     scene: FileWatch,
-    props: PropFilesWatch,
+    props: ModelFilesWatch,
+    her: ModelFilesWatch,
     told: Told,
 }
 
 impl SceneWatch {
-    /// Watches `path`, and the props' files of `loaded`, the scene read from it.
+    /// Watches `path`, and the props' and the presenter's files of `loaded`, the scene
+    /// read from it.
     pub fn new(path: PathBuf, loaded: &LoadedScene, told: Told) -> Option<Self> {
         let scene = FileWatch::or_warn(path, "scene edits need a restart")?;
-        let mut props = PropFilesWatch::default();
-        props.follow(loaded);
-        Some(Self { scene, props, told })
+        let mut watch = Self {
+            scene,
+            props: ModelFilesWatch::default(),
+            her: ModelFilesWatch::default(),
+            told,
+        };
+        watch.follow(loaded);
+        Some(watch)
+    }
+
+    fn follow(&mut self, scene: &LoadedScene) {
+        self.props.follow(scene.prop_files());
+        self.her.follow(scene.presenter_files());
     }
 
     pub fn poll(&mut self, app: &mut App, rundown: Option<&Rundown>) {
         if self.scene.changed() {
             self.reload_scene(app, rundown);
+        } else if let Some(file) = self.her.changed_file() {
+            self.dress_her_again(app, &file);
         } else if let Some(file) = self.props.changed_file() {
             info!("{}: changed; the set is rebuilt", file.display());
             app.world_mut()
@@ -153,19 +172,69 @@ impl SceneWatch {
             let why = format!("{}: {problem}", path.display());
             return self.told.refused(&path, &why, goes_on);
         }
+        let running = &settings.scene.description.presenter;
+        let redress = match dressed_alike(running, &scene.description.presenter) {
+            true => None,
+            false => match PreparedMotion::prepare_again(&scene) {
+                Ok(motion) => Some(Redress(motion)),
+                Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
+            },
+        };
         info!(
             "{}: changed; the set is rebuilt, the cameras and the presenter take their \
-             places (her avatar and the twin's bindings stay until a restart)",
-            path.display()
+             places{} (the twin's bindings stay until a restart)",
+            path.display(),
+            if redress.is_some() {
+                ", her avatar put on stage again"
+            } else {
+                ""
+            }
         );
         self.told.note(
             &path,
             "reloaded: the set rebuilt, the cameras and the presenter in their places",
         );
         self.told.known(|k| k.cameras = camera_names(&scene));
-        self.props.follow(&scene);
+        self.follow(&scene);
         app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
+        if let Some(redress) = redress {
+            app.world_mut().insert_resource(redress);
+        }
     }
+
+    /// Her avatar's file (or one beside it) or a clip's file was saved again: she is put on
+    /// stage again from them, or, where they cannot be, stays as she was.
+    fn dress_her_again(&mut self, app: &mut App, file: &Path) {
+        let scene = &app.world().resource::<ShowroomSettings>().scene;
+        match PreparedMotion::prepare_again(scene) {
+            Ok(motion) => {
+                info!(
+                    "{}: changed; the presenter is put on stage again",
+                    file.display()
+                );
+                self.told
+                    .note(file, "changed: the presenter put on stage again");
+                app.world_mut().insert_resource(Redress(motion));
+            }
+            Err(e) => {
+                let why = format!("{}: {e}", file.display());
+                self.told
+                    .refused(file, &why, "the presenter stays as she was");
+            }
+        }
+    }
+}
+
+/// Whether two scenes' presenters are the same avatar with the same motion: the same but
+/// for where she stands (a move is taken without dressing her again).
+fn dressed_alike(running: &Option<PresenterSpec>, edited: &Option<PresenterSpec>) -> bool {
+    let unplaced = |spec: &Option<PresenterSpec>| {
+        spec.clone().map(|mut spec| {
+            spec.transform = Default::default();
+            spec
+        })
+    };
+    unplaced(running) == unplaced(edited)
 }
 
 /// A camera the running show names that `scene` lacks: in a shot of its rundown (the one

@@ -18,10 +18,18 @@ use std::time::SystemTime;
 /// The glTF files of the showroom, by asset path (as [`super::bevy_asset_path`] makes it),
 /// kept loaded while the set uses them, so a rebuilt set finds them as they were.
 #[derive(Resource, Default)]
-pub struct GltfFiles(HashMap<String, LoadedFile>);
+pub struct GltfFiles {
+    files: HashMap<String, LoadedFile>,
+    /// The file kept loaded whatever the set shows (the presenter's), by asset path.
+    held: Option<String>,
+}
 
 struct LoadedFile {
+    /// The version shown.
     handle: Handle<Gltf>,
+    /// The version loading since the file was saved again ([`super::versions`]): shown
+    /// once it is in with its dependencies, dropped if it fails.
+    next: Option<Handle<Gltf>>,
     /// The files it reads beside itself (buffers, images), as of its last load.
     beside: Vec<Beside>,
     /// The latest modification time of it and those files when it was last asked to load.
@@ -29,39 +37,85 @@ struct LoadedFile {
 }
 
 impl GltfFiles {
-    /// The file at `path`, loaded the first time it is asked for, and again when it or a
-    /// file beside it (a `.bin`, a texture) has changed on disk since (a prop saved again
-    /// from a modelling tool): its scenes are then respawned where they are shown, and its
-    /// images loaded again where they are shown. Until the new load is in, the old one is
-    /// shown, and it stays when the new one fails to load.
+    /// The file at `path` as shown: loaded the first time it is asked for, and as a new
+    /// version when it or a file beside it (a `.bin`, a texture) has changed on disk
+    /// since (a prop saved again from a modelling tool). The version shown stays until
+    /// the new one is in ([`Self::show_loaded_versions`]), and when it fails to load.
     pub fn load(&mut self, server: &AssetServer, path: &str) -> Handle<Gltf> {
+        self.file(server, path).handle.clone()
+    }
+
+    /// The one file kept whatever the set shows (the presenter's, in place of the one held
+    /// before), at its newest version: the one loading, if it was saved again. Whoever
+    /// shows it waits for that to be in.
+    pub fn load_held(&mut self, server: &AssetServer, path: &str) -> Handle<Gltf> {
+        self.held = Some(path.to_string());
+        let file = self.file(server, path);
+        file.next.as_ref().unwrap_or(&file.handle).clone()
+    }
+
+    fn file(&mut self, server: &AssetServer, path: &str) -> &mut LoadedFile {
         let on_disk = Path::new("/").join(path);
-        let file = self.0.entry(path.to_string()).or_insert_with(|| {
+        let file = self.files.entry(path.to_string()).or_insert_with(|| {
             let beside = files_beside(&on_disk);
             LoadedFile {
                 handle: server.load(path.to_string()),
+                next: None,
                 modified: newest_change(&on_disk, &beside).map(|(t, _)| t),
                 beside,
             }
         });
-        file.reload_if_saved(server, path, &on_disk);
-        file.handle.clone()
+        file.load_again_if_saved(server, path, &on_disk);
+        file
     }
 
-    /// Lets go of every file but those `kept` (a rebuilt set's), so files an edit dropped
-    /// do not stay loaded for the rest of a run. One still held elsewhere (the
-    /// presenter's) stays loaded, and [`Self::load`] finds it again without a new load.
+    /// Shows each new version that is in with its dependencies in place of the old one,
+    /// and drops each that failed (the old one stays). Whether a file of the set changed
+    /// (the set is then rebuilt; the held file's own is taken by who holds it).
+    pub fn show_loaded_versions(&mut self, server: &AssetServer) -> bool {
+        let mut set_changed = false;
+        for (path, file) in &mut self.files {
+            let Some(next) = &file.next else {
+                continue;
+            };
+            if server.is_loaded_with_dependencies(next) {
+                file.handle = next.clone();
+                file.next = None;
+                set_changed |= self.held.as_ref() != Some(path);
+            } else if let Some(error) = load_error(server, next) {
+                warn!("/{path}: the version saved did not load ({error}); the one shown stays");
+                file.next = None;
+            }
+        }
+        set_changed
+    }
+
+    /// Lets go of every file but those `kept` (a rebuilt set's) and the one held
+    /// ([`Self::load_held`]), so files an edit dropped do not stay loaded for the rest of
+    /// a run, and the held one is still known as last loaded when it is saved again.
     pub fn keep_only(&mut self, kept: &[AssetId<Gltf>]) {
-        self.0.retain(|_, file| kept.contains(&file.handle.id()));
+        let held = self.held.as_deref();
+        self.files
+            .retain(|path, file| kept.contains(&file.handle.id()) || Some(path.as_str()) == held);
+    }
+}
+
+/// Why `handle` failed to load, it or one of its dependencies (a texture).
+pub fn load_error(server: &AssetServer, handle: &Handle<Gltf>) -> Option<String> {
+    use bevy::asset::{LoadState, RecursiveDependencyLoadState};
+    match server.get_load_states(handle)? {
+        (LoadState::Failed(e), _, _) => Some(e.to_string()),
+        (_, _, RecursiveDependencyLoadState::Failed(e)) => Some(e.to_string()),
+        _ => None,
     }
 }
 
 impl LoadedFile {
-    /// Loads the file at asset `path` (`on_disk`) again if it or a file beside it was
-    /// written since. A save cut short is not handed to Bevy's loader, which would log it
-    /// twice with a backtrace, nor one naming a URI the loader would panic on: it is logged
-    /// once, and the model stays as it was until saved whole.
-    fn reload_if_saved(&mut self, server: &AssetServer, path: &str, on_disk: &Path) {
+    /// Starts loading a new version of the file at asset `path` (`on_disk`) if it or a
+    /// file beside it was written since. A save cut short is not handed to Bevy's loader,
+    /// which would log it twice with a backtrace, nor one naming a URI the loader would
+    /// panic on: it is logged once, and the model stays as it was until saved whole.
+    fn load_again_if_saved(&mut self, server: &AssetServer, path: &str, on_disk: &Path) {
         let Some((modified, written)) = newest_change(on_disk, &self.beside) else {
             return;
         };
@@ -77,7 +131,7 @@ impl LoadedFile {
         let doc = match readable {
             Ok(doc) => doc,
             Err(reason) => {
-                warn!("/{path}: {reason}; the prop stays as it was until it is saved whole");
+                warn!("/{path}: {reason}; the model stays as it was until it is saved whole");
                 return;
             }
         };
@@ -85,11 +139,8 @@ impl LoadedFile {
             "{}: changed on disk; loading /{path} again",
             written.display()
         );
-        server.reload(path.to_string());
+        self.next = Some(server.load(super::versions::next_version(path)));
         self.beside = beside_in(on_disk, &doc);
-        for image in self.beside.iter().filter(|b| b.image) {
-            server.reload(image.asset.clone());
-        }
         self.modified = newest_change(on_disk, &self.beside).map(|(t, _)| t);
     }
 }

@@ -6,21 +6,23 @@ mod description;
 mod gltf_files;
 mod gltf_json;
 mod lean_lighting;
+mod model_watch;
 mod numbers;
 pub mod optimised;
-mod prop_watch;
 mod spawn;
+mod versions;
 
 pub use compose::{Compose, ComposeCamera};
 pub use cpu_batching::{CpuBatchingPlugin, batching};
 pub use description::*;
-pub use gltf_files::{GltfFiles, GltfLoads, GltfScene, MissingScenes, no_such_scene};
+pub use gltf_files::{GltfFiles, GltfLoads, GltfScene, MissingScenes, load_error, no_such_scene};
 pub use lean_lighting::LeanLighting;
-pub use prop_watch::PropFilesWatch;
+pub use model_watch::ModelFilesWatch;
 pub use spawn::{
     ActiveCamera, SetPiece, ShowroomAssets, ShowroomEntity, ShowroomPlugin, ShowroomSettings,
     ViewCamera, bevy_asset_path, corners, loadable, on_cpu, tonemapping, transform,
 };
+pub use versions::VersionedFilesPlugin;
 
 use crate::config::Located;
 use std::path::{Path, PathBuf};
@@ -135,6 +137,22 @@ impl LoadedScene {
             let file = self.asset_path(&prop.asset);
             if !files.contains(&file) {
                 files.push(file);
+            }
+        }
+        files
+    }
+
+    /// The files the presenter is made from: her avatar's file and her clips' BVH files
+    /// (a running show watches them with the files the avatar reads beside itself, so a
+    /// re-exported avatar or a re-recorded clip appears without a restart).
+    pub fn presenter_files(&self) -> Vec<PathBuf> {
+        let Some(spec) = &self.description.presenter else {
+            return Vec::new();
+        };
+        let mut files = vec![self.asset_path(&spec.asset)];
+        for clip in spec.clips.iter().map(|c| self.asset_path(&c.bvh)) {
+            if !files.contains(&clip) {
+                files.push(clip);
             }
         }
         files

@@ -96,6 +96,7 @@ impl Plugin for ShowroomPlugin {
                 (
                     super::lean_lighting::patch_lighting_library
                         .run_if(resource_exists::<super::lean_lighting::Unpatched>),
+                    show_saved_versions,
                     // The set's pipelines are built once, with the lighting they keep.
                     build_set.run_if(super::lighting_settled),
                 )
@@ -202,6 +203,18 @@ fn camera_bundle(
             bevy::light::ShadowFilteringMethod::default()
         },
     )
+}
+
+/// A prop's file saved again is shown once its new version is in: the set is rebuilt
+/// with it, in the frame before the first that draws it.
+fn show_saved_versions(
+    mut files: ResMut<super::GltfFiles>,
+    server: Res<AssetServer>,
+    mut settings: ResMut<ShowroomSettings>,
+) {
+    if files.show_loaded_versions(&server) {
+        settings.set_changed();
+    }
 }
 
 /// Builds the set (lights, shapes, props) from the scene, and again whenever the scene

@@ -65,6 +65,7 @@ pub fn window_app(
                 ..default()
             })
             .add_after::<bevy::render::RenderPlugin>(crate::scene::CpuBatchingPlugin)
+            .add_before::<AssetPlugin>(crate::scene::VersionedFilesPlugin)
             .disable::<LogPlugin>(),
     );
     super::app::add_show_plugins(
