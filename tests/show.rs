@@ -224,3 +224,66 @@ fn the_show_and_scene_files_reload_while_streaming() {
     assert!(count_pixels(&first, 0..w, 0..h, yellow).0 > 1000);
     assert_eq!(count_pixels(&last, 0..w, 0..h, yellow).0, 0);
 }
+
+/// A scene edit that stands the presenter between a product camera and its product is
+/// warned of while the show streams, as it is at start (`camera::sight`): taken, since
+/// the show is the operator's, but named with its segment, shot and camera.
+#[test]
+fn a_scene_edit_that_hides_a_product_is_warned_of() {
+    let dir = Scratch::new("sight-reload");
+    let assets = repo().join("assets");
+    let absolute = |text: String| text.replace("\"../", &format!("\"{}/", assets.display()));
+    let scene = absolute(std::fs::read_to_string(assets.join("scenes/showroom.ron")).unwrap());
+    std::fs::write(dir.path("showroom.ron"), &scene).unwrap();
+    let show = absolute(std::fs::read_to_string(assets.join("shows/demo.toml")).unwrap())
+        .replace(
+            &format!("{}/scenes/showroom.ron", assets.display()),
+            dir.path("showroom.ron").to_str().unwrap(),
+        )
+        .replace("width = 1280", "width = 160")
+        .replace("height = 720", "height = 90")
+        .replace("fps = 30", "fps = 10");
+    assert!(show.contains("width = 160") && show.contains("sight-reload"));
+    std::fs::write(dir.path("demo.toml"), show).unwrap();
+    let log = dir.path("stream.log");
+    let mut stream = StreamBuilder::new(&dir.path("demo.toml"))
+        .args([
+            "--seconds",
+            "60",
+            "--output",
+            dir.path("out.mkv").to_str().unwrap(),
+        ])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .start();
+    let logged = |what: &str| {
+        wait_until(what, std::time::Duration::from_secs(30), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(what) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+    };
+    logged("scene ready");
+    let in_the_way = scene.replace(
+        "transform: (translation: (-1.0, 0.0, 1.1)",
+        "transform: (translation: (-2.15, 0.0, 0.4)",
+    );
+    assert_ne!(
+        in_the_way, scene,
+        "the host's place in the demo scene moved"
+    );
+    std::fs::write(dir.path("showroom.ron"), in_the_way).unwrap();
+    logged("the set is rebuilt");
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
+    assert!(stream.child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warned = text.lines().find(|l| {
+        l.contains("showroom.ron: segment")
+            && l.contains("camera `cake`")
+            && l.contains("the presenter stands between the camera and")
+    });
+    assert!(warned.is_some(), "{text}");
+}

@@ -6,8 +6,11 @@
 use super::rundown::Rundown;
 use crate::api::{Feed, FeedKind, Known};
 use crate::config::ShowConfig;
+use crate::config::plan::ShowPlan;
 use crate::presenter::{PreparedMotion, Redress};
-use crate::scene::{LoadedScene, ModelFilesWatch, PresenterSpec, ShowroomSettings};
+use crate::scene::{
+    LoadedScene, ModelFilesWatch, PresenterSpec, SceneDescription, ShowroomSettings,
+};
 use crate::watch::FileWatch;
 use bevy::prelude::*;
 use std::path::{Path, PathBuf};
@@ -42,6 +45,25 @@ impl Told {
     fn refused(&self, file: &Path, why: &str, goes_on: &str) {
         warn!("{why}; {goes_on}");
         self.note(file, &format!("edit refused: {why}"));
+    }
+
+    /// The product shots of `plans` that `scene` spoils ([`crate::camera::sight`]), as start
+    /// warns of them: an edit that stands the presenter in front of a product, or puts a
+    /// product shot behind her, is taken (the show is the operator's) but not in silence.
+    fn spoiled_shots<'a>(
+        &self,
+        file: &Path,
+        scene: &SceneDescription,
+        plans: impl Iterator<Item = &'a ShowPlan>,
+    ) {
+        let mut said = Vec::new();
+        for problem in plans.flat_map(|plan| crate::camera::sight::blocked_shots(scene, plan)) {
+            if !said.contains(&problem) {
+                warn!("{}: {problem}", file.display());
+                self.note(file, &format!("warning: {problem}"));
+                said.push(problem);
+            }
+        }
     }
 }
 
@@ -89,6 +111,8 @@ impl ShowWatch {
             let why = format!("{}: the edited rundown has no segments", path.display());
             return self.told.refused(&path, &why, goes_on);
         }
+        let plan = std::iter::once(&show.plan);
+        self.told.spoiled_shots(&path, &scene.description, plan);
         self.take(&path, show, &waiting, rundown);
     }
 
@@ -196,6 +220,8 @@ impl SceneWatch {
         );
         self.told.known(|k| k.cameras = camera_names(&scene));
         self.follow(&scene);
+        let plans = rundown.into_iter().flat_map(|r| r.director.plans());
+        self.told.spoiled_shots(&path, &scene.description, plans);
         app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
         if let Some(redress) = redress {
             app.world_mut().insert_resource(redress);
