@@ -208,10 +208,10 @@ impl SceneWatch {
             "{}: changed; the set is rebuilt, the cameras and the presenter take their \
              places{} (the twin's bindings stay until a restart)",
             path.display(),
-            if redress.is_some() {
-                ", her avatar put on stage again"
-            } else {
-                ""
+            match (&redress, &scene.description.presenter) {
+                (None, _) => "",
+                (Some(_), Some(_)) => ", her avatar put on stage again",
+                (Some(_), None) => ", the presenter taken off",
             }
         );
         self.told.note(
