@@ -171,3 +171,70 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
         "the stale marking is not on screen"
     );
 }
+
+/// A scene edit changing a binding is on air while the show streams: the machine's colour
+/// for `running`, green in the scene the show started with, turns red once the scene is
+/// saved with red for it. A feed added by the edit is named as waiting for a restart.
+#[test]
+fn a_scene_edit_rebinds_the_twin_on_air() {
+    let dir = Scratch::new("twin-rebound");
+    std::fs::write(dir.path("twin.json"), r#"{"state": "running"}"#).unwrap();
+    let scene = r##"(
+    name: "rebinding",
+    environment: (clear_color: "#000000", ambient_brightness: 500.0),
+    cameras: [(name: "front", position: (0.0, 0.0, 5.0), look_at: (0.0, 0.0, 0.0), tonemapping: None)],
+    shapes: [(name: "machine", shape: Box(width: 2.0, height: 2.0, depth: 0.2), material: (color: "#808080", unlit: true))],
+    feeds: [(name: "file", source: File(path: "twin.json"), stale_after: 600.0)],
+    bindings: [(target: "machine", value: "file.state", show: Color(states: {"running": "#20c020"}))],
+)"##;
+    std::fs::write(dir.path("scene.ron"), scene).unwrap();
+    std::fs::write(
+        dir.path("show.toml"),
+        "scene = \"scene.ron\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\npreset = \"ultrafast\"\n",
+    )
+    .unwrap();
+    let video = dir.path("stream.mkv");
+    let log = dir.path("stream.log");
+    let mut stream = StreamBuilder::new(&dir.path("show.toml"))
+        .args(["--seconds", "60", "--output", video.to_str().unwrap()])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .start();
+    let logged = |what: &str| {
+        wait_until(what, Duration::from_secs(30), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(what) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+    };
+    logged("scene ready");
+    std::thread::sleep(Duration::from_secs(3));
+    let red = scene.replace("#20c020", "#e02020").replace(
+        "stale_after: 600.0)]",
+        "stale_after: 600.0), (name: \"more\", source: Api)]",
+    );
+    std::fs::write(dir.path("scene.ron"), red).unwrap();
+    logged("the set is rebuilt");
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
+    assert!(stream.child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("`feeds` changed: read at start only"),
+        "{text}"
+    );
+    let seconds = probe(&video)["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .expect("the recording's length");
+    let before = patch_mean(&rgb_frame(&video, 10), 80, 45, 6);
+    let after = patch_mean(&rgb_frame(&video, (seconds * 10.0) as u32 - 3), 80, 45, 6);
+    assert!(
+        before[1] > 150.0 && before[0] < 80.0,
+        "green before: {before:?}"
+    );
+    assert!(after[0] > 150.0 && after[1] < 80.0, "red after: {after:?}");
+}

@@ -206,7 +206,7 @@ impl SceneWatch {
         };
         info!(
             "{}: changed; the set is rebuilt, the cameras and the presenter take their \
-             places{} (the twin's bindings stay until a restart)",
+             places{}",
             path.display(),
             match (&redress, &scene.description.presenter) {
                 (None, _) => "",
@@ -218,6 +218,11 @@ impl SceneWatch {
             &path,
             "reloaded: the set rebuilt, the cameras and the presenter in their places",
         );
+        if scene.description.feeds != settings.scene.description.feeds {
+            let waiting = "`feeds` changed: read at start only";
+            warn!("{}: {waiting}, so on air after a restart", path.display());
+            self.told.note(&path, waiting);
+        }
         self.told.known(|k| k.cameras = camera_names(&scene));
         self.follow(&scene);
         let plans = rundown.into_iter().flat_map(|r| r.director.plans());

@@ -2,7 +2,7 @@
 //! image), colours by state, visibility, and spin, all from the latest feed snapshot.
 
 use super::{FeedNow, display, lookup};
-use crate::scene::{BindingShow, BindingSpec, GltfScene, ShowroomEntity};
+use crate::scene::{BindingShow, BindingSpec, GltfScene, ShowroomEntity, ShowroomSettings};
 use crate::stage::MediaTime;
 use bevy::camera::{ClearColorConfig, RenderTarget};
 use bevy::gltf::Gltf;
@@ -100,6 +100,7 @@ impl Plugin for TwinPlugin {
             .add_systems(
                 Update,
                 (
+                    follow_the_scenes_bindings.run_if(resource_changed::<ShowroomSettings>),
                     set_up_screens,
                     apply_bindings,
                     draw_changed_screens,
@@ -109,6 +110,21 @@ impl Plugin for TwinPlugin {
                     .chain(),
             );
     }
+}
+
+/// A scene edit brings its bindings with it: the set is rebuilt from the edited scene, and
+/// its screens, colours, visibility and animations follow the edited bindings. (The feeds
+/// they read are the ones started with the show.)
+fn follow_the_scenes_bindings(
+    settings: Res<ShowroomSettings>,
+    mut bindings: ResMut<Bindings>,
+    mut props: ResMut<PropFiles>,
+    mut screens: ResMut<ScreenSizes>,
+) {
+    let edited = TwinPlugin::new(&settings.scene);
+    bindings.0 = edited.bindings;
+    props.0 = edited.props;
+    screens.0 = edited.screens;
 }
 
 fn srgb(c: crate::scene::Rgb) -> Color {
