@@ -9,7 +9,7 @@ use crate::config::ShowConfig;
 use crate::config::plan::ShowPlan;
 use crate::presenter::{PreparedMotion, Redress};
 use crate::scene::{
-    LoadedScene, ModelFilesWatch, PresenterSpec, SceneDescription, ShowroomSettings,
+    FeedSpec, LoadedScene, ModelFilesWatch, PresenterSpec, SceneDescription, ShowroomSettings,
 };
 use crate::watch::FileWatch;
 use bevy::prelude::*;
@@ -148,6 +148,8 @@ pub struct SceneWatch {
     scene: FileWatch,
     props: ModelFilesWatch,
     her: ModelFilesWatch,
+    /// The twin's feeds the show started with (they run until a restart).
+    feeds: Vec<FeedSpec>,
     told: Told,
 }
 
@@ -160,6 +162,7 @@ impl SceneWatch {
             scene,
             props: ModelFilesWatch::default(),
             her: ModelFilesWatch::default(),
+            feeds: loaded.description.feeds.clone(),
             told,
         };
         watch.follow(loaded);
@@ -204,33 +207,45 @@ impl SceneWatch {
                 Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
             },
         };
-        info!(
-            "{}: changed; the set is rebuilt, the cameras and the presenter take their \
-             places{}",
-            path.display(),
-            match (&redress, &scene.description.presenter) {
-                (None, _) => "",
-                (Some(_), Some(_)) => ", her avatar put on stage again",
-                (Some(_), None) => ", the presenter taken off",
-            }
-        );
-        self.told.note(
-            &path,
-            "reloaded: the set rebuilt, the cameras and the presenter in their places",
-        );
-        if scene.description.feeds != settings.scene.description.feeds {
-            let waiting = "`feeds` changed: read at start only";
-            warn!("{}: {waiting}, so on air after a restart", path.display());
-            self.told.note(&path, waiting);
-        }
-        self.told.known(|k| k.cameras = camera_names(&scene));
+        self.say_taken(&path, &scene, redress.is_some(), rundown);
         self.follow(&scene);
-        let plans = rundown.into_iter().flat_map(|r| r.director.plans());
-        self.told.spoiled_shots(&path, &scene.description, plans);
         app.world_mut().resource_mut::<ShowroomSettings>().scene = scene;
         if let Some(redress) = redress {
             app.world_mut().insert_resource(redress);
         }
+    }
+
+    /// A scene edit taken: said in the log and the feed, with what waits for a restart and
+    /// the product shots it spoils; the API learns its cameras.
+    fn say_taken(
+        &self,
+        path: &Path,
+        scene: &LoadedScene,
+        redressed: bool,
+        rundown: Option<&Rundown>,
+    ) {
+        info!(
+            "{}: changed; the set is rebuilt, the cameras and the presenter take their \
+             places{}",
+            path.display(),
+            match (redressed, &scene.description.presenter) {
+                (false, _) => "",
+                (true, Some(_)) => ", her avatar put on stage again",
+                (true, None) => ", the presenter taken off",
+            }
+        );
+        self.told.note(
+            path,
+            "reloaded: the set rebuilt, the cameras and the presenter in their places",
+        );
+        if scene.description.feeds != self.feeds {
+            let waiting = "`feeds` changed: read at start only";
+            warn!("{}: {waiting}, so on air after a restart", path.display());
+            self.told.note(path, waiting);
+        }
+        self.told.known(|k| k.cameras = camera_names(scene));
+        let plans = rundown.into_iter().flat_map(|r| r.director.plans());
+        self.told.spoiled_shots(path, &scene.description, plans);
     }
 
     /// Her avatar's file (or one beside it) or a clip's file was saved again: she is put on
