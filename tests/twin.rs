@@ -172,13 +172,14 @@ fn feeds_drive_screens_colours_and_visibility_and_go_stale() {
     );
 }
 
-/// A scene edit changing a binding is on air while the show streams: the machine's colour
-/// for `running`, green in the scene the show started with, turns red once the scene is
-/// saved with red for it. A feed added by the edit is named as waiting for a restart.
+/// A scene edit to the twin is on air while the show streams: the machine, green for the
+/// file feed's `running`, turns red once the scene is saved with a second file feed whose
+/// `fault` is red bound to it (the new feed read, the new binding drawn).
 #[test]
 fn a_scene_edit_rebinds_the_twin_on_air() {
     let dir = Scratch::new("twin-rebound");
     std::fs::write(dir.path("twin.json"), r#"{"state": "running"}"#).unwrap();
+    std::fs::write(dir.path("more.json"), r#"{"state": "fault"}"#).unwrap();
     let scene = r##"(
     name: "rebinding",
     environment: (clear_color: "#000000", ambient_brightness: 500.0),
@@ -211,10 +212,16 @@ fn a_scene_edit_rebinds_the_twin_on_air() {
     };
     logged("scene ready");
     std::thread::sleep(Duration::from_secs(3));
-    let red = scene.replace("#20c020", "#e02020").replace(
-        "stale_after: 600.0)]",
-        "stale_after: 600.0), (name: \"more\", source: Api)]",
-    );
+    let red = scene
+        .replace(
+            "stale_after: 600.0)]",
+            "stale_after: 600.0), (name: \"more\", source: File(path: \"more.json\"))]",
+        )
+        .replace(
+            "value: \"file.state\", show: Color(states: {\"running\": \"#20c020\"})",
+            "value: \"more.state\", show: Color(states: {\"fault\": \"#e02020\"})",
+        );
+    assert!(red.contains("more.state"), "{red}");
     std::fs::write(dir.path("scene.ron"), red).unwrap();
     logged("the set is rebuilt");
     std::thread::sleep(Duration::from_secs(3));
@@ -222,10 +229,7 @@ fn a_scene_edit_rebinds_the_twin_on_air() {
     unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
     assert!(stream.child.wait().unwrap().success());
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        text.contains("`feeds` changed: read at start only"),
-        "{text}"
-    );
+    assert!(text.contains("the twin's feeds taken as edited"), "{text}");
     let seconds = probe(&video)["format"]["duration"]
         .as_str()
         .and_then(|d| d.parse::<f64>().ok())

@@ -11,6 +11,7 @@ use crate::presenter::{PreparedMotion, Redress};
 use crate::scene::{
     FeedSpec, LoadedScene, ModelFilesWatch, PresenterSpec, SceneDescription, ShowroomSettings,
 };
+use crate::twin::TwinFeeds;
 use crate::watch::FileWatch;
 use bevy::prelude::*;
 use std::path::{Path, PathBuf};
@@ -148,7 +149,9 @@ pub struct SceneWatch {
     scene: FileWatch,
     props: ModelFilesWatch,
     her: ModelFilesWatch,
-    /// The twin's feeds the show started with (they run until a restart).
+    /// The twin's feeds, and the scene's list of them as they run: an edit to the list is
+    /// taken by them, or, in a show started without feeds, waits for a restart.
+    twin: Option<TwinFeeds>,
     feeds: Vec<FeedSpec>,
     told: Told,
 }
@@ -156,12 +159,18 @@ pub struct SceneWatch {
 impl SceneWatch {
     /// Watches `path`, and the props' and the presenter's files of `loaded`, the scene
     /// read from it.
-    pub fn new(path: PathBuf, loaded: &LoadedScene, told: Told) -> Option<Self> {
+    pub fn new(
+        path: PathBuf,
+        loaded: &LoadedScene,
+        twin: Option<TwinFeeds>,
+        told: Told,
+    ) -> Option<Self> {
         let scene = FileWatch::or_warn(path, "scene edits need a restart")?;
         let mut watch = Self {
             scene,
             props: ModelFilesWatch::default(),
             her: ModelFilesWatch::default(),
+            twin,
             feeds: loaded.description.feeds.clone(),
             told,
         };
@@ -218,7 +227,7 @@ impl SceneWatch {
     /// A scene edit taken: said in the log and the feed, with what waits for a restart and
     /// the product shots it spoils; the API learns its cameras.
     fn say_taken(
-        &self,
+        &mut self,
         path: &Path,
         scene: &LoadedScene,
         redressed: bool,
@@ -238,14 +247,27 @@ impl SceneWatch {
             path,
             "reloaded: the set rebuilt, the cameras and the presenter in their places",
         );
-        if scene.description.feeds != self.feeds {
-            let waiting = "`feeds` changed: read at start only";
-            warn!("{}: {waiting}, so on air after a restart", path.display());
-            self.told.note(path, waiting);
-        }
+        self.take_the_feeds(path, scene);
         self.told.known(|k| k.cameras = camera_names(scene));
         let plans = rundown.into_iter().flat_map(|r| r.director.plans());
         self.told.spoiled_shots(path, &scene.description, plans);
+    }
+
+    /// The edited scene's twin feeds, where they changed: taken by the running feeds, or
+    /// waiting for a restart in a show that started without any.
+    fn take_the_feeds(&mut self, path: &Path, scene: &LoadedScene) {
+        if scene.description.feeds == self.feeds {
+            return;
+        }
+        let Some(twin) = &self.twin else {
+            let waiting = "`feeds` changed: the show started without feeds";
+            warn!("{}: {waiting}, so they run after a restart", path.display());
+            return self.told.note(path, waiting);
+        };
+        twin.follow(scene);
+        self.feeds = scene.description.feeds.clone();
+        info!("{}: the twin's feeds taken as edited", path.display());
+        self.told.note(path, "the twin's feeds taken as edited");
     }
 
     /// Her avatar's file (or one beside it) or a clip's file was saved again: she is put on

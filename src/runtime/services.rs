@@ -140,14 +140,14 @@ impl Services {
             feed,
             preview,
             commands,
-            twin,
+            twin: twin.clone(),
             vmc,
             live_audio,
             // A rundown played once (a short video) is not the show file on disk.
             show_watch: (options.once.is_none())
                 .then(|| ShowWatch::new(&show.source, running, told.clone()))
                 .flatten(),
-            scene_watch: SceneWatch::new(show.scene.clone(), scene, told),
+            scene_watch: SceneWatch::new(show.scene.clone(), scene, twin.clone(), told),
             takeover: None,
             room_fed: -1.0,
             takeover_idle: (show.takeover.idle_seconds > 0.0)

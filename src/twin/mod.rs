@@ -9,11 +9,12 @@ mod plugin;
 
 pub use plugin::{TwinNow, TwinPlugin};
 
-use crate::scene::{FeedSource, LoadedScene};
+use crate::scene::{FeedSource, FeedSpec, LoadedScene};
 use crate::watch::FileWatch;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -41,36 +42,45 @@ pub struct FeedNow {
 #[derive(Clone, Default)]
 pub struct TwinFeeds {
     feeds: Arc<Mutex<HashMap<String, Feed>>>,
-    /// Names of feeds fed by the API.
-    api: Arc<Vec<String>>,
+    /// The scene's feeds as taken last, and the names of those fed by the API.
+    specs: Arc<Mutex<(Vec<FeedSpec>, Vec<String>)>>,
+    /// Counts the sets of feeds taken: a poller stops once it is not of the last one.
+    generation: Arc<AtomicU64>,
 }
 
 impl TwinFeeds {
     /// Starts polling the scene's HTTP and file feeds on one thread of its own.
     pub fn start(scene: &LoadedScene) -> Self {
+        let twin = Self::default();
+        twin.follow(scene);
+        twin
+    }
+
+    /// Takes the feeds of `scene` (a scene edited while the show runs): a feed it names as
+    /// before keeps its values; the others start empty, and the poller of the old set
+    /// stops for one of the new set.
+    pub fn follow(&self, scene: &LoadedScene) {
         let specs = &scene.description.feeds;
-        let feeds: HashMap<String, Feed> = specs
-            .iter()
-            .map(|f| {
-                (
-                    f.name.clone(),
-                    Feed {
+        let mut taken = self.specs.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = {
+            let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+            let mut before = std::mem::take(&mut *feeds);
+            for f in specs {
+                let unchanged = taken.0.contains(f);
+                let feed = (before.remove(&f.name))
+                    .filter(|_| unchanged)
+                    .unwrap_or_else(|| Feed {
                         stale_after: Duration::from_secs_f32(f.stale_after),
                         ..Feed::default()
-                    },
-                )
-            })
-            .collect();
-        let twin = Self {
-            feeds: Arc::new(Mutex::new(feeds)),
-            api: Arc::new(
-                specs
-                    .iter()
-                    .filter(|f| f.source == FeedSource::Api)
-                    .map(|f| f.name.clone())
-                    .collect(),
-            ),
+                    });
+                feeds.insert(f.name.clone(), feed);
+            }
+            // Under the feeds' lock: the old poller, which checks it under the same lock,
+            // records nothing into the new set.
+            self.generation.fetch_add(1, Ordering::SeqCst) + 1
         };
+        let api = specs.iter().filter(|f| f.source == FeedSource::Api);
+        *taken = (specs.clone(), api.map(|f| f.name.clone()).collect());
         let polled: Vec<(String, Poll)> = specs
             .iter()
             .filter_map(|f| match &f.source {
@@ -88,24 +98,26 @@ impl TwinFeeds {
             })
             .collect();
         if !polled.is_empty() {
-            let shared = Arc::downgrade(&twin.feeds);
+            let shared = Arc::downgrade(&self.feeds);
+            let current = Arc::clone(&self.generation);
             let _ = std::thread::Builder::new()
                 .name("twin feeds".into())
-                .spawn(move || poll_forever(polled, shared));
+                .spawn(move || poll_forever(polled, shared, (current, generation)));
         }
-        twin
     }
 
     pub fn api_feeds(&self) -> Vec<String> {
-        self.api.to_vec()
+        let taken = self.specs.lock().unwrap_or_else(|e| e.into_inner());
+        taken.1.clone()
     }
 
     /// A document pushed to the API; `Err` names why it was refused.
     pub fn push(&self, feed: &str, doc: Value) -> Result<(), String> {
-        if !self.api.iter().any(|f| f == feed) {
+        let api = self.api_feeds();
+        if !api.iter().any(|f| f == feed) {
             return Err(format!(
                 "no API feed `{feed}` in the scene (it has: {})",
-                self.api.join(", ")
+                api.join(", ")
             ));
         }
         if !doc.is_object() {
@@ -186,9 +198,12 @@ impl Poll {
     }
 }
 
+/// Polls `polled` into `feeds` until the show is over or another set of feeds is taken
+/// (the generation counted in `.0` is no longer `.1`).
 fn poll_forever(
     mut polled: Vec<(String, Poll)>,
     feeds: std::sync::Weak<Mutex<HashMap<String, Feed>>>,
+    (current, mine): (Arc<AtomicU64>, u64),
 ) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(3)))
@@ -218,12 +233,15 @@ fn poll_forever(
                 return; // the show is over
             };
             let mut feeds = feeds.lock().unwrap_or_else(|e| e.into_inner());
+            if current.load(Ordering::SeqCst) != mine {
+                return; // another set of feeds was taken
+            }
             if let Some(f) = feeds.get_mut(name.as_str()) {
                 record(name, f, result);
             }
         }
         std::thread::sleep(Duration::from_millis(50));
-        if feeds.strong_count() == 0 {
+        if feeds.strong_count() == 0 || current.load(Ordering::SeqCst) != mine {
             return;
         }
     }
@@ -328,6 +346,31 @@ fn plain(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn scene_of_feeds(feeds: &str) -> LoadedScene {
+        let text = format!(
+            "(name: \"t\", cameras: [(name: \"c\", position: (0.0, 0.0, 1.0), \
+             look_at: (0.0, 0.0, 0.0))], feeds: [{feeds}])"
+        );
+        LoadedScene::parse(Path::new("/tmp/t.ron"), &text).unwrap()
+    }
+
+    #[test]
+    fn an_edited_list_of_feeds_keeps_the_values_of_those_it_keeps() {
+        let twin = TwinFeeds::start(&scene_of_feeds("(name: \"a\", source: Api)"));
+        twin.push("a", json!({"n": 1})).unwrap();
+        let edited = "(name: \"a\", source: Api), (name: \"b\", source: Api)";
+        twin.follow(&scene_of_feeds(edited));
+        let now = twin.snapshot();
+        assert_eq!(now["a"].doc, Some(json!({"n": 1})));
+        assert_eq!(now["b"].doc, None);
+        assert_eq!(twin.api_feeds(), ["a", "b"]);
+        // `a` now stale after a second: another feed under the same name starts empty.
+        let changed = "(name: \"a\", source: Api, stale_after: 1.0)";
+        twin.follow(&scene_of_feeds(changed));
+        assert_eq!(twin.snapshot()["a"].doc, None);
+        assert!(twin.push("b", json!({})).is_err());
+    }
 
     #[test]
     fn feed_values_are_bounded_before_they_drive_anything() {
