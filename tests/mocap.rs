@@ -269,22 +269,11 @@ fn a_scene_edit_moves_the_host_on_air() {
     let dir = Scratch::new("host-moved");
     let scene = host_alone_in(&dir);
     let video = dir.path("stream.mkv");
-    let log = dir.path("stream.log");
     let mut stream = StreamBuilder::new(&dir.path("alone.toml"))
         .args(["--seconds", "60", "--output", video.to_str().unwrap()])
-        .stderr(std::fs::File::create(&log).unwrap())
+        .log_to(&dir.path("stream.log"))
         .start();
-    let logged = |what: &str| {
-        wait_until(what, std::time::Duration::from_secs(30), || {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains(what) {
-                Ok(())
-            } else {
-                Err(text)
-            }
-        })
-    };
-    logged("scene ready");
+    stream.logged("scene ready");
     std::thread::sleep(std::time::Duration::from_secs(3));
     let moved = scene.replace(
         "transform: (scale:",
@@ -292,11 +281,9 @@ fn a_scene_edit_moves_the_host_on_air() {
     );
     assert_ne!(moved, scene);
     std::fs::write(dir.path("alone.ron"), moved).unwrap();
-    logged("the set is rebuilt");
+    stream.logged("the set is rebuilt");
     std::thread::sleep(std::time::Duration::from_secs(3));
-    // SAFETY: signals our own child process.
-    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
-    assert!(stream.child.wait().unwrap().success());
+    stream.interrupt();
 
     let seconds = probe(&video)["format"]["duration"]
         .as_str()
@@ -336,40 +323,23 @@ fn her_avatar_saved_again_shows_on_air() {
     );
     std::fs::write(dir.path("alone.ron"), &scene).unwrap();
     let video = dir.path("stream.mkv");
-    let log = dir.path("stream.log");
     let mut stream = StreamBuilder::new(&dir.path("alone.toml"))
         .args(["--seconds", "60", "--output", video.to_str().unwrap()])
-        .stderr(std::fs::File::create(&log).unwrap())
+        .log_to(&dir.path("stream.log"))
         .start();
-    let logged = |what: &str| {
-        wait_until(what, std::time::Duration::from_secs(30), || {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains(what) {
-                Ok(())
-            } else {
-                Err(text)
-            }
-        })
-    };
-    logged("scene ready");
+    stream.logged("scene ready");
     std::thread::sleep(std::time::Duration::from_secs(3));
     let human = std::fs::read(fixture("human.vrm")).unwrap();
     std::fs::write(dir.path("her.glb"), &human[..human.len() / 2]).unwrap();
-    logged("the presenter stays as she was");
+    stream.logged("the presenter stays as she was");
     std::thread::sleep(std::time::Duration::from_secs(2));
     std::fs::write(dir.path("her.glb"), &human).unwrap();
     std::fs::write(dir.path("prop.glb"), &human).unwrap();
-    logged("on stage again from her files");
-    logged("prop.glb: changed; the set is rebuilt");
+    stream.logged("on stage again from her files");
+    stream.logged("prop.glb: changed; the set is rebuilt");
     std::thread::sleep(std::time::Duration::from_secs(3));
-    // SAFETY: signals our own child process.
-    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
-    let status = stream.child.wait().unwrap();
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        status.success() && !text.contains("rendering error"),
-        "{text}"
-    );
+    let text = stream.interrupt();
+    assert!(!text.contains("rendering error"), "{text}");
     assert!(text.contains("truncated GLB"), "{text}");
     let lit = lit_pixels_per_frame(&video);
     let (first, last) = (lit[5], lit[lit.len() - 3]);

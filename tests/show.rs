@@ -245,7 +245,6 @@ fn a_scene_edit_that_hides_a_product_is_warned_of() {
         .replace("fps = 30", "fps = 10");
     assert!(show.contains("width = 160") && show.contains("sight-reload"));
     std::fs::write(dir.path("demo.toml"), show).unwrap();
-    let log = dir.path("stream.log");
     let mut stream = StreamBuilder::new(&dir.path("demo.toml"))
         .args([
             "--seconds",
@@ -253,19 +252,9 @@ fn a_scene_edit_that_hides_a_product_is_warned_of() {
             "--output",
             dir.path("out.mkv").to_str().unwrap(),
         ])
-        .stderr(std::fs::File::create(&log).unwrap())
+        .log_to(&dir.path("stream.log"))
         .start();
-    let logged = |what: &str| {
-        wait_until(what, std::time::Duration::from_secs(30), || {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains(what) {
-                Ok(())
-            } else {
-                Err(text)
-            }
-        })
-    };
-    logged("scene ready");
+    stream.logged("scene ready");
     let in_the_way = scene.replace(
         "transform: (translation: (-1.0, 0.0, 1.1)",
         "transform: (translation: (-2.15, 0.0, 0.4)",
@@ -275,11 +264,8 @@ fn a_scene_edit_that_hides_a_product_is_warned_of() {
         "the host's place in the demo scene moved"
     );
     std::fs::write(dir.path("showroom.ron"), in_the_way).unwrap();
-    logged("the set is rebuilt");
-    // SAFETY: signals our own child process.
-    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
-    assert!(stream.child.wait().unwrap().success());
-    let text = std::fs::read_to_string(&log).unwrap();
+    stream.logged("the set is rebuilt");
+    let text = stream.interrupt();
     let warned = text.lines().find(|l| {
         l.contains("showroom.ron: segment")
             && l.contains("camera `cake`")

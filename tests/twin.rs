@@ -195,22 +195,11 @@ fn a_scene_edit_rebinds_the_twin_on_air() {
     )
     .unwrap();
     let video = dir.path("stream.mkv");
-    let log = dir.path("stream.log");
     let mut stream = StreamBuilder::new(&dir.path("show.toml"))
         .args(["--seconds", "60", "--output", video.to_str().unwrap()])
-        .stderr(std::fs::File::create(&log).unwrap())
+        .log_to(&dir.path("stream.log"))
         .start();
-    let logged = |what: &str| {
-        wait_until(what, Duration::from_secs(30), || {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains(what) {
-                Ok(())
-            } else {
-                Err(text)
-            }
-        })
-    };
-    logged("scene ready");
+    stream.logged("scene ready");
     std::thread::sleep(Duration::from_secs(3));
     let red = scene
         .replace(
@@ -223,12 +212,9 @@ fn a_scene_edit_rebinds_the_twin_on_air() {
         );
     assert!(red.contains("more.state"), "{red}");
     std::fs::write(dir.path("scene.ron"), red).unwrap();
-    logged("the set is rebuilt");
+    stream.logged("the set is rebuilt");
     std::thread::sleep(Duration::from_secs(3));
-    // SAFETY: signals our own child process.
-    unsafe { libc::kill(stream.child.id() as i32, libc::SIGINT) };
-    assert!(stream.child.wait().unwrap().success());
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = stream.interrupt();
     assert!(text.contains("the twin's feeds taken as edited"), "{text}");
     let seconds = probe(&video)["format"]["duration"]
         .as_str()

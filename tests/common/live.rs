@@ -7,7 +7,7 @@ use super::process::twincast;
 use super::wait::wait_until;
 use serde_json::Value;
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ pub const TOKEN: &str = "s3cret";
 pub struct StreamBuilder {
     command: Command,
     api: Option<String>,
+    log: Option<PathBuf>,
 }
 
 impl StreamBuilder {
@@ -28,7 +29,11 @@ impl StreamBuilder {
             .arg(show)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        Self { command, api: None }
+        Self {
+            command,
+            api: None,
+            log: None,
+        }
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
@@ -44,6 +49,14 @@ impl StreamBuilder {
     /// Where stderr goes instead of the pipe (a log file the test reads later).
     pub fn stderr(mut self, to: impl Into<Stdio>) -> Self {
         self.command.stderr(to);
+        self
+    }
+
+    /// Stderr to the log file `path`, which [`LiveStream::logged`] waits on.
+    pub fn log_to(mut self, path: &Path) -> Self {
+        self.command
+            .stderr(std::fs::File::create(path).expect("creating the stream's log"));
+        self.log = Some(path.to_path_buf());
         self
     }
 
@@ -68,6 +81,7 @@ impl StreamBuilder {
         LiveStream {
             child,
             api: self.api.unwrap_or_default(),
+            log: self.log,
         }
     }
 }
@@ -87,9 +101,39 @@ pub struct LiveStream {
     pub child: Child,
     /// The API's address (empty without one).
     pub api: String,
+    /// Where its stderr goes ([`StreamBuilder::log_to`]).
+    log: Option<PathBuf>,
 }
 
 impl LiveStream {
+    /// Its log so far ([`StreamBuilder::log_to`]).
+    pub fn log(&self) -> String {
+        let path = self.log.as_ref().expect("a stream started with log_to");
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// Waits up to 30 s for `what` to be in its log.
+    pub fn logged(&self, what: &str) {
+        wait_until(what, Duration::from_secs(30), || {
+            let text = self.log();
+            if text.contains(what) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        });
+    }
+
+    /// Stops it as Ctrl+C does; its log, once it has stopped cleanly.
+    pub fn interrupt(&mut self) -> String {
+        // SAFETY: signals our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let status = self.child.wait().expect("waiting for twincast");
+        let log = self.log();
+        assert!(status.success(), "{log}");
+        log
+    }
+
     /// Polls `/status` until `want` holds, for up to `seconds`.
     pub fn wait_status(&self, seconds: u64, want: impl Fn(&Value) -> bool) -> Value {
         wait_until("the status", Duration::from_secs(seconds), || {
