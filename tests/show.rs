@@ -255,14 +255,7 @@ fn a_scene_edit_that_hides_a_product_is_warned_of() {
         .log_to(&dir.path("stream.log"))
         .start();
     stream.logged("scene ready");
-    let in_the_way = scene.replace(
-        "transform: (translation: (-1.0, 0.0, 1.1)",
-        "transform: (translation: (-2.15, 0.0, 0.4)",
-    );
-    assert_ne!(
-        in_the_way, scene,
-        "the host's place in the demo scene moved"
-    );
+    let in_the_way = host_before_the_cake(&scene);
     std::fs::write(dir.path("showroom.ron"), in_the_way).unwrap();
     stream.logged("the set is rebuilt");
     let text = stream.interrupt();

@@ -166,3 +166,16 @@ pub fn lit_centre(frame: &(u32, u32, Vec<u8>), rows: std::ops::Range<u32>) -> f6
     assert!(n > 200.0, "she is in the picture ({n} pixels)");
     sum / n
 }
+
+/// The demo scene's text with the host moved between the `cake` camera and the cake.
+pub fn host_before_the_cake(scene: &str) -> String {
+    let in_the_way = scene.replace(
+        "transform: (translation: (-1.0, 0.0, 1.1)",
+        "transform: (translation: (-2.15, 0.0, 0.4)",
+    );
+    assert_ne!(
+        in_the_way, scene,
+        "the host's place in the demo scene moved"
+    );
+    in_the_way
+}
