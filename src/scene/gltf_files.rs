@@ -70,10 +70,10 @@ impl GltfFiles {
     }
 
     /// Shows each new version that is in with its dependencies in place of the old one,
-    /// and drops each that failed (the old one stays). Whether a file of the set changed
-    /// (the set is then rebuilt; the held file's own is taken by who holds it).
+    /// and drops each that failed (the old one stays). Whether one came in: the set is
+    /// then rebuilt (the held file may be a prop's too; whoever holds it takes its own).
     pub fn show_loaded_versions(&mut self, server: &AssetServer) -> bool {
-        let mut set_changed = false;
+        let mut shown = false;
         for (path, file) in &mut self.files {
             let Some(next) = &file.next else {
                 continue;
@@ -81,13 +81,13 @@ impl GltfFiles {
             if server.is_loaded_with_dependencies(next) {
                 file.handle = next.clone();
                 file.next = None;
-                set_changed |= self.held.as_ref() != Some(path);
+                shown = true;
             } else if let Some(error) = load_error(server, next) {
                 warn!("/{path}: the version saved did not load ({error}); the one shown stays");
                 file.next = None;
             }
         }
-        set_changed
+        shown
     }
 
     /// Lets go of every file but those `kept` (a rebuilt set's) and the one held
