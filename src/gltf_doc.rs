@@ -77,6 +77,16 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&percent_bytes(s)).into_owned()
 }
 
+/// The JSON of a model file that Bevy's glTF loader can be handed: read whole (not cut
+/// short) and with no URI the loader would panic on ([`bad_uri`]).
+pub fn document_for_loader(file: &std::path::Path) -> Result<serde_json::Value, String> {
+    let doc = document(file)?;
+    match bad_uri(&doc) {
+        Some(problem) => Err(problem),
+        None => Ok(doc),
+    }
+}
+
 /// The first buffer or image URI of `doc` whose `%XX` escapes do not decode to UTF-8, said
 /// as what is wrong. Bevy's glTF loader panics on such a URI (it unwraps the decoding), so
 /// a file with one is refused before it is handed over.

@@ -44,17 +44,17 @@ impl PreparedMotion {
     pub fn prepare_again(scene: &LoadedScene) -> Result<Self, MotionError> {
         if let Some(spec) = &scene.description.presenter {
             let path = scene.asset_path(&spec.asset);
-            let doc = crate::gltf_doc::document(&path);
-            let problem = match &doc {
-                Err(reason) => Some(reason.clone()),
-                Ok(doc) => crate::gltf_doc::bad_uri(doc).or_else(|| {
-                    let scenes = doc["scenes"].as_array().map_or(0, Vec::len);
-                    (spec.scene >= scenes).then(|| {
-                        format!("it has {scenes} scene(s); there is no scene {}", spec.scene)
-                    })
-                }),
-            };
-            if let Some(reason) = problem {
+            let problem = crate::gltf_doc::document_for_loader(&path).and_then(|doc| {
+                let scenes = doc["scenes"].as_array().map_or(0, Vec::len);
+                match spec.scene < scenes {
+                    true => Ok(()),
+                    false => Err(format!(
+                        "it has {scenes} scene(s); there is no scene {}",
+                        spec.scene
+                    )),
+                }
+            });
+            if let Err(reason) = problem {
                 return Err(MotionError::Avatar { path, reason });
             }
         }

@@ -9,7 +9,7 @@
 //! taken from that.
 
 use super::gltf_json::{Beside, beside_in, files_beside, newest_change};
-use crate::gltf_doc::{bad_uri, document};
+use crate::gltf_doc::document_for_loader;
 use bevy::{gltf::Gltf, prelude::*, world_serialization::WorldAssetRoot};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -124,11 +124,7 @@ impl LoadedFile {
         }
         let written = written.to_path_buf();
         self.modified = Some(modified);
-        let readable = document(on_disk).and_then(|doc| match bad_uri(&doc) {
-            Some(problem) => Err(problem),
-            None => Ok(doc),
-        });
-        let doc = match readable {
+        let doc = match document_for_loader(on_disk) {
             Ok(doc) => doc,
             Err(reason) => {
                 warn!("/{path}: {reason}; the model stays as it was until it is saved whole");
