@@ -9,7 +9,7 @@ use crate::config::ShowConfig;
 use crate::config::plan::ShowPlan;
 use crate::presenter::{PreparedMotion, Redress};
 use crate::scene::{
-    FeedSpec, LoadedScene, ModelFilesWatch, PresenterSpec, SceneDescription, ShowroomSettings,
+    LoadedScene, ModelFilesWatch, PresenterSpec, SceneDescription, ShowroomSettings,
 };
 use crate::twin::TwinFeeds;
 use crate::watch::FileWatch;
@@ -149,10 +149,9 @@ pub struct SceneWatch {
     scene: FileWatch,
     props: ModelFilesWatch,
     her: ModelFilesWatch,
-    /// The twin's feeds, and the scene's list of them as they run: an edit to the list is
-    /// taken by them, or, in a show started without feeds, waits for a restart.
+    /// The twin's feeds, which take an edit to the scene's list of them; absent in a show
+    /// started without feeds, where such an edit waits for a restart.
     twin: Option<TwinFeeds>,
-    feeds: Vec<FeedSpec>,
     told: Told,
 }
 
@@ -171,7 +170,6 @@ impl SceneWatch {
             props: ModelFilesWatch::default(),
             her: ModelFilesWatch::default(),
             twin,
-            feeds: loaded.description.feeds.clone(),
             told,
         };
         watch.follow(loaded);
@@ -227,7 +225,7 @@ impl SceneWatch {
     /// A scene edit taken: said in the log and the feed, with what waits for a restart and
     /// the product shots it spoils; the API learns its cameras.
     fn say_taken(
-        &mut self,
+        &self,
         path: &Path,
         scene: &LoadedScene,
         redressed: bool,
@@ -255,19 +253,21 @@ impl SceneWatch {
 
     /// The edited scene's twin feeds, where they changed: taken by the running feeds, or
     /// waiting for a restart in a show that started without any.
-    fn take_the_feeds(&mut self, path: &Path, scene: &LoadedScene) {
-        if scene.description.feeds == self.feeds {
-            return;
+    fn take_the_feeds(&self, path: &Path, scene: &LoadedScene) {
+        match &self.twin {
+            Some(twin) => {
+                if twin.follow(scene) {
+                    info!("{}: the twin's feeds taken as edited", path.display());
+                    self.told.note(path, "the twin's feeds taken as edited");
+                }
+            }
+            None if !scene.description.feeds.is_empty() => {
+                let waiting = "`feeds` changed: the show started without feeds";
+                warn!("{}: {waiting}, so they run after a restart", path.display());
+                self.told.note(path, waiting);
+            }
+            None => {}
         }
-        let Some(twin) = &self.twin else {
-            let waiting = "`feeds` changed: the show started without feeds";
-            warn!("{}: {waiting}, so they run after a restart", path.display());
-            return self.told.note(path, waiting);
-        };
-        twin.follow(scene);
-        self.feeds = scene.description.feeds.clone();
-        info!("{}: the twin's feeds taken as edited", path.display());
-        self.told.note(path, "the twin's feeds taken as edited");
     }
 
     /// Her avatar's file (or one beside it) or a clip's file was saved again: she is put on

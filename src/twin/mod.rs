@@ -56,12 +56,16 @@ impl TwinFeeds {
         twin
     }
 
-    /// Takes the feeds of `scene` (a scene edited while the show runs): a feed it names as
-    /// before keeps its values; the others start empty, and the poller of the old set
-    /// stops for one of the new set.
-    pub fn follow(&self, scene: &LoadedScene) {
+    /// Takes the feeds of `scene` (a scene edited while the show runs), if they are not
+    /// the ones taken, and says whether they were not: a feed it names as before keeps its
+    /// values; the others start empty, and the poller of the old set stops for one of the
+    /// new set.
+    pub fn follow(&self, scene: &LoadedScene) -> bool {
         let specs = &scene.description.feeds;
         let mut taken = self.specs.lock().unwrap_or_else(|e| e.into_inner());
+        if &taken.0 == specs {
+            return false;
+        }
         let generation = {
             let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
             let mut before = std::mem::take(&mut *feeds);
@@ -104,6 +108,7 @@ impl TwinFeeds {
                 .name("twin feeds".into())
                 .spawn(move || poll_forever(polled, shared, (current, generation)));
         }
+        true
     }
 
     pub fn api_feeds(&self) -> Vec<String> {

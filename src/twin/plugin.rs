@@ -113,8 +113,8 @@ impl Plugin for TwinPlugin {
 }
 
 /// A scene edit brings its bindings with it: the set is rebuilt from the edited scene, and
-/// its screens, colours, visibility and animations follow the edited bindings. (The feeds
-/// they read are the ones started with the show.)
+/// its screens, colours, visibility and animations follow the edited bindings. (Its feeds
+/// are taken by the running `TwinFeeds`, outside the world.)
 fn follow_the_scenes_bindings(
     settings: Res<ShowroomSettings>,
     mut bindings: ResMut<Bindings>,
