@@ -26,7 +26,7 @@
 //! pixels; in motion the softer picture shows little (a picture of 640×360 or less is
 //! mostly fixed costs, and glides in full).
 
-use crate::presenter::HostAvatar;
+use crate::presenter::{HostAvatar, is_hers};
 use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings, corners};
 use crate::stage::SetChanged;
 use bevy::camera::primitives::Frustum;
@@ -282,8 +282,6 @@ fn notice_set_changes(
     mut materials: MessageReader<AssetEvent<StandardMaterial>>,
     mut images: MessageReader<AssetEvent<Image>>,
 ) {
-    let under_host =
-        |e: Entity| hosts.contains(e) || parents.iter_ancestors(e).any(|a| hosts.contains(a));
     // Font atlases change as captions need new glyphs, and targets are resized: neither
     // is the set. Images read from disk (a prop's texture arriving late) are.
     let loaded = images
@@ -295,7 +293,7 @@ fn notice_set_changes(
         | (materials.read().count() > 0)
         | (removed.read().count() > 0)
         | !lights.is_empty()
-        | moved.iter().any(|e| !under_host(e));
+        | moved.iter().any(|e| !is_hers(e, &hosts, &parents));
     backdrop.stale |= stale;
 }
 

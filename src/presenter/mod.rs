@@ -144,9 +144,8 @@ impl Plugin for PresenterPlugin {
                 Update,
                 (
                     dress_her_again.run_if(resource_exists::<Redress>),
-                    (wait_for_her_file, spawn_presenter)
-                        .chain()
-                        .distributive_run_if(resource_exists::<AvatarFile>),
+                    wait_for_her_file.run_if(resource_exists::<AvatarFile>),
+                    spawn_presenter.run_if(her_file_is_in),
                     place_her_as_the_scene_says.run_if(resource_changed::<ShowroomSettings>),
                     mouth::find_mouth_morphs,
                     follow_the_voice,
@@ -183,7 +182,6 @@ impl Plugin for PresenterPlugin {
 struct AvatarFile {
     gltf: Handle<Gltf>,
     motion: Option<PreparedMotion>,
-    ready: bool,
 }
 
 /// Puts the presenter on stage again from her files, with her motion prepared (and her
@@ -200,11 +198,7 @@ fn load_presenter(
     mut asset: ResMut<PresenterAsset>,
 ) {
     if let Some(gltf) = ask_for_her_file(&settings, &server, &mut files, &mut asset) {
-        commands.insert_resource(AvatarFile {
-            gltf,
-            motion: None,
-            ready: false,
-        });
+        commands.insert_resource(AvatarFile { gltf, motion: None });
     }
 }
 
@@ -243,7 +237,6 @@ fn dress_her_again(
         Some(gltf) => commands.insert_resource(AvatarFile {
             gltf,
             motion: Some(motion),
-            ready: false,
         }),
         None => {
             asset.0 = None;
@@ -253,20 +246,20 @@ fn dress_her_again(
     }
 }
 
-/// Whether her file is in with its dependencies; one that could not be loaded leaves her
-/// on stage as she was (at start, start-up stops with its error).
-fn wait_for_her_file(
-    mut commands: Commands,
-    mut file: ResMut<AvatarFile>,
-    server: Res<AssetServer>,
-) {
-    file.ready = server.is_loaded_with_dependencies(&file.gltf);
+/// Her file loaded again that could not be loaded leaves her on stage as she was (at
+/// start, start-up stops with its error).
+fn wait_for_her_file(mut commands: Commands, file: Res<AvatarFile>, server: Res<AssetServer>) {
     if file.motion.is_some()
         && let Some(error) = crate::scene::load_error(&server, &file.gltf)
     {
         warn!("presenter: her avatar's file did not load ({error}); she stays as she was");
         commands.remove_resource::<AvatarFile>();
     }
+}
+
+/// Whether her file is in with its dependencies: then she is put on stage from it.
+fn her_file_is_in(file: Option<Res<AvatarFile>>, server: Res<AssetServer>) -> bool {
+    file.is_some_and(|f| server.is_loaded_with_dependencies(&f.gltf))
 }
 
 /// Takes her off stage, with what was found on her when she came on (her bones, face and
@@ -296,7 +289,7 @@ fn spawn_presenter(
     mut missing: ResMut<MissingScenes>,
     her: Query<Entity, With<HostAvatar>>,
 ) {
-    let Some(gltf) = gltfs.get(&avatar_file.gltf).filter(|_| avatar_file.ready) else {
+    let Some(gltf) = gltfs.get(&avatar_file.gltf) else {
         return;
     };
     commands.remove_resource::<AvatarFile>();
@@ -453,6 +446,15 @@ fn relaxed_clip(motion: &PreparedMotion) -> Option<AnimationClip> {
 /// shot draws it again each frame and the set around it once (`camera::held`).
 #[derive(Component)]
 pub struct HostAvatar;
+
+/// Whether `entity` is the presenter or part of her (a bone, a mesh of her scene).
+pub fn is_hers(
+    entity: Entity,
+    hosts: &Query<(), With<HostAvatar>>,
+    parents: &Query<&ChildOf>,
+) -> bool {
+    hosts.contains(entity) || parents.iter_ancestors(entity).any(|a| hosts.contains(a))
+}
 
 /// How the avatar's file says its eyes move: its eye bones by node name (left first) and
 /// their range maps, from a VRM extension; otherwise found by name when it spawns.

@@ -78,7 +78,7 @@ pub(crate) fn find_mouth_morphs(
     mut rig: ResMut<FaceRig>,
 ) {
     for (entity, weights, node) in &candidates {
-        if !parents.iter_ancestors(entity).any(|a| hers.contains(a)) {
+        if !super::is_hers(entity, &hers, &parents) {
             continue;
         }
         let Some(names) = weights

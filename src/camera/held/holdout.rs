@@ -9,7 +9,7 @@
 //! camera draws the piece as itself where her shadow may fall on it or it may hide her,
 //! and its twin where it only hides what is drawn for her.
 
-use crate::presenter::HostAvatar;
+use crate::presenter::{HostAvatar, is_hers};
 use bevy::asset::{load_internal_asset, uuid_handle};
 use bevy::camera::visibility::RenderLayers;
 use bevy::light::NotShadowCaster;
@@ -97,7 +97,7 @@ fn twin_set_pieces(
             continue; // Not loaded yet: whether it is blended is not known.
         };
         let blended = !matches!(material.alpha_mode, AlphaMode::Opaque | AlphaMode::Mask(_));
-        let hers = parents.iter_ancestors(piece).any(|a| hosts.contains(a));
+        let hers = is_hers(piece, &hosts, &parents);
         if skinned || blended || hers {
             commands.entity(piece).insert(NoTwin);
             continue;
