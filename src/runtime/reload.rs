@@ -255,12 +255,11 @@ impl SceneWatch {
     /// waiting for a restart in a show that started without any.
     fn take_the_feeds(&self, path: &Path, scene: &LoadedScene) {
         match &self.twin {
-            Some(twin) => {
-                if twin.follow(scene) {
-                    info!("{}: the twin's feeds taken as edited", path.display());
-                    self.told.note(path, "the twin's feeds taken as edited");
-                }
+            Some(twin) if twin.follow(scene) => {
+                info!("{}: the twin's feeds taken as edited", path.display());
+                self.told.note(path, "the twin's feeds taken as edited");
             }
+            Some(_) => {}
             None if !scene.description.feeds.is_empty() => {
                 let waiting = "`feeds` changed: the show started without feeds";
                 warn!("{}: {waiting}, so they run after a restart", path.display());
