@@ -8,14 +8,15 @@
 //! renderer's validation, which stops the show. Loaded as a new version, the old stays on
 //! screen until the new one is in with its textures (they are new assets too, being
 //! resolved under the same version), and is let go once nothing shows it.
+//!
+//! The files are read by Bevy's own file reader, so a version streams from the disk as
+//! the first load did (a large prop saved again is not held in memory twice).
 
 use bevy::asset::AssetApp;
-use bevy::asset::io::{
-    AssetReader, AssetReaderError, AssetSourceBuilder, PathStream, Reader, VecReader,
-};
+use bevy::asset::io::file::FileAssetReader;
+use bevy::asset::io::{AssetReader, AssetReaderError, AssetSourceBuilder, PathStream, Reader};
 use bevy::prelude::*;
-use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::path::{Component, Path};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const SOURCE: &str = "versions";
@@ -25,7 +26,14 @@ pub struct VersionedFilesPlugin;
 
 impl Plugin for VersionedFilesPlugin {
     fn build(&self, app: &mut App) {
-        app.register_asset_source(SOURCE, AssetSourceBuilder::new(|| Box::new(VersionedFiles)));
+        app.register_asset_source(
+            SOURCE,
+            AssetSourceBuilder::new(|| {
+                Box::new(VersionedFiles {
+                    files: FileAssetReader::new("/"),
+                })
+            }),
+        );
     }
 }
 
@@ -37,35 +45,29 @@ pub fn next_version(path: &str) -> String {
     format!("{SOURCE}://{n}/{path}")
 }
 
-struct VersionedFiles;
-
-/// The file `path` names, its version taken off.
-fn on_disk(path: &Path) -> Result<PathBuf, AssetReaderError> {
-    let mut parts = path.components();
-    match parts.next() {
-        Some(Component::Normal(_)) => Ok(Path::new("/").join(parts.as_path())),
-        _ => Err(AssetReaderError::NotFound(path.to_path_buf())),
-    }
+/// Bevy's file reader rooted at `/`, asked for the file a versioned path names.
+struct VersionedFiles {
+    files: FileAssetReader,
 }
 
-/// The whole file: Bevy's glTF loader reads a model whole anyway.
-fn read_whole(file: PathBuf) -> Result<VecReader, AssetReaderError> {
-    match std::fs::read(&file) {
-        Ok(bytes) => Ok(VecReader::new(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AssetReaderError::NotFound(file)),
-        Err(e) => Err(AssetReaderError::Io(Arc::new(e))),
+/// The file `path` names, its version taken off, relative to `/`.
+fn on_disk(path: &Path) -> Result<&Path, AssetReaderError> {
+    let mut parts = path.components();
+    match parts.next() {
+        Some(Component::Normal(_)) if parts.clone().next().is_some() => Ok(parts.as_path()),
+        _ => Err(AssetReaderError::NotFound(path.to_path_buf())),
     }
 }
 
 impl AssetReader for VersionedFiles {
     async fn read<'a>(&'a self, path: &'a Path) -> Result<impl Reader + 'a, AssetReaderError> {
-        read_whole(on_disk(path)?)
+        let file = on_disk(path)?;
+        self.files.read(file).await
     }
 
     async fn read_meta<'a>(&'a self, path: &'a Path) -> Result<impl Reader + 'a, AssetReaderError> {
-        let mut meta = on_disk(path)?.into_os_string();
-        meta.push(".meta");
-        read_whole(meta.into())
+        let file = on_disk(path)?;
+        self.files.read_meta(file).await
     }
 
     async fn read_directory<'a>(
@@ -77,7 +79,8 @@ impl AssetReader for VersionedFiles {
     }
 
     async fn is_directory<'a>(&'a self, path: &'a Path) -> Result<bool, AssetReaderError> {
-        Ok(on_disk(path)?.is_dir())
+        let file = on_disk(path)?;
+        self.files.is_directory(file).await
     }
 }
 
@@ -93,8 +96,9 @@ mod tests {
         let path = first.strip_prefix("versions://").unwrap();
         assert_eq!(
             on_disk(Path::new(path)).unwrap(),
-            Path::new("/srv/props/lamp.glb")
+            Path::new("srv/props/lamp.glb")
         );
         assert!(on_disk(Path::new("/")).is_err());
+        assert!(on_disk(Path::new("7")).is_err());
     }
 }
