@@ -357,6 +357,100 @@ fn the_demos_product_shots_show_the_product_unobstructed() {
     );
 }
 
+/// A shot on camera `product` closes up on the product on air by its prop: the yellow
+/// card (a shape) and the cake (a glTF prop) of the colour panels, on a scene with no
+/// camera of that name. In the encoded picture the wide shot has the card left of centre
+/// and small; its close-up has it in the middle, large; the cake's close-up has the cake's
+/// colours, not the blue backdrop, in the middle.
+#[test]
+fn a_product_shot_closes_up_on_the_products_prop() {
+    let dir = Scratch::new("product-camera");
+    let show = dir.path("product.toml");
+    std::fs::write(
+        &show,
+        format!(
+            r#"scene = {:?}
+[video]
+width = 320
+height = 180
+fps = 10
+preset = "ultrafast"
+[render]
+msaa = 1
+shadows = false
+[[products]]
+id = "card"
+name = {{ en = "card" }}
+price = 1
+prop = "yellow card"
+[[products]]
+id = "cake"
+name = {{ en = "cake" }}
+price = 2
+prop = "cake"
+[[segments]]
+kind = "pitch"
+product = "card"
+seconds = 3
+shots = [{{ camera = "front", seconds = 1 }}, {{ camera = "product", seconds = 2 }}]
+[[segments]]
+kind = "pitch"
+product = "cake"
+seconds = 2
+shots = [{{ camera = "product", seconds = 2 }}]
+"#,
+            fixture("colour_panels.ron").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = dir.path("product.mkv");
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        "4.5",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let yellow = |[r, g, b]: [u8; 3]| r > 170 && g > 140 && b < 90;
+    let (wide, card, cake) = (rgb_frame(&out, 5), rgb_frame(&out, 25), rgb_frame(&out, 40));
+    let (wide_at, wide_share) = centroid(&wide, yellow);
+    let (card_at, card_share) = centroid(&card, yellow);
+    assert!(
+        wide_at < 0.35 && wide_share < 0.1,
+        "wide shot: the card at {wide_at:.2} of the width, {wide_share:.2} of the picture"
+    );
+    assert!(
+        (card_at - 0.5).abs() < 0.05 && card_share > 2.0 * wide_share,
+        "close-up: the card at {card_at:.2} of the width, {card_share:.2} of the picture \
+         (wide: {wide_share:.2})"
+    );
+    let backdrop = |[r, g, b]: [u8; 3]| b > 150 && r < 90 && (60..140).contains(&g);
+    let (hits, all) = count_pixels(&cake, 120..200, 60..120, backdrop);
+    let (wide_hits, _) = count_pixels(&wide, 120..200, 60..120, backdrop);
+    assert!(
+        hits * 4 < all && wide_hits * 2 > all,
+        "the cake's close-up has {hits} of {all} backdrop pixels in the middle (wide: {wide_hits})"
+    );
+}
+
+/// Where across the picture the pixels `want` holds for are (0 left, 1 right), and what
+/// share of the picture they are.
+fn centroid(frame: &(u32, u32, Vec<u8>), want: impl Fn([u8; 3]) -> bool) -> (f64, f64) {
+    let (w, h) = (frame.0, frame.1);
+    let (mut sum, mut n) = (0.0, 0u32);
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 3) as usize;
+            if want([frame.2[i], frame.2[i + 1], frame.2[i + 2]]) {
+                sum += x as f64;
+                n += 1;
+            }
+        }
+    }
+    (sum / n.max(1) as f64 / w as f64, n as f64 / (w * h) as f64)
+}
+
 /// Mean absolute difference (0–255) of the middle third of two pictures.
 fn middle_difference(a: &(u32, u32, Vec<u8>), b: &(u32, u32, Vec<u8>)) -> f64 {
     let (w, h) = (a.0 as usize, a.1 as usize);

@@ -39,7 +39,7 @@ use bevy::prelude::*;
 use bevy::render::view::Msaa;
 use bevy::ui::UiSystems;
 
-mod boxes;
+pub(super) mod boxes;
 mod catcher;
 mod her;
 mod holdout;

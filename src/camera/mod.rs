@@ -2,7 +2,9 @@
 //! smooth moves between the scene's named cameras (a factory tour is a list of moves).
 //!
 //! The scene's cameras are poses; only the on-air one renders. Shots are timed on the
-//! media clock from the moment the segment went on air, so a render is repeatable.
+//! media clock from the moment the segment went on air, so a render is repeatable. A shot
+//! on camera `product` is a close-up of the segment's product found from its prop
+//! ([`product`]).
 
 use crate::scene::{ActiveCamera, CameraSpec, ShowroomSettings, ViewCamera};
 use crate::stage::{MediaTime, OnAirNow};
@@ -11,7 +13,10 @@ use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
 
 pub mod held;
+pub mod product;
 pub mod sight;
+
+pub use product::PRODUCT_CAMERA;
 
 pub struct CameraDirectorPlugin;
 
@@ -24,11 +29,13 @@ impl Plugin for CameraDirectorPlugin {
     }
 }
 
-/// Where a camera was when the segment changed (the start of its first move).
+/// Where a camera was when the segment changed (the start of its first move), and the
+/// segment's product close-up once found.
 #[derive(Component, Default, Clone, Copy)]
 struct Direction {
     generation: u64,
     from: Option<Pose>,
+    product: Option<Pose>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -111,6 +118,8 @@ fn direct_camera(
     on_air: Res<OnAirNow>,
     time: Option<Res<MediaTime>>,
     settings: Res<ShowroomSettings>,
+    props: product::PropBounds,
+    mut unframed: Local<Option<u64>>,
     mut cameras: Query<
         (
             Entity,
@@ -145,6 +154,7 @@ fn direct_camera(
         let default = (settings.camera.as_deref())
             .and_then(find)
             .or_else(|| scene.cameras.first().map(Pose::of));
+        let before = (direction.generation, direction.product);
         if direction.generation != on_air.generation {
             direction.generation = on_air.generation;
             direction.from = Some(current_pose(
@@ -153,10 +163,36 @@ fn direct_camera(
                 &exposure,
                 *tonemapping,
             ));
+            direction.product = None;
+        }
+        if settings.is_changed() {
+            direction.product = None; // the prop may have moved
+        }
+        let close_up =
+            (on_air.shots.iter()).any(|s| s.camera == PRODUCT_CAMERA && find(&s.camera).is_none());
+        if close_up && direction.product.is_none() {
+            let aspect = match &*projection {
+                Projection::Perspective(p) => p.aspect_ratio,
+                _ => 16.0 / 9.0,
+            };
+            let wide = default.unwrap_or_else(|| {
+                direction.from.unwrap_or(current_pose(
+                    &transform,
+                    &projection,
+                    &exposure,
+                    *tonemapping,
+                ))
+            });
+            direction.product =
+                frame_the_product(on_air, &props, &wide, aspect, scene, &mut unframed);
+        }
+        if before != (direction.generation, direction.product) {
             commands.entity(entity).insert(direction);
         }
+        let pose_of =
+            |name: &str| find(name).or(direction.product.filter(|_| name == PRODUCT_CAMERA));
         let shots: Vec<(Pose, f64, f64)> = (on_air.shots.iter())
-            .filter_map(|s| Some((find(&s.camera)?, s.seconds, s.move_seconds)))
+            .filter_map(|s| Some((pose_of(&s.camera)?, s.seconds, s.move_seconds)))
             .collect();
         let Some(pose) = pose_at(&shots, now - on_air.since, direction.from).or(default) else {
             continue;
@@ -164,6 +200,33 @@ fn direct_camera(
         apply_pose(&pose, &mut transform, &mut projection, &mut exposure);
         tonemapping.set_if_neq(pose.tonemapping);
     }
+}
+
+/// The close-up of the product on air, from its prop's bounds; `None` (warned once a
+/// segment) when it names no prop the set has. Its shots then stay on the other cameras.
+fn frame_the_product(
+    on_air: &crate::show::OnAir,
+    props: &product::PropBounds,
+    wide: &Pose,
+    aspect: f32,
+    scene: &crate::scene::SceneDescription,
+    unframed: &mut Option<u64>,
+) -> Option<Pose> {
+    let product = on_air.product.as_ref()?;
+    let bounds = product.prop.as_deref().and_then(|prop| props.of(prop));
+    if bounds.is_none() && *unframed != Some(on_air.generation) {
+        *unframed = Some(on_air.generation);
+        warn!(
+            "camera `{PRODUCT_CAMERA}`: product `{}` has no prop in the set to frame ({}); \
+             its close-up stays on the other shots",
+            product.id,
+            product
+                .prop
+                .as_deref()
+                .map_or("no `prop`".into(), |p| format!("`{p}`"))
+        );
+    }
+    Some(product::close_up(bounds?, wide, aspect, scene))
 }
 
 /// Puts the on-air camera at `pose`, outside any rundown (the benchmark's glides).

@@ -84,6 +84,20 @@ pub fn blocked_shots(scene: &SceneDescription, plan: &ShowPlan) -> Vec<String> {
     problems
 }
 
+/// Whether the presenter of `scene`, where she stands, hides `subject` from `pose` or
+/// fills its picture (what the product close-up turns away from).
+pub fn presenter_spoils(scene: &SceneDescription, pose: &Pose, subject: Vec3) -> bool {
+    let Some(presenter) = &scene.presenter else {
+        return false;
+    };
+    let [x, y, z] = presenter.transform.translation;
+    let host = Column {
+        centre: Vec2::new(x, z),
+        base: y,
+    };
+    host.spoils(pose, &[("product", subject)]).is_some()
+}
+
 /// The camera of the shot before segment `i`'s first: the previous segment's last shot.
 fn previous_shot(plan: &ShowPlan, i: usize) -> Option<String> {
     let n = plan.segments.len();

@@ -1,7 +1,9 @@
 //! What one clip is: the show cut down to a single segment about one product in one
 //! language, played once, with the post's title and hashtags.
 
-use crate::config::plan::{LineSpec, Localized, Product, Segment, SegmentKind, Shot};
+use crate::config::plan::{
+    LineSpec, Localized, PRODUCT_CAMERA, Product, Segment, SegmentKind, Shot,
+};
 use crate::config::{ClipTemplate, ShowConfig};
 use crate::show::Director;
 use std::path::Path;
@@ -192,12 +194,14 @@ fn lines_in(template: &ClipTemplate, language: &str, base: &str) -> Option<Vec<L
 }
 
 /// Shots for a clip with none given: the show's camera to open, then the product's own
-/// camera (one named for its prop or its id), if the scene has one.
+/// camera (one named for its prop or its id) if the scene has one, else its close-up
+/// framed from its prop (camera `product`).
 fn default_shots(show: &ShowConfig, product: &Product, cameras: &[String]) -> Vec<Shot> {
     let own = [product.prop.as_deref(), Some(product.id.as_str())]
         .into_iter()
         .flatten()
-        .find(|name| cameras.iter().any(|c| c == name));
+        .find(|name| cameras.iter().any(|c| c == name))
+        .or(product.prop.as_ref().map(|_| PRODUCT_CAMERA));
     let Some(own) = own else {
         return Vec::new();
     };
@@ -324,6 +328,27 @@ mod tests {
         assert_eq!(hashtag("#birthday cake!").as_deref(), Some("#birthdaycake"));
         assert_eq!(hashtag("#生日 蛋糕").as_deref(), Some("#生日蛋糕"));
         assert_eq!(hashtag("# ,"), None);
+    }
+
+    #[test]
+    fn a_product_without_a_camera_of_its_own_is_shown_by_its_close_up() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let show = ShowConfig::load(&root.join("assets/shows/demo.toml")).unwrap();
+        let cameras: Vec<String> = ["wide", "cake"].map(String::from).to_vec();
+        let mut cake = show.plan.products[0].clone();
+        cake.prop = Some("cake".into());
+        let last = |p: &Product| {
+            default_shots(&show, p, &cameras)
+                .last()
+                .map(|s| s.camera.clone())
+        };
+        assert_eq!(last(&cake).as_deref(), Some("cake"));
+        // Neither its prop nor its id names a camera: its close-up.
+        cake.id = "kettle".into();
+        cake.prop = Some("kettle on a stand".into());
+        assert_eq!(last(&cake).as_deref(), Some(PRODUCT_CAMERA));
+        cake.prop = None;
+        assert_eq!(last(&cake), None);
     }
 
     #[test]

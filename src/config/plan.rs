@@ -220,10 +220,14 @@ impl LineSpec {
     }
 }
 
+/// The camera name of a shot that closes up on the product on air, found from its `prop`
+/// (`camera::product`), unless the scene has a camera of that name.
+pub const PRODUCT_CAMERA: &str = "product";
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Shot {
-    /// A camera of the scene, by name.
+    /// A camera of the scene, by name, or [`PRODUCT_CAMERA`].
     pub camera: String,
     pub seconds: f64,
     /// Seconds of a smooth move from the previous shot; 0 cuts.
@@ -339,6 +343,22 @@ impl ShowPlan {
     /// Checks ids, references and templates. Returns the first problem.
     ///
     /// Long on purpose: one check after another over the rundown, read as a checklist; each names its field.
+    /// Why a shot on camera [`PRODUCT_CAMERA`] in `segment` could not frame its product:
+    /// the segment's product, or any of the rotation's, names no `prop`.
+    fn unframed(&self, segment: &Segment) -> Option<String> {
+        let shown = |p: &&Product| segment.product.as_ref().is_none_or(|id| *id == p.id);
+        let bare = self
+            .products
+            .iter()
+            .filter(shown)
+            .find(|p| p.prop.is_none())?;
+        Some(format!(
+            "camera `{PRODUCT_CAMERA}` frames the product on air by its `prop`, and product \
+             `{}` names none",
+            bare.id
+        ))
+    }
+
     pub fn validate(&self, cameras: Option<&[String]>) -> Result<(), PlanProblem> {
         let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
             field,
@@ -431,7 +451,13 @@ impl ShowPlan {
                         None,
                     ));
                 }
-                if let Some(cameras) = cameras
+                let scene_camera = cameras.is_none_or(|c| c.contains(&shot.camera));
+                if shot.camera == PRODUCT_CAMERA && !scene_camera {
+                    if let Some(reason) = self.unframed(s) {
+                        let field = field(&format!("shots[{j}].camera"));
+                        return Err(problem(field, reason, Some(&shot.camera)));
+                    }
+                } else if let Some(cameras) = cameras
                     && !cameras.contains(&shot.camera)
                 {
                     return Err(problem(

@@ -442,3 +442,35 @@ fn an_edit_names_what_waits_for_a_restart() {
     // A file that does not parse is refused elsewhere, with its line.
     assert!(needs_restart(running, "[video").is_empty());
 }
+
+#[test]
+fn a_product_shot_needs_a_prop_for_each_product_it_may_show() {
+    let dir = ShowDir::new("product-shot");
+    let text = |cake_prop: &str, segment_product: &str| {
+        format!(
+            "scene = \"room.ron\"\n\
+             [[products]]\nid = \"cake\"\nname = {{ en = \"cake\" }}\nprice = 1\n{cake_prop}\n\
+             [[products]]\nid = \"fan\"\nname = {{ en = \"fan\" }}\nprice = 2\nprop = \"fan\"\n\
+             [[segments]]\nkind = \"pitch\"\n{segment_product}\n\
+             shots = [{{ camera = \"front\", seconds = 2 }}, {{ camera = \"product\", seconds = 3 }}]\n"
+        )
+    };
+    let cameras = ["front".to_string()];
+    let check = |cake_prop: &str, segment_product: &str, cameras: &[String]| {
+        let show = dir.parse(&text(cake_prop, segment_product)).unwrap();
+        show.plan.validate(Some(cameras))
+    };
+    // About the fan, which has a prop: framed. The rotation may put the cake on: refused.
+    assert!(check("", "product = \"fan\"", &cameras).is_ok());
+    let problem = check("", "", &cameras).unwrap_err();
+    assert_eq!(problem.field, "segments[0].shots[1].camera");
+    assert!(
+        problem.reason.contains("`cake` names none"),
+        "{}",
+        problem.reason
+    );
+    assert!(check("prop = \"cake\"", "", &cameras).is_ok());
+    // A scene camera named `product` is a camera like any other.
+    let named = ["front".to_string(), "product".to_string()];
+    assert!(check("", "", &named).is_ok());
+}

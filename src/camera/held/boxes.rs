@@ -6,7 +6,7 @@ use bevy::camera::primitives::Aabb;
 use bevy::prelude::*;
 
 /// The world-space box of a mesh's bounds.
-pub(super) fn world_box(transform: &GlobalTransform, aabb: &Aabb) -> (Vec3, Vec3) {
+pub(in crate::camera) fn world_box(transform: &GlobalTransform, aabb: &Aabb) -> (Vec3, Vec3) {
     let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
     let points = corners(c - h, c + h).map(|p| transform.transform_point(p));
     let lo = points.iter().copied().fold(Vec3::MAX, Vec3::min);
