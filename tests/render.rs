@@ -434,6 +434,65 @@ shots = [{{ camera = "product", seconds = 2 }}]
     );
 }
 
+/// The product close-up follows its prop through a scene edit on air: the card moved to
+/// the other side of the room is still in the middle of the picture, as large.
+#[test]
+fn a_product_close_up_follows_its_prop_moved_on_air() {
+    let dir = Scratch::new("product-moved");
+    let scene = r##"(
+    name: "one card",
+    environment: (clear_color: "#000000", ambient_brightness: 500.0),
+    cameras: [(name: "front", position: (0.0, 0.0, 5.0), look_at: (0.0, 0.0, 0.0), tonemapping: None)],
+    shapes: [(name: "card", shape: Box(width: 1.0, height: 1.0, depth: 0.1), transform: (translation: (-1.5, 0.0, 0.0)), material: (color: "#e0c020", unlit: true))],
+)"##;
+    std::fs::write(dir.path("scene.ron"), scene).unwrap();
+    std::fs::write(
+        dir.path("show.toml"),
+        "scene = \"scene.ron\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\npreset = \"ultrafast\"\n\
+         [[products]]\nid = \"card\"\nname = { en = \"card\" }\nprice = 1\nprop = \"card\"\n\
+         [[segments]]\nkind = \"pitch\"\nproduct = \"card\"\nseconds = 600\n\
+         shots = [{ camera = \"product\", seconds = 600 }]\n",
+    )
+    .unwrap();
+    let video = dir.path("stream.mkv");
+    let mut stream = StreamBuilder::new(&dir.path("show.toml"))
+        .args(["--seconds", "60", "--output", video.to_str().unwrap()])
+        .log_to(&dir.path("stream.log"))
+        .start();
+    stream.logged("scene ready");
+    std::thread::sleep(Duration::from_secs(3));
+    std::fs::write(
+        dir.path("scene.ron"),
+        scene.replace("(-1.5, 0.0, 0.0)", "(1.5, 0.5, -1.0)"),
+    )
+    .unwrap();
+    stream.logged("the set is rebuilt");
+    std::thread::sleep(Duration::from_secs(3));
+    stream.interrupt();
+    let seconds = probe(&video)["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .expect("the recording's length");
+    let yellow = |[r, g, b]: [u8; 3]| r > 170 && g > 140 && b < 90;
+    let (before_at, before_share) = centroid(&rgb_frame(&video, 10), yellow);
+    let last = rgb_frame(&video, (seconds * 10.0) as u32 - 3);
+    let (after_at, after_share) = centroid(&last, yellow);
+    let (top, _) = count_pixels(&last, 0..160, 0..45, yellow);
+    let (bottom, _) = count_pixels(&last, 0..160, 45..90, yellow);
+    assert!(
+        (before_at - 0.5).abs() < 0.05 && before_share > 0.1,
+        "before: the card at {before_at:.2}, {before_share:.2} of the picture"
+    );
+    assert!(
+        (after_at - 0.5).abs() < 0.05 && (after_share - before_share).abs() < 0.05,
+        "after: the card at {after_at:.2}, {after_share:.2} of the picture (before {before_share:.2})"
+    );
+    assert!(
+        top.abs_diff(bottom) * 5 < top + bottom,
+        "after: {top} of its pixels above the middle, {bottom} below"
+    );
+}
+
 /// Where across the picture the pixels `want` holds for are (0 left, 1 right), and what
 /// share of the picture they are.
 fn centroid(frame: &(u32, u32, Vec<u8>), want: impl Fn([u8; 3]) -> bool) -> (f64, f64) {

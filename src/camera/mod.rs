@@ -30,12 +30,14 @@ impl Plugin for CameraDirectorPlugin {
 }
 
 /// Where a camera was when the segment changed (the start of its first move), and the
-/// segment's product close-up once found.
+/// segment's product close-up once found (`reframe`: to be found again after a set
+/// rebuild, kept until its prop has bounds again).
 #[derive(Component, Default, Clone, Copy)]
 struct Direction {
     generation: u64,
     from: Option<Pose>,
     product: Option<Pose>,
+    reframe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,7 +156,7 @@ fn direct_camera(
         let default = (settings.camera.as_deref())
             .and_then(find)
             .or_else(|| scene.cameras.first().map(Pose::of));
-        let before = (direction.generation, direction.product);
+        let before = (direction.generation, direction.product, direction.reframe);
         if direction.generation != on_air.generation {
             direction.generation = on_air.generation;
             direction.from = Some(current_pose(
@@ -164,13 +166,15 @@ fn direct_camera(
                 *tonemapping,
             ));
             direction.product = None;
+            direction.reframe = false;
         }
-        if settings.is_changed() {
-            direction.product = None; // the prop may have moved
-        }
+        // The prop may have moved. Its new pieces are placed in the world after this
+        // system, and have bounds only once loaded: framed again from the next frame on.
+        direction.reframe |= settings.is_changed() && direction.product.is_some();
         let close_up =
             (on_air.shots.iter()).any(|s| s.camera == PRODUCT_CAMERA && find(&s.camera).is_none());
-        if close_up && direction.product.is_none() {
+        let unframed_now = direction.product.is_none() || direction.reframe;
+        if close_up && unframed_now && !settings.is_changed() {
             let aspect = match &*projection {
                 Projection::Perspective(p) => p.aspect_ratio,
                 _ => 16.0 / 9.0,
@@ -183,10 +187,14 @@ fn direct_camera(
                     *tonemapping,
                 ))
             });
-            direction.product =
-                frame_the_product(on_air, &props, &wide, aspect, scene, &mut unframed);
+            if let Some(pose) =
+                frame_the_product(on_air, &props, &wide, aspect, scene, &mut unframed)
+            {
+                direction.product = Some(pose);
+                direction.reframe = false;
+            }
         }
-        if before != (direction.generation, direction.product) {
+        if before != (direction.generation, direction.product, direction.reframe) {
             commands.entity(entity).insert(direction);
         }
         let pose_of =
@@ -202,8 +210,9 @@ fn direct_camera(
     }
 }
 
-/// The close-up of the product on air, from its prop's bounds; `None` (warned once a
-/// segment) when it names no prop the set has. Its shots then stay on the other cameras.
+/// The close-up of the product on air, from its prop's bounds; `None` while they are not
+/// known, warned once a segment when it names no piece the set has. Its shots then stay
+/// on the other cameras.
 fn frame_the_product(
     on_air: &crate::show::OnAir,
     props: &product::PropBounds,
@@ -213,8 +222,11 @@ fn frame_the_product(
     unframed: &mut Option<u64>,
 ) -> Option<Pose> {
     let product = on_air.product.as_ref()?;
-    let bounds = product.prop.as_deref().and_then(|prop| props.of(prop));
-    if bounds.is_none() && *unframed != Some(on_air.generation) {
+    let prop = product.prop.as_deref();
+    let bounds = prop.and_then(|prop| props.of(prop));
+    // A piece still loading has no bounds yet: waited for, not warned of.
+    let missing = prop.is_none_or(|prop| !props.has(prop));
+    if missing && *unframed != Some(on_air.generation) {
         *unframed = Some(on_air.generation);
         warn!(
             "camera `{PRODUCT_CAMERA}`: product `{}` has no prop in the set to frame ({}); \

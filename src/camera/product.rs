@@ -55,6 +55,11 @@ pub struct PropBounds<'w, 's> {
 }
 
 impl PropBounds<'_, '_> {
+    /// Whether the set has a piece named `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.pieces.iter().any(|(_, n)| n.as_str() == name)
+    }
+
     /// The bounds of the set piece named `name` and all its meshes; `None` while it has
     /// none yet (its model still loading) or when the scene has no such piece.
     pub fn of(&self, name: &str) -> Option<Bounds> {
