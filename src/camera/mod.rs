@@ -238,7 +238,12 @@ fn frame_the_product(
                 .map_or("no `prop`".into(), |p| format!("`{p}`"))
         );
     }
-    Some(product::close_up(bounds?, wide, aspect, scene))
+    let (bounds, pieces) = (bounds?, props.around(prop?));
+    let in_the_way = product::InTheWay {
+        scene,
+        pieces: &pieces,
+    };
+    Some(product::close_up(bounds, wide, aspect, &in_the_way))
 }
 
 /// Puts the on-air camera at `pose`, outside any rundown (the benchmark's glides).
