@@ -44,13 +44,16 @@ pub struct Post {
     pub hashtags: Vec<String>,
 }
 
-/// What a clip says when the show file has no `[[clips]]` for its product.
+/// What a clip says when the show file has no `[[clips]]` for its product: a line per
+/// fact, so one the product lacks (stock, selling points) is left out whole.
 fn built_in(language: &str) -> ClipTemplate {
     let (lines, title, tags) = if language == "zh" {
         (
             vec![
-                "[Wave] 给大家介绍我们的{name}：{points}。",
-                "现在只要{price}元，库存{stock}件，点击下方购物车马上下单！",
+                "[Wave] 给大家介绍我们的{name}！",
+                "{points}。",
+                "库存只有{stock}件。",
+                "现在只要{price}元，点击下方购物车马上下单！",
             ],
             "{name}｜工厂直供 {currency}{price}",
             vec!["#{name}", "#工厂直销", "#{shop}"],
@@ -58,8 +61,10 @@ fn built_in(language: &str) -> ClipTemplate {
     } else {
         (
             vec![
-                "[Wave] Meet our {name}: {points}.",
-                "Just {currency}{price}, {stock} in stock. Tap the cart below to order yours!",
+                "[Wave] Meet our {name}!",
+                "{points}.",
+                "Only {stock} in stock.",
+                "Just {currency}{price}. Tap the cart below to order yours!",
             ],
             "{name}, factory direct at {currency}{price}",
             vec!["#{name}", "#factorydirect", "#{shop}"],

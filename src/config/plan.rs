@@ -658,32 +658,57 @@ pub fn check_template(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Fills `{placeholders}` from `values`; unknown ones are left as written.
+/// Fills `{placeholders}` from `values`. A known placeholder without a value (a product
+/// with no `stock`) is left out, so viewers never see or hear one; unknown ones (which
+/// load refuses in a file) are left as written.
 pub fn fill(template: &str, values: &dyn Fn(&str) -> Option<String>) -> String {
+    match fill_checked(template, values) {
+        Ok(text) | Err(Unfilled { text, .. }) => text,
+    }
+}
+
+/// A template filled but for a known placeholder that had no value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unfilled {
+    /// The text with it left out.
+    pub text: String,
+    /// The first placeholder without a value.
+    pub missing: String,
+}
+
+/// [`fill`], or what it left out: a line that would say "only  left" is not said.
+pub fn fill_checked(
+    template: &str,
+    values: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Unfilled> {
     let mut out = String::with_capacity(template.len() + 16);
+    let mut missing = None;
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                match values(name) {
-                    Some(v) => out.push_str(&v),
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                }
-                rest = &after[close + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..close];
+        match values(name) {
+            Some(v) => out.push_str(&v),
+            None if PLACEHOLDERS.contains(&name) => {
+                missing.get_or_insert_with(|| name.to_string());
             }
             None => {
-                out.push_str(&rest[open..]);
-                rest = "";
+                out.push('{');
+                out.push_str(name);
+                out.push('}');
             }
         }
+        rest = &after[close + 1..];
     }
     out.push_str(rest);
-    out
+    match missing {
+        None => Ok(out),
+        Some(missing) => Err(Unfilled { text: out, missing }),
+    }
 }

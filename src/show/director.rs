@@ -7,7 +7,8 @@
 //! so the graphics and the camera cut with the voice.
 
 use crate::config::plan::{
-    LineSpec, Product, ScheduleEntry, Segment, SegmentKind, Shot, ShowPlan, fill, parse_time_of_day,
+    LineSpec, Product, ScheduleEntry, Segment, SegmentKind, Shot, ShowPlan, Unfilled, fill_checked,
+    parse_time_of_day,
 };
 use crate::speech::ScriptLine;
 use std::collections::VecDeque;
@@ -116,6 +117,9 @@ pub struct Director {
     echo_markets: Vec<Market>,
     /// The last written line in each of those languages (`None` where it has no text).
     echoes: Vec<Option<String>>,
+    /// Lines skipped for a product that lacks what they say (segment, line, product),
+    /// each warned of once.
+    skipped: std::collections::HashSet<(usize, usize, Option<String>)>,
 }
 
 impl Director {
@@ -142,6 +146,7 @@ impl Director {
             ended: false,
             echo_markets: Vec::new(),
             echoes: Vec::new(),
+            skipped: Default::default(),
             on_air: OnAir {
                 language: language.to_string(),
                 ..OnAir::default()
@@ -284,7 +289,22 @@ impl Director {
             let product = self.product_for(self.segment, minute).cloned();
             // The countdown starts with the segment's first line: this one, if none yet.
             let ends = countdown.map(|c| self.segment_start.unwrap_or(when) + c);
-            let text = self.fill(template, product.as_ref(), &language, ends, when, None);
+            let currency = self.plan.overlay.currency.clone();
+            let filled = self.try_fill_priced(
+                template,
+                (product.as_ref(), &currency),
+                &language,
+                (ends, when),
+                None,
+            );
+            let text = match filled {
+                Ok(text) => text,
+                Err(unfilled) => {
+                    self.skip_line(index, product.as_ref(), &unfilled);
+                    self.enter_silent(now, minute);
+                    continue;
+                }
+            };
             self.echoes = (self.echo_markets.iter())
                 .map(|market| {
                     let other = market.language.as_str();
@@ -630,15 +650,47 @@ impl Director {
         )
     }
 
+    /// A line of this segment the product on air cannot fill is not said (a half sentence
+    /// is worse than none); the operator is told once per line and product.
+    fn skip_line(&mut self, index: usize, product: Option<&Product>, unfilled: &Unfilled) {
+        let id = product.map(|p| p.id.clone());
+        if self.skipped.insert((self.segment, index, id.clone())) {
+            tracing::warn!(
+                "segment {} line {}: not said for {}, which has no `{{{}}}`",
+                self.segment + 1,
+                index + 1,
+                id.map_or("the show (no product on air)".into(), |id| format!(
+                    "product `{id}`"
+                )),
+                unfilled.missing
+            );
+        }
+    }
+
     /// [`Director::fill`] for a product priced in `currency` (a market of its own).
     fn fill_priced(
+        &self,
+        template: &str,
+        product: (Option<&Product>, &str),
+        language: &str,
+        clock: (Option<f64>, f64),
+        comment: Option<(&str, &str)>,
+    ) -> String {
+        match self.try_fill_priced(template, product, language, clock, comment) {
+            Ok(text) | Err(Unfilled { text, .. }) => text,
+        }
+    }
+
+    /// [`Director::fill_priced`], or what the product lacks for it (`{stock}` of a product
+    /// without stock, `{points}` of one without selling points).
+    fn try_fill_priced(
         &self,
         template: &str,
         (product, currency): (Option<&Product>, &str),
         language: &str,
         (ends, when): (Option<f64>, f64),
         comment: Option<(&str, &str)>,
-    ) -> String {
+    ) -> Result<String, Unfilled> {
         let zh = language == "zh";
         let price = |v: f64| {
             if v.fract().abs() < 1e-9 {
@@ -649,7 +701,7 @@ impl Director {
         };
         let points_sep = if zh { "，" } else { ", " };
         let pass = self.pass as usize;
-        fill(template, &|name| {
+        fill_checked(template, &|name| {
             let p = product;
             Some(match name {
                 "shop" => self.plan.shop.text(language).to_string(),
@@ -660,7 +712,8 @@ impl Director {
                 "name_en" => p?.name.get("en").to_string(),
                 "price" => price(p?.price),
                 "flash_price" => price(p?.flash_price.unwrap_or(p?.price)),
-                "points" => p?.points.get(language)?.join(points_sep),
+                "points" => Some(p?.points.get(language)?.join(points_sep))
+                    .filter(|points| !points.is_empty())?,
                 "point" => {
                     let points = p?.points.get(language)?;
                     points.get(pass % points.len().max(1))?.clone()

@@ -341,3 +341,49 @@ fn every_line_is_written_in_the_echo_languages_too() {
     let (here, there) = (d.on_air().product.as_ref(), zh.product.as_ref());
     assert_eq!((here.unwrap().price, there.unwrap().price), (129.0, 139.0));
 }
+
+#[test]
+fn a_line_the_product_cannot_fill_is_not_said() {
+    let mut p = plan();
+    p.products[0].stock = None;
+    p.products[0].points = Vec::new().into();
+    p.segments[1] = segment(
+        SegmentKind::Pitch,
+        &[
+            &["The {name}"],
+            &["Only {stock} left"],
+            &["{points}"],
+            &["Just {price}"],
+        ],
+    );
+    let mut d = Director::new(p, "en", 0.0);
+    let mut now = 0.0;
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "Welcome to Acme");
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "The kettle");
+    // No "Only  left", no empty line for its missing selling points.
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "Just 129");
+    assert_eq!(d.skipped.len(), 2);
+    // A flash sale whose every line is unfillable still ends with its countdown.
+    let mut p = plan();
+    p.products[0].stock = None;
+    p.segments[2].lines = vec![LineSpec::One("{stock} left".into())];
+    let mut d = Director::new(p, "en", 0.0);
+    let mut now = 0.0;
+    for _ in 0..3 {
+        say(&mut d, &mut now, 2.0).unwrap();
+    }
+    assert_eq!(d.on_air().kind, Some(SegmentKind::Pitch));
+    for _ in 0..40 {
+        now += 1.0;
+        if let Some(line) = d.next_line(now, 600) {
+            assert!(!line.text.contains("left"), "{}", line.text);
+            d.started(line.serial, now, now + 1.0, 600);
+            break;
+        }
+    }
+    assert_eq!(
+        d.on_air().kind,
+        Some(SegmentKind::Opening),
+        "the sale ended"
+    );
+}
