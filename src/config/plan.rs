@@ -359,6 +359,52 @@ impl ShowPlan {
         ))
     }
 
+    /// Lines some product of their segment cannot fill (`{stock}` of a product without
+    /// stock, `{points}` or `{point}` of one without selling points), one sentence each:
+    /// the show skips them for that product, and says so at start.
+    pub fn unsaid_lines(&self) -> Vec<String> {
+        let lacks = |p: &Product, name: &str| match name {
+            "stock" => p.stock.is_none(),
+            "points" | "point" => p.points.all().iter().all(|points| points.is_empty()),
+            _ => false,
+        };
+        let mut said = Vec::new();
+        for (i, segment) in self.segments.iter().enumerate() {
+            let shown = |p: &&Product| segment.product.as_ref().is_none_or(|id| *id == p.id);
+            let lines = segment
+                .lines
+                .iter()
+                .chain(segment.translations.values().flatten());
+            for (j, template) in lines
+                .enumerate()
+                .flat_map(|(j, l)| l.variants().iter().map(move |t| (j, t)))
+            {
+                for name in ["stock", "points", "point"] {
+                    if !template.contains(&format!("{{{name}}}")) {
+                        continue;
+                    }
+                    for p in self
+                        .products
+                        .iter()
+                        .filter(shown)
+                        .filter(|p| lacks(p, name))
+                    {
+                        let line = format!(
+                            "segments[{i}] line {}: `{{{name}}}`: product `{}` has none, so \
+                             this line is not said for it",
+                            j + 1,
+                            p.id
+                        );
+                        if !said.contains(&line) {
+                            said.push(line);
+                        }
+                    }
+                }
+            }
+        }
+        said
+    }
+
     pub fn validate(&self, cameras: Option<&[String]>) -> Result<(), PlanProblem> {
         let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
             field,

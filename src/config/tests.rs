@@ -474,3 +474,24 @@ fn a_product_shot_needs_a_prop_for_each_product_it_may_show() {
     let named = ["front".to_string(), "product".to_string()];
     assert!(check("", "", &named).is_ok());
 }
+
+#[test]
+fn lines_a_product_cannot_fill_are_named_at_load() {
+    let dir = ShowDir::new("unsaid");
+    let show = dir
+        .parse(
+            "scene = \"room.ron\"\n\
+             [[products]]\nid = \"cake\"\nname = { en = \"cake\" }\nprice = 1\nstock = 5\npoints = [\"fresh\"]\n\
+             [[products]]\nid = \"fan\"\nname = { en = \"fan\" }\nprice = 2\n\
+             [[segments]]\nkind = \"pitch\"\nlines = [\"The {name}.\", \"Only {stock} left.\"]\n\
+             [[segments]]\nkind = \"pitch\"\nproduct = \"cake\"\nlines = [\"{points}, {stock} left.\"]\n",
+        )
+        .unwrap();
+    assert_eq!(
+        show.plan.unsaid_lines(),
+        vec![
+            "segments[0] line 2: `{stock}`: product `fan` has none, so this line is not said for it"
+                .to_string()
+        ]
+    );
+}

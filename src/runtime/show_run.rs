@@ -398,6 +398,9 @@ fn load_scene(show: &ShowConfig) -> Result<LoadedScene, RunError> {
     for problem in crate::camera::sight::blocked_shots(&scene.description, &show.plan) {
         warn!("{}: {problem}", show.source.display());
     }
+    for line in show.plan.unsaid_lines() {
+        warn!("{}: {line}", show.source.display());
+    }
     Ok(scene)
 }
 
