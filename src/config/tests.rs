@@ -495,3 +495,26 @@ fn lines_a_product_cannot_fill_are_named_at_load() {
         ]
     );
 }
+
+#[test]
+fn a_placeholder_without_a_value_is_left_out_and_named() {
+    use crate::config::plan::{Unfilled, fill, fill_checked};
+    let values = |name: &str| (name == "name").then(|| "fan".to_string());
+    assert_eq!(
+        fill("The {name}, {stock} left.", &values),
+        "The fan,  left."
+    );
+    assert_eq!(
+        fill_checked("The {name}, {stock} left.", &values),
+        Err(Unfilled {
+            text: "The fan,  left.".into(),
+            missing: "stock".into()
+        })
+    );
+    assert_eq!(fill_checked("The {name}.", &values), Ok("The fan.".into()));
+    // A name that is no placeholder stays as written.
+    assert_eq!(
+        fill_checked("{name} {size}", &values),
+        Ok("fan {size}".into())
+    );
+}
