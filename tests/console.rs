@@ -240,6 +240,22 @@ fn the_console_watches_and_steers_a_running_show() {
     const FAILING: &str = "[...document.querySelectorAll('#alerts li')]\
                            .filter((li) => li.textContent.includes('output_failing'))";
     browser.wait_for("the alert", 30, &format!("return {FAILING}.length > 0;"));
+    // A cut to the product close-up, offered after the scene's cameras.
+    let cameras = browser.script(
+        "return [...document.querySelectorAll('#camera-choice option')].map(o => o.value);",
+    );
+    assert_eq!(
+        cameras.as_array().and_then(|c| c.last()),
+        Some(&"product".into()),
+        "{cameras}"
+    );
+    browser.script("document.getElementById('camera-choice').value = 'product'; return true;");
+    browser.click("#camera");
+    browser.wait_for(
+        "the cut in the feed",
+        20,
+        "return document.getElementById('feed-list').textContent.includes('camera: product');",
+    );
     let feed = browser.text("#feed-list");
     assert!(feed.contains("next segment"), "{feed}");
     assert!(feed.contains("flash sale: kettle"), "{feed}");

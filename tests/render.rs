@@ -434,11 +434,9 @@ shots = [{{ camera = "product", seconds = 2 }}]
     );
 }
 
-/// The product close-up follows its prop through a scene edit on air: the card moved to
-/// the other side of the room is still in the middle of the picture, as large.
-#[test]
-fn a_product_close_up_follows_its_prop_moved_on_air() {
-    let dir = Scratch::new("product-moved");
+/// A black room with one yellow card at `x`, sold as product `card` in one long pitch on
+/// `shots`; writes `scene.ron` and `show.toml` into `dir` and gives the scene's text.
+fn one_card_show(dir: &Scratch, shots: &str) -> String {
     let scene = r##"(
     name: "one card",
     environment: (clear_color: "#000000", ambient_brightness: 500.0),
@@ -448,12 +446,27 @@ fn a_product_close_up_follows_its_prop_moved_on_air() {
     std::fs::write(dir.path("scene.ron"), scene).unwrap();
     std::fs::write(
         dir.path("show.toml"),
-        "scene = \"scene.ron\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\npreset = \"ultrafast\"\n\
-         [[products]]\nid = \"card\"\nname = { en = \"card\" }\nprice = 1\nprop = \"card\"\n\
-         [[segments]]\nkind = \"pitch\"\nproduct = \"card\"\nseconds = 600\n\
-         shots = [{ camera = \"product\", seconds = 600 }]\n",
+        format!(
+            "scene = \"scene.ron\"\n[video]\nwidth = 160\nheight = 90\nfps = 10\npreset = \"ultrafast\"\n\
+             [[products]]\nid = \"card\"\nname = {{ en = \"card\" }}\nprice = 1\nprop = \"card\"\n\
+             [[segments]]\nkind = \"pitch\"\nproduct = \"card\"\nseconds = 600\nshots = {shots}\n"
+        ),
     )
     .unwrap();
+    scene.to_string()
+}
+
+/// The yellow pixels of a frame: their centroid across the picture and their share of it.
+fn yellow_of(frame: &(u32, u32, Vec<u8>)) -> (f64, f64) {
+    centroid(frame, |[r, g, b]| r > 170 && g > 140 && b < 90)
+}
+
+/// The product close-up follows its prop through a scene edit on air: the card moved to
+/// the other side of the room is still in the middle of the picture, as large.
+#[test]
+fn a_product_close_up_follows_its_prop_moved_on_air() {
+    let dir = Scratch::new("product-moved");
+    let scene = one_card_show(&dir, r#"[{ camera = "product", seconds = 600 }]"#);
     let video = dir.path("stream.mkv");
     let mut stream = StreamBuilder::new(&dir.path("show.toml"))
         .args(["--seconds", "60", "--output", video.to_str().unwrap()])
@@ -474,9 +487,9 @@ fn a_product_close_up_follows_its_prop_moved_on_air() {
         .and_then(|d| d.parse::<f64>().ok())
         .expect("the recording's length");
     let yellow = |[r, g, b]: [u8; 3]| r > 170 && g > 140 && b < 90;
-    let (before_at, before_share) = centroid(&rgb_frame(&video, 10), yellow);
+    let (before_at, before_share) = yellow_of(&rgb_frame(&video, 10));
     let last = rgb_frame(&video, (seconds * 10.0) as u32 - 3);
-    let (after_at, after_share) = centroid(&last, yellow);
+    let (after_at, after_share) = yellow_of(&last);
     let (top, _) = count_pixels(&last, 0..160, 0..45, yellow);
     let (bottom, _) = count_pixels(&last, 0..160, 45..90, yellow);
     assert!(
@@ -490,6 +503,44 @@ fn a_product_close_up_follows_its_prop_moved_on_air() {
     assert!(
         top.abs_diff(bottom) * 5 < top + bottom,
         "after: {top} of its pixels above the middle, {bottom} below"
+    );
+}
+
+/// The operator cuts to the product close-up over the API while a segment holds its wide
+/// shot: the card, left of centre, is in the middle and larger from then on. A camera the
+/// scene lacks is refused by name.
+#[test]
+fn the_operator_cuts_to_the_product_close_up() {
+    let dir = Scratch::new("product-cut");
+    one_card_show(&dir, r#"[{ camera = "front", seconds = 600 }]"#);
+    let video = dir.path("stream.mkv");
+    let mut stream = StreamBuilder::new(&dir.path("show.toml"))
+        .args(["--seconds", "60", "--output", video.to_str().unwrap()])
+        .log_to(&dir.path("stream.log"))
+        .with_api()
+        .start();
+    stream.logged("scene ready");
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, text) = http(&stream.api, "POST", "/camera/nowhere", Some(TOKEN), "");
+    assert_eq!(code, 404, "{text}");
+    assert!(text.contains("front") && text.contains("product"), "{text}");
+    let (code, text) = http(&stream.api, "POST", "/camera/product", Some(TOKEN), "");
+    assert_eq!(code, 202, "{text}");
+    std::thread::sleep(Duration::from_secs(3));
+    stream.interrupt();
+    let seconds = probe(&video)["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .expect("the recording's length");
+    let (wide_at, wide_share) = yellow_of(&rgb_frame(&video, 10));
+    let (cut_at, cut_share) = yellow_of(&rgb_frame(&video, (seconds * 10.0) as u32 - 3));
+    assert!(
+        wide_at < 0.4 && wide_share > 0.0,
+        "wide: the card at {wide_at:.2}"
+    );
+    assert!(
+        (cut_at - 0.5).abs() < 0.05 && cut_share > 2.0 * wide_share,
+        "after the cut: the card at {cut_at:.2}, {cut_share:.2} of the picture (wide {wide_share:.2})"
     );
 }
 

@@ -9,7 +9,7 @@
 
 use super::feed::FeedKind;
 use super::history::Sample;
-use super::{ApiCommand, ApiShared, authorise, error, known, queue, status_body};
+use super::{ApiCommand, ApiShared, Known, authorise, error, known, queue, status_body};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::sse::{Event, Sse};
@@ -93,10 +93,22 @@ pub async fn catalog(State(shared): State<ApiShared>) -> Response {
     Json(json!({
         "products": products,
         "clips": known.clips,
+        // The scene's cameras, then the product close-up (unless a camera has its name).
+        "cameras": cameras(&known),
         "flash_sale": known.has_flash_sale,
         "takeover": known.takeover_ready,
     }))
     .into_response()
+}
+
+/// The cameras the operator can cut to: the scene's, and the product close-up.
+fn cameras(known: &Known) -> Vec<String> {
+    let close_up = crate::config::plan::PRODUCT_CAMERA.to_string();
+    let mut cameras = known.cameras.clone();
+    if !cameras.contains(&close_up) {
+        cameras.push(close_up);
+    }
+    cameras
 }
 
 /// The number after `name=` in the query, or 0.

@@ -53,6 +53,9 @@ pub enum ApiCommand {
     NextSegment,
     /// Pitch this product now.
     Product(String),
+    /// Cut to this camera (a scene camera or `product`, the close-up of the product on
+    /// air) until the segment changes.
+    Camera(String),
     /// Start a flash sale (of this product, for this long) now.
     FlashSale {
         product: Option<String>,
@@ -76,6 +79,7 @@ impl ApiCommand {
             ApiCommand::Gesture { clip, .. } => format!("gesture: {clip}"),
             ApiCommand::NextSegment => "next segment".into(),
             ApiCommand::Product(id) => format!("product: {id}"),
+            ApiCommand::Camera(name) => format!("camera: {name}"),
             ApiCommand::FlashSale { product, seconds } => format!(
                 "flash sale: {}{}",
                 product.as_deref().unwrap_or("current product"),
@@ -349,6 +353,7 @@ fn router(shared: ApiShared) -> axum::Router {
         .route("/gesture", post(gesture))
         .route("/segment/next", post(next_segment))
         .route("/product/{id}", post(product))
+        .route("/camera/{name}", post(camera))
         .route("/flash-sale", post(flash_sale))
         .route("/comments", post(comment))
         .route("/takeover", post(takeover))
@@ -683,6 +688,35 @@ async fn product(
         &shared,
         ApiCommand::Product(id.clone()),
         json!({ "product": id }),
+    )
+}
+
+/// Cuts to a scene camera, or to `product` (the close-up of the product on air), until
+/// the segment changes.
+async fn camera(
+    State(shared): State<ApiShared>,
+    headers: HeaderMap,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    if let Err(r) = authorise(&shared, &headers) {
+        return r.into_response();
+    }
+    let known = known(&shared);
+    let close_up = crate::config::plan::PRODUCT_CAMERA;
+    if !(known.cameras.contains(&name) || name == close_up) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "the scene has no camera `{}` (it has: {}; and `{close_up}`)",
+                name,
+                known.cameras.join(", ")
+            ),
+        );
+    }
+    queue(
+        &shared,
+        ApiCommand::Camera(name.clone()),
+        json!({ "camera": name }),
     )
 }
 

@@ -202,7 +202,8 @@ fn direct_camera(
         let shots: Vec<(Pose, f64, f64)> = (on_air.shots.iter())
             .filter_map(|s| Some((pose_of(&s.camera)?, s.seconds, s.move_seconds)))
             .collect();
-        let Some(pose) = pose_at(&shots, now - on_air.since, direction.from).or(default) else {
+        let Some(pose) = pose_at(&shots, now - on_air.shots_since, direction.from).or(default)
+        else {
             continue;
         };
         apply_pose(&pose, &mut transform, &mut projection, &mut exposure);

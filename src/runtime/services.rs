@@ -325,6 +325,7 @@ fn apply_command(
         (ApiCommand::Events(events), Some(r)) => r.events(events, now),
         (ApiCommand::NextSegment, Some(r)) => r.jump(Jump::NextSegment),
         (ApiCommand::Product(id), Some(r)) => r.jump(Jump::Product(id)),
+        (ApiCommand::Camera(name), Some(r)) => r.director.cut_to(name, now),
         (ApiCommand::FlashSale { product, seconds }, Some(r)) => {
             r.jump(Jump::FlashSale { product, seconds })
         }

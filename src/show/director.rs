@@ -40,8 +40,10 @@ pub struct OnAir {
     /// Flash sale: media time the countdown reaches zero.
     pub flash_ends: Option<f64>,
     pub language: String,
-    /// The segment's camera shots.
+    /// The segment's camera shots, or the operator's cut ([`Director::cut_to`]).
     pub shots: Vec<Shot>,
+    /// Media time the shots started: the segment's start, or the operator's cut.
+    pub shots_since: f64,
     /// "Lily just bought 2": shown over the picture until `until` (media seconds).
     pub ticker: Option<Ticker>,
 }
@@ -621,8 +623,22 @@ impl Director {
             flash_ends: countdown.map(|c| since + c),
             language,
             shots: segment.shots.clone(),
+            shots_since: since,
             ticker: self.on_air.ticker.take(),
         };
+    }
+
+    /// The operator cuts to `camera` (a scene camera, or the product close-up) at `now`:
+    /// it holds until the segment changes, when the next segment's shots take over.
+    pub fn cut_to(&mut self, camera: String, now: f64) {
+        self.on_air.shots = vec![Shot {
+            camera,
+            seconds: 86_400.0,
+            move_seconds: 0.0,
+        }];
+        self.on_air.shots_since = now;
+        // The camera's direction starts again from where it is.
+        self.on_air.generation += 1;
     }
 
     /// `template` filled for product `id` in `language`, as the rundown would say it

@@ -16,7 +16,8 @@ const TEXT = {
     steer: "Steer", next_segment: "Next segment", takeover_on: "Take over", takeover_off: "Hand back",
     reload: "Reload show file", pitch: "Pitch this product", start_sale: "Start flash sale",
     say: "Say now", say_placeholder: "A line for the host to say next",
-    gesture: "Play gesture", health: "Health", render_fps: "Rendered fps",
+    gesture: "Play gesture", camera: "Cut to camera", close_up: "product close-up",
+    health: "Health", render_fps: "Rendered fps",
     repeated: "Repeated frames", bitrate: "Bitrate", memory: "Memory", uptime: "Uptime",
     program: "Program", main_program: "main", output: "Output", state: "State",
     dropped: "Dropped", reconnects: "Reconnects",
@@ -34,7 +35,7 @@ const TEXT = {
     steer: "控制", next_segment: "下一环节", takeover_on: "真人接管", takeover_off: "交还主播",
     reload: "重新加载节目文件", pitch: "讲解此商品", start_sale: "开始秒杀",
     say: "立即播报", say_placeholder: "让主播接下来说的话",
-    gesture: "播放动作", health: "运行状态", render_fps: "渲染帧率",
+    gesture: "播放动作", camera: "切换机位", close_up: "商品特写", health: "运行状态", render_fps: "渲染帧率",
     repeated: "重复帧", bitrate: "码率", memory: "内存", uptime: "运行时长",
     program: "节目", main_program: "主节目", output: "输出", state: "状态",
     dropped: "丢包", reconnects: "重连",
@@ -374,6 +375,8 @@ async function loadCatalog() {
   fillSelect($("product-choice"), products, false);
   fillSelect($("sale-product"), products, true);
   fillSelect($("gesture-choice"), answer.body.clips.map((c) => [c, c]), false);
+  const cameras = answer.body.cameras.map((c) => [c, c == "product" ? t("close_up") : c]);
+  fillSelect($("camera-choice"), cameras, false);
   $("flash-sale").disabled = !answer.body.flash_sale;
 }
 
@@ -392,6 +395,8 @@ function wireControls() {
   });
   $("gesture").addEventListener("click", () =>
     act("POST", "/gesture", { clip: $("gesture-choice").value }));
+  $("camera").addEventListener("click", () =>
+    act("POST", `/camera/${encodeURIComponent($("camera-choice").value)}`));
   $("takeover").addEventListener("click", () =>
     act("POST", "/takeover", { on: !(lastStatus && lastStatus.takeover) }));
   $("reload").addEventListener("click", async () => {
