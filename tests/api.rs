@@ -166,6 +166,7 @@ fn every_endpoint_answers_and_steers_a_running_show() {
             422,
             "speed",
         ),
+        ("POST", "/camera/product", None, "", 401, "Bearer"),
         ("GET", "/segments", None, "", 404, "no such endpoint"),
     ];
     for (method, path, token, body, want, reason) in cases {
