@@ -415,10 +415,7 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
         "{log}"
     );
 
-    let seconds = probe(&video)["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok())
-        .expect("the recording's length");
+    let seconds = duration(&video);
     let frames = (seconds * 10.0) as u32;
     // Every second of the recording: red, then green (through the broken save), then blue,
     // and never anything else (a panel gone would be black).

@@ -285,10 +285,7 @@ fn a_scene_edit_moves_the_host_on_air() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     stream.interrupt();
 
-    let seconds = probe(&video)["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok())
-        .expect("the recording's length");
+    let seconds = duration(&video);
     let before = lit_centre(&rgb_frame(&video, 5), 0..160);
     let after = lit_centre(&rgb_frame(&video, (seconds * 10.0) as u32 - 3), 0..160);
     // 40 cm at 2 m in a 160 px picture: about 35 px by the lens.

@@ -482,10 +482,7 @@ fn a_product_close_up_follows_its_prop_moved_on_air() {
     stream.logged("the set is rebuilt");
     std::thread::sleep(Duration::from_secs(3));
     stream.interrupt();
-    let seconds = probe(&video)["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok())
-        .expect("the recording's length");
+    let seconds = duration(&video);
     let yellow = |[r, g, b]: [u8; 3]| r > 170 && g > 140 && b < 90;
     let (before_at, before_share) = yellow_of(&rgb_frame(&video, 10));
     let last = rgb_frame(&video, (seconds * 10.0) as u32 - 3);
@@ -528,10 +525,7 @@ fn the_operator_cuts_to_the_product_close_up() {
     assert_eq!(code, 202, "{text}");
     std::thread::sleep(Duration::from_secs(3));
     stream.interrupt();
-    let seconds = probe(&video)["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok())
-        .expect("the recording's length");
+    let seconds = duration(&video);
     let (wide_at, wide_share) = yellow_of(&rgb_frame(&video, 10));
     let (cut_at, cut_share) = yellow_of(&rgb_frame(&video, (seconds * 10.0) as u32 - 3));
     assert!(

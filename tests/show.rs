@@ -214,10 +214,7 @@ fn the_show_and_scene_files_reload_while_streaming() {
     assert!(!said().contains("{prce}"));
 
     let yellow = |p: [u8; 3]| p[0] > 180 && p[1] > 150 && p[2] < 90;
-    let seconds = probe(&video)["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok())
-        .expect("the recording's length");
+    let seconds = duration(&video);
     let first = rgb_frame(&video, 3);
     let last = rgb_frame(&video, (seconds * 15.0) as u32 - 3);
     let (w, h) = (first.0, first.1);

@@ -216,10 +216,7 @@ fn a_scene_edit_rebinds_the_twin_on_air() {
     std::thread::sleep(Duration::from_secs(3));
     let text = stream.interrupt();
     assert!(text.contains("the twin's feeds taken as edited"), "{text}");
-    let seconds = probe(&video)["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok())
-        .expect("the recording's length");
+    let seconds = duration(&video);
     let before = patch_mean(&rgb_frame(&video, 10), 80, 45, 6);
     let after = patch_mean(&rgb_frame(&video, (seconds * 10.0) as u32 - 3), 80, 45, 6);
     assert!(

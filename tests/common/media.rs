@@ -111,6 +111,13 @@ pub fn assert_media(path: &Path, width: u64, height: u64, fps: u64, seconds: f64
     );
 }
 
+/// A recording's length in seconds, as its container says.
+pub fn duration(path: &Path) -> f64 {
+    (probe(path)["format"]["duration"].as_str())
+        .and_then(|d| d.parse::<f64>().ok())
+        .expect("the recording's length")
+}
+
 /// Decodes frame `n` of a file to packed RGB (BT.709, as we encode it).
 pub fn rgb_frame(path: &Path, n: u32) -> (u32, u32, Vec<u8>) {
     let p = probe(path);
