@@ -167,6 +167,15 @@ fn every_endpoint_answers_and_steers_a_running_show() {
             "speed",
         ),
         ("POST", "/camera/product", None, "", 401, "Bearer"),
+        // The catalog's products name no prop: nothing for the close-up to frame.
+        (
+            "POST",
+            "/camera/product",
+            Some("s3cret"),
+            "",
+            409,
+            "to frame",
+        ),
         ("GET", "/segments", None, "", 404, "no such endpoint"),
     ];
     for (method, path, token, body, want, reason) in cases {

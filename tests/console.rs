@@ -240,7 +240,9 @@ fn the_console_watches_and_steers_a_running_show() {
     const FAILING: &str = "[...document.querySelectorAll('#alerts li')]\
                            .filter((li) => li.textContent.includes('output_failing'))";
     browser.wait_for("the alert", 30, &format!("return {FAILING}.length > 0;"));
-    // A cut to the product close-up, offered after the scene's cameras.
+    // The product close-up is offered after the scene's cameras; the kettle on air names
+    // no prop, so a cut to it is refused with the reason, and a cut to a scene camera
+    // is in the feed.
     let cameras = browser.script(
         "return [...document.querySelectorAll('#camera-choice option')].map(o => o.value);",
     );
@@ -251,10 +253,14 @@ fn the_console_watches_and_steers_a_running_show() {
     );
     browser.script("document.getElementById('camera-choice').value = 'product'; return true;");
     browser.click("#camera");
+    let refusal = action_result(&browser, "refused", "");
+    assert!(refusal.contains("names no `prop`"), "{refusal}");
+    browser.script("document.getElementById('camera-choice').value = 'front'; return true;");
+    browser.click("#camera");
     browser.wait_for(
         "the cut in the feed",
         20,
-        "return document.getElementById('feed-list').textContent.includes('camera: product');",
+        "return document.getElementById('feed-list').textContent.includes('camera: front');",
     );
     let feed = browser.text("#feed-list");
     assert!(feed.contains("next segment"), "{feed}");

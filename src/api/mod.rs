@@ -112,6 +112,8 @@ pub struct Known {
     pub has_model: bool,
     /// The scene's cameras, which a reloaded rundown's shots must name.
     pub cameras: Vec<String>,
+    /// The products that name a `prop`, which the product close-up can frame.
+    pub framed: Vec<String>,
     /// Counts the catalogs taken (at start, then each reload), so the console knows to
     /// fetch its menus again.
     pub revision: u64,
@@ -126,6 +128,8 @@ impl Known {
         let language = self.language.as_str();
         self.revision += 1;
         self.products = plan.products.iter().map(|p| p.id.clone()).collect();
+        let framed = plan.products.iter().filter(|p| p.prop.is_some());
+        self.framed = framed.map(|p| p.id.clone()).collect();
         self.product_names = plan
             .products
             .iter()
@@ -703,6 +707,24 @@ async fn camera(
     }
     let known = known(&shared);
     let close_up = crate::config::plan::PRODUCT_CAMERA;
+    if name == close_up && !known.cameras.contains(&name) {
+        let on_air = shared
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .product
+            .clone();
+        let unframed = match on_air {
+            None => Some("no product is on air to frame".to_string()),
+            Some(id) if !known.framed.contains(&id) => {
+                Some(format!("product `{id}` on air names no `prop` to frame"))
+            }
+            Some(_) => None,
+        };
+        if let Some(reason) = unframed {
+            return error(StatusCode::CONFLICT, reason);
+        }
+    }
     if !(known.cameras.contains(&name) || name == close_up) {
         return error(
             StatusCode::NOT_FOUND,
