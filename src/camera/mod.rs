@@ -174,19 +174,9 @@ fn direct_camera(
         let close_up =
             (on_air.shots.iter()).any(|s| s.camera == PRODUCT_CAMERA && find(&s.camera).is_none());
         let unframed_now = direction.product.is_none() || direction.reframe;
-        if close_up && unframed_now && !settings.is_changed() {
-            let aspect = match &*projection {
-                Projection::Perspective(p) => p.aspect_ratio,
-                _ => 16.0 / 9.0,
-            };
-            let wide = default.unwrap_or_else(|| {
-                direction.from.unwrap_or(current_pose(
-                    &transform,
-                    &projection,
-                    &exposure,
-                    *tonemapping,
-                ))
-            });
+        let wide = default.or(direction.from);
+        if let Some(wide) = wide.filter(|_| close_up && unframed_now && !settings.is_changed()) {
+            let aspect = aspect_of(&projection);
             if let Some(pose) =
                 frame_the_product(on_air, &props, &wide, aspect, scene, &mut unframed)
             {
@@ -208,6 +198,14 @@ fn direct_camera(
         };
         apply_pose(&pose, &mut transform, &mut projection, &mut exposure);
         tonemapping.set_if_neq(pose.tonemapping);
+    }
+}
+
+/// A perspective camera's width over height (16:9 for any other).
+fn aspect_of(projection: &Projection) -> f32 {
+    match projection {
+        Projection::Perspective(p) => p.aspect_ratio,
+        _ => 16.0 / 9.0,
     }
 }
 
