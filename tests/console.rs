@@ -300,6 +300,9 @@ fn the_console_watches_and_steers_a_running_show() {
         feed.contains("shop.toml") && feed.contains("reloaded"),
         "{feed}"
     );
+    // The lamp has no selling points: the pitch's `{points}` line is not said for it,
+    // and the feed says so.
+    assert!(feed.contains("product `lamp` has none"), "{feed}");
 
     // Reload: the show file is read again and accepted.
     browser.click("#reload");

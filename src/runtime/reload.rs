@@ -114,6 +114,10 @@ impl ShowWatch {
         }
         let plan = std::iter::once(&show.plan);
         self.told.spoiled_shots(&path, &scene.description, plan);
+        for line in show.plan.unsaid_lines() {
+            warn!("{}: {line}", path.display());
+            self.told.note(&path, &format!("warning: {line}"));
+        }
         self.take(&path, show, &waiting, rundown);
     }
 

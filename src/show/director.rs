@@ -561,6 +561,8 @@ impl Director {
             // Drafted while running for the old rundown's segments; the file's approved
             // `[[drafts]]` come with the new plan.
             self.drafted.clear();
+            // Its lines are numbered anew: a skipped one is warned of again.
+            self.skipped.clear();
             if next >= self.plan.segments.len() {
                 next = 0;
             }
