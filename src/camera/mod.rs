@@ -237,7 +237,8 @@ fn frame_the_product(
                 .map_or("no `prop`".into(), |p| format!("`{p}`"))
         );
     }
-    let (bounds, pieces) = (bounds?, props.around(prop?));
+    let bounds = bounds?;
+    let pieces = props.around(prop?, bounds.centre);
     let in_the_way = product::InTheWay {
         scene,
         pieces: &pieces,

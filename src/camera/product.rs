@@ -61,12 +61,9 @@ impl PropBounds<'_, '_> {
     }
 
     /// The boxes of the set's other pieces that could stand between a camera and the
-    /// piece named `name`: all but those around its centre (a room's shell, the table it
-    /// stands in).
-    pub fn around(&self, name: &str) -> Vec<(Vec3, Vec3)> {
-        let Some(centre) = self.of(name).map(|b| b.centre) else {
-            return Vec::new();
-        };
+    /// piece named `name`, centred at `centre`: all but those around that centre (a
+    /// room's shell, the table it stands in).
+    pub fn around(&self, name: &str, centre: Vec3) -> Vec<(Vec3, Vec3)> {
         (self.pieces.iter())
             .filter(|(_, n)| n.as_str() != name)
             .filter_map(|(piece, _)| self.box_of(piece))

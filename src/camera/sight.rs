@@ -24,13 +24,8 @@ const MOVE_SAMPLES: usize = 10;
 
 /// What is wrong with the rundown's shots in this scene, one sentence per shot.
 pub fn blocked_shots(scene: &SceneDescription, plan: &ShowPlan) -> Vec<String> {
-    let Some(presenter) = &scene.presenter else {
+    let Some(host) = Column::of(scene) else {
         return Vec::new();
-    };
-    let [x, y, z] = presenter.transform.translation;
-    let host = Column {
-        centre: Vec2::new(x, z),
-        base: y,
     };
     let products: Vec<(&str, Vec3)> = plan
         .products
@@ -87,15 +82,7 @@ pub fn blocked_shots(scene: &SceneDescription, plan: &ShowPlan) -> Vec<String> {
 /// Whether the presenter of `scene`, where she stands, hides `subject` from `pose` or
 /// fills its picture (what the product close-up turns away from).
 pub fn presenter_spoils(scene: &SceneDescription, pose: &Pose, subject: Vec3) -> bool {
-    let Some(presenter) = &scene.presenter else {
-        return false;
-    };
-    let [x, y, z] = presenter.transform.translation;
-    let host = Column {
-        centre: Vec2::new(x, z),
-        base: y,
-    };
-    host.spoils(pose, &[("product", subject)]).is_some()
+    Column::of(scene).is_some_and(|host| host.spoils(pose, &[("product", subject)]).is_some())
 }
 
 /// The camera of the shot before segment `i`'s first: the previous segment's last shot.
@@ -113,6 +100,15 @@ struct Column {
 }
 
 impl Column {
+    /// The column where `scene` puts the presenter, if it has one.
+    fn of(scene: &SceneDescription) -> Option<Self> {
+        let [x, y, z] = scene.presenter.as_ref()?.transform.translation;
+        Some(Column {
+            centre: Vec2::new(x, z),
+            base: y,
+        })
+    }
+
     /// Why this pose's picture is spoiled by the presenter, if it is.
     fn spoils(&self, pose: &Pose, products: &[(&str, Vec3)]) -> Option<String> {
         let in_view: Vec<&(&str, Vec3)> =

@@ -340,23 +340,21 @@ pub struct PlanProblem {
 }
 
 impl ShowPlan {
-    /// Checks ids, references and templates. Returns the first problem.
-    ///
-    /// Long on purpose: one check after another over the rundown, read as a checklist; each names its field.
     /// Why a shot on camera [`PRODUCT_CAMERA`] in `segment` could not frame its product:
     /// the segment's product, or any of the rotation's, names no `prop`.
     fn unframed(&self, segment: &Segment) -> Option<String> {
-        let shown = |p: &&Product| segment.product.as_ref().is_none_or(|id| *id == p.id);
-        let bare = self
-            .products
-            .iter()
-            .filter(shown)
-            .find(|p| p.prop.is_none())?;
+        let bare = self.shown_in(segment).find(|p| p.prop.is_none())?;
         Some(format!(
             "camera `{PRODUCT_CAMERA}` frames the product on air by its `prop`, and product \
              `{}` names none",
             bare.id
         ))
+    }
+
+    /// The products `segment` may put on air: its own, or any of the rotation's.
+    fn shown_in<'a>(&'a self, segment: &'a Segment) -> impl Iterator<Item = &'a Product> {
+        let shown = |p: &&Product| segment.product.as_ref().is_none_or(|id| *id == p.id);
+        self.products.iter().filter(shown)
     }
 
     /// Lines some product of their segment cannot fill (`{stock}` of a product without
@@ -370,7 +368,6 @@ impl ShowPlan {
         };
         let mut said = Vec::new();
         for (i, segment) in self.segments.iter().enumerate() {
-            let shown = |p: &&Product| segment.product.as_ref().is_none_or(|id| *id == p.id);
             let lines = segment
                 .lines
                 .iter()
@@ -383,12 +380,7 @@ impl ShowPlan {
                     if !template.contains(&format!("{{{name}}}")) {
                         continue;
                     }
-                    for p in self
-                        .products
-                        .iter()
-                        .filter(shown)
-                        .filter(|p| lacks(p, name))
-                    {
+                    for p in self.shown_in(segment).filter(|p| lacks(p, name)) {
                         let line = format!(
                             "segments[{i}] line {}: `{{{name}}}`: product `{}` has none, so \
                              this line is not said for it",
@@ -405,6 +397,9 @@ impl ShowPlan {
         said
     }
 
+    /// Checks ids, references and templates. Returns the first problem.
+    ///
+    /// Long on purpose: one check after another over the rundown, read as a checklist; each names its field.
     pub fn validate(&self, cameras: Option<&[String]>) -> Result<(), PlanProblem> {
         let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
             field,

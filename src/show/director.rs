@@ -291,10 +291,10 @@ impl Director {
             let product = self.product_for(self.segment, minute).cloned();
             // The countdown starts with the segment's first line: this one, if none yet.
             let ends = countdown.map(|c| self.segment_start.unwrap_or(when) + c);
-            let currency = self.plan.overlay.currency.clone();
+            let currency = &self.plan.overlay.currency;
             let filled = self.try_fill_priced(
                 template,
-                (product.as_ref(), &currency),
+                (product.as_ref(), currency),
                 &language,
                 (ends, when),
                 None,
