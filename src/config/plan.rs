@@ -59,6 +59,54 @@ pub struct Product {
     pub prices: std::collections::BTreeMap<String, MarketPrice>,
 }
 
+impl Product {
+    /// The placeholders a product fills (the others are the show's, the segment's or a
+    /// comment's).
+    pub const PLACEHOLDERS: [&'static str; 8] = [
+        "name",
+        "name_zh",
+        "name_en",
+        "price",
+        "flash_price",
+        "points",
+        "point",
+        "stock",
+    ];
+
+    /// The value of product placeholder `name` in `language` (`{point}` the `pass`-th
+    /// selling point, in turn), or `None` when this product has none: no `stock`, no
+    /// selling points in that language. The one place that decides it, for the line said
+    /// and for the check at load that names the lines a product cannot fill.
+    pub fn value(&self, name: &str, language: &str, pass: usize) -> Option<String> {
+        let amount = |v: f64| price_text("", v);
+        let points = || self.points.get(language).filter(|p| !p.is_empty());
+        Some(match name {
+            "name" => self.name.get(language).to_string(),
+            "name_zh" => self.name.get("zh").to_string(),
+            "name_en" => self.name.get("en").to_string(),
+            "price" => amount(self.price),
+            "flash_price" => amount(self.flash_price.unwrap_or(self.price)),
+            "points" => points()?.join(if language == "zh" { "，" } else { ", " }),
+            "point" => {
+                let points = points()?;
+                points[pass % points.len()].clone()
+            }
+            "stock" => self.stock?.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// The first placeholder of `template` this product has no value for in `language`
+    /// (the show's and the segment's placeholders always have one).
+    pub fn cannot_fill(&self, template: &str, language: &str) -> Option<String> {
+        let value = |name: &str| match Self::PLACEHOLDERS.contains(&name) {
+            true => self.value(name, language, 0),
+            false => Some(String::new()),
+        };
+        fill_checked(template, &value).err().map(|u| u.missing)
+    }
+}
+
 /// A product's price (and flash-sale price) in one currency.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +249,24 @@ pub struct Segment {
     /// Flash sales: the countdown (seconds) from the first line; lines repeat until it ends.
     #[serde(default)]
     pub countdown: Option<f64>,
+}
+
+impl Segment {
+    /// Each line, its own (in `base`) then each translation's, with its field
+    /// (`lines[0]`, `translations.zh[2]`) and its language.
+    pub fn every_line<'a>(
+        &'a self,
+        base: &'a str,
+    ) -> impl Iterator<Item = (String, &'a str, &'a LineSpec)> {
+        let own = std::iter::once(("lines".to_string(), base, &self.lines));
+        let translated = (self.translations.iter()).map(|(language, lines)| {
+            (format!("translations.{language}"), language.as_str(), lines)
+        });
+        own.chain(translated).flat_map(|(group, language, lines)| {
+            let at = move |(j, line)| (format!("{group}[{j}]"), language, line);
+            lines.iter().enumerate().map(at)
+        })
+    }
 }
 
 /// One line, or variants of it that successive loops rotate through.
@@ -358,38 +424,26 @@ impl ShowPlan {
     }
 
     /// Lines some product of their segment cannot fill (`{stock}` of a product without
-    /// stock, `{points}` or `{point}` of one without selling points), one sentence each:
-    /// the show skips them for that product, and says so at start.
-    pub fn unsaid_lines(&self) -> Vec<String> {
-        let lacks = |p: &Product, name: &str| match name {
-            "stock" => p.stock.is_none(),
-            "points" | "point" => p.points.all().iter().all(|points| points.is_empty()),
-            _ => false,
-        };
+    /// stock, `{points}` or `{point}` of one without selling points in the line's
+    /// language), one sentence each: the show skips them for that product, and says so
+    /// at start. `base`: the language of the segments' own lines.
+    pub fn unsaid_lines(&self, base: &str) -> Vec<String> {
         let mut said = Vec::new();
         for (i, segment) in self.segments.iter().enumerate() {
-            let lines = segment
-                .lines
-                .iter()
-                .chain(segment.translations.values().flatten());
-            for (j, template) in lines
-                .enumerate()
-                .flat_map(|(j, l)| l.variants().iter().map(move |t| (j, t)))
-            {
-                for name in ["stock", "points", "point"] {
-                    if !template.contains(&format!("{{{name}}}")) {
+            for (field, language, line) in segment.every_line(base) {
+                let templates = line.variants().iter();
+                let pairs = templates.flat_map(|t| self.shown_in(segment).map(move |p| (t, p)));
+                for (template, p) in pairs {
+                    let Some(missing) = p.cannot_fill(template, language) else {
                         continue;
-                    }
-                    for p in self.shown_in(segment).filter(|p| lacks(p, name)) {
-                        let line = format!(
-                            "segments[{i}] line {}: `{{{name}}}`: product `{}` has none, so \
-                             this line is not said for it",
-                            j + 1,
-                            p.id
-                        );
-                        if !said.contains(&line) {
-                            said.push(line);
-                        }
+                    };
+                    let sentence = format!(
+                        "segments[{i}].{field}: `{{{missing}}}`: product `{}` has none, so \
+                         this line is not said for it",
+                        p.id
+                    );
+                    if !said.contains(&sentence) {
+                        said.push(sentence);
                     }
                 }
             }
@@ -512,25 +566,13 @@ impl ShowPlan {
                     ));
                 }
             }
-            let groups = std::iter::once(("lines".to_string(), &s.lines)).chain(
-                s.translations
-                    .iter()
-                    .map(|(lang, l)| (format!("translations.{lang}"), l)),
-            );
-            for (name, lines) in groups {
-                for (j, line) in lines.iter().enumerate() {
-                    if line.variants().is_empty() {
-                        return Err(problem(
-                            field(&format!("{name}[{j}]")),
-                            "has no variants".into(),
-                            None,
-                        ));
-                    }
-                    for text in line.variants() {
-                        check_template(text).map_err(|reason| {
-                            problem(field(&format!("{name}[{j}]")), reason, Some(text))
-                        })?;
-                    }
+            for (name, _, line) in s.every_line("") {
+                if line.variants().is_empty() {
+                    return Err(problem(field(&name), "has no variants".into(), None));
+                }
+                for text in line.variants() {
+                    check_template(text)
+                        .map_err(|reason| problem(field(&name), reason, Some(text)))?;
                 }
             }
             for title in s.title.iter().flat_map(Localized::all) {

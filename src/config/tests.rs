@@ -481,17 +481,24 @@ fn lines_a_product_cannot_fill_are_named_at_load() {
     let show = dir
         .parse(
             "scene = \"room.ron\"\n\
-             [[products]]\nid = \"cake\"\nname = { en = \"cake\" }\nprice = 1\nstock = 5\npoints = [\"fresh\"]\n\
+             [[products]]\nid = \"cake\"\nname = { en = \"cake\" }\nprice = 1\nstock = 5\n\
+             points = { en = [\"fresh\"], zh = [] }\n\
              [[products]]\nid = \"fan\"\nname = { en = \"fan\" }\nprice = 2\n\
              [[segments]]\nkind = \"pitch\"\nlines = [\"The {name}.\", \"Only {stock} left.\"]\n\
-             [[segments]]\nkind = \"pitch\"\nproduct = \"cake\"\nlines = [\"{points}, {stock} left.\"]\n",
+             [[segments]]\nkind = \"pitch\"\nproduct = \"cake\"\nlines = [\"{points}, {stock} left.\"]\n\
+             translations.zh = [\"{name}\", \"{point}!\"]\n",
         )
         .unwrap();
+    // Named by field, as load's errors are; the cake's points are English only, so
+    // its Chinese line about them is not said, and only that one.
     assert_eq!(
-        show.plan.unsaid_lines(),
+        show.plan.unsaid_lines(&show.text_language),
         vec![
-            "segments[0] line 2: `{stock}`: product `fan` has none, so this line is not said for it"
-                .to_string()
+            "segments[0].lines[1]: `{stock}`: product `fan` has none, so this line is not said for it"
+                .to_string(),
+            "segments[1].translations.zh[1]: `{point}`: product `cake` has none, so this line is \
+             not said for it"
+                .to_string(),
         ]
     );
 }

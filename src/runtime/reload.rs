@@ -114,7 +114,7 @@ impl ShowWatch {
         }
         let plan = std::iter::once(&show.plan);
         self.told.spoiled_shots(&path, &scene.description, plan);
-        for line in show.plan.unsaid_lines() {
+        for line in show.plan.unsaid_lines(&show.text_language) {
             warn!("{}: {line}", path.display());
             self.told.note(&path, &format!("warning: {line}"));
         }

@@ -398,7 +398,7 @@ fn load_scene(show: &ShowConfig) -> Result<LoadedScene, RunError> {
     for problem in crate::camera::sight::blocked_shots(&scene.description, &show.plan) {
         warn!("{}: {problem}", show.source.display());
     }
-    for line in show.plan.unsaid_lines() {
+    for line in show.plan.unsaid_lines(&show.text_language) {
         warn!("{}: {line}", show.source.display());
     }
     Ok(scene)

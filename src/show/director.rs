@@ -315,8 +315,11 @@ impl Director {
                         (count > 0).then(|| self.template(&segment, other, index % count))?;
                     let priced = market.priced(product.as_ref());
                     let product = (priced.as_ref(), market.currency.as_str());
-                    Some(self.fill_priced(&template, product, other, (ends, when), None))
-                        .filter(|t| !t.trim().is_empty())
+                    // A line the product cannot fill in this language is not said there.
+                    (self
+                        .try_fill_priced(&template, product, other, (ends, when), None)
+                        .ok())
+                    .filter(|t| !t.trim().is_empty())
                 })
                 .collect();
             self.serial += 1;
@@ -709,41 +712,19 @@ impl Director {
         (ends, when): (Option<f64>, f64),
         comment: Option<(&str, &str)>,
     ) -> Result<String, Unfilled> {
-        let zh = language == "zh";
-        let price = |v: f64| {
-            if v.fract().abs() < 1e-9 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.2}")
-            }
-        };
-        let points_sep = if zh { "，" } else { ", " };
         let pass = self.pass as usize;
         fill_checked(template, &|name| {
-            let p = product;
             Some(match name {
                 "shop" => self.plan.shop.text(language).to_string(),
                 "currency" => currency.to_string(),
                 "count" => self.plan.products.len().to_string(),
-                "name" => p?.name.get(language).to_string(),
-                "name_zh" => p?.name.get("zh").to_string(),
-                "name_en" => p?.name.get("en").to_string(),
-                "price" => price(p?.price),
-                "flash_price" => price(p?.flash_price.unwrap_or(p?.price)),
-                "points" => Some(p?.points.get(language)?.join(points_sep))
-                    .filter(|points| !points.is_empty())?,
-                "point" => {
-                    let points = p?.points.get(language)?;
-                    points.get(pass % points.len().max(1))?.clone()
-                }
-                "stock" => p?.stock?.to_string(),
                 "countdown" => {
                     let left = ends.map_or(0.0, |e| (e - when).max(0.0)).round() as u64;
-                    spoken_duration(left, zh)
+                    spoken_duration(left, language == "zh")
                 }
                 "user" => comment?.0.to_string(),
                 "comment" => comment?.1.to_string(),
-                _ => return None,
+                _ => product?.value(name, language, pass)?,
             })
         })
     }

@@ -343,6 +343,34 @@ fn every_line_is_written_in_the_echo_languages_too() {
 }
 
 #[test]
+fn an_echo_line_the_product_cannot_fill_is_not_said() {
+    let mut plan = plan();
+    plan.products[0].points =
+        Localized::ByLanguage([("en".into(), vec!["light".into()]), ("zh".into(), vec![])].into());
+    plan.segments[1].translations.insert(
+        "zh".into(),
+        vec![
+            LineSpec::One("{name}只要{price}元".into()),
+            LineSpec::One("卖点：{points}".into()),
+        ],
+    );
+    let market = Market {
+        language: "zh".into(),
+        currency: "¥".into(),
+        products: plan.products.clone(),
+    };
+    let mut d = Director::new(plan, "en", 0.0);
+    d.echo_in(vec![market]);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 2.0);
+    say(&mut d, &mut now, 2.0);
+    assert_eq!(d.take_echoes(), [Some("电水壶只要129元".to_string())]);
+    // Said in English; in Chinese the kettle has no selling points, so no "卖点：".
+    assert_eq!(say(&mut d, &mut now, 2.0).unwrap(), "light");
+    assert_eq!(d.take_echoes(), [None]);
+}
+
+#[test]
 fn a_line_the_product_cannot_fill_is_not_said() {
     let mut p = plan();
     p.products[0].stock = None;
