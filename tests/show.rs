@@ -91,8 +91,9 @@ fn flash_sale_card_countdown_and_chinese_captions_are_drawn() {
 }
 
 /// Edits to the show and scene files while it streams are checked as at start: a broken
-/// placeholder, or a shot naming a camera the scene lacks, is refused with its line; a
-/// scene that drops a camera the rundown names is refused. A good edit is on air from the
+/// placeholder, a shot naming a camera the scene lacks, or a product's `prop` naming no
+/// set piece, is refused with its line; a scene that drops a camera the rundown names, or
+/// a product's piece, is refused. A good edit is on air from the
 /// next segment, and the API knows the product it adds. A camera moved in the scene is on
 /// air at once.
 #[test]
@@ -164,12 +165,25 @@ fn the_show_and_scene_files_reload_while_streaming() {
     // The scene renames the camera the rundown names: refused.
     std::fs::write(&scene, scene_text.replace("\"front\"", "\"side\"")).unwrap();
     wait_for("the scene stays as it was", 10, &log);
+    // A product shown by a prop the set has no piece of: refused, naming the pieces.
+    let lamp = |prop: &str| {
+        format!(
+            "[[products]]\nid = \"lamp\"\nname = {{ en = \"lamp\" }}\nprice = 59\n{prop}\n[[segments]]"
+        )
+    };
+    let misplaced = original.replacen("[[segments]]", &lamp("prop = \"cakes\""), 1);
+    std::fs::write(&show, with_audit(&misplaced)).unwrap();
+    wait_for(
+        "the scene has no set piece `cakes` (it has: backdrop",
+        10,
+        &log,
+    );
     // A good edit, with a product the API did not know, and a bitrate and a language read
     // at start only.
-    let lamp = "[[products]]\nid = \"lamp\"\nname = { en = \"lamp\" }\nprice = 59\n\n[[segments]]";
+    let lamp = lamp("prop = \"cake\"");
     let edited = original
         .replace("Ask me anything.", "Edited: ask me anything.")
-        .replacen("[[segments]]", lamp, 1)
+        .replacen("[[segments]]", &lamp, 1)
         .replace("bitrate_kbps = 800", "bitrate_kbps = 900")
         .replace("language = \"en\"", "language = \"zh\"");
     std::fs::write(&show, with_audit(&edited)).unwrap();
@@ -189,6 +203,13 @@ fn the_show_and_scene_files_reload_while_streaming() {
         catalog.contains("kettle") && !catalog.contains("电水壶"),
         "{catalog}"
     );
+    // The scene drops the piece the lamp is shown by: refused.
+    std::fs::write(
+        &scene,
+        scene_text.replace("(name: \"cake\"", "(name: \"torte\""),
+    )
+    .unwrap();
+    wait_for("no set piece `cake`", 10, &log);
     // The camera turned right, past the yellow card: the picture is all backdrop.
     let turned = scene_text.replace(
         "position: (0.0, 0.0, 5.0), look_at: (0.0, 0.0, 0.0)",

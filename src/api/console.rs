@@ -104,7 +104,7 @@ pub async fn catalog(State(shared): State<ApiShared>) -> Response {
 /// The cameras the operator can cut to: the scene's, and the product close-up.
 fn cameras(known: &Known) -> Vec<String> {
     let close_up = crate::config::plan::PRODUCT_CAMERA.to_string();
-    let mut cameras = known.cameras.clone();
+    let mut cameras = known.set.cameras.clone();
     if !cameras.contains(&close_up) {
         cameras.push(close_up);
     }
@@ -247,13 +247,13 @@ pub async fn reload(State(shared): State<ApiShared>) -> Response {
             "this show has no show file to reload",
         );
     };
-    let cameras = (shared.known.lock())
+    let set = (shared.known.lock())
         .unwrap_or_else(|e| e.into_inner())
-        .cameras
+        .set
         .clone();
     let running = shared.show_text.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        crate::config::ShowConfig::load_edit(&path, &cameras, &running)
+        crate::config::ShowConfig::load_edit(&path, &set, &running)
     })
     .await;
     let (show, waiting) = match loaded {

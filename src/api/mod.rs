@@ -110,8 +110,9 @@ pub struct Known {
     pub takeover_ready: bool,
     /// Whether comments the FAQ does not answer go to a language model.
     pub has_model: bool,
-    /// The scene's cameras, which a reloaded rundown's shots must name.
-    pub cameras: Vec<String>,
+    /// The scene's cameras and set pieces, which a reloaded rundown's shots and
+    /// products' props must name.
+    pub set: crate::config::plan::SetNames,
     /// The products that name a `prop`, which the product close-up can frame.
     pub framed: Vec<String>,
     /// Counts the catalogs taken (at start, then each reload), so the console knows to
@@ -144,6 +145,16 @@ impl Known {
             .iter()
             .map(|f| f.keywords.iter().map(|k| k.trim().to_lowercase()).collect())
             .collect();
+    }
+
+    /// Why the product close-up cannot frame the product on air (`on_air`): none is, or
+    /// it names no `prop`. (A prop the set lacks is refused at start and on edits.)
+    pub fn unframed(&self, on_air: Option<&str>) -> Option<String> {
+        let Some(id) = on_air else {
+            return Some("no product is on air to frame".into());
+        };
+        (!self.framed.iter().any(|f| f == id))
+            .then(|| format!("product `{id}` on air names no `prop` to frame"))
     }
 
     /// Whether a comment would get an answer from the FAQ.
@@ -707,31 +718,18 @@ async fn camera(
     }
     let known = known(&shared);
     let close_up = crate::config::plan::PRODUCT_CAMERA;
-    if name == close_up && !known.cameras.contains(&name) {
-        let on_air = shared
-            .status
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .product
-            .clone();
-        let unframed = match on_air {
-            None => Some("no product is on air to frame".to_string()),
-            Some(id) if !known.framed.contains(&id) => {
-                Some(format!("product `{id}` on air names no `prop` to frame"))
-            }
-            Some(_) => None,
-        };
-        if let Some(reason) = unframed {
+    let cameras = &known.set.cameras;
+    if name == close_up && !cameras.contains(&name) {
+        let status = shared.status.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(reason) = known.unframed(status.product.as_deref()) {
             return error(StatusCode::CONFLICT, reason);
         }
-    }
-    if !(known.cameras.contains(&name) || name == close_up) {
+    } else if !cameras.contains(&name) {
         return error(
             StatusCode::NOT_FOUND,
             format!(
-                "the scene has no camera `{}` (it has: {}; and `{close_up}`)",
-                name,
-                known.cameras.join(", ")
+                "the scene has no camera `{name}` (it has: {}; and `{close_up}`)",
+                cameras.join(", ")
             ),
         );
     }

@@ -16,6 +16,7 @@ mod level;
 pub mod script;
 
 use crate::config::ShowConfig;
+use crate::config::plan::SetNames;
 use crate::mix::MusicLoop;
 use crate::runtime::{Pacing, PlayOnce, RunError, RunOptions, ShowRun, StopSignal};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -126,13 +127,14 @@ pub fn run(
         .map(|(job, _)| job.clone())
         .collect();
     let show = &script::with_model_scripts(show, &to_make);
-    let cameras = scene_cameras(show)?;
+    let set = scene_names(show)?;
+    let cameras = &set.cameras;
     // Every clip's script is checked before the first is made: a template without lines
     // in a language fails the batch at once, not an hour in.
     for job in &jobs {
-        let clip = script::clip_show(show, job, &cameras, Path::new("said.jsonl"))
+        let clip = script::clip_show(show, job, cameras, Path::new("said.jsonl"))
             .map_err(ClipError::Plan)?;
-        (clip.plan.validate(Some(&cameras))).map_err(|p| {
+        (clip.plan.validate(Some(&set))).map_err(|p| {
             ClipError::Plan(format!("clip {}: {}: {}", job.name, p.field, p.reason))
         })?;
     }
@@ -144,7 +146,7 @@ pub fn run(
         bars.start(&job.name, options.max_seconds);
         let row = match kept {
             Some(row) => row,
-            None => make(show, job, options, &cameras, stop, &bars)?,
+            None => make(show, job, options, cameras, stop, &bars)?,
         };
         bars.finish_clip(&row);
         rows.push(row);
@@ -165,15 +167,11 @@ fn done(dir: &Path, job: &Job) -> Option<ClipRow> {
         })
 }
 
-fn scene_cameras(show: &ShowConfig) -> Result<Vec<String>, ClipError> {
+/// The scene's cameras and set pieces, which each clip's plan is checked against.
+fn scene_names(show: &ShowConfig) -> Result<SetNames, ClipError> {
     let scene =
         crate::scene::LoadedScene::load(&show.scene).map_err(|e| ClipError::Plan(e.to_string()))?;
-    Ok(scene
-        .description
-        .cameras
-        .into_iter()
-        .map(|c| c.name)
-        .collect())
+    Ok(scene.description.names())
 }
 
 /// Where one clip's files are: being made (under `.partial/`), and when done.

@@ -543,12 +543,12 @@ impl ShowConfig {
     /// restart ([`needs_restart`]).
     pub fn load_edit(
         path: &Path,
-        cameras: &[String],
+        set: &plan::SetNames,
         running: &str,
     ) -> Result<(Self, Vec<String>), ConfigError> {
         let text = read(path)?;
         let show = Self::parse(path, &text)?;
-        (show.plan.validate(Some(cameras))).map_err(|p| ConfigError::plan(path, &text, p))?;
+        (show.plan.validate(Some(set))).map_err(|p| ConfigError::plan(path, &text, p))?;
         Ok((show, needs_restart(running, &text)))
     }
 

@@ -394,6 +394,14 @@ pub const PLACEHOLDERS: [&str; 14] = [
     "currency",
 ];
 
+/// What of its scene a plan may name: cameras (in shots) and set pieces, shapes and
+/// props (a product's `prop`). Plain names, so the plan is checked without the scene.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetNames {
+    pub cameras: Vec<String>,
+    pub pieces: Vec<String>,
+}
+
 /// A problem with the plan: where (a field path) and what.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanProblem {
@@ -454,7 +462,8 @@ impl ShowPlan {
     /// Checks ids, references and templates. Returns the first problem.
     ///
     /// Long on purpose: one check after another over the rundown, read as a checklist; each names its field.
-    pub fn validate(&self, cameras: Option<&[String]>) -> Result<(), PlanProblem> {
+    pub fn validate(&self, set: Option<&SetNames>) -> Result<(), PlanProblem> {
+        let cameras = set.map(|s| s.cameras.as_slice());
         let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
             field,
             reason,
@@ -473,6 +482,15 @@ impl ShowPlan {
                     format!("`{}` is used twice", p.id),
                     Some(&p.id),
                 ));
+            }
+            if let (Some(prop), Some(set)) = (&p.prop, set)
+                && !set.pieces.contains(prop)
+            {
+                let reason = format!(
+                    "the scene has no set piece `{prop}` (it has: {})",
+                    set.pieces.join(", ")
+                );
+                return Err(problem(field("prop"), reason, Some(prop)));
             }
             if p.name.zh.is_none() && p.name.en.is_none() {
                 return Err(problem(field("name"), "needs `zh` or `en`".into(), None));

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::plan::SetNames;
 
 /// A folder with a scene file in it, removed on drop.
 struct ShowDir(PathBuf);
@@ -455,10 +456,14 @@ fn a_product_shot_needs_a_prop_for_each_product_it_may_show() {
              shots = [{{ camera = \"front\", seconds = 2 }}, {{ camera = \"product\", seconds = 3 }}]\n"
         )
     };
-    let cameras = ["front".to_string()];
-    let check = |cake_prop: &str, segment_product: &str, cameras: &[String]| {
+    let set = |cameras: &[&str]| SetNames {
+        cameras: cameras.iter().map(|c| c.to_string()).collect(),
+        pieces: vec!["cake".into(), "fan".into()],
+    };
+    let cameras = set(&["front"]);
+    let check = |cake_prop: &str, segment_product: &str, set: &SetNames| {
         let show = dir.parse(&text(cake_prop, segment_product)).unwrap();
-        show.plan.validate(Some(cameras))
+        show.plan.validate(Some(set))
     };
     // About the fan, which has a prop: framed. The rotation may put the cake on: refused.
     assert!(check("", "product = \"fan\"", &cameras).is_ok());
@@ -471,8 +476,14 @@ fn a_product_shot_needs_a_prop_for_each_product_it_may_show() {
     );
     assert!(check("prop = \"cake\"", "", &cameras).is_ok());
     // A scene camera named `product` is a camera like any other.
-    let named = ["front".to_string(), "product".to_string()];
-    assert!(check("", "", &named).is_ok());
+    assert!(check("", "", &set(&["front", "product"])).is_ok());
+    // A prop the set has no piece of is refused by its field, with the pieces there are.
+    let problem = check("prop = \"cakes\"", "", &cameras).unwrap_err();
+    assert_eq!(problem.field, "products[0].prop");
+    assert_eq!(
+        problem.reason,
+        "the scene has no set piece `cakes` (it has: cake, fan)"
+    );
 }
 
 #[test]

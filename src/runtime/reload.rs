@@ -68,12 +68,6 @@ impl Told {
     }
 }
 
-/// The scene's cameras by name.
-pub fn camera_names(scene: &LoadedScene) -> Vec<String> {
-    let cameras = scene.description.cameras.iter();
-    cameras.map(|c| c.name.clone()).collect()
-}
-
 /// Watches the show file: a saved edit that is valid, its shots naming cameras the scene
 /// has, takes over at the next segment (the director's rule) and the API learns its
 /// products and answers; any other is refused and changes nothing. What an edit changes
@@ -104,7 +98,7 @@ impl ShowWatch {
         let goes_on = "the show goes on as it was";
         let scene = &app.world().resource::<ShowroomSettings>().scene;
         let (show, waiting) =
-            match ShowConfig::load_edit(&path, &camera_names(scene), &self.running) {
+            match ShowConfig::load_edit(&path, &scene.description.names(), &self.running) {
                 Ok(loaded) => loaded,
                 Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
             };
@@ -206,7 +200,7 @@ impl SceneWatch {
             Err(e) => return self.told.refused(&path, &e.to_string(), goes_on),
         };
         let settings = app.world().resource::<ShowroomSettings>();
-        if let Some(problem) = camera_named_but_gone(&scene, settings, rundown) {
+        if let Some(problem) = named_but_gone(&scene, settings, rundown) {
             let why = format!("{}: {problem}", path.display());
             return self.told.refused(&path, &why, goes_on);
         }
@@ -250,7 +244,7 @@ impl SceneWatch {
             "reloaded: the set rebuilt, the cameras and the presenter in their places",
         );
         self.take_the_feeds(path, scene);
-        self.told.known(|k| k.cameras = camera_names(scene));
+        self.told.known(|k| k.set = scene.description.names());
         let plans = rundown.into_iter().flat_map(|r| r.director.plans());
         self.told.spoiled_shots(path, &scene.description, plans);
     }
@@ -308,27 +302,29 @@ fn dressed_alike(running: &Option<PresenterSpec>, edited: &Option<PresenterSpec>
     unplaced(running) == unplaced(edited)
 }
 
-/// A camera the running show names that `scene` lacks: in a shot of its rundown (the one
-/// on air or the one reloaded for the next segment), as its default camera, or as a
-/// program's own framing. Such a scene would put that shot on another camera unannounced.
-fn camera_named_but_gone(
+/// A camera or set piece the running show names that `scene` lacks: a camera in a shot
+/// of its rundown (the one on air or the one reloaded for the next segment), as its
+/// default camera, or as a program's own framing; a piece as a product's `prop`. Such a
+/// scene would put that shot on another camera, or leave the product unframed,
+/// unannounced, and a restart would refuse it.
+fn named_but_gone(
     scene: &LoadedScene,
     settings: &ShowroomSettings,
     rundown: Option<&Rundown>,
 ) -> Option<String> {
-    let cameras = camera_names(scene);
+    let set = scene.description.names();
     let plans = rundown.into_iter().flat_map(|r| r.director.plans());
     if let Some(p) = plans
-        .filter_map(|plan| plan.validate(Some(&cameras)).err())
+        .filter_map(|plan| plan.validate(Some(&set)).err())
         .next()
     {
         return Some(format!("the show's {}: {}", p.field, p.reason));
     }
     let framings = (settings.views.iter()).flat_map(|(view, _)| view.cameras.values());
     let named = settings.camera.iter().chain(framings);
-    let gone = named.into_iter().find(|name| !cameras.contains(name))?;
+    let gone = named.into_iter().find(|name| !set.cameras.contains(name))?;
     Some(format!(
         "the show names camera `{gone}`, which this scene lacks (it has: {})",
-        cameras.join(", ")
+        set.cameras.join(", ")
     ))
 }

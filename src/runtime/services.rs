@@ -2,7 +2,7 @@
 //! twin's data feeds, live capture over VMC, the takeover voice, and the watches on the
 //! show and scene files.
 
-use super::reload::{SceneWatch, ShowWatch, Told, camera_names};
+use super::reload::{SceneWatch, ShowWatch, Told};
 use super::rundown::Rundown;
 use super::{RunError, RunOptions};
 use crate::api::{
@@ -281,7 +281,7 @@ fn webhook_secret(show: &ShowConfig) -> Option<String> {
 fn known_names(show: &ShowConfig, scene: &LoadedScene, takeover_ready: bool) -> Known {
     let mut known = Known {
         clips: clip_names(scene),
-        cameras: camera_names(scene),
+        set: scene.description.names(),
         language: show.language.clone(),
         takeover_ready,
         has_model: show.llm.url.is_some(),

@@ -378,23 +378,20 @@ pub(super) fn close_outputs(outputs: OutputSet) -> (Vec<(String, u64)>, Vec<Outp
     (written, errors)
 }
 
-/// The scene, with the rundown's shots checked against its cameras.
+/// The scene, with the rundown's shots checked against its cameras and its products'
+/// props against its set pieces.
 fn load_scene(show: &ShowConfig) -> Result<LoadedScene, RunError> {
     let scene = LoadedScene::load(&show.scene)?;
-    let cameras: Vec<String> = scene
-        .description
-        .cameras
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    show.plan.validate(Some(&cameras)).map_err(|p| {
-        RunError::Scene(format!(
-            "{}: {}: {}",
-            show.source.display(),
-            p.field,
-            p.reason
-        ))
-    })?;
+    show.plan
+        .validate(Some(&scene.description.names()))
+        .map_err(|p| {
+            RunError::Scene(format!(
+                "{}: {}: {}",
+                show.source.display(),
+                p.field,
+                p.reason
+            ))
+        })?;
     for problem in crate::camera::sight::blocked_shots(&scene.description, &show.plan) {
         warn!("{}: {problem}", show.source.display());
     }

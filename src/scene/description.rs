@@ -8,6 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::plan::SetNames;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SceneDescription {
@@ -31,6 +33,19 @@ pub struct SceneDescription {
     /// Objects driven by feed values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<BindingSpec>,
+}
+
+impl SceneDescription {
+    /// Its cameras' and set pieces' names, which a show's plan is checked against.
+    pub fn names(&self) -> SetNames {
+        let shapes = self.shapes.iter().map(|s| s.name.clone());
+        SetNames {
+            cameras: self.cameras.iter().map(|c| c.name.clone()).collect(),
+            pieces: shapes
+                .chain(self.props.iter().map(|p| p.name.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// Where a feed's JSON document comes from.
