@@ -319,3 +319,63 @@ fn script_draft_writes_reviewable_lines_that_pass_the_filter() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// Orders lower the stock; a restart goes on from what is left (the host says it), not
+/// from the show file's figure, and the ledger it keeps is written whole.
+#[test]
+fn the_stock_left_after_orders_is_said_after_a_restart() {
+    let dir = Scratch::new("stock-kept");
+    let audit = dir.path("said.jsonl");
+    let extra = format!("[compliance]\naudit_log = {:?}\n", audit);
+    let show = panel_show_in(&dir, "shop.toml", &extra);
+    let text = std::fs::read_to_string(&show).unwrap().replace(
+        "lines = [\"The {name}. {points}.\", \"Only {price} yuan.\"]",
+        "lines = [\"The {name}, {stock} left.\"]",
+    );
+    std::fs::write(&show, text).unwrap();
+    let start = || {
+        StreamBuilder::new(&show)
+            .with_api()
+            .log_to(&dir.path("stream.log"))
+            .args([
+                "--seconds",
+                "60",
+                "-o",
+                dir.path("out.mkv").to_str().unwrap(),
+            ])
+            .start()
+    };
+    let mut first = start();
+    first.wait_status(40, |s| s["product"] == "kettle" && s["stock"] == 50);
+    let order = json!({ "events": [
+        {"type": "order", "user": "Chen", "product": "kettle", "quantity": 12}
+    ]})
+    .to_string();
+    let (code, body) = http(&first.api, "POST", "/events", Some(TOKEN), &order);
+    assert_eq!(code, 202, "{body}");
+    first.wait_status(10, |s| s["stock"] == 38);
+    first.interrupt();
+    let ledger: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path("out/shop.stock.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        ledger["products"]["kettle"],
+        json!({"from": 50, "left": 38})
+    );
+
+    // The same show file again: the card and the host say 38.
+    std::fs::remove_file(&audit).unwrap();
+    std::fs::remove_file(dir.path("out.mkv")).unwrap();
+    let mut second = start();
+    second.wait_status(40, |s| s["product"] == "kettle" && s["stock"] == 38);
+    wait_until("the stock said", Duration::from_secs(40), || {
+        let lines = said(&json_lines_so_far(&audit));
+        position(&lines, "script", &["The kettle, 38 left."]).ok_or(lines)
+    });
+    second.interrupt();
+    let lines = said(&json_lines_so_far(&audit));
+    assert!(
+        position(&lines, "script", &["50 left"]).is_none(),
+        "{lines:?}"
+    );
+}

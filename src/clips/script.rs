@@ -274,6 +274,7 @@ pub fn clip_show(
     clip.alerts.webhook = None;
     clip.llm.url = None;
     clip.events.tally_dir = None;
+    clip.events.stock_file = None;
     clip.compliance.audit = true;
     clip.compliance.audit_log = Some(said.to_path_buf());
     clip.recording.faststart = true;

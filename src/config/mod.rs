@@ -644,6 +644,16 @@ impl ShowConfig {
                 resolve(Path::new(&format!("out/{stem}-room")))
             })
         });
+        events.stock_file = events.keep_stock.then(|| {
+            events
+                .stock_file
+                .as_deref()
+                .map(resolve)
+                .unwrap_or_else(|| {
+                    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                    resolve(Path::new(&format!("out/{stem}.stock.json")))
+                })
+        });
         let config = ShowConfig {
             source: path.to_path_buf(),
             name,

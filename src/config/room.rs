@@ -64,6 +64,12 @@ pub struct EventsConfig {
     pub tally: bool,
     /// Events taken per second across all sources; more are dropped and counted.
     pub per_second: u32,
+    /// Whether the stock left after orders is kept in `stock_file`, so a restart, or a
+    /// catalog edit, goes on from it (until the file gives a product a new figure).
+    pub keep_stock: bool,
+    /// That file (relative to the show file; `out/<show>.stock.json` when absent); `None`
+    /// after load when `keep_stock` is off.
+    pub stock_file: Option<PathBuf>,
 }
 
 impl Default for EventsConfig {
@@ -73,6 +79,8 @@ impl Default for EventsConfig {
             tally_dir: None,
             tally: true,
             per_second: 200,
+            keep_stock: true,
+            stock_file: None,
         }
     }
 }

@@ -57,8 +57,14 @@ impl Told {
         scene: &SceneDescription,
         plans: impl Iterator<Item = &'a ShowPlan>,
     ) {
+        let problems = plans.flat_map(|plan| crate::camera::sight::blocked_shots(scene, plan));
+        self.warnings(file, problems);
+    }
+
+    /// What an edit taken leaves wrong, each once: warned in the log and noted in the feed.
+    fn warnings(&self, file: &Path, problems: impl Iterator<Item = String>) {
         let mut said = Vec::new();
-        for problem in plans.flat_map(|plan| crate::camera::sight::blocked_shots(scene, plan)) {
+        for problem in problems {
             if !said.contains(&problem) {
                 warn!("{}: {problem}", file.display());
                 self.note(file, &format!("warning: {problem}"));
@@ -108,10 +114,10 @@ impl ShowWatch {
         }
         let plan = std::iter::once(&show.plan);
         self.told.spoiled_shots(&path, &scene.description, plan);
-        for line in show.plan.unsaid_lines(&show.text_language) {
-            warn!("{}: {line}", path.display());
-            self.told.note(&path, &format!("warning: {line}"));
-        }
+        (self.told).warnings(
+            &path,
+            show.plan.unsaid_lines(&show.text_language).into_iter(),
+        );
         self.take(&path, show, &waiting, rundown);
     }
 

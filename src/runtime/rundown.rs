@@ -13,6 +13,7 @@ use crate::show::compliance::{Filter, Verdict};
 use crate::show::events::RoomEvent;
 use crate::show::reactions::Reactions;
 use crate::show::room::{CommentCounts, CommentGate, RoomCounts, clean};
+use crate::show::stock::StockLedger;
 use crate::show::tally::{Counts, Tally};
 use crate::show::{Director, Jump, Market, OnAir, host};
 use crate::speech::{Origin, Request, ScheduledLine, Scheduler, ScriptLine, Speaker, SpeakerIo};
@@ -47,6 +48,10 @@ pub struct Rundown {
     reactions: Reactions,
     tally: Tally,
     room: RoomCounts,
+    /// Where the stock left after orders is kept, and whether the last write failed
+    /// (warned once until one succeeds).
+    stock_file: Option<std::path::PathBuf>,
+    stock_unwritten: bool,
     /// Events taken in the current second of media time, for `[events] per_second`.
     rate: (u64, u32),
     per_second: u32,
@@ -87,12 +92,21 @@ impl Rundown {
                 })
                 .ok()
         });
+        let mut director = Director::new(
+            show.plan.clone(),
+            &show.language,
+            show.voice.pause_seconds as f64,
+        );
+        if let Some(path) = &show.events.stock_file {
+            match StockLedger::read(path) {
+                Ok(ledger) => director.keep_stock(ledger),
+                Err(e) => warn!("{e}; the stock is counted from the show file's figures"),
+            }
+        }
         Self {
-            director: Director::new(
-                show.plan.clone(),
-                &show.language,
-                show.voice.pause_seconds as f64,
-            ),
+            director,
+            stock_file: show.events.stock_file.clone(),
+            stock_unwritten: false,
             scheduler,
             script: io.script,
             requests: io.requests,
@@ -441,6 +455,23 @@ impl Rundown {
             if self.take(&event, now) {
                 self.tally.record(&event, product.as_deref(), &local);
             }
+        }
+        self.keep_stock();
+    }
+
+    /// Writes the stock ledger when orders changed it (once per batch of events).
+    fn keep_stock(&mut self) {
+        let Some(path) = &self.stock_file else { return };
+        let Some(ledger) = self.director.stock_to_keep() else {
+            return;
+        };
+        match ledger.write(path) {
+            Ok(()) => self.stock_unwritten = false,
+            Err(e) if !self.stock_unwritten => {
+                warn!("{e}; a restart would count the stock from the show file's figures");
+                self.stock_unwritten = true;
+            }
+            Err(_) => {}
         }
     }
 

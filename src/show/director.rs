@@ -6,6 +6,7 @@
 //! on screen changes when a line of a new segment *starts playing*, not when it is written,
 //! so the graphics and the camera cut with the voice.
 
+use super::stock::StockLedger;
 use crate::config::plan::{
     LineSpec, Product, ScheduleEntry, Segment, SegmentKind, Shot, ShowPlan, Unfilled, fill_checked,
     parse_time_of_day,
@@ -68,16 +69,15 @@ pub struct Market {
 }
 
 impl Market {
-    /// `product` as this market sells it (its price), or as it is when the market's
-    /// catalog lacks it.
+    /// `product` as this market sells it (its prices), or as it is when the market's
+    /// catalog lacks it. The rest (its stock, lowered by orders) is the product's own.
     fn priced(&self, product: Option<&Product>) -> Option<Product> {
-        let product = product?;
-        Some(
-            (self.products.iter())
-                .find(|p| p.id == product.id)
-                .unwrap_or(product)
-                .clone(),
-        )
+        let mut priced = product?.clone();
+        if let Some(own) = self.products.iter().find(|p| p.id == priced.id) {
+            priced.price = own.price;
+            priced.flash_price = own.flash_price;
+        }
+        Some(priced)
     }
 }
 
@@ -122,13 +122,21 @@ pub struct Director {
     /// Lines skipped for a product that lacks what they say (segment, line, product),
     /// each warned of once.
     skipped: std::collections::HashSet<(usize, usize, Option<String>)>,
+    /// The stock left after orders, carried into a reloaded catalog.
+    stock: StockLedger,
+    /// Whether an order changed `stock` since [`Director::stock_to_keep`] last took it.
+    stock_changed: bool,
 }
 
 impl Director {
     /// `language`: `zh` or `en`, for names and translations outside scheduled windows.
-    pub fn new(plan: ShowPlan, language: &str, pause_seconds: f64) -> Self {
+    pub fn new(mut plan: ShowPlan, language: &str, pause_seconds: f64) -> Self {
+        let mut stock = StockLedger::default();
+        stock.carry(&mut plan.products);
         Self {
             plan,
+            stock,
+            stock_changed: false,
             pending: None,
             default_language: language.to_string(),
             segment: 0,
@@ -158,6 +166,23 @@ impl Director {
 
     pub fn plan(&self) -> &ShowPlan {
         &self.plan
+    }
+
+    /// Goes on from the stock `ledger` kept (by an earlier run): the catalog's products
+    /// whose file figures it counted from have what it says is left.
+    pub fn keep_stock(&mut self, ledger: StockLedger) {
+        self.stock = ledger;
+        self.stock.carry(&mut self.plan.products);
+        let products = &self.plan.products;
+        if let Some(on_card) = self.on_air.product.as_mut() {
+            let kept = products.iter().find(|p| p.id == on_card.id);
+            on_card.stock = kept.and_then(|p| p.stock);
+        }
+    }
+
+    /// The stock ledger, when an order changed it since the last call: to be written.
+    pub fn stock_to_keep(&mut self) -> Option<&StockLedger> {
+        std::mem::take(&mut self.stock_changed).then_some(&self.stock)
     }
 
     pub fn on_air(&self) -> &OnAir {
@@ -409,6 +434,7 @@ impl Director {
         let product = self.plan.products.iter_mut().find(|p| p.id == id)?;
         if let Some(stock) = product.stock.as_mut() {
             *stock = stock.saturating_sub(quantity);
+            self.stock_changed |= self.stock.sold(id, *stock);
         }
         let left = product.stock;
         let language = self.on_air.language.clone();
@@ -558,8 +584,10 @@ impl Director {
             self.pass += 1;
             self.product_override = None;
         }
-        if let Some(plan) = self.pending.take() {
+        if let Some(mut plan) = self.pending.take() {
             tracing::info!("show file reloaded: the new rundown takes over at {now:.1} s");
+            // What orders left, unless the edit gave a product a new figure (restocked).
+            self.stock.carry(&mut plan.products);
             self.plan = plan;
             // Drafted while running for the old rundown's segments; the file's approved
             // `[[drafts]]` come with the new plan.

@@ -8,6 +8,7 @@ pub mod events;
 pub mod host;
 pub mod reactions;
 pub mod room;
+pub mod stock;
 pub mod tally;
 
 pub use director::{Director, Jump, Market, OnAir, Ticker, clock_text};

@@ -192,6 +192,49 @@ fn a_reload_takes_over_at_the_next_segment() {
 }
 
 #[test]
+fn orders_lower_the_stock_through_edits_in_every_market_until_restocked() {
+    let mut p = plan();
+    p.segments[1].lines = vec![LineSpec::One("{name}, {stock} left".into())];
+    p.segments[1].translations.insert(
+        "zh".into(),
+        vec![LineSpec::One("{name}还剩{stock}件".into())],
+    );
+    let market = Market {
+        language: "zh".into(),
+        currency: "¥".into(),
+        products: p.products.clone(),
+    };
+    let mut d = Director::new(p.clone(), "en", 0.0);
+    d.echo_in(vec![market]);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 1.0);
+    assert_eq!(d.sold("kettle", 30, "Chen", now), Some(Some(170)));
+    assert!(d.stock_to_keep().is_some(), "the order is to be kept");
+    assert!(d.stock_to_keep().is_none(), "once");
+    // The Chinese program says the stock the orders left, not its catalog's copy.
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "kettle, 170 left");
+    assert_eq!(d.take_echoes(), [Some("电水壶还剩170件".to_string())]);
+    // An edit of the show file with the same figure: the orders still count.
+    d.reload(p.clone());
+    for _ in 0..2 {
+        say(&mut d, &mut now, 1.0);
+    }
+    assert_eq!(d.product("kettle").unwrap().stock, Some(170));
+    // The factory restocked (a new figure in the file): counted from it.
+    let mut restocked = p.clone();
+    restocked.products[0].stock = Some(500);
+    d.reload(restocked);
+    // (The flash sale on air runs out its countdown first.)
+    for _ in 0..40 {
+        if d.plan().products[0].stock != Some(170) {
+            break;
+        }
+        say(&mut d, &mut now, 1.0);
+    }
+    assert_eq!(d.sold("kettle", 1, "Chen", now), Some(Some(499)));
+}
+
+#[test]
 fn silent_segments_hold_for_their_seconds() {
     let mut p = plan();
     let mut tour = segment(SegmentKind::Tour, &[]);
