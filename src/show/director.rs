@@ -280,7 +280,7 @@ impl Director {
         // segments that all have nothing to say ends the search after one round.
         for _ in 0..=self.plan.segments.len() {
             if let Some(jump) = self.jump.take() {
-                self.apply(jump);
+                self.apply(jump, now);
             }
             let window = self.window(minute).cloned();
             let language = window
@@ -540,7 +540,10 @@ impl Director {
         (!window.is_empty()).then(|| window[(self.pass as usize) % window.len()])
     }
 
-    fn apply(&mut self, jump: Jump) {
+    /// An operator's jump enters a segment, so a reloaded plan waiting for one takes
+    /// over first (a product the edit added can be pitched at once).
+    fn apply(&mut self, jump: Jump, now: f64) {
+        self.take_pending(now);
         let find = |kind: SegmentKind, segments: &[Segment]| {
             segments
                 .iter()
@@ -584,21 +587,27 @@ impl Director {
             self.pass += 1;
             self.product_override = None;
         }
-        if let Some(mut plan) = self.pending.take() {
-            tracing::info!("show file reloaded: the new rundown takes over at {now:.1} s");
-            // What orders left, unless the edit gave a product a new figure (restocked).
-            self.stock.carry(&mut plan.products);
-            self.plan = plan;
-            // Drafted while running for the old rundown's segments; the file's approved
-            // `[[drafts]]` come with the new plan.
-            self.drafted.clear();
-            // Its lines are numbered anew: a skipped one is warned of again.
-            self.skipped.clear();
-            if next >= self.plan.segments.len() {
-                next = 0;
-            }
+        if self.take_pending(now) && next >= self.plan.segments.len() {
+            next = 0;
         }
         self.enter(next);
+    }
+
+    /// Puts the reloaded plan on air, if there is one (a segment is being entered).
+    fn take_pending(&mut self, now: f64) -> bool {
+        let Some(mut plan) = self.pending.take() else {
+            return false;
+        };
+        tracing::info!("show file reloaded: the new rundown takes over at {now:.1} s");
+        // What orders left, unless the edit gave a product a new figure (restocked).
+        self.stock.carry(&mut plan.products);
+        self.plan = plan;
+        // Drafted while running for the old rundown's segments; the file's approved
+        // `[[drafts]]` come with the new plan.
+        self.drafted.clear();
+        // Its lines are numbered anew: a skipped one is warned of again.
+        self.skipped.clear();
+        true
     }
 
     fn enter(&mut self, segment: usize) {

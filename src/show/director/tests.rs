@@ -189,6 +189,12 @@ fn a_reload_takes_over_at_the_next_segment() {
         plan().overlay.currency,
         "kept till a restart"
     );
+    // The operator pitches a product the next edit adds: that edit takes over with it.
+    let mut added = plan();
+    added.products.push(product("lamp", "台灯", "lamp", 59.0));
+    d.reload(added);
+    d.request(Jump::Product("lamp".into()));
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "The lamp is 59");
 }
 
 #[test]
