@@ -63,13 +63,13 @@ pub fn graphics_of(
                 p.price
             }),
             original: if flash { price(p.price) } else { String::new() },
-            stock: p.stock.map_or(String::new(), |s| {
-                if zh {
-                    format!("库存 {s} 件")
-                } else {
-                    format!("{s} in stock")
-                }
-            }),
+            stock: match (p.stock, zh) {
+                (None, _) => String::new(),
+                (Some(0), true) => "已售罄".into(),
+                (Some(0), false) => "Sold out".into(),
+                (Some(s), true) => format!("库存 {s} 件"),
+                (Some(s), false) => format!("{s} in stock"),
+            },
         }
     });
     let banner = flash_left.filter(|_| card.is_some()).map(|left| {
@@ -141,5 +141,12 @@ mod tests {
         assert_eq!(en.banner.as_deref(), Some("FLASH SALE  01:05"));
         assert_eq!(en.title, None, "a blank title is no lower third");
         assert_eq!(en.caption, None);
+        // Bought out: the card says so, not "0 in stock".
+        let mut gone = pitch("en");
+        gone.product.as_mut().unwrap().stock = Some(0);
+        let card = graphics_of(&gone, &none, (&config, "US$"), 10.0)
+            .card
+            .unwrap();
+        assert_eq!(card.stock, "Sold out");
     }
 }

@@ -288,6 +288,10 @@ impl Director {
                 .and_then(|w| w.language.clone())
                 .unwrap_or_else(|| self.default_language.clone());
             let segment = self.plan.segments[self.segment].clone();
+            if self.line == 0 && self.segment_start.is_none() && self.is_sold_out(&segment) {
+                self.advance(now);
+                continue;
+            }
             let lines = lines_for(&segment, &language);
             let countdown = self.countdown_override.or(segment.countdown);
             if let Some(countdown) = countdown {
@@ -451,13 +455,30 @@ impl Director {
             text,
             until: now + TICKER_SECONDS,
         });
-        let selling = self.on_air.kind == Some(SegmentKind::FlashSale)
-            && self.on_air.product.as_ref().is_some_and(|p| p.id == id);
-        if selling && left == Some(0) {
-            tracing::info!("{id} sold out during its flash sale: the rundown moves on");
-            self.jump = Some(Jump::NextSegment);
+        if left == Some(0) {
+            self.sold_out(id);
         }
         Some(left)
+    }
+
+    /// Whether `segment` is about a product of its own that has none left (it is passed
+    /// by until the file restocks it).
+    fn is_sold_out(&self, segment: &Segment) -> bool {
+        let product = segment.product.as_deref().and_then(|id| self.product(id));
+        product.is_some_and(|p| p.stock == Some(0))
+    }
+
+    /// Product `id` has none left: the rotation passes it by from now on, and a segment
+    /// about it (a pitch, its flash sale) ends at its next line, as does the operator's
+    /// choice of it.
+    fn sold_out(&mut self, id: &str) {
+        if self.product_override.as_deref() == Some(id) {
+            self.product_override = None;
+        }
+        if self.on_air.product.as_ref().is_some_and(|p| p.id == id) {
+            tracing::info!("{id} sold out while on air: the rundown moves on");
+            self.jump = Some(Jump::NextSegment);
+        }
     }
 
     /// The line the speaker could not say (engine failure): the rundown moves on.
@@ -523,19 +544,20 @@ impl Director {
         })
     }
 
-    /// The product of segment `index` now: its own, the operator's, or the rotation's.
+    /// The product of segment `index` now: its own, the operator's, or the rotation's
+    /// (which passes sold-out products by).
     fn product_for(&self, index: usize, minute: u32) -> Option<&Product> {
         let segment = self.plan.segments.get(index)?;
         if let Some(id) = segment.product.as_ref().or(self.product_override.as_ref()) {
             return self.product(id);
         }
+        let on_sale = |p: &&Product| p.stock != Some(0);
         let window: Vec<&Product> = match self.window(minute) {
-            Some(w) if !w.products.is_empty() => w
-                .products
-                .iter()
+            Some(w) if !w.products.is_empty() => (w.products.iter())
                 .filter_map(|id| self.product(id))
+                .filter(on_sale)
                 .collect(),
-            _ => self.plan.products.iter().collect(),
+            _ => self.plan.products.iter().filter(on_sale).collect(),
         };
         (!window.is_empty()).then(|| window[(self.pass as usize) % window.len()])
     }

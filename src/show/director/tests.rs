@@ -73,6 +73,19 @@ fn say(d: &mut Director, now: &mut f64, len: f64) -> Option<String> {
     Some(line.text)
 }
 
+/// Plays `seconds` of the show a second at a time, each line a second long; what was said.
+fn run_for(d: &mut Director, now: &mut f64, seconds: f64) -> Vec<String> {
+    let mut said = Vec::new();
+    let end = *now + seconds;
+    while *now < end {
+        match say(d, now, 1.0) {
+            Some(line) => said.push(line),
+            None => *now += 1.0,
+        }
+    }
+    said
+}
+
 #[test]
 fn walks_the_rundown_filling_templates_and_rotating_variants() {
     let mut d = Director::new(plan(), "en", 0.0);
@@ -238,6 +251,46 @@ fn orders_lower_the_stock_through_edits_in_every_market_until_restocked() {
         say(&mut d, &mut now, 1.0);
     }
     assert_eq!(d.sold("kettle", 1, "Chen", now), Some(Some(499)));
+}
+
+#[test]
+fn a_sold_out_product_is_passed_by_until_restocked() {
+    let mut p = plan();
+    p.segments[1].lines = vec![
+        LineSpec::One("The {name}".into()),
+        LineSpec::One("{stock} left".into()),
+    ];
+    let mut about_fan = segment(SegmentKind::Pitch, &[&["All about the {name}"]]);
+    about_fan.product = Some("fan".into());
+    p.segments.insert(1, about_fan);
+    let mut d = Director::new(p.clone(), "en", 0.0);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 1.0);
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "All about the fan");
+    // The rotation's kettle sells out mid-pitch: its pitch ends at the next line.
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "The kettle");
+    d.sold("kettle", 200, "Chen", now);
+    let next = say(&mut d, &mut now, 1.0).unwrap();
+    assert!(
+        next.starts_with("fan now"),
+        "the flash sale, of the fan: {next}"
+    );
+    // Then the fan sells out: its own segment is passed by, and the rotation has
+    // nothing left to pitch, so the pitch says nothing about any product.
+    d.sold("fan", 200, "Chen", now);
+    let said = run_for(&mut d, &mut now, 60.0);
+    assert!(said.iter().any(|l| l.starts_with("Welcome")), "{said:?}");
+    assert!(
+        said.iter()
+            .all(|l| !l.contains("fan") && !l.contains("kettle")),
+        "{said:?}"
+    );
+    // An edit restocks the fan: pitched again.
+    let mut restocked = p.clone();
+    restocked.products[1].stock = Some(20);
+    d.reload(restocked);
+    let said = run_for(&mut d, &mut now, 60.0);
+    assert!(said.iter().any(|l| l == "All about the fan"), "{said:?}");
 }
 
 #[test]
