@@ -321,12 +321,14 @@ fn script_draft_writes_reviewable_lines_that_pass_the_filter() {
 }
 
 /// Orders lower the stock; a restart goes on from what is left (the host says it), not
-/// from the show file's figure, and the ledger it keeps is written whole.
+/// from the show file's figure, and the ledger it keeps is written whole. Selling out is
+/// alerted, and the host moves on from the product.
 #[test]
 fn the_stock_left_after_orders_is_said_after_a_restart() {
     let dir = Scratch::new("stock-kept");
     let audit = dir.path("said.jsonl");
-    let extra = format!("[compliance]\naudit_log = {:?}\n", audit);
+    let (hook, heard) = webhook_receiver();
+    let extra = format!("[compliance]\naudit_log = {audit:?}\n[alerts]\nwebhook = {hook:?}\n");
     let show = panel_show_in(&dir, "shop.toml", &extra);
     let text = std::fs::read_to_string(&show).unwrap().replace(
         "lines = [\"The {name}. {points}.\", \"Only {price} yuan.\"]",
@@ -347,12 +349,14 @@ fn the_stock_left_after_orders_is_said_after_a_restart() {
     };
     let mut first = start();
     first.wait_status(40, |s| s["product"] == "kettle" && s["stock"] == 50);
-    let order = json!({ "events": [
-        {"type": "order", "user": "Chen", "product": "kettle", "quantity": 12}
-    ]})
-    .to_string();
-    let (code, body) = http(&first.api, "POST", "/events", Some(TOKEN), &order);
-    assert_eq!(code, 202, "{body}");
+    let order = |api: &str, quantity: u32| {
+        let events = json!({ "events": [
+            {"type": "order", "user": "Chen", "product": "kettle", "quantity": quantity}
+        ]});
+        let (code, body) = http(api, "POST", "/events", Some(TOKEN), &events.to_string());
+        assert_eq!(code, 202, "{body}");
+    };
+    order(&first.api, 12);
     first.wait_status(10, |s| s["stock"] == 38);
     first.interrupt();
     let ledger: Value =
@@ -372,6 +376,16 @@ fn the_stock_left_after_orders_is_said_after_a_restart() {
         let lines = said(&json_lines_so_far(&audit));
         position(&lines, "script", &["The kettle, 38 left."]).ok_or(lines)
     });
+    // The rest bought: alerted, counted in /metrics, and the host moves on.
+    order(&second.api, 38);
+    let alert = webhook_event(&heard, "sold_out", Duration::from_secs(10));
+    assert!(alert.to_string().contains("`kettle`"), "{alert}");
+    wait_until("the stock in /metrics", Duration::from_secs(10), || {
+        let (_, metrics) = http(&second.api, "GET", "/metrics", Some(TOKEN), "");
+        let gone = metrics.contains("twincast_product_stock{product=\"kettle\"} 0");
+        if gone { Ok(()) } else { Err(metrics) }
+    });
+    second.wait_status(20, |s| s["product"] != "kettle");
     second.interrupt();
     let lines = said(&json_lines_so_far(&audit));
     assert!(

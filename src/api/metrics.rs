@@ -163,6 +163,15 @@ fn room(registry: &mut Registry, room: &crate::show::room::RoomCounts) {
     ] {
         registry.register(name, help, family);
     }
+    let stock = Family::<Labels, Gauge>::default();
+    for (product, left) in &room.stock {
+        (stock.get_or_create(&vec![("product", product.clone())])).set(*left as i64);
+    }
+    registry.register(
+        "product_stock",
+        "Stock left, by product that counts it.",
+        stock,
+    );
     let lines = Family::<Labels, Counter>::default();
     lines
         .get_or_create(&vec![("action", "rewritten".into())])

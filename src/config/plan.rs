@@ -376,23 +376,14 @@ pub fn price_text(currency: &str, v: f64) -> String {
     }
 }
 
-/// The placeholders a line template may use.
-pub const PLACEHOLDERS: [&str; 14] = [
-    "shop",
-    "name",
-    "name_zh",
-    "name_en",
-    "price",
-    "flash_price",
-    "points",
-    "point",
-    "stock",
-    "countdown",
-    "count",
-    "user",
-    "comment",
-    "currency",
-];
+/// The placeholders a line template may use besides a product's
+/// ([`Product::PLACEHOLDERS`]): the show's, the segment's and a comment's.
+const SHOW_PLACEHOLDERS: [&str; 6] = ["shop", "countdown", "count", "user", "comment", "currency"];
+
+/// Whether a line template may use `{name}`.
+fn is_placeholder(name: &str) -> bool {
+    Product::PLACEHOLDERS.contains(&name) || SHOW_PLACEHOLDERS.contains(&name)
+}
 
 /// What of its scene a plan may name: cameras (in shots) and set pieces, shapes and
 /// props (a product's `prop`). Plain names, so the plan is checked without the scene.
@@ -745,10 +736,12 @@ pub fn check_template(text: &str) -> Result<(), String> {
             .find('}')
             .ok_or_else(|| format!("`{{` without `}}` in \"{text}\""))?;
         let name = &after[..close];
-        if !PLACEHOLDERS.contains(&name) {
+        if !is_placeholder(name) {
             return Err(format!(
                 "unknown placeholder `{{{name}}}` (known: {})",
-                PLACEHOLDERS.join(", ")
+                [&SHOW_PLACEHOLDERS[..], &Product::PLACEHOLDERS[..]]
+                    .concat()
+                    .join(", ")
             ));
         }
         rest = &after[close + 1..];
@@ -796,7 +789,7 @@ pub fn fill_checked(
         let name = &after[..close];
         match values(name) {
             Some(v) => out.push_str(&v),
-            None if PLACEHOLDERS.contains(&name) => {
+            None if is_placeholder(name) => {
                 missing.get_or_insert_with(|| name.to_string());
             }
             None => {

@@ -52,6 +52,8 @@ pub struct Rundown {
     /// (warned once until one succeeds).
     stock_file: Option<std::path::PathBuf>,
     stock_unwritten: bool,
+    /// Where a product selling out is raised, so someone restocks it.
+    alerts: Option<AlertSender>,
     /// Events taken in the current second of media time, for `[events] per_second`.
     rate: (u64, u32),
     per_second: u32,
@@ -107,6 +109,7 @@ impl Rundown {
             director,
             stock_file: show.events.stock_file.clone(),
             stock_unwritten: false,
+            alerts: None,
             scheduler,
             script: io.script,
             requests: io.requests,
@@ -230,11 +233,12 @@ impl Rundown {
         (self.director.ended() && !self.director.has_line_in_flight()).then_some(self.last_end)
     }
 
-    /// Where the model's failures are raised as alerts.
+    /// Where the model's failures and products selling out are raised as alerts.
     pub fn set_alerts(&mut self, alerts: AlertSender) {
         if let Some(model) = self.model.as_mut() {
-            model.alerts = Some(alerts);
+            model.alerts = Some(alerts.clone());
         }
+        self.alerts = Some(alerts);
     }
 
     /// One frame: write the next line if one is due, schedule what is ready. Returns the
@@ -459,6 +463,19 @@ impl Rundown {
         self.keep_stock();
     }
 
+    /// Tells whoever watches the show that `product` is sold out: the host stops pitching
+    /// it until its `stock` in the show file is raised.
+    fn sold_out(&self, product: &str) {
+        let detail = format!(
+            "product `{product}` is sold out: the host no longer pitches it; raise its `stock` \
+             in the show file to sell it again"
+        );
+        warn!("{detail}");
+        if let Some(alerts) = &self.alerts {
+            alerts.raise("sold_out", &detail);
+        }
+    }
+
     /// Writes the stock ledger when orders changed it (once per batch of events).
     fn keep_stock(&mut self) {
         let Some(path) = &self.stock_file else { return };
@@ -487,9 +504,13 @@ impl Rundown {
                 product, quantity, ..
             } => {
                 let who = name.unwrap_or_else(|| "friend".into());
+                let had = self.director.product(product).and_then(|p| p.stock);
                 match self.director.sold(product, *quantity, &who, now) {
                     Some(left) => {
-                        info!("order: {who} bought {quantity} × {product} (stock left: {left:?})")
+                        info!("order: {who} bought {quantity} × {product} (stock left: {left:?})");
+                        if left == Some(0) && had != Some(0) {
+                            self.sold_out(product);
+                        }
                     }
                     None => {
                         self.room.unknown_products += 1;
@@ -554,6 +575,10 @@ impl Rundown {
         let mut room = self.room.clone();
         room.llm = self.model.as_ref().map(|m| m.counts.clone());
         room.products = self.tally.totals.clone();
+        let products = self.director.plan().products.iter();
+        room.stock = products
+            .filter_map(|p| Some((p.id.clone(), p.stock?)))
+            .collect();
         room
     }
 

@@ -52,6 +52,8 @@ pub struct RoomCounts {
     pub llm: Option<LlmCounts>,
     /// Since the start, per product: orders, units, gifts, likes, comments.
     pub products: std::collections::BTreeMap<String, super::tally::Counts>,
+    /// The stock left of each product that counts it.
+    pub stock: std::collections::BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
