@@ -386,6 +386,9 @@ fn the_stock_left_after_orders_is_said_after_a_restart() {
         if gone { Ok(()) } else { Err(metrics) }
     });
     second.wait_status(20, |s| s["product"] != "kettle");
+    let (code, body) = http(&second.api, "POST", "/product/kettle", Some(TOKEN), "");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("sold out"), "{body}");
     second.interrupt();
     let lines = said(&json_lines_so_far(&audit));
     assert!(

@@ -699,11 +699,24 @@ async fn product(
     if !known.products.contains(&id) {
         return unknown_product(&id, &known);
     }
+    if let Some(refusal) = sold_out(&shared, &id) {
+        return refusal;
+    }
     queue(
         &shared,
         ApiCommand::Product(id.clone()),
         json!({ "product": id }),
     )
+}
+
+/// 409 for a product the room has bought out (as the last status has it): the host
+/// does not pitch it until the show file restocks it.
+fn sold_out(shared: &ApiShared, id: &str) -> Option<Response> {
+    let status = shared.status.lock().unwrap_or_else(|e| e.into_inner());
+    (status.room.stock.get(id) == Some(&0)).then(|| {
+        let reason = format!("product `{id}` is sold out; raise its `stock` in the show file");
+        error(StatusCode::CONFLICT, reason)
+    })
 }
 
 /// Cuts to a scene camera, or to `product` (the close-up of the product on air), until
@@ -772,6 +785,13 @@ async fn flash_sale(
         && !known.products.contains(id)
     {
         return unknown_product(id, &known);
+    }
+    if let Some(refusal) = request
+        .product
+        .as_deref()
+        .and_then(|id| sold_out(&shared, id))
+    {
+        return refusal;
     }
     if let Some(s) = request.seconds
         && !(1.0..=86_400.0).contains(&s)

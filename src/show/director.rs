@@ -464,8 +464,15 @@ impl Director {
     /// Whether `segment` is about a product of its own that has none left (it is passed
     /// by until the file restocks it).
     fn is_sold_out(&self, segment: &Segment) -> bool {
-        let product = segment.product.as_deref().and_then(|id| self.product(id));
-        product.is_some_and(|p| p.stock == Some(0))
+        segment
+            .product
+            .as_deref()
+            .is_some_and(|id| self.none_left(id))
+    }
+
+    /// Whether product `id` counts its stock and has none left.
+    pub fn none_left(&self, id: &str) -> bool {
+        self.product(id).is_some_and(|p| p.stock == Some(0))
     }
 
     /// Product `id` has none left: the rotation passes it by from now on, and a segment
@@ -566,6 +573,15 @@ impl Director {
     /// over first (a product the edit added can be pitched at once).
     fn apply(&mut self, jump: Jump, now: f64) {
         self.take_pending(now);
+        let picked = match &jump {
+            Jump::Product(id) => Some(id.as_str()),
+            Jump::FlashSale { product, .. } => product.as_deref(),
+            Jump::NextSegment => None,
+        };
+        if let Some(id) = picked.filter(|id| self.none_left(id)) {
+            tracing::warn!("{id} is sold out: not pitched (raise its `stock` in the show file)");
+            return;
+        }
         let find = |kind: SegmentKind, segments: &[Segment]| {
             segments
                 .iter()
