@@ -38,10 +38,12 @@ fn product_facts(p: &Product, language: &str, currency: &str) -> String {
     if let Some(f) = p.flash_price {
         line.push_str(&format!(", flash-sale price {currency}{f}"));
     }
-    if let Some(s) = p.stock {
-        line.push_str(&format!(", {s} in stock"));
+    match p.stock {
+        Some(0) => line.push_str(", sold out: do not offer it"),
+        Some(s) => line.push_str(&format!(", {s} in stock")),
+        None => {}
     }
-    if let Some(points) = p.points.get(language) {
+    if let Some(points) = p.points.get(language).filter(|p| !p.is_empty()) {
         line.push_str(&format!("; {}", points.join("; ")));
     }
     line
@@ -344,6 +346,30 @@ pub fn fallback_line(config: &LlmConfig, language: &str, user: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_is_told_what_is_sold_out() {
+        let mut kettle = Product {
+            id: "kettle".into(),
+            name: crate::config::plan::Names {
+                zh: None,
+                en: Some("kettle".into()),
+            },
+            price: 129.0,
+            flash_price: None,
+            points: Default::default(),
+            stock: Some(4),
+            prop: None,
+            image: None,
+            prices: Default::default(),
+        };
+        assert_eq!(
+            product_facts(&kettle, "en", "¥"),
+            "- kettle (id kettle): ¥129, 4 in stock"
+        );
+        kettle.stock = Some(0);
+        assert!(product_facts(&kettle, "en", "¥").contains("sold out: do not offer it"));
+    }
 
     #[test]
     fn drafts_keep_plain_lines_with_known_placeholders() {
