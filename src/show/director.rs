@@ -101,6 +101,9 @@ pub struct Director {
     product_override: Option<String>,
     countdown_override: Option<f64>,
     jump: Option<Jump>,
+    /// The product on air sold out: its segment ends before the next line, unless an
+    /// operator's jump has already left it.
+    sold_out_on_air: bool,
     /// Media time the current segment went on air (its first line started).
     segment_start: Option<f64>,
     serial: u64,
@@ -145,6 +148,7 @@ impl Director {
             product_override: None,
             countdown_override: None,
             jump: None,
+            sold_out_on_air: false,
             segment_start: None,
             serial: 0,
             in_flight: None,
@@ -279,8 +283,10 @@ impl Director {
         // Each turn either writes a line, waits, or moves on a segment; a rundown of
         // segments that all have nothing to say ends the search after one round.
         for _ in 0..=self.plan.segments.len() {
-            if let Some(jump) = self.jump.take() {
-                self.apply(jump, now);
+            let jumped = self.jump.take().is_some_and(|jump| self.apply(jump, now));
+            if std::mem::take(&mut self.sold_out_on_air) && !jumped {
+                self.advance(now);
+                continue;
             }
             let window = self.window(minute).cloned();
             let language = window
@@ -484,7 +490,7 @@ impl Director {
         }
         if self.on_air.product.as_ref().is_some_and(|p| p.id == id) {
             tracing::info!("{id} sold out while on air: the rundown moves on");
-            self.jump = Some(Jump::NextSegment);
+            self.sold_out_on_air = true;
         }
     }
 
@@ -570,8 +576,9 @@ impl Director {
     }
 
     /// An operator's jump enters a segment, so a reloaded plan waiting for one takes
-    /// over first (a product the edit added can be pitched at once).
-    fn apply(&mut self, jump: Jump, now: f64) {
+    /// over first (a product the edit added can be pitched at once). Whether it entered
+    /// one (a pick of a sold-out product does not, nor a flash sale the rundown lacks).
+    fn apply(&mut self, jump: Jump, now: f64) -> bool {
         self.take_pending(now);
         let picked = match &jump {
             Jump::Product(id) => Some(id.as_str()),
@@ -580,7 +587,7 @@ impl Director {
         };
         if let Some(id) = picked.filter(|id| self.none_left(id)) {
             tracing::warn!("{id} is sold out: not pitched (raise its `stock` in the show file)");
-            return;
+            return false;
         }
         let find = |kind: SegmentKind, segments: &[Segment]| {
             segments
@@ -604,7 +611,7 @@ impl Director {
                     .iter()
                     .position(|s| s.kind == SegmentKind::FlashSale)
                 else {
-                    return;
+                    return false;
                 };
                 at
             }
@@ -612,6 +619,7 @@ impl Director {
         let keep_countdown = self.countdown_override;
         self.enter(target);
         self.countdown_override = keep_countdown;
+        true
     }
 
     fn advance(&mut self, now: f64) {

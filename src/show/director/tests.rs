@@ -278,8 +278,10 @@ fn a_sold_out_product_is_passed_by_until_restocked() {
     // Then the fan sells out: its own segment is passed by, and the rotation has
     // nothing left to pitch, so the pitch says nothing about any product.
     d.sold("fan", 200, "Chen", now);
-    // The operator's pick of it (one the API let through) is not taken either.
+    // The operator's pick of it (one the API let through) is not taken either, and the
+    // flash sale of it still ends at once.
     d.request(Jump::Product("fan".into()));
+    assert_eq!(run_for(&mut d, &mut now, 2.0), ["Hello from Acme"]);
     let said = run_for(&mut d, &mut now, 60.0);
     assert!(
         said.iter().any(|l| l.contains("Acme")),
