@@ -622,38 +622,27 @@ impl ShowConfig {
             overlay,
             drafts: file.drafts,
         };
-        let mut compliance = file.compliance;
-        compliance.audit_log = if compliance.audit {
-            Some(
-                compliance
-                    .audit_log
-                    .as_deref()
-                    .map(resolve)
-                    .unwrap_or_else(|| {
-                        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                        resolve(Path::new(&format!("out/{stem}.said.jsonl")))
-                    }),
-            )
-        } else {
-            None
-        };
-        let mut events = file.events;
-        events.tally_dir = events.tally.then(|| {
-            events.tally_dir.as_deref().map(resolve).unwrap_or_else(|| {
-                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                resolve(Path::new(&format!("out/{stem}-room")))
+        // A file the show keeps beside its run: where the show file says, else
+        // `out/<show><suffix>` beside it; none when switched off.
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let kept = |on: bool, given: Option<&Path>, suffix: &str| {
+            on.then(|| {
+                given.map_or_else(
+                    || resolve(Path::new(&format!("out/{stem}{suffix}"))),
+                    resolve,
+                )
             })
-        });
-        events.stock_file = events.keep_stock.then(|| {
-            events
-                .stock_file
-                .as_deref()
-                .map(resolve)
-                .unwrap_or_else(|| {
-                    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                    resolve(Path::new(&format!("out/{stem}.stock.json")))
-                })
-        });
+        };
+        let mut compliance = file.compliance;
+        let audit_log = compliance.audit_log.as_deref();
+        compliance.audit_log = kept(compliance.audit, audit_log, ".said.jsonl");
+        let mut events = file.events;
+        events.tally_dir = kept(events.tally, events.tally_dir.as_deref(), "-room");
+        events.stock_file = kept(
+            events.keep_stock,
+            events.stock_file.as_deref(),
+            ".stock.json",
+        );
         let config = ShowConfig {
             source: path.to_path_buf(),
             name,

@@ -31,6 +31,19 @@ fn minimal_show_takes_defaults_and_resolves_paths() {
     assert_eq!(show.scene, dir.0.join("room.ron"));
     assert_eq!(show.name, "show");
     assert_eq!(show.default_output(), "out/show.flv");
+    // The files a run keeps, beside the show file unless it says otherwise.
+    let out = dir.0.join("out");
+    assert_eq!(show.compliance.audit_log, Some(out.join("show.said.jsonl")));
+    assert_eq!(show.events.tally_dir, Some(out.join("show-room")));
+    assert_eq!(show.events.stock_file, Some(out.join("show.stock.json")));
+    let own = dir
+        .parse("scene = \"room.ron\"\n[events]\nstock_file = \"/var/stock.json\"\ntally = false\n")
+        .unwrap();
+    assert_eq!(
+        own.events.stock_file,
+        Some(PathBuf::from("/var/stock.json"))
+    );
+    assert_eq!(own.events.tally_dir, None);
 }
 
 #[test]
