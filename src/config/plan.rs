@@ -96,6 +96,11 @@ impl Product {
         })
     }
 
+    /// Whether it counts its stock and has none left: sold out until the file restocks it.
+    pub fn has_none_left(&self) -> bool {
+        self.stock == Some(0)
+    }
+
     /// The first placeholder of `template` this product has no value for in `language`
     /// (the show's and the segment's placeholders always have one).
     pub fn cannot_fill(&self, template: &str, language: &str) -> Option<String> {

@@ -460,12 +460,12 @@ impl Rundown {
                 self.tally.record(&event, product.as_deref(), &local);
             }
         }
-        self.keep_stock();
+        self.write_stock();
     }
 
     /// Tells whoever watches the show that `product` is sold out: the host stops pitching
     /// it until its `stock` in the show file is raised.
-    fn sold_out(&self, product: &str) {
+    fn alert_sold_out(&self, product: &str) {
         let detail = format!(
             "product `{product}` is sold out: the host no longer pitches it; raise its `stock` \
              in the show file to sell it again"
@@ -477,7 +477,7 @@ impl Rundown {
     }
 
     /// Writes the stock ledger when orders changed it (once per batch of events).
-    fn keep_stock(&mut self) {
+    fn write_stock(&mut self) {
         let Some(path) = &self.stock_file else { return };
         let Some(ledger) = self.director.stock_to_keep() else {
             return;
@@ -504,12 +504,12 @@ impl Rundown {
                 product, quantity, ..
             } => {
                 let who = name.unwrap_or_else(|| "friend".into());
-                let had = self.director.product(product).and_then(|p| p.stock);
+                let was_out = self.director.none_left(product);
                 match self.director.sold(product, *quantity, &who, now) {
                     Some(left) => {
                         info!("order: {who} bought {quantity} × {product} (stock left: {left:?})");
-                        if left == Some(0) && had != Some(0) {
-                            self.sold_out(product);
+                        if left == Some(0) && !was_out {
+                            self.alert_sold_out(product);
                         }
                     }
                     None => {

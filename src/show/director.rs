@@ -478,7 +478,7 @@ impl Director {
 
     /// Whether product `id` counts its stock and has none left.
     pub fn none_left(&self, id: &str) -> bool {
-        self.product(id).is_some_and(|p| p.stock == Some(0))
+        self.product(id).is_some_and(Product::has_none_left)
     }
 
     /// Product `id` has none left: the rotation passes it by from now on, and a segment
@@ -564,7 +564,7 @@ impl Director {
         if let Some(id) = segment.product.as_ref().or(self.product_override.as_ref()) {
             return self.product(id);
         }
-        let on_sale = |p: &&Product| p.stock != Some(0);
+        let on_sale = |p: &&Product| !p.has_none_left();
         let window: Vec<&Product> = match self.window(minute) {
             Some(w) if !w.products.is_empty() => (w.products.iter())
                 .filter_map(|id| self.product(id))
