@@ -233,6 +233,86 @@ fn the_mouth_in_the_picture_leads_or_meets_the_sound() {
     }
 }
 
+/// The row (from the top) of the middle of each decoded frame's strongly red pixels, and
+/// how many there are.
+fn red_per_frame(path: &std::path::Path) -> Vec<(f64, usize)> {
+    let p = probe(path);
+    let v = stream(&p, "video");
+    let size = (v["width"].as_u64().unwrap() * v["height"].as_u64().unwrap()) as usize;
+    let width = v["width"].as_u64().unwrap() as usize;
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("running ffmpeg");
+    out.stdout
+        .chunks_exact(size * 3)
+        .map(|frame| {
+            let rows: Vec<usize> = frame
+                .chunks_exact(3)
+                .enumerate()
+                .filter(|(_, px)| px[0] as i32 > px[1] as i32 + 100)
+                .map(|(i, _)| i / width)
+                .collect();
+            let middle = rows.iter().sum::<usize>() as f64 / rows.len().max(1) as f64;
+            (middle, rows.len())
+        })
+        .collect()
+}
+
+/// An avatar with a jaw bone and no mouth shapes speaks with the jaw, and it opens down,
+/// in the picture: a VRM 0.x file (she faces −Z in it, turned to the camera by the
+/// scene) whose jaw, a red block under her head, is a bone named `Chin`, known only from
+/// the humanoid map's `jaw`. The block drops with the voice, and is back up in silence.
+#[test]
+fn a_jaw_bone_opens_down_with_the_voice() {
+    let fps = 15;
+    let dir = Scratch::new("jaw");
+    let out = dir.path("jaw.mkv");
+    run_ok(&[
+        "render",
+        fixture("jaw.toml").to_str().unwrap(),
+        "--seconds",
+        "8",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let red = red_per_frame(&out);
+    let audio = audio_level_per_frame(&out, 48_000 / fps);
+    assert!(red.len() >= 8 * fps as usize - 1, "{} frames", red.len());
+    assert!(
+        red.iter().all(|(_, n)| *n > 200),
+        "the jaw left the picture"
+    );
+    let rows: Vec<f64> = red.iter().map(|(row, _)| *row).collect();
+    let r = correlation(&rows, &audio);
+    assert!(
+        r > 0.4,
+        "the jaw follows the voice at only {r:.2}: {rows:.1?}"
+    );
+    let mean = |frames: Vec<f64>| frames.iter().sum::<f64>() / frames.len().max(1) as f64;
+    let mut loud: Vec<f64> = audio.clone();
+    loud.sort_by(f64::total_cmp);
+    let threshold = loud[loud.len() * 3 / 4];
+    let open = mean(
+        (0..rows.len().min(audio.len()))
+            .filter(|&i| audio[i] >= threshold)
+            .map(|i| rows[i])
+            .collect(),
+    );
+    let shut = mean(
+        (2..rows.len().min(audio.len()))
+            .filter(|&i| audio[i - 2..=i].iter().all(|a| *a < 0.001))
+            .map(|i| rows[i])
+            .collect(),
+    );
+    assert!(
+        open > shut + 2.5,
+        "the jaw is at row {open:.1} in the loudest frames, {shut:.1} in silence (down is more)"
+    );
+}
+
 /// A line cued `[happy]` puts the VRM face's happy expression on while it is said (read
 /// back from the morph weights), eased in and out, and the expression's `overrideMouth =
 /// blend` lets the mouth shapes fade as it comes on; the plain line before has no emotion.

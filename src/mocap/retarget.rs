@@ -300,23 +300,35 @@ fn node_local(node: &Value) -> Local {
 
 /// The humanoid bone map of a VRM 1.0 (`VRMC_vrm`) or 0.x (`VRM`) file: bone → glTF node.
 pub fn vrm_humanoid(doc: &Value) -> Vec<(HumanBone, usize)> {
+    vrm_bone_nodes(doc)
+        .filter_map(|(name, node)| Some((HumanBone::from_vrm_name(name)?, node)))
+        .collect()
+}
+
+/// The glTF node a VRM file's humanoid map gives the bone VRM calls `name` (`jaw`,
+/// `leftEye`: bones a face uses that retargeting does not).
+pub fn vrm_bone_node(doc: &Value, name: &str) -> Option<usize> {
+    vrm_bone_nodes(doc).find_map(|(bone, node)| (bone == name).then_some(node))
+}
+
+/// Every entry of a VRM 1.0 or 0.x humanoid map, as (VRM bone name, glTF node).
+fn vrm_bone_nodes(doc: &Value) -> impl Iterator<Item = (&str, usize)> {
     let ext = &doc["extensions"];
-    let mut out = Vec::new();
-    if let Some(bones) = ext["VRMC_vrm"]["humanoid"]["humanBones"].as_object() {
-        for (name, bone) in bones {
-            if let (Some(b), Some(n)) = (HumanBone::from_vrm_name(name), bone["node"].as_u64()) {
-                out.push((b, n as usize));
-            }
-        }
-    } else if let Some(bones) = ext["VRM"]["humanoid"]["humanBones"].as_array() {
-        for bone in bones {
-            let name = bone["bone"].as_str().unwrap_or_default();
-            if let (Some(b), Some(n)) = (HumanBone::from_vrm_name(name), bone["node"].as_u64()) {
-                out.push((b, n as usize));
-            }
-        }
-    }
-    out
+    let node = |bone: &Value| bone["node"].as_u64().map(|n| n as usize);
+    let one = ext["VRMC_vrm"]["humanoid"]["humanBones"].as_object();
+    // A file with a 1.0 map is read as 1.0, whatever 0.x map it also carries.
+    let zero = ext["VRM"]["humanoid"]["humanBones"]
+        .as_array()
+        .filter(|_| one.is_none());
+    let one = one
+        .into_iter()
+        .flatten()
+        .filter_map(move |(name, bone)| Some((name.as_str(), node(bone)?)));
+    let zero = zero
+        .into_iter()
+        .flatten()
+        .filter_map(move |bone| Some((bone["bone"].as_str()?, node(bone)?)));
+    one.chain(zero)
 }
 
 /// A source skeleton at rest: world positions and rotations of the humanoid bones it has,

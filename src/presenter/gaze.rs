@@ -115,23 +115,10 @@ pub struct LookAt {
 /// The look-at of a file: VRM 1.0 `humanoid` and `lookAt`, 0.x `humanoid` and
 /// `firstPerson` (all `None` for other files).
 pub fn vrm_look_at(doc: &Value) -> LookAt {
-    let node = |v: &Value| v["node"].as_u64().map(|n| n as usize);
     let one = &doc["extensions"]["VRMC_vrm"];
     let zero = &doc["extensions"]["VRM"];
-    let bones = if one.is_object() {
-        let b = &one["humanoid"]["humanBones"];
-        node(&b["leftEye"]).zip(node(&b["rightEye"]))
-    } else {
-        let find = |name: &str| {
-            (zero["humanoid"]["humanBones"]
-                .as_array()
-                .into_iter()
-                .flatten())
-            .find(|b| b["bone"] == name)
-            .and_then(node)
-        };
-        find("leftEye").zip(find("rightEye"))
-    };
+    let bone = |name| crate::mocap::retarget::vrm_bone_node(doc, name);
+    let bones = bone("leftEye").zip(bone("rightEye"));
     let map = |v: &Value, input: &str, output: &str| {
         let f = |k: &str| v[k].as_f64().map(|x| x as f32).filter(|x| x.is_finite());
         Some(RangeMap {

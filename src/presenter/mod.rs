@@ -462,6 +462,8 @@ pub fn is_hers(
 struct Looks {
     eyes: Option<(String, String)>,
     look_at: gaze::LookAt,
+    /// The jaw bone's node name, from a VRM humanoid map.
+    jaw: Option<String>,
 }
 
 impl Looks {
@@ -471,6 +473,7 @@ impl Looks {
         Self {
             eyes: look_at.eyes.map(|(l, r)| (name(l), name(r))),
             look_at,
+            jaw: crate::mocap::retarget::vrm_bone_node(doc, "jaw").map(name),
         }
     }
 }
@@ -520,6 +523,7 @@ fn start_when_ready(
     mut players: Query<&mut AnimationPlayer>,
     names: Query<(&Name, &Transform)>,
     motion: Res<PreparedMotion>,
+    mut face: ResMut<FaceRig>,
 ) {
     let Ok((clips, looks)) = presenters.get(ready.entity) else {
         return;
@@ -579,7 +583,7 @@ fn start_when_ready(
             attach_player(&mut commands, ready.entity, rig, &children, &names, clips);
         }
     }
-    let mut jaw = false;
+    let jaw = find_jaw(ready.entity, looks, &children, &names);
     for child in children.iter_descendants(ready.entity) {
         if let Ok(mut player) = players.get_mut(child) {
             commands
@@ -590,6 +594,7 @@ fn start_when_ready(
             continue;
         };
         let kind = match crate::mocap::humanoid::normalise(name.as_str()).as_str() {
+            _ if Some(child) == jaw => BoneKind::Jaw,
             "head" if !head => {
                 head = true;
                 BoneKind::Head
@@ -597,10 +602,6 @@ fn start_when_ready(
             "chest" | "upperchest" | "torso" | "torso1" | "spine2" if !chest => {
                 chest = true;
                 BoneKind::Chest
-            }
-            n if !jaw && n.ends_with("jaw") => {
-                jaw = true;
-                BoneKind::Jaw
             }
             _ => continue,
         };
@@ -613,9 +614,39 @@ fn start_when_ready(
     if !head {
         warn!("presenter has no head bone: it will not nod while speaking");
     }
-    if jaw {
-        commands.insert_resource(FaceRig { has_mouth: true });
+    face.jaw = jaw.is_some();
+}
+
+/// Her jaw bone: the one her VRM humanoid map names, else the first whose name says jaw
+/// (`Jaw`, `J_Adj_C_Jaw`, Daz's `lowerJaw`, Character Creator's `CC_Base_JawRoot`), not
+/// an upper jaw or a bone's end marker (`Jaw_end`).
+fn find_jaw(
+    avatar: Entity,
+    looks: &Looks,
+    children: &Query<&Children>,
+    names: &Query<(&Name, &Transform)>,
+) -> Option<Entity> {
+    let named = |e: &Entity, pick: &dyn Fn(&str) -> bool| {
+        names.get(*e).is_ok_and(|(n, _)| pick(n.as_str()))
+    };
+    if let Some(jaw) = &looks.jaw {
+        let found = children
+            .iter_descendants(avatar)
+            .find(|e| named(e, &|n| n == jaw));
+        if found.is_some() {
+            return found;
+        }
     }
+    children
+        .iter_descendants(avatar)
+        .find(|e| named(e, &|n| is_jaw_name(n)))
+}
+
+/// Whether a bone's name says it is the (lower) jaw.
+fn is_jaw_name(name: &str) -> bool {
+    let n = crate::mocap::humanoid::normalise(name);
+    let ends = ["end", "nub", "tip", "top", "null", "target"];
+    n.contains("jaw") && !n.contains("upper") && !ends.iter().any(|e| n.ends_with(e))
 }
 
 /// The head and eyes gaze moves: eye bones the file names, or found by name under the
@@ -852,6 +883,37 @@ impl BodyCues {
         }
     }
 
+    /// Her left, flat on the floor: what a nod, the jaw and a look up or down turn about.
+    /// `None` where her facing is unknown (an avatar without a humanoid head).
+    fn left(&self) -> Option<Vec3> {
+        Vec3::Y.cross(self.forward).try_normalize()
+    }
+
+    /// A turn tipping what faces forward down by `degrees` (negative: up), as a local
+    /// rotation for a bone whose world rotation is `world`. Taken about her left in the
+    /// world, so it tips the same way whatever way the file faces (glTF +Z, VRM 0.x −Z)
+    /// and however its bones' own axes lie; where her facing is unknown, about the bone's
+    /// own X axis, which tips a +Z-facing bone at rest down.
+    fn tip(&self, world: Quat, degrees: f32) -> Quat {
+        match self.left() {
+            Some(left) => Self::about(world, left, degrees),
+            None => Quat::from_rotation_x(degrees.to_radians()),
+        }
+    }
+
+    /// A hanging arm lifted forward by `degrees` (the talking body's beats).
+    fn lift(&self, world: Quat, degrees: f32) -> Quat {
+        self.left()
+            .map_or(Quat::IDENTITY, |left| Self::about(world, -left, degrees))
+    }
+
+    /// The head's turn: towards the gaze (yaw to her left, pitch up), nodding down by
+    /// `nod` degrees, and wandering by `wander` (yaw to her left, pitch down).
+    fn head_turn(&self, world: Quat, nod: f32, wander: Vec2) -> Quat {
+        Self::about(world, Vec3::Y, self.head.x + wander.x)
+            * self.tip(world, nod + wander.y - self.head.y)
+    }
+
     /// A turn of `degrees` about the world axis `axis`, as a local rotation for a bone
     /// whose world rotation is `world` (applied after its base pose).
     fn about(world: Quat, axis: Vec3, degrees: f32) -> Quat {
@@ -881,8 +943,6 @@ fn move_bones_over_animation(
     let t = now.0;
     let wave = |radians_per_second: f64| (t * radians_per_second).sin() as f32;
     let cues = BodyCues::of(t, &timeline, &gaze, &performance);
-    // Lifting a hanging arm forward turns it about this axis (her right, for +Z facing).
-    let lift_axis = cues.forward.cross(Vec3::Y);
     let worlds = posed_by_the_animation(&mut bones);
     for (entity, mut bone, mut transform) in &mut bones.p0() {
         let world = worlds.get(&entity).copied().unwrap_or(Quat::IDENTITY);
@@ -891,37 +951,30 @@ fn move_bones_over_animation(
                 // Nod with the voice, plus a slow, small wander so the host never freezes.
                 // The whole show of speech when the face has no mouth shapes or jaw.
                 let nod = mouth.open
-                    * if rig.has_mouth {
+                    * if rig.has_mouth() {
                         NOD_DEGREES / 3.0
                     } else {
                         NOD_DEGREES
                     };
-                let wander_x = wave(0.31) * 1.5 + wave(0.73) * 0.7;
-                let wander_y = wave(0.23) * 2.5;
-                let follow = BodyCues::about(world, Vec3::Y, cues.head.x)
-                    * BodyCues::about(world, -lift_axis, cues.head.y);
-                follow
-                    * Quat::from_euler(
-                        EulerRot::YXZ,
-                        wander_y.to_radians(),
-                        (nod + wander_x).to_radians(),
-                        0.0,
-                    )
+                let wander = Vec2::new(wave(0.23) * 2.5, wave(0.31) * 1.5 + wave(0.73) * 0.7);
+                cues.head_turn(world, nod, wander)
             }
-            BoneKind::Jaw => Quat::from_rotation_x((mouth.open * JAW_DEGREES).to_radians()),
+            // A face with mouth shapes opens with them; its jaw bone stays as animated.
+            BoneKind::Jaw if rig.shapes => Quat::IDENTITY,
+            BoneKind::Jaw => cues.tip(world, mouth.open * JAW_DEGREES),
             BoneKind::Chest => {
                 let breath =
                     wave(BREATHS_PER_MINUTE as f64 / 60.0 * std::f64::consts::TAU) * BREATH_DEGREES;
                 BodyCues::about(world, cues.forward, beats::weight_shift(t))
-                    * Quat::from_rotation_x(breath.to_radians())
+                    * cues.tip(world, breath)
             }
             BoneKind::LowerArm(left) => {
                 let lift = if left { cues.arms.0 } else { cues.arms.1 };
-                BodyCues::about(world, lift_axis, lift)
+                cues.lift(world, lift)
             }
             BoneKind::UpperArm(left) => {
                 let lift = if left { cues.arms.0 } else { cues.arms.1 };
-                BodyCues::about(world, lift_axis, lift * 0.35)
+                cues.lift(world, lift * 0.35)
             }
         };
         transform.rotation = bone.base * extra;
@@ -1116,5 +1169,86 @@ mod tests {
         assert_eq!(opening(&l, 0.62), 0.0);
         // Just before it, the "a" is already blending towards the closure.
         assert!(opening(&l, 0.57) < opening(&l, 0.35));
+    }
+
+    fn facing(forward: Vec3, head: Vec2) -> BodyCues {
+        BodyCues {
+            arms: (0.0, 0.0),
+            forward,
+            head,
+        }
+    }
+
+    /// A bone's rest rotation as Blender and Max leave them: its own axes far from the
+    /// world's (here +Y along the bone, pointing forward, and X pointing down).
+    fn rolled() -> Quat {
+        Quat::from_rotation_arc(Vec3::Y, Vec3::Z) * Quat::from_rotation_y(1.1)
+    }
+
+    /// Where a bone of world rotation `world` points what faced `forward` at rest, once
+    /// `local` is applied after its pose.
+    fn turned(world: Quat, local: Quat, forward: Vec3) -> Vec3 {
+        world * local * world.inverse() * forward
+    }
+
+    #[test]
+    fn the_jaw_and_the_nod_tip_down_whichever_way_the_file_faces() {
+        for forward in [Vec3::Z, Vec3::NEG_Z, Vec3::X] {
+            let cues = facing(forward, Vec2::ZERO);
+            for world in [
+                Quat::IDENTITY,
+                rolled(),
+                Quat::from_rotation_y(std::f32::consts::PI),
+            ] {
+                let jaw = turned(world, cues.tip(world, 16.0), forward);
+                assert!(jaw.y < -0.25, "{forward} {world}: the chin went to {jaw}");
+                let nod = turned(world, cues.head_turn(world, 9.0, Vec2::ZERO), forward);
+                assert!(nod.y < -0.1, "{forward} {world}: the face went to {nod}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_head_looks_up_at_what_is_above_and_to_her_left() {
+        // Gaze asks for 10° to her left and 10° up; her left is +X facing +Z, −X facing −Z.
+        for forward in [Vec3::Z, Vec3::NEG_Z] {
+            let cues = facing(forward, Vec2::new(10.0, 10.0));
+            let world = rolled();
+            let face = turned(world, cues.head_turn(world, 0.0, Vec2::ZERO), forward);
+            let left = Vec3::Y.cross(forward);
+            assert!(face.y > 0.15, "{forward}: the face went to {face}");
+            assert!(face.dot(left) > 0.15, "{forward}: the face went to {face}");
+        }
+    }
+
+    #[test]
+    fn beats_lift_the_arms_forward() {
+        let cues = facing(Vec3::NEG_Z, Vec2::ZERO);
+        let hanging = turned(rolled(), cues.lift(rolled(), 30.0), Vec3::NEG_Y);
+        assert!(hanging.dot(Vec3::NEG_Z) > 0.4, "the arm went to {hanging}");
+    }
+
+    #[test]
+    fn jaw_bones_are_known_by_their_names_in_the_usual_rigs() {
+        for jaw in [
+            "Jaw",
+            "J_Adj_C_Jaw",
+            "lowerJaw",
+            "CC_Base_JawRoot",
+            "DEF-jaw",
+            "mixamorig:Jaw",
+        ] {
+            assert!(is_jaw_name(jaw), "{jaw}");
+        }
+        for not in [
+            "upperJaw",
+            "Jaw_end",
+            "jawNub",
+            "Head",
+            "J_Bip_C_Head",
+            "JawTarget",
+        ] {
+            assert!(!is_jaw_name(not), "{not}");
+        }
     }
 }

@@ -36,10 +36,19 @@ pub(crate) struct Blink {
     count: u64,
 }
 
-/// Whether the avatar shows speech with its face (then the head nods only a little).
+/// How the avatar shows speech with its face: mouth shapes (morph targets), a jaw bone,
+/// both or neither. With either the head nods only a little; with shapes the jaw bone is
+/// left to them (the shapes of a face that has both open the mouth already).
 #[derive(Resource, Default)]
 pub(crate) struct FaceRig {
-    pub has_mouth: bool,
+    pub shapes: bool,
+    pub jaw: bool,
+}
+
+impl FaceRig {
+    pub fn has_mouth(&self) -> bool {
+        self.shapes || self.jaw
+    }
 }
 
 /// How strongly a channel shows a viseme (before the viseme's own weight).
@@ -105,7 +114,7 @@ pub(crate) fn find_mouth_morphs(
         };
         if channels.iter().any(|c| c.1.speaks()) {
             info!("presenter face: {} shapes of {:?}", channels.len(), names);
-            rig.has_mouth = true;
+            rig.shapes = true;
         }
         let smoothed = vec![0.0; channels.len()];
         commands

@@ -310,6 +310,10 @@ fn vrm_humanoid_maps_are_read_from_both_versions() {
     let mut got = vrm_humanoid(&v0);
     got.sort();
     assert_eq!(got, vec![(HumanBone::Hips, 1), (HumanBone::RightFoot, 12)]);
+    // Bones retargeting does not use are found by their VRM names in either version.
+    assert_eq!(vrm_bone_node(&v1, "jaw"), Some(9));
+    assert_eq!(vrm_bone_node(&v0, "rightFoot"), Some(12));
+    assert_eq!(vrm_bone_node(&v0, "jaw"), None);
 }
 
 #[test]
