@@ -302,6 +302,7 @@ pub fn voice(engine: &str, voice_name: &str) -> Result<Vec<Figures>, BenchError>
                 text: "bench".into(),
                 samples: vec![0.1; 48_000 * 3],
                 visemes: Default::default(),
+                stresses: Vec::new(),
                 gesture: None,
                 effects: Vec::new(),
                 emotion: None,

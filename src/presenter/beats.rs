@@ -2,16 +2,19 @@
 //! someone explaining) and beat with the speech, one arm or both, as people's do; between
 //! lines they settle, and her weight shifts slowly from side to side.
 //!
-//! Each line draws its own beats from its start (a seed), so no two lines move alike and a
-//! day of lines never loops, and the same render is the same every time.
+//! A beat lands on a stressed syllable (the line's [`stresses`](crate::speech::Line),
+//! its loudest peaks): its stroke peaks just before the syllable, as speakers' hands do.
+//! Each line draws its beats' sizes and arms from its start (a seed), so no two lines move
+//! alike, and the same render is the same every time.
 
 /// How far the forearms come up while speaking, and the largest beat on top, in degrees.
 const TALKING_LIFT: f32 = 9.0;
 const BEAT_DEGREES: (f32, f32) = (5.0, 13.0);
-/// A beat rises this fast and falls this slowly (seconds); beats are this far apart.
+/// A beat rises this fast and falls this slowly (seconds), peaking this long before the
+/// syllable it stresses (the hand leads the voice a little).
 const RISE_S: f32 = 0.14;
 const FALL_S: f32 = 0.36;
-const GAP_S: (f32, f32) = (0.6, 1.15);
+const LEAD_S: f32 = 0.04;
 /// Lift eases in at the line's start and out at its end over this long.
 const EASE_S: f32 = 0.5;
 
@@ -31,37 +34,34 @@ fn smooth(x: f32) -> f32 {
 }
 
 /// How far each forearm (left, right) is lifted, in degrees, `offset` seconds into a line
-/// of `length` seconds whose beats are drawn from `seed`.
-pub fn arms_at(seed: u64, offset: f32, length: f32) -> (f32, f32) {
+/// of `length` seconds with these `stresses`, its beats' sizes and arms drawn from `seed`.
+/// A stress too near either end for a whole beat gets none.
+pub fn arms_at(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> (f32, f32) {
     if !(0.0..length).contains(&offset) {
         return (0.0, 0.0);
     }
     let ease = smooth(offset / EASE_S) * smooth((length - offset) / EASE_S);
     let mut lift = (TALKING_LIFT * ease, TALKING_LIFT * ease);
-    let mut start = 0.25;
-    for k in 0..10_000u32 {
-        if start > offset || start + RISE_S + FALL_S > length {
-            break;
-        }
-        let into = offset - start;
-        if into < RISE_S + FALL_S {
-            let shape = if into < RISE_S {
-                smooth(into / RISE_S)
-            } else {
-                1.0 - smooth((into - RISE_S) / FALL_S)
-            };
-            let size = BEAT_DEGREES.0 + (BEAT_DEGREES.1 - BEAT_DEGREES.0) * draw(seed, 3 * k);
-            let arm = draw(seed, 3 * k + 1);
-            let (l, r) = match arm {
-                a if a < 0.45 => (0.0, 1.0),
-                a if a < 0.8 => (1.0, 0.0),
-                _ => (0.8, 0.8),
-            };
-            lift.0 += l * size * shape;
-            lift.1 += r * size * shape;
-            break;
-        }
-        start += GAP_S.0 + (GAP_S.1 - GAP_S.0) * draw(seed, 3 * k + 2);
+    let beat = stresses.iter().enumerate().find_map(|(k, stress)| {
+        let peak = stress - LEAD_S;
+        let whole = peak - RISE_S >= 0.0 && peak + FALL_S <= length;
+        let into = offset - (peak - RISE_S);
+        (whole && (0.0..RISE_S + FALL_S).contains(&into)).then_some((k as u32, into))
+    });
+    if let Some((k, into)) = beat {
+        let shape = if into < RISE_S {
+            smooth(into / RISE_S)
+        } else {
+            1.0 - smooth((into - RISE_S) / FALL_S)
+        };
+        let size = BEAT_DEGREES.0 + (BEAT_DEGREES.1 - BEAT_DEGREES.0) * draw(seed, 3 * k);
+        let (l, r) = match draw(seed, 3 * k + 1) {
+            a if a < 0.45 => (0.0, 1.0),
+            a if a < 0.8 => (1.0, 0.0),
+            _ => (0.8, 0.8),
+        };
+        lift.0 += l * size * shape;
+        lift.1 += r * size * shape;
     }
     lift
 }
@@ -76,17 +76,20 @@ pub fn weight_shift(t: f64) -> f32 {
 mod tests {
     use super::*;
 
+    /// Stresses every 0.7–1.1 s, as a line's loud syllables come.
+    const STRESSES: [f32; 4] = [0.6, 1.4, 2.1, 3.2];
+
     fn trace(seed: u64, length: f32) -> Vec<(f32, f32)> {
         (0..(length * 100.0) as u32)
-            .map(|i| arms_at(seed, i as f32 / 100.0, length))
+            .map(|i| arms_at(seed, i as f32 / 100.0, length, &STRESSES))
             .collect()
     }
 
     #[test]
     fn arms_beat_while_speaking_and_rest_outside_lines() {
         let t = trace(7, 4.0);
-        assert_eq!(arms_at(7, -0.1, 4.0), (0.0, 0.0));
-        assert_eq!(arms_at(7, 4.0, 4.0), (0.0, 0.0));
+        assert_eq!(arms_at(7, -0.1, 4.0, &STRESSES), (0.0, 0.0));
+        assert_eq!(arms_at(7, 4.0, 4.0, &STRESSES), (0.0, 0.0));
         assert!(t[0].0 < 0.1 && t[399].0 < 0.5, "eased in and out");
         let most = t.iter().map(|(l, r)| l.max(*r)).fold(0.0, f32::max);
         assert!(
@@ -99,6 +102,29 @@ mod tests {
         let mid = &t[100..300];
         let low = mid.iter().map(|(l, r)| l.min(*r)).fold(f32::MAX, f32::min);
         assert!(low < TALKING_LIFT + 0.5, "{low}");
+    }
+
+    #[test]
+    fn each_beat_peaks_just_before_its_stress() {
+        let t = trace(3, 4.0);
+        let beat = |i: usize| (t[i].0 + t[i].1) - 2.0 * TALKING_LIFT;
+        let peaks: Vec<f32> = (1..t.len() - 1)
+            .filter(|&i| beat(i) > 2.0 && beat(i) >= beat(i - 1) && beat(i) > beat(i + 1))
+            .map(|i| i as f32 / 100.0)
+            .collect();
+        let want: Vec<f32> = STRESSES.iter().map(|s| s - LEAD_S).collect();
+        assert_eq!(peaks.len(), want.len(), "{peaks:?} against {want:?}");
+        for (p, w) in peaks.iter().zip(&want) {
+            assert!((p - w).abs() <= 0.015, "{peaks:?} against {want:?}");
+        }
+        // No stress, no beat: the arms only rise for the line and settle.
+        let none: Vec<f32> = (0..400)
+            .map(|i| arms_at(3, i as f32 / 100.0, 4.0, &[]).0)
+            .collect();
+        assert!(
+            none.iter().all(|l| *l <= TALKING_LIFT + 1e-3),
+            "beat without a stress"
+        );
     }
 
     #[test]

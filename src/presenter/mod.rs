@@ -872,7 +872,7 @@ impl BodyCues {
             // A cued gesture clip has the arms; beats stay out of its way.
             Some((line, offset)) if performance.gesture.is_none() => {
                 let length = line.line.samples.len() as f32 / crate::media::SAMPLE_RATE as f32;
-                beats::arms_at(line.start, offset, length)
+                beats::arms_at(line.start, offset, length, &line.line.stresses)
             }
             _ => (0.0, 0.0),
         };

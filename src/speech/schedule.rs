@@ -162,6 +162,7 @@ mod tests {
             text: "x".into(),
             samples: vec![0.0; (seconds * SAMPLE_RATE as f32) as usize],
             visemes: Default::default(),
+            stresses: Vec::new(),
             gesture: None,
             effects: Vec::new(),
             emotion: None,

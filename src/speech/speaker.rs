@@ -23,6 +23,9 @@ pub struct Line {
     pub text: String,
     pub samples: Vec<f32>,
     pub visemes: VisemeTrack,
+    /// When its stressed syllables are said (seconds into it): where the talking body's
+    /// beats land.
+    pub stresses: Vec<f32>,
     /// A clip the host plays as the line starts (`[Wave] Welcome…` in the show file).
     pub gesture: Option<Gesture>,
     /// Sound effects that start with the line (`[+chime] …`), 48 kHz mono.
@@ -40,6 +43,7 @@ impl Line {
             text: text.to_string(),
             samples: Vec::new(),
             visemes: Default::default(),
+            stresses: Vec::new(),
             gesture: None,
             effects: Vec::new(),
             emotion: None,
@@ -346,10 +350,12 @@ impl Voice {
         if let Some(target) = self.loudness {
             crate::loudness::level_mono_line(&mut samples, target);
         }
+        let stresses = crate::voice::stress::stresses(&samples, crate::media::SAMPLE_RATE);
         Ok(Line {
             text: text.to_string(),
             samples,
             visemes,
+            stresses,
             gesture: cue.gesture,
             emotion: cue.emotion,
             effects,

@@ -9,6 +9,7 @@ pub mod cache;
 mod command;
 mod espeak;
 mod http;
+pub mod stress;
 pub mod visemes;
 pub mod wav;
 pub mod worker;

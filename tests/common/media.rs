@@ -329,3 +329,26 @@ pub fn psnr_per_frame(a: &Path, b: &Path) -> Vec<f64> {
         .map(|v| if v == "inf" { 99.0 } else { v.parse().unwrap() })
         .collect()
 }
+
+/// Linear RMS of the encoded audio per video frame (FFmpeg's astats over frame-sized windows).
+pub fn audio_level_per_frame(path: &Path, samples_per_frame: u32) -> Vec<f64> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-af",
+            &format!("asetnsamples=n={samples_per_frame}:p=0,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.RMS_level:file=-"),
+            "-f", "null", "-",
+        ])
+        .output()
+        .expect("running ffmpeg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("lavfi.astats.Overall.RMS_level="))
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .map_or(0.0, |db| 10f64.powf(db / 20.0))
+        })
+        .collect()
+}
