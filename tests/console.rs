@@ -78,8 +78,14 @@ fn the_console_watches_and_steers_a_running_show() {
             "kind = \"opening\"\n",
             "kind = \"opening\"\nseconds = 600\n",
         )
-        .replace("kind = \"pitch\"\n", "kind = \"pitch\"\nseconds = 600\n");
+        .replace("kind = \"pitch\"\n", "kind = \"pitch\"\nseconds = 600\n")
+        // The fan is sold out: its menu entries say so and cannot be picked.
+        .replace(
+            "points = [\"three speeds\"]\n",
+            "points = [\"three speeds\"]\nstock = 0\n",
+        );
     assert_eq!(held.matches("seconds = 600").count(), 2, "{held}");
+    assert!(held.contains("stock = 0"), "{held}");
     std::fs::write(&show, held).unwrap();
     let dead = format!("rtmp://127.0.0.1:{}/live/gone", free_port());
     let live = StreamBuilder::new(&show)
@@ -162,6 +168,20 @@ fn the_console_watches_and_steers_a_running_show() {
         .collect();
     assert!(rows.iter().all(|r| r.starts_with("main ")), "{rows:?}");
     assert!(rows.iter().any(|r| r.ends_with("/live/…")), "{rows:?}");
+
+    // The sold-out fan is marked in both product menus and cannot be picked; the kettle
+    // can.
+    let marked = browser.wait_for(
+        "the fan marked sold out",
+        30,
+        "const o = [...document.querySelectorAll('#product-choice option, #sale-product option')]; \
+         const fan = o.filter((x) => x.value === 'fan'); \
+         const kettle = o.filter((x) => x.value === 'kettle'); \
+         return fan.length === 2 && fan.every((x) => x.disabled && x.textContent.endsWith('sold out')) \
+           && kettle.every((x) => !x.disabled && x.textContent === 'kettle (kettle)') \
+           ? fan[0].textContent : null;",
+    );
+    assert_eq!(marked, "fan (fan) — sold out");
 
     // Next segment: the page and the audit log both show the new one.
     let opening = browser.wait_for(

@@ -23,7 +23,7 @@ const TEXT = {
     dropped: "Dropped", reconnects: "Reconnects",
     last_hour: "Last hour", events: "Comments per minute", feed: "On air and in the room",
     ack: "Seen", live: "live", reconnecting: "reconnecting", done: "Done",
-    current_product: "(current product)", none: "—", seconds_left: "s left",
+    current_product: "(current product)", sold_out: "sold out", none: "—", seconds_left: "s left",
     kind_said: "said", kind_alert: "alert", kind_comment: "comment", kind_action: "action",
   },
   zh: {
@@ -41,7 +41,7 @@ const TEXT = {
     dropped: "丢包", reconnects: "重连",
     last_hour: "最近一小时", events: "每分钟评论", feed: "播出与直播间",
     ack: "已读", live: "在线", reconnecting: "重连中", done: "已完成",
-    current_product: "（当前商品）", none: "—", seconds_left: "秒",
+    current_product: "（当前商品）", sold_out: "已售罄", none: "—", seconds_left: "秒",
     kind_said: "播出", kind_alert: "告警", kind_comment: "评论", kind_action: "操作",
   },
 };
@@ -151,6 +151,7 @@ function showStatus(s) {
   $("memory").textContent = s.rss_bytes ? `${Math.round(s.rss_bytes / 1048576)} MiB` : t("none");
   $("uptime").textContent = duration(s.uptime_seconds || 0);
   showOutputs(s.outputs || [], (s.program && s.program.name) || t("main_program"));
+  markSoldOut(s);
 }
 
 function cell(row, text, cls) {
@@ -365,7 +366,26 @@ async function act(method, path, body) {
 function fillSelect(select, entries, blank) {
   select.replaceChildren();
   if (blank) select.appendChild(new Option(t("current_product"), ""));
-  for (const [value, label] of entries) select.appendChild(new Option(label, value));
+  for (const [value, label] of entries) {
+    const option = new Option(label, value);
+    option.dataset.label = label;
+    select.appendChild(option);
+  }
+}
+
+// A product with none left is marked in the product menus and cannot be picked there (the
+// API would refuse it); the marks follow the stock of each status, so a restock in the
+// show file lifts them.
+function markSoldOut(s) {
+  const stock = (s && s.room && s.room.stock) || {};
+  for (const id of ["product-choice", "sale-product"]) {
+    for (const option of $(id).options) {
+      if (!option.value) continue;
+      const out = stock[option.value] === 0;
+      option.disabled = out;
+      option.textContent = out ? `${option.dataset.label} — ${t("sold_out")}` : option.dataset.label;
+    }
+  }
 }
 
 async function loadCatalog() {
@@ -374,6 +394,7 @@ async function loadCatalog() {
   const products = answer.body.products.map((p) => [p.id, p.name ? `${p.name} (${p.id})` : p.id]);
   fillSelect($("product-choice"), products, false);
   fillSelect($("sale-product"), products, true);
+  markSoldOut(lastStatus);
   fillSelect($("gesture-choice"), answer.body.clips.map((c) => [c, c]), false);
   const cameras = answer.body.cameras.map((c) => [c, c == "product" ? t("close_up") : c]);
   fillSelect($("camera-choice"), cameras, false);
