@@ -259,6 +259,15 @@ pub struct Segment {
 impl Segment {
     /// Each line, its own (in `base`) then each translation's, with its field
     /// (`lines[0]`, `translations.zh[2]`) and its language.
+    /// The lines said in `language`: its translation where it has lines there, else the
+    /// segment's own; with the field they are in (`lines`, `translations.zh`), for messages.
+    pub fn lines_in(&self, language: &str) -> (&[LineSpec], std::borrow::Cow<'static, str>) {
+        match self.translations.get(language).filter(|l| !l.is_empty()) {
+            Some(lines) => (lines, format!("translations.{language}").into()),
+            None => (&self.lines, "lines".into()),
+        }
+    }
+
     pub fn every_line<'a>(
         &'a self,
         base: &'a str,
@@ -271,6 +280,18 @@ impl Segment {
             let at = move |(j, line)| (format!("{group}[{j}]"), language, line);
             lines.iter().enumerate().map(at)
         })
+    }
+}
+
+/// Why the line at `field` (`segments[1].lines[2]`) is not said: the product on air (or,
+/// with none, the show) has no `missing` placeholder's value. The load check and the
+/// director say it alike.
+pub fn unsaid_line(field: &str, missing: &str, product: Option<&str>) -> String {
+    match product {
+        Some(id) => format!(
+            "{field}: `{{{missing}}}`: product `{id}` has none, so this line is not said for it"
+        ),
+        None => format!("{field}: `{{{missing}}}`: no product is on air, so this line is not said"),
     }
 }
 
@@ -441,11 +462,8 @@ impl ShowPlan {
                     let Some(missing) = p.cannot_fill(template, language) else {
                         continue;
                     };
-                    let sentence = format!(
-                        "segments[{i}].{field}: `{{{missing}}}`: product `{}` has none, so \
-                         this line is not said for it",
-                        p.id
-                    );
+                    let sentence =
+                        unsaid_line(&format!("segments[{i}].{field}"), &missing, Some(&p.id));
                     if !said.contains(&sentence) {
                         said.push(sentence);
                     }

@@ -89,6 +89,9 @@ struct Written {
     product: Option<String>,
 }
 
+/// The most operator jumps that wait for the next line.
+pub const MAX_JUMPS: usize = 8;
+
 pub struct Director {
     plan: ShowPlan,
     /// A reloaded plan, switched to at the next segment.
@@ -100,7 +103,8 @@ pub struct Director {
     pass: u64,
     product_override: Option<String>,
     countdown_override: Option<f64>,
-    jump: Option<Jump>,
+    /// Operators' jumps not applied yet, in the order asked (at most [`MAX_JUMPS`]).
+    jumps: std::collections::VecDeque<Jump>,
     /// The product on air sold out: its segment ends before the next line, unless an
     /// operator's jump has already left it.
     sold_out_on_air: bool,
@@ -122,9 +126,9 @@ pub struct Director {
     echo_markets: Vec<Market>,
     /// The last written line in each of those languages (`None` where it has no text).
     echoes: Vec<Option<String>>,
-    /// Lines skipped for a product that lacks what they say (segment, line, product),
-    /// each warned of once.
-    skipped: std::collections::HashSet<(usize, usize, Option<String>)>,
+    /// Lines skipped for a product that lacks what they say (segment, line, language,
+    /// product), each warned of once.
+    skipped: std::collections::HashSet<(usize, usize, String, Option<String>)>,
     /// The stock left after orders, carried into a reloaded catalog.
     stock: StockLedger,
     /// Whether an order changed `stock` since [`Director::stock_to_keep`] last took it.
@@ -147,7 +151,7 @@ impl Director {
             pass: 0,
             product_override: None,
             countdown_override: None,
-            jump: None,
+            jumps: Default::default(),
             sold_out_on_air: false,
             segment_start: None,
             serial: 0,
@@ -258,8 +262,15 @@ impl Director {
         std::iter::once(&self.plan).chain(self.pending.as_ref())
     }
 
+    /// Queues an operator's jump for the next line. Jumps asked within one line apply in
+    /// turn, so "next segment" pressed twice skips two; beyond [`MAX_JUMPS`] waiting, the
+    /// oldest is dropped (a stuck button or a script in a loop cannot pile them up).
     pub fn request(&mut self, jump: Jump) {
-        self.jump = Some(jump);
+        if self.jumps.len() == MAX_JUMPS {
+            let dropped = self.jumps.pop_front();
+            tracing::warn!("{MAX_JUMPS} operator jumps waiting: {dropped:?} dropped");
+        }
+        self.jumps.push_back(jump);
     }
 
     pub fn product(&self, id: &str) -> Option<&Product> {
@@ -283,7 +294,10 @@ impl Director {
         // Each turn either writes a line, waits, or moves on a segment; a rundown of
         // segments that all have nothing to say ends the search after one round.
         for _ in 0..=self.plan.segments.len() {
-            let jumped = self.jump.take().is_some_and(|jump| self.apply(jump, now));
+            let mut jumped = false;
+            while let Some(jump) = self.jumps.pop_front() {
+                jumped |= self.apply(jump, now);
+            }
             if std::mem::take(&mut self.sold_out_on_air) && !jumped {
                 self.advance(now);
                 continue;
@@ -337,7 +351,7 @@ impl Director {
             let text = match filled {
                 Ok(text) => text,
                 Err(unfilled) => {
-                    self.skip_line(index, product.as_ref(), &unfilled);
+                    self.skip_line((index, &language), product.as_ref(), &unfilled);
                     self.enter_silent(now, minute);
                     continue;
                 }
@@ -755,19 +769,20 @@ impl Director {
     }
 
     /// A line of this segment the product on air cannot fill is not said (a half sentence
-    /// is worse than none); the operator is told once per line and product.
-    fn skip_line(&mut self, index: usize, product: Option<&Product>, unfilled: &Unfilled) {
+    /// is worse than none); the operator is told once per line, language and product, the
+    /// line named by its field as the load check names it (`segments[1].translations.zh[2]`).
+    fn skip_line(&mut self, at: (usize, &str), product: Option<&Product>, unfilled: &Unfilled) {
+        let (index, language) = at;
         let id = product.map(|p| p.id.clone());
-        if self.skipped.insert((self.segment, index, id.clone())) {
-            tracing::warn!(
-                "segment {} line {}: not said for {}, which has no `{{{}}}`",
-                self.segment + 1,
-                index + 1,
-                id.map_or("the show (no product on air)".into(), |id| format!(
-                    "product `{id}`"
-                )),
-                unfilled.missing
+        if (self.skipped).insert((self.segment, index, language.to_string(), id.clone())) {
+            let segment = &self.plan.segments[self.segment];
+            let field = format!(
+                "segments[{}].{}[{index}]",
+                self.segment,
+                segment.lines_in(language).1
             );
+            let why = crate::config::plan::unsaid_line(&field, &unfilled.missing, id.as_deref());
+            tracing::warn!("{why}");
         }
     }
 
@@ -814,11 +829,7 @@ impl Director {
 }
 
 fn lines_for<'a>(segment: &'a Segment, language: &str) -> &'a [LineSpec] {
-    segment
-        .translations
-        .get(language)
-        .filter(|l| !l.is_empty())
-        .unwrap_or(&segment.lines)
+    segment.lines_in(language).0
 }
 
 /// `75` → "1 minute 15 seconds" / "1分15秒".

@@ -142,6 +142,33 @@ fn operator_jumps_apply_at_the_next_line() {
 }
 
 #[test]
+fn jumps_asked_within_one_line_apply_in_turn() {
+    let mut d = Director::new(plan(), "en", 0.0);
+    let mut now = 0.0;
+    assert_eq!(say(&mut d, &mut now, 1.0).unwrap(), "Welcome to Acme");
+    // "Next" pressed twice while the opening's line is said: the pitch is passed too.
+    d.request(Jump::NextSegment);
+    d.request(Jump::NextSegment);
+    let line = say(&mut d, &mut now, 1.0).unwrap();
+    assert_eq!(line, "kettle now 99, 30 seconds left");
+    // A pick, then a flash sale without a product: the sale is of the product picked.
+    d.request(Jump::Product("fan".into()));
+    d.request(Jump::FlashSale {
+        product: None,
+        seconds: Some(20.0),
+    });
+    assert_eq!(
+        say(&mut d, &mut now, 1.0).unwrap(),
+        "fan now 69.50, 20 seconds left"
+    );
+    // A pile of them keeps only the last few.
+    for _ in 0..MAX_JUMPS + 5 {
+        d.request(Jump::NextSegment);
+    }
+    assert_eq!(d.jumps.len(), MAX_JUMPS);
+}
+
+#[test]
 fn the_schedule_switches_products_language_and_voice_by_time_of_day() {
     let mut p = plan();
     p.segments[1].translations.insert(
