@@ -322,7 +322,8 @@ fn script_draft_writes_reviewable_lines_that_pass_the_filter() {
 
 /// Orders lower the stock; a restart goes on from what is left (the host says it), not
 /// from the show file's figure, and the ledger it keeps is written whole. Selling out is
-/// alerted, and the host moves on from the product.
+/// alerted, and the host moves on from the product; restocked in the file, it can be
+/// pitched again at once.
 #[test]
 fn the_stock_left_after_orders_is_said_after_a_restart() {
     let dir = Scratch::new("stock-kept");
@@ -389,6 +390,16 @@ fn the_stock_left_after_orders_is_said_after_a_restart() {
     let (code, body) = http(&second.api, "POST", "/product/kettle", Some(TOKEN), "");
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("sold out"), "{body}");
+    // Restocked in the show file: before the edit's segment comes, `/status` has the new
+    // figure and the kettle can be pitched at once (the pick takes the edit).
+    let restocked = std::fs::read_to_string(&show)
+        .unwrap()
+        .replacen("stock = 50", "stock = 80", 1);
+    std::fs::write(&show, restocked).unwrap();
+    second.wait_status(20, |s| s["room"]["stock"]["kettle"] == 80);
+    let (code, body) = http(&second.api, "POST", "/product/kettle", Some(TOKEN), "");
+    assert_eq!(code, 202, "{body}");
+    second.wait_status(20, |s| s["product"] == "kettle" && s["stock"] == 80);
     second.interrupt();
     let lines = said(&json_lines_so_far(&audit));
     assert!(

@@ -575,10 +575,7 @@ impl Rundown {
         let mut room = self.room.clone();
         room.llm = self.model.as_ref().map(|m| m.counts.clone());
         room.products = self.tally.totals.clone();
-        let products = self.director.plan().products.iter();
-        room.stock = products
-            .filter_map(|p| Some((p.id.clone(), p.stock?)))
-            .collect();
+        room.stock = self.director.stock();
         room
     }
 

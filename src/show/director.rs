@@ -490,6 +490,19 @@ impl Director {
             .is_some_and(|id| self.none_left(id))
     }
 
+    /// The stock of each product that counts it, as an operator's jump would find it: a
+    /// reloaded catalog waiting for the next segment is read (with what orders left), so a
+    /// product it restocks or adds can be picked at once, as the jump takes that catalog.
+    pub fn stock(&self) -> std::collections::BTreeMap<String, u32> {
+        let left = |p: &Product| Some((p.id.clone(), self.stock.left_of(p)?));
+        match &self.pending {
+            Some(plan) => plan.products.iter().filter_map(left).collect(),
+            None => (self.plan.products.iter())
+                .filter_map(|p| Some((p.id.clone(), p.stock?)))
+                .collect(),
+        }
+    }
+
     /// Whether product `id` counts its stock and has none left.
     pub fn none_left(&self, id: &str) -> bool {
         self.product(id).is_some_and(Product::has_none_left)

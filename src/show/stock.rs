@@ -104,6 +104,16 @@ impl StockLedger {
         }
     }
 
+    /// What [`StockLedger::carry`] would give `product` (as the file has it), without
+    /// carrying: the figure left when the ledger counts from the file's, else the file's.
+    pub fn left_of(&self, product: &Product) -> Option<u32> {
+        let file = product.stock?;
+        Some(match self.products.get(&product.id) {
+            Some(kept) if kept.from == file => kept.left.min(file),
+            _ => file,
+        })
+    }
+
     /// Product `id` has `left` after an order; whether that changed the ledger.
     pub fn sold(&mut self, id: &str, left: u32) -> bool {
         match self.products.get_mut(id) {
@@ -143,8 +153,13 @@ mod tests {
         assert!(ledger.sold("kettle", 38));
         assert!(!ledger.sold("kettle", 38), "no change");
         assert!(!ledger.sold("fan", 3), "not counted");
-        // The same file again (a reload, a restart): 38 left, not 50.
+        // The same file again (a reload, a restart): 38 left, not 50; said alike before
+        // carrying, and a restock or a new product by its own figure.
         let mut again = vec![product("kettle", Some(50)), product("fan", None)];
+        assert_eq!(ledger.left_of(&again[0]), Some(38));
+        assert_eq!(ledger.left_of(&again[1]), None);
+        assert_eq!(ledger.left_of(&product("kettle", Some(80))), Some(80));
+        assert_eq!(ledger.left_of(&product("lamp", Some(5))), Some(5));
         ledger.carry(&mut again);
         assert_eq!((again[0].stock, again[1].stock), (Some(38), None));
         // The factory restocked: the file's new figure, counted from there.

@@ -322,7 +322,13 @@ fn a_sold_out_product_is_passed_by_until_restocked() {
     // An edit restocks the fan: pitched again.
     let mut restocked = p.clone();
     restocked.products[1].stock = Some(20);
+    assert_eq!(d.stock().get("fan"), Some(&0));
     d.reload(restocked);
+    // While the edit waits for the next segment, the stock an operator's pick would find
+    // (what `/status` shows, and the API checks) is the edit's: the fan restocked, the
+    // kettle still sold out by orders.
+    assert_eq!(d.stock().get("fan"), Some(&20));
+    assert_eq!(d.stock().get("kettle"), Some(&0));
     let said = run_for(&mut d, &mut now, 60.0);
     assert!(said.iter().any(|l| l == "All about the fan"), "{said:?}");
 }
