@@ -218,3 +218,78 @@ fn beats_on_stresses(frames: &[Value], video: &std::path::Path) -> String {
     );
     format!("{on} of {}", strokes.len())
 }
+
+/// Mean column of her hair's pixels (dark brown) in the top of each decoded frame.
+fn hair_column_per_frame(video: &std::path::Path) -> Vec<f64> {
+    let (w, h) = (240usize, 240usize);
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("running ffmpeg");
+    out.stdout
+        .chunks_exact(w * h * 3)
+        .map(|frame| {
+            let columns: Vec<usize> = frame[..w * 150 * 3]
+                .chunks_exact(3)
+                .enumerate()
+                .filter(|(_, p)| {
+                    let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+                    (51..170).contains(&r) && r - b > 30 && g < r - 15 && r + g + b < 400
+                })
+                .map(|(i, _)| i % w)
+                .collect();
+            columns.iter().sum::<usize>() as f64 / columns.len().max(1) as f64
+        })
+        .collect()
+}
+
+/// A breeze in the scene (`presenter.wind`, toward her left) blows her hair that way in
+/// the picture, and its gusts keep it moving, where still air leaves it hanging.
+#[test]
+fn a_breeze_blows_her_hair_in_the_picture() {
+    let dir = Scratch::new("breeze");
+    std::fs::copy(fixture("human.vrm"), dir.path("human.vrm")).unwrap();
+    let scene = std::fs::read_to_string(fixture("human_scene.ron")).unwrap();
+    let windy = scene.replace(
+        "asset: \"human.vrm\")",
+        "asset: \"human.vrm\", wind: (strength: 1.0, toward: (1.0, 0.0, 0.0)))",
+    );
+    assert_ne!(windy, scene);
+    let show = std::fs::read_to_string(fixture("human.toml")).unwrap();
+    let mut columns = Vec::new();
+    for (name, scene) in [("calm", &scene), ("windy", &windy)] {
+        std::fs::write(dir.path(&format!("{name}.ron")), scene).unwrap();
+        let toml = show.replace("human_scene.ron", &format!("{name}.ron"));
+        std::fs::write(dir.path(&format!("{name}.toml")), toml).unwrap();
+        let video = dir.path(&format!("{name}.mkv"));
+        let toml = dir.path(&format!("{name}.toml"));
+        run_ok(&[
+            "render",
+            toml.to_str().unwrap(),
+            "--seconds",
+            "5",
+            "--output",
+            video.to_str().unwrap(),
+        ]);
+        columns.push(hair_column_per_frame(&video)[5..].to_vec());
+    }
+    let (calm, windy) = (&columns[0], &columns[1]);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let spread = |v: &[f64]| {
+        v.iter().copied().fold(f64::MIN, f64::max) - v.iter().copied().fold(f64::MAX, f64::min)
+    };
+    assert!(
+        mean(windy) > mean(calm) + 2.0,
+        "hair at column {:.1} in the breeze, {:.1} in still air",
+        mean(windy),
+        mean(calm)
+    );
+    assert!(
+        spread(windy) > spread(calm) + 2.0,
+        "hair moves over {:.1} columns in the breeze, {:.1} in still air",
+        spread(windy),
+        spread(calm)
+    );
+}

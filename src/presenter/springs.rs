@@ -362,12 +362,18 @@ impl Chain {
     }
 
     /// Moves the chain on by `steps` fixed steps while its anchor moves from where it was
-    /// at the last frame to `anchor`.
-    pub fn advance(&mut self, anchor: Affine3A, steps: u32, colliders: &[WorldCollider]) {
+    /// at the last frame to `anchor`, with `wind` (a pull like gravity's) on every joint.
+    pub fn advance(
+        &mut self,
+        anchor: Affine3A,
+        steps: u32,
+        colliders: &[WorldCollider],
+        wind: Vec3,
+    ) {
         let before = self.anchor;
         for k in 1..=steps {
             let t = k as f32 / steps as f32;
-            self.step(&blend(&before, &anchor, t), colliders);
+            self.step(&blend(&before, &anchor, t), colliders, wind);
         }
         self.anchor = anchor;
     }
@@ -403,7 +409,7 @@ impl Chain {
         self.joints.last().map_or(Vec3::ZERO, |j| j.tail)
     }
 
-    fn step(&mut self, anchor: &Affine3A, colliders: &[WorldCollider]) {
+    fn step(&mut self, anchor: &Affine3A, colliders: &[WorldCollider], wind: Vec3) {
         let mut parent = *anchor;
         for joint in &mut self.joints {
             let rest_world = parent
@@ -419,7 +425,7 @@ impl Chain {
             let mut next = joint.tail
                 + inertia
                 + rest_dir * (s.stiffness * STEP)
-                + s.gravity_dir * (s.gravity_power * STEP);
+                + (s.gravity_dir * s.gravity_power + wind) * STEP;
             next = head + (next - head).try_normalize().unwrap_or(rest_dir) * joint.length;
             for c in self.colliders.iter().filter_map(|i| colliders.get(*i)) {
                 next = c.push_out(next, s.hit_radius);
@@ -441,6 +447,17 @@ impl Chain {
             );
         }
     }
+}
+
+/// The wind's pull at media time `t` (seconds): along its direction in gusts between a
+/// fifth and all of its strength, with a little flutter across it; never still, never
+/// quite periodic (incommensurate waves), and the same at the same media time.
+pub fn breeze(wind: &crate::scene::WindSpec, t: f64) -> Vec3 {
+    let toward = Vec3::from_array(wind.toward).normalize_or_zero();
+    let across = Vec3::Y.cross(toward).normalize_or_zero();
+    let wave = |per_second: f64, phase: f64| (t * per_second + phase).sin() as f32;
+    let gust = 0.6 + 0.25 * wave(1.1, 0.0) + 0.15 * wave(2.7, 0.6);
+    wind.strength * (toward * gust + across * 0.15 * wave(1.9, 1.3))
 }
 
 /// A transform between two others: positions blended, rotations slerped.
@@ -516,8 +533,10 @@ type Bones<'w, 's> = Query<'w, 's, (&'static mut Transform, &'static mut GlobalT
 /// Swings the spring chains after the pose is final (animation, procedural motion and
 /// transforms propagated), writing each joint's rotation and the world transforms under
 /// it, so the skin drawn this frame already has them.
+#[allow(clippy::too_many_arguments)]
 pub fn swing_spring_bones(
     now: Res<crate::stage::MediaTime>,
+    settings: Res<crate::scene::ShowroomSettings>,
     mut springs: ResMut<SpringBones>,
     names: Query<&Name>,
     children: Query<&Children>,
@@ -555,13 +574,17 @@ pub fn swing_spring_bones(
             WorldCollider::place(shape, &node)
         })
         .collect();
+    let presenter = settings.scene.description.presenter.as_ref();
+    let wind = presenter
+        .and_then(|p| p.wind)
+        .map_or(Vec3::ZERO, |w| breeze(&w, now.0));
     performance.springs.clear();
     for (anchor, joints, chain) in &mut springs.chains {
         let Ok((_, anchor_global)) = bones.get(*anchor) else {
             continue;
         };
         let anchor = anchor_global.affine();
-        chain.advance(anchor, steps, &world);
+        chain.advance(anchor, steps, &world, wind);
         for ((entity, joint), global) in joints.iter().zip(&chain.joints).zip(chain.world(anchor)) {
             if let Ok((mut t, mut g)) = bones.get_mut(*entity) {
                 t.rotation = joint.rotation;

@@ -167,6 +167,19 @@ pub struct PresenterSpec {
     /// Playback speed of the idle clip (1 = as recorded).
     #[serde(default = "one")]
     pub speed: f32,
+    /// A breeze through her spring chains (hair, a skirt), so they stir while she stands
+    /// still, as live-avatar tools offer; none unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wind: Option<WindSpec>,
+}
+
+/// A breeze blowing `toward` a direction of the scene, in gusts. `strength` 1 pulls a
+/// spring joint about as hard as its file's `gravityPower` 1 does (0–5).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindSpec {
+    pub strength: f32,
+    pub toward: [f32; 3],
 }
 
 fn default_crossfade() -> f32 {

@@ -369,6 +369,21 @@ impl LoadedScene {
                     format!("{} is outside (0, 10]", p.speed),
                 ));
             }
+            if let Some(wind) = &p.wind {
+                if !(0.0..=5.0).contains(&wind.strength) {
+                    return Err(invalid(
+                        "presenter.wind.strength".into(),
+                        format!("{} is outside 0..=5", wind.strength),
+                    ));
+                }
+                let toward = bevy::math::Vec3::from_array(wind.toward);
+                if !toward.is_finite() || toward.length() < 1e-3 {
+                    return Err(invalid(
+                        "presenter.wind.toward".into(),
+                        format!("{:?} is not a direction", wind.toward),
+                    ));
+                }
+            }
         }
         for (i, prop) in d.props.iter().enumerate() {
             model_file(&self.asset_path(&prop.asset), &prop.name)

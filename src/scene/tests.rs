@@ -158,3 +158,24 @@ fn numbers_that_draw_nothing_are_refused_by_field() {
     ))
     .unwrap();
 }
+
+#[test]
+fn a_breeze_is_read_and_its_bad_numbers_refused_by_field() {
+    let robot = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/avatars/RobotExpressive.glb");
+    let with = |wind: &str| {
+        MINIMAL.replace(
+            "shapes:",
+            &format!("presenter: (name: \"host\", asset: {robot:?}, {wind}),\n    shapes:"),
+        )
+    };
+    let scene = parse(&with("wind: (strength: 0.5, toward: (1.0, 0.0, 0.0))")).unwrap();
+    let wind = scene.description.presenter.as_ref().unwrap().wind.unwrap();
+    assert_eq!((wind.strength, wind.toward), (0.5, [1.0, 0.0, 0.0]));
+    // The editor saves it back as it was.
+    let again = parse(&scene.to_ron()).unwrap();
+    assert_eq!(again.description, scene.description);
+    let err = parse(&with("wind: (strength: 9.0, toward: (1.0, 0.0, 0.0))")).unwrap_err();
+    assert!(err.to_string().contains("presenter.wind.strength"), "{err}");
+    let err = parse(&with("wind: (strength: 1.0, toward: (0.0, 0.0, 0.0))")).unwrap_err();
+    assert!(err.to_string().contains("presenter.wind.toward"), "{err}");
+}

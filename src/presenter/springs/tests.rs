@@ -36,7 +36,7 @@ fn run(mut chain: Chain, fps: f32, seconds: f32) -> Vec<Vec3> {
         let t = frame as f32 / fps;
         let turn = (t / 0.3).min(1.0) * 40f32.to_radians();
         let anchor = Affine3A::from_rotation_y(turn);
-        chain.advance(anchor, stepper.steps(1.0 / fps), &[]);
+        chain.advance(anchor, stepper.steps(1.0 / fps), &[], Vec3::ZERO);
         if frame % every == 0 {
             samples.push(chain.tip());
         }
@@ -79,7 +79,12 @@ fn a_collider_keeps_the_chain_out() {
         let mut stepper = Stepper::default();
         let mut tails = Vec::new();
         for _ in 0..120 {
-            c.advance(Affine3A::IDENTITY, stepper.steps(1.0 / 30.0), colliders);
+            c.advance(
+                Affine3A::IDENTITY,
+                stepper.steps(1.0 / 30.0),
+                colliders,
+                Vec3::ZERO,
+            );
             tails.extend(c.joints.iter().map(|j| j.tail));
         }
         (c.joints[1].tail, tails)
@@ -176,7 +181,7 @@ fn a_chain_carried_with_its_avatar_does_not_swing() {
     let settle = |mut c: Chain, anchor: Affine3A| {
         let mut stepper = Stepper::default();
         for _ in 0..60 {
-            c.advance(anchor, stepper.steps(1.0 / 30.0), &[]);
+            c.advance(anchor, stepper.steps(1.0 / 30.0), &[], Vec3::ZERO);
         }
         c
     };
@@ -188,9 +193,9 @@ fn a_chain_carried_with_its_avatar_does_not_swing() {
     // it trails two metres behind and whips.
     let mut carried = at_rest.clone();
     carried.carry(&by);
-    carried.advance(by, 1, &[]);
+    carried.advance(by, 1, &[], Vec3::ZERO);
     let mut dragged = at_rest;
-    dragged.advance(by, 1, &[]);
+    dragged.advance(by, 1, &[], Vec3::ZERO);
     let want = by.transform_point3(rest_tip);
     assert!(
         carried.tip().distance(want) < 1e-3,
@@ -198,4 +203,46 @@ fn a_chain_carried_with_its_avatar_does_not_swing() {
         carried.tip()
     );
     assert!(dragged.tip().distance(want) > 0.05, "{}", dragged.tip());
+}
+
+#[test]
+fn a_breeze_blows_a_hanging_chain_its_way_and_keeps_it_stirring() {
+    // A chain hanging down (gravity 1 bends it), in a breeze toward +X of strength 1.
+    let wind = crate::scene::WindSpec {
+        strength: 1.0,
+        toward: [1.0, 0.0, 0.0],
+    };
+    let run_in = |breeze_on: bool| {
+        let mut c = chain(0.3, 1.0, vec![]);
+        let mut stepper = Stepper::default();
+        let mut tips = Vec::new();
+        for frame in 1..=300 {
+            let t = frame as f64 / 30.0;
+            let pull = if breeze_on {
+                breeze(&wind, t)
+            } else {
+                Vec3::ZERO
+            };
+            c.advance(Affine3A::IDENTITY, stepper.steps(1.0 / 30.0), &[], pull);
+            tips.push(c.tip());
+        }
+        tips
+    };
+    let (calm, windy) = (run_in(false), run_in(true));
+    let settled = |tips: &[Vec3]| tips[150..].iter().map(|t| t.x).sum::<f32>() / 150.0;
+    assert!(settled(&calm).abs() < 1e-3, "calm {}", settled(&calm));
+    assert!(settled(&windy) > 0.03, "blown {}", settled(&windy));
+    // Still air settles; a breeze never does (its gusts keep the tip moving).
+    let stir = |tips: &[Vec3]| {
+        let xs = tips[150..].iter().map(|t| t.x);
+        xs.clone().fold(f32::MIN, f32::max) - xs.fold(f32::MAX, f32::min)
+    };
+    assert!(stir(&calm) < 1e-3, "calm stirs {}", stir(&calm));
+    assert!(stir(&windy) > 0.01, "the breeze stirs {}", stir(&windy));
+    // Bounded and the same at the same media time.
+    for t in [0.0, 1.7, 86_400.0 * 7.0] {
+        let b = breeze(&wind, t);
+        assert!(b.length() <= 1.2 && b.x > 0.15, "{b} at {t}");
+        assert_eq!(b, breeze(&wind, t));
+    }
 }
