@@ -219,28 +219,21 @@ fn beats_on_stresses(frames: &[Value], video: &std::path::Path) -> String {
     format!("{on} of {}", strokes.len())
 }
 
-/// Mean column of her hair's pixels (dark brown) in the top of each decoded frame.
+/// Mean column of her hair's pixels (dark brown) in the top 150 rows of each frame.
 fn hair_column_per_frame(video: &std::path::Path) -> Vec<f64> {
-    let (w, h) = (240usize, 240usize);
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("running ffmpeg");
-    out.stdout
-        .chunks_exact(w * h * 3)
-        .map(|frame| {
-            let columns: Vec<usize> = frame[..w * 150 * 3]
-                .chunks_exact(3)
-                .enumerate()
-                .filter(|(_, p)| {
-                    let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
-                    (51..170).contains(&r) && r - b > 30 && g < r - 15 && r + g + b < 400
-                })
-                .map(|(i, _)| i % w)
+    let hair = |[r, g, b]: [u8; 3]| {
+        let (r, g, b) = (r as i32, g as i32, b as i32);
+        (51..170).contains(&r) && r - b > 30 && g < r - 15 && r + g + b < 400
+    };
+    pixels_per_frame(video, hair)
+        .iter()
+        .map(|at| {
+            let top: Vec<usize> = at
+                .iter()
+                .filter(|(_, y)| *y < 150)
+                .map(|(x, _)| *x)
                 .collect();
-            columns.iter().sum::<usize>() as f64 / columns.len().max(1) as f64
+            top.iter().sum::<usize>() as f64 / top.len().max(1) as f64
         })
         .collect()
 }

@@ -213,27 +213,12 @@ fn the_mouth_in_the_picture_leads_or_meets_the_sound() {
 /// The row (from the top) of the middle of each decoded frame's strongly red pixels, and
 /// how many there are.
 fn red_per_frame(path: &std::path::Path) -> Vec<(f64, usize)> {
-    let p = probe(path);
-    let v = stream(&p, "video");
-    let size = (v["width"].as_u64().unwrap() * v["height"].as_u64().unwrap()) as usize;
-    let width = v["width"].as_u64().unwrap() as usize;
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("running ffmpeg");
-    out.stdout
-        .chunks_exact(size * 3)
-        .map(|frame| {
-            let rows: Vec<usize> = frame
-                .chunks_exact(3)
-                .enumerate()
-                .filter(|(_, px)| px[0] as i32 > px[1] as i32 + 100)
-                .map(|(i, _)| i / width)
-                .collect();
-            let middle = rows.iter().sum::<usize>() as f64 / rows.len().max(1) as f64;
-            (middle, rows.len())
+    let red = |px: [u8; 3]| px[0] as i32 > px[1] as i32 + 100;
+    pixels_per_frame(path, red)
+        .iter()
+        .map(|at| {
+            let rows = at.iter().map(|(_, y)| *y).sum::<usize>();
+            (rows as f64 / at.len().max(1) as f64, at.len())
         })
         .collect()
 }

@@ -145,6 +145,30 @@ pub fn rgb_frame(path: &Path, n: u32) -> (u32, u32, Vec<u8>) {
     (w, h, out.stdout)
 }
 
+/// For each decoded frame of a file, the (column, row) of every pixel whose RGB `want`
+/// holds for: where a coloured part of the picture is, frame by frame.
+pub fn pixels_per_frame(path: &Path, want: impl Fn([u8; 3]) -> bool) -> Vec<Vec<(usize, usize)>> {
+    let p = probe(path);
+    let v = stream(&p, "video");
+    let width = v["width"].as_u64().unwrap() as usize;
+    let size = width * v["height"].as_u64().unwrap() as usize;
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("running ffmpeg");
+    out.stdout
+        .chunks_exact(size * 3)
+        .map(|frame| {
+            (frame.chunks_exact(3).enumerate())
+                .filter(|(_, px)| want([px[0], px[1], px[2]]))
+                .map(|(i, _)| (i % width, i / width))
+                .collect()
+        })
+        .collect()
+}
+
 /// Of the pixels in a rectangle of a frame (packed RGB, as [`rgb_frame`] and [`read_ppm`]
 /// give it), how many `want` holds for, and how many there are.
 pub fn count_pixels(
