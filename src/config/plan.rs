@@ -257,8 +257,6 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Each line, its own (in `base`) then each translation's, with its field
-    /// (`lines[0]`, `translations.zh[2]`) and its language.
     /// The lines said in `language`: its translation where it has lines there, else the
     /// segment's own; with the field they are in (`lines`, `translations.zh`), for messages.
     pub fn lines_in(&self, language: &str) -> (&[LineSpec], std::borrow::Cow<'static, str>) {
@@ -268,6 +266,8 @@ impl Segment {
         }
     }
 
+    /// Each line, its own (in `base`) then each translation's, with its field
+    /// (`lines[0]`, `translations.zh[2]`) and its language.
     pub fn every_line<'a>(
         &'a self,
         base: &'a str,

@@ -626,20 +626,14 @@ fn find_jaw(
     children: &Query<&Children>,
     names: &Query<(&Name, &Transform)>,
 ) -> Option<Entity> {
-    let named = |e: &Entity, pick: &dyn Fn(&str) -> bool| {
-        names.get(*e).is_ok_and(|(n, _)| pick(n.as_str()))
-    };
-    if let Some(jaw) = &looks.jaw {
-        let found = children
-            .iter_descendants(avatar)
-            .find(|e| named(e, &|n| n == jaw));
-        if found.is_some() {
-            return found;
-        }
-    }
-    children
-        .iter_descendants(avatar)
-        .find(|e| named(e, &|n| is_jaw_name(n)))
+    let name_of = |e: &Entity| names.get(*e).ok().map(|(n, _)| n.as_str());
+    let mapped = looks
+        .jaw
+        .as_deref()
+        .and_then(|jaw| (children.iter_descendants(avatar)).find(|e| name_of(e) == Some(jaw)));
+    mapped.or_else(|| {
+        (children.iter_descendants(avatar)).find(|e| name_of(e).is_some_and(is_jaw_name))
+    })
 }
 
 /// Whether a bone's name says it is the (lower) jaw.

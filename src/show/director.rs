@@ -787,7 +787,8 @@ impl Director {
     fn skip_line(&mut self, at: (usize, &str), product: Option<&Product>, unfilled: &Unfilled) {
         let (index, language) = at;
         let id = product.map(|p| p.id.clone());
-        if (self.skipped).insert((self.segment, index, language.to_string(), id.clone())) {
+        let key = (self.segment, index, language.to_string(), id.clone());
+        if self.skipped.insert(key) {
             let segment = &self.plan.segments[self.segment];
             let field = format!(
                 "segments[{}].{}[{index}]",

@@ -91,16 +91,11 @@ impl StockLedger {
         self.products
             .retain(|id, _| products.iter().any(|p| p.id == *id && p.stock.is_some()));
         for p in products {
-            let Some(file) = p.stock else { continue };
-            let fresh = Kept {
-                from: file,
-                left: file,
+            let (Some(from), Some(left)) = (p.stock, self.left_of(p)) else {
+                continue;
             };
-            let kept = self.products.entry(p.id.clone()).or_insert(fresh);
-            if kept.from != file {
-                *kept = fresh;
-            }
-            p.stock = Some(kept.left.min(file));
+            self.products.insert(p.id.clone(), Kept { from, left });
+            p.stock = Some(left);
         }
     }
 
