@@ -4,6 +4,7 @@
 mod common;
 
 mod api;
+mod avatars;
 mod clips;
 mod console;
 mod editor;

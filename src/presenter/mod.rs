@@ -13,6 +13,7 @@ mod live;
 mod motion;
 mod mouth;
 mod springs;
+mod toon;
 mod vrm;
 
 pub use gaze::{Gaze, Look};
@@ -123,6 +124,7 @@ enum BoneKind {
 
 impl Plugin for PresenterPlugin {
     fn build(&self, app: &mut App) {
+        toon::add(app);
         app.init_resource::<MediaTime>()
             .init_resource::<SpeechTimeline>()
             .init_resource::<Mouth>()
@@ -380,6 +382,7 @@ fn spawn_presenter(
             transform(&spec.transform),
         ))
         .observe(start_when_ready)
+        .observe(toon::dress_her_in_toon)
         .id();
     if let Some(doc) = &doc {
         commands.insert_resource(springs::SpringBones::of(doc, avatar));

@@ -1,0 +1,143 @@
+// twincast: MToon, the toon shading of VRM avatars (presenter::toon), as an extension of
+// Bevy's standard material: the surface (base colour and texture, normal map, alpha,
+// emission) is the standard material's, its lighting is MToon's.
+//
+// Each light shades between the material's lit colour and its shade colour along a ramp
+// of N·L, its boundary moved by `shift` and sharpened by `toony`; its shadow pushes toward
+// the shade colour (not to black). Ambient light falls on the lit colour. A rim colour is
+// added at the silhouette. After VRMC_materials_mtoon 1.0; not drawn: outlines, matcap,
+// UV animation, the shading shift texture, the rim texture.
+
+#import bevy_pbr::{
+    pbr_fragment::pbr_input_from_standard_material,
+    pbr_functions::{alpha_discard, main_pass_post_lighting_processing},
+    pbr_types::PbrInput,
+    mesh_view_bindings as view_bindings,
+    mesh_view_types,
+    mesh_types::MESH_FLAGS_SHADOW_RECEIVER_BIT,
+    clustered_forward as clustering,
+    shadows,
+    lighting,
+}
+
+// Forward only: the depth prepass and shadow maps draw the standard material's.
+#import bevy_pbr::forward_io::{VertexOutput, FragmentOutput}
+
+struct Toon {
+    shade: vec4<f32>,
+    // rgb: the rim's colour; a: how much the scene's light tints it.
+    rim: vec4<f32>,
+    shift: f32,
+    toony: f32,
+    rim_power: f32,
+    rim_lift: f32,
+}
+
+@group(#{MATERIAL_BIND_GROUP}) @binding(100) var<uniform> toon: Toon;
+@group(#{MATERIAL_BIND_GROUP}) @binding(101) var shade_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(102) var shade_sampler: sampler;
+
+const PI: f32 = 3.141592653589793;
+
+// How lit (1) or shaded (0) a surface is by a light at `n_dot_l`, in its `shadow` (0–1).
+fn ramp(n_dot_l: f32, shadow: f32) -> f32 {
+    let low = -1.0 + toon.toony;
+    let high = 1.0 - toon.toony;
+    let lit = saturate((n_dot_l + toon.shift - low) / max(high - low, 1e-4));
+    return lit * shadow;
+}
+
+// The light a surface at `in` gets from every light, shaded toon-wise: `.rgb` the colour
+// it reflects, and in `received` the light that arrived (for the rim's tint).
+fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, received: ptr<function, vec3<f32>>) -> vec3<f32> {
+    let P = in.world_position.xyz;
+    let N = in.N;
+    let receives_shadows = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
+    let view_z = dot(vec4<f32>(
+        view_bindings::view.view_from_world[0].z,
+        view_bindings::view.view_from_world[1].z,
+        view_bindings::view.view_from_world[2].z,
+        view_bindings::view.view_from_world[3].z
+    ), in.world_position);
+    var colour = vec3<f32>(0.0);
+
+    let cluster = clustering::view_fragment_cluster_index(in.frag_coord.xy, view_z, in.is_orthographic);
+    let ranges = clustering::unpack_clusterable_object_index_ranges(cluster);
+    for (var i: u32 = ranges.first_point_light_index_offset;
+            i < ranges.first_reflection_probe_index_offset; i = i + 1u) {
+        let id = clustering::get_clusterable_object_id(i);
+        let light = &view_bindings::clustered_lights.data[id];
+        let to_light = (*light).position_radius.xyz - P;
+        let L = normalize(to_light);
+        let distance_square = dot(to_light, to_light);
+        var strength = lighting::getDistanceAttenuation(distance_square, (*light).color_inverse_square_range.w);
+        let is_spot = i >= ranges.first_spot_light_index_offset;
+        var shadow = 1.0;
+        let casts = ((*light).flags & mesh_view_types::POINT_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u;
+        if is_spot {
+            var spot_dir = vec3<f32>((*light).light_custom_data.x, 0.0, (*light).light_custom_data.y);
+            spot_dir.y = sqrt(max(0.0, 1.0 - spot_dir.x * spot_dir.x - spot_dir.z * spot_dir.z));
+            if ((*light).flags & mesh_view_types::POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE) != 0u {
+                spot_dir.y = -spot_dir.y;
+            }
+            let cone = saturate(dot(-spot_dir, L) * (*light).light_custom_data.z + (*light).light_custom_data.w);
+            strength *= cone * cone;
+            if receives_shadows && casts {
+                shadow = shadows::fetch_spot_shadow(id, in.world_position, in.world_normal,
+                    (*light).shadow_map_near_z, in.frag_coord.xy);
+            }
+        } else if receives_shadows && casts {
+            shadow = shadows::fetch_point_shadow(id, in.world_position, in.world_normal, in.frag_coord.xy);
+        }
+        let arriving = (*light).color_inverse_square_range.rgb * strength / PI;
+        colour += mix(shade, lit, ramp(dot(N, L), shadow)) * arriving;
+        *received += arriving;
+    }
+
+    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
+        let light = &view_bindings::lights.directional_lights[i];
+        var shadow = 1.0;
+        if receives_shadows
+                && ((*light).flags & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u {
+            shadow = shadows::fetch_directional_shadow(i, in.world_position, in.world_normal, view_z, in.frag_coord.xy);
+        }
+        let arriving = (*light).color.rgb / PI;
+        colour += mix(shade, lit, ramp(dot(N, (*light).direction_to_light), shadow)) * arriving;
+        *received += arriving;
+    }
+    return colour;
+}
+
+fn toon_lighting(in: PbrInput, uv: vec2<f32>) -> vec4<f32> {
+    let lit = in.material.base_color.rgb;
+    let shade = toon.shade.rgb * textureSample(shade_texture, shade_sampler, uv).rgb;
+    var received = vec3<f32>(0.0);
+    let direct = toon_direct(in, lit, shade, &received);
+    // The showroom's ambient light is the same from every side (so MToon's equalization
+    // of it has nothing to even out): it falls on the lit colour.
+    let ambient = view_bindings::lights.ambient_color.rgb * lit;
+    let exposure = view_bindings::view.exposure;
+
+    let rim_shape = pow(saturate(1.0 - dot(in.N, in.V) + toon.rim_lift), max(toon.rim_power, 1e-5));
+    let tint = mix(vec3<f32>(1.0), exposure * (received + view_bindings::lights.ambient_color.rgb), toon.rim.a);
+    let rim = toon.rim.rgb * rim_shape * tint;
+
+    let emissive = in.material.emissive;
+    let emitted = emissive.rgb * in.material.base_color.a * mix(1.0, exposure, emissive.a);
+    return vec4<f32>(exposure * (direct + ambient) + emitted + rim, in.material.base_color.a);
+}
+
+@fragment
+fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> FragmentOutput {
+    var pbr_input = pbr_input_from_standard_material(in, is_front);
+    pbr_input.material.base_color = alpha_discard(pbr_input.material, pbr_input.material.base_color);
+    var out: FragmentOutput;
+#ifdef VERTEX_UVS_A
+    let uv = in.uv;
+#else
+    let uv = vec2<f32>(0.0);
+#endif
+    out.color = toon_lighting(pbr_input, uv);
+    out.color = main_pass_post_lighting_processing(pbr_input, out.color);
+    return out;
+}

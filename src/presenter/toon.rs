@@ -1,0 +1,211 @@
+//! Toon materials: avatars from VRoid Studio, UniVRM and the like are drawn in MToon, their
+//! toon shader, and they look wrong without it (VRM 0.x files fall back to flat unlit
+//! colour, 1.0 files to plastic PBR with black shadows). So the glTF loader notes each
+//! material's MToon look as it spawns a mesh ([`ToonDress`], from [`look`]), and when her
+//! avatar is on stage her meshes wear [`ToonMaterial`]: Bevy's standard material for the
+//! surface, `shaders/mtoon.wgsl` for the light. Props keep the standard material (the held
+//! shots' cache of the set reads it).
+
+mod look;
+
+use look::{ToonLook, toon_looks};
+
+use bevy::asset::{LoadContext, load_internal_asset, uuid_handle};
+use bevy::ecs::world::EntityWorldMut;
+use bevy::gltf::extensions::{
+    ErasedGltfExtensionHandler, GltfExtensionHandler, GltfExtensionHandlers,
+};
+use bevy::gltf::{GltfLoaderSettings, gltf};
+use bevy::pbr::{ExtendedMaterial, MaterialExtension, MaterialPlugin};
+use bevy::prelude::*;
+use bevy::render::render_resource::{AsBindGroup, ShaderType};
+use bevy::shader::{Shader, ShaderRef};
+use bevy::world_serialization::WorldInstanceReady;
+use std::collections::HashMap;
+
+const TOON_SHADER: Handle<Shader> = uuid_handle!("6d0c3b9e-41f7-4a8e-9b52-d7e8a1c4f0b6");
+
+/// Her material where her file asks for MToon.
+pub type ToonMaterial = ExtendedMaterial<StandardMaterial, Toon>;
+
+/// MToon's part of [`ToonMaterial`]: its numbers and its shade texture.
+#[derive(Asset, AsBindGroup, Reflect, Debug, Clone)]
+pub struct Toon {
+    #[uniform(100)]
+    params: ToonParams,
+    /// Multiplies the shade colour; none: white.
+    #[texture(101)]
+    #[sampler(102)]
+    shade_texture: Option<Handle<Image>>,
+}
+
+/// The numbers as the shader reads them (`Toon` in `mtoon.wgsl`).
+#[derive(ShaderType, Reflect, Debug, Clone)]
+struct ToonParams {
+    shade: Vec4,
+    /// The rim's colour, and (`w`) how much the scene's light tints it.
+    rim: Vec4,
+    shift: f32,
+    toony: f32,
+    rim_power: f32,
+    rim_lift: f32,
+}
+
+impl MaterialExtension for Toon {
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(TOON_SHADER)
+    }
+}
+
+impl Toon {
+    fn of(dress: &ToonDress) -> Self {
+        let l = &dress.look;
+        Self {
+            params: ToonParams {
+                shade: Vec3::from_array(l.shade).extend(1.0),
+                rim: Vec3::from_array(l.rim).extend(l.rim_mix),
+                shift: l.shift,
+                toony: l.toony,
+                rim_power: l.rim_power,
+                rim_lift: l.rim_lift,
+            },
+            shade_texture: dress.shade_texture.clone(),
+        }
+    }
+}
+
+/// On a mesh of a glTF file whose material is MToon: its look, and the shade texture it
+/// names (loaded with the file). Put there by the glTF loader ([`ToonLoader`]).
+#[derive(Component, Reflect, Clone, Debug)]
+#[reflect(Component)]
+pub struct ToonDress {
+    look: ToonLook,
+    shade_texture: Option<Handle<Image>>,
+}
+
+/// Adds the toon material, its shader, and the loader's hook.
+pub(super) fn add(app: &mut App) {
+    load_internal_asset!(
+        app,
+        TOON_SHADER,
+        "../../shaders/mtoon.wgsl",
+        Shader::from_wgsl
+    );
+    app.add_plugins(MaterialPlugin::<ToonMaterial>::default())
+        .register_type::<ToonDress>()
+        .init_resource::<GltfExtensionHandlers>();
+    app.world()
+        .resource::<GltfExtensionHandlers>()
+        .0
+        .write_blocking()
+        .push(Box::new(ToonLoader::default()));
+}
+
+/// The glTF loader's hook: reads the file's toon looks at its root, keeps its textures'
+/// handles, and dresses each mesh whose material has a look.
+#[derive(Default, Clone)]
+struct ToonLoader {
+    looks: Vec<Option<ToonLook>>,
+    textures: HashMap<usize, Handle<Image>>,
+}
+
+impl GltfExtensionHandler for ToonLoader {
+    fn dyn_clone(&self) -> Box<dyn ErasedGltfExtensionHandler> {
+        Box::new(self.clone())
+    }
+
+    fn on_root(
+        &mut self,
+        load_context: &mut LoadContext<'_>,
+        gltf: &gltf::Gltf,
+        _settings: &GltfLoaderSettings,
+    ) {
+        let doc = match serde_json::to_value(gltf.document.as_json()) {
+            Ok(doc) => doc,
+            Err(e) => {
+                warn!("{}: its materials not read: {e}", load_context.path());
+                return;
+            }
+        };
+        let name = |i: usize| doc["materials"][i]["name"].as_str().map(str::to_string);
+        self.looks = toon_looks(&doc)
+            .into_iter()
+            .enumerate()
+            .map(|(i, read)| {
+                let read = read?;
+                for refused in &read.refused {
+                    let material = name(i).unwrap_or_else(|| i.to_string());
+                    warn!("{}: material `{material}`: {refused}", load_context.path());
+                }
+                Some(read.look)
+            })
+            .collect();
+    }
+
+    fn on_texture(&mut self, gltf_texture: &gltf::Texture, texture: Handle<Image>) {
+        self.textures.insert(gltf_texture.index(), texture);
+    }
+
+    fn on_spawn_mesh_and_material(
+        &mut self,
+        _load_context: &mut LoadContext<'_>,
+        _primitive: &gltf::Primitive,
+        _mesh: &gltf::Mesh,
+        material: &gltf::Material,
+        entity: &mut EntityWorldMut,
+        _material_label: &str,
+    ) {
+        let Some(look) = material.index().and_then(|i| self.looks.get(i)?.clone()) else {
+            return;
+        };
+        let shade_texture = look
+            .shade_texture
+            .and_then(|t| self.textures.get(&t).cloned());
+        entity.insert(ToonDress {
+            look,
+            shade_texture,
+        });
+    }
+}
+
+/// When her avatar is on stage, each of her meshes dressed in a toon look wears the toon
+/// material instead of the standard one: one toon material per standard material (meshes
+/// that shared one share the other), made anew each time she is put on stage.
+pub(super) fn dress_her_in_toon(
+    ready: On<WorldInstanceReady>,
+    mut commands: Commands,
+    children: Query<&Children>,
+    dressed: Query<(&ToonDress, &MeshMaterial3d<StandardMaterial>)>,
+    standard: Res<Assets<StandardMaterial>>,
+    mut toon: ResMut<Assets<ToonMaterial>>,
+) {
+    let mut made: HashMap<AssetId<StandardMaterial>, Handle<ToonMaterial>> = HashMap::new();
+    for mesh in children.iter_descendants(ready.entity) {
+        let Ok((dress, material)) = dressed.get(mesh) else {
+            continue;
+        };
+        let Some(base) = standard.get(&material.0) else {
+            continue;
+        };
+        let handle = made
+            .entry(material.id())
+            .or_insert_with(|| {
+                toon.add(ExtendedMaterial {
+                    // A 0.x file marks its MToon materials unlit for viewers without MToon.
+                    base: StandardMaterial {
+                        unlit: false,
+                        ..base.clone()
+                    },
+                    extension: Toon::of(dress),
+                })
+            })
+            .clone();
+        commands
+            .entity(mesh)
+            .remove::<MeshMaterial3d<StandardMaterial>>()
+            .insert(MeshMaterial3d(handle));
+    }
+    if !made.is_empty() {
+        info!("presenter: {} toon (MToon) materials", made.len());
+    }
+}

@@ -1,0 +1,347 @@
+//! What a VRM file says about its toon materials, read from its JSON: VRM 1.0's
+//! `VRMC_materials_mtoon` on each material, or VRM 0.x's `VRM.materialProperties` (shader
+//! `VRM/MToon`), brought to 1.0's terms as UniVRM migrates them. Plain data, checked: a
+//! file's numbers are untrusted, so each is kept within the range MToon gives it, and a
+//! value that is not a number, or out of range, is named in a message and replaced.
+//!
+//! Not read: the global illumination equalization (the showroom's ambient light is the
+//! same from every side, so there is nothing to even out), and what the shader does not
+//! draw (outlines, matcap, UV animation, the shading shift and rim textures).
+
+use bevy::reflect::Reflect;
+use serde_json::Value;
+
+/// One material's toon shading, in VRM 1.0's terms (linear colours).
+#[derive(Debug, Clone, PartialEq, Reflect)]
+pub struct ToonLook {
+    /// The colour of the side turned from a light (`shadeColorFactor`).
+    pub shade: [f32; 3],
+    /// The glTF texture multiplied into it (`shadeMultiplyTexture`).
+    pub shade_texture: Option<usize>,
+    /// Where the boundary between lit and shade lies (`shadingShiftFactor`, −1–1) and how
+    /// sharp it is (`shadingToonyFactor`, 0 soft as Lambert – 1 a hard step).
+    pub shift: f32,
+    pub toony: f32,
+    /// The rim light at the silhouette: its colour, fresnel power, lift, and how much the
+    /// scene's light tints it (`parametricRim*`, `rimLightingMixFactor`).
+    pub rim: [f32; 3],
+    pub rim_power: f32,
+    pub rim_lift: f32,
+    pub rim_mix: f32,
+}
+
+impl Default for ToonLook {
+    /// VRM 1.0's defaults.
+    fn default() -> Self {
+        Self {
+            shade: [0.0; 3],
+            shade_texture: None,
+            shift: 0.0,
+            toony: 0.9,
+            rim: [0.0; 3],
+            rim_power: 5.0,
+            rim_lift: 0.0,
+            rim_mix: 1.0,
+        }
+    }
+}
+
+/// A material's look and what was wrong with its numbers (each replaced, named here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub look: ToonLook,
+    pub refused: Vec<String>,
+}
+
+/// The toon look of each material of `doc`, by material index (`None`: not MToon).
+pub fn toon_looks(doc: &Value) -> Vec<Option<Read>> {
+    let materials = doc["materials"].as_array().map_or(&[][..], Vec::as_slice);
+    let v0 = doc["extensions"]["VRM"]["materialProperties"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    materials
+        .iter()
+        .enumerate()
+        .map(|(i, material)| {
+            let v1 = &material["extensions"]["VRMC_materials_mtoon"];
+            if v1.is_object() {
+                return Some(of_mtoon(v1));
+            }
+            of_v0(v0_properties(v0, i, material)?)
+        })
+        .collect()
+}
+
+/// VRM 0.x's properties for material `index`: UniVRM writes them in the materials' order;
+/// a file whose entry there has another name is matched by name.
+fn v0_properties<'a>(v0: &'a [Value], index: usize, material: &Value) -> Option<&'a Value> {
+    let name = material["name"].as_str();
+    match v0.get(index) {
+        Some(p) if name.is_none() || p["name"].as_str() == name => Some(p),
+        _ => v0
+            .iter()
+            .find(|p| name.is_some() && p["name"].as_str() == name),
+    }
+}
+
+/// Reads the numbers of one material, replacing (and naming) bad ones.
+struct Reader<'a> {
+    at: &'a Value,
+    prefix: &'static str,
+    refused: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn number(&mut self, key: &str, default: f32, range: (f32, f32)) -> f32 {
+        let value = &self.at[key];
+        if value.is_null() {
+            return default;
+        }
+        match value.as_f64().map(|v| v as f32) {
+            Some(v) if (range.0..=range.1).contains(&v) => v,
+            Some(v) if v.is_finite() => {
+                let kept = v.clamp(range.0, range.1);
+                self.refused.push(format!(
+                    "{}{key} {v} is outside {}–{}; {kept} used",
+                    self.prefix, range.0, range.1
+                ));
+                kept
+            }
+            _ => {
+                self.refused.push(format!(
+                    "{}{key} is not a number ({value}); {default} used",
+                    self.prefix
+                ));
+                default
+            }
+        }
+    }
+
+    /// An RGB colour (a fourth component, VRM 0.x's alpha, is ignored), each channel
+    /// 0–`MAX_COLOUR`.
+    fn colour(&mut self, key: &str, default: [f32; 3]) -> [f32; 3] {
+        let value = &self.at[key];
+        if value.is_null() {
+            return default;
+        }
+        let channels: Option<Vec<f32>> = value.as_array().and_then(|a| {
+            (a.len() >= 3)
+                .then(|| {
+                    a[..3]
+                        .iter()
+                        .map(|c| c.as_f64().map(|c| c as f32))
+                        .collect()
+                })
+                .flatten()
+        });
+        match channels {
+            Some(c) if c.iter().all(|c| (0.0..=MAX_COLOUR).contains(c)) => [c[0], c[1], c[2]],
+            _ => {
+                self.refused.push(format!(
+                    "{}{key} is not a colour of three numbers 0–{MAX_COLOUR} ({value}); {default:?} used",
+                    self.prefix
+                ));
+                default
+            }
+        }
+    }
+
+    fn texture(&self, key: &str) -> Option<usize> {
+        self.at[key].as_u64().map(|t| t as usize)
+    }
+}
+
+/// The brightest linear colour channel a file may ask for (rims may glow past white).
+const MAX_COLOUR: f32 = 16.0;
+
+/// A VRM 1.0 `VRMC_materials_mtoon` object.
+fn of_mtoon(ext: &Value) -> Read {
+    let mut r = Reader {
+        at: ext,
+        prefix: "VRMC_materials_mtoon.",
+        refused: Vec::new(),
+    };
+    let d = ToonLook::default();
+    let look = ToonLook {
+        shade: r.colour("shadeColorFactor", d.shade),
+        shade_texture: ext["shadeMultiplyTexture"]["index"]
+            .as_u64()
+            .map(|t| t as usize),
+        shift: r.number("shadingShiftFactor", d.shift, (-1.0, 1.0)),
+        toony: r.number("shadingToonyFactor", d.toony, (0.0, 1.0)),
+        rim: r.colour("parametricRimColorFactor", d.rim),
+        rim_power: r.number("parametricRimFresnelPowerFactor", d.rim_power, (0.0, 100.0)),
+        rim_lift: r.number("parametricRimLiftFactor", d.rim_lift, (-1.0, 1.0)),
+        rim_mix: r.number("rimLightingMixFactor", d.rim_mix, (0.0, 1.0)),
+    };
+    Read {
+        look,
+        refused: r.refused,
+    }
+}
+
+/// A VRM 0.x material property entry, when its shader is MToon. Its colours are sRGB
+/// (Unity's gamma space); its shading range is turned into 1.0's shift and toony, as
+/// UniVRM's migration does.
+fn of_v0(props: &Value) -> Option<Read> {
+    if props["shader"].as_str() != Some("VRM/MToon") {
+        return None;
+    }
+    let floats = &props["floatProperties"];
+    let vectors = &props["vectorProperties"];
+    let textures = &props["textureProperties"];
+    let mut r = Reader {
+        at: floats,
+        prefix: "VRM.materialProperties.floatProperties.",
+        refused: Vec::new(),
+    };
+    let toony0 = r.number("_ShadeToony", 0.9, (0.0, 1.0));
+    let shift0 = r.number("_ShadeShift", 0.0, (-1.0, 1.0));
+    let rim_power = r.number("_RimFresnelPower", 1.0, (0.0, 100.0));
+    let rim_lift = r.number("_RimLift", 0.0, (-1.0, 1.0));
+    let rim_mix = r.number("_RimLightingMix", 0.0, (0.0, 1.0));
+    let mut refused = r.refused;
+    let mut r = Reader {
+        at: vectors,
+        prefix: "VRM.materialProperties.vectorProperties.",
+        refused: Vec::new(),
+    };
+    let shade = r
+        .colour("_ShadeColor", [0.97, 0.81, 0.86])
+        .map(srgb_to_linear);
+    let rim = r.colour("_RimColor", [0.0; 3]).map(srgb_to_linear);
+    refused.append(&mut r.refused);
+    let t = Reader {
+        at: textures,
+        prefix: "",
+        refused: Vec::new(),
+    };
+    // Without a shade texture UniVRM multiplies the shade colour by the main texture.
+    let shade_texture = t.texture("_ShadeTexture").or(t.texture("_MainTex"));
+    // 0.x shades between `shift` and `lerp(1, shift, toony)`; 1.0 states the same range
+    // by its centre (negated) and margin.
+    let (low, high) = (shift0, 1.0 + (shift0 - 1.0) * toony0);
+    let look = ToonLook {
+        shade,
+        shade_texture,
+        shift: (-(high + low) * 0.5).clamp(-1.0, 1.0),
+        toony: ((2.0 - (high - low)) * 0.5).clamp(0.0, 1.0),
+        rim,
+        rim_power,
+        rim_lift,
+        rim_mix,
+    };
+    Some(Read { look, refused })
+}
+
+fn srgb_to_linear(c: f32) -> f32 {
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_vrm_1_material_is_read_with_its_defaults() {
+        let doc = json!({"materials": [
+            {"name": "plain"},
+            {"name": "skin", "extensions": {"VRMC_materials_mtoon": {
+                "specVersion": "1.0",
+                "shadeColorFactor": [0.2, 0.1, 0.6],
+                "shadeMultiplyTexture": {"index": 3},
+                "shadingToonyFactor": 0.95,
+                "parametricRimColorFactor": [0.0, 1.0, 0.0],
+                "parametricRimLiftFactor": 0.1,
+            }}},
+        ]});
+        let looks = toon_looks(&doc);
+        assert_eq!(looks.len(), 2);
+        assert_eq!(looks[0], None);
+        let read = looks[1].clone().unwrap();
+        assert!(read.refused.is_empty(), "{:?}", read.refused);
+        let look = read.look;
+        assert_eq!(look.shade, [0.2, 0.1, 0.6]);
+        assert_eq!(look.shade_texture, Some(3));
+        assert_eq!(look.toony, 0.95);
+        assert_eq!(look.shift, 0.0);
+        assert_eq!(look.rim, [0.0, 1.0, 0.0]);
+        assert_eq!(
+            (look.rim_power, look.rim_lift, look.rim_mix),
+            (5.0, 0.1, 1.0)
+        );
+    }
+
+    #[test]
+    fn bad_numbers_are_named_and_replaced() {
+        let doc = json!({"materials": [{"extensions": {"VRMC_materials_mtoon": {
+            "shadingToonyFactor": 7.0,
+            "shadingShiftFactor": "left",
+            "shadeColorFactor": [1.0, -3.0, 0.0],
+            "parametricRimColorFactor": [1.0],
+            "parametricRimFresnelPowerFactor": 1e30,
+        }}}]});
+        let read = toon_looks(&doc)[0].clone().unwrap();
+        let look = &read.look;
+        assert_eq!(look.toony, 1.0);
+        assert_eq!(look.shift, 0.0);
+        assert_eq!(look.shade, [0.0; 3]);
+        assert_eq!(look.rim, [0.0; 3]);
+        assert_eq!(look.rim_power, 100.0);
+        let said = read.refused.join("\n");
+        assert_eq!(read.refused.len(), 5, "{said}");
+        for key in [
+            "shadingToonyFactor 7 is outside 0–1; 1 used",
+            "shadingShiftFactor is not a number",
+            "shadeColorFactor is not a colour",
+            "parametricRimColorFactor is not a colour",
+            "parametricRimFresnelPowerFactor",
+        ] {
+            assert!(said.contains(key), "{key} not in {said}");
+        }
+    }
+
+    #[test]
+    fn a_vrm_0_material_is_brought_to_1_0s_terms() {
+        let doc = json!({
+            "materials": [{"name": "body"}, {"name": "eyes"}, {"name": "hair"}],
+            "extensions": {"VRM": {"materialProperties": [
+                {"name": "body", "shader": "VRM/MToon",
+                 "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0,
+                                     "_IndirectLightIntensity": 0.1, "_RimLightingMix": 0.5},
+                 "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0],
+                                      "_RimColor": [0.0, 1.0, 0.0, 1.0]},
+                 "textureProperties": {"_MainTex": 0}},
+                {"name": "eyes", "shader": "VRM/UnlitTexture"},
+                // Out of order: matched by name.
+                {"name": "other", "shader": "VRM/MToon"},
+            ]}}
+        });
+        let looks = toon_looks(&doc);
+        let body = looks[0].clone().unwrap().look;
+        // 0.5 in sRGB is 0.214 linear.
+        assert!((body.shade[0] - 0.214).abs() < 0.001, "{:?}", body.shade);
+        assert_eq!(body.shade[2], 1.0);
+        assert_eq!(body.rim, [0.0, 1.0, 0.0]);
+        assert_eq!(body.rim_mix, 0.5);
+        // Shading between 0 and 0.1: centred at 0.05, a margin of 0.95.
+        assert!((body.shift + 0.05).abs() < 1e-6, "{}", body.shift);
+        assert!((body.toony - 0.95).abs() < 1e-6, "{}", body.toony);
+        // No shade texture: the main texture's.
+        assert_eq!(body.shade_texture, Some(0));
+        assert_eq!(looks[1], None, "an unlit material is not toon");
+        assert_eq!(looks[2], None, "hair's entry is another material's");
+    }
+
+    #[test]
+    fn a_file_without_toon_materials_has_none() {
+        assert!(toon_looks(&json!({})).is_empty());
+        let doc = json!({"materials": [{"pbrMetallicRoughness": {}}]});
+        assert_eq!(toon_looks(&doc), vec![None]);
+    }
+}
