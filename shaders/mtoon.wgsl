@@ -5,8 +5,9 @@
 // Each light shades between the material's lit colour and its shade colour along a ramp
 // of N·L, its boundary moved by `shift` and sharpened by `toony`; its shadow pushes toward
 // the shade colour (not to black). Ambient light falls on the lit colour. A rim colour is
-// added at the silhouette. After VRMC_materials_mtoon 1.0; not drawn: outlines, matcap,
-// UV animation, the shading shift texture, the rim texture.
+// added at the silhouette; vertex colours are ignored. After VRMC_materials_mtoon 1.0;
+// drawn elsewhere: outlines (mtoon_outline.wgsl); not drawn: matcap, UV animation, the
+// shading shift texture, the rim texture.
 
 #import bevy_pbr::{
     pbr_fragment::pbr_input_from_standard_material,
@@ -128,7 +129,12 @@ fn toon_lighting(in: PbrInput, uv: vec2<f32>) -> vec4<f32> {
 }
 
 @fragment
-fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> FragmentOutput {
+fn fragment(vertex_output: VertexOutput, @builtin(front_facing) is_front: bool) -> FragmentOutput {
+    var in = vertex_output;
+#ifdef VERTEX_COLORS
+    // MToon ignores vertex colours.
+    in.color = vec4<f32>(1.0);
+#endif
     var pbr_input = pbr_input_from_standard_material(in, is_front);
     pbr_input.material.base_color = alpha_discard(pbr_input.material, pbr_input.material.base_color);
     var out: FragmentOutput;

@@ -7,8 +7,10 @@
 //! shots' cache of the set reads it).
 
 mod look;
+mod outline;
 
 use look::{ToonLook, toon_looks};
+use outline::OutlineMaterial;
 
 use bevy::asset::{LoadContext, load_internal_asset, uuid_handle};
 use bevy::ecs::world::EntityWorldMut;
@@ -91,6 +93,7 @@ pub(super) fn add(app: &mut App) {
         "../../shaders/mtoon.wgsl",
         Shader::from_wgsl
     );
+    outline::add(app);
     app.add_plugins(MaterialPlugin::<ToonMaterial>::default())
         .register_type::<ToonDress>()
         .init_resource::<GltfExtensionHandlers>();
@@ -169,8 +172,9 @@ impl GltfExtensionHandler for ToonLoader {
 }
 
 /// When her avatar is on stage, each of her meshes dressed in a toon look wears the toon
-/// material instead of the standard one: one toon material per standard material (meshes
-/// that shared one share the other), made anew each time she is put on stage.
+/// material instead of the standard one, and its outline if the look has one: one toon
+/// material (and outline) per standard material (meshes that shared one share the
+/// other), made anew each time she is put on stage.
 pub(super) fn dress_her_in_toon(
     ready: On<WorldInstanceReady>,
     mut commands: Commands,
@@ -178,8 +182,10 @@ pub(super) fn dress_her_in_toon(
     dressed: Query<(&ToonDress, &MeshMaterial3d<StandardMaterial>)>,
     standard: Res<Assets<StandardMaterial>>,
     mut toon: ResMut<Assets<ToonMaterial>>,
+    mut outlines: ResMut<Assets<OutlineMaterial>>,
 ) {
     let mut made: HashMap<AssetId<StandardMaterial>, Handle<ToonMaterial>> = HashMap::new();
+    let mut lines: HashMap<AssetId<StandardMaterial>, Handle<OutlineMaterial>> = HashMap::new();
     for mesh in children.iter_descendants(ready.entity) {
         let Ok((dress, material)) = dressed.get(mesh) else {
             continue;
@@ -204,8 +210,19 @@ pub(super) fn dress_her_in_toon(
             .entity(mesh)
             .remove::<MeshMaterial3d<StandardMaterial>>()
             .insert(MeshMaterial3d(handle));
+        if let Some(line) = &dress.look.outline {
+            let line = lines
+                .entry(material.id())
+                .or_insert_with(|| outlines.add(OutlineMaterial::of(line)))
+                .clone();
+            outline::outline(&mut commands, mesh, line);
+        }
     }
     if !made.is_empty() {
-        info!("presenter: {} toon (MToon) materials", made.len());
+        info!(
+            "presenter: {} toon (MToon) materials, {} with outlines",
+            made.len(),
+            lines.len()
+        );
     }
 }

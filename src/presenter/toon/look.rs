@@ -5,8 +5,8 @@
 //! value that is not a number, or out of range, is named in a message and replaced.
 //!
 //! Not read: the global illumination equalization (the showroom's ambient light is the
-//! same from every side, so there is nothing to even out), and what the shader does not
-//! draw (outlines, matcap, UV animation, the shading shift and rim textures).
+//! same from every side, so there is nothing to even out), and what the shaders do not
+//! draw (matcap, UV animation, the shading shift, rim and outline width textures).
 
 use bevy::reflect::Reflect;
 use serde_json::Value;
@@ -28,7 +28,25 @@ pub struct ToonLook {
     pub rim_power: f32,
     pub rim_lift: f32,
     pub rim_mix: f32,
+    /// The outline drawn around her, if any.
+    pub outline: Option<Outline>,
 }
+
+/// An MToon outline: the mesh drawn again a little larger, its back faces only, in one
+/// colour.
+#[derive(Debug, Clone, PartialEq, Reflect)]
+pub struct Outline {
+    /// How far out: metres, or with `screen` a share of the picture's height (so the line
+    /// keeps its width however far the camera is).
+    pub width: f32,
+    pub screen: bool,
+    pub colour: [f32; 3],
+    /// How much the scene's light darkens or tints it (0: the colour as it is).
+    pub lighting_mix: f32,
+}
+
+/// The widest outline a file may ask for (metres, or a share of the picture's height).
+const MAX_OUTLINE: f32 = 0.05;
 
 impl Default for ToonLook {
     /// VRM 1.0's defaults.
@@ -42,6 +60,7 @@ impl Default for ToonLook {
             rim_power: 5.0,
             rim_lift: 0.0,
             rim_mix: 1.0,
+            outline: None,
         }
     }
 }
@@ -173,6 +192,7 @@ fn of_mtoon(ext: &Value) -> Read {
         rim_power: r.number("parametricRimFresnelPowerFactor", d.rim_power, (0.0, 100.0)),
         rim_lift: r.number("parametricRimLiftFactor", d.rim_lift, (-1.0, 1.0)),
         rim_mix: r.number("rimLightingMixFactor", d.rim_mix, (0.0, 1.0)),
+        outline: v1_outline(&mut r),
     };
     Read {
         look,
@@ -230,8 +250,70 @@ fn of_v0(props: &Value) -> Option<Read> {
         rim_power,
         rim_lift,
         rim_mix,
+        outline: v0_outline(floats, vectors, &mut refused),
     };
     Some(Read { look, refused })
+}
+
+/// 1.0's outline: `outlineWidthMode` `worldCoordinates` (metres) or `screenCoordinates`
+/// (a share of the picture's height); none for `none`, another mode, or no width.
+fn v1_outline(r: &mut Reader) -> Option<Outline> {
+    let screen = match r.at["outlineWidthMode"].as_str() {
+        None | Some("none") => return None,
+        Some("worldCoordinates") => false,
+        Some("screenCoordinates") => true,
+        Some(other) => {
+            r.refused.push(format!(
+                "{}outlineWidthMode `{other}` is not none, worldCoordinates or screenCoordinates; no outline",
+                r.prefix
+            ));
+            return None;
+        }
+    };
+    let width = r.number("outlineWidthFactor", 0.0, (0.0, MAX_OUTLINE));
+    let colour = r.colour("outlineColorFactor", [0.0; 3]);
+    let lighting_mix = r.number("outlineLightingMixFactor", 1.0, (0.0, 1.0));
+    (width > 0.0).then_some(Outline {
+        width,
+        screen,
+        colour,
+        lighting_mix,
+    })
+}
+
+/// 0.x's outline: `_OutlineWidthMode` 1 (world) or 2 (screen). MToon 0.x moved a vertex
+/// out by `0.01 × _OutlineWidth` object units (centimetres), or as many clip-space units
+/// (twice the share of the picture's height); `_OutlineColorMode` 0 is a fixed colour.
+fn v0_outline(floats: &Value, vectors: &Value, refused: &mut Vec<String>) -> Option<Outline> {
+    let mut r = Reader {
+        at: floats,
+        prefix: "VRM.materialProperties.floatProperties.",
+        refused: Vec::new(),
+    };
+    let mode = r.number("_OutlineWidthMode", 0.0, (0.0, 2.0)).round();
+    let width = r.number("_OutlineWidth", 0.0, (0.0, 100.0 * MAX_OUTLINE));
+    let fixed = r.number("_OutlineColorMode", 0.0, (0.0, 1.0)) < 0.5;
+    let mix = r.number("_OutlineLightingMix", 1.0, (0.0, 1.0));
+    refused.append(&mut r.refused);
+    let mut r = Reader {
+        at: vectors,
+        prefix: "VRM.materialProperties.vectorProperties.",
+        refused: Vec::new(),
+    };
+    let colour = r.colour("_OutlineColor", [0.0; 3]).map(srgb_to_linear);
+    refused.append(&mut r.refused);
+    let screen = match mode {
+        1.0 => false,
+        2.0 => true,
+        _ => return None,
+    };
+    let width = width * if screen { 0.005 } else { 0.01 };
+    (width > 0.0).then_some(Outline {
+        width,
+        screen,
+        colour,
+        lighting_mix: if fixed { 0.0 } else { mix },
+    })
 }
 
 fn srgb_to_linear(c: f32) -> f32 {
@@ -336,6 +418,57 @@ mod tests {
         assert_eq!(body.shade_texture, Some(0));
         assert_eq!(looks[1], None, "an unlit material is not toon");
         assert_eq!(looks[2], None, "hair's entry is another material's");
+    }
+
+    #[test]
+    fn outlines_are_read_in_either_version() {
+        let doc = json!({
+            "materials": [
+                {"extensions": {"VRMC_materials_mtoon": {
+                    "outlineWidthMode": "worldCoordinates", "outlineWidthFactor": 0.002,
+                    "outlineColorFactor": [1.0, 0.0, 0.0]}}},
+                {"extensions": {"VRMC_materials_mtoon": {
+                    "outlineWidthMode": "screenCoordinates", "outlineWidthFactor": 0.5,
+                    "outlineLightingMixFactor": 0.0}}},
+                {"extensions": {"VRMC_materials_mtoon": {
+                    "outlineWidthMode": "sideways", "outlineWidthFactor": 0.01}}},
+                {"extensions": {"VRMC_materials_mtoon": {"outlineWidthFactor": 0.01}}},
+                {"name": "a"},
+                {"name": "b"},
+            ],
+            "extensions": {"VRM": {"materialProperties": [
+                {}, {}, {}, {},
+                {"name": "a", "shader": "VRM/MToon",
+                 "floatProperties": {"_OutlineWidthMode": 1, "_OutlineWidth": 0.2,
+                                     "_OutlineColorMode": 1, "_OutlineLightingMix": 0.5},
+                 "vectorProperties": {"_OutlineColor": [0.5, 0.5, 0.5, 1.0]}},
+                {"name": "b", "shader": "VRM/MToon",
+                 "floatProperties": {"_OutlineWidthMode": 2, "_OutlineWidth": 0.4}},
+            ]}}
+        });
+        let looks: Vec<Read> = toon_looks(&doc).into_iter().map(Option::unwrap).collect();
+        let outline = |i: usize| looks[i].look.outline.clone();
+        let world = outline(0).unwrap();
+        assert_eq!((world.width, world.screen), (0.002, false));
+        assert_eq!((world.colour, world.lighting_mix), ([1.0, 0.0, 0.0], 1.0));
+        // Five per cent of the picture at most.
+        let screen = outline(1).unwrap();
+        assert_eq!(
+            (screen.width, screen.screen, screen.lighting_mix),
+            (0.05, true, 0.0)
+        );
+        assert!(looks[1].refused[0].contains("outlineWidthFactor 0.5 is outside"));
+        assert_eq!(outline(2), None);
+        assert!(looks[2].refused[0].contains("outlineWidthMode `sideways`"));
+        assert_eq!(outline(3), None, "no mode, no outline");
+        // 0.x: centimetres in the world; a mixed-lighting colour keeps its mix.
+        let a = outline(4).unwrap();
+        assert!((a.width - 0.002).abs() < 1e-6 && !a.screen, "{a:?}");
+        assert!((a.colour[0] - 0.214).abs() < 0.001 && a.lighting_mix == 0.5);
+        // Screen: 0.01 × width of clip space's two units of height; a fixed colour.
+        let b = outline(5).unwrap();
+        assert!((b.width - 0.002).abs() < 1e-6 && b.screen, "{b:?}");
+        assert_eq!((b.colour, b.lighting_mix), ([0.0; 3], 0.0));
     }
 
     #[test]
