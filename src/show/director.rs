@@ -133,6 +133,9 @@ pub struct Director {
     stock: StockLedger,
     /// Whether an order changed `stock` since [`Director::stock_to_keep`] last took it.
     stock_changed: bool,
+    /// What was ordered of each product of the waiting catalog since it was written: a
+    /// product it counts afresh (restocked, or new) takes these off its figure.
+    ordered_while_waiting: std::collections::BTreeMap<String, u32>,
 }
 
 impl Director {
@@ -144,6 +147,7 @@ impl Director {
             plan,
             stock,
             stock_changed: false,
+            ordered_while_waiting: Default::default(),
             pending: None,
             default_language: language.to_string(),
             segment: 0,
@@ -253,6 +257,16 @@ impl Director {
     /// host says prices as the product card shows them.
     pub fn reload(&mut self, mut plan: ShowPlan) {
         plan.overlay = self.plan.overlay.clone();
+        // Orders since an earlier waiting edit count against a figure this one keeps.
+        let figure = |plan: &ShowPlan, id: &str| {
+            (plan.products.iter().find(|p| p.id == id)).and_then(|p| p.stock)
+        };
+        let earlier = self.pending.take();
+        self.ordered_while_waiting.retain(|id, _| {
+            earlier
+                .as_ref()
+                .is_some_and(|e| figure(e, id) == figure(&plan, id))
+        });
         self.pending = Some(plan);
     }
 
@@ -454,15 +468,38 @@ impl Director {
     /// down at once (on the card too), a "just bought" notice goes up, and a flash sale of
     /// it that sells out ends at its next line. The stock left, or `None` for a product not
     /// in the catalog (stock not counted stays `Some(None)`).
+    ///
+    /// A product of a catalog edit waiting for the next segment is counted too: against
+    /// the edit's figure when it gives a new one (or adds the product), so the order is
+    /// not lost when the edit takes over; for a product only the edit has, the stock left
+    /// is that figure's.
     pub fn sold(&mut self, id: &str, quantity: u32, user: &str, now: f64) -> Option<Option<u32>> {
-        let product = self.plan.products.iter_mut().find(|p| p.id == id)?;
-        if let Some(stock) = product.stock.as_mut() {
-            *stock = stock.saturating_sub(quantity);
-            self.stock_changed |= self.stock.sold(id, *stock);
-        }
-        let left = product.stock;
         let language = self.on_air.language.clone();
-        let name = product.name.get(&language).to_string();
+        let waiting = (self.pending.as_ref())
+            .and_then(|plan| plan.products.iter().find(|p| p.id == id))
+            .cloned();
+        if waiting.is_some() {
+            let ordered = self
+                .ordered_while_waiting
+                .entry(id.to_string())
+                .or_default();
+            *ordered = ordered.saturating_add(quantity);
+        }
+        let on_air = self.plan.products.iter_mut().find(|p| p.id == id);
+        let (mut left, name) = match on_air {
+            Some(product) => {
+                if let Some(stock) = product.stock.as_mut() {
+                    *stock = stock.saturating_sub(quantity);
+                    self.stock_changed |= self.stock.sold(id, *stock);
+                }
+                (product.stock, product.name.get(&language).to_string())
+            }
+            None => (None, waiting.as_ref()?.name.get(&language).to_string()),
+        };
+        // A restock (or a product added) waiting to take over is what there is to sell.
+        if let Some(product) = waiting.filter(|p| !self.stock.carries(p)) {
+            left = self.waiting_left(&product);
+        }
         if let Some(on_card) = self.on_air.product.as_mut().filter(|p| p.id == id) {
             on_card.stock = left;
         }
@@ -494,13 +531,24 @@ impl Director {
     /// reloaded catalog waiting for the next segment is read (with what orders left), so a
     /// product it restocks or adds can be picked at once, as the jump takes that catalog.
     pub fn stock(&self) -> std::collections::BTreeMap<String, u32> {
-        let left = |p: &Product| Some((p.id.clone(), self.stock.left_of(p)?));
+        let left = |p: &Product| Some((p.id.clone(), self.waiting_left(p)?));
         match &self.pending {
             Some(plan) => plan.products.iter().filter_map(left).collect(),
             None => (self.plan.products.iter())
                 .filter_map(|p| Some((p.id.clone(), p.stock?)))
                 .collect(),
         }
+    }
+
+    /// What product `p` of the waiting catalog will have when it takes over: what orders
+    /// left, when the ledger counts it from the same figure; else its figure less what was
+    /// ordered since the edit was written.
+    fn waiting_left(&self, p: &Product) -> Option<u32> {
+        if self.stock.carries(p) {
+            return self.stock.left_of(p);
+        }
+        let ordered = self.ordered_while_waiting.get(&p.id).copied().unwrap_or(0);
+        Some(p.stock?.saturating_sub(ordered))
     }
 
     /// Whether product `id` counts its stock and has none left.
@@ -672,8 +720,17 @@ impl Director {
             return false;
         };
         tracing::info!("show file reloaded: the new rundown takes over at {now:.1} s");
-        // What orders left, unless the edit gave a product a new figure (restocked).
+        // What orders left, unless the edit gave a product a new figure (restocked) or
+        // added it: then its figure less what was ordered since the edit.
+        let left: Vec<Option<u32>> = plan.products.iter().map(|p| self.waiting_left(p)).collect();
         self.stock.carry(&mut plan.products);
+        for (p, left) in plan.products.iter_mut().zip(left) {
+            if let Some(left) = left.filter(|left| p.stock != Some(*left)) {
+                p.stock = Some(left);
+                self.stock_changed |= self.stock.sold(&p.id, left);
+            }
+        }
+        self.ordered_while_waiting.clear();
         self.plan = plan;
         // Drafted while running for the old rundown's segments; the file's approved
         // `[[drafts]]` come with the new plan.

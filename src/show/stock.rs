@@ -109,6 +109,15 @@ impl StockLedger {
         })
     }
 
+    /// Whether [`StockLedger::carry`] would carry what orders left of `product` (as the
+    /// file has it): the ledger counts it from the same figure.
+    pub fn carries(&self, product: &Product) -> bool {
+        let kept = self.products.get(&product.id);
+        product
+            .stock
+            .is_some_and(|file| kept.is_some_and(|k| k.from == file))
+    }
+
     /// Product `id` has `left` after an order; whether that changed the ledger.
     pub fn sold(&mut self, id: &str, left: u32) -> bool {
         match self.products.get_mut(id) {

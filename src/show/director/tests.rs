@@ -280,6 +280,53 @@ fn orders_lower_the_stock_through_edits_in_every_market_until_restocked() {
     assert_eq!(d.sold("kettle", 1, "Chen", now), Some(Some(499)));
 }
 
+/// Orders that come while a catalog edit waits for the next segment are not lost when it
+/// takes over: a restocked product counts them off its new figure, a product the edit
+/// adds counts them (it was an unknown product), and one whose figure the edit keeps is
+/// not counted twice.
+#[test]
+fn orders_while_an_edit_waits_count_against_it() {
+    let mut p = plan();
+    let mut d = Director::new(p.clone(), "en", 0.0);
+    let mut now = 0.0;
+    say(&mut d, &mut now, 1.0);
+    assert_eq!(d.sold("fan", 10, "Chen", now), Some(Some(190)));
+    let mut edited = p.clone();
+    edited.products[0].stock = Some(500);
+    let mut lamp = product("lamp", "台灯", "lamp", 59.0);
+    lamp.stock = Some(10);
+    edited.products.push(lamp);
+    d.reload(edited.clone());
+    assert_eq!(d.sold("kettle", 1, "Chen", now), Some(Some(499)));
+    assert_eq!(d.sold("lamp", 2, "Chen", now), Some(Some(8)));
+    assert_eq!(d.sold("fan", 1, "Chen", now), Some(Some(189)));
+    assert_eq!(d.sold("toaster", 1, "Chen", now), None);
+    let waiting = d.stock();
+    assert_eq!(
+        (waiting["kettle"], waiting["lamp"], waiting["fan"]),
+        (499, 8, 189)
+    );
+    // The same edit saved again while it waits: the orders since still count.
+    d.reload(edited);
+    run_for(&mut d, &mut now, 60.0);
+    let stock = |id| d.product(id).and_then(|p| p.stock);
+    assert_eq!(
+        (stock("kettle"), stock("lamp"), stock("fan")),
+        (Some(499), Some(8), Some(189))
+    );
+    // What the ledger keeps for the next start says so too.
+    let kept = d.stock_to_keep().expect("the orders are to be kept");
+    let mut again = p.clone();
+    again.products[0].stock = Some(500);
+    kept.clone().carry(&mut again.products);
+    assert_eq!(again.products[0].stock, Some(499));
+    // An edit that changes the figure again counts from the new one.
+    p.products[1].stock = Some(50);
+    d.reload(p);
+    d.sold("fan", 5, "Chen", now);
+    assert_eq!(d.stock()["fan"], 45);
+}
+
 #[test]
 fn a_sold_out_product_is_passed_by_until_restocked() {
     let mut p = plan();
