@@ -5,9 +5,9 @@
 // Each light shades between the material's lit colour and its shade colour along a ramp
 // of N·L, its boundary moved by `shift` and sharpened by `toony`; its shadow pushes toward
 // the shade colour (not to black). Ambient light falls on the lit colour. A rim colour is
-// added at the silhouette; vertex colours are ignored. After VRMC_materials_mtoon 1.0;
-// drawn elsewhere: outlines (mtoon_outline.wgsl); not drawn: matcap, UV animation, the
-// shading shift texture, the rim texture.
+// added at the silhouette, and a matcap, both multiplied by the rim texture; vertex
+// colours are ignored. After VRMC_materials_mtoon 1.0; drawn elsewhere: outlines
+// (mtoon_outline.wgsl); not drawn: UV animation, the shading shift texture.
 
 #import bevy_pbr::{
     pbr_fragment::pbr_input_from_standard_material,
@@ -28,6 +28,8 @@ struct Toon {
     shade: vec4<f32>,
     // rgb: the rim's colour; a: how much the scene's light tints it.
     rim: vec4<f32>,
+    // rgb: the matcap's colour; a: 1 when there is a matcap texture.
+    matcap: vec4<f32>,
     shift: f32,
     toony: f32,
     rim_power: f32,
@@ -37,6 +39,10 @@ struct Toon {
 @group(#{MATERIAL_BIND_GROUP}) @binding(100) var<uniform> toon: Toon;
 @group(#{MATERIAL_BIND_GROUP}) @binding(101) var shade_texture: texture_2d<f32>;
 @group(#{MATERIAL_BIND_GROUP}) @binding(102) var shade_sampler: sampler;
+@group(#{MATERIAL_BIND_GROUP}) @binding(103) var matcap_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(104) var matcap_sampler: sampler;
+@group(#{MATERIAL_BIND_GROUP}) @binding(105) var rim_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(106) var rim_sampler: sampler;
 
 const PI: f32 = 3.141592653589793;
 
@@ -109,6 +115,17 @@ fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, received: ptr<fun
     return colour;
 }
 
+// The matcap's colour where the surface faces the way it does from the camera: the
+// picture's right for a surface turned to the camera's right, its top for one facing up
+// (a matcap is drawn with up at the top, as in Unity, where MToon comes from).
+fn matcap(in: PbrInput) -> vec3<f32> {
+    let across = normalize(vec3<f32>(in.V.z, 0.0, -in.V.x));
+    let up = cross(in.V, across);
+    let at = vec2<f32>(dot(across, in.N), dot(up, in.N)) * 0.495 + 0.5;
+    let picture = textureSample(matcap_texture, matcap_sampler, vec2<f32>(at.x, 1.0 - at.y)).rgb;
+    return toon.matcap.rgb * picture * toon.matcap.a;
+}
+
 fn toon_lighting(in: PbrInput, uv: vec2<f32>) -> vec4<f32> {
     let lit = in.material.base_color.rgb;
     let shade = toon.shade.rgb * textureSample(shade_texture, shade_sampler, uv).rgb;
@@ -121,7 +138,8 @@ fn toon_lighting(in: PbrInput, uv: vec2<f32>) -> vec4<f32> {
 
     let rim_shape = pow(saturate(1.0 - dot(in.N, in.V) + toon.rim_lift), max(toon.rim_power, 1e-5));
     let tint = mix(vec3<f32>(1.0), exposure * (received + view_bindings::lights.ambient_color.rgb), toon.rim.a);
-    let rim = toon.rim.rgb * rim_shape * tint;
+    let rim = (matcap(in) + toon.rim.rgb * rim_shape)
+        * textureSample(rim_texture, rim_sampler, uv).rgb * tint;
 
     let emissive = in.material.emissive;
     let emitted = emissive.rgb * in.material.base_color.a * mix(1.0, exposure, emissive.a);

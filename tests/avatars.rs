@@ -8,7 +8,9 @@ use crate::common::*;
 /// the lights takes its shade colour, blue, while the side they fall on stays near-white
 /// (a PBR renderer draws the far side dark grey, an unlit one white all over), her body
 /// has its red outline (2 cm in the world in the 1.0 file, 1.7 % of the picture's height
-/// in the 0.x file), and her near-black head has its green rim light.
+/// in the 0.x file), her near-black head has its green rim light, and her black sleeve
+/// its matcap (white where the surface turns to the camera's right) times its rim texture
+/// (magenta).
 #[test]
 fn toon_materials_shade_as_their_files_say() {
     for show in ["toon.toml", "toon0.toml"] {
@@ -30,10 +32,11 @@ fn toon_materials_shade_as_their_files_say() {
         let lit = count(&|px| px.iter().all(|c| *c > 190) && spread(px) < 15);
         let rim = count(&|[r, g, b]| g > r.saturating_add(40) && g > b.saturating_add(40));
         let outline = count(&|[r, g, b]| r > g.saturating_add(80) && r > b.saturating_add(80));
+        let matcap = count(&|[r, g, b]| r > g.saturating_add(80) && b > g.saturating_add(80));
         assert!(
-            shade > 800 && lit > 800 && rim > 500 && outline > 300,
+            shade > 600 && lit > 800 && rim > 500 && outline > 300 && matcap > 300,
             "{show}: {shade} shade-blue, {lit} lit near-white, {rim} rim-green, \
-             {outline} outline-red pixels of 25600"
+             {outline} outline-red, {matcap} matcap-magenta pixels of 25600"
         );
     }
 }

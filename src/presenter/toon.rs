@@ -39,6 +39,14 @@ pub struct Toon {
     #[texture(101)]
     #[sampler(102)]
     shade_texture: Option<Handle<Image>>,
+    /// Read by which way the surface faces the camera; none: no matcap.
+    #[texture(103)]
+    #[sampler(104)]
+    matcap_texture: Option<Handle<Image>>,
+    /// Multiplies the rim (matcap and parametric); none: white.
+    #[texture(105)]
+    #[sampler(106)]
+    rim_texture: Option<Handle<Image>>,
 }
 
 /// The numbers as the shader reads them (`Toon` in `mtoon.wgsl`).
@@ -47,6 +55,8 @@ struct ToonParams {
     shade: Vec4,
     /// The rim's colour, and (`w`) how much the scene's light tints it.
     rim: Vec4,
+    /// The matcap's colour, and (`w`) 1 when there is a matcap texture.
+    matcap: Vec4,
     shift: f32,
     toony: f32,
     rim_power: f32,
@@ -66,12 +76,16 @@ impl Toon {
             params: ToonParams {
                 shade: Vec3::from_array(l.shade).extend(1.0),
                 rim: Vec3::from_array(l.rim).extend(l.rim_mix),
+                matcap: Vec3::from_array(l.matcap)
+                    .extend(f32::from(u8::from(dress.matcap_texture.is_some()))),
                 shift: l.shift,
                 toony: l.toony,
                 rim_power: l.rim_power,
                 rim_lift: l.rim_lift,
             },
             shade_texture: dress.shade_texture.clone(),
+            matcap_texture: dress.matcap_texture.clone(),
+            rim_texture: dress.rim_texture.clone(),
         }
     }
 }
@@ -83,6 +97,8 @@ impl Toon {
 pub struct ToonDress {
     look: ToonLook,
     shade_texture: Option<Handle<Image>>,
+    matcap_texture: Option<Handle<Image>>,
+    rim_texture: Option<Handle<Image>>,
 }
 
 /// Adds the toon material, its shader, and the loader's hook.
@@ -161,12 +177,12 @@ impl GltfExtensionHandler for ToonLoader {
         let Some(look) = material.index().and_then(|i| self.looks.get(i)?.clone()) else {
             return;
         };
-        let shade_texture = look
-            .shade_texture
-            .and_then(|t| self.textures.get(&t).cloned());
+        let texture = |index: Option<usize>| self.textures.get(&index?).cloned();
         entity.insert(ToonDress {
+            shade_texture: texture(look.shade_texture),
+            matcap_texture: texture(look.matcap_texture),
+            rim_texture: texture(look.rim_texture),
             look,
-            shade_texture,
         });
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! Not read: the global illumination equalization (the showroom's ambient light is the
 //! same from every side, so there is nothing to even out), and what the shaders do not
-//! draw (matcap, UV animation, the shading shift, rim and outline width textures).
+//! draw (UV animation, the shading shift and outline width textures).
 
 use bevy::reflect::Reflect;
 use serde_json::Value;
@@ -28,6 +28,11 @@ pub struct ToonLook {
     pub rim_power: f32,
     pub rim_lift: f32,
     pub rim_mix: f32,
+    /// A matcap (a picture of a lit sphere, read by which way the surface faces the
+    /// camera) added with the rim, times its colour; and a texture the rim is multiplied by.
+    pub matcap: [f32; 3],
+    pub matcap_texture: Option<usize>,
+    pub rim_texture: Option<usize>,
     /// The outline drawn around her, if any.
     pub outline: Option<Outline>,
 }
@@ -60,6 +65,9 @@ impl Default for ToonLook {
             rim_power: 5.0,
             rim_lift: 0.0,
             rim_mix: 1.0,
+            matcap: [1.0; 3],
+            matcap_texture: None,
+            rim_texture: None,
             outline: None,
         }
     }
@@ -192,6 +200,11 @@ fn of_mtoon(ext: &Value) -> Read {
         rim_power: r.number("parametricRimFresnelPowerFactor", d.rim_power, (0.0, 100.0)),
         rim_lift: r.number("parametricRimLiftFactor", d.rim_lift, (-1.0, 1.0)),
         rim_mix: r.number("rimLightingMixFactor", d.rim_mix, (0.0, 1.0)),
+        matcap: r.colour("matcapFactor", d.matcap),
+        matcap_texture: ext["matcapTexture"]["index"].as_u64().map(|t| t as usize),
+        rim_texture: ext["rimMultiplyTexture"]["index"]
+            .as_u64()
+            .map(|t| t as usize),
         outline: v1_outline(&mut r),
     };
     Read {
@@ -250,6 +263,10 @@ fn of_v0(props: &Value) -> Option<Read> {
         rim_power,
         rim_lift,
         rim_mix,
+        // 0.x's sphere-add texture is 1.0's matcap, at full strength.
+        matcap: [1.0; 3],
+        matcap_texture: t.texture("_SphereAdd"),
+        rim_texture: t.texture("_RimTexture"),
         outline: v0_outline(floats, vectors, &mut refused),
     };
     Some(Read { look, refused })
@@ -340,6 +357,8 @@ mod tests {
                 "shadingToonyFactor": 0.95,
                 "parametricRimColorFactor": [0.0, 1.0, 0.0],
                 "parametricRimLiftFactor": 0.1,
+                "matcapTexture": {"index": 4},
+                "rimMultiplyTexture": {"index": 5},
             }}},
         ]});
         let looks = toon_looks(&doc);
@@ -357,6 +376,8 @@ mod tests {
             (look.rim_power, look.rim_lift, look.rim_mix),
             (5.0, 0.1, 1.0)
         );
+        assert_eq!(look.matcap, [1.0; 3]);
+        assert_eq!((look.matcap_texture, look.rim_texture), (Some(4), Some(5)));
     }
 
     #[test]
@@ -398,7 +419,7 @@ mod tests {
                                      "_IndirectLightIntensity": 0.1, "_RimLightingMix": 0.5},
                  "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0],
                                       "_RimColor": [0.0, 1.0, 0.0, 1.0]},
-                 "textureProperties": {"_MainTex": 0}},
+                 "textureProperties": {"_MainTex": 0, "_SphereAdd": 2, "_RimTexture": 3}},
                 {"name": "eyes", "shader": "VRM/UnlitTexture"},
                 // Out of order: matched by name.
                 {"name": "other", "shader": "VRM/MToon"},
@@ -416,6 +437,7 @@ mod tests {
         assert!((body.toony - 0.95).abs() < 1e-6, "{}", body.toony);
         // No shade texture: the main texture's.
         assert_eq!(body.shade_texture, Some(0));
+        assert_eq!((body.matcap_texture, body.rim_texture), (Some(2), Some(3)));
         assert_eq!(looks[1], None, "an unlit material is not toon");
         assert_eq!(looks[2], None, "hair's entry is another material's");
     }
