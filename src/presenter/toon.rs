@@ -139,6 +139,16 @@ impl GltfExtensionHandler for ToonLoader {
         gltf: &gltf::Gltf,
         _settings: &GltfLoaderSettings,
     ) {
+        self.looks.clear();
+        // Most files (props) have no MToon: their JSON is not gone through again. Read
+        // where the looks are, not from `extensionsUsed`, which some exporters leave out.
+        let root = gltf.document.as_json();
+        let v0 = (root.extensions.as_ref()).is_some_and(|e| e.others.contains_key("VRM"));
+        let v1 = (gltf.document.materials())
+            .any(|m| m.extension_value("VRMC_materials_mtoon").is_some());
+        if !(v0 || v1) {
+            return;
+        }
         let doc = match serde_json::to_value(gltf.document.as_json()) {
             Ok(doc) => doc,
             Err(e) => {
