@@ -40,3 +40,61 @@ fn toon_materials_shade_as_their_files_say() {
         );
     }
 }
+
+/// An avatar exported with straight fingers (the generated jaw avatar's two green fingers
+/// on a blue hand, not in its humanoid map) stands with them curled a little toward the
+/// palm: in the picture of her left hand from the front, the fingers turn toward her body
+/// from the line the hand sets (straight, they carry it on: 0°).
+#[test]
+fn straight_fingers_curl_at_ease() {
+    let dir = Scratch::new("avatars-hands");
+    let out = dir.path("hands.mkv");
+    run_ok(&[
+        "render",
+        fixture("hands.toml").to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let frame = rgb_frame(&out, 10);
+    let (mut fingers, mut hand) = (Vec::new(), Vec::new());
+    for (i, px) in frame.2.chunks_exact(3).enumerate() {
+        let at = ((i as u32 % frame.0) as f64, (i as u32 / frame.0) as f64);
+        let [r, g, b] = [px[0], px[1], px[2]];
+        if g > r.saturating_add(80) && g > b.saturating_add(80) {
+            fingers.push(at);
+        } else if b > r.saturating_add(80) && b > g.saturating_add(80) {
+            hand.push(at);
+        }
+    }
+    assert!(
+        fingers.len() > 200 && hand.len() > 200,
+        "{} finger, {} hand pixels",
+        fingers.len(),
+        hand.len()
+    );
+    let centre = |points: Vec<&(f64, f64)>| {
+        let n = points.len().max(1) as f64;
+        let sum = points
+            .iter()
+            .fold((0.0, 0.0), |s, p| (s.0 + p.0, s.1 + p.1));
+        (sum.0 / n, sum.1 / n)
+    };
+    let rows: Vec<f64> = fingers.iter().map(|p| p.1).collect();
+    let middle = (rows.iter().copied().fold(f64::MAX, f64::min)
+        + rows.iter().copied().fold(f64::MIN, f64::max))
+        / 2.0;
+    let roots = centre(fingers.iter().filter(|p| p.1 < middle).collect());
+    let tips = centre(fingers.iter().filter(|p| p.1 >= middle).collect());
+    let palm = centre(hand.iter().collect());
+    // Angles from straight down, positive toward the picture's right (away from her body).
+    let lean = |a: (f64, f64), b: (f64, f64)| (b.0 - a.0).atan2(b.1 - a.1).to_degrees();
+    let turn = lean(palm, roots) - lean(roots, tips);
+    assert!(
+        turn > 6.0,
+        "her fingers turn {turn:.1}° toward her body from the hand's line (hand {:.1}°, fingers {:.1}°)",
+        lean(palm, roots),
+        lean(roots, tips)
+    );
+}

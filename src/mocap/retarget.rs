@@ -86,6 +86,11 @@ pub struct Rig {
 }
 
 impl Rig {
+    /// Node `node`'s place in the world in the rest pose.
+    pub fn rest_world(&self, node: usize) -> Affine3A {
+        self.rest_world[node]
+    }
+
     /// Reads scene `scene` of a glTF document. Humanoid bones are found among the first
     /// skin's joints (mesh nodes named `LegL` must not be taken for bones) by name, with
     /// `overrides` (bone → node name) winning, or from a VRM extension when it has a map.

@@ -9,6 +9,7 @@
 mod beats;
 mod face;
 mod gaze;
+mod hands;
 mod live;
 mod motion;
 mod mouth;
@@ -112,7 +113,7 @@ struct Procedural {
     written: Quat,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq)]
 enum BoneKind {
     Head,
     Jaw,
@@ -120,6 +121,11 @@ enum BoneKind {
     /// Arms (`true` on her left): the talking body's beats.
     UpperArm(bool),
     LowerArm(bool),
+    /// A finger joint: the turn that curls it, kept while the animation leaves it at rest.
+    Finger {
+        curl: Quat,
+        rest: Quat,
+    },
 }
 
 impl Plugin for PresenterPlugin {
@@ -576,6 +582,7 @@ fn start_when_ready(
                 });
             }
         }
+        relax_the_fingers(&mut commands, rig, ready.entity, &children, &names);
         commands.insert_resource(HumanoidBones(bones));
         let has_player = children
             .iter_descendants(ready.entity)
@@ -618,6 +625,42 @@ fn start_when_ready(
         warn!("presenter has no head bone: it will not nod while speaking");
     }
     face.jaw = jaw.is_some();
+}
+
+/// Gives each of her finger joints its curl ([`hands::finger_curls`]), over the animation.
+fn relax_the_fingers(
+    commands: &mut Commands,
+    rig: &crate::mocap::retarget::Rig,
+    avatar: Entity,
+    children: &Query<&Children>,
+    names: &Query<(&Name, &Transform)>,
+) {
+    let curls = hands::finger_curls(rig);
+    let mut relaxed = 0;
+    for entity in children.iter_descendants(avatar) {
+        let Ok((name, t)) = names.get(entity) else {
+            continue;
+        };
+        let Some((_, curl)) = curls
+            .iter()
+            .find(|(n, _)| rig.nodes[*n].name == name.as_str())
+        else {
+            continue;
+        };
+        let kind = BoneKind::Finger {
+            curl: *curl,
+            rest: t.rotation,
+        };
+        commands.entity(entity).insert(Procedural {
+            kind,
+            base: t.rotation,
+            written: t.rotation,
+        });
+        relaxed += 1;
+    }
+    if relaxed > 0 {
+        debug!("presenter: {relaxed} finger joints relaxed");
+    }
 }
 
 /// Her jaw bone: the one her VRM humanoid map names, else the first whose name says jaw
@@ -973,6 +1016,9 @@ fn move_bones_over_animation(
                 let lift = if left { cues.arms.0 } else { cues.arms.1 };
                 cues.lift(world, lift * 0.35)
             }
+            // A clip that poses the fingers keeps its pose.
+            BoneKind::Finger { curl, rest } if bone.base == rest => curl,
+            BoneKind::Finger { .. } => Quat::IDENTITY,
         };
         transform.rotation = bone.base * extra;
         bone.written = transform.rotation;
