@@ -45,17 +45,12 @@ pub fn finger_curls(rig: &Rig) -> Vec<(usize, Quat)> {
         fingers.sort_by(|a, b| {
             (place(rig, *a).distance(from)).total_cmp(&place(rig, *b).distance(from))
         });
-        let degrees = thumb.map(|t| (t, THUMB_DEGREES)).into_iter().chain(
-            (fingers.iter())
-                .zip(
-                    CURL_DEGREES
-                        .iter()
-                        .chain(std::iter::repeat(&CURL_DEGREES[3])),
-                )
-                .map(|(f, d)| (*f, *d)),
-        );
-        for (first, degrees) in degrees {
-            curl_chain(rig, &children, first, degrees, &mut curls);
+        if let Some(thumb) = thumb {
+            curl_chain(rig, &children, thumb, THUMB_DEGREES, &mut curls);
+        }
+        for (i, finger) in fingers.into_iter().enumerate() {
+            let degrees = CURL_DEGREES[i.min(CURL_DEGREES.len() - 1)];
+            curl_chain(rig, &children, finger, degrees, &mut curls);
         }
     }
     curls

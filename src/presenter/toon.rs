@@ -30,7 +30,7 @@ const TOON_SHADER: Handle<Shader> = uuid_handle!("6d0c3b9e-41f7-4a8e-9b52-d7e8a1
 /// Her material where her file asks for MToon.
 pub type ToonMaterial = ExtendedMaterial<StandardMaterial, Toon>;
 
-/// MToon's part of [`ToonMaterial`]: its numbers and its shade texture.
+/// MToon's part of [`ToonMaterial`]: its numbers and its textures.
 #[derive(Asset, AsBindGroup, Reflect, Debug, Clone)]
 pub struct Toon {
     #[uniform(100)]
@@ -90,8 +90,8 @@ impl Toon {
     }
 }
 
-/// On a mesh of a glTF file whose material is MToon: its look, and the shade texture it
-/// names (loaded with the file). Put there by the glTF loader ([`ToonLoader`]).
+/// On a mesh of a glTF file whose material is MToon: its look, and the textures it names
+/// (loaded with the file). Put there by the glTF loader ([`ToonLoader`]).
 #[derive(Component, Reflect, Clone, Debug)]
 #[reflect(Component)]
 pub struct ToonDress {
