@@ -86,11 +86,6 @@ pub struct Rig {
 }
 
 impl Rig {
-    /// Node `node`'s place in the world in the rest pose.
-    pub fn rest_world(&self, node: usize) -> Affine3A {
-        self.rest_world[node]
-    }
-
     /// Reads scene `scene` of a glTF document. Humanoid bones are found among the first
     /// skin's joints (mesh nodes named `LegL` must not be taken for bones) by name, with
     /// `overrides` (bone → node name) winning, or from a VRM extension when it has a map.
@@ -247,6 +242,13 @@ impl Rig {
             world.push(parent * local.affine());
         }
         world
+    }
+
+    /// World (scene-space) rest position of node `node`.
+    pub fn rest_place(&self, node: usize) -> Vec3 {
+        self.rest_world
+            .get(node)
+            .map_or(Vec3::ZERO, |w| w.translation.into())
     }
 
     /// World (scene-space) rest rotation of node `node`.

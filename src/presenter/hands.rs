@@ -41,9 +41,9 @@ pub fn finger_curls(rig: &Rig) -> Vec<(usize, Quat)> {
             .unwrap_or(0);
         let thumb = (!fingers.is_empty()).then(|| fingers.remove(thumb));
         // Across the hand from the thumb: index first, little finger last.
-        let from = thumb.map_or(Vec3::ZERO, |t| place(rig, t));
+        let from = thumb.map_or(Vec3::ZERO, |t| rig.rest_place(t));
         fingers.sort_by(|a, b| {
-            (place(rig, *a).distance(from)).total_cmp(&place(rig, *b).distance(from))
+            (rig.rest_place(*a).distance(from)).total_cmp(&rig.rest_place(*b).distance(from))
         });
         if let Some(thumb) = thumb {
             curl_chain(rig, &children, thumb, THUMB_DEGREES, &mut curls);
@@ -54,10 +54,6 @@ pub fn finger_curls(rig: &Rig) -> Vec<(usize, Quat)> {
         }
     }
     curls
-}
-
-fn place(rig: &Rig, node: usize) -> Vec3 {
-    rig.rest_world(node).translation.into()
 }
 
 /// Curls the chain of joints from `first` down (each joint's first child next), three
@@ -72,30 +68,27 @@ fn curl_chain(
     let mut joint = first;
     let mut along = Vec3::ZERO;
     for angle in degrees {
-        if let Some(&next) = children[joint].first() {
-            along = (place(rig, next) - place(rig, joint)).normalize_or_zero();
+        let next = children[joint].first().copied();
+        if let Some(next) = next {
+            along = (rig.rest_place(next) - rig.rest_place(joint)).normalize_or_zero();
         }
         let palm = (Vec3::NEG_Y - along * along.dot(Vec3::NEG_Y)).normalize_or_zero();
         let axis = along.cross(palm).normalize_or_zero();
         if axis == Vec3::ZERO {
             return;
         }
-        let (_, turned, _) = rig.rest_world(joint).to_scale_rotation_translation();
-        curls.push((
-            joint,
-            Quat::from_axis_angle(turned.inverse() * axis, angle.to_radians()),
-        ));
-        match children[joint].first() {
-            Some(&next) => joint = next,
-            None => return,
-        }
+        let local_axis = rig.rest_rotation(joint).inverse() * axis;
+        curls.push((joint, Quat::from_axis_angle(local_axis, angle.to_radians())));
+        let Some(next) = next else {
+            return;
+        };
+        joint = next;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bevy::math::Affine3A;
     use serde_json::json;
     use std::collections::BTreeMap;
 
@@ -162,19 +155,11 @@ mod tests {
 
     /// Where each node is with `curls` on its rest pose.
     fn curled(rig: &Rig, curls: &[(usize, Quat)]) -> Vec<Vec3> {
-        let mut world: Vec<Affine3A> = Vec::new();
-        for (i, node) in rig.nodes.iter().enumerate() {
-            let curl = curls
-                .iter()
-                .find(|(n, _)| *n == i)
-                .map_or(Quat::IDENTITY, |c| c.1);
-            let local = Affine3A::from_scale_rotation_translation(
-                node.rest.scale,
-                node.rest.rotation * curl,
-                node.rest.translation,
-            );
-            world.push(node.parent.map_or(Affine3A::IDENTITY, |p| world[p]) * local);
+        let mut locals = rig.rest_locals();
+        for (node, curl) in curls {
+            locals[*node].rotation *= *curl;
         }
+        let world = rig.world(&locals);
         world.iter().map(|w| w.translation.into()).collect()
     }
 

@@ -76,8 +76,10 @@ impl Toon {
             params: ToonParams {
                 shade: Vec3::from_array(l.shade).extend(1.0),
                 rim: Vec3::from_array(l.rim).extend(l.rim_mix),
-                matcap: Vec3::from_array(l.matcap)
-                    .extend(f32::from(u8::from(dress.matcap_texture.is_some()))),
+                matcap: Vec3::from_array(l.matcap).extend(match dress.matcap_texture {
+                    Some(_) => 1.0,
+                    None => 0.0,
+                }),
                 shift: l.shift,
                 toony: l.toony,
                 rim_power: l.rim_power,
@@ -210,8 +212,8 @@ pub(super) fn dress_her_in_toon(
     mut toon: ResMut<Assets<ToonMaterial>>,
     mut outlines: ResMut<Assets<OutlineMaterial>>,
 ) {
-    let mut made: HashMap<AssetId<StandardMaterial>, Handle<ToonMaterial>> = HashMap::new();
-    let mut lines: HashMap<AssetId<StandardMaterial>, Handle<OutlineMaterial>> = HashMap::new();
+    type Made = (Handle<ToonMaterial>, Option<Handle<OutlineMaterial>>);
+    let mut made: HashMap<AssetId<StandardMaterial>, Made> = HashMap::new();
     for mesh in children.iter_descendants(ready.entity) {
         let Ok((dress, material)) = dressed.get(mesh) else {
             continue;
@@ -219,36 +221,35 @@ pub(super) fn dress_her_in_toon(
         let Some(base) = standard.get(&material.0) else {
             continue;
         };
-        let handle = made
+        let (handle, line) = made
             .entry(material.id())
             .or_insert_with(|| {
-                toon.add(ExtendedMaterial {
+                let toon = toon.add(ExtendedMaterial {
                     // A 0.x file marks its MToon materials unlit for viewers without MToon.
                     base: StandardMaterial {
                         unlit: false,
                         ..base.clone()
                     },
                     extension: Toon::of(dress),
-                })
+                });
+                let line =
+                    (dress.look.outline.as_ref()).map(|l| outlines.add(OutlineMaterial::of(l)));
+                (toon, line)
             })
             .clone();
         commands
             .entity(mesh)
             .remove::<MeshMaterial3d<StandardMaterial>>()
             .insert(MeshMaterial3d(handle));
-        if let Some(line) = &dress.look.outline {
-            let line = lines
-                .entry(material.id())
-                .or_insert_with(|| outlines.add(OutlineMaterial::of(line)))
-                .clone();
+        if let Some(line) = line {
             outline::outline(&mut commands, mesh, line);
         }
     }
     if !made.is_empty() {
+        let outlined = made.values().filter(|(_, line)| line.is_some()).count();
         info!(
-            "presenter: {} toon (MToon) materials, {} with outlines",
-            made.len(),
-            lines.len()
+            "presenter: {} toon (MToon) materials, {outlined} with outlines",
+            made.len()
         );
     }
 }

@@ -111,14 +111,34 @@ fn v0_properties<'a>(v0: &'a [Value], index: usize, material: &Value) -> Option<
     }
 }
 
-/// Reads the numbers of one material, replacing (and naming) bad ones.
+/// Reads the numbers of one material, replacing (and naming) bad ones: from the object
+/// `at`, whose keys messages name after `prefix`.
 struct Reader<'a> {
     at: &'a Value,
     prefix: &'static str,
     refused: Vec<String>,
 }
 
-impl Reader<'_> {
+/// Where VRM 0.x keeps a material's numbers and colours.
+const V0_FLOATS: &str = "VRM.materialProperties.floatProperties.";
+const V0_VECTORS: &str = "VRM.materialProperties.vectorProperties.";
+
+impl<'a> Reader<'a> {
+    fn new(at: &'a Value, prefix: &'static str) -> Self {
+        Self {
+            at,
+            prefix,
+            refused: Vec::new(),
+        }
+    }
+
+    /// Reads on from another object of the same material (0.x keeps numbers and colours
+    /// apart), keeping what was refused.
+    fn turn_to(&mut self, at: &'a Value, prefix: &'static str) {
+        self.at = at;
+        self.prefix = prefix;
+    }
+
     fn number(&mut self, key: &str, default: f32, range: (f32, f32)) -> f32 {
         let value = &self.at[key];
         if value.is_null() {
@@ -172,10 +192,11 @@ impl Reader<'_> {
             }
         }
     }
+}
 
-    fn texture(&self, key: &str) -> Option<usize> {
-        self.at[key].as_u64().map(|t| t as usize)
-    }
+/// A texture's index, where `value` names one.
+fn index(value: &Value) -> Option<usize> {
+    value.as_u64().map(|t| t as usize)
 }
 
 /// The brightest linear colour channel a file may ask for (rims may glow past white).
@@ -183,17 +204,11 @@ const MAX_COLOUR: f32 = 16.0;
 
 /// A VRM 1.0 `VRMC_materials_mtoon` object.
 fn of_mtoon(ext: &Value) -> Read {
-    let mut r = Reader {
-        at: ext,
-        prefix: "VRMC_materials_mtoon.",
-        refused: Vec::new(),
-    };
+    let mut r = Reader::new(ext, "VRMC_materials_mtoon.");
     let d = ToonLook::default();
     let look = ToonLook {
         shade: r.colour("shadeColorFactor", d.shade),
-        shade_texture: ext["shadeMultiplyTexture"]["index"]
-            .as_u64()
-            .map(|t| t as usize),
+        shade_texture: index(&ext["shadeMultiplyTexture"]["index"]),
         shift: r.number("shadingShiftFactor", d.shift, (-1.0, 1.0)),
         toony: r.number("shadingToonyFactor", d.toony, (0.0, 1.0)),
         rim: r.colour("parametricRimColorFactor", d.rim),
@@ -201,10 +216,8 @@ fn of_mtoon(ext: &Value) -> Read {
         rim_lift: r.number("parametricRimLiftFactor", d.rim_lift, (-1.0, 1.0)),
         rim_mix: r.number("rimLightingMixFactor", d.rim_mix, (0.0, 1.0)),
         matcap: r.colour("matcapFactor", d.matcap),
-        matcap_texture: ext["matcapTexture"]["index"].as_u64().map(|t| t as usize),
-        rim_texture: ext["rimMultiplyTexture"]["index"]
-            .as_u64()
-            .map(|t| t as usize),
+        matcap_texture: index(&ext["matcapTexture"]["index"]),
+        rim_texture: index(&ext["rimMultiplyTexture"]["index"]),
         outline: v1_outline(&mut r),
     };
     Read {
@@ -223,34 +236,19 @@ fn of_v0(props: &Value) -> Option<Read> {
     let floats = &props["floatProperties"];
     let vectors = &props["vectorProperties"];
     let textures = &props["textureProperties"];
-    let mut r = Reader {
-        at: floats,
-        prefix: "VRM.materialProperties.floatProperties.",
-        refused: Vec::new(),
-    };
+    let mut r = Reader::new(floats, V0_FLOATS);
     let toony0 = r.number("_ShadeToony", 0.9, (0.0, 1.0));
     let shift0 = r.number("_ShadeShift", 0.0, (-1.0, 1.0));
     let rim_power = r.number("_RimFresnelPower", 1.0, (0.0, 100.0));
     let rim_lift = r.number("_RimLift", 0.0, (-1.0, 1.0));
     let rim_mix = r.number("_RimLightingMix", 0.0, (0.0, 1.0));
-    let mut refused = r.refused;
-    let mut r = Reader {
-        at: vectors,
-        prefix: "VRM.materialProperties.vectorProperties.",
-        refused: Vec::new(),
-    };
+    r.turn_to(vectors, V0_VECTORS);
     let shade = r
         .colour("_ShadeColor", [0.97, 0.81, 0.86])
         .map(srgb_to_linear);
     let rim = r.colour("_RimColor", [0.0; 3]).map(srgb_to_linear);
-    refused.append(&mut r.refused);
-    let t = Reader {
-        at: textures,
-        prefix: "",
-        refused: Vec::new(),
-    };
     // Without a shade texture UniVRM multiplies the shade colour by the main texture.
-    let shade_texture = t.texture("_ShadeTexture").or(t.texture("_MainTex"));
+    let shade_texture = index(&textures["_ShadeTexture"]).or(index(&textures["_MainTex"]));
     // 0.x shades between `shift` and `lerp(1, shift, toony)`; 1.0 states the same range
     // by its centre (negated) and margin.
     let (low, high) = (shift0, 1.0 + (shift0 - 1.0) * toony0);
@@ -265,11 +263,14 @@ fn of_v0(props: &Value) -> Option<Read> {
         rim_mix,
         // 0.x's sphere-add texture is 1.0's matcap, at full strength.
         matcap: [1.0; 3],
-        matcap_texture: t.texture("_SphereAdd"),
-        rim_texture: t.texture("_RimTexture"),
-        outline: v0_outline(floats, vectors, &mut refused),
+        matcap_texture: index(&textures["_SphereAdd"]),
+        rim_texture: index(&textures["_RimTexture"]),
+        outline: v0_outline(&mut r, floats, vectors),
     };
-    Some(Read { look, refused })
+    Some(Read {
+        look,
+        refused: r.refused,
+    })
 }
 
 /// 1.0's outline: `outlineWidthMode` `worldCoordinates` (metres) or `screenCoordinates`
@@ -301,24 +302,14 @@ fn v1_outline(r: &mut Reader) -> Option<Outline> {
 /// 0.x's outline: `_OutlineWidthMode` 1 (world) or 2 (screen). MToon 0.x moved a vertex
 /// out by `0.01 × _OutlineWidth` object units (centimetres), or as many clip-space units
 /// (twice the share of the picture's height); `_OutlineColorMode` 0 is a fixed colour.
-fn v0_outline(floats: &Value, vectors: &Value, refused: &mut Vec<String>) -> Option<Outline> {
-    let mut r = Reader {
-        at: floats,
-        prefix: "VRM.materialProperties.floatProperties.",
-        refused: Vec::new(),
-    };
+fn v0_outline<'a>(r: &mut Reader<'a>, floats: &'a Value, vectors: &'a Value) -> Option<Outline> {
+    r.turn_to(floats, V0_FLOATS);
     let mode = r.number("_OutlineWidthMode", 0.0, (0.0, 2.0)).round();
     let width = r.number("_OutlineWidth", 0.0, (0.0, 100.0 * MAX_OUTLINE));
     let fixed = r.number("_OutlineColorMode", 0.0, (0.0, 1.0)) < 0.5;
     let mix = r.number("_OutlineLightingMix", 1.0, (0.0, 1.0));
-    refused.append(&mut r.refused);
-    let mut r = Reader {
-        at: vectors,
-        prefix: "VRM.materialProperties.vectorProperties.",
-        refused: Vec::new(),
-    };
+    r.turn_to(vectors, V0_VECTORS);
     let colour = r.colour("_OutlineColor", [0.0; 3]).map(srgb_to_linear);
-    refused.append(&mut r.refused);
     let screen = match mode {
         1.0 => false,
         2.0 => true,
