@@ -5,7 +5,7 @@ mod logsink;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use twincast::config::{DEMO_SHOW, ShowConfig, parse_size};
@@ -549,11 +549,7 @@ fn run(command: Command) -> Result<()> {
 }
 
 /// `script draft`: every segment's variants and missing translations, from the model.
-fn script_draft(
-    file: &std::path::Path,
-    output: Option<&std::path::Path>,
-    variants: Option<usize>,
-) -> Result<()> {
+fn script_draft(file: &Path, output: Option<&Path>, variants: Option<usize>) -> Result<()> {
     use twincast::show::{compliance::Filter, host};
     let show = twincast::config::ShowConfig::load(file)?;
     let client = twincast::llm::ChatClient::new(&show.llm)
@@ -675,6 +671,12 @@ fn render(args: RenderArgs) -> Result<()> {
     if let Some(url) = every_url.find(|o| o.contains("://")) {
         bail!("render writes files as fast as it can; use `twincast stream` for {url}");
     }
+    let recording = outputs
+        .iter()
+        .chain(others.iter().flat_map(|(_, urls)| urls));
+    if let Some(recording) = recording.map(PathBuf::from).next() {
+        record_said_beside(&mut show, &recording);
+    }
     let stop = stop_on_signals()?;
     let options = RunOptions {
         show,
@@ -694,6 +696,18 @@ fn render(args: RenderArgs) -> Result<()> {
     };
     print_report(&runtime::run(options, &stop)?);
     Ok(())
+}
+
+/// A render's record of what its host said goes beside the recording
+/// (`out/demo.flv` → `out/demo.said.jsonl`), not into the show's own audit log: that one is
+/// the record of what went on air, which a stream of the same show may be writing now.
+/// A log the show file names is kept as named.
+fn record_said_beside(show: &mut ShowConfig, recording: &Path) {
+    if show.audit_log_is_default() {
+        let said = recording.with_extension("said.jsonl");
+        tracing::info!("what the host says is recorded in {}", said.display());
+        show.compliance.audit_log = Some(said);
+    }
 }
 
 fn clips(args: ClipsArgs) -> Result<()> {
@@ -764,7 +778,7 @@ fn say(args: SayArgs) -> Result<()> {
     Ok(())
 }
 
-fn scene_fmt(file: &std::path::Path, write: bool) -> Result<()> {
+fn scene_fmt(file: &Path, write: bool) -> Result<()> {
     let scene = twincast::scene::LoadedScene::load(file)?;
     if write {
         scene.save(file)?;

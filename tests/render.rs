@@ -71,6 +71,14 @@ fn render_demo_show_is_a_real_picture() {
         white * 50 > n,
         "no writing on the banner: {white} of {n} pixels"
     );
+    // What the host said is recorded beside the recording, not in the show's own audit
+    // log (the record of what went on air).
+    let said = read_json_lines(&dir.path("demo.said.jsonl"));
+    assert!(
+        said.iter()
+            .any(|l| l["media"].as_f64().is_some_and(|m| m < 1.0)),
+        "{said:?}"
+    );
 }
 
 /// SIGTERM in the middle of a render still leaves a complete, playable file.

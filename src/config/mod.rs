@@ -462,6 +462,21 @@ impl ShowConfig {
         let scaled = |v: u32| (((v as f32 * self.render.scale) / 2.0).round() as u32 * 2).max(16);
         (scaled(self.video.width), scaled(self.video.height))
     }
+
+    /// Whether the audit log is the one the show keeps by default (`out/<show>.said.jsonl`
+    /// beside its file), rather than one the file names.
+    pub fn audit_log_is_default(&self) -> bool {
+        self.compliance.audit_log.as_deref() == Some(&kept_beside(&self.source, ".said.jsonl"))
+    }
+}
+
+/// Where a show keeps a file of its run when its show file names none:
+/// `out/<show><suffix>` in the show file's folder, absolute.
+fn kept_beside(show_file: &Path, suffix: &str) -> PathBuf {
+    let stem = show_file.file_stem().unwrap_or_default().to_string_lossy();
+    let dir = show_file.parent().unwrap_or(Path::new(""));
+    let joined = dir.join(format!("out/{stem}{suffix}"));
+    std::path::absolute(&joined).unwrap_or(joined)
 }
 
 /// The file as written; turned into [`ShowConfig`] by [`ShowConfig::load`].
@@ -624,14 +639,8 @@ impl ShowConfig {
         };
         // A file the show keeps beside its run: where the show file says, else
         // `out/<show><suffix>` beside it; none when switched off.
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let kept = |on: bool, given: Option<&Path>, suffix: &str| {
-            on.then(|| {
-                given.map_or_else(
-                    || resolve(Path::new(&format!("out/{stem}{suffix}"))),
-                    resolve,
-                )
-            })
+            on.then(|| given.map_or_else(|| kept_beside(path, suffix), resolve))
         };
         let mut compliance = file.compliance;
         let audit_log = compliance.audit_log.as_deref();
