@@ -3,11 +3,12 @@
 // emission) is the standard material's, its lighting is MToon's.
 //
 // Each light shades between the material's lit colour and its shade colour along a ramp
-// of N·L, its boundary moved by `shift` and sharpened by `toony`; its shadow pushes toward
+// of N·L, its boundary moved by `shift` (and the shading shift texture's red times
+// `shift_scale`) and sharpened by `toony`; its shadow pushes toward
 // the shade colour (not to black). Ambient light falls on the lit colour. A rim colour is
 // added at the silhouette, and a matcap, both multiplied by the rim texture; vertex
 // colours are ignored. After VRMC_materials_mtoon 1.0; drawn elsewhere: outlines
-// (mtoon_outline.wgsl); not drawn: UV animation, the shading shift texture.
+// (mtoon_outline.wgsl); not drawn: UV animation.
 
 #import bevy_pbr::{
     pbr_fragment::pbr_input_from_standard_material,
@@ -34,6 +35,7 @@ struct Toon {
     toony: f32,
     rim_power: f32,
     rim_lift: f32,
+    shift_scale: f32,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(100) var<uniform> toon: Toon;
@@ -43,20 +45,24 @@ struct Toon {
 @group(#{MATERIAL_BIND_GROUP}) @binding(104) var matcap_sampler: sampler;
 @group(#{MATERIAL_BIND_GROUP}) @binding(105) var rim_texture: texture_2d<f32>;
 @group(#{MATERIAL_BIND_GROUP}) @binding(106) var rim_sampler: sampler;
+@group(#{MATERIAL_BIND_GROUP}) @binding(107) var shift_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(108) var shift_sampler: sampler;
 
 const PI: f32 = 3.141592653589793;
 
-// How lit (1) or shaded (0) a surface is by a light at `n_dot_l`, in its `shadow` (0–1).
-fn ramp(n_dot_l: f32, shadow: f32) -> f32 {
+// How lit (1) or shaded (0) a surface whose boundary is moved by `shift` is by a light at
+// `n_dot_l`, in its `shadow` (0–1).
+fn ramp(n_dot_l: f32, shift: f32, shadow: f32) -> f32 {
     let low = -1.0 + toon.toony;
     let high = 1.0 - toon.toony;
-    let lit = saturate((n_dot_l + toon.shift - low) / max(high - low, 1e-4));
+    let lit = saturate((n_dot_l + shift - low) / max(high - low, 1e-4));
     return lit * shadow;
 }
 
 // The light a surface at `in` gets from every light, shaded toon-wise: `.rgb` the colour
 // it reflects, and in `received` the light that arrived (for the rim's tint).
-fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, received: ptr<function, vec3<f32>>) -> vec3<f32> {
+fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, shift: f32,
+        received: ptr<function, vec3<f32>>) -> vec3<f32> {
     let P = in.world_position.xyz;
     let N = in.N;
     let receives_shadows = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
@@ -97,7 +103,7 @@ fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, received: ptr<fun
             shadow = shadows::fetch_point_shadow(id, in.world_position, in.world_normal, in.frag_coord.xy);
         }
         let arriving = (*light).color_inverse_square_range.rgb * strength / PI;
-        colour += mix(shade, lit, ramp(dot(N, L), shadow)) * arriving;
+        colour += mix(shade, lit, ramp(dot(N, L), shift, shadow)) * arriving;
         *received += arriving;
     }
 
@@ -109,7 +115,7 @@ fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, received: ptr<fun
             shadow = shadows::fetch_directional_shadow(i, in.world_position, in.world_normal, view_z, in.frag_coord.xy);
         }
         let arriving = (*light).color.rgb / PI;
-        colour += mix(shade, lit, ramp(dot(N, (*light).direction_to_light), shadow)) * arriving;
+        colour += mix(shade, lit, ramp(dot(N, (*light).direction_to_light), shift, shadow)) * arriving;
         *received += arriving;
     }
     return colour;
@@ -117,9 +123,14 @@ fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, received: ptr<fun
 
 // The matcap's colour where the surface faces the way it does from the camera: the
 // picture's right for a surface turned to the camera's right, its top for one facing up
-// (a matcap is drawn with up at the top, as in Unity, where MToon comes from).
+// (a matcap is drawn with up at the top, as in Unity, where MToon comes from). Seen from
+// straight above or below, where "level across" has no direction, the camera's own right.
 fn matcap(in: PbrInput) -> vec3<f32> {
-    let across = normalize(vec3<f32>(in.V.z, 0.0, -in.V.x));
+    var across = vec3<f32>(in.V.z, 0.0, -in.V.x);
+    if dot(across, across) < 1e-8 {
+        across = view_bindings::view.world_from_view[0].xyz;
+    }
+    across = normalize(across);
     let up = cross(in.V, across);
     let at = vec2<f32>(dot(across, in.N), dot(up, in.N)) * 0.495 + 0.5;
     let picture = textureSample(matcap_texture, matcap_sampler, vec2<f32>(at.x, 1.0 - at.y)).rgb;
@@ -129,8 +140,9 @@ fn matcap(in: PbrInput) -> vec3<f32> {
 fn toon_lighting(in: PbrInput, uv: vec2<f32>) -> vec4<f32> {
     let lit = in.material.base_color.rgb;
     let shade = toon.shade.rgb * textureSample(shade_texture, shade_sampler, uv).rgb;
+    let shift = toon.shift + textureSample(shift_texture, shift_sampler, uv).r * toon.shift_scale;
     var received = vec3<f32>(0.0);
-    let direct = toon_direct(in, lit, shade, &received);
+    let direct = toon_direct(in, lit, shade, shift, &received);
     // The showroom's ambient light is the same from every side (so MToon's equalization
     // of it has nothing to even out): it falls on the lit colour.
     let ambient = view_bindings::lights.ambient_color.rgb * lit;

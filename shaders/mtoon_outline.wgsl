@@ -1,6 +1,7 @@
 // twincast: MToon's outline (presenter::toon::outline), an inverted hull: the mesh,
 // skinned and morphed as Bevy's own vertex shader does it, pushed out along its normals
-// (metres, or a share of the picture's height) and drawn back faces only, in one colour.
+// (metres, or a share of the picture's height; times the width texture's channel where
+// the mesh has UVs) and drawn back faces only, in one colour.
 // The colour is tinted by the ambient and directional lights as far as `colour.a` says
 // (MToon tints by the surface's full shading; point and spot lights are left out here).
 
@@ -18,9 +19,13 @@ struct Outline {
     colour: vec4<f32>,
     width: f32,
     screen: u32,
+    // 1 for the channel of the width texture that counts, 0 for the others.
+    width_channel: vec4<f32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> outline: Outline;
+@group(#{MATERIAL_BIND_GROUP}) @binding(1) var width_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(2) var width_sampler: sampler;
 
 const PI: f32 = 3.141592653589793;
 
@@ -66,9 +71,13 @@ fn vertex(vertex_no_morph: Vertex) -> VertexOutput {
 #endif
     normal = normalize(normal);
 #endif
+    var width = outline.width;
+#ifdef VERTEX_UVS_A
+    width *= dot(textureSampleLevel(width_texture, width_sampler, vertex.uv, 0.0), outline.width_channel);
+#endif
     var world = mesh_functions::mesh_position_local_to_world(world_from_local, vec4<f32>(vertex.position, 1.0));
     if outline.screen == 0u {
-        world = vec4<f32>(world.xyz + normal * outline.width, 1.0);
+        world = vec4<f32>(world.xyz + normal * width, 1.0);
     }
     var clip = position_world_to_clip(world.xyz);
     if outline.screen != 0u {
@@ -77,7 +86,7 @@ fn vertex(vertex_no_morph: Vertex) -> VertexOutput {
         let size = view_bindings::view.viewport.zw;
         let along = (view_bindings::view.clip_from_world * vec4<f32>(normal, 0.0)).xy * size;
         if dot(along, along) > 0.0 {
-            let step = normalize(along) * vec2<f32>(size.y / size.x, 1.0) * 2.0 * outline.width;
+            let step = normalize(along) * vec2<f32>(size.y / size.x, 1.0) * 2.0 * width;
             clip = vec4<f32>(clip.xy + step * clip.w, clip.zw);
         }
     }

@@ -8,11 +8,14 @@ use crate::common::*;
 /// the lights takes its shade colour, blue, while the side they fall on stays near-white
 /// (a PBR renderer draws the far side dark grey, an unlit one white all over), her body
 /// has its red outline (2 cm in the world in the 1.0 file, 1.7 % of the picture's height
-/// in the 0.x file), her near-black head has its green rim light, and her black sleeve
-/// its matcap (white where the surface turns to the camera's right) times its rim texture
-/// (magenta).
+/// in the 0.x file) on her left side only, as its outline width texture says, her
+/// near-black head has its green rim light, and her black sleeve its matcap (white where
+/// the surface turns to the camera's right) times its rim texture (magenta). In the 1.0
+/// file a shading shift texture turns the right half of her lit front to shade, so it
+/// has fewer lit pixels and more shaded ones than the 0.x file, which has none.
 #[test]
 fn toon_materials_shade_as_their_files_say() {
+    let mut seen = Vec::new();
     for show in ["toon.toml", "toon0.toml"] {
         let dir = Scratch::new(&format!("avatars-{show}"));
         let out = dir.path("toon.mkv");
@@ -25,20 +28,44 @@ fn toon_materials_shade_as_their_files_say() {
             out.to_str().unwrap(),
         ]);
         let frame = rgb_frame(&out, 10);
-        let count =
-            |want: &dyn Fn([u8; 3]) -> bool| count_pixels(&frame, 0..frame.0, 0..frame.1, want).0;
+        let columns = |want: &dyn Fn([u8; 3]) -> bool| -> Vec<u32> {
+            let pixels = frame.2.chunks_exact(3).enumerate();
+            let wanted = pixels.filter(|(_, p)| want([p[0], p[1], p[2]]));
+            wanted.map(|(i, _)| i as u32 % frame.0).collect()
+        };
         let spread = |[r, g, b]: [u8; 3]| r.max(g).max(b) - r.min(g).min(b);
-        let shade = count(&|[r, g, b]| b > r.saturating_add(40) && b > g.saturating_add(40));
-        let lit = count(&|px| px.iter().all(|c| *c > 190) && spread(px) < 15);
-        let rim = count(&|[r, g, b]| g > r.saturating_add(40) && g > b.saturating_add(40));
-        let outline = count(&|[r, g, b]| r > g.saturating_add(80) && r > b.saturating_add(80));
-        let matcap = count(&|[r, g, b]| r > g.saturating_add(80) && b > g.saturating_add(80));
+        let shade = columns(&|[r, g, b]| b > r.saturating_add(40) && b > g.saturating_add(40));
+        let lit = columns(&|px| px.iter().all(|c| *c > 190) && spread(px) < 15);
+        let rim = columns(&|[r, g, b]| g > r.saturating_add(40) && g > b.saturating_add(40));
+        let outline = columns(&|[r, g, b]| r > g.saturating_add(80) && r > b.saturating_add(80));
+        let matcap = columns(&|[r, g, b]| r > g.saturating_add(80) && b > g.saturating_add(80));
+        let (shade, lit, rim, matcap) = (shade.len(), lit.len(), rim.len(), matcap.len());
         assert!(
-            shade > 600 && lit > 800 && rim > 500 && outline > 300 && matcap > 300,
-            "{show}: {shade} shade-blue, {lit} lit near-white, {rim} rim-green, \
-             {outline} outline-red, {matcap} matcap-magenta pixels of 25600"
+            shade > 600 && lit > 800 && rim > 500 && outline.len() > 150 && matcap > 300,
+            "{show}: {shade} shade-blue, {lit} lit near-white, {rim} rim-green, {} \
+             outline-red, {matcap} matcap-magenta pixels of 25600",
+            outline.len()
         );
+        // Her left is the picture's right (the camera is at her front right).
+        let body = columns(&|px| {
+            (px[2] > px[0].saturating_add(40) && px[2] > px[1].saturating_add(40))
+                || (px.iter().all(|c| *c > 190) && spread(px) < 15)
+        });
+        let centre = body.iter().sum::<u32>() / body.len().max(1) as u32;
+        let right = outline.iter().filter(|x| **x < centre).count();
+        assert!(
+            right * 10 < outline.len(),
+            "{show}: {right} of {} outline pixels on her right, where its width texture is black",
+            outline.len()
+        );
+        seen.push((shade, lit));
     }
+    let ((shade1, lit1), (shade0, lit0)) = (seen[0], seen[1]);
+    assert!(
+        lit1 * 3 < lit0 * 2 && shade1 > shade0 + lit0 / 3,
+        "1.0's shading shift texture shades her front's right half: {shade1} shade, {lit1} lit \
+         pixels, against the 0.x file's {shade0}, {lit0}"
+    );
 }
 
 /// An avatar exported with straight fingers (the generated jaw avatar's two green fingers

@@ -47,6 +47,10 @@ pub struct Toon {
     #[texture(105)]
     #[sampler(106)]
     rim_texture: Option<Handle<Image>>,
+    /// Its red, times `shift_scale`, moves the shading boundary; none: `shift_scale` 0.
+    #[texture(107)]
+    #[sampler(108)]
+    shift_texture: Option<Handle<Image>>,
 }
 
 /// The numbers as the shader reads them (`Toon` in `mtoon.wgsl`).
@@ -61,6 +65,7 @@ struct ToonParams {
     toony: f32,
     rim_power: f32,
     rim_lift: f32,
+    shift_scale: f32,
 }
 
 impl MaterialExtension for Toon {
@@ -84,10 +89,15 @@ impl Toon {
                 toony: l.toony,
                 rim_power: l.rim_power,
                 rim_lift: l.rim_lift,
+                shift_scale: match dress.shift_texture {
+                    Some(_) => l.shift_scale,
+                    None => 0.0,
+                },
             },
             shade_texture: dress.shade_texture.clone(),
             matcap_texture: dress.matcap_texture.clone(),
             rim_texture: dress.rim_texture.clone(),
+            shift_texture: dress.shift_texture.clone(),
         }
     }
 }
@@ -101,6 +111,8 @@ pub struct ToonDress {
     shade_texture: Option<Handle<Image>>,
     matcap_texture: Option<Handle<Image>>,
     rim_texture: Option<Handle<Image>>,
+    shift_texture: Option<Handle<Image>>,
+    outline_width_texture: Option<Handle<Image>>,
 }
 
 /// Adds the toon material, its shader, and the loader's hook.
@@ -194,6 +206,8 @@ impl GltfExtensionHandler for ToonLoader {
             shade_texture: texture(look.shade_texture),
             matcap_texture: texture(look.matcap_texture),
             rim_texture: texture(look.rim_texture),
+            shift_texture: texture(look.shift_texture),
+            outline_width_texture: texture(look.outline.as_ref().and_then(|o| o.width_texture)),
             look,
         });
     }
@@ -232,8 +246,9 @@ pub(super) fn dress_her_in_toon(
                     },
                     extension: Toon::of(dress),
                 });
-                let line =
-                    (dress.look.outline.as_ref()).map(|l| outlines.add(OutlineMaterial::of(l)));
+                let line = (dress.look.outline.as_ref()).map(|l| {
+                    outlines.add(OutlineMaterial::of(l, dress.outline_width_texture.clone()))
+                });
                 (toon, line)
             })
             .clone();

@@ -6,7 +6,7 @@
 //!
 //! Not read: the global illumination equalization (the showroom's ambient light is the
 //! same from every side, so there is nothing to even out), and what the shaders do not
-//! draw (UV animation, the shading shift and outline width textures).
+//! draw (UV animation; 0.x's shading grade texture, which UniVRM's migration drops too).
 
 use bevy::reflect::Reflect;
 use serde_json::Value;
@@ -22,6 +22,10 @@ pub struct ToonLook {
     /// sharp it is (`shadingToonyFactor`, 0 soft as Lambert – 1 a hard step).
     pub shift: f32,
     pub toony: f32,
+    /// A texture whose red channel, times `shift_scale`, moves that boundary further where
+    /// it says (`shadingShiftTexture`, 1.0 only): shade that stays put on a cheek or a fold.
+    pub shift_texture: Option<usize>,
+    pub shift_scale: f32,
     /// The rim light at the silhouette: its colour, fresnel power, lift, and how much the
     /// scene's light tints it (`parametricRim*`, `rimLightingMixFactor`).
     pub rim: [f32; 3],
@@ -48,10 +52,18 @@ pub struct Outline {
     pub colour: [f32; 3],
     /// How much the scene's light darkens or tints it (0: the colour as it is).
     pub lighting_mix: f32,
+    /// A texture that multiplies the width where it says (VRoid thins the face's line
+    /// with it): its green channel in 1.0 (`outlineWidthMultiplyTexture`), its red in 0.x
+    /// (`_OutlineWidthTexture`), as each version's shader reads it.
+    pub width_texture: Option<usize>,
+    pub width_channel: usize,
 }
 
 /// The widest outline a file may ask for (metres, or a share of the picture's height).
 const MAX_OUTLINE: f32 = 0.05;
+
+/// How far a shading shift texture may move the boundary (N·L is −1–1).
+const MAX_SHIFT_SCALE: f32 = 2.0;
 
 impl Default for ToonLook {
     /// VRM 1.0's defaults.
@@ -61,6 +73,8 @@ impl Default for ToonLook {
             shade_texture: None,
             shift: 0.0,
             toony: 0.9,
+            shift_texture: None,
+            shift_scale: 1.0,
             rim: [0.0; 3],
             rim_power: 5.0,
             rim_lift: 0.0,
@@ -206,11 +220,17 @@ const MAX_COLOUR: f32 = 16.0;
 fn of_mtoon(ext: &Value) -> Read {
     let mut r = Reader::new(ext, "VRMC_materials_mtoon.");
     let d = ToonLook::default();
+    let shifting = &ext["shadingShiftTexture"];
+    r.turn_to(shifting, "VRMC_materials_mtoon.shadingShiftTexture.");
+    let shift_scale = r.number("scale", d.shift_scale, (-MAX_SHIFT_SCALE, MAX_SHIFT_SCALE));
+    r.turn_to(ext, "VRMC_materials_mtoon.");
     let look = ToonLook {
         shade: r.colour("shadeColorFactor", d.shade),
         shade_texture: index(&ext["shadeMultiplyTexture"]["index"]),
         shift: r.number("shadingShiftFactor", d.shift, (-1.0, 1.0)),
         toony: r.number("shadingToonyFactor", d.toony, (0.0, 1.0)),
+        shift_texture: index(&shifting["index"]),
+        shift_scale,
         rim: r.colour("parametricRimColorFactor", d.rim),
         rim_power: r.number("parametricRimFresnelPowerFactor", d.rim_power, (0.0, 100.0)),
         rim_lift: r.number("parametricRimLiftFactor", d.rim_lift, (-1.0, 1.0)),
@@ -257,6 +277,8 @@ fn of_v0(props: &Value) -> Option<Read> {
         shade_texture,
         shift: (-(high + low) * 0.5).clamp(-1.0, 1.0),
         toony: ((2.0 - (high - low)) * 0.5).clamp(0.0, 1.0),
+        shift_texture: None,
+        shift_scale: 0.0,
         rim,
         rim_power,
         rim_lift,
@@ -265,7 +287,7 @@ fn of_v0(props: &Value) -> Option<Read> {
         matcap: [1.0; 3],
         matcap_texture: index(&textures["_SphereAdd"]),
         rim_texture: index(&textures["_RimTexture"]),
-        outline: v0_outline(&mut r, floats, vectors),
+        outline: v0_outline(&mut r, floats, vectors, textures),
     };
     Some(Read {
         look,
@@ -296,13 +318,20 @@ fn v1_outline(r: &mut Reader) -> Option<Outline> {
         screen,
         colour,
         lighting_mix,
+        width_texture: index(&r.at["outlineWidthMultiplyTexture"]["index"]),
+        width_channel: 1,
     })
 }
 
 /// 0.x's outline: `_OutlineWidthMode` 1 (world) or 2 (screen). MToon 0.x moved a vertex
 /// out by `0.01 × _OutlineWidth` object units (centimetres), or as many clip-space units
 /// (twice the share of the picture's height); `_OutlineColorMode` 0 is a fixed colour.
-fn v0_outline<'a>(r: &mut Reader<'a>, floats: &'a Value, vectors: &'a Value) -> Option<Outline> {
+fn v0_outline<'a>(
+    r: &mut Reader<'a>,
+    floats: &'a Value,
+    vectors: &'a Value,
+    textures: &Value,
+) -> Option<Outline> {
     r.turn_to(floats, V0_FLOATS);
     let mode = r.number("_OutlineWidthMode", 0.0, (0.0, 2.0)).round();
     let width = r.number("_OutlineWidth", 0.0, (0.0, 100.0 * MAX_OUTLINE));
@@ -321,6 +350,8 @@ fn v0_outline<'a>(r: &mut Reader<'a>, floats: &'a Value, vectors: &'a Value) -> 
         screen,
         colour,
         lighting_mix: if fixed { 0.0 } else { mix },
+        width_texture: index(&textures["_OutlineWidthTexture"]),
+        width_channel: 0,
     })
 }
 
@@ -350,6 +381,7 @@ mod tests {
                 "parametricRimLiftFactor": 0.1,
                 "matcapTexture": {"index": 4},
                 "rimMultiplyTexture": {"index": 5},
+                "shadingShiftTexture": {"index": 6, "scale": -0.5},
             }}},
         ]});
         let looks = toon_looks(&doc);
@@ -369,6 +401,7 @@ mod tests {
         );
         assert_eq!(look.matcap, [1.0; 3]);
         assert_eq!((look.matcap_texture, look.rim_texture), (Some(4), Some(5)));
+        assert_eq!((look.shift_texture, look.shift_scale), (Some(6), -0.5));
     }
 
     #[test]
@@ -379,6 +412,7 @@ mod tests {
             "shadeColorFactor": [1.0, -3.0, 0.0],
             "parametricRimColorFactor": [1.0],
             "parametricRimFresnelPowerFactor": 1e30,
+            "shadingShiftTexture": {"index": 1, "scale": -9.0},
         }}}]});
         let read = toon_looks(&doc)[0].clone().unwrap();
         let look = &read.look;
@@ -387,14 +421,16 @@ mod tests {
         assert_eq!(look.shade, [0.0; 3]);
         assert_eq!(look.rim, [0.0; 3]);
         assert_eq!(look.rim_power, 100.0);
+        assert_eq!(look.shift_scale, -2.0);
         let said = read.refused.join("\n");
-        assert_eq!(read.refused.len(), 5, "{said}");
+        assert_eq!(read.refused.len(), 6, "{said}");
         for key in [
             "shadingToonyFactor 7 is outside 0–1; 1 used",
             "shadingShiftFactor is not a number",
             "shadeColorFactor is not a colour",
             "parametricRimColorFactor is not a colour",
             "parametricRimFresnelPowerFactor",
+            "shadingShiftTexture.scale -9 is outside -2–2; -2 used",
         ] {
             assert!(said.contains(key), "{key} not in {said}");
         }
@@ -439,7 +475,8 @@ mod tests {
             "materials": [
                 {"extensions": {"VRMC_materials_mtoon": {
                     "outlineWidthMode": "worldCoordinates", "outlineWidthFactor": 0.002,
-                    "outlineColorFactor": [1.0, 0.0, 0.0]}}},
+                    "outlineColorFactor": [1.0, 0.0, 0.0],
+                    "outlineWidthMultiplyTexture": {"index": 7}}}},
                 {"extensions": {"VRMC_materials_mtoon": {
                     "outlineWidthMode": "screenCoordinates", "outlineWidthFactor": 0.5,
                     "outlineLightingMixFactor": 0.0}}},
@@ -456,7 +493,8 @@ mod tests {
                                      "_OutlineColorMode": 1, "_OutlineLightingMix": 0.5},
                  "vectorProperties": {"_OutlineColor": [0.5, 0.5, 0.5, 1.0]}},
                 {"name": "b", "shader": "VRM/MToon",
-                 "floatProperties": {"_OutlineWidthMode": 2, "_OutlineWidth": 0.4}},
+                 "floatProperties": {"_OutlineWidthMode": 2, "_OutlineWidth": 0.4},
+                 "textureProperties": {"_OutlineWidthTexture": 8}},
             ]}}
         });
         let looks: Vec<Read> = toon_looks(&doc).into_iter().map(Option::unwrap).collect();
@@ -464,6 +502,8 @@ mod tests {
         let world = outline(0).unwrap();
         assert_eq!((world.width, world.screen), (0.002, false));
         assert_eq!((world.colour, world.lighting_mix), ([1.0, 0.0, 0.0], 1.0));
+        // 1.0 reads the width texture's green, 0.x its red.
+        assert_eq!((world.width_texture, world.width_channel), (Some(7), 1));
         // Five per cent of the picture at most.
         let screen = outline(1).unwrap();
         assert_eq!(
@@ -482,6 +522,8 @@ mod tests {
         let b = outline(5).unwrap();
         assert!((b.width - 0.002).abs() < 1e-6 && b.screen, "{b:?}");
         assert_eq!((b.colour, b.lighting_mix), ([0.0; 3], 0.0));
+        assert_eq!((b.width_texture, b.width_channel), (Some(8), 0));
+        assert_eq!(a.width_texture, None);
     }
 
     #[test]

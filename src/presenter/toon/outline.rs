@@ -25,6 +25,10 @@ const OUTLINE_SHADER: Handle<Shader> = uuid_handle!("0f4b8e27-5c1d-4a96-8e3b-92d
 pub struct OutlineMaterial {
     #[uniform(0)]
     params: OutlineParams,
+    /// Multiplies the width (read in the vertex shader); none: white, the width as it is.
+    #[texture(1)]
+    #[sampler(2)]
+    width_texture: Option<Handle<Image>>,
 }
 
 /// As the shader reads it (`Outline` in `mtoon_outline.wgsl`).
@@ -35,6 +39,8 @@ struct OutlineParams {
     width: f32,
     /// 1: `width` is a share of the picture's height; 0: metres.
     screen: u32,
+    /// Which channel of the width texture counts (1 in its place, 0 elsewhere).
+    width_channel: Vec4,
 }
 
 impl Material for OutlineMaterial {
@@ -67,13 +73,17 @@ impl Material for OutlineMaterial {
 }
 
 impl OutlineMaterial {
-    pub(super) fn of(outline: &Outline) -> Self {
+    pub(super) fn of(outline: &Outline, width_texture: Option<Handle<Image>>) -> Self {
+        let mut width_channel = Vec4::ZERO;
+        width_channel[outline.width_channel.min(3)] = 1.0;
         Self {
             params: OutlineParams {
                 colour: Vec3::from_array(outline.colour).extend(outline.lighting_mix),
                 width: outline.width,
                 screen: outline.screen.into(),
+                width_channel,
             },
+            width_texture,
         }
     }
 }
