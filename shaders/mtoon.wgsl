@@ -7,8 +7,10 @@
 // `shift_scale`) and sharpened by `toony`; its shadow pushes toward
 // the shade colour (not to black). Ambient light falls on the lit colour. A rim colour is
 // added at the silhouette, and a matcap, both multiplied by the rim texture; vertex
-// colours are ignored. After VRMC_materials_mtoon 1.0; drawn elsewhere: outlines
-// (mtoon_outline.wgsl); not drawn: UV animation.
+// colours are ignored. Its textures' UVs may move over time (UV animation: scrolled and
+// turned about the centre on Bevy's clock, the media clock when rendering a show, as far
+// as the mask texture's blue says; the matcap, read by the surface's facing, does not).
+// After VRMC_materials_mtoon 1.0; drawn elsewhere: outlines (mtoon_outline.wgsl).
 
 #import bevy_pbr::{
     pbr_fragment::pbr_input_from_standard_material,
@@ -36,6 +38,8 @@ struct Toon {
     rim_power: f32,
     rim_lift: f32,
     shift_scale: f32,
+    uv_scroll: vec2<f32>,
+    uv_rotation: f32,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(100) var<uniform> toon: Toon;
@@ -47,8 +51,24 @@ struct Toon {
 @group(#{MATERIAL_BIND_GROUP}) @binding(106) var rim_sampler: sampler;
 @group(#{MATERIAL_BIND_GROUP}) @binding(107) var shift_texture: texture_2d<f32>;
 @group(#{MATERIAL_BIND_GROUP}) @binding(108) var shift_sampler: sampler;
+@group(#{MATERIAL_BIND_GROUP}) @binding(109) var uv_mask_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(110) var uv_mask_sampler: sampler;
 
 const PI: f32 = 3.141592653589793;
+
+// `uv` moved by the UV animation at this moment. Whole turns and whole texture widths are
+// taken out before multiplying, so hours into a show the step from frame to frame stays
+// as fine as in its first minute (Bevy's clock wraps each hour: one small jump then).
+fn animated_uv(uv: vec2<f32>) -> vec2<f32> {
+    if all(toon.uv_scroll == vec2<f32>(0.0)) && toon.uv_rotation == 0.0 {
+        return uv;
+    }
+    let time = view_bindings::globals.time * textureSample(uv_mask_texture, uv_mask_sampler, uv).b;
+    let moved = uv + fract(toon.uv_scroll * time);
+    let angle = fract(toon.uv_rotation / (2.0 * PI) * time) * 2.0 * PI;
+    let turn = mat2x2<f32>(cos(angle), sin(angle), -sin(angle), cos(angle));
+    return turn * (moved - 0.5) + 0.5;
+}
 
 // How lit (1) or shaded (0) a surface whose boundary is moved by `shift` is by a light at
 // `n_dot_l`, in its `shadow` (0–1).
@@ -140,7 +160,10 @@ fn matcap(in: PbrInput) -> vec3<f32> {
 fn toon_lighting(in: PbrInput, uv: vec2<f32>) -> vec4<f32> {
     let lit = in.material.base_color.rgb;
     let shade = toon.shade.rgb * textureSample(shade_texture, shade_sampler, uv).rgb;
-    let shift = toon.shift + textureSample(shift_texture, shift_sampler, uv).r * toon.shift_scale;
+    var shift = toon.shift;
+    if toon.shift_scale != 0.0 {
+        shift += textureSample(shift_texture, shift_sampler, uv).r * toon.shift_scale;
+    }
     var received = vec3<f32>(0.0);
     let direct = toon_direct(in, lit, shade, shift, &received);
     // The showroom's ambient light is the same from every side (so MToon's equalization
@@ -165,14 +188,15 @@ fn fragment(vertex_output: VertexOutput, @builtin(front_facing) is_front: bool) 
     // MToon ignores vertex colours.
     in.color = vec4<f32>(1.0);
 #endif
-    var pbr_input = pbr_input_from_standard_material(in, is_front);
-    pbr_input.material.base_color = alpha_discard(pbr_input.material, pbr_input.material.base_color);
-    var out: FragmentOutput;
 #ifdef VERTEX_UVS_A
+    in.uv = animated_uv(in.uv);
     let uv = in.uv;
 #else
     let uv = vec2<f32>(0.0);
 #endif
+    var pbr_input = pbr_input_from_standard_material(in, is_front);
+    pbr_input.material.base_color = alpha_discard(pbr_input.material, pbr_input.material.base_color);
+    var out: FragmentOutput;
     out.color = toon_lighting(pbr_input, uv);
     out.color = main_pass_post_lighting_processing(pbr_input, out.color);
     return out;

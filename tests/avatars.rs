@@ -10,9 +10,12 @@ use crate::common::*;
 /// has its red outline (2 cm in the world in the 1.0 file, 1.7 % of the picture's height
 /// in the 0.x file) on her left side only, as its outline width texture says, her
 /// near-black head has its green rim light, and her black sleeve its matcap (white where
-/// the surface turns to the camera's right) times its rim texture (magenta). In the 1.0
-/// file a shading shift texture turns the right half of her lit front to shade, so it
-/// has fewer lit pixels and more shaded ones than the 0.x file, which has none.
+/// the surface turns to the camera's right) times its rim texture (magenta above, black
+/// below), which its UV animation scrolls up the sleeve, coming round from below: two
+/// thirds of a second in, the magenta is in the sleeve's lower half, and both files (0.x
+/// counts V upward) show the same rows of it on the way. In the 1.0 file a shading shift texture
+/// turns the right half of her lit front to shade, so it has fewer lit pixels and more
+/// shaded ones than the 0.x file, which has none.
 #[test]
 fn toon_materials_shade_as_their_files_say() {
     let mut seen = Vec::new();
@@ -28,20 +31,26 @@ fn toon_materials_shade_as_their_files_say() {
             out.to_str().unwrap(),
         ]);
         let frame = rgb_frame(&out, 10);
-        let columns = |want: &dyn Fn([u8; 3]) -> bool| -> Vec<u32> {
+        let places = |frame: &(u32, u32, Vec<u8>), want: &dyn Fn([u8; 3]) -> bool| {
             let pixels = frame.2.chunks_exact(3).enumerate();
             let wanted = pixels.filter(|(_, p)| want([p[0], p[1], p[2]]));
-            wanted.map(|(i, _)| i as u32 % frame.0).collect()
+            wanted
+                .map(|(i, _)| (i as u32 % frame.0, i as u32 / frame.0))
+                .collect::<Vec<_>>()
+        };
+        let columns = |want: &dyn Fn([u8; 3]) -> bool| -> Vec<u32> {
+            places(&frame, want).into_iter().map(|(x, _)| x).collect()
         };
         let spread = |[r, g, b]: [u8; 3]| r.max(g).max(b) - r.min(g).min(b);
         let shade = columns(&|[r, g, b]| b > r.saturating_add(40) && b > g.saturating_add(40));
         let lit = columns(&|px| px.iter().all(|c| *c > 190) && spread(px) < 15);
         let rim = columns(&|[r, g, b]| g > r.saturating_add(40) && g > b.saturating_add(40));
         let outline = columns(&|[r, g, b]| r > g.saturating_add(80) && r > b.saturating_add(80));
-        let matcap = columns(&|[r, g, b]| r > g.saturating_add(80) && b > g.saturating_add(80));
+        let magenta = |[r, g, b]: [u8; 3]| r > g.saturating_add(80) && b > g.saturating_add(80);
+        let matcap = columns(&magenta);
         let (shade, lit, rim, matcap) = (shade.len(), lit.len(), rim.len(), matcap.len());
         assert!(
-            shade > 600 && lit > 800 && rim > 500 && outline.len() > 150 && matcap > 300,
+            shade > 600 && lit > 800 && rim > 500 && outline.len() > 150 && matcap > 200,
             "{show}: {shade} shade-blue, {lit} lit near-white, {rim} rim-green, {} \
              outline-red, {matcap} matcap-magenta pixels of 25600",
             outline.len()
@@ -58,8 +67,26 @@ fn toon_materials_shade_as_their_files_say() {
             "{show}: {right} of {} outline pixels on her right, where its width texture is black",
             outline.len()
         );
-        seen.push((shade, lit));
+        // The sleeve's magenta rows, at the start, two frames in and two thirds of a second.
+        let rows = |frame: &(u32, u32, Vec<u8>)| -> Vec<u32> {
+            places(frame, &magenta).iter().map(|p| p.1).collect()
+        };
+        let centre = |rows: Vec<u32>| rows.iter().sum::<u32>() as f64 / rows.len().max(1) as f64;
+        let (then, now) = (centre(rows(&rgb_frame(&out, 0))), centre(rows(&frame)));
+        assert!(
+            now > then + 12.0,
+            "{show}: the sleeve's magenta stood at row {then:.1}, then {now:.1}: not scrolled"
+        );
+        let early = rows(&rgb_frame(&out, 2));
+        let span = (early.iter().min().copied(), early.iter().max().copied());
+        seen.push(((shade, lit), span));
     }
+    let (v1, v0) = (seen[0].1, seen[1].1);
+    assert_eq!(
+        v1, v0,
+        "the sleeve's magenta rows two frames in, 1.0 and 0.x: scrolled the same way?"
+    );
+    let seen: Vec<_> = seen.into_iter().map(|(counts, _)| counts).collect();
     let ((shade1, lit1), (shade0, lit0)) = (seen[0], seen[1]);
     assert!(
         lit1 * 3 < lit0 * 2 && shade1 > shade0 + lit0 / 3,

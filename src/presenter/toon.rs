@@ -51,6 +51,10 @@ pub struct Toon {
     #[texture(107)]
     #[sampler(108)]
     shift_texture: Option<Handle<Image>>,
+    /// Its blue says how far the UV animation moves a texel; none: white, all of it.
+    #[texture(109)]
+    #[sampler(110)]
+    uv_mask_texture: Option<Handle<Image>>,
 }
 
 /// The numbers as the shader reads them (`Toon` in `mtoon.wgsl`).
@@ -66,6 +70,9 @@ struct ToonParams {
     rim_power: f32,
     rim_lift: f32,
     shift_scale: f32,
+    /// UV units a second; and radians a second about the texture's centre.
+    uv_scroll: Vec2,
+    uv_rotation: f32,
 }
 
 impl MaterialExtension for Toon {
@@ -93,11 +100,14 @@ impl Toon {
                     Some(_) => l.shift_scale,
                     None => 0.0,
                 },
+                uv_scroll: Vec2::from_array(l.uv_animation.scroll),
+                uv_rotation: l.uv_animation.rotation,
             },
             shade_texture: dress.shade_texture.clone(),
             matcap_texture: dress.matcap_texture.clone(),
             rim_texture: dress.rim_texture.clone(),
             shift_texture: dress.shift_texture.clone(),
+            uv_mask_texture: dress.uv_mask_texture.clone(),
         }
     }
 }
@@ -113,6 +123,7 @@ pub struct ToonDress {
     rim_texture: Option<Handle<Image>>,
     shift_texture: Option<Handle<Image>>,
     outline_width_texture: Option<Handle<Image>>,
+    uv_mask_texture: Option<Handle<Image>>,
 }
 
 /// Adds the toon material, its shader, and the loader's hook.
@@ -208,6 +219,7 @@ impl GltfExtensionHandler for ToonLoader {
             rim_texture: texture(look.rim_texture),
             shift_texture: texture(look.shift_texture),
             outline_width_texture: texture(look.outline.as_ref().and_then(|o| o.width_texture)),
+            uv_mask_texture: texture(look.uv_animation.mask_texture),
             look,
         });
     }

@@ -5,11 +5,12 @@
 //! value that is not a number, or out of range, is named in a message and replaced.
 //!
 //! Not read: the global illumination equalization (the showroom's ambient light is the
-//! same from every side, so there is nothing to even out), and what the shaders do not
-//! draw (UV animation; 0.x's shading grade texture, which UniVRM's migration drops too).
+//! same from every side, so there is nothing to even out), and 0.x's shading grade
+//! texture, which UniVRM's own migration to 1.0 drops too.
 
 use bevy::reflect::Reflect;
 use serde_json::Value;
+use std::f32::consts::TAU;
 
 /// One material's toon shading, in VRM 1.0's terms (linear colours).
 #[derive(Debug, Clone, PartialEq, Reflect)]
@@ -39,6 +40,18 @@ pub struct ToonLook {
     pub rim_texture: Option<usize>,
     /// The outline drawn around her, if any.
     pub outline: Option<Outline>,
+    /// Her textures' UVs moving over time: scrolled (UV units a second) and turned about
+    /// the texture's centre (radians a second), as far as the mask texture's blue says.
+    pub uv_animation: UvAnimation,
+}
+
+/// MToon's UV animation (`uvAnimation*`; 0.x `_UvAnim*`): flowing or spinning patterns,
+/// in 1.0's terms (glTF's V axis, down; radians a second), as UniVRM writes them.
+#[derive(Debug, Clone, Default, PartialEq, Reflect)]
+pub struct UvAnimation {
+    pub scroll: [f32; 2],
+    pub rotation: f32,
+    pub mask_texture: Option<usize>,
 }
 
 /// An MToon outline: the mesh drawn again a little larger, its back faces only, in one
@@ -65,6 +78,9 @@ const MAX_OUTLINE: f32 = 0.05;
 /// How far a shading shift texture may move the boundary (N·L is −1–1).
 const MAX_SHIFT_SCALE: f32 = 2.0;
 
+/// The fastest UV animation a file may ask for (texture widths, or turns, a second).
+const MAX_UV_SPEED: f32 = 10.0;
+
 impl Default for ToonLook {
     /// VRM 1.0's defaults.
     fn default() -> Self {
@@ -83,6 +99,7 @@ impl Default for ToonLook {
             matcap_texture: None,
             rim_texture: None,
             outline: None,
+            uv_animation: UvAnimation::default(),
         }
     }
 }
@@ -239,6 +256,14 @@ fn of_mtoon(ext: &Value) -> Read {
         matcap_texture: index(&ext["matcapTexture"]["index"]),
         rim_texture: index(&ext["rimMultiplyTexture"]["index"]),
         outline: v1_outline(&mut r),
+        uv_animation: UvAnimation {
+            scroll: [
+                r.number("uvAnimationScrollXSpeedFactor", 0.0, UV_SPEEDS),
+                r.number("uvAnimationScrollYSpeedFactor", 0.0, UV_SPEEDS),
+            ],
+            rotation: r.number("uvAnimationRotationSpeedFactor", 0.0, UV_TURNS),
+            mask_texture: index(&ext["uvAnimationMaskTexture"]["index"]),
+        },
     };
     Read {
         look,
@@ -288,6 +313,7 @@ fn of_v0(props: &Value) -> Option<Read> {
         matcap_texture: index(&textures["_SphereAdd"]),
         rim_texture: index(&textures["_RimTexture"]),
         outline: v0_outline(&mut r, floats, vectors, textures),
+        uv_animation: v0_uv_animation(&mut r, floats, textures),
     };
     Some(Read {
         look,
@@ -355,6 +381,23 @@ fn v0_outline<'a>(
     })
 }
 
+const UV_SPEEDS: (f32, f32) = (-MAX_UV_SPEED, MAX_UV_SPEED);
+const UV_TURNS: (f32, f32) = (-MAX_UV_SPEED * TAU, MAX_UV_SPEED * TAU);
+
+/// 0.x's UV animation: its V axis is Unity's, upward, so its scroll in V is 1.0's negated,
+/// and it turns in turns a second, where 1.0 says radians.
+fn v0_uv_animation<'a>(r: &mut Reader<'a>, floats: &'a Value, textures: &Value) -> UvAnimation {
+    r.turn_to(floats, V0_FLOATS);
+    UvAnimation {
+        scroll: [
+            r.number("_UvAnimScrollX", 0.0, UV_SPEEDS),
+            -r.number("_UvAnimScrollY", 0.0, UV_SPEEDS),
+        ],
+        rotation: r.number("_UvAnimRotation", 0.0, UV_SPEEDS) * TAU,
+        mask_texture: index(&textures["_UvAnimMaskTexture"]),
+    }
+}
+
 fn srgb_to_linear(c: f32) -> f32 {
     if c <= 0.04045 {
         c / 12.92
@@ -382,6 +425,9 @@ mod tests {
                 "matcapTexture": {"index": 4},
                 "rimMultiplyTexture": {"index": 5},
                 "shadingShiftTexture": {"index": 6, "scale": -0.5},
+                "uvAnimationScrollYSpeedFactor": 0.25,
+                "uvAnimationRotationSpeedFactor": -1.0,
+                "uvAnimationMaskTexture": {"index": 7},
             }}},
         ]});
         let looks = toon_looks(&doc);
@@ -402,6 +448,12 @@ mod tests {
         assert_eq!(look.matcap, [1.0; 3]);
         assert_eq!((look.matcap_texture, look.rim_texture), (Some(4), Some(5)));
         assert_eq!((look.shift_texture, look.shift_scale), (Some(6), -0.5));
+        let uv = UvAnimation {
+            scroll: [0.0, 0.25],
+            rotation: -1.0,
+            mask_texture: Some(7),
+        };
+        assert_eq!(look.uv_animation, uv);
     }
 
     #[test]
@@ -443,10 +495,13 @@ mod tests {
             "extensions": {"VRM": {"materialProperties": [
                 {"name": "body", "shader": "VRM/MToon",
                  "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0,
-                                     "_IndirectLightIntensity": 0.1, "_RimLightingMix": 0.5},
+                                     "_IndirectLightIntensity": 0.1, "_RimLightingMix": 0.5,
+                                     "_UvAnimScrollX": 0.5, "_UvAnimScrollY": 0.25,
+                                     "_UvAnimRotation": 99.0},
                  "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0],
                                       "_RimColor": [0.0, 1.0, 0.0, 1.0]},
-                 "textureProperties": {"_MainTex": 0, "_SphereAdd": 2, "_RimTexture": 3}},
+                 "textureProperties": {"_MainTex": 0, "_SphereAdd": 2, "_RimTexture": 3,
+                                       "_UvAnimMaskTexture": 4}},
                 {"name": "eyes", "shader": "VRM/UnlitTexture"},
                 // Out of order: matched by name.
                 {"name": "other", "shader": "VRM/MToon"},
@@ -465,6 +520,15 @@ mod tests {
         // No shade texture: the main texture's.
         assert_eq!(body.shade_texture, Some(0));
         assert_eq!((body.matcap_texture, body.rim_texture), (Some(2), Some(3)));
+        // Unity's V is up, glTF's down; a wild speed is kept to ten turns a second.
+        let uv = UvAnimation {
+            scroll: [0.5, -0.25],
+            rotation: 10.0 * TAU,
+            mask_texture: Some(4),
+        };
+        assert_eq!(body.uv_animation, uv);
+        let refused = &looks[0].as_ref().unwrap().refused;
+        assert!(refused[0].contains("_UvAnimRotation 99 is outside -10–10"));
         assert_eq!(looks[1], None, "an unlit material is not toon");
         assert_eq!(looks[2], None, "hair's entry is another material's");
     }
