@@ -1,6 +1,7 @@
 //! The talking body: while she speaks, her forearms come up a little (the posture of
-//! someone explaining) and beat with the speech, one arm or both, as people's do; between
-//! lines they settle, and her weight shifts slowly from side to side.
+//! someone explaining) and beat with the speech, one arm or both, as people's do, her
+//! hands opening a little from their relaxed curl as she talks and more as their arm
+//! strokes; between lines they settle, and her weight shifts slowly from side to side.
 //!
 //! A beat lands on a stressed syllable (the line's [`stresses`](crate::speech::Line),
 //! its loudest peaks): its stroke peaks just before the syllable, as speakers' hands do.
@@ -17,6 +18,10 @@ const FALL_S: f32 = 0.36;
 const LEAD_S: f32 = 0.04;
 /// Lift eases in at the line's start and out at its end over this long.
 const EASE_S: f32 = 0.5;
+/// How far a hand opens from its relaxed curl (0 relaxed, 1 straight) while she talks,
+/// and on top at the peak of its arm's beat.
+const HAND_TALKING: f32 = 0.2;
+const HAND_BEAT: f32 = 0.5;
 
 fn draw(seed: u64, k: u32) -> f32 {
     let mut x = seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -33,37 +38,81 @@ fn smooth(x: f32) -> f32 {
     x * x * (3.0 - 2.0 * x)
 }
 
-/// How far each forearm (left, right) is lifted, in degrees, `offset` seconds into a line
-/// of `length` seconds with these `stresses`, its beats' sizes and arms drawn from `seed`.
-/// A stress too near either end for a whole beat gets none.
-pub fn arms_at(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> (f32, f32) {
+/// Where a line's talking body is at one moment: how far the talking posture has eased in
+/// (0–1), and the beat under way, if any.
+struct Moment {
+    ease: f32,
+    beat: Option<Beat>,
+}
+
+/// A beat: how far through its stroke (0–1–0), its size in degrees, and how much each
+/// arm (left, right) takes part.
+struct Beat {
+    shape: f32,
+    size: f32,
+    arms: (f32, f32),
+}
+
+/// The talking body `offset` seconds into a line of `length` seconds with these
+/// `stresses`, its beats' sizes and arms drawn from `seed`; none outside the line. A
+/// stress too near either end for a whole beat gets none.
+fn moment(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> Option<Moment> {
     if !(0.0..length).contains(&offset) {
-        return (0.0, 0.0);
+        return None;
     }
     let ease = smooth(offset / EASE_S) * smooth((length - offset) / EASE_S);
-    let mut lift = (TALKING_LIFT * ease, TALKING_LIFT * ease);
     let beat = stresses.iter().enumerate().find_map(|(k, stress)| {
         let peak = stress - LEAD_S;
         let whole = peak - RISE_S >= 0.0 && peak + FALL_S <= length;
         let into = offset - (peak - RISE_S);
         (whole && (0.0..RISE_S + FALL_S).contains(&into)).then_some((k as u32, into))
     });
-    if let Some((k, into)) = beat {
-        let shape = if into < RISE_S {
+    let beat = beat.map(|(k, into)| Beat {
+        shape: if into < RISE_S {
             smooth(into / RISE_S)
         } else {
             1.0 - smooth((into - RISE_S) / FALL_S)
-        };
-        let size = BEAT_DEGREES.0 + (BEAT_DEGREES.1 - BEAT_DEGREES.0) * draw(seed, 3 * k);
-        let (l, r) = match draw(seed, 3 * k + 1) {
+        },
+        size: BEAT_DEGREES.0 + (BEAT_DEGREES.1 - BEAT_DEGREES.0) * draw(seed, 3 * k),
+        arms: match draw(seed, 3 * k + 1) {
             a if a < 0.45 => (0.0, 1.0),
             a if a < 0.8 => (1.0, 0.0),
             _ => (0.8, 0.8),
-        };
-        lift.0 += l * size * shape;
-        lift.1 += r * size * shape;
+        },
+    });
+    Some(Moment { ease, beat })
+}
+
+/// How far each forearm (left, right) is lifted, in degrees, `offset` seconds into a line
+/// of `length` seconds with these `stresses`, its beats' sizes and arms drawn from `seed`.
+pub fn arms_at(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> (f32, f32) {
+    let Some(m) = moment(seed, offset, length, stresses) else {
+        return (0.0, 0.0);
+    };
+    let lift = TALKING_LIFT * m.ease;
+    match m.beat {
+        Some(b) => (
+            lift + b.arms.0 * b.size * b.shape,
+            lift + b.arms.1 * b.size * b.shape,
+        ),
+        None => (lift, lift),
     }
-    lift
+}
+
+/// How far each hand (left, right) opens from its relaxed curl at the same moment, 0–1:
+/// a little while she talks, more as its arm beats (a speaker's hand opens on the stroke).
+pub fn hands_at(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> (f32, f32) {
+    let Some(m) = moment(seed, offset, length, stresses) else {
+        return (0.0, 0.0);
+    };
+    let open = HAND_TALKING * m.ease;
+    match m.beat {
+        Some(b) => (
+            open + HAND_BEAT * b.arms.0 * b.shape,
+            open + HAND_BEAT * b.arms.1 * b.shape,
+        ),
+        None => (open, open),
+    }
 }
 
 /// The chest's lean to her side (degrees) at media time `t`: a slow shift of weight, never
@@ -138,6 +187,37 @@ mod tests {
             .count();
         assert!(differ > 30, "{differ}");
         assert_eq!(trace(1, 3.0), a, "repeatable");
+    }
+
+    #[test]
+    fn hands_open_as_their_arm_beats_and_relax_between_lines() {
+        let (seed, length) = (7, 4.0);
+        assert_eq!(hands_at(seed, -0.1, length, &STRESSES), (0.0, 0.0));
+        assert_eq!(hands_at(seed, length, length, &STRESSES), (0.0, 0.0));
+        for i in 0..400 {
+            let at = i as f32 / 100.0;
+            let (arms, hands) = (
+                arms_at(seed, at, length, &STRESSES),
+                hands_at(seed, at, length, &STRESSES),
+            );
+            for (lift, open) in [(arms.0, hands.0), (arms.1, hands.1)] {
+                assert!(
+                    (0.0..=HAND_TALKING + HAND_BEAT).contains(&open),
+                    "{at}: {open}"
+                );
+                // Open past the talking posture only while that arm beats.
+                let ease = smooth(at / EASE_S) * smooth((length - at) / EASE_S);
+                let beating = lift > TALKING_LIFT * ease + 0.01;
+                assert!(
+                    beating || open <= HAND_TALKING + 0.05,
+                    "{at}: {lift}° {open}"
+                );
+            }
+        }
+        let most = (0..400)
+            .map(|i| hands_at(seed, i as f32 / 100.0, length, &STRESSES))
+            .fold(0.0_f32, |m, (l, r)| m.max(l).max(r));
+        assert!(most > HAND_TALKING + 0.3, "{most}");
     }
 
     #[test]

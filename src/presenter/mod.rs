@@ -121,10 +121,12 @@ enum BoneKind {
     /// Arms (`true` on her left): the talking body's beats.
     UpperArm(bool),
     LowerArm(bool),
-    /// A finger joint: the turn that curls it, kept while the animation leaves it at rest.
+    /// A finger joint (`left`: of her left hand): the turn that curls it, kept while the
+    /// animation leaves it at rest, loosened as the talking body opens the hand.
     Finger {
         curl: Quat,
         rest: Quat,
+        left: bool,
     },
 }
 
@@ -636,12 +638,22 @@ fn relax_the_fingers(
     names: &Query<(&Name, &Transform)>,
 ) {
     let curls = hands::finger_curls(rig);
+    let left_hand = rig.humanoid.get(&HumanBone::LeftHand).copied();
+    let on_left_hand = |mut node: usize| {
+        while let Some(parent) = rig.nodes[node].parent {
+            if Some(parent) == left_hand {
+                return true;
+            }
+            node = parent;
+        }
+        false
+    };
     let mut relaxed = 0;
     for entity in children.iter_descendants(avatar) {
         let Ok((name, t)) = names.get(entity) else {
             continue;
         };
-        let Some((_, curl)) = curls
+        let Some((node, curl)) = curls
             .iter()
             .find(|(n, _)| rig.nodes[*n].name == name.as_str())
         else {
@@ -650,6 +662,7 @@ fn relax_the_fingers(
         let kind = BoneKind::Finger {
             curl: *curl,
             rest: t.rotation,
+            left: on_left_hand(*node),
         };
         commands.entity(entity).insert(Procedural {
             kind,
@@ -897,6 +910,8 @@ fn loudness_scale(samples: &[f32], offset: f32) -> f32 {
 struct BodyCues {
     /// Forearm lifts (left, right), degrees: the talking body's beats.
     arms: (f32, f32),
+    /// How far each hand (left, right) opens from its relaxed curl, 0–1.
+    hands: (f32, f32),
     /// Where the body faces (flat), and the head's turn after the gaze (yaw, pitch).
     forward: Vec3,
     head: Vec2,
@@ -904,7 +919,7 @@ struct BodyCues {
 
 impl BodyCues {
     fn of(now: f64, timeline: &SpeechTimeline, gaze: &Gaze, performance: &Performance) -> Self {
-        let arms = match timeline
+        let (arms, hands) = match timeline
             .0
             .iter()
             .find_map(|l| l.offset_at(now).map(|o| (l, o)))
@@ -912,12 +927,17 @@ impl BodyCues {
             // A cued gesture clip has the arms; beats stay out of its way.
             Some((line, offset)) if performance.gesture.is_none() => {
                 let length = line.line.samples.len() as f32 / crate::media::SAMPLE_RATE as f32;
-                beats::arms_at(line.start, offset, length, &line.line.stresses)
+                let stresses = &line.line.stresses;
+                (
+                    beats::arms_at(line.start, offset, length, stresses),
+                    beats::hands_at(line.start, offset, length, stresses),
+                )
             }
-            _ => (0.0, 0.0),
+            _ => ((0.0, 0.0), (0.0, 0.0)),
         };
         Self {
             arms,
+            hands,
             forward: gaze.body_forward,
             head: gaze.head,
         }
@@ -1017,7 +1037,10 @@ fn move_bones_over_animation(
                 cues.lift(world, lift * 0.35)
             }
             // A clip that poses the fingers keeps its pose.
-            BoneKind::Finger { curl, rest } if bone.base == rest => curl,
+            BoneKind::Finger { curl, rest, left } if bone.base == rest => {
+                let open = if left { cues.hands.0 } else { cues.hands.1 };
+                Quat::IDENTITY.slerp(curl, 1.0 - open)
+            }
             BoneKind::Finger { .. } => Quat::IDENTITY,
         };
         transform.rotation = bone.base * extra;
@@ -1217,6 +1240,7 @@ mod tests {
     fn facing(forward: Vec3, head: Vec2) -> BodyCues {
         BodyCues {
             arms: (0.0, 0.0),
+            hands: (0.0, 0.0),
             forward,
             head,
         }
