@@ -286,3 +286,56 @@ fn a_breeze_blows_her_hair_in_the_picture() {
         spread(calm)
     );
 }
+
+/// Her ponytail hangs as it will from the first frame: its spring chain settles under
+/// her first pose before it is drawn, so the picture from behind her shows it still in
+/// the first half second. Built in its modelled shape and left to swing, it swung 14
+/// columns of 240 and back in the first four frames.
+#[test]
+fn her_hair_hangs_still_from_the_first_frame() {
+    let dir = Scratch::new("hair-settled");
+    std::fs::copy(fixture("human.vrm"), dir.path("human.vrm")).unwrap();
+    let scene = std::fs::read_to_string(fixture("human_scene.ron")).unwrap();
+    let behind = scene
+        .replace(
+            "(name: \"side\", position: (0.68, 1.42, 1.46), look_at: (0.0, 1.3, 0.0), fov_degrees: 40.0",
+            "(name: \"behind\", position: (0.0, 1.35, -1.3), look_at: (0.0, 1.2, 0.0), fov_degrees: 35.0",
+        )
+        .replace("Point(position: (1.0, 2.2, 2.5)", "Point(position: (0.5, 2.2, -2.5)");
+    assert_ne!(behind, scene);
+    std::fs::write(dir.path("behind.ron"), behind).unwrap();
+    let show = std::fs::read_to_string(fixture("human.toml"))
+        .unwrap()
+        .replace("human_scene.ron", "behind.ron");
+    std::fs::write(dir.path("behind.toml"), show).unwrap();
+    let video = dir.path("behind.mkv");
+    run_ok(&[
+        "render",
+        dir.path("behind.toml").to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        video.to_str().unwrap(),
+    ]);
+    // Her ponytail's brown (in her shade too) below her head, down her back.
+    let ponytail = |[r, g, b]: [u8; 3]| {
+        r > b.saturating_add(15) && r > g.saturating_add(10) && (61..200).contains(&r)
+    };
+    let columns: Vec<f64> = pixels_per_frame(&video, ponytail)
+        .iter()
+        .map(|at| {
+            let below: Vec<usize> = (at.iter())
+                .filter(|(_, y)| (60..120).contains(y))
+                .map(|(x, _)| *x)
+                .collect();
+            assert!(below.len() > 300, "{} ponytail pixels", below.len());
+            below.iter().sum::<usize>() as f64 / below.len() as f64
+        })
+        .collect();
+    let first = &columns[..8];
+    let spread = range(first.iter().copied());
+    assert!(
+        spread < 2.0,
+        "her ponytail moved over {spread:.1} columns in the first half second: {first:.1?}"
+    );
+}

@@ -17,6 +17,10 @@ use serde_json::Value;
 pub const STEP: f32 = 1.0 / 60.0;
 /// At most this many steps per frame: a stalled frame does not make the hair fly off.
 const MAX_STEPS: u32 = 15;
+/// How long a chain is left to hang still when it is built, before her first frame: hair
+/// exported in its modelled shape settles under gravity where nobody sees it, rather
+/// than swinging into place on air (the first seconds of every clip).
+const SETTLE_S: f32 = 2.0;
 /// A chain's last joint without a child swings a virtual tail this long (as UniVRM does).
 const VIRTUAL_TAIL: f32 = 0.07;
 
@@ -378,6 +382,18 @@ impl Chain {
         self.anchor = anchor;
     }
 
+    /// Lets the chain hang under `anchor`, with no wind, for [`SETTLE_S`], and leaves it
+    /// still there.
+    pub fn settle(&mut self, anchor: Affine3A, colliders: &[WorldCollider]) {
+        self.anchor = anchor;
+        for _ in 0..(SETTLE_S / STEP).round() as u32 {
+            self.step(&anchor, colliders, Vec3::ZERO);
+        }
+        for joint in &mut self.joints {
+            joint.prev_tail = joint.tail;
+        }
+    }
+
     /// Moves the chain with its avatar when she is put elsewhere (a scene edit moved her):
     /// its state goes along rigidly, so the next step sees no motion to swing from.
     pub fn carry(&mut self, by: &Affine3A) {
@@ -503,6 +519,8 @@ pub struct SpringBones {
     colliders: Vec<(Entity, Shape)>,
     stepper: Stepper,
     last: Option<f64>,
+    /// Chains built at the last frame, to settle under the pose of this one.
+    unsettled: bool,
 }
 
 impl SpringBones {
@@ -532,7 +550,10 @@ type Bones<'w, 's> = Query<'w, 's, (&'static mut Transform, &'static mut GlobalT
 
 /// Swings the spring chains after the pose is final (animation, procedural motion and
 /// transforms propagated), writing each joint's rotation and the world transforms under
-/// it, so the skin drawn this frame already has them.
+/// it, so the skin drawn this frame already has them. Chains are built on the first frame
+/// her scene is in the world, and settle on the next ([`Chain::settle`]), under her first
+/// full pose (her gaze and procedural motion on): under the one before, a head turned
+/// on the next frame swung them.
 #[allow(clippy::too_many_arguments)]
 pub fn swing_spring_bones(
     now: Res<crate::stage::MediaTime>,
@@ -561,8 +582,10 @@ pub fn swing_spring_bones(
             &bones,
         );
         springs.last = Some(now.0);
+        springs.unsettled = true;
         return;
     }
+    let settle = std::mem::take(&mut springs.unsettled);
     let dt = springs.last.map_or(0.0, |l| (now.0 - l) as f32);
     springs.last = Some(now.0);
     let steps = springs.stepper.steps(dt);
@@ -584,6 +607,9 @@ pub fn swing_spring_bones(
             continue;
         };
         let anchor = anchor_global.affine();
+        if settle {
+            chain.settle(anchor, &world);
+        }
         chain.advance(anchor, steps, &world, wind);
         for ((entity, joint), global) in joints.iter().zip(&chain.joints).zip(chain.world(anchor)) {
             if let Ok((mut t, mut g)) = bones.get_mut(*entity) {

@@ -56,6 +56,32 @@ fn gravity_bends_a_soft_chain_and_a_stiff_one_holds() {
 }
 
 #[test]
+fn a_settled_chain_hangs_still_from_the_start() {
+    let still = |mut chain: Chain, seconds: f32| {
+        let mut stepper = Stepper::default();
+        let start = chain.tip();
+        let mut most: f32 = 0.0;
+        for _ in 0..(seconds * 30.0) as u32 {
+            chain.advance(
+                Affine3A::IDENTITY,
+                stepper.steps(1.0 / 30.0),
+                &[],
+                Vec3::ZERO,
+            );
+            most = most.max(chain.tip().distance(start));
+        }
+        most
+    };
+    // As built, the soft chain sticking out swings down on air.
+    assert!(still(chain(0.2, 1.0, vec![]), 1.0) > 0.05);
+    let mut settled = chain(0.2, 1.0, vec![]);
+    settled.settle(Affine3A::IDENTITY, &[]);
+    assert!(settled.tip().y < -0.1, "it hangs: {}", settled.tip());
+    let moved = still(settled, 2.0);
+    assert!(moved < 0.002, "the settled tip moved {moved} m");
+}
+
+#[test]
 fn the_sway_is_the_same_at_25_and_60_fps() {
     let slow = run(chain(1.0, 0.3, vec![]), 25.0, 2.0);
     let fast = run(chain(1.0, 0.3, vec![]), 60.0, 2.0);
