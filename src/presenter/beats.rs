@@ -86,33 +86,28 @@ fn moment(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> Option<Momen
 /// How far each forearm (left, right) is lifted, in degrees, `offset` seconds into a line
 /// of `length` seconds with these `stresses`, its beats' sizes and arms drawn from `seed`.
 pub fn arms_at(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> (f32, f32) {
-    let Some(m) = moment(seed, offset, length, stresses) else {
-        return (0.0, 0.0);
-    };
-    let lift = TALKING_LIFT * m.ease;
-    match m.beat {
-        Some(b) => (
-            lift + b.arms.0 * b.size * b.shape,
-            lift + b.arms.1 * b.size * b.shape,
-        ),
-        None => (lift, lift),
-    }
+    let m = moment(seed, offset, length, stresses);
+    per_arm(m, TALKING_LIFT, |b| b.size * b.shape)
 }
 
 /// How far each hand (left, right) opens from its relaxed curl at the same moment, 0–1:
 /// a little while she talks, more as its arm beats (a speaker's hand opens on the stroke).
 pub fn hands_at(seed: u64, offset: f32, length: f32, stresses: &[f32]) -> (f32, f32) {
-    let Some(m) = moment(seed, offset, length, stresses) else {
+    let m = moment(seed, offset, length, stresses);
+    per_arm(m, HAND_TALKING, |b| HAND_BEAT * b.shape)
+}
+
+/// Each arm's (left, right) share of a moment: `posture` as far as the talking posture
+/// has eased in, plus `stroke` of the beat under way as far as that arm takes part.
+fn per_arm(m: Option<Moment>, posture: f32, stroke: impl Fn(&Beat) -> f32) -> (f32, f32) {
+    let Some(m) = m else {
         return (0.0, 0.0);
     };
-    let open = HAND_TALKING * m.ease;
-    match m.beat {
-        Some(b) => (
-            open + HAND_BEAT * b.arms.0 * b.shape,
-            open + HAND_BEAT * b.arms.1 * b.shape,
-        ),
-        None => (open, open),
-    }
+    let (left, right) = m.beat.as_ref().map_or((0.0, 0.0), |b| {
+        let stroke = stroke(b);
+        (b.arms.0 * stroke, b.arms.1 * stroke)
+    });
+    (posture * m.ease + left, posture * m.ease + right)
 }
 
 /// The chest's lean to her side (degrees) at media time `t`: a slow shift of weight, never
