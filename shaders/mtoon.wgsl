@@ -17,12 +17,9 @@
     pbr_functions::{alpha_discard, main_pass_post_lighting_processing},
     pbr_types::PbrInput,
     mesh_view_bindings as view_bindings,
-    mesh_view_types,
     mesh_types::MESH_FLAGS_SHADOW_RECEIVER_BIT,
-    clustered_forward as clustering,
-    shadows,
-    lighting,
 }
+#import twincast::mtoon_light as light
 
 // Forward only: the depth prepass and shadow maps draw the standard material's.
 #import bevy_pbr::forward_io::{VertexOutput, FragmentOutput}
@@ -83,60 +80,21 @@ fn ramp(n_dot_l: f32, shift: f32, shadow: f32) -> f32 {
 // it reflects, and in `received` the light that arrived (for the rim's tint).
 fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, shift: f32,
         received: ptr<function, vec3<f32>>) -> vec3<f32> {
-    let P = in.world_position.xyz;
-    let N = in.N;
-    let receives_shadows = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
-    let view_z = dot(vec4<f32>(
-        view_bindings::view.view_from_world[0].z,
-        view_bindings::view.view_from_world[1].z,
-        view_bindings::view.view_from_world[2].z,
-        view_bindings::view.view_from_world[3].z
-    ), in.world_position);
+    let P = in.world_position;
+    let receives = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
+    let z = light::view_z(P);
     var colour = vec3<f32>(0.0);
-
-    let cluster = clustering::view_fragment_cluster_index(in.frag_coord.xy, view_z, in.is_orthographic);
-    let ranges = clustering::unpack_clusterable_object_index_ranges(cluster);
+    let ranges = light::cluster_lights(in.frag_coord.xy, z, in.is_orthographic);
     for (var i: u32 = ranges.first_point_light_index_offset;
             i < ranges.first_reflection_probe_index_offset; i = i + 1u) {
-        let id = clustering::get_clusterable_object_id(i);
-        let light = &view_bindings::clustered_lights.data[id];
-        let to_light = (*light).position_radius.xyz - P;
-        let L = normalize(to_light);
-        let distance_square = dot(to_light, to_light);
-        var strength = lighting::getDistanceAttenuation(distance_square, (*light).color_inverse_square_range.w);
-        let is_spot = i >= ranges.first_spot_light_index_offset;
-        var shadow = 1.0;
-        let casts = ((*light).flags & mesh_view_types::POINT_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u;
-        if is_spot {
-            var spot_dir = vec3<f32>((*light).light_custom_data.x, 0.0, (*light).light_custom_data.y);
-            spot_dir.y = sqrt(max(0.0, 1.0 - spot_dir.x * spot_dir.x - spot_dir.z * spot_dir.z));
-            if ((*light).flags & mesh_view_types::POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE) != 0u {
-                spot_dir.y = -spot_dir.y;
-            }
-            let cone = saturate(dot(-spot_dir, L) * (*light).light_custom_data.z + (*light).light_custom_data.w);
-            strength *= cone * cone;
-            if receives_shadows && casts {
-                shadow = shadows::fetch_spot_shadow(id, in.world_position, in.world_normal,
-                    (*light).shadow_map_near_z, in.frag_coord.xy);
-            }
-        } else if receives_shadows && casts {
-            shadow = shadows::fetch_point_shadow(id, in.world_position, in.world_normal, in.frag_coord.xy);
-        }
-        let arriving = (*light).color_inverse_square_range.rgb * strength / PI;
-        colour += mix(shade, lit, ramp(dot(N, L), shift, shadow)) * arriving;
-        *received += arriving;
+        let a = light::clustered(i, ranges, P, in.world_normal, in.frag_coord.xy, receives);
+        colour += mix(shade, lit, ramp(dot(in.N, a.L), shift, a.shadow)) * a.light;
+        *received += a.light;
     }
-
     for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
-        let light = &view_bindings::lights.directional_lights[i];
-        var shadow = 1.0;
-        if receives_shadows
-                && ((*light).flags & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u {
-            shadow = shadows::fetch_directional_shadow(i, in.world_position, in.world_normal, view_z, in.frag_coord.xy);
-        }
-        let arriving = (*light).color.rgb / PI;
-        colour += mix(shade, lit, ramp(dot(N, (*light).direction_to_light), shift, shadow)) * arriving;
-        *received += arriving;
+        let a = light::directional(i, P, in.world_normal, z, in.frag_coord.xy, receives);
+        colour += mix(shade, lit, ramp(dot(in.N, a.L), shift, a.shadow)) * a.light;
+        *received += a.light;
     }
     return colour;
 }

@@ -2,8 +2,8 @@
 // skinned and morphed as Bevy's own vertex shader does it, pushed out along its normals
 // (metres, or a share of the picture's height; times the width texture's channel where
 // the mesh has UVs) and drawn back faces only, in one colour.
-// The colour is tinted by the ambient and directional lights as far as `colour.a` says
-// (MToon tints by the surface's full shading; point and spot lights are left out here).
+// The colour is tinted by the light arriving there (ambient, directional, point and spot
+// lights, unshadowed) as far as `colour.a` says (MToon mixes in the surface's shading).
 
 #import bevy_pbr::{
     mesh_bindings::mesh,
@@ -14,6 +14,7 @@
     view_transformations::position_world_to_clip,
     mesh_view_bindings as view_bindings,
 }
+#import twincast::mtoon_light as light
 
 struct Outline {
     colour: vec4<f32>,
@@ -26,8 +27,6 @@ struct Outline {
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> outline: Outline;
 @group(#{MATERIAL_BIND_GROUP}) @binding(1) var width_texture: texture_2d<f32>;
 @group(#{MATERIAL_BIND_GROUP}) @binding(2) var width_sampler: sampler;
-
-const PI: f32 = 3.141592653589793;
 
 #ifdef MORPH_TARGETS
 fn morphed(vertex_in: Vertex) -> Vertex {
@@ -98,10 +97,20 @@ fn vertex(vertex_no_morph: Vertex) -> VertexOutput {
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
-    var light = view_bindings::lights.ambient_color.rgb;
-    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i++) {
-        light += view_bindings::lights.directional_lights[i].color.rgb / PI;
+    var arriving = view_bindings::lights.ambient_color.rgb;
+    if outline.colour.a > 0.0 {
+        let P = in.world_position;
+        let z = light::view_z(P);
+        let orthographic = view_bindings::view.clip_from_view[3].w == 1.0;
+        let ranges = light::cluster_lights(in.position.xy, z, orthographic);
+        for (var i: u32 = ranges.first_point_light_index_offset;
+                i < ranges.first_reflection_probe_index_offset; i++) {
+            arriving += light::clustered(i, ranges, P, in.world_normal, in.position.xy, false).light;
+        }
+        for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i++) {
+            arriving += light::directional(i, P, in.world_normal, z, in.position.xy, false).light;
+        }
     }
-    let tint = mix(vec3<f32>(1.0), view_bindings::view.exposure * light, outline.colour.a);
+    let tint = mix(vec3<f32>(1.0), view_bindings::view.exposure * arriving, outline.colour.a);
     return vec4<f32>(outline.colour.rgb * tint, 1.0);
 }

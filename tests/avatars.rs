@@ -95,6 +95,43 @@ fn toon_materials_shade_as_their_files_say() {
     );
 }
 
+/// A toon outline tinted by the light falling on it (`outlineLightingMixFactor` 1) takes
+/// the light of every lamp: lit by a point light alone (no ambient light), her red outline
+/// shows red. Tinted by the ambient and directional lights only, it went black there.
+#[test]
+fn a_toon_outline_takes_the_light_of_every_lamp() {
+    let dir = Scratch::new("avatars-toon-lit");
+    std::fs::copy(fixture("toon_lit.vrm"), dir.path("toon_lit.vrm")).unwrap();
+    let scene = std::fs::read_to_string(fixture("toon_scene.ron")).unwrap();
+    let point_only: String = (scene.lines())
+        .filter(|l| !l.contains("Directional("))
+        .map(|l| l.replace("asset: \"toon.vrm\"", "asset: \"toon_lit.vrm\"") + "\n")
+        .collect::<String>()
+        .replace(
+            "name: \"toon check\",",
+            "name: \"toon check\",\n    environment: (ambient_brightness: 0.0),",
+        );
+    assert!(point_only.contains("toon_lit.vrm") && point_only.contains("ambient_brightness"));
+    std::fs::write(dir.path("scene.ron"), point_only).unwrap();
+    let show = std::fs::read_to_string(fixture("toon.toml"))
+        .unwrap()
+        .replace("toon_scene.ron", "scene.ron");
+    std::fs::write(dir.path("show.toml"), show).unwrap();
+    let out = dir.path("lit.mkv");
+    run_ok(&[
+        "render",
+        dir.path("show.toml").to_str().unwrap(),
+        "--seconds",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let frame = rgb_frame(&out, 10);
+    let red = |[r, g, b]: [u8; 3]| r > g.saturating_add(80) && r > b.saturating_add(80);
+    let (outline, _) = count_pixels(&frame, 0..frame.0, 0..frame.1, red);
+    assert!(outline > 150, "{outline} outline-red pixels of 25600");
+}
+
 /// An avatar exported with straight fingers (the generated jaw avatar's two green fingers
 /// on a blue hand, not in its humanoid map) stands with them curled a little toward the
 /// palm: in the picture of her left hand from the front, the fingers turn toward her body

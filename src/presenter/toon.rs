@@ -26,6 +26,8 @@ use bevy::world_serialization::WorldInstanceReady;
 use std::collections::HashMap;
 
 const TOON_SHADER: Handle<Shader> = uuid_handle!("6d0c3b9e-41f7-4a8e-9b52-d7e8a1c4f0b6");
+/// The lights as both of MToon's passes see them (`twincast::mtoon_light`).
+const LIGHT_SHADER: Handle<Shader> = uuid_handle!("b3e1f6a2-8c4d-4f7e-a9b0-5d2c7e8f1a36");
 
 /// Her material where her file asks for MToon.
 pub type ToonMaterial = ExtendedMaterial<StandardMaterial, Toon>;
@@ -128,6 +130,12 @@ pub struct ToonDress {
 
 /// Adds the toon material, its shader, and the loader's hook.
 pub(super) fn add(app: &mut App) {
+    load_internal_asset!(
+        app,
+        LIGHT_SHADER,
+        "../../shaders/mtoon_light.wgsl",
+        Shader::from_wgsl
+    );
     load_internal_asset!(
         app,
         TOON_SHADER,
