@@ -590,6 +590,103 @@ mod tests {
         assert_eq!(a.width_texture, None);
     }
 
+    /// Every field a file can set, set to every kind of wrong value: each look read
+    /// still has its numbers in range (no panic, no NaN reaching the shader).
+    #[test]
+    fn garbage_in_any_field_leaves_a_look_in_range() {
+        let v1_keys = [
+            "shadeColorFactor",
+            "shadeMultiplyTexture",
+            "shadingShiftFactor",
+            "shadingShiftTexture",
+            "shadingToonyFactor",
+            "parametricRimColorFactor",
+            "parametricRimFresnelPowerFactor",
+            "parametricRimLiftFactor",
+            "rimLightingMixFactor",
+            "matcapFactor",
+            "matcapTexture",
+            "rimMultiplyTexture",
+            "outlineWidthMode",
+            "outlineWidthFactor",
+            "outlineColorFactor",
+            "outlineLightingMixFactor",
+            "outlineWidthMultiplyTexture",
+            "uvAnimationMaskTexture",
+            "uvAnimationScrollXSpeedFactor",
+            "uvAnimationScrollYSpeedFactor",
+            "uvAnimationRotationSpeedFactor",
+        ];
+        let v0_floats = [
+            "_ShadeToony",
+            "_ShadeShift",
+            "_RimFresnelPower",
+            "_RimLift",
+            "_RimLightingMix",
+            "_OutlineWidthMode",
+            "_OutlineWidth",
+            "_OutlineColorMode",
+            "_OutlineLightingMix",
+            "_UvAnimScrollX",
+            "_UvAnimScrollY",
+            "_UvAnimRotation",
+        ];
+        let garbage = [
+            json!("x"),
+            json!([1.0, f64::MAX]),
+            json!({"index": -1, "scale": "big"}),
+            json!(1e300),
+            json!(-1e300),
+            json!(u64::MAX),
+            json!(null),
+            json!(true),
+        ];
+        let in_range = |look: &ToonLook| {
+            let colours = [look.shade, look.rim, look.matcap];
+            let numbers = [
+                look.shift,
+                look.toony,
+                look.shift_scale,
+                look.rim_power,
+                look.rim_lift,
+                look.rim_mix,
+                look.uv_animation.scroll[0],
+                look.uv_animation.scroll[1],
+                look.uv_animation.rotation,
+            ];
+            let outline = look.outline.as_ref().is_none_or(|o| {
+                (0.0..=MAX_OUTLINE).contains(&o.width) && o.colour.iter().all(|c| c.is_finite())
+            });
+            colours
+                .iter()
+                .flatten()
+                .all(|c| (0.0..=MAX_COLOUR).contains(c))
+                && numbers.iter().all(|n| n.is_finite() && n.abs() <= 100.0)
+                && outline
+        };
+        for bad in &garbage {
+            for key in v1_keys {
+                let mut ext = json!({"outlineWidthMode": "worldCoordinates",
+                                     "outlineWidthFactor": 0.01});
+                ext[key] = bad.clone();
+                let doc = json!({"materials": [{"extensions": {"VRMC_materials_mtoon": ext}}]});
+                let read = toon_looks(&doc)[0].clone().unwrap();
+                assert!(in_range(&read.look), "{key} = {bad}: {:?}", read.look);
+            }
+            for key in v0_floats {
+                let mut floats = json!({"_OutlineWidthMode": 1, "_OutlineWidth": 1.0});
+                floats[key] = bad.clone();
+                let doc = json!({"materials": [{}], "extensions": {"VRM": {"materialProperties": [
+                    {"shader": "VRM/MToon", "floatProperties": floats,
+                     "vectorProperties": {"_ShadeColor": bad, "_OutlineColor": bad},
+                     "textureProperties": {"_OutlineWidthTexture": bad, "_SphereAdd": bad}}
+                ]}}});
+                let read = toon_looks(&doc)[0].clone().unwrap();
+                assert!(in_range(&read.look), "{key} = {bad}: {:?}", read.look);
+            }
+        }
+    }
+
     #[test]
     fn a_file_without_toon_materials_has_none() {
         assert!(toon_looks(&json!({})).is_empty());
