@@ -13,9 +13,11 @@ use crate::common::*;
 /// the surface turns to the camera's right) times its rim texture (magenta above, black
 /// below), which its UV animation scrolls up the sleeve, coming round from below: two
 /// thirds of a second in, the magenta is in the sleeve's lower half, and both files (0.x
-/// counts V upward) show the same rows of it on the way. In the 1.0 file a shading shift texture
-/// turns the right half of her lit front to shade, so it has fewer lit pixels and more
-/// shaded ones than the 0.x file, which has none.
+/// counts V upward) show the same rows of it on the way. Her half-transparent green veil
+/// of two layers writes depth (1.0's `transparentWithZWrite`, 0.x's TransparentWithZWrite
+/// mode), so where its layers overlap it is no brighter than elsewhere. In the 1.0 file a
+/// shading shift texture turns the right half of her lit front to shade, so it has fewer
+/// lit pixels and more shaded ones than the 0.x file, which has none.
 #[test]
 fn toon_materials_shade_as_their_files_say() {
     let mut seen = Vec::new();
@@ -76,6 +78,25 @@ fn toon_materials_shade_as_their_files_say() {
         assert!(
             now > then + 12.0,
             "{show}: the sleeve's magenta stood at row {then:.1}, then {now:.1}: not scrolled"
+        );
+        // The veil, right of her body and below her head: one shade of green.
+        let greenish = |[r, g, b]: [u8; 3]| g > r.saturating_add(20) && g > b.saturating_add(20);
+        let veil = places(&frame, &greenish)
+            .into_iter()
+            .filter(|(x, y)| *x > 110 && *y > 66);
+        let mut greens: Vec<u8> = veil
+            .map(|(x, y)| frame.2[((y * frame.0 + x) * 3 + 1) as usize])
+            .collect();
+        greens.sort_unstable();
+        let median = greens.get(greens.len() / 2).copied().unwrap_or(0);
+        let brighter = greens
+            .iter()
+            .filter(|g| **g > median.saturating_add(15))
+            .count();
+        assert!(
+            greens.len() > 300 && brighter * 50 < greens.len(),
+            "{show}: {brighter} of the veil's {} pixels brighter than its green {median}",
+            greens.len()
         );
         let early = rows(&rgb_frame(&out, 2));
         let span = (early.iter().min().copied(), early.iter().max().copied());

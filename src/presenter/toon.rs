@@ -18,9 +18,15 @@ use bevy::gltf::extensions::{
     ErasedGltfExtensionHandler, GltfExtensionHandler, GltfExtensionHandlers,
 };
 use bevy::gltf::{GltfLoaderSettings, gltf};
-use bevy::pbr::{ExtendedMaterial, MaterialExtension, MaterialPlugin};
+use bevy::mesh::MeshVertexBufferLayoutRef;
+use bevy::pbr::{
+    ExtendedMaterial, MaterialExtension, MaterialExtensionKey, MaterialExtensionPipeline,
+    MaterialPlugin,
+};
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, ShaderType};
+use bevy::render::render_resource::{
+    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
+};
 use bevy::shader::{Shader, ShaderRef};
 use bevy::world_serialization::WorldInstanceReady;
 use std::collections::HashMap;
@@ -34,6 +40,7 @@ pub type ToonMaterial = ExtendedMaterial<StandardMaterial, Toon>;
 
 /// MToon's part of [`ToonMaterial`]: its numbers and its textures.
 #[derive(Asset, AsBindGroup, Reflect, Debug, Clone)]
+#[bind_group_data(ToonKey)]
 pub struct Toon {
     #[uniform(100)]
     params: ToonParams,
@@ -57,7 +64,33 @@ pub struct Toon {
     #[texture(109)]
     #[sampler(110)]
     uv_mask_texture: Option<Handle<Image>>,
+    /// Blended, and still writing depth.
+    zwrite: bool,
 }
+
+/// What of a toon material its pipeline depends on.
+#[repr(C)]
+#[derive(Copy, Clone, Hash, Eq, PartialEq)]
+pub struct ToonKey {
+    zwrite: bool,
+}
+
+impl From<&Toon> for ToonKey {
+    fn from(toon: &Toon) -> Self {
+        Self {
+            zwrite: toon.zwrite,
+        }
+    }
+}
+
+/// How far a material's place in MToon's drawing order moves it in Bevy's sorting of
+/// transparent things by distance (metres of view depth a step): far past any distance in a
+/// showroom, so the order holds as Unity's render queue does, across the scene. Materials
+/// at offset 0 that do not write depth sort by distance as before.
+const QUEUE_STEP_M: f32 = 1000.0;
+/// Blended materials that write depth draw before all plain transparent ones (Unity's queue
+/// 2501 before 3000).
+const ZWRITE_FIRST_M: f32 = 100.0 * QUEUE_STEP_M;
 
 /// The numbers as the shader reads them (`Toon` in `mtoon.wgsl`).
 #[derive(ShaderType, Reflect, Debug, Clone)]
@@ -81,6 +114,30 @@ impl MaterialExtension for Toon {
     fn fragment_shader() -> ShaderRef {
         ShaderRef::Handle(TOON_SHADER)
     }
+
+    /// A blended material marked so writes depth, so its own nearer layers hide its farther
+    /// ones. The sorting bias ([`QUEUE_STEP_M`]) is not a rasterizer depth bias.
+    fn specialize(
+        _pipeline: &MaterialExtensionPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        key: MaterialExtensionKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        if let Some(depth) = descriptor.depth_stencil.as_mut() {
+            depth.bias.constant = 0;
+            if key.bind_group_data.zwrite {
+                depth.depth_write_enabled = Some(true);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sorting bias for a toon material's place in the drawing order (positive: drawn
+/// later, as if nearer).
+fn order_bias(look: &ToonLook) -> f32 {
+    let first = if look.zwrite { -ZWRITE_FIRST_M } else { 0.0 };
+    first + look.queue_offset as f32 * QUEUE_STEP_M
 }
 
 impl Toon {
@@ -110,6 +167,7 @@ impl Toon {
             rim_texture: dress.rim_texture.clone(),
             shift_texture: dress.shift_texture.clone(),
             uv_mask_texture: dress.uv_mask_texture.clone(),
+            zwrite: l.zwrite,
         }
     }
 }
@@ -262,6 +320,7 @@ pub(super) fn dress_her_in_toon(
                     // A 0.x file marks its MToon materials unlit for viewers without MToon.
                     base: StandardMaterial {
                         unlit: false,
+                        depth_bias: base.depth_bias + order_bias(&dress.look),
                         ..base.clone()
                     },
                     extension: Toon::of(dress),

@@ -43,6 +43,14 @@ pub struct ToonLook {
     /// Her textures' UVs moving over time: scrolled (UV units a second) and turned about
     /// the texture's centre (radians a second), as far as the mask texture's blue says.
     pub uv_animation: UvAnimation,
+    /// A blended material that still writes depth (`transparentWithZWrite`, 0.x render
+    /// mode TransparentWithZWrite): hair and cloth whose own layers hide each other. Such
+    /// materials draw before plain transparent ones.
+    pub zwrite: bool,
+    /// Its place in the drawing order among transparent materials of its kind
+    /// (`renderQueueOffsetNumber`, −9–9; 0.x's `renderQueue` past its mode's default):
+    /// higher draws later, over lower.
+    pub queue_offset: i32,
 }
 
 /// MToon's UV animation (`uvAnimation*`; 0.x `_UvAnim*`): flowing or spinning patterns,
@@ -81,6 +89,9 @@ const MAX_SHIFT_SCALE: f32 = 2.0;
 /// The fastest UV animation a file may ask for (texture widths, or turns, a second).
 const MAX_UV_SPEED: f32 = 10.0;
 
+/// The farthest a material may move in the drawing order (VRM 1.0's range).
+const MAX_QUEUE_OFFSET: f32 = 9.0;
+
 impl Default for ToonLook {
     /// VRM 1.0's defaults.
     fn default() -> Self {
@@ -100,6 +111,8 @@ impl Default for ToonLook {
             rim_texture: None,
             outline: None,
             uv_animation: UvAnimation::default(),
+            zwrite: false,
+            queue_offset: 0,
         }
     }
 }
@@ -264,6 +277,14 @@ fn of_mtoon(ext: &Value) -> Read {
             rotation: r.number("uvAnimationRotationSpeedFactor", 0.0, UV_TURNS),
             mask_texture: index(&ext["uvAnimationMaskTexture"]["index"]),
         },
+        zwrite: ext["transparentWithZWrite"].as_bool().unwrap_or(false),
+        queue_offset: r
+            .number(
+                "renderQueueOffsetNumber",
+                0.0,
+                (-MAX_QUEUE_OFFSET, MAX_QUEUE_OFFSET),
+            )
+            .round() as i32,
     };
     Read {
         look,
@@ -282,6 +303,7 @@ fn of_v0(props: &Value) -> Option<Read> {
     let vectors = &props["vectorProperties"];
     let textures = &props["textureProperties"];
     let mut r = Reader::new(floats, V0_FLOATS);
+    let (zwrite, queue_offset) = v0_order(&mut r, props);
     let toony0 = r.number("_ShadeToony", 0.9, (0.0, 1.0));
     let shift0 = r.number("_ShadeShift", 0.0, (-1.0, 1.0));
     let rim_power = r.number("_RimFresnelPower", 1.0, (0.0, 100.0));
@@ -314,6 +336,8 @@ fn of_v0(props: &Value) -> Option<Read> {
         rim_texture: index(&textures["_RimTexture"]),
         outline: v0_outline(&mut r, floats, vectors, textures),
         uv_animation: v0_uv_animation(&mut r, floats, textures),
+        zwrite,
+        queue_offset,
     };
     Some(Read {
         look,
@@ -381,6 +405,23 @@ fn v0_outline<'a>(
     })
 }
 
+/// 0.x's blending and drawing order: transparent (`_ALPHABLEND_ON`) with `_ZWrite` 1 is
+/// 1.0's `transparentWithZWrite`; its `renderQueue` past its mode's default (2501 with
+/// depth writes, 3000 without) is 1.0's offset, as three-vrm reads them.
+fn v0_order(r: &mut Reader, props: &Value) -> (bool, i32) {
+    let blend = props["keywordMap"]["_ALPHABLEND_ON"]
+        .as_bool()
+        .unwrap_or(false);
+    let zwrite = blend && r.number("_ZWrite", 0.0, (0.0, 1.0)) > 0.5;
+    let default = if zwrite { 2501.0 } else { 3000.0 };
+    let queue = props["renderQueue"].as_f64().filter(|q| q.is_finite());
+    let offset = match (blend, queue) {
+        (true, Some(q)) => (q as f32 - default).clamp(-MAX_QUEUE_OFFSET, MAX_QUEUE_OFFSET),
+        _ => 0.0,
+    };
+    (zwrite, offset.round() as i32)
+}
+
 const UV_SPEEDS: (f32, f32) = (-MAX_UV_SPEED, MAX_UV_SPEED);
 const UV_TURNS: (f32, f32) = (-MAX_UV_SPEED * TAU, MAX_UV_SPEED * TAU);
 
@@ -428,6 +469,8 @@ mod tests {
                 "uvAnimationScrollYSpeedFactor": 0.25,
                 "uvAnimationRotationSpeedFactor": -1.0,
                 "uvAnimationMaskTexture": {"index": 7},
+                "transparentWithZWrite": true,
+                "renderQueueOffsetNumber": 3,
             }}},
         ]});
         let looks = toon_looks(&doc);
@@ -454,6 +497,7 @@ mod tests {
             mask_texture: Some(7),
         };
         assert_eq!(look.uv_animation, uv);
+        assert_eq!((look.zwrite, look.queue_offset), (true, 3));
     }
 
     #[test]
@@ -491,7 +535,8 @@ mod tests {
     #[test]
     fn a_vrm_0_material_is_brought_to_1_0s_terms() {
         let doc = json!({
-            "materials": [{"name": "body"}, {"name": "eyes"}, {"name": "hair"}],
+            "materials": [{"name": "body"}, {"name": "eyes"}, {"name": "hair"},
+                          {"name": "veil"}, {"name": "glass"}],
             "extensions": {"VRM": {"materialProperties": [
                 {"name": "body", "shader": "VRM/MToon",
                  "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0,
@@ -505,6 +550,10 @@ mod tests {
                 {"name": "eyes", "shader": "VRM/UnlitTexture"},
                 // Out of order: matched by name.
                 {"name": "other", "shader": "VRM/MToon"},
+                {"name": "veil", "shader": "VRM/MToon", "renderQueue": 2503,
+                 "keywordMap": {"_ALPHABLEND_ON": true}, "floatProperties": {"_ZWrite": 1}},
+                {"name": "glass", "shader": "VRM/MToon", "renderQueue": 2990,
+                 "keywordMap": {"_ALPHABLEND_ON": true}, "floatProperties": {"_ZWrite": 0}},
             ]}}
         });
         let looks = toon_looks(&doc);
@@ -531,6 +580,14 @@ mod tests {
         assert!(refused[0].contains("_UvAnimRotation 99 is outside -10–10"));
         assert_eq!(looks[1], None, "an unlit material is not toon");
         assert_eq!(looks[2], None, "hair's entry is another material's");
+        assert_eq!((body.zwrite, body.queue_offset), (false, 0), "opaque");
+        // Transparent with depth writes, two past its default queue; plain transparent,
+        // ten before its default: kept to nine.
+        let order = |i: usize| {
+            let look = looks[i].clone().unwrap().look;
+            (look.zwrite, look.queue_offset)
+        };
+        assert_eq!((order(3), order(4)), ((true, 2), (false, -9)));
     }
 
     #[test]
@@ -616,6 +673,8 @@ mod tests {
             "uvAnimationScrollXSpeedFactor",
             "uvAnimationScrollYSpeedFactor",
             "uvAnimationRotationSpeedFactor",
+            "transparentWithZWrite",
+            "renderQueueOffsetNumber",
         ];
         let v0_floats = [
             "_ShadeToony",
@@ -630,6 +689,7 @@ mod tests {
             "_UvAnimScrollX",
             "_UvAnimScrollY",
             "_UvAnimRotation",
+            "_ZWrite",
         ];
         let garbage = [
             json!("x"),
@@ -663,6 +723,7 @@ mod tests {
                 .all(|c| (0.0..=MAX_COLOUR).contains(c))
                 && numbers.iter().all(|n| n.is_finite() && n.abs() <= 100.0)
                 && outline
+                && look.queue_offset.abs() <= MAX_QUEUE_OFFSET as i32
         };
         for bad in &garbage {
             for key in v1_keys {
@@ -677,7 +738,8 @@ mod tests {
                 let mut floats = json!({"_OutlineWidthMode": 1, "_OutlineWidth": 1.0});
                 floats[key] = bad.clone();
                 let doc = json!({"materials": [{}], "extensions": {"VRM": {"materialProperties": [
-                    {"shader": "VRM/MToon", "floatProperties": floats,
+                    {"shader": "VRM/MToon", "floatProperties": floats, "renderQueue": bad,
+                     "keywordMap": {"_ALPHABLEND_ON": true},
                      "vectorProperties": {"_ShadeColor": bad, "_OutlineColor": bad},
                      "textureProperties": {"_OutlineWidthTexture": bad, "_SphereAdd": bad}}
                 ]}}});
