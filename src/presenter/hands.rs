@@ -17,12 +17,21 @@ const CURL_DEGREES: [[f32; 3]; 4] = [
 ];
 const THUMB_DEGREES: [f32; 3] = [4.0, 8.0, 8.0];
 
-/// Each finger joint of `rig` and the turn, in its own frame, that curls it: the fingers
-/// are the chains of bones below each humanoid hand (whatever they are called), the thumb
-/// the chain whose first bone's name says so (else the first chain), the others in the
-/// order they leave the hand across it. The palm faces down in the rest pose (a T-pose's),
-/// or as near down as the finger allows (an A-pose's): a joint turns its bone toward that.
-pub fn finger_curls(rig: &Rig) -> Vec<(usize, Quat)> {
+/// A finger joint of a rig: its node, the turn in its own frame that curls it, and
+/// whether it is of her left hand.
+#[derive(Debug, Clone, Copy)]
+pub struct FingerCurl {
+    pub node: usize,
+    pub curl: Quat,
+    pub left: bool,
+}
+
+/// Each finger joint of `rig` and its curl: the fingers are the chains of bones below each
+/// humanoid hand (whatever they are called), the thumb the chain whose first bone's name
+/// says so (else the first chain), the others in the order they leave the hand across it.
+/// The palm faces down in the rest pose (a T-pose's), or as near down as the finger allows
+/// (an A-pose's): a joint turns its bone toward that.
+pub fn finger_curls(rig: &Rig) -> Vec<FingerCurl> {
     let mut children = vec![Vec::new(); rig.nodes.len()];
     for (i, node) in rig.nodes.iter().enumerate() {
         if let Some(parent) = node.parent {
@@ -30,7 +39,7 @@ pub fn finger_curls(rig: &Rig) -> Vec<(usize, Quat)> {
         }
     }
     let mut curls = Vec::new();
-    for hand in [HumanBone::LeftHand, HumanBone::RightHand] {
+    for (hand, left) in [(HumanBone::LeftHand, true), (HumanBone::RightHand, false)] {
         let Some(&hand) = rig.humanoid.get(&hand) else {
             continue;
         };
@@ -45,25 +54,28 @@ pub fn finger_curls(rig: &Rig) -> Vec<(usize, Quat)> {
         fingers.sort_by(|a, b| {
             (rig.rest_place(*a).distance(from)).total_cmp(&rig.rest_place(*b).distance(from))
         });
+        let mut curl =
+            |first, degrees| curl_chain(rig, &children, first, degrees, left, &mut curls);
         if let Some(thumb) = thumb {
-            curl_chain(rig, &children, thumb, THUMB_DEGREES, &mut curls);
+            curl(thumb, THUMB_DEGREES);
         }
         for (i, finger) in fingers.into_iter().enumerate() {
-            let degrees = CURL_DEGREES[i.min(CURL_DEGREES.len() - 1)];
-            curl_chain(rig, &children, finger, degrees, &mut curls);
+            curl(finger, CURL_DEGREES[i.min(CURL_DEGREES.len() - 1)]);
         }
     }
     curls
 }
 
 /// Curls the chain of joints from `first` down (each joint's first child next), three
-/// joints at most; a joint without a child points on as the one before it.
+/// joints at most, of her left hand or not; a joint without a child points on as the one
+/// before it.
 fn curl_chain(
     rig: &Rig,
     children: &[Vec<usize>],
     first: usize,
     degrees: [f32; 3],
-    curls: &mut Vec<(usize, Quat)>,
+    left: bool,
+    curls: &mut Vec<FingerCurl>,
 ) {
     let mut joint = first;
     let mut along = Vec3::ZERO;
@@ -78,7 +90,11 @@ fn curl_chain(
             return;
         }
         let local_axis = rig.rest_rotation(joint).inverse() * axis;
-        curls.push((joint, Quat::from_axis_angle(local_axis, angle.to_radians())));
+        curls.push(FingerCurl {
+            node: joint,
+            curl: Quat::from_axis_angle(local_axis, angle.to_radians()),
+            left,
+        });
         let Some(next) = next else {
             return;
         };
@@ -154,10 +170,10 @@ mod tests {
     }
 
     /// Where each node is with `curls` on its rest pose.
-    fn curled(rig: &Rig, curls: &[(usize, Quat)]) -> Vec<Vec3> {
+    fn curled(rig: &Rig, curls: &[FingerCurl]) -> Vec<Vec3> {
         let mut locals = rig.rest_locals();
-        for (node, curl) in curls {
-            locals[*node].rotation *= *curl;
+        for c in curls {
+            locals[c.node].rotation *= c.curl;
         }
         let world = rig.world(&locals);
         world.iter().map(|w| w.translation.into()).collect()
@@ -172,8 +188,9 @@ mod tests {
             let rig = rig(odd);
             let curls = finger_curls(&rig);
             let name = |i: usize| rig.nodes[i].name.as_str();
-            let joints: Vec<&str> = curls.iter().map(|(n, _)| name(*n)).collect();
+            let joints: Vec<&str> = curls.iter().map(|c| name(c.node)).collect();
             assert_eq!(joints.len(), 8, "{joints:?}");
+            assert!(curls.iter().all(|c| c.left), "the rig has a left hand only");
             assert!(!joints.contains(&"LeftIndex3_end"), "{joints:?}");
             let rest = curled(&rig, &[]);
             let after = curled(&rig, &curls);

@@ -638,31 +638,21 @@ fn relax_the_fingers(
     names: &Query<(&Name, &Transform)>,
 ) {
     let curls = hands::finger_curls(rig);
-    let left_hand = rig.humanoid.get(&HumanBone::LeftHand).copied();
-    let on_left_hand = |mut node: usize| {
-        while let Some(parent) = rig.nodes[node].parent {
-            if Some(parent) == left_hand {
-                return true;
-            }
-            node = parent;
-        }
-        false
-    };
     let mut relaxed = 0;
     for entity in children.iter_descendants(avatar) {
         let Ok((name, t)) = names.get(entity) else {
             continue;
         };
-        let Some((node, curl)) = curls
+        let Some(joint) = curls
             .iter()
-            .find(|(n, _)| rig.nodes[*n].name == name.as_str())
+            .find(|c| rig.nodes[c.node].name == name.as_str())
         else {
             continue;
         };
         let kind = BoneKind::Finger {
-            curl: *curl,
+            curl: joint.curl,
             rest: t.rotation,
-            left: on_left_hand(*node),
+            left: joint.left,
         };
         commands.entity(entity).insert(Procedural {
             kind,
