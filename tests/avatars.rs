@@ -24,14 +24,7 @@ fn toon_materials_shade_as_their_files_say() {
     for show in ["toon.toml", "toon0.toml"] {
         let dir = Scratch::new(&format!("avatars-{show}"));
         let out = dir.path("toon.mkv");
-        run_ok(&[
-            "render",
-            fixture(show).to_str().unwrap(),
-            "--seconds",
-            "1",
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        render_to(&fixture(show), 1, &out);
         let frame = rgb_frame(&out, 10);
         let places = |frame: &(u32, u32, Vec<u8>), want: &dyn Fn([u8; 3]) -> bool| {
             let pixels = frame.2.chunks_exact(3).enumerate();
@@ -133,20 +126,9 @@ fn a_toon_outline_takes_the_light_of_every_lamp() {
             "name: \"toon check\",\n    environment: (ambient_brightness: 0.0),",
         );
     assert!(point_only.contains("toon_lit.vrm") && point_only.contains("ambient_brightness"));
-    std::fs::write(dir.path("scene.ron"), point_only).unwrap();
-    let show = std::fs::read_to_string(fixture("toon.toml"))
-        .unwrap()
-        .replace("toon_scene.ron", "scene.ron");
-    std::fs::write(dir.path("show.toml"), show).unwrap();
+    let show = show_on_scene(&dir, "toon.toml", "toon_scene.ron", "lit", &point_only);
     let out = dir.path("lit.mkv");
-    run_ok(&[
-        "render",
-        dir.path("show.toml").to_str().unwrap(),
-        "--seconds",
-        "1",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&show, 1, &out);
     let frame = rgb_frame(&out, 10);
     let red = |[r, g, b]: [u8; 3]| r > g.saturating_add(80) && r > b.saturating_add(80);
     let (outline, _) = count_pixels(&frame, 0..frame.0, 0..frame.1, red);
@@ -160,7 +142,7 @@ fn a_toon_outline_takes_the_light_of_every_lamp() {
 #[test]
 fn straight_fingers_curl_at_ease() {
     let dir = Scratch::new("avatars-hands");
-    let turn = finger_turns(&dir, "hands.toml", "1")[10];
+    let turn = finger_turns(&dir, "hands.toml", 1)[10];
     assert!(
         turn > 6.0,
         "her fingers turn {turn:.1}° toward her body from the hand's line"
@@ -174,7 +156,7 @@ fn straight_fingers_curl_at_ease() {
 #[test]
 fn hands_open_as_she_talks() {
     let dir = Scratch::new("avatars-hands-talk");
-    let turns = finger_turns(&dir, "hands_talk.toml", "5");
+    let turns = finger_turns(&dir, "hands_talk.toml", 5);
     let rest = turns[0];
     let mean = turns.iter().sum::<f64>() / turns.len() as f64;
     let least = turns.iter().copied().fold(f64::MAX, f64::min);
@@ -188,16 +170,9 @@ fn hands_open_as_she_talks() {
 /// Renders the jaw avatar's hands show `show` for `seconds` into `dir`; in each frame, how
 /// far (degrees) her left hand's green fingers turn toward her body from the line its
 /// blue palm sets, in the picture from the front.
-fn finger_turns(dir: &Scratch, show: &str, seconds: &str) -> Vec<f64> {
+fn finger_turns(dir: &Scratch, show: &str, seconds: u32) -> Vec<f64> {
     let out = dir.path("hands.mkv");
-    run_ok(&[
-        "render",
-        fixture(show).to_str().unwrap(),
-        "--seconds",
-        seconds,
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&fixture(show), seconds, &out);
     let fingers = pixels_per_frame(&out, |[r, g, b]| {
         g > r.saturating_add(80) && g > b.saturating_add(80)
     });

@@ -250,22 +250,11 @@ fn a_breeze_blows_her_hair_in_the_picture() {
         "asset: \"human.vrm\", wind: (strength: 1.0, toward: (1.0, 0.0, 0.0)))",
     );
     assert_ne!(windy, scene);
-    let show = std::fs::read_to_string(fixture("human.toml")).unwrap();
     let mut columns = Vec::new();
     for (name, scene) in [("calm", &scene), ("windy", &windy)] {
-        std::fs::write(dir.path(&format!("{name}.ron")), scene).unwrap();
-        let toml = show.replace("human_scene.ron", &format!("{name}.ron"));
-        std::fs::write(dir.path(&format!("{name}.toml")), toml).unwrap();
+        let show = show_on_scene(&dir, "human.toml", "human_scene.ron", name, scene);
         let video = dir.path(&format!("{name}.mkv"));
-        let toml = dir.path(&format!("{name}.toml"));
-        run_ok(&[
-            "render",
-            toml.to_str().unwrap(),
-            "--seconds",
-            "5",
-            "--output",
-            video.to_str().unwrap(),
-        ]);
+        render_to(&show, 5, &video);
         columns.push(hair_column_per_frame(&video)[5..].to_vec());
     }
     let (calm, windy) = (&columns[0], &columns[1]);
@@ -303,20 +292,9 @@ fn her_hair_hangs_still_from_the_first_frame() {
         )
         .replace("Point(position: (1.0, 2.2, 2.5)", "Point(position: (0.5, 2.2, -2.5)");
     assert_ne!(behind, scene);
-    std::fs::write(dir.path("behind.ron"), behind).unwrap();
-    let show = std::fs::read_to_string(fixture("human.toml"))
-        .unwrap()
-        .replace("human_scene.ron", "behind.ron");
-    std::fs::write(dir.path("behind.toml"), show).unwrap();
+    let show = show_on_scene(&dir, "human.toml", "human_scene.ron", "behind", &behind);
     let video = dir.path("behind.mkv");
-    run_ok(&[
-        "render",
-        dir.path("behind.toml").to_str().unwrap(),
-        "--seconds",
-        "1",
-        "--output",
-        video.to_str().unwrap(),
-    ]);
+    render_to(&show, 1, &video);
     // Her ponytail's brown (in her shade too) below her head, down her back.
     let ponytail = |[r, g, b]: [u8; 3]| {
         r > b.saturating_add(15) && r > g.saturating_add(10) && (61..200).contains(&r)

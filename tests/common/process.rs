@@ -78,6 +78,37 @@ pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `twincast render SHOW --seconds N --output OUT`.
+pub fn render_to(show: &Path, seconds: u32, out: &Path) -> Output {
+    run_ok(&[
+        "render",
+        show.to_str().unwrap(),
+        "--seconds",
+        &seconds.to_string(),
+        "--output",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// The fixture show `show` written into `dir` as `NAME.toml` on another scene, `scene`
+/// (the text of its fixture scene `scene_file` changed), written beside it as `NAME.ron`;
+/// the show's path. Files the scene names (her avatar) are for the test to put in `dir`.
+pub fn show_on_scene(
+    dir: &Scratch,
+    show: &str,
+    scene_file: &str,
+    name: &str,
+    scene: &str,
+) -> PathBuf {
+    std::fs::write(dir.path(&format!("{name}.ron")), scene).unwrap();
+    let text = std::fs::read_to_string(fixture(show)).unwrap();
+    let moved = text.replace(scene_file, &format!("{name}.ron"));
+    assert_ne!(moved, text, "{show} does not name {scene_file}");
+    let path = dir.path(&format!("{name}.toml"));
+    std::fs::write(&path, moved).unwrap();
+    path
+}
+
 /// `twincast render SHOW --seconds N` into `dir` as `NAME.mkv`, with telemetry: the
 /// recording and the telemetry's records (one a frame).
 pub fn render_with_telemetry(
