@@ -51,8 +51,6 @@ struct Toon {
 @group(#{MATERIAL_BIND_GROUP}) @binding(109) var uv_mask_texture: texture_2d<f32>;
 @group(#{MATERIAL_BIND_GROUP}) @binding(110) var uv_mask_sampler: sampler;
 
-const PI: f32 = 3.141592653589793;
-
 // `uv` moved by the UV animation at this moment. Whole turns and whole texture widths are
 // taken out before multiplying, so hours into a show the step from frame to frame stays
 // as fine as in its first minute (Bevy's clock wraps each hour: one small jump then).
@@ -62,7 +60,7 @@ fn animated_uv(uv: vec2<f32>) -> vec2<f32> {
     }
     let time = view_bindings::globals.time * textureSample(uv_mask_texture, uv_mask_sampler, uv).b;
     let moved = uv + fract(toon.uv_scroll * time);
-    let angle = fract(toon.uv_rotation / (2.0 * PI) * time) * 2.0 * PI;
+    let angle = fract(toon.uv_rotation / (2.0 * light::PI) * time) * 2.0 * light::PI;
     let turn = mat2x2<f32>(cos(angle), sin(angle), -sin(angle), cos(angle));
     return turn * (moved - 0.5) + 0.5;
 }
