@@ -473,17 +473,20 @@ impl ShowPlan {
         said
     }
 
-    /// Checks ids, references and templates. Returns the first problem.
-    ///
-    /// Long on purpose: one check after another over the rundown, read as a checklist; each names its field.
+    /// Checks ids, references and templates, part by part in the file's order. Returns
+    /// the first problem.
     pub fn validate(&self, set: Option<&SetNames>) -> Result<(), PlanProblem> {
-        let cameras = set.map(|s| s.cameras.as_slice());
-        let problem = |field: String, reason: String, needle: Option<&str>| PlanProblem {
-            field,
-            reason,
-            needle: needle.map(str::to_string),
-            section: None,
-        };
+        self.validate_products(set)?;
+        for (i, segment) in self.segments.iter().enumerate() {
+            self.validate_segment(i, segment, set.map(|s| s.cameras.as_slice()))?;
+        }
+        self.validate_schedule()?;
+        self.validate_drafts()?;
+        self.validate_faq()
+    }
+
+    /// `[[products]]`: ids unique and not empty, props the scene has, a name, prices.
+    fn validate_products(&self, set: Option<&SetNames>) -> Result<(), PlanProblem> {
         let mut ids = std::collections::HashSet::new();
         for (i, p) in self.products.iter().enumerate() {
             let field = |f: &str| format!("products[{i}].{f}");
@@ -491,11 +494,8 @@ impl ShowPlan {
                 return Err(problem(field("id"), "is empty".into(), None));
             }
             if !ids.insert(p.id.as_str()) {
-                return Err(problem(
-                    field("id"),
-                    format!("`{}` is used twice", p.id),
-                    Some(&p.id),
-                ));
+                let reason = format!("`{}` is used twice", p.id);
+                return Err(problem(field("id"), reason, Some(&p.id)));
             }
             if let (Some(prop), Some(set)) = (&p.prop, set)
                 && !set.pieces.contains(prop)
@@ -509,152 +509,141 @@ impl ShowPlan {
             if p.name.zh.is_none() && p.name.en.is_none() {
                 return Err(problem(field("name"), "needs `zh` or `en`".into(), None));
             }
-            if !(p.price.is_finite() && p.price >= 0.0) {
-                return Err(problem(
-                    field("price"),
-                    format!("{} is not a price", p.price),
-                    None,
-                ));
-            }
-            if let Some(f) = p.flash_price
-                && !(f.is_finite() && f >= 0.0)
-            {
-                return Err(problem(
-                    field("flash_price"),
-                    format!("{f} is not a price"),
-                    None,
-                ));
-            }
-        }
-        let known = |id: &str| self.products.iter().any(|p| p.id == id);
-        for (i, s) in self.segments.iter().enumerate() {
-            let field = |f: &str| format!("segments[{i}].{f}");
-            if let Some(id) = &s.product
-                && !known(id)
-            {
-                return Err(problem(
-                    field("product"),
-                    format!("no product `{id}` in [[products]]"),
-                    Some(id),
-                ));
-            }
-            if matches!(s.kind, SegmentKind::Pitch | SegmentKind::FlashSale)
-                && self.products.is_empty()
-            {
-                return Err(problem(
-                    field("kind"),
-                    format!("a {} needs [[products]]", s.kind.label()),
-                    None,
-                ));
-            }
-            if !(s.seconds.is_finite() && (0.0..=86_400.0).contains(&s.seconds)) {
-                return Err(problem(
-                    field("seconds"),
-                    format!("{} is outside 0..=86400", s.seconds),
-                    None,
-                ));
-            }
-            if let Some(c) = s.countdown
-                && !(c.is_finite() && (1.0..=86_400.0).contains(&c))
-            {
-                return Err(problem(
-                    field("countdown"),
-                    format!("{c} is outside 1..=86400"),
-                    None,
-                ));
-            }
-            for (j, shot) in s.shots.iter().enumerate() {
-                if !(shot.seconds.is_finite() && shot.seconds > 0.0) {
-                    return Err(problem(
-                        field(&format!("shots[{j}].seconds")),
-                        format!("{} is not a positive length", shot.seconds),
-                        None,
-                    ));
-                }
-                if !(shot.move_seconds.is_finite() && shot.move_seconds >= 0.0) {
-                    return Err(problem(
-                        field(&format!("shots[{j}].move")),
-                        format!("{} is negative", shot.move_seconds),
-                        None,
-                    ));
-                }
-                let scene_camera = cameras.is_none_or(|c| c.contains(&shot.camera));
-                if shot.camera == PRODUCT_CAMERA && !scene_camera {
-                    if let Some(reason) = self.unframed(s) {
-                        let field = field(&format!("shots[{j}].camera"));
-                        return Err(problem(field, reason, Some(&shot.camera)));
-                    }
-                } else if let Some(cameras) = cameras
-                    && !cameras.contains(&shot.camera)
+            for (name, price) in [("price", Some(p.price)), ("flash_price", p.flash_price)] {
+                if let Some(v) = price
+                    && !(v.is_finite() && v >= 0.0)
                 {
-                    return Err(problem(
-                        field(&format!("shots[{j}].camera")),
-                        format!(
-                            "the scene has no camera `{}` (it has: {})",
-                            shot.camera,
-                            cameras.join(", ")
-                        ),
-                        Some(&shot.camera),
-                    ));
+                    return Err(problem(field(name), format!("{v} is not a price"), None));
                 }
-            }
-            for (name, _, line) in s.every_line("") {
-                if line.variants().is_empty() {
-                    return Err(problem(field(&name), "has no variants".into(), None));
-                }
-                for text in line.variants() {
-                    check_template(text)
-                        .map_err(|reason| problem(field(&name), reason, Some(text)))?;
-                }
-            }
-            for title in s.title.iter().flat_map(Localized::all) {
-                check_template(title)
-                    .map_err(|reason| problem(field("title"), reason, Some(title)))?;
             }
         }
+        Ok(())
+    }
+
+    fn knows(&self, id: &str) -> bool {
+        self.products.iter().any(|p| p.id == id)
+    }
+
+    /// `segments[i]`: a product that exists, lengths in range, shots, lines and title.
+    fn validate_segment(
+        &self,
+        i: usize,
+        s: &Segment,
+        cameras: Option<&[String]>,
+    ) -> Result<(), PlanProblem> {
+        let field = |f: &str| format!("segments[{i}].{f}");
+        if let Some(id) = s.product.as_ref().filter(|id| !self.knows(id)) {
+            let reason = format!("no product `{id}` in [[products]]");
+            return Err(problem(field("product"), reason, Some(id)));
+        }
+        if matches!(s.kind, SegmentKind::Pitch | SegmentKind::FlashSale) && self.products.is_empty()
+        {
+            let reason = format!("a {} needs [[products]]", s.kind.label());
+            return Err(problem(field("kind"), reason, None));
+        }
+        if !(s.seconds.is_finite() && (0.0..=86_400.0).contains(&s.seconds)) {
+            let reason = format!("{} is outside 0..=86400", s.seconds);
+            return Err(problem(field("seconds"), reason, None));
+        }
+        if let Some(c) = s.countdown
+            && !(c.is_finite() && (1.0..=86_400.0).contains(&c))
+        {
+            let reason = format!("{c} is outside 1..=86400");
+            return Err(problem(field("countdown"), reason, None));
+        }
+        for (j, shot) in s.shots.iter().enumerate() {
+            self.validate_shot(s, shot, cameras)
+                .map_err(|(key, reason, needle)| {
+                    problem(field(&format!("shots[{j}].{key}")), reason, needle)
+                })?;
+        }
+        for (name, _, line) in s.every_line("") {
+            if line.variants().is_empty() {
+                return Err(problem(field(&name), "has no variants".into(), None));
+            }
+            for text in line.variants() {
+                check_template(text).map_err(|reason| problem(field(&name), reason, Some(text)))?;
+            }
+        }
+        for title in s.title.iter().flat_map(Localized::all) {
+            check_template(title).map_err(|reason| problem(field("title"), reason, Some(title)))?;
+        }
+        Ok(())
+    }
+
+    /// One of segment `s`'s shots: lengths, and a camera the scene has (or the product
+    /// close-up where the segment has a product to frame). Refusals name the shot's key.
+    fn validate_shot<'a>(
+        &self,
+        s: &Segment,
+        shot: &'a Shot,
+        cameras: Option<&[String]>,
+    ) -> Result<(), (&'static str, String, Option<&'a str>)> {
+        if !(shot.seconds.is_finite() && shot.seconds > 0.0) {
+            let reason = format!("{} is not a positive length", shot.seconds);
+            return Err(("seconds", reason, None));
+        }
+        if !(shot.move_seconds.is_finite() && shot.move_seconds >= 0.0) {
+            return Err(("move", format!("{} is negative", shot.move_seconds), None));
+        }
+        let scene_camera = cameras.is_none_or(|c| c.contains(&shot.camera));
+        if shot.camera == PRODUCT_CAMERA && !scene_camera {
+            if let Some(reason) = self.unframed(s) {
+                return Err(("camera", reason, Some(&shot.camera)));
+            }
+        } else if let Some(cameras) = cameras
+            && !cameras.contains(&shot.camera)
+        {
+            let reason = format!(
+                "the scene has no camera `{}` (it has: {})",
+                shot.camera,
+                cameras.join(", ")
+            );
+            return Err(("camera", reason, Some(&shot.camera)));
+        }
+        Ok(())
+    }
+
+    /// `[[schedule]]`: times of day, and products that exist.
+    fn validate_schedule(&self) -> Result<(), PlanProblem> {
         for (i, e) in self.schedule.iter().enumerate() {
             let field = |f: &str| format!("schedule[{i}].{f}");
             for (name, value) in [("from", &e.from), ("to", &e.to)] {
                 if parse_time_of_day(value).is_none() {
-                    return Err(problem(
-                        field(name),
-                        format!("`{value}` is not HH:MM"),
-                        Some(value),
-                    ));
+                    let reason = format!("`{value}` is not HH:MM");
+                    return Err(problem(field(name), reason, Some(value)));
                 }
             }
-            if let Some(id) = e.products.iter().find(|id| !known(id)) {
-                return Err(problem(
-                    field("products"),
-                    format!("no product `{id}` in [[products]]"),
-                    Some(id),
-                ));
+            if let Some(id) = e.products.iter().find(|id| !self.knows(id)) {
+                let reason = format!("no product `{id}` in [[products]]");
+                return Err(problem(field("products"), reason, Some(id)));
             }
         }
+        Ok(())
+    }
+
+    /// `[[drafts]]`: a segment that exists, lines that are templates.
+    fn validate_drafts(&self) -> Result<(), PlanProblem> {
+        let segments = self.segments.len();
         for (i, d) in self.drafts.iter().enumerate() {
-            if !(1..=self.segments.len()).contains(&d.segment) {
-                return Err(problem(
-                    format!("drafts[{i}].segment"),
-                    format!(
-                        "{} is not a segment (1..={})",
-                        d.segment,
-                        self.segments.len()
-                    ),
-                    None,
-                ));
+            if !(1..=segments).contains(&d.segment) {
+                let reason = format!("{} is not a segment (1..={segments})", d.segment);
+                return Err(problem(format!("drafts[{i}].segment"), reason, None));
             }
             for text in &d.lines {
                 check_template(text)
                     .map_err(|reason| problem(format!("drafts[{i}].lines"), reason, Some(text)))?;
             }
         }
+        Ok(())
+    }
+
+    /// `[[faq]]`: keywords to match on, answers that are templates.
+    fn validate_faq(&self) -> Result<(), PlanProblem> {
         for (i, f) in self.faq.iter().enumerate() {
             if f.keywords.iter().all(|k| k.trim().is_empty()) {
-                return Err(problem(
-                    format!("faq[{i}].keywords"),
-                    "needs at least one keyword".into(),
-                    None,
-                ));
+                let reason = "needs at least one keyword".into();
+                return Err(problem(format!("faq[{i}].keywords"), reason, None));
             }
             for answer in f.answer.all() {
                 check_template(answer)
@@ -662,6 +651,16 @@ impl ShowPlan {
             }
         }
         Ok(())
+    }
+}
+
+/// A problem in `field`, found at `needle` in the file's text where there is one.
+fn problem(field: String, reason: String, needle: Option<&str>) -> PlanProblem {
+    PlanProblem {
+        field,
+        reason,
+        needle: needle.map(str::to_string),
+        section: None,
     }
 }
 
