@@ -239,9 +239,8 @@ fn spawn_overlay(
     }
 }
 
-/// One program's graphics over `camera` (its entity and program index).
-///
-/// Long on purpose: it declares the whole UI tree of the graphics, which reads best as one nested picture of the layout.
+/// One program's graphics over `camera` (its entity and program index): a full-picture
+/// root with each graphic in its place, hidden until it has something to show.
 fn spawn_graphics(
     commands: &mut Commands,
     settings: &OverlaySettings,
@@ -249,8 +248,6 @@ fn spawn_graphics(
     (camera, index): (Entity, usize),
     layout: Layout,
 ) {
-    let config = &settings.config;
-    let pad = |v: f32, h: f32| UiRect::axes(Val::VMin(h), Val::VMin(v));
     commands
         .spawn((
             OverlayRoot(index),
@@ -264,157 +261,186 @@ fn spawn_graphics(
             Pickable::IGNORE,
         ))
         .with_children(|root| {
-            // Top left: the logo, or the shop's name as a badge.
-            let corner = Node {
+            spawn_corners(root, settings, assets, &layout);
+            spawn_card(root, &layout);
+            spawn_lower_third(root, &layout);
+            spawn_ticker(root, &layout);
+            spawn_captions(root, &layout);
+        });
+}
+
+/// Padding of `v` above and below and `h` either side, in hundredths of the picture's
+/// shorter side.
+fn pad(v: f32, h: f32) -> UiRect {
+    UiRect::axes(Val::VMin(h), Val::VMin(v))
+}
+
+/// Top left, the logo (or the shop's name as a badge); top right, the label platforms
+/// require on a virtual presenter.
+fn spawn_corners(
+    root: &mut ChildSpawnerCommands,
+    settings: &OverlaySettings,
+    assets: &AssetServer,
+    layout: &Layout,
+) {
+    let config = &settings.config;
+    let corner = Node {
+        position_type: PositionType::Absolute,
+        left: Val::VMin(2.5),
+        top: layout.logo_top,
+        padding: pad(0.8, 1.6),
+        ..default()
+    };
+    match &config.logo {
+        Some(path) => {
+            root.spawn((
+                Node {
+                    height: Val::VMin(9.0),
+                    ..corner
+                },
+                ImageNode::new(assets.load(path.clone())),
+            ));
+        }
+        None if !settings.shop.is_empty() => {
+            root.spawn((corner, panel(INK.with_alpha(0.75))))
+                .with_child((Text::new(settings.shop.clone()), text(3.4, Color::WHITE)));
+        }
+        None => {}
+    }
+    if config.label_enabled && !config.label.trim().is_empty() {
+        root.spawn((
+            Node {
                 position_type: PositionType::Absolute,
-                left: Val::VMin(2.5),
-                top: layout.logo_top,
-                padding: pad(0.8, 1.6),
+                right: Val::VMin(2.5),
+                top: layout.corner_top,
+                padding: pad(0.6, 1.2),
                 ..default()
-            };
-            match &config.logo {
-                Some(path) => {
-                    root.spawn((
-                        Node {
-                            height: Val::VMin(9.0),
-                            ..corner
-                        },
-                        ImageNode::new(assets.load(path.clone())),
-                    ));
-                }
-                None if !settings.shop.is_empty() => {
-                    root.spawn((corner, panel(INK.with_alpha(0.75))))
-                        .with_child((Text::new(settings.shop.clone()), text(3.4, Color::WHITE)));
-                }
-                None => {}
-            }
-            // Top right: the label platforms require on a virtual presenter.
-            if config.label_enabled && !config.label.trim().is_empty() {
-                root.spawn((
-                    Node {
-                        position_type: PositionType::Absolute,
-                        right: Val::VMin(2.5),
-                        top: layout.corner_top,
-                        padding: pad(0.6, 1.2),
-                        ..default()
-                    },
-                    panel(Color::BLACK.with_alpha(0.55)),
-                ))
-                .with_child((Text::new(config.label.clone()), text(2.6, Color::WHITE)));
-            }
-            // Right: the product card.
-            root.spawn((
-                Card,
-                Node {
-                    position_type: PositionType::Absolute,
-                    width: Val::VMin(layout.card_width),
-                    flex_direction: FlexDirection::Column,
-                    padding: pad(1.6, 2.2),
-                    row_gap: Val::VMin(0.8),
-                    display: Display::None,
-                    ..layout.card.node()
-                },
-                panel(Color::WHITE.with_alpha(0.92)),
-            ))
-            .with_children(|card| {
-                card.spawn((
-                    CardBanner,
-                    Node {
-                        padding: pad(0.5, 1.2),
-                        justify_content: JustifyContent::SpaceBetween,
-                        ..default()
-                    },
-                    panel(FLASH_RED),
-                ))
-                .with_child((
-                    CardBannerText,
-                    Text::new(""),
-                    text(3.6, Color::WHITE),
-                ));
-                card.spawn((
-                    CardImage,
-                    Node {
-                        height: Val::VMin(16.0),
-                        align_self: AlignSelf::Center,
-                        display: Display::None,
-                        ..default()
-                    },
-                    ImageNode::default(),
-                ));
-                card.spawn((CardName, Text::new(""), text(4.4, INK)));
-                card.spawn((CardSubName, Text::new(""), text(2.8, INK.with_alpha(0.7))));
-                card.spawn(Node {
-                    align_items: AlignItems::Baseline,
-                    column_gap: Val::VMin(1.6),
-                    ..default()
-                })
-                .with_children(|row| {
-                    row.spawn((CardPrice, Text::new(""), text(7.5, FLASH_RED)));
-                    row.spawn((
-                        CardOriginal,
-                        Text::new(""),
-                        text(3.6, INK.with_alpha(0.55)),
-                        Strikethrough,
-                    ));
-                });
-                card.spawn((CardStock, Text::new(""), text(2.6, INK.with_alpha(0.7))));
-            });
-            // Bottom left, above the captions: the lower third.
-            root.spawn((
-                LowerThird,
-                Node {
-                    position_type: PositionType::Absolute,
-                    left: Val::VMin(3.5),
-                    top: layout.title.0,
-                    bottom: layout.title.1,
-                    padding: pad(0.8, 1.8),
-                    border: UiRect::left(Val::VMin(0.8)),
-                    display: Display::None,
-                    ..default()
-                },
-                panel(INK.with_alpha(0.8)),
-                BorderColor::all(FLASH_RED),
-            ))
-            .with_child((LowerThirdText, Text::new(""), text(3.6, Color::WHITE)));
-            // Left, under the logo: "Lily just bought 2 × Tea cup".
-            root.spawn((
-                TickerBox,
-                Node {
-                    position_type: PositionType::Absolute,
-                    left: Val::VMin(2.5),
-                    top: layout.ticker_top,
-                    padding: pad(0.6, 1.4),
-                    display: Display::None,
-                    ..default()
-                },
-                panel(TICKER_GREEN.with_alpha(0.9)),
-            ))
-            .with_child((TickerText, Text::new(""), text(3.0, Color::WHITE)));
-            // Bottom: captions of what the host is saying.
-            root.spawn(Node {
-                position_type: PositionType::Absolute,
-                bottom: layout.caption_bottom,
-                width: Val::Percent(100.0),
-                justify_content: JustifyContent::Center,
+            },
+            panel(Color::BLACK.with_alpha(0.55)),
+        ))
+        .with_child((Text::new(config.label.clone()), text(2.6, Color::WHITE)));
+    }
+}
+
+/// The product card: a flash-sale banner, the product's picture, names, price (the
+/// original struck through) and stock.
+fn spawn_card(root: &mut ChildSpawnerCommands, layout: &Layout) {
+    root.spawn((
+        Card,
+        Node {
+            position_type: PositionType::Absolute,
+            width: Val::VMin(layout.card_width),
+            flex_direction: FlexDirection::Column,
+            padding: pad(1.6, 2.2),
+            row_gap: Val::VMin(0.8),
+            display: Display::None,
+            ..layout.card.node()
+        },
+        panel(Color::WHITE.with_alpha(0.92)),
+    ))
+    .with_children(|card| {
+        card.spawn((
+            CardBanner,
+            Node {
+                padding: pad(0.5, 1.2),
+                justify_content: JustifyContent::SpaceBetween,
                 ..default()
-            })
-            .with_child((
-                Caption,
-                Node {
-                    max_width: Val::Percent(layout.caption_width),
-                    padding: pad(0.8, 1.8),
-                    display: Display::None,
-                    ..default()
-                },
-                panel(Color::BLACK.with_alpha(0.62)),
-                children![(
-                    CaptionText,
-                    Text::new(""),
-                    text(4.2, Color::WHITE),
-                    TextLayout::justify(Justify::Center),
-                )],
+            },
+            panel(FLASH_RED),
+        ))
+        .with_child((CardBannerText, Text::new(""), text(3.6, Color::WHITE)));
+        card.spawn((
+            CardImage,
+            Node {
+                height: Val::VMin(16.0),
+                align_self: AlignSelf::Center,
+                display: Display::None,
+                ..default()
+            },
+            ImageNode::default(),
+        ));
+        card.spawn((CardName, Text::new(""), text(4.4, INK)));
+        card.spawn((CardSubName, Text::new(""), text(2.8, INK.with_alpha(0.7))));
+        card.spawn(Node {
+            align_items: AlignItems::Baseline,
+            column_gap: Val::VMin(1.6),
+            ..default()
+        })
+        .with_children(|row| {
+            row.spawn((CardPrice, Text::new(""), text(7.5, FLASH_RED)));
+            row.spawn((
+                CardOriginal,
+                Text::new(""),
+                text(3.6, INK.with_alpha(0.55)),
+                Strikethrough,
             ));
         });
+        card.spawn((CardStock, Text::new(""), text(2.6, INK.with_alpha(0.7))));
+    });
+}
+
+/// Bottom left, above the captions: the lower third (the segment's title).
+fn spawn_lower_third(root: &mut ChildSpawnerCommands, layout: &Layout) {
+    root.spawn((
+        LowerThird,
+        Node {
+            position_type: PositionType::Absolute,
+            left: Val::VMin(3.5),
+            top: layout.title.0,
+            bottom: layout.title.1,
+            padding: pad(0.8, 1.8),
+            border: UiRect::left(Val::VMin(0.8)),
+            display: Display::None,
+            ..default()
+        },
+        panel(INK.with_alpha(0.8)),
+        BorderColor::all(FLASH_RED),
+    ))
+    .with_child((LowerThirdText, Text::new(""), text(3.6, Color::WHITE)));
+}
+
+/// Left, under the logo: "Lily just bought 2 × Tea cup".
+fn spawn_ticker(root: &mut ChildSpawnerCommands, layout: &Layout) {
+    root.spawn((
+        TickerBox,
+        Node {
+            position_type: PositionType::Absolute,
+            left: Val::VMin(2.5),
+            top: layout.ticker_top,
+            padding: pad(0.6, 1.4),
+            display: Display::None,
+            ..default()
+        },
+        panel(TICKER_GREEN.with_alpha(0.9)),
+    ))
+    .with_child((TickerText, Text::new(""), text(3.0, Color::WHITE)));
+}
+
+/// Bottom, centred: captions of what the host is saying.
+fn spawn_captions(root: &mut ChildSpawnerCommands, layout: &Layout) {
+    root.spawn(Node {
+        position_type: PositionType::Absolute,
+        bottom: layout.caption_bottom,
+        width: Val::Percent(100.0),
+        justify_content: JustifyContent::Center,
+        ..default()
+    })
+    .with_child((
+        Caption,
+        Node {
+            max_width: Val::Percent(layout.caption_width),
+            padding: pad(0.8, 1.8),
+            display: Display::None,
+            ..default()
+        },
+        panel(Color::BLACK.with_alpha(0.62)),
+        children![(
+            CaptionText,
+            Text::new(""),
+            text(4.2, Color::WHITE),
+            TextLayout::justify(Justify::Center),
+        )],
+    ));
 }
 
 /// The "just bought" notice, while it is current.
