@@ -480,6 +480,45 @@ fn kept_beside(show_file: &Path, suffix: &str) -> PathBuf {
     std::path::absolute(&joined).unwrap_or(joined)
 }
 
+impl ShowFile {
+    /// Every path the file names made absolute against the show file's folder (so files
+    /// handed to Bevy's asset server are found whatever the working directory), and each
+    /// file a run keeps put where the file says, else beside it (`kept_beside`); none
+    /// where it is switched off.
+    fn resolve_paths(&mut self, show_file: &Path) {
+        let dir = show_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let resolve = |p: &Path| {
+            let joined = dir.join(p);
+            std::path::absolute(&joined).unwrap_or(joined)
+        };
+        self.scene = resolve(&self.scene);
+        let named = [
+            &mut self.audio.music,
+            &mut self.voice.cache_dir,
+            &mut self.overlay.logo,
+            &mut self.overlay.font,
+        ];
+        let images = self.products.iter_mut().map(|p| &mut p.image);
+        for file in named.into_iter().chain(images) {
+            *file = file.as_deref().map(resolve);
+        }
+        for file in self.audio.effects.values_mut() {
+            *file = resolve(file);
+        }
+        let kept = |on: bool, given: Option<&Path>, suffix: &str| {
+            on.then(|| given.map_or_else(|| kept_beside(show_file, suffix), resolve))
+        };
+        let c = &mut self.compliance;
+        c.audit_log = kept(c.audit, c.audit_log.as_deref(), ".said.jsonl");
+        let e = &mut self.events;
+        e.tally_dir = kept(e.tally, e.tally_dir.as_deref(), "-room");
+        e.stock_file = kept(e.keep_stock, e.stock_file.as_deref(), ".stock.json");
+    }
+}
+
 /// The file as written; turned into [`ShowConfig`] by [`ShowConfig::load`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -572,94 +611,57 @@ impl ShowConfig {
     ///
     /// Long on purpose: it turns the file's sections into the config one by one, resolving paths as it goes.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let file: ShowFile =
+        let mut file: ShowFile =
             toml::from_str(text).map_err(|e| ConfigError::parse(path, text, &e))?;
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        // Absolute, so files handed to Bevy's asset server (logo, product pictures) are
-        // found whatever the working directory.
-        let resolve = |p: &Path| -> PathBuf {
-            let joined = if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                dir.join(p)
-            };
-            std::path::absolute(&joined).unwrap_or(joined)
-        };
+        file.resolve_paths(path);
+        let config = Self::from_file(path, file);
+        config.validate()?;
+        config
+            .plan
+            .validate(None)
+            .and_then(|()| {
+                config
+                    .plan
+                    .check_languages(&config.language, config.llm.url.is_some())
+            })
+            .map_err(|p| ConfigError::plan(path, text, p))?;
+        Ok(config)
+    }
+
+    /// The show `file` (its paths resolved) read from `path`, not yet checked.
+    fn from_file(path: &Path, file: ShowFile) -> Self {
         let name = file.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "show".into())
         });
-        let mut audio = file.audio;
-        audio.music = audio.music.as_deref().map(resolve);
-        for path in audio.effects.values_mut() {
-            *path = resolve(path);
-        }
-        let mut voice = file.voice;
-        voice.cache_dir = voice.cache_dir.as_deref().map(resolve);
+        let voice = file.voice;
         let language = file.language.unwrap_or_else(|| {
             let zh = ["cmn", "zh", "yue"]
                 .iter()
                 .any(|p| voice.voice.starts_with(p));
             if zh { "zh" } else { "en" }.to_string()
         });
-        let mut overlay = file.overlay;
-        overlay.logo = overlay.logo.as_deref().map(resolve);
-        overlay.font = overlay.font.as_deref().map(resolve);
-        let mut products = file.products;
-        for p in &mut products {
-            p.image = p.image.as_deref().map(resolve);
-        }
         let mut segments = file.segments;
         if segments.is_empty() && !voice.lines.is_empty() {
-            // A plain list of lines is a rundown of one segment, said in turn forever.
-            segments.push(plan::Segment {
-                kind: plan::SegmentKind::Opening,
-                title: None,
-                product: None,
-                lines: voice
-                    .lines
-                    .iter()
-                    .cloned()
-                    .map(plan::LineSpec::One)
-                    .collect(),
-                translations: Default::default(),
-                shots: Vec::new(),
-                seconds: 0.0,
-                countdown: None,
-            });
+            segments.push(plan::Segment::said_in_turn(&voice.lines));
         }
         let plan = plan::ShowPlan {
             shop: file.shop,
-            products,
+            products: file.products,
             segments,
             schedule: file.schedule,
             faq: file.faq,
-            overlay,
+            overlay: file.overlay,
             drafts: file.drafts,
         };
-        // A file the show keeps beside its run: where the show file says, else
-        // `out/<show><suffix>` beside it; none when switched off.
-        let kept = |on: bool, given: Option<&Path>, suffix: &str| {
-            on.then(|| given.map_or_else(|| kept_beside(path, suffix), resolve))
-        };
-        let mut compliance = file.compliance;
-        let audit_log = compliance.audit_log.as_deref();
-        compliance.audit_log = kept(compliance.audit, audit_log, ".said.jsonl");
-        let mut events = file.events;
-        events.tally_dir = kept(events.tally, events.tally_dir.as_deref(), "-room");
-        events.stock_file = kept(
-            events.keep_stock,
-            events.stock_file.as_deref(),
-            ".stock.json",
-        );
-        let config = ShowConfig {
+        ShowConfig {
             source: path.to_path_buf(),
             name,
-            scene: resolve(&file.scene),
+            scene: file.scene,
             camera: file.camera,
             video: file.video,
-            audio,
+            audio: file.audio,
             voice,
             render: file.render,
             outputs: (file.outputs.iter())
@@ -674,29 +676,18 @@ impl ShowConfig {
             text_language: language.clone(),
             language,
             timezone: file.timezone,
-            compliance,
+            compliance: file.compliance,
             alerts: file.alerts,
             takeover: file.takeover,
             comments: file.comments,
             recording: file.recording,
             llm: file.llm,
-            events,
+            events: file.events,
             reactions: file.reactions,
             programs: file.programs,
             clips: file.clips,
             program: None,
-        };
-        config.validate()?;
-        config
-            .plan
-            .validate(None)
-            .and_then(|()| {
-                config
-                    .plan
-                    .check_languages(&config.language, config.llm.url.is_some())
-            })
-            .map_err(|p| ConfigError::plan(path, text, p))?;
-        Ok(config)
+        }
     }
 
     /// Checks values that parse but cannot work (`checks`, one function per part of the

@@ -257,6 +257,21 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// A rundown of one segment saying `lines` in turn forever: what a show file with a
+    /// plain list of lines (`[voice] lines`) and no segments runs.
+    pub fn said_in_turn(lines: &[String]) -> Self {
+        Self {
+            kind: SegmentKind::Opening,
+            title: None,
+            product: None,
+            lines: lines.iter().cloned().map(LineSpec::One).collect(),
+            translations: Default::default(),
+            shots: Vec::new(),
+            seconds: 0.0,
+            countdown: None,
+        }
+    }
+
     /// The lines said in `language`: its translation where it has lines there, else the
     /// segment's own; with the field they are in (`lines`, `translations.zh`), for messages.
     pub fn lines_in(&self, language: &str) -> (&[LineSpec], std::borrow::Cow<'static, str>) {
