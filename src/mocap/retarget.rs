@@ -556,8 +556,97 @@ pub struct Retargeter {
     avatar_leg: f32,
 }
 
+/// Per bone, the turn from the avatar's rest direction to the source's (in the avatar's
+/// axes), so that the source's rest pose plays as the avatar's.
+///
+/// Where a bone points at rest, on each side: the next bone of its chain; for the last
+/// bone of a chain (a hand, the head), its tip. Without either it turns with the bone
+/// before it. Hips keep their own orientation.
+fn rest_corrections(source: &SourceRest, rig: &Rig, axes: Quat) -> PerBone<Quat> {
+    let mut correction: PerBone<Quat> = [None; BONES];
+    let has =
+        |b: HumanBone| source.positions[b as usize].is_some() && rig.humanoid.contains_key(&b);
+    for chain in CHAINS {
+        let mut previous = Quat::IDENTITY;
+        for (i, bone) in chain.iter().enumerate().filter(|(_, b)| has(**b)) {
+            let next = chain[i + 1..].iter().find(|b| has(**b));
+            let targets = match next {
+                _ if *bone == HumanBone::Hips => None,
+                Some(next) => Some((
+                    source.positions[*next as usize].unwrap(),
+                    rig.rest_position(*next).unwrap(),
+                )),
+                None => source.tips[*bone as usize].zip(rig.tip(*bone)),
+            };
+            let c = targets
+                .and_then(|(target_s, target_a)| {
+                    let ds = axes * (target_s - source.positions[*bone as usize].unwrap());
+                    let da = target_a - rig.rest_position(*bone).unwrap();
+                    (ds.length_squared() > 1e-12 && da.length_squared() > 1e-12)
+                        .then(|| Quat::from_rotation_arc(da.normalize(), ds.normalize()))
+                })
+                .unwrap_or(previous);
+            correction[*bone as usize] = Some(c);
+            previous = c;
+        }
+    }
+    correction
+}
+
+/// Per node of `rig`: the humanoid bone it plays, where the source moves that bone.
+fn driven_nodes(source: &SourceRest, rig: &Rig) -> Vec<Option<HumanBone>> {
+    let mut driven = vec![None; rig.nodes.len()];
+    for (bone, node) in &rig.humanoid {
+        if source.rotations[*bone as usize].is_some() {
+            driven[*node] = Some(*bone);
+        }
+    }
+    driven
+}
+
+/// Per node of `rig`: for a humanoid bone not under its humanoid parent's node (an IK
+/// foot under the armature root), that parent's node and where the bone sits in its
+/// frame at rest.
+fn detached_nodes(rig: &Rig) -> Vec<Option<(usize, Affine3A)>> {
+    let mut detached = vec![None; rig.nodes.len()];
+    for (bone, node) in &rig.humanoid {
+        let parent_bone = std::iter::successors(human_parent(*bone), |b| human_parent(*b))
+            .find(|b| rig.humanoid.contains_key(b));
+        let Some(parent_node) = parent_bone.map(|b| rig.humanoid[&b]) else {
+            continue;
+        };
+        let under = std::iter::successors(rig.nodes[*node].parent, |p| rig.nodes[*p].parent)
+            .any(|p| p == parent_node);
+        if !under {
+            let offset = rig.rest_world[parent_node].inverse() * rig.rest_world[*node];
+            detached[*node] = Some((parent_node, offset));
+        }
+    }
+    detached
+}
+
+/// The longer leg's length along its bones, with bone positions from `at` and `up` the
+/// vertical: the hips' drop to the thigh, then thigh and shin (a splayed rest pose must
+/// not shorten it). `None` without a whole leg.
+fn leg_length(at: &dyn Fn(HumanBone) -> Option<Vec3>, up: Vec3) -> Option<f32> {
+    use HumanBone::*;
+    let legs = [
+        (LeftUpperLeg, LeftLowerLeg, LeftFoot),
+        (RightUpperLeg, RightLowerLeg, RightFoot),
+    ];
+    let hips = at(Hips)?;
+    legs.into_iter()
+        .filter_map(|(hip, knee, ankle)| {
+            let (h, k, a) = (at(hip)?, at(knee)?, at(ankle)?);
+            Some((hips - h).dot(up).max(0.0) + (k - h).length() + (a - k).length())
+        })
+        .reduce(f32::max)
+        .filter(|l| *l > 1e-6)
+}
+
 impl Retargeter {
-    /// Long on purpose: reading a skin from glTF JSON is a sequence of lookups with a located error each.
+    /// What it takes to play `source`'s motion on `rig`: the two rests' axes and per-bone
+    /// corrections, which nodes are driven and in what order, and the legs' scale.
     pub fn new(source: &SourceRest, rig: &Rig) -> Self {
         let up_a = Vec3::Y;
         let source_basis = basis(legs_left(&source.positions).unwrap_or(Vec3::X), source.up);
@@ -568,97 +657,11 @@ impl Retargeter {
             (Some(l), Some(r)) => l - r,
             _ => Vec3::X,
         };
-        let avatar_basis = basis(avatar_left, up_a);
-        let axes = avatar_basis * source_basis.inverse();
-
-        let mut correction: PerBone<Quat> = [None; BONES];
-        let has =
-            |b: HumanBone| source.positions[b as usize].is_some() && rig.humanoid.contains_key(&b);
-        for chain in CHAINS {
-            let mut previous = Quat::IDENTITY;
-            for (i, bone) in chain.iter().enumerate() {
-                if !has(*bone) {
-                    continue;
-                }
-                // Where the bone points at rest, on each side: the next bone of its chain;
-                // for the last bone of a chain (a hand, the head), its tip. Without either
-                // it turns with the bone before it. Hips keep their own orientation.
-                let next = chain[i + 1..].iter().find(|b| has(**b));
-                let targets = match next {
-                    _ if *bone == HumanBone::Hips => None,
-                    Some(next) => Some((
-                        source.positions[*next as usize].unwrap(),
-                        rig.rest_position(*next).unwrap(),
-                    )),
-                    None => source.tips[*bone as usize].zip(rig.tip(*bone)),
-                };
-                let c = targets
-                    .and_then(|(target_s, target_a)| {
-                        let ds = axes * (target_s - source.positions[*bone as usize].unwrap());
-                        let da = target_a - rig.rest_position(*bone).unwrap();
-                        (ds.length_squared() > 1e-12 && da.length_squared() > 1e-12)
-                            .then(|| Quat::from_rotation_arc(da.normalize(), ds.normalize()))
-                    })
-                    .unwrap_or(previous);
-                correction[*bone as usize] = Some(c);
-                previous = c;
-            }
-        }
-
-        let mut driven = vec![None; rig.nodes.len()];
-        for (bone, node) in &rig.humanoid {
-            if source.rotations[*bone as usize].is_some() {
-                driven[*node] = Some(*bone);
-            }
-        }
-        let mut detached = vec![None; rig.nodes.len()];
-        for (bone, node) in &rig.humanoid {
-            let parent_bone = std::iter::successors(human_parent(*bone), |b| human_parent(*b))
-                .find(|b| rig.humanoid.contains_key(b));
-            if let Some(parent_bone) = parent_bone {
-                let parent_node = rig.humanoid[&parent_bone];
-                let under =
-                    std::iter::successors(rig.nodes[*node].parent, |p| rig.nodes[*p].parent)
-                        .any(|p| p == parent_node);
-                if !under {
-                    let offset = rig.rest_world[parent_node].inverse() * rig.rest_world[*node];
-                    detached[*node] = Some((parent_node, offset));
-                }
-            }
-        }
-
-        let order = evaluation_order(rig, &detached);
+        let axes = basis(avatar_left, up_a) * source_basis.inverse();
+        let detached = detached_nodes(rig);
         let source_up = source.up.normalize();
-        // Leg length along the bones (a splayed rest pose must not shorten it): the hips'
-        // drop to the thigh, then thigh and shin.
-        let leg = |at: &dyn Fn(HumanBone) -> Option<Vec3>, up: Vec3| -> Option<f32> {
-            let mut total = 0.0;
-            let mut found = false;
-            for (hip, knee, ankle) in [
-                (
-                    HumanBone::LeftUpperLeg,
-                    HumanBone::LeftLowerLeg,
-                    HumanBone::LeftFoot,
-                ),
-                (
-                    HumanBone::RightUpperLeg,
-                    HumanBone::RightLowerLeg,
-                    HumanBone::RightFoot,
-                ),
-            ] {
-                let (Some(h), Some(k), Some(a), Some(hips)) =
-                    (at(hip), at(knee), at(ankle), at(HumanBone::Hips))
-                else {
-                    continue;
-                };
-                let length = (hips - h).dot(up).max(0.0) + (k - h).length() + (a - k).length();
-                total = f32::max(total, length);
-                found = true;
-            }
-            found.then_some(total).filter(|l| *l > 1e-6)
-        };
-        let source_leg = leg(&|b| source.positions[b as usize], source_up).unwrap_or(1.0);
-        let avatar_leg = leg(&|b| rig.rest_position(b), up_a).unwrap_or(1.0);
+        let source_leg = leg_length(&|b| source.positions[b as usize], source_up).unwrap_or(1.0);
+        let avatar_leg = leg_length(&|b| rig.rest_position(b), up_a).unwrap_or(1.0);
         let hips_rest = rig.rest_position(HumanBone::Hips).unwrap_or(Vec3::ZERO);
         let ankle_height = [HumanBone::LeftFoot, HumanBone::RightFoot]
             .iter()
@@ -669,11 +672,11 @@ impl Retargeter {
         Self {
             axes,
             turn: Quat::IDENTITY,
-            correction,
+            correction: rest_corrections(source, rig, axes),
             source_rest_inv: source.rotations.map(|r| r.map(Quat::inverse)),
-            driven,
+            driven: driven_nodes(source, rig),
+            order: evaluation_order(rig, &detached),
             detached,
-            order,
             scale: avatar_leg / source_leg,
             source_up,
             hips_rest,
