@@ -67,29 +67,14 @@ impl ShowRun {
             Some(path) => Some(Telemetry::create(path, services.vmc.is_some())?),
             None => None,
         };
-        let audio = ShowAudio::build(
-            show,
-            AudioOptions {
-                clock,
-                speaks: !show.plan.segments.is_empty() || services.api.is_some(),
-                offline: options.pacing == Pacing::AsFastAsPossible,
-                day: options
-                    .day
-                    .clone()
-                    .unwrap_or_else(|| DayClock::now_in(show.zone())),
-                live: services.live_audio.clone(),
-                monitor: options.monitor,
-            },
-        )?;
-        let mut encoding =
-            encoding(show, audio.source, clock)?.with_origin(clock.frames_in(options.media_start));
-        if let Some(tap) = &services.preview {
-            encoding = encoding.with_preview(tap.clone());
-        }
-        let stills = (options.stills.iter())
-            .map(|(at, path)| (clock.frames_in(*at), path.clone()))
-            .collect();
-        encoding = encoding.with_stills(stills);
+        let audio = show_audio(show, &options, &services, clock)?;
+        let encoding = encoding(show, audio.source, clock)?
+            .with_origin(clock.frames_in(options.media_start))
+            .with_stills(stills_at(&options, clock));
+        let encoding = match &services.preview {
+            Some(tap) => encoding.with_preview(tap.clone()),
+            None => encoding,
+        };
         let mut rundown = audio.rundown;
         if let (Some(rundown), Some(_)) = (rundown.as_mut(), options.once) {
             rundown.play_once();
@@ -126,22 +111,7 @@ impl ShowRun {
         let encoder =
             EncoderThread::spawn(encoding.with_sink(outputs.fanout()), frame_rx, recycle_tx);
         let watched = program_outputs(&outputs, &others);
-        let alerts = Alerts::start(
-            &show.name,
-            &show.source,
-            show.alerts.webhook.as_deref(),
-            AlertLimits {
-                failing_after: Duration::from_secs_f64(show.alerts.failing_after_seconds.max(0.5)),
-                stalled_after: show.api.stalled_after(),
-                choppy: (show.alerts.choppy_seconds > 0.0).then(|| ChoppyLimit {
-                    window: Duration::from_secs_f64(show.alerts.choppy_seconds),
-                    share: show.alerts.choppy_repeated_percent / 100.0,
-                }),
-            },
-            &watched,
-            encoder.stats.clone(),
-            services.feed.clone(),
-        );
+        let alerts = start_alerts(show, &watched, &encoder, &services);
         if let Some(rundown) = rundown.as_mut() {
             rundown.set_alerts(alerts.sender());
         }
@@ -355,8 +325,60 @@ fn drain_and_close(
     }
 }
 
-/// Closes every output with its trailer: each output's url and the bytes it wrote, and
-/// the errors met on the way.
+/// The show's sound: music, effects, speech when it has lines or takes them over the
+/// API, and the rundown that says them.
+fn show_audio(
+    show: &ShowConfig,
+    options: &RunOptions,
+    services: &Services,
+    clock: MediaClock,
+) -> Result<ShowAudio, RunError> {
+    let audio = AudioOptions {
+        clock,
+        speaks: !show.plan.segments.is_empty() || services.api.is_some(),
+        offline: options.pacing == Pacing::AsFastAsPossible,
+        day: (options.day.clone()).unwrap_or_else(|| DayClock::now_in(show.zone())),
+        live: services.live_audio.clone(),
+        monitor: options.monitor,
+    };
+    Ok(ShowAudio::build(show, audio)?)
+}
+
+/// The stills asked for (`--still`), at their frames.
+fn stills_at(options: &RunOptions, clock: MediaClock) -> Vec<(u64, std::path::PathBuf)> {
+    (options.stills.iter())
+        .map(|(at, path)| (clock.frames_in(*at), path.clone()))
+        .collect()
+}
+
+/// Alerts on `watched` outputs, the encoder's frames and the twin's feeds, with the
+/// show's limits.
+fn start_alerts(
+    show: &ShowConfig,
+    watched: &[ProgramOutputs],
+    encoder: &EncoderThread,
+    services: &Services,
+) -> Alerts {
+    let a = &show.alerts;
+    let limits = AlertLimits {
+        failing_after: Duration::from_secs_f64(a.failing_after_seconds.max(0.5)),
+        stalled_after: show.api.stalled_after(),
+        choppy: (a.choppy_seconds > 0.0).then(|| ChoppyLimit {
+            window: Duration::from_secs_f64(a.choppy_seconds),
+            share: a.choppy_repeated_percent / 100.0,
+        }),
+    };
+    Alerts::start(
+        &show.name,
+        &show.source,
+        a.webhook.as_deref(),
+        limits,
+        watched,
+        encoder.stats.clone(),
+        services.feed.clone(),
+    )
+}
+
 /// Every program's outputs, the run's own first (no name), then those beside it: what the
 /// alerts, `/status` and the status line report on.
 fn program_outputs<'a>(own: &'a OutputSet, others: &'a [OtherProgram]) -> Vec<ProgramOutputs<'a>> {
@@ -365,6 +387,8 @@ fn program_outputs<'a>(own: &'a OutputSet, others: &'a [OtherProgram]) -> Vec<Pr
         .collect()
 }
 
+/// Closes every output with its trailer: each output's url and the bytes it wrote, and
+/// the errors met on the way.
 pub(super) fn close_outputs(outputs: OutputSet) -> (Vec<(String, u64)>, Vec<OutputError>) {
     let bytes: Vec<u64> = (outputs.outputs.iter())
         .map(|o| o.stats.bytes.load(Ordering::Relaxed))
