@@ -321,19 +321,65 @@ fn spawn_presenter(
     let file = settings.scene.asset_path(&spec.asset);
     let doc = crate::mocap::skeleton::document(&file).ok();
     if let Some(doc) = &doc {
-        let binds = vrm::expression_binds(doc);
-        if !binds.is_empty() {
-            info!(
-                "presenter `{}`: {} VRM expression bindings",
-                spec.name,
-                binds.len()
-            );
-        }
-        commands.insert_resource(VrmBinds(binds));
-        commands.insert_resource(VrmOverrides(vrm::expression_overrides(doc)));
+        read_expressions(&mut commands, doc, &spec.name);
     }
-    // Every clip of the file goes into one graph: idle, and the gestures lines can cue.
-    let names = crate::mocap::skeleton::animation_names(&file).unwrap_or_default();
+    let clips = her_clips(
+        gltf,
+        &file,
+        motion,
+        &spec,
+        &mut graphs,
+        &mut animation_clips,
+    );
+    let looks = doc.as_ref().map(Looks::of).unwrap_or_default();
+    let avatar = commands
+        .spawn((
+            Name::new(spec.name.clone()),
+            ShowroomEntity,
+            HostAvatar,
+            clips,
+            looks,
+            WorldAssetRoot(scene),
+            transform(&spec.transform),
+        ))
+        .observe(start_when_ready)
+        .observe(toon::dress_her_in_toon)
+        .id();
+    if let Some(doc) = &doc {
+        commands.insert_resource(springs::SpringBones::of(doc, avatar));
+    }
+    if let Some(motion) = redressed {
+        info!("presenter `{}`: on stage again from her files", spec.name);
+        commands.insert_resource(motion);
+    }
+}
+
+/// Her VRM expressions' bindings and overrides, for the face to play.
+fn read_expressions(commands: &mut Commands, doc: &serde_json::Value, name: &str) {
+    let binds = vrm::expression_binds(doc);
+    if !binds.is_empty() {
+        info!(
+            "presenter `{name}`: {} VRM expression bindings",
+            binds.len()
+        );
+    }
+    commands.insert_resource(VrmBinds(binds));
+    commands.insert_resource(VrmOverrides(vrm::expression_overrides(doc)));
+}
+
+/// Her animation graph: every clip of her file and every mocap clip retargeted to her
+/// (one graph, so lines can cue any as a gesture), and her idle: the one the scene
+/// names, its arms let down where it holds them out, or else a relaxed standing pose
+/// rather than the T-pose avatars are exported in.
+fn her_clips(
+    gltf: &Gltf,
+    file: &std::path::Path,
+    motion: &PreparedMotion,
+    spec: &crate::scene::PresenterSpec,
+    graphs: &mut Assets<AnimationGraph>,
+    animation_clips: &mut Assets<AnimationClip>,
+) -> Clips {
+    let names = crate::mocap::skeleton::animation_names(file).unwrap_or_default();
     let (mut graph, nodes) = AnimationGraph::from_clips(gltf.animations.iter().cloned());
     let mut nodes: HashMap<String, AnimationNodeIndex> = names.iter().cloned().zip(nodes).collect();
     if let Some(rig) = &motion.rig {
@@ -359,10 +405,8 @@ fn spawn_presenter(
         node
     });
     if let Some(node) = idle {
-        rest_the_idle_arms(&mut graph, node, &mut animation_clips, motion, &spec.name);
+        rest_the_idle_arms(&mut graph, node, animation_clips, motion, &spec.name);
     }
-    // No idle (none named, or the named one missing): the relaxed standing pose, played
-    // like an idle clip, rather than the T-pose avatars are exported in.
     let idle = idle.or_else(|| {
         let standing = relaxed_clip(motion)?;
         info!(
@@ -371,33 +415,12 @@ fn spawn_presenter(
         );
         Some(graph.add_clip(animation_clips.add(standing), 1.0, graph.root))
     });
-    let clips = Clips {
+    Clips {
         graph: graphs.add(graph),
         nodes,
         idle,
         crossfade: Duration::from_secs_f32(spec.crossfade),
         idle_speed: spec.speed,
-    };
-    let looks = doc.as_ref().map(Looks::of).unwrap_or_default();
-    let avatar = commands
-        .spawn((
-            Name::new(spec.name.clone()),
-            ShowroomEntity,
-            HostAvatar,
-            clips,
-            looks,
-            WorldAssetRoot(scene),
-            transform(&spec.transform),
-        ))
-        .observe(start_when_ready)
-        .observe(toon::dress_her_in_toon)
-        .id();
-    if let Some(doc) = &doc {
-        commands.insert_resource(springs::SpringBones::of(doc, avatar));
-    }
-    if let Some(motion) = redressed {
-        info!("presenter `{}`: on stage again from her files", spec.name);
-        commands.insert_resource(motion);
     }
 }
 
