@@ -1,6 +1,7 @@
 //! `twincast bench`: stage-by-stage measurements for `scripts/bench.sh`: figures, never
 //! assertions.
 
+use crate::camera::held::HeldShotCount;
 use crate::capture::{CaptureRequest, CaptureStatus};
 use crate::config::ShowConfig;
 use crate::encode::{AudioEncoder, Encoding, VideoEncoder};
@@ -75,6 +76,35 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// A thread that takes the captured frames, writes them to `raw` if asked and hands
+/// their buffers back; it returns how many it took once the capture's sender is gone.
+fn count_frames(
+    rx: crossbeam_channel::Receiver<VideoFrame>,
+    recycle: crossbeam_channel::Sender<Vec<u8>>,
+    raw: Option<&Path>,
+) -> Result<std::thread::JoinHandle<u64>, BenchError> {
+    let mut file = match raw {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(io(path))?,
+        )),
+        None => None,
+    };
+    Ok(std::thread::spawn(move || {
+        let mut got = 0u64;
+        for frame in rx.iter() {
+            if let Some(f) = file.as_mut() {
+                let _ = f.write_all(&frame.rgba);
+            }
+            got += 1;
+            let _ = recycle.try_send(frame.rgba);
+        }
+        if let Some(mut f) = file {
+            let _ = f.flush();
+        }
+        got
+    }))
+}
+
 /// Renders and reads back `frames` frames without encoding them: the opening shot held,
 /// or with `glide` the camera moving as in the show's first camera move.
 pub fn render_only(
@@ -102,26 +132,7 @@ pub fn render_only(
     })?;
     let adapter = adapter_name(&app);
     warm_up(&mut app)?;
-    let mut file = match raw {
-        Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(io(path))?,
-        )),
-        None => None,
-    };
-    let consumer = std::thread::spawn(move || {
-        let mut got = 0u64;
-        for frame in rx.iter() {
-            if let Some(f) = file.as_mut() {
-                let _ = f.write_all(&frame.rgba);
-            }
-            got += 1;
-            let _ = recycle_tx.try_send(frame.rgba);
-        }
-        if let Some(mut f) = file {
-            let _ = f.flush();
-        }
-        got
-    });
+    let consumer = count_frames(rx, recycle_tx, raw)?;
     // Frames on the media clock as `render` paces them, so what follows that clock (the
     // host's breathing and gaze) moves as it does in `render`.
     let mut pacer = FramePacer::new(
@@ -131,10 +142,9 @@ pub fn render_only(
     );
     let never = StopSignal::default();
     let drawn = |app: &bevy::app::App| {
-        (app.world()
-            .get_resource::<crate::camera::held::HeldShotCount>())
-        .copied()
-        .unwrap_or_default()
+        (app.world().get_resource::<HeldShotCount>())
+            .copied()
+            .unwrap_or_default()
     };
     // The bench says no lines, so no segment goes on air and the camera stays where it is
     // put. A glide starts untimed: a camera that moves once is a cut, drawn in full.
@@ -160,32 +170,57 @@ pub fn render_only(
     let after = drawn(&app);
     drop(app);
     let got = consumer.join().unwrap_or(0).saturating_sub(untimed);
-    let mut all = vec![Figures {
-        what: "render_only",
-        pairs: vec![
-            ("size", {
-                let (w, h) = show.render_size();
-                format!("{w}x{h}")
-            }),
-            ("frames", got.to_string()),
-            ("seconds", format!("{seconds:.2}")),
-            ("fps", format!("{:.2}", got as f64 / seconds)),
-            (
-                "shot",
-                if glide.is_some() { "glide" } else { "held" }.to_string(),
-            ),
-            ("held_shots", show.render.held_shots.to_string()),
-            // The timed frames, as drawn.
-            ("frames_full", (after.full - before.full).to_string()),
-            ("frames_held", (after.held - before.held).to_string()),
-            ("frames_glide", (after.glide - before.glide).to_string()),
-            ("adapter", format!("\"{adapter}\"")),
-            ("batching", batching.to_string()),
-            ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
-        ],
-    }];
+    let timed = HeldShotCount {
+        full: after.full - before.full,
+        held: after.held - before.held,
+        glide: after.glide - before.glide,
+    };
+    let run = RenderRun {
+        frames: got,
+        seconds,
+        glide: glide.is_some(),
+        timed,
+        adapter,
+        batching,
+    };
+    let mut all = vec![run.figures(show)];
     all.extend(passes);
     Ok(all)
+}
+
+/// What a `render_only` run measured.
+struct RenderRun {
+    frames: u64,
+    seconds: f64,
+    glide: bool,
+    /// The timed frames, as drawn.
+    timed: HeldShotCount,
+    adapter: String,
+    batching: &'static str,
+}
+
+impl RenderRun {
+    fn figures(&self, show: &ShowConfig) -> Figures {
+        let (w, h) = show.render_size();
+        let shot = if self.glide { "glide" } else { "held" };
+        Figures {
+            what: "render_only",
+            pairs: vec![
+                ("size", format!("{w}x{h}")),
+                ("frames", self.frames.to_string()),
+                ("seconds", format!("{:.2}", self.seconds)),
+                ("fps", format!("{:.2}", self.frames as f64 / self.seconds)),
+                ("shot", shot.to_string()),
+                ("held_shots", show.render.held_shots.to_string()),
+                ("frames_full", self.timed.full.to_string()),
+                ("frames_held", self.timed.held.to_string()),
+                ("frames_glide", self.timed.glide.to_string()),
+                ("adapter", format!("\"{}\"", self.adapter)),
+                ("batching", self.batching.to_string()),
+                ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
+            ],
+        }
+    }
 }
 
 /// Per render pass (shadows, opaque, transparent, post-processing, UI, our readback …):
