@@ -370,31 +370,8 @@ impl Director {
                     continue;
                 }
             };
-            self.echoes = (self.echo_markets.iter())
-                .map(|market| {
-                    let other = market.language.as_str();
-                    let count = lines_for(&segment, other).len();
-                    let template =
-                        (count > 0).then(|| self.template(&segment, other, index % count))?;
-                    let priced = market.priced(product.as_ref());
-                    let product = (priced.as_ref(), market.currency.as_str());
-                    // A line the product cannot fill in this language is not said there.
-                    (self
-                        .try_fill_priced(&template, product, other, (ends, when), None)
-                        .ok())
-                    .filter(|t| !t.trim().is_empty())
-                })
-                .collect();
-            self.serial += 1;
-            self.in_flight = Some(self.serial);
-            self.written.push_back(Written {
-                serial: self.serial,
-                segment: self.segment,
-                product: product.map(|p| p.id),
-            });
-            if self.written.len() > 8 {
-                self.written.pop_front();
-            }
+            self.echoes = self.echoes_of(&segment, index, product.as_ref(), (ends, when));
+            self.note_written(product.map(|p| p.id));
             return Some(ScriptLine {
                 text,
                 voice: window.and_then(|w| w.voice),
@@ -402,6 +379,45 @@ impl Director {
             });
         }
         None
+    }
+
+    /// Line `index` of `segment` in each other market's language and prices, where the
+    /// segment has lines there and the product can fill it (else `None`: not said there).
+    fn echoes_of(
+        &self,
+        segment: &Segment,
+        index: usize,
+        product: Option<&Product>,
+        (ends, when): (Option<f64>, f64),
+    ) -> Vec<Option<String>> {
+        (self.echo_markets.iter())
+            .map(|market| {
+                let other = market.language.as_str();
+                let count = lines_for(segment, other).len();
+                let template = (count > 0).then(|| self.template(segment, other, index % count))?;
+                let priced = market.priced(product);
+                let product = (priced.as_ref(), market.currency.as_str());
+                (self
+                    .try_fill_priced(&template, product, other, (ends, when), None)
+                    .ok())
+                .filter(|t| !t.trim().is_empty())
+            })
+            .collect()
+    }
+
+    /// A line of the current segment (about `product`) is on its way: the next serial in
+    /// flight, and a note of it among the last few written.
+    fn note_written(&mut self, product: Option<String>) {
+        self.serial += 1;
+        self.in_flight = Some(self.serial);
+        self.written.push_back(Written {
+            serial: self.serial,
+            segment: self.segment,
+            product,
+        });
+        if self.written.len() > 8 {
+            self.written.pop_front();
+        }
     }
 
     /// Lines the model drafted for segment `index` in `language` (filtered), said in turn
