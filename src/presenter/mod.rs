@@ -549,6 +549,8 @@ pub struct Performance {
 #[derive(Resource, Default)]
 pub struct HumanoidBones(pub Vec<(HumanBone, Entity)>);
 
+/// Once her scene is spawned: her bones found and marked for the procedural motion (head,
+/// chest, arms, fingers, jaw), her gaze rig, and her animation player started on her idle.
 fn start_when_ready(
     ready: On<WorldInstanceReady>,
     mut commands: Commands,
@@ -559,83 +561,131 @@ fn start_when_ready(
     motion: Res<PreparedMotion>,
     mut face: ResMut<FaceRig>,
 ) {
-    let Ok((clips, looks)) = presenters.get(ready.entity) else {
+    let avatar = ready.entity;
+    let Ok((clips, looks)) = presenters.get(avatar) else {
         return;
     };
-    let mut head = false;
-    let mut chest = false;
+    let mut marked = Marked::default();
     if let Some(rig) = &motion.rig {
-        let mut bones = Vec::new();
-        for (bone, node) in &rig.humanoid {
-            let name = &rig.nodes[*node].name;
-            if let Some(e) = children
-                .iter_descendants(ready.entity)
-                .find(|e| names.get(*e).is_ok_and(|(n, _)| n.as_str() == name))
-            {
-                bones.push((*bone, e));
-            }
-        }
-        if let Some(gaze) = gaze_rig(rig, ready.entity, &bones, looks, &children, &names) {
+        let bones = humanoid_entities(rig, avatar, &children, &names);
+        if let Some(gaze) = gaze_rig(rig, avatar, &bones, looks, &children, &names) {
             commands.insert_resource(gaze);
         }
-        // Bones moved over the animation, from the humanoid map when it has them (names
-        // like VRoid's `J_Bip_C_Head` are not guessed below).
-        let chest_bone = [HumanBone::Chest, HumanBone::UpperChest, HumanBone::Spine]
-            .into_iter()
-            .find(|b| bones.iter().any(|(x, _)| x == b));
-        for (bone, entity) in &bones {
-            let kind = match bone {
-                HumanBone::Head => {
-                    head = true;
-                    BoneKind::Head
-                }
-                b if Some(*b) == chest_bone => {
-                    chest = true;
-                    BoneKind::Chest
-                }
-                HumanBone::LeftUpperArm => BoneKind::UpperArm(true),
-                HumanBone::RightUpperArm => BoneKind::UpperArm(false),
-                HumanBone::LeftLowerArm => BoneKind::LowerArm(true),
-                HumanBone::RightLowerArm => BoneKind::LowerArm(false),
-                _ => continue,
-            };
-            if let Ok((_, t)) = names.get(*entity) {
-                commands.entity(*entity).insert(Procedural {
-                    kind,
-                    base: t.rotation,
-                    written: t.rotation,
-                });
-            }
-        }
-        relax_the_fingers(&mut commands, rig, ready.entity, &children, &names);
+        marked = mark_humanoid_bones(&mut commands, &bones, &names);
+        relax_the_fingers(&mut commands, rig, avatar, &children, &names);
         commands.insert_resource(HumanoidBones(bones));
         let has_player = children
-            .iter_descendants(ready.entity)
+            .iter_descendants(avatar)
             .any(|e| players.contains(e));
         if !has_player && (!motion.clips.is_empty() || clips.idle.is_some()) {
             // A file without animations (most VRM avatars) gets no player from the glTF
             // loader: give its root one, and name every node as the loader would have.
-            attach_player(&mut commands, ready.entity, rig, &children, &names, clips);
+            attach_player(&mut commands, avatar, rig, &children, &names, clips);
         }
     }
-    let jaw = find_jaw(ready.entity, looks, &children, &names);
-    for child in children.iter_descendants(ready.entity) {
+    for child in children.iter_descendants(avatar) {
         if let Ok(mut player) = players.get_mut(child) {
             commands
                 .entity(child)
                 .insert(start_performing(clips, &mut player));
         }
+    }
+    let jaw = find_jaw(avatar, looks, &children, &names);
+    marked = mark_named_bones(&mut commands, avatar, jaw, marked, &children, &names);
+    if !marked.head {
+        warn!("presenter has no head bone: it will not nod while speaking");
+    }
+    face.jaw = jaw.is_some();
+}
+
+/// Which of the bones the procedural motion needs once have been found.
+#[derive(Default, Clone, Copy)]
+struct Marked {
+    head: bool,
+    chest: bool,
+}
+
+/// Her humanoid bones' entities, by the rig's node names.
+fn humanoid_entities(
+    rig: &crate::mocap::retarget::Rig,
+    avatar: Entity,
+    children: &Query<&Children>,
+    names: &Query<(&Name, &Transform)>,
+) -> Vec<(HumanBone, Entity)> {
+    let mut bones = Vec::new();
+    for (bone, node) in &rig.humanoid {
+        let name = &rig.nodes[*node].name;
+        if let Some(e) = children
+            .iter_descendants(avatar)
+            .find(|e| names.get(*e).is_ok_and(|(n, _)| n.as_str() == name))
+        {
+            bones.push((*bone, e));
+        }
+    }
+    bones
+}
+
+/// Marks the head, chest and arms among her humanoid `bones` for the procedural motion,
+/// over the animation (names like VRoid's `J_Bip_C_Head` are not guessed by
+/// [`mark_named_bones`]). The chest is the first of chest, upper chest and spine she has.
+fn mark_humanoid_bones(
+    commands: &mut Commands,
+    bones: &[(HumanBone, Entity)],
+    names: &Query<(&Name, &Transform)>,
+) -> Marked {
+    let mut marked = Marked::default();
+    let chest_bone = [HumanBone::Chest, HumanBone::UpperChest, HumanBone::Spine]
+        .into_iter()
+        .find(|b| bones.iter().any(|(x, _)| x == b));
+    for (bone, entity) in bones {
+        let kind = match bone {
+            HumanBone::Head => {
+                marked.head = true;
+                BoneKind::Head
+            }
+            b if Some(*b) == chest_bone => {
+                marked.chest = true;
+                BoneKind::Chest
+            }
+            HumanBone::LeftUpperArm => BoneKind::UpperArm(true),
+            HumanBone::RightUpperArm => BoneKind::UpperArm(false),
+            HumanBone::LeftLowerArm => BoneKind::LowerArm(true),
+            HumanBone::RightLowerArm => BoneKind::LowerArm(false),
+            _ => continue,
+        };
+        if let Ok((_, t)) = names.get(*entity) {
+            commands.entity(*entity).insert(Procedural {
+                kind,
+                base: t.rotation,
+                written: t.rotation,
+            });
+        }
+    }
+    marked
+}
+
+/// Marks her `jaw`, and by their usual names a head and chest not `marked` already (an
+/// avatar without a humanoid map).
+fn mark_named_bones(
+    commands: &mut Commands,
+    avatar: Entity,
+    jaw: Option<Entity>,
+    mut marked: Marked,
+    children: &Query<&Children>,
+    names: &Query<(&Name, &Transform)>,
+) -> Marked {
+    for child in children.iter_descendants(avatar) {
         let Ok((name, t)) = names.get(child) else {
             continue;
         };
         let kind = match crate::mocap::humanoid::normalise(name.as_str()).as_str() {
             _ if Some(child) == jaw => BoneKind::Jaw,
-            "head" if !head => {
-                head = true;
+            "head" if !marked.head => {
+                marked.head = true;
                 BoneKind::Head
             }
-            "chest" | "upperchest" | "torso" | "torso1" | "spine2" if !chest => {
-                chest = true;
+            "chest" | "upperchest" | "torso" | "torso1" | "spine2" if !marked.chest => {
+                marked.chest = true;
                 BoneKind::Chest
             }
             _ => continue,
@@ -646,10 +696,7 @@ fn start_when_ready(
             written: t.rotation,
         });
     }
-    if !head {
-        warn!("presenter has no head bone: it will not nod while speaking");
-    }
-    face.jaw = jaw.is_some();
+    marked
 }
 
 /// Gives each of her finger joints its curl ([`hands::finger_curls`]), over the animation.
