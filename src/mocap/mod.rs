@@ -32,16 +32,40 @@ pub struct Inspection {
 }
 
 /// Describes a clip: skeleton, timing, and the humanoid mapping it would get (against an
-/// avatar's skeleton too, when one is given).
-///
-/// Long on purpose: it writes the report section by section (skeleton, timing, mapping, avatar) as the user reads it.
+/// avatar's skeleton too, when one is given), section by section as the user reads it.
 pub fn inspect(clip_path: &Path, avatar: Option<&Path>) -> Result<Inspection, MocapError> {
     let clip = BvhClip::load(clip_path)?;
     let names: Vec<&str> = clip.joints.iter().map(|j| j.name.as_str()).collect();
     let parents: Vec<Option<usize>> = clip.joints.iter().map(|j| j.parent).collect();
     let mapping = map_skeleton(&names, &parents, &BTreeMap::new());
-    let by_joint: BTreeMap<usize, HumanBone> = mapping.iter().map(|(b, j)| (*j, *b)).collect();
+    let mut text = describe_clip(&clip, clip_path, &mapping);
+    let mut warnings = Vec::new();
+    let missing: Vec<&str> = HumanBone::REQUIRED
+        .iter()
+        .filter(|b| !mapping.contains_key(b))
+        .map(|b| b.vrm_name())
+        .collect();
+    if !missing.is_empty() {
+        warnings.push(format!("clip has no joint for: {}", missing.join(", ")));
+    }
+    let _ = writeln!(
+        text,
+        "humanoid mapping: {} of {} bones",
+        mapping.len(),
+        HumanBone::ALL.len()
+    );
+    if let Some(avatar) = avatar {
+        let (against, problems) = against_avatar(&clip, &mapping, avatar)?;
+        text.push_str(&against);
+        warnings.extend(problems);
+    }
+    Ok(Inspection { text, warnings })
+}
 
+/// The clip's header line (joints, channels, frames, timing, up axis, rest height) and
+/// its skeleton as a tree, each joint with its channels and the humanoid bone it maps to.
+fn describe_clip(clip: &BvhClip, path: &Path, mapping: &BTreeMap<HumanBone, usize>) -> String {
+    let by_joint: BTreeMap<usize, HumanBone> = mapping.iter().map(|(b, j)| (*j, *b)).collect();
     let rest = clip.rest_positions();
     let up = clip.up_axis();
     let height = rest.iter().map(|p| p.dot(up)).fold(f32::MIN, f32::max)
@@ -50,7 +74,7 @@ pub fn inspect(clip_path: &Path, avatar: Option<&Path>) -> Result<Inspection, Mo
     let _ = writeln!(
         text,
         "{}: {} joints, {} channels, {} frames at {:.2} fps ({:.2} s), up axis {}, rest height {:.1} units",
-        clip_path.display(),
+        path.display(),
         clip.joints.len(),
         clip.channels_per_frame,
         clip.frame_count,
@@ -76,63 +100,54 @@ pub fn inspect(clip_path: &Path, avatar: Option<&Path>) -> Result<Inspection, Mo
             bone
         );
     }
+    text
+}
 
-    let mut warnings = Vec::new();
-    let missing: Vec<&str> = HumanBone::REQUIRED
-        .iter()
-        .filter(|b| !mapping.contains_key(b))
-        .map(|b| b.vrm_name())
-        .collect();
-    if !missing.is_empty() {
-        warnings.push(format!("clip has no joint for: {}", missing.join(", ")));
-    }
-    let _ = writeln!(
-        text,
-        "humanoid mapping: {} of {} bones",
-        mapping.len(),
-        HumanBone::ALL.len()
-    );
-
-    if let Some(avatar) = avatar {
-        // The mapping the presenter will use: names, structure and a VRM map if present.
-        let doc = skeleton::document(avatar)?;
-        let rig = retarget::Rig::from_document(&doc, 0, &BTreeMap::new()).map_err(|reason| {
-            SkeletonError {
-                path: avatar.to_path_buf(),
-                reason,
-            }
-        })?;
-        let avatar_map = &rig.humanoid;
-        let _ = writeln!(text, "against {}:", avatar.display());
-        for bone in HumanBone::ALL {
-            let from = mapping.get(&bone).map(|j| clip.joints[*j].name.as_str());
-            let to = avatar_map.get(&bone).map(|j| rig.nodes[*j].name.as_str());
-            let _ = writeln!(
-                text,
-                "  {:<14} {:<18} → {}",
-                bone.vrm_name(),
-                from.unwrap_or("-"),
-                to.unwrap_or("-")
-            );
-            if from.is_some() && to.is_none() {
-                warnings.push(format!(
-                    "avatar has no bone for {} (clip joint {})",
-                    bone.vrm_name(),
-                    from.unwrap_or("")
-                ));
-            }
+/// Each humanoid bone's clip joint beside the `avatar`'s bone it will drive (the mapping
+/// the presenter uses: names, structure and a VRM map if present), and warnings for the
+/// clip's bones the avatar lacks and the required bones it lacks.
+fn against_avatar(
+    clip: &BvhClip,
+    mapping: &BTreeMap<HumanBone, usize>,
+    avatar: &Path,
+) -> Result<(String, Vec<String>), MocapError> {
+    let doc = skeleton::document(avatar)?;
+    let rig = retarget::Rig::from_document(&doc, 0, &BTreeMap::new()).map_err(|reason| {
+        SkeletonError {
+            path: avatar.to_path_buf(),
+            reason,
         }
-        let missing: Vec<&str> = HumanBone::REQUIRED
-            .iter()
-            .filter(|b| !avatar_map.contains_key(b))
-            .map(|b| b.vrm_name())
-            .collect();
-        if !missing.is_empty() {
+    })?;
+    let avatar_map = &rig.humanoid;
+    let (mut text, mut warnings) = (String::new(), Vec::new());
+    let _ = writeln!(text, "against {}:", avatar.display());
+    for bone in HumanBone::ALL {
+        let from = mapping.get(&bone).map(|j| clip.joints[*j].name.as_str());
+        let to = avatar_map.get(&bone).map(|j| rig.nodes[*j].name.as_str());
+        let _ = writeln!(
+            text,
+            "  {:<14} {:<18} → {}",
+            bone.vrm_name(),
+            from.unwrap_or("-"),
+            to.unwrap_or("-")
+        );
+        if let (Some(from), None) = (from, to) {
             warnings.push(format!(
-                "avatar has no bone for required: {}",
-                missing.join(", ")
+                "avatar has no bone for {} (clip joint {from})",
+                bone.vrm_name()
             ));
         }
     }
-    Ok(Inspection { text, warnings })
+    let missing: Vec<&str> = HumanBone::REQUIRED
+        .iter()
+        .filter(|b| !avatar_map.contains_key(b))
+        .map(|b| b.vrm_name())
+        .collect();
+    if !missing.is_empty() {
+        warnings.push(format!(
+            "avatar has no bone for required: {}",
+            missing.join(", ")
+        ));
+    }
+    Ok((text, warnings))
 }
