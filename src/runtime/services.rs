@@ -52,6 +52,45 @@ pub struct Services {
     room_fed: f64,
 }
 
+/// The takeover's listeners, where the run asks for them: live VMC capture (with how
+/// long without packets before the host goes back to her own motion) and live audio, each
+/// taking packets only from the show's allowed senders.
+fn listen_for_takeover(
+    show: &ShowConfig,
+    options: &RunOptions,
+) -> Result<(Option<(VmcReceiver, f32)>, Option<Arc<LiveAudio>>), RunError> {
+    // Checked at load: every entry is an address.
+    let senders = Senders::parse(&show.takeover.allow).unwrap_or_default();
+    let vmc = match &options.vmc {
+        Some(v) => Some((
+            VmcReceiver::listen(&v.listen, senders.clone())?,
+            v.fallback_after,
+        )),
+        None => None,
+    };
+    let live_audio = match &show.takeover.audio_listen {
+        Some(addr) => {
+            Some(
+                LiveAudio::listen(addr, senders).map_err(|source| RunError::Listen {
+                    what: "takeover audio",
+                    addr: addr.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    Ok((vmc, live_audio))
+}
+
+/// When `/health` calls the show stalled and offline.
+fn health_limits(show: &ShowConfig) -> HealthLimits {
+    HealthLimits {
+        stalled_after: show.api.stalled_after(),
+        offline_after: show.api.offline_after(),
+    }
+}
+
 impl Services {
     /// Binds every listener first, so a port in use is an error before anything starts.
     pub fn start(
@@ -59,27 +98,7 @@ impl Services {
         scene: &LoadedScene,
         options: &RunOptions,
     ) -> Result<Self, RunError> {
-        // Checked at load: every entry is an address.
-        let senders = Senders::parse(&show.takeover.allow).unwrap_or_default();
-        let vmc = match &options.vmc {
-            Some(v) => Some((
-                VmcReceiver::listen(&v.listen, senders.clone())?,
-                v.fallback_after,
-            )),
-            None => None,
-        };
-        let live_audio = match &show.takeover.audio_listen {
-            Some(addr) => {
-                Some(
-                    LiveAudio::listen(addr, senders).map_err(|source| RunError::Listen {
-                        what: "takeover audio",
-                        addr: addr.clone(),
-                        source,
-                    })?,
-                )
-            }
-            None => None,
-        };
+        let (vmc, live_audio) = listen_for_takeover(show, options)?;
         let twin = (!scene.description.feeds.is_empty()).then(|| TwinFeeds::start(scene));
         let status = Arc::new(Mutex::new(ShowStatus {
             show: show.name.clone(),
@@ -106,17 +125,13 @@ impl Services {
         });
         let api = match listen {
             Some(listen) => {
-                let limits = HealthLimits {
-                    stalled_after: show.api.stalled_after(),
-                    offline_after: show.api.offline_after(),
-                };
                 let shared = ApiShared {
                     status: status.clone(),
                     commands: tx,
                     known: known.clone().unwrap_or_default(),
                     token: api_token(show),
                     twin: twin.clone(),
-                    liveness: Arc::new(Mutex::new(Liveness::new(limits))),
+                    liveness: Arc::new(Mutex::new(Liveness::new(health_limits(show)))),
                     feed: feed.clone().unwrap_or_default(),
                     history: History::default(),
                     preview: preview.clone(),

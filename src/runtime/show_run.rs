@@ -341,7 +341,7 @@ fn show_audio(
         live: services.live_audio.clone(),
         monitor: options.monitor,
     };
-    Ok(ShowAudio::build(show, audio)?)
+    ShowAudio::build(show, audio)
 }
 
 /// The stills asked for (`--still`), at their frames.
