@@ -182,8 +182,6 @@ impl Editor {
 
     /// Carries out a command that changes the scene; on an error the caller puts the scene
     /// back as it was, so a command is done whole or not at all.
-    ///
-    /// Long on purpose: the table of editor commands, one short arm each.
     fn change(&mut self, verb: &str, rest: &[&str], line: &str) -> Result<(), String> {
         let number = |i: usize| -> Result<f32, String> {
             rest.get(i)
@@ -191,100 +189,128 @@ impl Editor {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| format!("`{line}`: a finite number expected"))
         };
-        let selected = self.selected.clone();
-        let need_selection = || selected.clone().ok_or("select something first".to_string());
-        let d = &mut self.doc.description;
         match verb {
+            "move" | "rotate" | "scale" => self.transform_selected(verb, &number),
+            "color" => self.colour_selected(rest.first().copied().unwrap_or("")),
+            "light" => self.scale_lights(number(0)?),
+            "add" => self.add_prop(PathBuf::from(rest.join(" "))),
+            "remove" => self.remove_selected(),
+            _ => Err(format!("unknown command `{verb}`")),
+        }
+    }
+
+    fn selected(&self) -> Result<String, String> {
+        self.selected.clone().ok_or("select something first".into())
+    }
+
+    /// `move X Y Z` (metres), `rotate DEGREES` (about the vertical), `scale FACTOR` the
+    /// selection, with `number(i)` the command's i-th number.
+    fn transform_selected(
+        &mut self,
+        verb: &str,
+        number: &dyn Fn(usize) -> Result<f32, String>,
+    ) -> Result<(), String> {
+        let name = self.selected()?;
+        let d = &mut self.doc.description;
+        let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
+        self.message = match verb {
             "move" => {
-                let name = need_selection()?;
-                let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
-                for (axis, i) in [0, 1, 2].iter().zip(0..) {
-                    t.translation[*axis] += number(i)?;
+                for axis in 0..3 {
+                    t.translation[axis] += number(axis)?;
                 }
-                self.message = format!("moved {name}");
+                format!("moved {name}")
             }
             "rotate" => {
-                let name = need_selection()?;
-                let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
                 t.rotation_degrees[1] = (t.rotation_degrees[1] + number(0)?).rem_euclid(360.0);
-                self.message = format!("turned {name}");
+                format!("turned {name}")
             }
-            "scale" => {
-                let name = need_selection()?;
+            _ => {
                 let f = number(0)?;
                 if !(f > 0.0 && f.is_finite()) {
                     return Err(format!("scale {f} is not positive"));
                 }
-                let t = Self::transform_of(d, &name).ok_or("selection is gone")?;
                 t.scale = t.scale.map(|s| s * f);
-                self.message = format!("scaled {name}");
+                format!("scaled {name}")
             }
-            "color" => {
-                let name = need_selection()?;
-                let rgb = Rgb::from_hex(rest.first().copied().unwrap_or(""))?;
-                let shape = d.shapes.iter_mut().find(|s| s.name == name).ok_or(format!(
-                    "`{name}` is not a shape; only shapes have a colour here"
-                ))?;
-                shape.material.color = rgb;
-                self.message = format!("{name} is {}", rgb.to_hex());
-            }
-            "light" => {
-                let f = number(0)?;
-                if !(f > 0.0 && f.is_finite()) {
-                    return Err(format!("factor {f} is not positive"));
-                }
-                for light in &mut d.lights {
-                    match light {
-                        LightSpec::Directional { illuminance, .. } => *illuminance *= f,
-                        LightSpec::Point { intensity, .. } | LightSpec::Spot { intensity, .. } => {
-                            *intensity *= f
-                        }
-                    }
-                }
-                self.message = format!("lights ×{f}");
-            }
-            "add" => {
-                let asset = PathBuf::from(rest.join(" "));
-                if !self.doc.asset_path(&asset).is_file() {
-                    return Err(format!(
-                        "{} does not exist (paths are relative to the scene file)",
-                        asset.display()
-                    ));
-                }
-                let stem = asset
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "prop".into());
-                let taken = self.objects();
-                let name = (1..)
-                    .map(|n| format!("{stem} {n}"))
-                    .find(|n| !taken.contains(n))
-                    .unwrap_or(stem);
-                self.doc.description.props.push(PropSpec {
-                    name: name.clone(),
-                    asset,
-                    scene: 0,
-                    transform: TransformSpec::default(),
-                });
-                self.message = format!("added {name}");
-                self.selected = Some(name);
-            }
-            "remove" => {
-                let name = need_selection()?;
-                if d.presenter.as_ref().is_some_and(|p| p.name == name) {
-                    return Err(format!(
-                        "`{name}` is the presenter: she is moved, turned and scaled here, and \
-                         taken out of the scene in its file"
-                    ));
-                }
-                d.shapes.retain(|s| s.name != name);
-                d.props.retain(|p| p.name != name);
-                d.bindings.retain(|b| b.target != name);
-                self.message = format!("removed {name}");
-                self.selected = None;
-            }
-            _ => return Err(format!("unknown command `{verb}`")),
+        };
+        Ok(())
+    }
+
+    /// `color #RRGGBB`: the selected shape's colour (props keep their materials).
+    fn colour_selected(&mut self, hex: &str) -> Result<(), String> {
+        let name = self.selected()?;
+        let rgb = Rgb::from_hex(hex)?;
+        let d = &mut self.doc.description;
+        let shape = d.shapes.iter_mut().find(|s| s.name == name).ok_or(format!(
+            "`{name}` is not a shape; only shapes have a colour here"
+        ))?;
+        shape.material.color = rgb;
+        self.message = format!("{name} is {}", rgb.to_hex());
+        Ok(())
+    }
+
+    /// `light FACTOR`: every light brighter or dimmer together.
+    fn scale_lights(&mut self, f: f32) -> Result<(), String> {
+        if !(f > 0.0 && f.is_finite()) {
+            return Err(format!("factor {f} is not positive"));
         }
+        for light in &mut self.doc.description.lights {
+            match light {
+                LightSpec::Directional { illuminance, .. } => *illuminance *= f,
+                LightSpec::Point { intensity, .. } | LightSpec::Spot { intensity, .. } => {
+                    *intensity *= f
+                }
+            }
+        }
+        self.message = format!("lights ×{f}");
+        Ok(())
+    }
+
+    /// `add PATH`: a prop from a model file (relative to the scene file) at the origin,
+    /// named after the file and numbered, and selected.
+    fn add_prop(&mut self, asset: PathBuf) -> Result<(), String> {
+        if !self.doc.asset_path(&asset).is_file() {
+            return Err(format!(
+                "{} does not exist (paths are relative to the scene file)",
+                asset.display()
+            ));
+        }
+        let stem = asset
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "prop".into());
+        let taken = self.objects();
+        let name = (1..)
+            .map(|n| format!("{stem} {n}"))
+            .find(|n| !taken.contains(n))
+            .unwrap_or(stem);
+        self.doc.description.props.push(PropSpec {
+            name: name.clone(),
+            asset,
+            scene: 0,
+            transform: TransformSpec::default(),
+        });
+        self.message = format!("added {name}");
+        self.selected = Some(name);
+        Ok(())
+    }
+
+    /// `remove`: the selected shape or prop, and the twin's bindings to it (the presenter
+    /// is taken out in the scene's file, not here).
+    fn remove_selected(&mut self) -> Result<(), String> {
+        let name = self.selected()?;
+        let d = &mut self.doc.description;
+        if d.presenter.as_ref().is_some_and(|p| p.name == name) {
+            return Err(format!(
+                "`{name}` is the presenter: she is moved, turned and scaled here, and \
+                 taken out of the scene in its file"
+            ));
+        }
+        d.shapes.retain(|s| s.name != name);
+        d.props.retain(|p| p.name != name);
+        d.bindings.retain(|b| b.target != name);
+        self.message = format!("removed {name}");
+        self.selected = None;
         Ok(())
     }
 }
