@@ -608,8 +608,6 @@ impl ShowConfig {
     }
 
     /// Parses show-file text; `path` is used for messages and to resolve relative paths.
-    ///
-    /// Long on purpose: it turns the file's sections into the config one by one, resolving paths as it goes.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let mut file: ShowFile =
             toml::from_str(text).map_err(|e| ConfigError::parse(path, text, &e))?;

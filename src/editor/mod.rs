@@ -117,9 +117,9 @@ impl Editor {
             .map(|p| &mut p.transform)
     }
 
-    /// Carries out one command (as a script writes it); `Ok(true)` when the scene changed.
-    ///
-    /// Long on purpose: the table of editor commands, one short arm each; splitting it would scatter the verbs.
+    /// Carries out one command (as a script writes it); `Ok(true)` when the scene changed:
+    /// selection, undo, redo and save here, the commands that change the scene in
+    /// `change`, undone whole where they fail or leave a number that draws nothing.
     pub fn apply(&mut self, line: &str) -> Result<bool, String> {
         let mut words = line.split_whitespace();
         let verb = words.next().unwrap_or("");
