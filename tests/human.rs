@@ -155,14 +155,7 @@ fn an_optimised_vrm_loads_and_looks_like_the_plain_one() {
         )
         .unwrap();
         let video = dir.path(&format!("{name}.mp4"));
-        run_ok(&[
-            "render",
-            toml.to_str().unwrap(),
-            "--seconds",
-            "1",
-            "--output",
-            video.to_str().unwrap(),
-        ]);
+        render_to(&toml, 1, &video);
         videos.push(video);
     }
     let db = psnr_per_frame(&videos[1], &videos[0]);

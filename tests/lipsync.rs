@@ -232,14 +232,7 @@ fn a_jaw_bone_opens_down_with_the_voice() {
     let fps = 15;
     let dir = Scratch::new("jaw");
     let out = dir.path("jaw.mkv");
-    run_ok(&[
-        "render",
-        fixture("jaw.toml").to_str().unwrap(),
-        "--seconds",
-        "8",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&fixture("jaw.toml"), 8, &out);
     let red = red_per_frame(&out);
     let audio = audio_level_per_frame(&out, 48_000 / fps);
     assert!(red.len() >= 8 * fps as usize - 1, "{} frames", red.len());

@@ -8,14 +8,7 @@ fn render_fixture_to_flv_and_mp4_with_known_colours() {
     let show = fixture("colour_panels.toml");
     for ext in ["flv", "mp4", "mkv"] {
         let out = dir.path(&format!("panels.{ext}"));
-        run_ok(&[
-            "render",
-            show.to_str().unwrap(),
-            "--seconds",
-            "3",
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        render_to(&show, 3, &out);
         assert_media(&out, 640, 360, 30, 3.0);
 
         assert_colour_panels(&rgb_frame(&out, 45), 10.0);
@@ -206,14 +199,7 @@ fn presenter_moves_on_a_still_set() {
     let dir = Scratch::new("presenter");
     let out = dir.path("host.mkv");
     let show = fixture("speech.toml");
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "4",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&show, 4, &out);
     let (a, b) = (rgb_frame(&out, 10), rgb_frame(&out, 50));
     let diff = |x0: u32, y0: u32, x1: u32, y1: u32| {
         let mut sum = 0.0;
@@ -290,14 +276,7 @@ fn music_ducks_under_speech_in_the_encoded_program() {
     )
     .unwrap();
     let out = dir.path("ducked.mkv");
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "7",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&show, 7, &out);
     let levels = levels_db(&out);
     let mean = |a: usize, b: usize| levels[a..b].iter().sum::<f64>() / (b - a) as f64;
     // The line starts at 0.2 s (two frames of lead) and lasts 3 s; release is 0.4 s.
@@ -337,14 +316,7 @@ fn the_demos_product_shots_show_the_product_unobstructed() {
         )
         .unwrap();
         let out = dir.path(&format!("{name}-{camera}.mkv"));
-        run_ok(&[
-            "render",
-            show.to_str().unwrap(),
-            "--seconds",
-            "0.3",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        render_to(&show, "0.3", &out);
         rgb_frame(&out, 2)
     };
     for camera in ["cake", "speeder"] {
@@ -412,14 +384,7 @@ shots = [{{ camera = "product", seconds = 2 }}]
     )
     .unwrap();
     let out = dir.path("product.mkv");
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "4.5",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&show, "4.5", &out);
     let yellow = |[r, g, b]: [u8; 3]| r > 170 && g > 140 && b < 90;
     let (wide, card, cake) = (rgb_frame(&out, 5), rgb_frame(&out, 25), rgb_frame(&out, 40));
     let (wide_at, wide_share) = centroid(&wide, yellow);
@@ -984,14 +949,7 @@ fn an_msaa_count_the_renderer_lacks_draws_with_one_it_has() {
         assert_ne!(with, text, "the fixture's msaa line moved");
         std::fs::write(&show, with).unwrap();
         let out = dir.path(&format!("msaa{samples}.mkv"));
-        run_ok(&[
-            "render",
-            show.to_str().unwrap(),
-            "--seconds",
-            "1",
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        render_to(&show, 1, &out);
         assert_media(&out, 160, 90, 30, 1.0);
         let (_, _, rgb) = rgb_frame(&out, 15);
         let mean = rgb.iter().map(|&v| v as f64).sum::<f64>() / rgb.len() as f64;
@@ -1024,14 +982,7 @@ fn each_shot_has_its_cameras_tone_mapping() {
            { camera = \"front\", seconds = 1 }]\n";
     std::fs::write(dir.path("panels.toml"), show).unwrap();
     let out = dir.path("cuts.mkv");
-    run_ok(&[
-        "render",
-        dir.path("panels.toml").to_str().unwrap(),
-        "--seconds",
-        "3",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&dir.path("panels.toml"), 3, &out);
     let fps = 30;
     let card = |n: u32| patch_mean(&rgb_frame(&out, n), 82, 90, 4);
     assert_colour_near(card(fps / 2), [0xe0, 0xc0, 0x20], 10.0, "plain, first shot");

@@ -33,14 +33,7 @@ fn flash_sale_card_countdown_and_chinese_captions_are_drawn() {
     let dir = Scratch::new("graphics");
     let out = dir.path("flash.mp4");
     let show = fixture("flash_zh.toml");
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "5",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_to(&show, 5, &out);
     // 480x270: one `vh` is 2.7 px. The card sits right of x≈340 from y≈48 down.
     let early = rgb_frame(&out, 15); // 1 s
     let late = rgb_frame(&out, 45); // 3 s

@@ -36,14 +36,7 @@ fn a_failing_speech_engine_does_not_stop_the_show() {
          lines = [\"one\", \"two\"]\ncache_mb = 0\n",
     );
     let out = dir.path("silent-host.mkv");
-    let run = run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "3",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let run = render_to(&show, 3, &out);
     let log = String::from_utf8_lossy(&run.stderr);
     assert!(
         log.contains("line skipped") && log.contains("the voice service is down"),

@@ -79,7 +79,7 @@ pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
 }
 
 /// `twincast render SHOW --seconds N --output OUT`.
-pub fn render_to(show: &Path, seconds: u32, out: &Path) -> Output {
+pub fn render_to(show: &Path, seconds: impl std::fmt::Display, out: &Path) -> Output {
     run_ok(&[
         "render",
         show.to_str().unwrap(),
