@@ -15,7 +15,9 @@ use crate::common::*;
 /// thirds of a second in, the magenta is in the sleeve's lower half, and both files (0.x
 /// counts V upward) show the same rows of it on the way. Her half-transparent green veil
 /// of two layers writes depth (1.0's `transparentWithZWrite`, 0.x's TransparentWithZWrite
-/// mode), so where its layers overlap it is no brighter than elsewhere. In the 1.0 file a
+/// mode), so where its layers overlap it is no brighter than elsewhere; under it a farther
+/// cyan layer drawn after a nearer yellow one by their render queue offsets covers it
+/// where they overlap (sorted by distance alone, the yellow one covered the cyan). In the 1.0 file a
 /// shading shift texture turns the right half of her lit front to shade, so it has fewer
 /// lit pixels and more shaded ones than the 0.x file, which has none.
 #[test]
@@ -72,11 +74,13 @@ fn toon_materials_shade_as_their_files_say() {
             now > then + 12.0,
             "{show}: the sleeve's magenta stood at row {then:.1}, then {now:.1}: not scrolled"
         );
-        // The veil, right of her body and below her head: one shade of green.
+        // The veil, right of her body and below her head (above the layers under it, whose
+        // cyan and yellow the picture's chroma blends to green where they meet): one shade
+        // of green.
         let greenish = |[r, g, b]: [u8; 3]| g > r.saturating_add(20) && g > b.saturating_add(20);
         let veil = places(&frame, &greenish)
             .into_iter()
-            .filter(|(x, y)| *x > 110 && *y > 66);
+            .filter(|(x, y)| *x > 110 && (67..104).contains(y));
         let mut greens: Vec<u8> = veil
             .map(|(x, y)| frame.2[((y * frame.0 + x) * 3 + 1) as usize])
             .collect();
@@ -90,6 +94,21 @@ fn toon_materials_shade_as_their_files_say() {
             greens.len() > 300 && brighter * 50 < greens.len(),
             "{show}: {brighter} of the veil's {} pixels brighter than its green {median}",
             greens.len()
+        );
+        // Under the veil, the cyan layer drawn last by its queue offset covers the nearer
+        // yellow one where they overlap.
+        let layer = |want: &dyn Fn([u8; 3]) -> bool| {
+            let at = places(&frame, want).into_iter();
+            at.filter(|(x, y)| *x > 110 && *y >= 104).count()
+        };
+        let cyan = layer(&|[r, g, b]| g > r.saturating_add(40) && b > r.saturating_add(40));
+        let yellow = layer(&|[r, g, b]| {
+            r > b.saturating_add(50) && g > b.saturating_add(50) && r.abs_diff(g) < 30
+        });
+        assert!(
+            yellow > 50 && cyan > yellow,
+            "{show}: {cyan} cyan against {yellow} yellow pixels: the cyan layer, last in the \
+             render queue, should cover the yellow one"
         );
         let early = rows(&rgb_frame(&out, 2));
         let span = (early.iter().min().copied(), early.iter().max().copied());
