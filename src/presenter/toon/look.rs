@@ -48,7 +48,7 @@ pub struct ToonLook {
     /// materials draw before plain transparent ones.
     pub zwrite: bool,
     /// Its place in the drawing order among transparent materials of its kind
-    /// (`renderQueueOffsetNumber`, −9–9; 0.x's `renderQueue` past its mode's default):
+    /// (`renderQueueOffsetNumber`, −9–9; 0.x's `renderQueue` ranked among the file's):
     /// higher draws later, over lower.
     pub queue_offset: i32,
 }
@@ -130,6 +130,7 @@ pub fn toon_looks(doc: &Value) -> Vec<Option<Read>> {
     let v0 = doc["extensions"]["VRM"]["materialProperties"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
+    let queues = V0Queues::of(v0);
     materials
         .iter()
         .enumerate()
@@ -138,7 +139,7 @@ pub fn toon_looks(doc: &Value) -> Vec<Option<Read>> {
             if v1.is_object() {
                 return Some(of_mtoon(v1));
             }
-            of_v0(v0_properties(v0, i, material)?)
+            of_v0(v0_properties(v0, i, material)?, &queues)
         })
         .collect()
 }
@@ -295,7 +296,7 @@ fn of_mtoon(ext: &Value) -> Read {
 /// A VRM 0.x material property entry, when its shader is MToon. Its colours are sRGB
 /// (Unity's gamma space); its shading range is turned into 1.0's shift and toony, as
 /// UniVRM's migration does.
-fn of_v0(props: &Value) -> Option<Read> {
+fn of_v0(props: &Value, queues: &V0Queues) -> Option<Read> {
     if props["shader"].as_str() != Some("VRM/MToon") {
         return None;
     }
@@ -303,7 +304,7 @@ fn of_v0(props: &Value) -> Option<Read> {
     let vectors = &props["vectorProperties"];
     let textures = &props["textureProperties"];
     let mut r = Reader::new(floats, V0_FLOATS);
-    let (zwrite, queue_offset) = v0_order(&mut r, props);
+    let (zwrite, queue_offset) = v0_order(&mut r, props, queues);
     let toony0 = r.number("_ShadeToony", 0.9, (0.0, 1.0));
     let shift0 = r.number("_ShadeShift", 0.0, (-1.0, 1.0));
     let rim_power = r.number("_RimFresnelPower", 1.0, (0.0, 100.0));
@@ -406,20 +407,68 @@ fn v0_outline<'a>(
 }
 
 /// 0.x's blending and drawing order: transparent (`_ALPHABLEND_ON`) with `_ZWrite` 1 is
-/// 1.0's `transparentWithZWrite`; its `renderQueue` past its mode's default (2501 with
-/// depth writes, 3000 without) is 1.0's offset, as three-vrm reads them.
-fn v0_order(r: &mut Reader, props: &Value) -> (bool, i32) {
+/// 1.0's `transparentWithZWrite`; its `renderQueue` is ranked among the file's
+/// ([`V0Queues`]) for 1.0's offset.
+fn v0_order(r: &mut Reader, props: &Value, queues: &V0Queues) -> (bool, i32) {
+    let (zwrite, queue) = v0_queue(r, props);
+    (zwrite, queue.map_or(0, |q| queues.offset(zwrite, q)))
+}
+
+/// A 0.x material's blending: whether it writes depth, and its `renderQueue` where it is
+/// transparent (`None` for opaque and cut-out materials, and a queue that is no number).
+fn v0_queue(r: &mut Reader, props: &Value) -> (bool, Option<i64>) {
     let blend = props["keywordMap"]["_ALPHABLEND_ON"]
         .as_bool()
         .unwrap_or(false);
     let zwrite = blend && r.number("_ZWrite", 0.0, (0.0, 1.0)) > 0.5;
-    let default = if zwrite { 2501.0 } else { 3000.0 };
     let queue = props["renderQueue"].as_f64().filter(|q| q.is_finite());
-    let offset = match (blend, queue) {
-        (true, Some(q)) => (q as f32 - default).clamp(-MAX_QUEUE_OFFSET, MAX_QUEUE_OFFSET),
-        _ => 0.0,
-    };
-    (zwrite, offset.round() as i32)
+    (zwrite, queue.filter(|_| blend).map(|q| q.round() as i64))
+}
+
+/// The distinct render queues of a 0.x file's transparent MToon materials, in order, apart
+/// for those that write depth. 0.x files use any queue numbers (3000 + 50 for hair, say),
+/// and 1.0 has ten steps of each kind, so a material's offset is its queue's rank, as
+/// three-vrm's migration ranks them: plain transparent ones up to 0 (the file's last
+/// queue), depth-writing ones from 0, nine steps at most. The order among her materials is
+/// kept whatever the numbers; a file with more than ten queues of a kind shares the last
+/// step among its extremes.
+#[derive(Debug, Default)]
+struct V0Queues {
+    plain: Vec<i64>,
+    zwrite: Vec<i64>,
+}
+
+impl V0Queues {
+    fn of(v0: &[Value]) -> Self {
+        let mut queues = Self::default();
+        let mtoon = v0
+            .iter()
+            .filter(|p| p["shader"].as_str() == Some("VRM/MToon"));
+        for props in mtoon {
+            // Its numbers' problems are named when the material itself is read.
+            let mut r = Reader::new(&props["floatProperties"], V0_FLOATS);
+            match v0_queue(&mut r, props) {
+                (true, Some(q)) => queues.zwrite.push(q),
+                (false, Some(q)) => queues.plain.push(q),
+                (_, None) => {}
+            }
+        }
+        for kind in [&mut queues.plain, &mut queues.zwrite] {
+            kind.sort_unstable();
+            kind.dedup();
+        }
+        queues
+    }
+
+    fn offset(&self, zwrite: bool, queue: i64) -> i32 {
+        let kind = if zwrite { &self.zwrite } else { &self.plain };
+        let rank = kind.binary_search(&queue).unwrap_or_default() as i32;
+        let steps = MAX_QUEUE_OFFSET as i32;
+        match zwrite {
+            true => rank.min(steps),
+            false => (rank + 1 - kind.len() as i32).max(-steps),
+        }
+    }
 }
 
 const UV_SPEEDS: (f32, f32) = (-MAX_UV_SPEED, MAX_UV_SPEED);
@@ -536,7 +585,8 @@ mod tests {
     fn a_vrm_0_material_is_brought_to_1_0s_terms() {
         let doc = json!({
             "materials": [{"name": "body"}, {"name": "eyes"}, {"name": "hair"},
-                          {"name": "veil"}, {"name": "glass"}],
+                          {"name": "veil"}, {"name": "glass"}, {"name": "lace"},
+                          {"name": "tear"}, {"name": "lens"}],
             "extensions": {"VRM": {"materialProperties": [
                 {"name": "body", "shader": "VRM/MToon",
                  "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0,
@@ -554,6 +604,12 @@ mod tests {
                  "keywordMap": {"_ALPHABLEND_ON": true}, "floatProperties": {"_ZWrite": 1}},
                 {"name": "glass", "shader": "VRM/MToon", "renderQueue": 2990,
                  "keywordMap": {"_ALPHABLEND_ON": true}, "floatProperties": {"_ZWrite": 0}},
+                {"name": "lace", "shader": "VRM/MToon", "renderQueue": 2600,
+                 "keywordMap": {"_ALPHABLEND_ON": true}, "floatProperties": {"_ZWrite": 1}},
+                {"name": "tear", "shader": "VRM/MToon", "renderQueue": 3050,
+                 "keywordMap": {"_ALPHABLEND_ON": true}},
+                {"name": "lens", "shader": "VRM/MToon", "renderQueue": 3000,
+                 "keywordMap": {"_ALPHABLEND_ON": true}},
             ]}}
         });
         let looks = toon_looks(&doc);
@@ -581,13 +637,34 @@ mod tests {
         assert_eq!(looks[1], None, "an unlit material is not toon");
         assert_eq!(looks[2], None, "hair's entry is another material's");
         assert_eq!((body.zwrite, body.queue_offset), (false, 0), "opaque");
-        // Transparent with depth writes, two past its default queue; plain transparent,
-        // ten before its default: kept to nine.
+        // Queues ranked by kind: depth-writing ones up from 0 (2503, 2600), plain
+        // transparent ones up to 0 (2990, 3000, 3050), whatever their numbers.
         let order = |i: usize| {
             let look = looks[i].clone().unwrap().look;
             (look.zwrite, look.queue_offset)
         };
-        assert_eq!((order(3), order(4)), ((true, 2), (false, -9)));
+        assert_eq!([order(3), order(5)], [(true, 0), (true, 1)]);
+        assert_eq!(
+            [order(4), order(7), order(6)],
+            [(false, -2), (false, -1), (false, 0)]
+        );
+    }
+
+    #[test]
+    fn a_vrm_0_file_of_more_than_ten_queues_keeps_nine_steps() {
+        let props: Vec<_> = (0..12)
+            .map(|i| {
+                json!({"shader": "VRM/MToon", "renderQueue": 3000 + 10 * i,
+                       "keywordMap": {"_ALPHABLEND_ON": true}})
+            })
+            .collect();
+        let materials: Vec<_> = (0..12).map(|_| json!({})).collect();
+        let doc = json!({"materials": materials,
+                         "extensions": {"VRM": {"materialProperties": props}}});
+        let offsets: Vec<i32> = (toon_looks(&doc).into_iter())
+            .map(|read| read.unwrap().look.queue_offset)
+            .collect();
+        assert_eq!(offsets, [-9, -9, -9, -8, -7, -6, -5, -4, -3, -2, -1, 0]);
     }
 
     #[test]
