@@ -168,12 +168,20 @@ pub fn render_only(
     let passes = render_passes(app.world());
     let batching = crate::scene::batching(&app);
     let after = drawn(&app);
+    // Without held shots (`--no-held-shots`) nothing counts: every frame is drawn in full.
+    let counted = app.world().contains_resource::<HeldShotCount>();
     drop(app);
     let got = consumer.join().unwrap_or(0).saturating_sub(untimed);
-    let timed = HeldShotCount {
-        full: after.full - before.full,
-        held: after.held - before.held,
-        glide: after.glide - before.glide,
+    let timed = match counted {
+        true => HeldShotCount {
+            full: after.full - before.full,
+            held: after.held - before.held,
+            glide: after.glide - before.glide,
+        },
+        false => HeldShotCount {
+            full: got,
+            ..Default::default()
+        },
     };
     let run = RenderRun {
         frames: got,

@@ -881,7 +881,7 @@ fn render_small(
 /// `bench render`: its figures say where the meshes were batched (on a CPU renderer, on
 /// the CPU: `scene::cpu_batching`) and break a frame down by pass, and the raw frames it
 /// writes are the scene, drawn (with Bevy's two choices of batching disagreeing, nothing
-/// but the clear colour was).
+/// but the clear colour was); drawn without held shots, every timed frame counts as full.
 #[test]
 fn bench_render_batches_where_the_renderer_is_and_draws_the_scene() {
     let dir = Scratch::new("bench-render");
@@ -922,6 +922,22 @@ fn bench_render_batches_where_the_renderer_is_and_draws_the_scene() {
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
     assert_colour_panels(&(320, 180, rgb), 6.0);
+    // Drawn every frame in full, it says so (it said 0 full frames: nothing counted them).
+    let full = run_ok(&[
+        "bench",
+        "render",
+        show.to_str().unwrap(),
+        "--frames",
+        "3",
+        "--size",
+        "64x36",
+        "--no-held-shots",
+    ]);
+    let stdout = String::from_utf8_lossy(&full.stdout);
+    assert!(
+        stdout.contains(" frames_full=3 frames_held=0 frames_glide=0 "),
+        "{stdout}"
+    );
 }
 
 /// The colour-panel fixture's backdrop (top middle) and yellow card (left of centre), as
