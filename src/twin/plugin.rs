@@ -195,8 +195,6 @@ fn draw_changed_screens(
 
 /// Gives every text-bound shape a texture that a small UI renders into (again after the
 /// set is rebuilt by an edit), and clears screens whose shape is gone.
-///
-/// Long on purpose: it builds each screen's image, camera and UI tree, one declaration after another.
 fn set_up_screens(
     mut commands: Commands,
     bindings: Res<Bindings>,
@@ -216,13 +214,7 @@ fn set_up_screens(
         }
     }
     for (i, binding) in bindings.0.iter().enumerate() {
-        let BindingShow::Text {
-            color,
-            background,
-            size,
-            ..
-        } = &binding.show
-        else {
+        let BindingShow::Text { .. } = &binding.show else {
             continue;
         };
         let Some((shape, _, material)) =
@@ -231,63 +223,89 @@ fn set_up_screens(
             continue;
         };
         commands.entity(shape).insert(ScreenReady);
-        let pixels = (sizes.0.get(&binding.target)).map_or((512, SCREEN_HEIGHT), |s| *s);
+        let (width, height) = (sizes.0.get(&binding.target)).map_or((512, SCREEN_HEIGHT), |s| *s);
         let image = images.add(Image::new_target_texture(
-            pixels.0,
-            pixels.1,
+            width,
+            height,
             TextureFormat::Rgba8UnormSrgb,
             None,
         ));
-        let camera = commands
-            .spawn((
-                Camera2d,
-                Camera {
-                    order: -1 - i as isize,
-                    clear_color: ClearColorConfig::Custom(srgb(*background)),
-                    ..default()
-                },
-                RenderTarget::Image(image.clone().into()),
-                ScreenOf(shape),
-                ScreenCamera {
-                    binding: i,
-                    frames_left: 3,
-                    news_left: 3,
-                },
-            ))
-            .id();
-        commands
-            .spawn((
-                ScreenOf(shape),
-                UiTargetCamera(camera),
-                Node {
-                    width: Val::Percent(100.0),
-                    height: Val::Percent(100.0),
-                    justify_content: JustifyContent::Center,
-                    align_items: AlignItems::Center,
-                    ..default()
-                },
-            ))
-            .with_child((
-                ScreenText(i),
-                Text::new(""),
-                TextFont::from_font_size(FontSize::Vh(size.clamp(1.0, 100.0))),
-                TextColor(srgb(*color)),
-                TextLayout::justify(Justify::Center),
-            ));
+        spawn_screen(&mut commands, (i, binding), shape, image.clone());
         if let Some(mut m) = materials.get_mut(&material.0) {
-            m.base_color = Color::WHITE;
-            m.base_color_texture = Some(image);
-            // A box's faces map the texture bottom-up; a render target is stored top-down.
-            m.uv_transform = bevy::math::Affine2::from_scale_angle_translation(
-                Vec2::new(1.0, -1.0),
-                0.0,
-                Vec2::new(0.0, 1.0),
-            );
-            m.emissive = LinearRgba::BLACK;
-            // A screen lights itself: what it shows is not shaded by the room.
-            m.unlit = true;
+            show_on_screen(&mut m, image);
         }
     }
+}
+
+/// Screen `i`'s drawer for `shape`: a 2D camera rendering into `image`, before the
+/// cameras that show it, in the binding's background colour, and a UI of one centred
+/// line of text in its colour and size.
+fn spawn_screen(
+    commands: &mut Commands,
+    (i, binding): (usize, &BindingSpec),
+    shape: Entity,
+    image: Handle<Image>,
+) {
+    let BindingShow::Text {
+        color,
+        background,
+        size,
+        ..
+    } = &binding.show
+    else {
+        return;
+    };
+    let camera = commands
+        .spawn((
+            Camera2d,
+            Camera {
+                order: -1 - i as isize,
+                clear_color: ClearColorConfig::Custom(srgb(*background)),
+                ..default()
+            },
+            RenderTarget::Image(image.into()),
+            ScreenOf(shape),
+            ScreenCamera {
+                binding: i,
+                frames_left: 3,
+                news_left: 3,
+            },
+        ))
+        .id();
+    commands
+        .spawn((
+            ScreenOf(shape),
+            UiTargetCamera(camera),
+            Node {
+                width: Val::Percent(100.0),
+                height: Val::Percent(100.0),
+                justify_content: JustifyContent::Center,
+                align_items: AlignItems::Center,
+                ..default()
+            },
+        ))
+        .with_child((
+            ScreenText(i),
+            Text::new(""),
+            TextFont::from_font_size(FontSize::Vh(size.clamp(1.0, 100.0))),
+            TextColor(srgb(*color)),
+            TextLayout::justify(Justify::Center),
+        ));
+}
+
+/// A shape's material made a screen showing `image`: unlit (what it shows is not shaded
+/// by the room), the texture the right way up.
+fn show_on_screen(m: &mut StandardMaterial, image: Handle<Image>) {
+    m.base_color = Color::WHITE;
+    m.base_color_texture = Some(image);
+    // A box's faces map the texture bottom-up; a render target is stored top-down.
+    m.uv_transform = bevy::math::Affine2::from_scale_angle_translation(
+        Vec2::new(1.0, -1.0),
+        0.0,
+        Vec2::new(0.0, 1.0),
+    );
+    m.emissive = LinearRgba::BLACK;
+    m.unlit = true;
 }
 
 /// Shown for a value that never arrived.
