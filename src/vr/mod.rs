@@ -88,8 +88,6 @@ impl Plugin for VrPlugin {
 
 /// Once the on-air camera exists: six face cameras, and the projection onto the capture
 /// target in its place.
-///
-/// Long on purpose: it spawns the six face cameras and the projection quad, which read best together.
 fn build_rig(
     mut commands: Commands,
     size: Res<FaceSize>,
@@ -125,13 +123,34 @@ fn build_rig(
             ))
         })
         .collect();
-    let exposure = exposure.copied().unwrap_or_default();
-    let tonemapping = tonemapping.copied().unwrap_or_default();
-    let msaa = msaa.copied().unwrap_or_default();
+    let look = (
+        exposure.copied().unwrap_or_default(),
+        tonemapping.copied().unwrap_or_default(),
+        msaa.copied().unwrap_or_default(),
+    );
+    spawn_face_cameras(&mut commands, &faces, look);
+    let faces = materials.add(EquirectMaterial {
+        pos_x: faces[0].clone(),
+        neg_x: faces[1].clone(),
+        pos_y: faces[2].clone(),
+        neg_y: faces[3].clone(),
+        pos_z: faces[4].clone(),
+        neg_z: faces[5].clone(),
+    });
+    spawn_projection(&mut commands, &target, faces);
+}
+
+/// The rig: a square camera of 90° for each face of the cube (`FACES`), each into its
+/// image, seeing as the on-air camera does (its exposure, tone mapping and MSAA).
+fn spawn_face_cameras(
+    commands: &mut Commands,
+    faces: &[Handle<Image>],
+    (exposure, tonemapping, msaa): (Exposure, Tonemapping, Msaa),
+) {
     commands
         .spawn((VrRig, Transform::default(), Visibility::default()))
         .with_children(|rig| {
-            for (i, ((forward, up), image)) in FACES.iter().zip(&faces).enumerate() {
+            for (i, ((forward, up), image)) in FACES.iter().zip(faces).enumerate() {
                 rig.spawn((
                     Camera3d::default(),
                     Camera {
@@ -151,6 +170,15 @@ fn build_rig(
                 ));
             }
         });
+}
+
+/// After the faces, a 2D camera into the capture target whose one full-picture node
+/// projects them equirectangularly (`EquirectMaterial`).
+fn spawn_projection(
+    commands: &mut Commands,
+    target: &CaptureTarget,
+    faces: Handle<EquirectMaterial>,
+) {
     let projector = commands
         .spawn((
             Camera2d,
@@ -162,7 +190,6 @@ fn build_rig(
             RenderTarget::Image(target.0.clone().into()),
         ))
         .id();
-    let face = |i: usize| faces[i].clone();
     commands.spawn((
         UiTargetCamera(projector),
         Node {
@@ -170,14 +197,7 @@ fn build_rig(
             height: Val::Percent(100.0),
             ..default()
         },
-        MaterialNode(materials.add(EquirectMaterial {
-            pos_x: face(0),
-            neg_x: face(1),
-            pos_y: face(2),
-            neg_y: face(3),
-            pos_z: face(4),
-            neg_z: face(5),
-        })),
+        MaterialNode(faces),
     ));
 }
 
