@@ -85,6 +85,102 @@ pub struct Rig {
     rest_world: Vec<Affine3A>,
 }
 
+/// The nodes of scene `scene` of a glTF document, parents before children (depth first
+/// from its roots), each with its rest pose and path of names, and the glTF index of each.
+/// A node that does not exist or is reached twice (a cycle) is refused.
+fn scene_nodes(doc: &Value, scene: usize) -> Result<(Vec<RigNode>, Vec<usize>), String> {
+    let gltf_nodes = doc["nodes"].as_array().ok_or("the file has no nodes")?;
+    let roots: Vec<usize> = doc["scenes"][scene]["nodes"]
+        .as_array()
+        .ok_or_else(|| format!("the file has no scene {scene}"))?
+        .iter()
+        .filter_map(|n| n.as_u64().map(|n| n as usize))
+        .collect();
+    let mut nodes: Vec<RigNode> = Vec::new();
+    let mut gltf_index: Vec<usize> = Vec::new();
+    let mut stack: Vec<(usize, Option<usize>)> = roots.iter().rev().map(|r| (*r, None)).collect();
+    while let Some((n, parent)) = stack.pop() {
+        let node = gltf_nodes
+            .get(n)
+            .ok_or_else(|| format!("node {n} does not exist"))?;
+        if gltf_index.contains(&n) || nodes.len() > gltf_nodes.len() {
+            return Err(format!(
+                "node {n} is reached twice (the hierarchy has a cycle)"
+            ));
+        }
+        let name = crate::mocap::skeleton::node_name(doc, n);
+        let mut path = parent.map_or_else(Vec::new, |p: usize| nodes[p].path.clone());
+        path.push(name.clone());
+        let index = nodes.len();
+        nodes.push(RigNode {
+            name,
+            parent,
+            rest: node_local(node),
+            path,
+        });
+        gltf_index.push(n);
+        for child in node["children"].as_array().into_iter().flatten().rev() {
+            if let Some(c) = child.as_u64() {
+                stack.push((c as usize, Some(index)));
+            }
+        }
+    }
+    Ok((nodes, gltf_index))
+}
+
+/// Which of `nodes` is which humanoid bone: guessed by name and structure over the first
+/// skin's joints, parents first (mesh nodes named `LegL` are not joints); a VRM file's own
+/// map beats any guess, and `overrides` (bone → node name) beat both.
+fn humanoid_map(
+    doc: &Value,
+    nodes: &[RigNode],
+    gltf_index: &[usize],
+    overrides: &BTreeMap<HumanBone, String>,
+) -> BTreeMap<HumanBone, usize> {
+    let joints: Vec<usize> = match doc["skins"][0]["joints"].as_array() {
+        Some(list) => {
+            let set: Vec<usize> = list
+                .iter()
+                .filter_map(|j| j.as_u64())
+                .map(|j| j as usize)
+                .collect();
+            (0..nodes.len())
+                .filter(|i| set.contains(&gltf_index[*i]))
+                .collect()
+        }
+        None => (0..nodes.len()).collect(),
+    };
+    let names: Vec<&str> = joints.iter().map(|j| nodes[*j].name.as_str()).collect();
+    let parents: Vec<Option<usize>> = joints
+        .iter()
+        .map(|j| {
+            let mut at = nodes[*j].parent;
+            while let Some(p) = at {
+                if let Some(k) = joints.iter().position(|o| *o == p) {
+                    return Some(k);
+                }
+                at = nodes[p].parent;
+            }
+            None
+        })
+        .collect();
+    let mut humanoid: BTreeMap<HumanBone, usize> = map_skeleton(&names, &parents, overrides)
+        .into_iter()
+        .map(|(b, k)| (b, joints[k]))
+        .collect();
+    for (bone, gltf_node) in vrm_humanoid(doc) {
+        if let Some(i) = gltf_index.iter().position(|g| *g == gltf_node) {
+            humanoid.insert(bone, i);
+        }
+    }
+    for (bone, name) in overrides {
+        if let Some(i) = nodes.iter().position(|n| &n.name == name) {
+            humanoid.insert(*bone, i);
+        }
+    }
+    humanoid
+}
+
 impl Rig {
     /// Reads scene `scene` of a glTF document. Humanoid bones are found among the first
     /// skin's joints (mesh nodes named `LegL` must not be taken for bones) by name, with
@@ -94,87 +190,8 @@ impl Rig {
         scene: usize,
         overrides: &BTreeMap<HumanBone, String>,
     ) -> Result<Self, String> {
-        let gltf_nodes = doc["nodes"].as_array().ok_or("the file has no nodes")?;
-        let roots: Vec<usize> = doc["scenes"][scene]["nodes"]
-            .as_array()
-            .ok_or_else(|| format!("the file has no scene {scene}"))?
-            .iter()
-            .filter_map(|n| n.as_u64().map(|n| n as usize))
-            .collect();
-        let mut nodes: Vec<RigNode> = Vec::new();
-        let mut gltf_index: Vec<usize> = Vec::new();
-        let mut stack: Vec<(usize, Option<usize>)> =
-            roots.iter().rev().map(|r| (*r, None)).collect();
-        while let Some((n, parent)) = stack.pop() {
-            let node = gltf_nodes
-                .get(n)
-                .ok_or_else(|| format!("node {n} does not exist"))?;
-            if gltf_index.contains(&n) || nodes.len() > gltf_nodes.len() {
-                return Err(format!(
-                    "node {n} is reached twice (the hierarchy has a cycle)"
-                ));
-            }
-            let name = crate::mocap::skeleton::node_name(doc, n);
-            let mut path = parent.map_or_else(Vec::new, |p: usize| nodes[p].path.clone());
-            path.push(name.clone());
-            let index = nodes.len();
-            nodes.push(RigNode {
-                name,
-                parent,
-                rest: node_local(node),
-                path,
-            });
-            gltf_index.push(n);
-            for child in node["children"].as_array().into_iter().flatten().rev() {
-                if let Some(c) = child.as_u64() {
-                    stack.push((c as usize, Some(index)));
-                }
-            }
-        }
-
-        // Humanoid mapping over the skin's joints, parents first.
-        let joints: Vec<usize> = match doc["skins"][0]["joints"].as_array() {
-            Some(list) => {
-                let set: Vec<usize> = list
-                    .iter()
-                    .filter_map(|j| j.as_u64())
-                    .map(|j| j as usize)
-                    .collect();
-                (0..nodes.len())
-                    .filter(|i| set.contains(&gltf_index[*i]))
-                    .collect()
-            }
-            None => (0..nodes.len()).collect(),
-        };
-        let names: Vec<&str> = joints.iter().map(|j| nodes[*j].name.as_str()).collect();
-        let parents: Vec<Option<usize>> = joints
-            .iter()
-            .map(|j| {
-                let mut at = nodes[*j].parent;
-                while let Some(p) = at {
-                    if let Some(k) = joints.iter().position(|o| *o == p) {
-                        return Some(k);
-                    }
-                    at = nodes[p].parent;
-                }
-                None
-            })
-            .collect();
-        let mut humanoid: BTreeMap<HumanBone, usize> = map_skeleton(&names, &parents, overrides)
-            .into_iter()
-            .map(|(b, k)| (b, joints[k]))
-            .collect();
-        // A VRM file says which node is which bone; that beats any guess.
-        for (bone, gltf_node) in vrm_humanoid(doc) {
-            if let Some(i) = gltf_index.iter().position(|g| *g == gltf_node) {
-                humanoid.insert(bone, i);
-            }
-        }
-        for (bone, name) in overrides {
-            if let Some(i) = nodes.iter().position(|n| &n.name == name) {
-                humanoid.insert(*bone, i);
-            }
-        }
+        let (nodes, gltf_index) = scene_nodes(doc, scene)?;
+        let humanoid = humanoid_map(doc, &nodes, &gltf_index, overrides);
         let rig = Self::new(nodes, humanoid);
         let missing: Vec<&str> = [
             HumanBone::Hips,
@@ -194,7 +211,8 @@ impl Rig {
         Ok(rig)
     }
 
-    /// Long on purpose: the steps of matching two skeletons (maps, rest poses, axes, scale, tips) share many locals; each step is commented.
+    /// A rig of `nodes` (parents before children) and its humanoid map; the rest pose's
+    /// world transforms are reckoned once here.
     pub fn new(nodes: Vec<RigNode>, humanoid: BTreeMap<HumanBone, usize>) -> Self {
         let mut rest_world: Vec<Affine3A> = Vec::with_capacity(nodes.len());
         for node in &nodes {
