@@ -161,16 +161,12 @@ fn flv_timestamps_start_near_zero_however_late_the_media_clock_is() {
     let dir = Scratch::new("flv-wrap");
     let out = dir.path("wrap.flv");
     // 3 s before 2^31 ms: without a per-output origin the timestamps would wrap mid-file.
-    run_ok(&[
-        "render",
-        fixture("colour_panels.toml").to_str().unwrap(),
-        "--seconds",
-        "6",
-        "--media-start",
-        "2147480.6",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    render_with(
+        &fixture("colour_panels.toml"),
+        6,
+        &out,
+        &["--media-start", "2147480.6"],
+    );
     for stream in ["v:0", "a:0"] {
         let times = packet_times(&out, stream);
         assert!(times[0].0 < 0.1, "{stream} starts at {}", times[0].0);

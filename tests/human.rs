@@ -23,16 +23,12 @@ fn a_vrm_human_looks_at_the_camera_sways_and_beats_while_speaking() {
     let dir = Scratch::new("human");
     let video = dir.path("human.mp4");
     let telemetry = dir.path("human.jsonl");
-    let out = run_ok(&[
-        "render",
-        fixture("human.toml").to_str().unwrap(),
-        "--seconds",
-        "8",
-        "--output",
-        video.to_str().unwrap(),
-        "--telemetry",
-        telemetry.to_str().unwrap(),
-    ]);
+    let out = render_with(
+        &fixture("human.toml"),
+        8,
+        &video,
+        &["--telemetry", telemetry.to_str().unwrap()],
+    );
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("2 eye bones"), "{log}");
     assert!(log.contains("3 spring chains, 3 colliders"), "{log}");

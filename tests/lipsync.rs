@@ -169,16 +169,12 @@ fn the_mouth_in_the_picture_leads_or_meets_the_sound() {
     let dir = Scratch::new("lipsync-pixels");
     for fps in [25u32, 30] {
         let out = dir.path(&format!("face-{fps}.mkv"));
-        run_ok(&[
-            "render",
-            fixture("mouth.toml").to_str().unwrap(),
-            "--fps",
-            &fps.to_string(),
-            "--seconds",
-            "8",
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        render_with(
+            &fixture("mouth.toml"),
+            8,
+            &out,
+            &["--fps", &fps.to_string()],
+        );
         let picture = picture_per_frame(&out);
         let audio = audio_level_per_frame(&out, 48_000 / fps);
         assert!(

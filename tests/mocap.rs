@@ -67,16 +67,12 @@ fn a_retargeted_clip_moves_the_avatar_and_keeps_it_on_the_floor() {
     let dir = Scratch::new("mocap-render");
     let video = dir.path("walk.mp4");
     let telemetry = dir.path("walk.jsonl");
-    run_ok(&[
-        "render",
-        fixture("mocap.toml").to_str().unwrap(),
-        "--seconds",
-        "2",
-        "--output",
-        video.to_str().unwrap(),
-        "--telemetry",
-        telemetry.to_str().unwrap(),
-    ]);
+    render_with(
+        &fixture("mocap.toml"),
+        2,
+        &video,
+        &["--telemetry", telemetry.to_str().unwrap()],
+    );
     // Feet (the robot's foot bones sit at its soles) never below the floor at y = 0, and the
     // lower one near it: standing, not floating. (A walking heel lifts before the other foot
     // lands, so "near" is a few centimetres, and exactly on the floor only at times.)

@@ -133,16 +133,7 @@ fn render_scale_renders_smaller_and_outputs_full_size() {
     let dir = Scratch::new("render-scale");
     let out = dir.path("half.mkv");
     let show = fixture("colour_panels.toml");
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        "1",
-        "--render-scale",
-        "0.5",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    render_with(&show, 1, &out, &["--render-scale", "0.5"]);
     assert_media(&out, 640, 360, 30, 1.0);
     let frame = rgb_frame(&out, 15);
     assert_colour_near(

@@ -80,14 +80,25 @@ pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
 
 /// `twincast render SHOW --seconds N --output OUT`.
 pub fn render_to(show: &Path, seconds: impl std::fmt::Display, out: &Path) -> Output {
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        &seconds.to_string(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
+    render_with(show, seconds, out, &[])
+}
+
+/// `twincast render SHOW --seconds N --output OUT` with the `extra` arguments.
+pub fn render_with(
+    show: &Path,
+    seconds: impl std::fmt::Display,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
+    let seconds = seconds.to_string();
+    let (show, out) = (show.to_str().unwrap(), out.to_str().unwrap());
+    run_ok(
+        &[
+            &["render", show, "--seconds", &seconds, "--output", out],
+            extra,
+        ]
+        .concat(),
+    )
 }
 
 /// The fixture show `show` written into `dir` as `NAME.toml` on another scene, `scene`
@@ -119,16 +130,12 @@ pub fn render_with_telemetry(
 ) -> (PathBuf, Vec<serde_json::Value>) {
     let out = dir.path(&format!("{name}.mkv"));
     let telemetry = dir.path(&format!("{name}.jsonl"));
-    run_ok(&[
-        "render",
-        show.to_str().unwrap(),
-        "--seconds",
-        &seconds.to_string(),
-        "--output",
-        out.to_str().unwrap(),
-        "--telemetry",
-        telemetry.to_str().unwrap(),
-    ]);
+    render_with(
+        show,
+        seconds,
+        &out,
+        &["--telemetry", telemetry.to_str().unwrap()],
+    );
     (out, read_json_lines(&telemetry))
 }
 
