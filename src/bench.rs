@@ -141,11 +141,9 @@ pub fn render_only(
         None,
     );
     let never = StopSignal::default();
-    let drawn = |app: &bevy::app::App| {
-        (app.world().get_resource::<HeldShotCount>())
-            .copied()
-            .unwrap_or_default()
-    };
+    // Counted by the held-shots plugin; without it (`--no-held-shots`) there is no count,
+    // and every frame is drawn in full.
+    let drawn = |app: &bevy::app::App| app.world().get_resource::<HeldShotCount>().copied();
     // The bench says no lines, so no segment goes on air and the camera stays where it is
     // put. A glide starts untimed: a camera that moves once is a cut, drawn in full.
     let untimed = if glide.is_some() { 2 } else { 0 };
@@ -168,17 +166,15 @@ pub fn render_only(
     let passes = render_passes(app.world());
     let batching = crate::scene::batching(&app);
     let after = drawn(&app);
-    // Without held shots (`--no-held-shots`) nothing counts: every frame is drawn in full.
-    let counted = app.world().contains_resource::<HeldShotCount>();
     drop(app);
     let got = consumer.join().unwrap_or(0).saturating_sub(untimed);
-    let timed = match counted {
-        true => HeldShotCount {
+    let timed = match (before, after) {
+        (Some(before), Some(after)) => HeldShotCount {
             full: after.full - before.full,
             held: after.held - before.held,
             glide: after.glide - before.glide,
         },
-        false => HeldShotCount {
+        _ => HeldShotCount {
             full: got,
             ..Default::default()
         },
