@@ -41,8 +41,7 @@ ROUNDS="${ROUNDS:-1}"
 SECONDS_E2E="${E2E_SECONDS:-10}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-
-now() { date +%s.%N; }
+source scripts/bench-common.sh
 
 echo "== motion capture =="
 "$TWINCAST_BIN" bench mocap 2>/dev/null
@@ -77,34 +76,7 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
       head -1 | sed "s/^/round=$round /"
   done
   "$TWINCAST_BIN" bench encode --size "$size" --bitrate "$kbps" --raw "$work/frames.rgba"
-
-  t0=$(now)
-  ffmpeg -v error -f rawvideo -pix_fmt rgba -s "$size" -r 30 -i "$work/frames.rgba" \
-    -f lavfi -i anullsrc=r=48000:cl=stereo -shortest \
-    -vf scale=out_color_matrix=bt709:out_range=tv -pix_fmt yuv420p \
-    -c:v libx264 -preset veryfast -tune zerolatency -b:v "${kbps}k" -maxrate "${kbps}k" \
-    -bufsize "$((kbps * 2))k" -g 60 -bf 0 -x264-params nal-hrd=cbr:force-cfr=1:scenecut=0 \
-    -c:a aac -b:a 128k -f null -
-  t1=$(now)
-  awk -v f="$FRAMES" -v a="$t0" -v b="$t1" -v s="$size" \
-    'BEGIN { printf "ffmpeg_cli_encode size=%s frames=%d seconds=%.2f fps=%.2f\n", s, f, b-a, f/(b-a) }'
-
-  t0=$(now)
-  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$SECONDS_E2E" \
-    --output "$work/e2e.flv" 2>"$work/e2e.log" >/dev/null
-  t1=$(now)
-  rss=$(grep -o 'peak RSS [0-9]* MiB' "$work/e2e.log" | grep -o '[0-9]*' || echo "?")
-  awk -v m="$SECONDS_E2E" -v a="$t0" -v b="$t1" -v s="$size" -v r="$rss" \
-    'BEGIN { printf "end_to_end size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f peak_rss_mib=%s\n", s, m, b-a, m/(b-a), r }'
-  rm -f "$work/frames.rgba" "$work/e2e.flv"
-
-  # Reference: the same render the slow, full way (`--reference`: no held shots, Bevy's
-  # full lighting, its soft shadow filter and four cascades).
-  t0=$(now)
-  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$SECONDS_E2E" \
-    --output "$work/e2e.flv" --reference 2>"$work/e2e.log" >/dev/null
-  t1=$(now)
-  awk -v m="$SECONDS_E2E" -v a="$t0" -v b="$t1" -v s="$size" \
-    'BEGIN { printf "end_to_end_reference size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f\n", s, m, b-a, m/(b-a) }'
-  rm -f "$work/e2e.flv"
+  cli_encode "$size" "$kbps" "$FRAMES" "$work/frames.rgba"
+  rm -f "$work/frames.rgba"
+  end_to_end "$size" "$kbps" "$SECONDS_E2E"
 done

@@ -836,7 +836,7 @@ fn check_seconds(seconds: Option<f64>) -> Result<()> {
 fn print_report(report: &RunReport) {
     let speed = report.media_seconds / report.wall_seconds.max(1e-9);
     eprintln!(
-        "{} frames ({:.2} s of media; {} rendered, {} repeated) in {:.2} s: {:.1} fps, real-time factor {:.2}, peak RSS {:.0} MiB{}",
+        "{} frames ({:.2} s of media; {} rendered, {} repeated) in {:.2} s: {:.1} fps, real-time factor {:.2}, peak RSS {:.0} MiB, CPU {:.1} cores{}",
         report.frames,
         report.media_seconds,
         report.rendered,
@@ -845,6 +845,7 @@ fn print_report(report: &RunReport) {
         report.frames as f64 / report.wall_seconds.max(1e-9),
         speed,
         twincast::bench::peak_rss_mib(),
+        twincast::bench::cpu_seconds() / report.wall_seconds.max(1e-9),
         if report.stopped_by_signal {
             " (stopped by signal)"
         } else {

@@ -94,6 +94,19 @@ fn odd_size_and_bad_preset_are_refused() {
 }
 
 #[test]
+fn encoder_threads_are_bounded() {
+    let dir = ShowDir::new("threads");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\nthreads = 65\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("video.threads"), "{err}");
+    let show = dir
+        .parse("scene = \"room.ron\"\n[video]\nthreads = 1\n")
+        .unwrap();
+    assert_eq!(show.video.threads, 1);
+}
+
+#[test]
 fn choppy_alert_limits_out_of_range_are_refused() {
     let dir = ShowDir::new("choppy");
     for (text, field) in [

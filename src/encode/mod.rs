@@ -32,6 +32,8 @@ pub struct EncodeSettings {
     pub tune: String,
     pub keyframe_seconds: f32,
     pub b_frames: u32,
+    /// 0: the encoder's own choice.
+    pub threads: u32,
     pub audio_bitrate_kbps: u32,
 }
 

@@ -57,6 +57,8 @@ impl VideoEncoder {
         enc.set_flags(codec::Flags::GLOBAL_HEADER);
 
         let mut options = Dictionary::new();
+        // libavcodec's libx264 already defaults to `auto`; 1 is for many shows on a machine.
+        options.set("threads", &threads_option(settings.threads));
         let vbv = (bitrate as f32 * settings.buffer_seconds) as u64;
         options.set("bufsize", &vbv.to_string());
         if settings.encoder == "libx264" {
@@ -201,5 +203,24 @@ impl VideoEncoder {
                 dst_stride,
             );
         }
+    }
+}
+
+/// libavcodec's `threads` option: `auto` for 0.
+fn threads_option(threads: u32) -> String {
+    match threads {
+        0 => "auto".into(),
+        n => n.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod threads_tests {
+    use super::threads_option;
+
+    #[test]
+    fn zero_threads_is_auto() {
+        assert_eq!(threads_option(0), "auto");
+        assert_eq!(threads_option(3), "3");
     }
 }

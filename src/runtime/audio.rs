@@ -132,6 +132,7 @@ pub fn encode_settings(show: &ShowConfig) -> EncodeSettings {
         tune: v.tune.clone(),
         keyframe_seconds: v.keyframe_seconds,
         b_frames: v.b_frames,
+        threads: v.threads,
         audio_bitrate_kbps: show.audio.bitrate_kbps,
     }
 }

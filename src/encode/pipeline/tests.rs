@@ -16,6 +16,7 @@ fn settings() -> EncodeSettings {
         tune: "zerolatency".into(),
         keyframe_seconds: 2.0,
         b_frames: 0,
+        threads: 0,
         audio_bitrate_kbps: 96,
     }
 }

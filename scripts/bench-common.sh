@@ -1,0 +1,44 @@
+# Sourced by scripts/bench.sh and scripts/gpu-check.sh: the runs both print, so their
+# figures read the same. Needs TWINCAST_BIN (scripts/env.sh) and a scratch folder $work.
+
+now() { date +%s.%N; }
+
+# The ffmpeg command line encoding the same raw frames with the same settings as
+# `twincast bench encode` (the reference for our encoder).
+#   cli_encode SIZE KBPS FRAMES RAW_FILE
+cli_encode() {
+  local size=$1 kbps=$2 frames=$3 raw=$4 t0 t1
+  t0=$(now)
+  ffmpeg -v error -f rawvideo -pix_fmt rgba -s "$size" -r 30 -i "$raw" \
+    -f lavfi -i anullsrc=r=48000:cl=stereo -shortest \
+    -vf scale=out_color_matrix=bt709:out_range=tv -pix_fmt yuv420p \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v "${kbps}k" -maxrate "${kbps}k" \
+    -bufsize "$((kbps * 2))k" -g 60 -bf 0 -x264-params nal-hrd=cbr:force-cfr=1:scenecut=0 \
+    -c:a aac -b:a 128k -f null -
+  t1=$(now)
+  awk -v f="$frames" -v a="$t0" -v b="$t1" -v s="$size" \
+    'BEGIN { printf "ffmpeg_cli_encode size=%s frames=%d seconds=%.2f fps=%.2f\n", s, f, b-a, f/(b-a) }'
+}
+
+# `twincast render` of SECONDS of the demo, end to end (render, encode, mux), and its
+# real-time factor; then the same the slow, full way (`--reference`: no held shots, Bevy's
+# full lighting, its soft shadow filter and four cascades).
+#   end_to_end SIZE KBPS SECONDS
+end_to_end() {
+  local size=$1 kbps=$2 seconds=$3 t0 t1 rss
+  t0=$(now)
+  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$seconds" \
+    --output "$work/e2e.flv" 2>"$work/e2e.log" >/dev/null
+  t1=$(now)
+  rss=$(grep -o 'peak RSS [0-9]* MiB' "$work/e2e.log" | grep -o '[0-9]*' || echo "?")
+  awk -v m="$seconds" -v a="$t0" -v b="$t1" -v s="$size" -v r="$rss" \
+    'BEGIN { printf "end_to_end size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f peak_rss_mib=%s\n", s, m, b-a, m/(b-a), r }'
+  rm -f "$work/e2e.flv"
+  t0=$(now)
+  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$seconds" \
+    --output "$work/e2e.flv" --reference 2>"$work/e2e.log" >/dev/null
+  t1=$(now)
+  awk -v m="$seconds" -v a="$t0" -v b="$t1" -v s="$size" \
+    'BEGIN { printf "end_to_end_reference size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f\n", s, m, b-a, m/(b-a) }'
+  rm -f "$work/e2e.flv"
+}
