@@ -4,10 +4,10 @@
 # GPU machines): `scripts/gpu-check.sh --bundle FILE` runs the figures from it there.
 #
 # The libraries the runs call travel as they are (FFmpeg's, x264, espeak-ng and its voice
-# data for English and Mandarin, ALSA, the Vulkan loader and glvnd). The ~150 others that Debian's
-# FFmpeg names but the runs never call (x265, codec2, SDL, PulseAudio, ICU, …) travel as
-# stand-ins (scripts/stub-lib.py) that log "stub called: NAME" if one ever is. On the
-# machine its own copy of a library wins over either.
+# data for English and Mandarin, ALSA, the Vulkan loader and glvnd). The ~190 others that
+# Debian's FFmpeg names but the runs never call (x265, codec2, SDL, PulseAudio, ICU, …)
+# travel as stand-ins (scripts/stub-lib.py) that log "stub called: NAME" if one ever is.
+# On the machine its own copy of a library wins over either.
 #
 #   scripts/gpu-bundle.sh out/twincast-bundle.tar.xz
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a stand-in for a shared library that a program loads but never calls.
 
-FFmpeg's libraries as Debian builds them name some 150 others (x265, codec2, SDL, PulseAudio,
+FFmpeg's libraries as Debian builds them name some 190 others (x265, codec2, SDL, PulseAudio,
 ICU, …) that the dynamic linker must find before twincast starts, although twincast calls
 none of them. To carry twincast to a machine without those packages (a lent GPU machine
 with no package registry; scripts/gpu-bundle.sh), each such library is replaced by one that
