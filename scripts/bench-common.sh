@@ -20,25 +20,31 @@ cli_encode() {
     'BEGIN { printf "ffmpeg_cli_encode size=%s frames=%d seconds=%.2f fps=%.2f\n", s, f, b-a, f/(b-a) }'
 }
 
+# Seconds `twincast render` takes for SECONDS of the demo at SIZE and KBPS, with any
+# further arguments; what it wrote to stderr is left in $work/e2e.log.
+#   render_seconds SIZE KBPS SECONDS [ARGS…]
+render_seconds() {
+  local size=$1 kbps=$2 seconds=$3 t0 t1
+  shift 3
+  t0=$(now)
+  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$seconds" \
+    --output "$work/e2e.flv" "$@" 2>"$work/e2e.log" >/dev/null || return
+  t1=$(now)
+  rm -f "$work/e2e.flv"
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'
+}
+
 # `twincast render` of SECONDS of the demo, end to end (render, encode, mux), and its
 # real-time factor; then the same the slow, full way (`--reference`: no held shots, Bevy's
 # full lighting, its soft shadow filter and four cascades).
 #   end_to_end SIZE KBPS SECONDS
 end_to_end() {
-  local size=$1 kbps=$2 seconds=$3 t0 t1 rss
-  t0=$(now)
-  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$seconds" \
-    --output "$work/e2e.flv" 2>"$work/e2e.log" >/dev/null
-  t1=$(now)
+  local size=$1 kbps=$2 seconds=$3 wall rss
+  wall=$(render_seconds "$size" "$kbps" "$seconds")
   rss=$(grep -o 'peak RSS [0-9]* MiB' "$work/e2e.log" | grep -o '[0-9]*' || echo "?")
-  awk -v m="$seconds" -v a="$t0" -v b="$t1" -v s="$size" -v r="$rss" \
-    'BEGIN { printf "end_to_end size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f peak_rss_mib=%s\n", s, m, b-a, m/(b-a), r }'
-  rm -f "$work/e2e.flv"
-  t0=$(now)
-  "$TWINCAST_BIN" render --size "$size" --bitrate "$kbps" --seconds "$seconds" \
-    --output "$work/e2e.flv" --reference 2>"$work/e2e.log" >/dev/null
-  t1=$(now)
-  awk -v m="$seconds" -v a="$t0" -v b="$t1" -v s="$size" \
-    'BEGIN { printf "end_to_end_reference size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f\n", s, m, b-a, m/(b-a) }'
-  rm -f "$work/e2e.flv"
+  awk -v m="$seconds" -v w="$wall" -v s="$size" -v r="$rss" \
+    'BEGIN { printf "end_to_end size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f peak_rss_mib=%s\n", s, m, w, m/w, r }'
+  wall=$(render_seconds "$size" "$kbps" "$seconds" --reference)
+  awk -v m="$seconds" -v w="$wall" -v s="$size" \
+    'BEGIN { printf "end_to_end_reference size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f\n", s, m, w, m/w }'
 }

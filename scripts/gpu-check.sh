@@ -2,9 +2,10 @@
 # The GPU figures, on a machine with one: builds, prints the Vulkan adapter twincast
 # renders on, runs `bench render` (a held shot, the same drawn in full, and a glide),
 # `bench encode` next to the ffmpeg CLI, and 10 s of `render` next to `render --reference`
-# at 720p and 1080p, and N shows at once for 60 s (`scripts/bench.sh --shows N`, N = SHOWS,
-# default 8), and writes what it printed to out/gpu-check-<date>.txt for the README. On a machine without a GPU it runs
-# the same on lavapipe and says so.
+# at 720p and 1080p, and N shows at once for 60 s (`scripts/bench.sh --shows N`, for each
+# N in SHOWS, default 8), and writes what it printed to out/gpu-check-<date>.txt for the
+# README, the runs' stderr beside it. On a machine without a GPU it runs the same on
+# lavapipe and says so.
 #
 #   scripts/gpu-check.sh            # SHOWS=8 FRAMES=300 by default
 #   SHOWS="8 16" scripts/gpu-check.sh   # 8 shows at once, then 16

@@ -878,18 +878,20 @@ fn bench_render_batches_where_the_renderer_is_and_draws_the_scene() {
     let dir = Scratch::new("bench-render");
     let raw = dir.path("frames.rgba");
     let show = fixture("colour_panels.toml");
-    let out = run_ok(&[
-        "bench",
-        "render",
-        show.to_str().unwrap(),
-        "--frames",
-        "10",
-        "--size",
-        "320x180",
-        "--raw",
-        raw.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let bench = |frames: &str, size: &str, extra: &[&str]| {
+        let args = [
+            "bench",
+            "render",
+            show.to_str().unwrap(),
+            "--frames",
+            frames,
+            "--size",
+            size,
+        ];
+        let out = run_ok(&[&args[..], extra].concat());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stdout = bench("10", "320x180", &["--raw", raw.to_str().unwrap()]);
     let figures = (stdout.lines())
         .find(|l| l.starts_with("render_only "))
         .unwrap_or_else(|| panic!("no render_only figures in:\n{stdout}"));
@@ -914,17 +916,7 @@ fn bench_render_batches_where_the_renderer_is_and_draws_the_scene() {
         .collect();
     assert_colour_panels(&(320, 180, rgb), 6.0);
     // Drawn every frame in full, it says so (it said 0 full frames: nothing counted them).
-    let full = run_ok(&[
-        "bench",
-        "render",
-        show.to_str().unwrap(),
-        "--frames",
-        "3",
-        "--size",
-        "64x36",
-        "--no-held-shots",
-    ]);
-    let stdout = String::from_utf8_lossy(&full.stdout);
+    let stdout = bench("3", "64x36", &["--no-held-shots"]);
     assert!(
         stdout.contains(" frames_full=3 frames_held=0 frames_glide=0 "),
         "{stdout}"
