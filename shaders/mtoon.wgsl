@@ -7,9 +7,10 @@
 // `shift_scale`) and sharpened by `toony`; its shadow pushes toward
 // the shade colour (not to black). Ambient light falls on the lit colour. A rim colour is
 // added at the silhouette, and a matcap, both multiplied by the rim texture; vertex
-// colours are ignored. Its textures' UVs may move over time (UV animation: scrolled and
-// turned about the centre on Bevy's clock, the media clock when rendering a show, as far
-// as the mask texture's blue says; the matcap, read by the surface's facing, does not).
+// colours are ignored. Its textures follow the base colour texture's transform
+// (tiling, offset), and their UVs may move over time (UV animation: scrolled and turned
+// about the centre on Bevy's clock, the media clock when rendering a show, as far as the
+// mask texture's blue says; the matcap, read by the surface's facing, does neither).
 // After VRMC_materials_mtoon 1.0; drawn elsewhere: outlines (mtoon_outline.wgsl).
 
 #import bevy_pbr::{
@@ -146,11 +147,15 @@ fn fragment(vertex_output: VertexOutput, @builtin(front_facing) is_front: bool) 
 #endif
 #ifdef VERTEX_UVS_A
     in.uv = animated_uv(in.uv);
-    let uv = in.uv;
+#endif
+    var pbr_input = pbr_input_from_standard_material(in, is_front);
+#ifdef VERTEX_UVS_A
+    // MToon's textures move with the base colour texture's transform (KHR_texture_transform
+    // after the UV animation, as 1.0 orders them; 0.x's tiling), as the standard ones do.
+    let uv = (pbr_input.material.uv_transform * vec3<f32>(in.uv, 1.0)).xy;
 #else
     let uv = vec2<f32>(0.0);
 #endif
-    var pbr_input = pbr_input_from_standard_material(in, is_front);
     pbr_input.material.base_color = alpha_discard(pbr_input.material, pbr_input.material.base_color);
     var out: FragmentOutput;
     out.color = toon_lighting(pbr_input, uv);

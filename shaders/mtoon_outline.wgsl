@@ -22,6 +22,8 @@ struct Outline {
     screen: u32,
     // 1 for the channel of the width texture that counts, 0 for the others.
     width_channel: vec4<f32>,
+    // The material's texture transform (KHR_texture_transform, 0.x's tiling).
+    uv_transform: mat3x3<f32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> outline: Outline;
@@ -72,7 +74,8 @@ fn vertex(vertex_no_morph: Vertex) -> VertexOutput {
 #endif
     var width = outline.width;
 #ifdef VERTEX_UVS_A
-    width *= dot(textureSampleLevel(width_texture, width_sampler, vertex.uv, 0.0), outline.width_channel);
+    let uv = (outline.uv_transform * vec3<f32>(vertex.uv, 1.0)).xy;
+    width *= dot(textureSampleLevel(width_texture, width_sampler, uv, 0.0), outline.width_channel);
 #endif
     var world = mesh_functions::mesh_position_local_to_world(world_from_local, vec4<f32>(vertex.position, 1.0));
     if outline.screen == 0u {

@@ -11,9 +11,11 @@ use crate::common::*;
 /// in the 0.x file) on her left side only, as its outline width texture says, her
 /// near-black head has its green rim light, and her black sleeve its matcap (white where
 /// the surface turns to the camera's right) times its rim texture (magenta above, black
-/// below), which its UV animation scrolls up the sleeve, coming round from below: two
-/// thirds of a second in, the magenta is in the sleeve's lower half, and both files (0.x
-/// counts V upward) show the same rows of it on the way. Her half-transparent green veil
+/// below), tiled twice down the sleeve and offset by the file (1.0's KHR_texture_transform
+/// on the base colour texture, 0.x's `_MainTex` tiling, with V up), so two bands of
+/// magenta, which its UV animation scrolls up the sleeve before the tiling: a third of a
+/// second in, the bands stand where the gaps were, two thirds of a second in where they
+/// began, and both files show the same rows of it on the way. Her half-transparent green veil
 /// of two layers writes depth (1.0's `transparentWithZWrite`, 0.x's TransparentWithZWrite
 /// mode), so where its layers overlap it is no brighter than elsewhere; under it a farther
 /// cyan layer drawn after a nearer yellow one by their render queue offsets covers it
@@ -64,15 +66,39 @@ fn toon_materials_shade_as_their_files_say() {
             "{show}: {right} of {} outline pixels on her right, where its width texture is black",
             outline.len()
         );
-        // The sleeve's magenta rows, at the start, two frames in and two thirds of a second.
+        // The sleeve's magenta rows: at the start, a third of a second (15 fps) and two
+        // thirds in.
         let rows = |frame: &(u32, u32, Vec<u8>)| -> Vec<u32> {
             places(frame, &magenta).iter().map(|p| p.1).collect()
         };
-        let centre = |rows: Vec<u32>| rows.iter().sum::<u32>() as f64 / rows.len().max(1) as f64;
-        let (then, now) = (centre(rows(&rgb_frame(&out, 0))), centre(rows(&frame)));
+        let (start, third) = (rows(&rgb_frame(&out, 0)), rows(&rgb_frame(&out, 5)));
+        let bands = magenta_bands(&start);
+        assert_eq!(
+            bands.len(),
+            2,
+            "{show}: the sleeve's magenta bands at the start: {bands:?}"
+        );
+        let (moved, back) = (magenta_bands(&third), magenta_bands(&rows(&frame)));
+        let said =
+            format!("bands at the start {bands:?}, a third in {moved:?}, two thirds {back:?}");
+        let in_a_band = |row: f64| {
+            bands
+                .iter()
+                .any(|&(a, b)| (a as f64..=b as f64).contains(&row))
+        };
         assert!(
-            now > then + 12.0,
-            "{show}: the sleeve's magenta stood at row {then:.1}, then {now:.1}: not scrolled"
+            moved.len() >= 2 && moved.iter().all(|&(a, b)| !in_a_band((a + b) as f64 / 2.0)),
+            "{show}: a third of a second in, the bands should stand where the gaps were: {said}"
+        );
+        let near = |x: u32, y: u32| x.abs_diff(y) <= 2;
+        assert!(
+            back.len() == 2
+                && back
+                    .iter()
+                    .zip(&bands)
+                    .all(|(p, q)| near(p.0, q.0) && near(p.1, q.1)),
+            "{show}: two thirds of a second in (the tiled texture moved a whole turn), the \
+             bands should be back where they began: {said}"
         );
         // The veil, right of her body and below her head (above the layers under it, whose
         // cyan and yellow the picture's chroma blends to green where they meet): one shade
@@ -226,4 +252,26 @@ fn finger_turn(fingers: &[(usize, usize)], hand: &[(usize, usize)]) -> f64 {
     // Angles from straight down, positive toward the picture's right (away from her body).
     let lean = |a: (f64, f64), b: (f64, f64)| (b.0 - a.0).atan2(b.1 - a.1).to_degrees();
     lean(palm, roots) - lean(roots, tips)
+}
+
+/// The runs of rows (first, last) holding at least two of `rows` (one entry per
+/// pixel), apart where two rows running hold fewer.
+fn magenta_bands(rows: &[u32]) -> Vec<(u32, u32)> {
+    let mut count = std::collections::BTreeMap::<u32, usize>::new();
+    for r in rows {
+        *count.entry(*r).or_default() += 1;
+    }
+    let full: Vec<u32> = count
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(r, _)| r)
+        .collect();
+    let mut bands: Vec<(u32, u32)> = Vec::new();
+    for r in full {
+        match bands.last_mut() {
+            Some((_, last)) if r <= *last + 2 => *last = r,
+            _ => bands.push((r, r)),
+        }
+    }
+    bands
 }

@@ -9,6 +9,7 @@
 mod look;
 mod outline;
 
+use bevy::math::Affine2;
 use look::{ToonLook, toon_looks};
 use outline::OutlineMaterial;
 
@@ -316,17 +317,26 @@ pub(super) fn dress_her_in_toon(
         let (handle, line) = made
             .entry(material.id())
             .or_insert_with(|| {
+                // 0.x's tiling, or 1.0's base colour texture transform (Bevy's glTF loader
+                // reads it); the toon shader moves MToon's own textures with it.
+                let uv_transform = (dress.look.uv_transform)
+                    .map(|t| {
+                        Affine2::from_scale_angle_translation(t.scale.into(), 0.0, t.offset.into())
+                    })
+                    .unwrap_or(base.uv_transform);
                 let toon = toon.add(ExtendedMaterial {
                     // A 0.x file marks its MToon materials unlit for viewers without MToon.
                     base: StandardMaterial {
                         unlit: false,
                         depth_bias: base.depth_bias + order_bias(&dress.look),
+                        uv_transform,
                         ..base.clone()
                     },
                     extension: Toon::of(dress),
                 });
                 let line = (dress.look.outline.as_ref()).map(|l| {
-                    outlines.add(OutlineMaterial::of(l, dress.outline_width_texture.clone()))
+                    let width = dress.outline_width_texture.clone();
+                    outlines.add(OutlineMaterial::of(l, width, uv_transform))
                 });
                 (toon, line)
             })

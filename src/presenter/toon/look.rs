@@ -40,6 +40,10 @@ pub struct ToonLook {
     pub rim_texture: Option<usize>,
     /// The outline drawn around her, if any.
     pub outline: Option<Outline>,
+    /// 0.x's tiling and offset of the main texture (`_MainTex` in `vectorProperties`), in
+    /// glTF's terms (KHR_texture_transform, V down), which 0.x's shader applies to all its
+    /// textures but the matcap. None in 1.0, whose base colour texture says it itself.
+    pub uv_transform: Option<UvTransform>,
     /// Her textures' UVs moving over time: scrolled (UV units a second) and turned about
     /// the texture's centre (radians a second), as far as the mask texture's blue says.
     pub uv_animation: UvAnimation,
@@ -51,6 +55,14 @@ pub struct ToonLook {
     /// (`renderQueueOffsetNumber`, −9–9; 0.x's `renderQueue` ranked among the file's):
     /// higher draws later, over lower.
     pub queue_offset: i32,
+}
+
+/// A texture's tiling (`scale`) and `offset`, as KHR_texture_transform states them:
+/// UV' = UV × scale + offset, V pointing down.
+#[derive(Debug, Clone, Copy, PartialEq, Reflect)]
+pub struct UvTransform {
+    pub scale: [f32; 2],
+    pub offset: [f32; 2],
 }
 
 /// MToon's UV animation (`uvAnimation*`; 0.x `_UvAnim*`): flowing or spinning patterns,
@@ -110,6 +122,7 @@ impl Default for ToonLook {
             matcap_texture: None,
             rim_texture: None,
             outline: None,
+            uv_transform: None,
             uv_animation: UvAnimation::default(),
             zwrite: false,
             queue_offset: 0,
@@ -270,6 +283,7 @@ fn of_mtoon(ext: &Value) -> Read {
         matcap_texture: index(&ext["matcapTexture"]["index"]),
         rim_texture: index(&ext["rimMultiplyTexture"]["index"]),
         outline: v1_outline(&mut r),
+        uv_transform: None,
         uv_animation: UvAnimation {
             scroll: [
                 r.number("uvAnimationScrollXSpeedFactor", 0.0, UV_SPEEDS),
@@ -336,6 +350,7 @@ fn of_v0(props: &Value, queues: &V0Queues) -> Option<Read> {
         matcap_texture: index(&textures["_SphereAdd"]),
         rim_texture: index(&textures["_RimTexture"]),
         outline: v0_outline(&mut r, floats, vectors, textures),
+        uv_transform: v0_tiling(&mut r, vectors),
         uv_animation: v0_uv_animation(&mut r, floats, textures),
         zwrite,
         queue_offset,
@@ -488,6 +503,44 @@ fn v0_uv_animation<'a>(r: &mut Reader<'a>, floats: &'a Value, textures: &Value) 
     }
 }
 
+/// The farthest a texture's tiling or offset may go (texture widths).
+const MAX_TILING: f32 = 1000.0;
+
+/// 0.x's `_MainTex` tiling and offset (Unity's `[offset x, offset y, scale x, scale y]`,
+/// V up) in glTF's terms, V down: Unity samples V' = V·s + o at V = 1 − glTF's V, so
+/// glTF's offset is 1 − s − o (as UniVRM's migration to 1.0 writes it). None when
+/// absent, the identity, or not four numbers within ±[`MAX_TILING`] (named).
+fn v0_tiling<'a>(r: &mut Reader<'a>, vectors: &'a Value) -> Option<UvTransform> {
+    let value = &vectors["_MainTex"];
+    if value.is_null() {
+        return None;
+    }
+    let numbers: Option<Vec<f32>> = value.as_array().filter(|a| a.len() == 4).and_then(|a| {
+        a.iter()
+            .map(|n| n.as_f64().map(|n| n as f32))
+            .filter(|n| n.is_some_and(|n| n.abs() <= MAX_TILING))
+            .collect()
+    });
+    let Some(&[ox, oy, sx, sy]) = numbers.as_deref() else {
+        r.refused.push(format!(
+            "{V0_VECTORS}_MainTex is not four numbers within ±{MAX_TILING} ({value}); not tiled"
+        ));
+        return None;
+    };
+    let transform = UvTransform {
+        scale: [sx, sy],
+        offset: [ox, 1.0 - sy - oy],
+    };
+    (transform != UvTransform::IDENTITY).then_some(transform)
+}
+
+impl UvTransform {
+    pub const IDENTITY: Self = Self {
+        scale: [1.0, 1.0],
+        offset: [0.0, 0.0],
+    };
+}
+
 fn srgb_to_linear(c: f32) -> f32 {
     if c <= 0.04045 {
         c / 12.92
@@ -594,7 +647,8 @@ mod tests {
                                      "_UvAnimScrollX": 0.5, "_UvAnimScrollY": 0.25,
                                      "_UvAnimRotation": 99.0},
                  "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0],
-                                      "_RimColor": [0.0, 1.0, 0.0, 1.0]},
+                                      "_RimColor": [0.0, 1.0, 0.0, 1.0],
+                                      "_MainTex": [0.5, 0.25, 3.0, 2.0]},
                  "textureProperties": {"_MainTex": 0, "_SphereAdd": 2, "_RimTexture": 3,
                                        "_UvAnimMaskTexture": 4}},
                 {"name": "eyes", "shader": "VRM/UnlitTexture"},
@@ -632,6 +686,12 @@ mod tests {
             mask_texture: Some(4),
         };
         assert_eq!(body.uv_animation, uv);
+        // Tiled twice down, offset a quarter up (Unity): glTF's offset 1 - 2 - 0.25.
+        let tiling = UvTransform {
+            scale: [3.0, 2.0],
+            offset: [0.5, -1.25],
+        };
+        assert_eq!(body.uv_transform, Some(tiling));
         let refused = &looks[0].as_ref().unwrap().refused;
         assert!(refused[0].contains("_UvAnimRotation 99 is outside -10–10"));
         assert_eq!(looks[1], None, "an unlit material is not toon");
@@ -648,6 +708,30 @@ mod tests {
             [order(4), order(7), order(6)],
             [(false, -2), (false, -1), (false, 0)]
         );
+    }
+
+    #[test]
+    fn a_vrm_0_tiling_is_read_only_when_it_is_four_sane_numbers() {
+        let tiled = |tiling: Value| {
+            let doc = json!({"materials": [{}], "extensions": {"VRM": {"materialProperties": [
+                {"shader": "VRM/MToon", "vectorProperties": {"_MainTex": tiling}}]}}});
+            let read = toon_looks(&doc)[0].clone().unwrap();
+            (read.look.uv_transform, read.refused.join("\n"))
+        };
+        assert_eq!(tiled(json!([0.0, 0.0, 1.0, 1.0])), (None, String::new()));
+        for bad in [json!([0.0, 0.0, 1.0]), json!([0, 0, 1e9, 1]), json!("big")] {
+            let (transform, said) = tiled(bad.clone());
+            assert_eq!(transform, None, "{bad}");
+            assert!(
+                said.contains("_MainTex is not four numbers"),
+                "{bad}: {said}"
+            );
+        }
+        let flipped = UvTransform {
+            scale: [1.0, 1.0],
+            offset: [0.0, -0.5],
+        };
+        assert_eq!(tiled(json!([0.0, 0.5, 1.0, 1.0])).0, Some(flipped));
     }
 
     #[test]

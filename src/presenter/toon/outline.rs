@@ -8,6 +8,7 @@ use bevy::asset::{load_internal_asset, uuid_handle};
 use bevy::camera::primitives::Aabb;
 use bevy::camera::visibility::{DynamicSkinnedMeshBounds, NoFrustumCulling};
 use bevy::light::{NotShadowCaster, NotShadowReceiver};
+use bevy::math::Affine2;
 use bevy::mesh::MeshVertexBufferLayoutRef;
 use bevy::mesh::morph::MeshMorphWeights;
 use bevy::mesh::skinning::SkinnedMesh;
@@ -41,6 +42,8 @@ struct OutlineParams {
     screen: u32,
     /// Which channel of the width texture counts (1 in its place, 0 elsewhere).
     width_channel: Vec4,
+    /// The material's texture transform, which the width texture follows as MToon's do.
+    uv_transform: Mat3,
 }
 
 impl Material for OutlineMaterial {
@@ -73,7 +76,11 @@ impl Material for OutlineMaterial {
 }
 
 impl OutlineMaterial {
-    pub(super) fn of(outline: &Outline, width_texture: Option<Handle<Image>>) -> Self {
+    pub(super) fn of(
+        outline: &Outline,
+        width_texture: Option<Handle<Image>>,
+        uv_transform: Affine2,
+    ) -> Self {
         let mut width_channel = Vec4::ZERO;
         width_channel[outline.width_channel.min(3)] = 1.0;
         Self {
@@ -82,6 +89,7 @@ impl OutlineMaterial {
                 width: outline.width,
                 screen: outline.screen.into(),
                 width_channel,
+                uv_transform: Mat3::from(uv_transform),
             },
             width_texture,
         }
