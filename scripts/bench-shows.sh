@@ -2,7 +2,8 @@
 # Several shows on one machine: N `twincast stream`s of the demo at once, each paced to the
 # wall clock for SHOW_SECONDS (60) at SIZE (1280x720) to a null output, and how many held
 # real time (fewer than 2 % of their frames repeated because rendering fell behind), and
-# how many cores each kept busy. Next to them, as a reference, N ffmpeg CLI runs that
+# how many cores each kept busy, and how busy the machine's cores and GPU (nvidia-smi) were
+# meanwhile. Next to them, as a reference, N ffmpeg CLI runs that
 # generate 2D test video at the same size and encode it with the same x264 settings in
 # real time (REFERENCE=0 leaves them out). SHOW: another show file than the demo; LOGS: a
 # folder to keep each show's log in, with a status line every STATUS_EVERY seconds. Run
@@ -17,7 +18,15 @@ show=(${SHOW:+"$SHOW"})
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-echo "== $N shows at once, $SIZE @ 30 fps, ${SECONDS_RUN} s each, on $(nproc) cores =="
+# Jiffies busy and idle over all cores: "busy idle".
+cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+physical="$(lscpu -p=core,socket 2> /dev/null | grep -v '^#' | sort -u | wc -l)"
+echo "== $N shows at once, $SIZE @ 30 fps, ${SECONDS_RUN} s each, on $(nproc) cores ($physical physical) =="
+before="$(cpu_jiffies)"
+if command -v nvidia-smi > /dev/null; then
+  nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -l 1 > "$work/gpu.txt" 2> /dev/null &
+  sampler=$!
+fi
 pids=()
 for i in $(seq "$N"); do
   XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" "$TWINCAST_BIN" stream "${show[@]}" --size "$SIZE" \
@@ -25,6 +34,15 @@ for i in $(seq "$N"); do
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
+if [ -n "${sampler:-}" ]; then kill "$sampler" 2> /dev/null || true; fi
+read -r busy0 idle0 <<<"$before"
+read -r busy1 idle1 <<<"$(cpu_jiffies)"
+awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) -v n="$(nproc)" \
+  'BEGIN { printf "machine meanwhile: %.1f of %d cores busy", n * b / (b + i > 0 ? b + i : 1), n }'
+if [ -s "$work/gpu.txt" ]; then
+  awk '{ s += $1; n++; if ($1 > m) m = $1 } END { printf ", GPU busy %.0f %% (mean of %d 1-s samples, most %d %%)", s / n, n, m }' "$work/gpu.txt"
+fi
+echo
 if [ -n "${LOGS:-}" ]; then mkdir -p "$LOGS" && cp "$work"/show*.log "$LOGS"/; fi
 held=0
 for i in $(seq "$N"); do

@@ -16,7 +16,7 @@ source scripts/env.sh
 out="${1:?usage: gpu-bundle.sh OUT.tar.xz}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/bin" "$work/lib" "$work/stub" "$work/espeak-ng-data"
+mkdir -p "$(dirname "$out")" "$work/bin" "$work/lib" "$work/stub" "$work/espeak-ng-data"
 
 cp "$TWINCAST_BIN" "$work/bin/twincast"
 cp "$(command -v ffmpeg)" "$work/bin/ffmpeg"

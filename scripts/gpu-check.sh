@@ -4,7 +4,8 @@
 # `bench encode` next to the ffmpeg CLI, and 10 s of `render` next to `render --reference`
 # at 720p and 1080p, and N shows at once for 60 s (`scripts/bench.sh --shows N`, for each
 # N in SHOWS, default 8), and writes what it printed to out/gpu-check-<date>.txt for the
-# README, the runs' stderr beside it. On a machine without a GPU it runs the same on
+# README, the runs' stderr beside it. SINGLE=0 runs only the shows (with LOGS=DIR and
+# STATUS_EVERY=S passed on to bench-shows.sh, SHOW_SECONDS for their length). On a machine without a GPU it runs the same on
 # lavapipe and says so.
 #
 #   scripts/gpu-check.sh            # SHOWS=8 FRAMES=300 by default
@@ -34,17 +35,21 @@ source scripts/bench-common.sh
 {
   set +e # one run failing leaves the others' figures
   echo "== machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%dT%H:%MZ)"
-  command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  lscpu 2> /dev/null | grep -E '^(Model name|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\))'
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_mode,clocks.max.sm --format=csv,noheader
+  fi
   if command -v vulkaninfo > /dev/null; then
     vulkaninfo --summary 2> /dev/null | grep -E 'deviceName|driverName|apiVersion' || true
   fi
   for spec in "1280x720 2500" "1920x1080 4500"; do
+    [ "${SINGLE:-1}" = 0 ] && break
     set -- $spec
     echo "== $1 @ 30 fps =="
     "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --raw "$work/frames.rgba" 2>> "$log"
-    "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --no-held-shots 2>> "$log" | head -1
+    "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --no-held-shots 2>> "$log"
     # A camera move (on a GPU `auto` draws glides at full size).
-    "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --glide 2>> "$log" | head -1
+    "$TWINCAST_BIN" bench render --size "$1" --frames "$FRAMES" --glide 2>> "$log"
     "$TWINCAST_BIN" bench encode --size "$1" --bitrate "$2" --raw "$work/frames.rgba" 2>> "$log"
     cli_encode "$1" "$2" "$FRAMES" "$work/frames.rgba" 2>> "$log"
     rm -f "$work/frames.rgba"

@@ -44,6 +44,7 @@ pub mod show;
 pub mod speech;
 pub mod stage;
 pub mod twin;
+pub mod usage;
 pub mod vmc;
 pub mod voice;
 pub mod vr;

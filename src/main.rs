@@ -844,8 +844,8 @@ fn print_report(report: &RunReport) {
         report.wall_seconds,
         report.frames as f64 / report.wall_seconds.max(1e-9),
         speed,
-        twincast::bench::peak_rss_mib(),
-        twincast::bench::cpu_seconds() / report.wall_seconds.max(1e-9),
+        twincast::usage::peak_rss_mib(),
+        report.cpu_seconds / report.wall_seconds.max(1e-9),
         if report.stopped_by_signal {
             " (stopped by signal)"
         } else {

@@ -142,6 +142,9 @@ pub struct RunReport {
     pub media_seconds: f64,
     pub wall_seconds: f64,
     pub warm_up_seconds: f64,
+    /// Processor time the run used after warm-up, all threads (over `wall_seconds`: the
+    /// cores a show keeps busy while it streams).
+    pub cpu_seconds: f64,
     pub stopped_by_signal: bool,
     pub outputs: Vec<(String, u64)>,
 }

@@ -48,6 +48,8 @@ pub struct ShowRun {
     adapter: String,
     warm_up: Duration,
     started: Instant,
+    /// Processor time used when the run started (after warm-up).
+    cpu_at_start: f64,
     failure: Option<RunError>,
     watchdog: Watchdog,
     fault: Fault,
@@ -135,6 +137,7 @@ impl ShowRun {
             adapter,
             warm_up,
             started: Instant::now(),
+            cpu_at_start: crate::usage::cpu_seconds(),
             failure: None,
             watchdog: Watchdog::from_env(),
             fault: Fault::from_env(),
@@ -260,6 +263,7 @@ impl ShowRun {
             adapter,
             warm_up,
             started,
+            cpu_at_start,
             others,
             ..
         } = self;
@@ -289,6 +293,7 @@ impl ShowRun {
                 media_seconds: summary.frames as f64 / pacer.clock.fps as f64,
                 wall_seconds: started.elapsed().as_secs_f64(),
                 warm_up_seconds: warm_up.as_secs_f64(),
+                cpu_seconds: crate::usage::cpu_seconds() - cpu_at_start,
                 stopped_by_signal: stop.requested(),
                 outputs,
             }
