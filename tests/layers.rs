@@ -15,6 +15,7 @@ const ORDER: &[&str] = &[
     "loudness",
     "watch",
     "gltf_doc",
+    "usage",
     "net",
     "mocap",
     "encode",
