@@ -347,6 +347,7 @@ fn dequantize(doc: &mut Value, blob: &mut Vec<u8>) -> Result<(), String> {
         a["componentType"] = json!(5126);
         if let Some(o) = a.as_object_mut() {
             o.remove("normalized");
+            o.remove("sparse");
         }
         if position {
             let bound = |pick: fn(f32, f32) -> f32, start: f32| -> Vec<f32> {
@@ -367,55 +368,143 @@ fn dequantize(doc: &mut Value, blob: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
-/// An accessor's values as floats (normalized integers scaled as glTF says).
+/// An accessor's values as floats (normalized integers scaled as glTF says), its sparse
+/// substitutions made (on zeros where it has no buffer view, as morph targets may).
 fn read_accessor(doc: &Value, blob: &[u8], a: &Value) -> Result<Vec<f32>, String> {
-    if a.get("sparse").is_some() {
-        return Err("sparse quantized accessors are not supported".into());
-    }
     let n = components(a["type"].as_str().unwrap_or("")).ok_or("unknown type")?;
     let count = a["count"].as_u64().ok_or("no count")? as usize;
-    let kind = a["componentType"].as_u64().ok_or("no componentType")?;
-    let size = match kind {
-        5120 | 5121 => 1,
-        5122 | 5123 => 2,
-        5125 | 5126 => 4,
-        k => return Err(format!("component type {k}")),
-    };
-    let normalized = a["normalized"] == true;
-    let view = &doc["bufferViews"][a["bufferView"].as_u64().ok_or("no bufferView")? as usize];
-    let data = slice_of(view, blob)?;
-    let element = n * size;
-    let stride = view["byteStride"]
-        .as_u64()
-        .map_or(element.next_multiple_of(4), |s| s as usize);
-    let offset = a["byteOffset"].as_u64().unwrap_or(0) as usize;
-    let end = (count.checked_sub(1))
-        .and_then(|c| c.checked_mul(stride))
-        .and_then(|c| c.checked_add(offset + element))
-        .unwrap_or(0);
-    if end > data.len() || count.saturating_mul(stride) > MAX_VIEW_BYTES {
-        return Err("runs past its buffer view".into());
+    let kind = Kind::of(a)?;
+    if count.saturating_mul(n * kind.size) > MAX_VIEW_BYTES {
+        return Err("too many values".into());
     }
-    let mut out = Vec::with_capacity(count * n);
-    for i in 0..count {
-        for c in 0..n {
-            let at = offset + i * stride + c * size;
-            let b = &data[at..at + size];
-            out.push(match (kind, normalized) {
-                (5120, false) => b[0] as i8 as f32,
-                (5120, true) => (b[0] as i8 as f32 / 127.0).max(-1.0),
-                (5121, false) => b[0] as f32,
-                (5121, true) => b[0] as f32 / 255.0,
-                (5122, false) => i16::from_le_bytes([b[0], b[1]]) as f32,
-                (5122, true) => (i16::from_le_bytes([b[0], b[1]]) as f32 / 32767.0).max(-1.0),
-                (5123, false) => u16::from_le_bytes([b[0], b[1]]) as f32,
-                (5123, true) => u16::from_le_bytes([b[0], b[1]]) as f32 / 65535.0,
-                (5125, _) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32,
-                _ => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            });
+    let offset = a["byteOffset"].as_u64().unwrap_or(0) as usize;
+    let mut out = match a["bufferView"].as_u64() {
+        Some(v) => {
+            let view = &doc["bufferViews"][v as usize];
+            let stride = view["byteStride"].as_u64().map(|s| s as usize);
+            kind.read(slice_of(view, blob)?, offset, stride, count, n)?
         }
+        None if a.get("sparse").is_some() => vec![0.0; count * n],
+        None => return Err("no bufferView".into()),
+    };
+    if let Some(sparse) = a.get("sparse") {
+        substitute(doc, blob, sparse, kind, n, &mut out).map_err(|e| format!("sparse: {e}"))?;
     }
     Ok(out)
+}
+
+/// An accessor's component type, and whether its integers are normalized.
+#[derive(Clone, Copy)]
+struct Kind {
+    code: u64,
+    size: usize,
+    normalized: bool,
+}
+
+impl Kind {
+    fn of(a: &Value) -> Result<Self, String> {
+        let code = a["componentType"].as_u64().ok_or("no componentType")?;
+        let size = match code {
+            5120 | 5121 => 1,
+            5122 | 5123 => 2,
+            5125 | 5126 => 4,
+            k => return Err(format!("component type {k}")),
+        };
+        let normalized = a["normalized"] == true;
+        Ok(Self {
+            code,
+            size,
+            normalized,
+        })
+    }
+
+    /// `count` elements of `n` components from `data` at `offset`, `stride` bytes apart
+    /// (their own size, 4-byte aligned, when the view gives none).
+    fn read(
+        self,
+        data: &[u8],
+        offset: usize,
+        stride: Option<usize>,
+        count: usize,
+        n: usize,
+    ) -> Result<Vec<f32>, String> {
+        let element = n * self.size;
+        let stride = stride.unwrap_or(element.next_multiple_of(4));
+        let end = (count.checked_sub(1))
+            .and_then(|c| c.checked_mul(stride))
+            .and_then(|c| c.checked_add(offset + element))
+            .unwrap_or(0);
+        if end > data.len() || count.saturating_mul(stride) > MAX_VIEW_BYTES {
+            return Err("runs past its buffer view".into());
+        }
+        let mut out = Vec::with_capacity(count * n);
+        for i in 0..count {
+            for c in 0..n {
+                let at = offset + i * stride + c * self.size;
+                out.push(self.value(&data[at..at + self.size]));
+            }
+        }
+        Ok(out)
+    }
+
+    fn value(self, b: &[u8]) -> f32 {
+        match (self.code, self.normalized) {
+            (5120, false) => b[0] as i8 as f32,
+            (5120, true) => (b[0] as i8 as f32 / 127.0).max(-1.0),
+            (5121, false) => b[0] as f32,
+            (5121, true) => b[0] as f32 / 255.0,
+            (5122, false) => i16::from_le_bytes([b[0], b[1]]) as f32,
+            (5122, true) => (i16::from_le_bytes([b[0], b[1]]) as f32 / 32767.0).max(-1.0),
+            (5123, false) => u16::from_le_bytes([b[0], b[1]]) as f32,
+            (5123, true) => u16::from_le_bytes([b[0], b[1]]) as f32 / 65535.0,
+            (5125, _) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32,
+            _ => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        }
+    }
+}
+
+/// Puts a sparse accessor's values (tightly packed, of the accessor's kind) at its indices
+/// (unsigned bytes, shorts or ints) into `out`; an index past the accessor is an error.
+fn substitute(
+    doc: &Value,
+    blob: &[u8],
+    sparse: &Value,
+    kind: Kind,
+    n: usize,
+    out: &mut [f32],
+) -> Result<(), String> {
+    let count = sparse["count"].as_u64().ok_or("no count")? as usize;
+    let part = |name: &str| -> Result<(&[u8], usize), String> {
+        let at = &sparse[name];
+        let view = at["bufferView"]
+            .as_u64()
+            .ok_or(format!("no {name} bufferView"))?;
+        let data = slice_of(&doc["bufferViews"][view as usize], blob)?;
+        Ok((data, at["byteOffset"].as_u64().unwrap_or(0) as usize))
+    };
+    let (data, offset) = part("indices")?;
+    let size = match sparse["indices"]["componentType"].as_u64() {
+        Some(5121) => 1,
+        Some(5123) => 2,
+        Some(5125) => 4,
+        k => return Err(format!("index component type {k:?}")),
+    };
+    let bytes = (data.get(offset..))
+        .and_then(|d| d.get(..count.checked_mul(size)?))
+        .ok_or("indices run past their buffer view")?;
+    let at = bytes.chunks_exact(size).map(|b| {
+        let mut word = [0u8; 4];
+        word[..size].copy_from_slice(b);
+        u32::from_le_bytes(word) as usize
+    });
+    let (data, offset) = part("values")?;
+    let values = kind.read(data, offset, Some(n * kind.size), count, n)?;
+    for (i, value) in at.zip(values.chunks_exact(n)) {
+        let start = i.checked_mul(n).filter(|s| s + n <= out.len());
+        let start = start.ok_or(format!("index {i} is past the accessor's end"))?;
+        out[start..start + n].copy_from_slice(value);
+    }
+    Ok(())
 }
 
 /// A GLB container of `doc` and `blob`.

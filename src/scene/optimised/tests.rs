@@ -144,3 +144,78 @@ fn plain_files_are_left_alone_and_bad_ones_named() {
         .to_string();
     assert!(e.contains("outside"), "{e}");
 }
+
+/// A quantized morph target as exporters write one: no buffer view (zeros), its few moved
+/// vertices as sparse substitutions (u16 indices, normalized i8 deltas); and quantized
+/// positions with one vertex replaced sparsely.
+fn sparse_doc() -> (Value, Vec<u8>) {
+    let mut blob: Vec<u8> = Vec::new();
+    // 0: positions, u16 VEC3 (stride 8); 4: the target's index; 8: its delta; 12: the
+    // positions' replaced index; 16: its value.
+    for p in [[0u16, 0, 0, 0], [1, 0, 0, 0], [0, 2, 0, 0]] {
+        blob.extend(p.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    blob.extend([
+        1u8, 0, 0, 0, 127, 0, 129, 0, 2, 0, 0, 0, 5, 0, 5, 0, 5, 0, 0, 0,
+    ]);
+    let doc = json!({
+        "bufferViews": [
+            {"buffer": 0, "byteLength": 24, "byteStride": 8},
+            {"buffer": 0, "byteOffset": 24, "byteLength": 2},
+            {"buffer": 0, "byteOffset": 28, "byteLength": 3},
+            {"buffer": 0, "byteOffset": 32, "byteLength": 1},
+            {"buffer": 0, "byteOffset": 36, "byteLength": 6},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5123, "count": 3, "type": "VEC3",
+             "sparse": {"count": 1, "indices": {"bufferView": 3, "componentType": 5121},
+                        "values": {"bufferView": 4}}},
+            {"componentType": 5120, "normalized": true, "count": 3, "type": "VEC3",
+             "sparse": {"count": 1, "indices": {"bufferView": 1, "componentType": 5123},
+                        "values": {"bufferView": 2}}},
+        ],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0},
+                                    "targets": [{"POSITION": 1}]}]}],
+    });
+    (doc, blob)
+}
+
+#[test]
+fn sparse_quantized_accessors_are_read_with_their_substitutions() {
+    let (doc, blob) = sparse_doc();
+    let positions = read_accessor(&doc, &blob, &doc["accessors"][0]).unwrap();
+    assert_eq!(positions, [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 5.0, 5.0, 5.0]);
+    let target = read_accessor(&doc, &blob, &doc["accessors"][1]).unwrap();
+    assert_eq!(target, [0.0, 0.0, 0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0]);
+    // Made plain: dense floats, no sparse part left for the loader, bounds anew.
+    let (mut doc, mut blob) = sparse_doc();
+    dequantize(&mut doc, &mut blob).unwrap();
+    for a in doc["accessors"].as_array().unwrap() {
+        assert_eq!(
+            (a["componentType"].as_u64(), a.get("sparse")),
+            (Some(5126), None)
+        );
+    }
+    assert_eq!(doc["accessors"][0]["max"], json!([5.0, 5.0, 5.0]));
+    let view = &doc["bufferViews"][doc["accessors"][1]["bufferView"].as_u64().unwrap() as usize];
+    let floats: Vec<f32> = slice_of(view, &blob)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(floats, target);
+}
+
+#[test]
+fn a_sparse_index_past_the_accessor_is_an_error() {
+    let (mut doc, blob) = sparse_doc();
+    doc["accessors"][0]["count"] = json!(2);
+    let said = read_accessor(&doc, &blob, &doc["accessors"][0]).unwrap_err();
+    assert!(
+        said.contains("index 2 is past the accessor's end"),
+        "{said}"
+    );
+    doc["accessors"][1]["sparse"]["count"] = json!(1000);
+    let said = read_accessor(&doc, &blob, &doc["accessors"][1]).unwrap_err();
+    assert!(said.contains("run past"), "{said}");
+}
