@@ -43,6 +43,8 @@ pub struct ToonLook {
     /// 0.x's tiling and offset of the main texture (`_MainTex` in `vectorProperties`), in
     /// glTF's terms (KHR_texture_transform, V down), which 0.x's shader applies to all its
     /// textures but the matcap. None in 1.0, whose base colour texture says it itself.
+    /// Applied after the UV animation, as 1.0 orders them (UniVRM's migration keeps 0.x's
+    /// speeds, so a tiled texture scrolls at the tiled rate there too).
     pub uv_transform: Option<UvTransform>,
     /// Her textures' UVs moving over time: scrolled (UV units a second) and turned about
     /// the texture's centre (radians a second), as far as the mask texture's blue says.
@@ -63,6 +65,13 @@ pub struct ToonLook {
 pub struct UvTransform {
     pub scale: [f32; 2],
     pub offset: [f32; 2],
+}
+
+impl UvTransform {
+    pub const IDENTITY: Self = Self {
+        scale: [1.0, 1.0],
+        offset: [0.0, 0.0],
+    };
 }
 
 /// MToon's UV animation (`uvAnimation*`; 0.x `_UvAnim*`): flowing or spinning patterns,
@@ -532,13 +541,6 @@ fn v0_tiling<'a>(r: &mut Reader<'a>, vectors: &'a Value) -> Option<UvTransform> 
         offset: [ox, 1.0 - sy - oy],
     };
     (transform != UvTransform::IDENTITY).then_some(transform)
-}
-
-impl UvTransform {
-    pub const IDENTITY: Self = Self {
-        scale: [1.0, 1.0],
-        offset: [0.0, 0.0],
-    };
 }
 
 fn srgb_to_linear(c: f32) -> f32 {
