@@ -72,6 +72,30 @@ pub fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>), String> {
     Ok((json, bin))
 }
 
+/// A GLB container of `doc` and `blob` (each padded to four bytes).
+pub fn glb(doc: &serde_json::Value, blob: &[u8]) -> Vec<u8> {
+    let mut text = serde_json::to_vec(doc).unwrap_or_default();
+    while !text.len().is_multiple_of(4) {
+        text.push(b' ');
+    }
+    let mut bin = blob.to_vec();
+    while !bin.len().is_multiple_of(4) {
+        bin.push(0);
+    }
+    let total = 12 + 8 + text.len() + 8 + bin.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&bin);
+    out
+}
+
 /// A URI's `%XX` escapes decoded; bytes that are not UTF-8 come out as U+FFFD.
 pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&percent_bytes(s)).into_owned()

@@ -1,5 +1,6 @@
-//! Optimised glTF, as gltfpack, VRoid and Ready Player Me write it: meshopt-compressed
-//! buffers (`EXT_meshopt_compression`), integer vertex attributes
+//! Optimised glTF, as gltfpack, VRoid, Ready Player Me and Blender write it:
+//! meshopt-compressed buffers (`EXT_meshopt_compression`), Draco-compressed meshes
+//! (`KHR_draco_mesh_compression`, [`draco`]), integer vertex attributes
 //! (`KHR_mesh_quantization`) and WebP textures (`EXT_texture_webp`). Bevy's loader takes
 //! none of them, so such a file is rewritten once into a plain GLB in the cache (buffers
 //! decoded, attributes made floats, textures pointed at their WebP image, external
@@ -10,17 +11,19 @@
 //! file is an error naming the file and what is wrong, never a panic.
 
 use super::gltf_json::{beside_in, newest_change};
-use crate::gltf_doc::{document, percent_decode, split};
+use crate::gltf_doc::{document, glb, percent_decode, split};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+mod draco;
+
 const MESHOPT: &str = "EXT_meshopt_compression";
 const QUANTIZATION: &str = "KHR_mesh_quantization";
 const WEBP: &str = "EXT_texture_webp";
 /// The extensions this module removes by rewriting.
-pub const REWRITTEN: [&str; 3] = [MESHOPT, QUANTIZATION, WEBP];
+pub const REWRITTEN: [&str; 4] = [MESHOPT, QUANTIZATION, WEBP, draco::DRACO];
 /// A decoded view may be at most this large (a file is untrusted).
 const MAX_VIEW_BYTES: usize = 512 << 20;
 
@@ -137,10 +140,11 @@ fn rewrite(mut doc: Value, bin: Option<&[u8]>, base: &Path) -> Result<Vec<u8>, S
     doc["bufferViews"] = Value::Array(new_views);
     embed_images(&mut doc, &mut blob, base)?;
     use_webp_sources(&mut doc);
+    draco::decode_primitives(&mut doc, &mut blob)?;
     dequantize(&mut doc, &mut blob)?;
     doc["buffers"] = json!([{ "byteLength": blob.len() }]);
     for list in ["extensionsUsed", "extensionsRequired"] {
-        if let Some(a) = doc[list].as_array_mut() {
+        if let Some(a) = doc.get_mut(list).and_then(Value::as_array_mut) {
             a.retain(|e| !e.as_str().is_some_and(|e| REWRITTEN.contains(&e)));
         }
     }
@@ -284,7 +288,10 @@ fn embed_images(doc: &mut Value, blob: &mut Vec<u8>, base: &Path) -> Result<(), 
 
 /// A texture with an `EXT_texture_webp` source shows that image (Bevy decodes WebP).
 fn use_webp_sources(doc: &mut Value) {
-    for texture in doc["textures"].as_array_mut().into_iter().flatten() {
+    // `get_mut`, not indexing: indexing a missing key would write `"textures": null`,
+    // which Bevy's loader refuses.
+    let textures = doc.get_mut("textures").and_then(Value::as_array_mut);
+    for texture in textures.into_iter().flatten() {
         if let Some(source) = texture["extensions"][WEBP]["source"].as_u64() {
             texture["source"] = json!(source);
             if let Some(o) = texture["extensions"].as_object_mut() {
@@ -505,30 +512,6 @@ fn substitute(
         out[start..start + n].copy_from_slice(value);
     }
     Ok(())
-}
-
-/// A GLB container of `doc` and `blob`.
-fn glb(doc: &Value, blob: &[u8]) -> Vec<u8> {
-    let mut text = serde_json::to_vec(doc).unwrap_or_default();
-    while !text.len().is_multiple_of(4) {
-        text.push(b' ');
-    }
-    let mut bin = blob.to_vec();
-    while !bin.len().is_multiple_of(4) {
-        bin.push(0);
-    }
-    let total = 12 + 8 + text.len() + 8 + bin.len();
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(b"glTF");
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"JSON");
-    out.extend_from_slice(&text);
-    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"BIN\0");
-    out.extend_from_slice(&bin);
-    out
 }
 
 #[cfg(test)]

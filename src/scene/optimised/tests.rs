@@ -219,3 +219,181 @@ fn a_sparse_index_past_the_accessor_is_an_error() {
     let said = read_accessor(&doc, &blob, &doc["accessors"][1]).unwrap_err();
     assert!(said.contains("run past"), "{said}");
 }
+
+/// A glTF whose one primitive (a quad of two triangles: positions, normalized u8 colours)
+/// is Draco-compressed, as Blender's exporter writes it: the accessors without buffer
+/// views, the mesh in a view of its own.
+fn draco_doc() -> (Value, Vec<u8>) {
+    use draco_core::{
+        DataType, EncoderBuffer, EncoderOptions, FaceIndex, GeometryAttributeType, MeshEncoder,
+        PointAttribute,
+    };
+    let corners: [[f32; 3]; 4] = [
+        [0.0, 0.0, 0.0],
+        [2.0, 0.0, 0.0],
+        [2.0, 1.0, 0.0],
+        [0.0, 1.0, -3.0],
+    ];
+    let mut mesh = draco_core::Mesh::new();
+    let mut position = PointAttribute::new();
+    position.init(
+        GeometryAttributeType::Position,
+        3,
+        DataType::Float32,
+        false,
+        4,
+    );
+    for (i, v) in corners.iter().flatten().enumerate() {
+        position.buffer_mut().write(i * 4, &v.to_le_bytes());
+    }
+    let mut colour = PointAttribute::new();
+    colour.init(GeometryAttributeType::Color, 4, DataType::Uint8, true, 4);
+    for i in 0..4 {
+        colour
+            .buffer_mut()
+            .write(i * 4, &[255, 0, 51 * i as u8, 255]);
+    }
+    let position = mesh.add_attribute(position);
+    let colour = mesh.add_attribute(colour);
+    let ids = (
+        mesh.attribute(position).unique_id(),
+        mesh.attribute(colour).unique_id(),
+    );
+    mesh.set_num_faces(2);
+    mesh.set_face(FaceIndex(0), [0u32.into(), 1u32.into(), 2u32.into()]);
+    mesh.set_face(FaceIndex(1), [0u32.into(), 2u32.into(), 3u32.into()]);
+    let mut encoder = MeshEncoder::new();
+    encoder.set_mesh(mesh);
+    let mut buffer = EncoderBuffer::new();
+    encoder.encode(&EncoderOptions::new(), &mut buffer).unwrap();
+    let blob = buffer.data().to_vec();
+    let doc = json!({
+        "asset": {"version": "2.0"},
+        "extensionsUsed": ["KHR_draco_mesh_compression"],
+        "extensionsRequired": ["KHR_draco_mesh_compression"],
+        "buffers": [{"byteLength": blob.len()}],
+        "bufferViews": [{"buffer": 0, "byteLength": blob.len()}],
+        "accessors": [
+            {"componentType": 5126, "count": 4, "type": "VEC3", "min": [0, 0, -3], "max": [2, 1, 0]},
+            {"componentType": 5121, "normalized": true, "count": 4, "type": "VEC4"},
+            {"componentType": 5125, "count": 6, "type": "SCALAR"},
+        ],
+        "meshes": [{"primitives": [{
+            "attributes": {"POSITION": 0, "COLOR_0": 1}, "indices": 2,
+            "extensions": {"KHR_draco_mesh_compression": {
+                "bufferView": 0, "attributes": {"POSITION": ids.0, "COLOR_0": ids.1}}}}]}],
+    });
+    (doc, blob)
+}
+
+/// The floats an accessor of a rewritten document holds.
+fn floats(doc: &Value, blob: &[u8], accessor: &Value) -> Vec<f32> {
+    let view = &doc["bufferViews"][accessor["bufferView"].as_u64().unwrap() as usize];
+    read_accessor(
+        doc,
+        blob,
+        &json!({"bufferView": accessor["bufferView"],
+        "componentType": accessor["componentType"], "count": accessor["count"],
+        "type": accessor["type"]}),
+    )
+    .map_err(|e| format!("{e}: {view}"))
+    .unwrap()
+}
+
+#[test]
+fn a_draco_compressed_mesh_becomes_plain_accessors() {
+    let dir = scratch("draco");
+    let (doc, blob) = draco_doc();
+    let file = dir.join("draco.glb");
+    std::fs::write(&file, glb(&doc, &blob)).unwrap();
+    let copy = plain_copy(&file, &dir.join("cache")).unwrap().unwrap();
+    let bytes = std::fs::read(&copy).unwrap();
+    let (json, bin) = split(&bytes).unwrap();
+    let doc: Value = serde_json::from_slice(json).unwrap();
+    let blob = bin.unwrap();
+    assert_eq!(doc["extensionsRequired"], json!([]));
+    // No key left null for Bevy's loader to refuse (a file without textures had one).
+    let nulls: Vec<_> = doc
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v.is_null())
+        .collect();
+    assert!(nulls.is_empty(), "{nulls:?}");
+    let primitive = &doc["meshes"][0]["primitives"][0];
+    assert_eq!(
+        primitive
+            .get("extensions")
+            .and_then(|e| e.get(draco::DRACO)),
+        None
+    );
+    let at =
+        |name: &str| &doc["accessors"][primitive["attributes"][name].as_u64().unwrap() as usize];
+    let positions = floats(&doc, blob, at("POSITION"));
+    let colours = floats(&doc, blob, at("COLOR_0"));
+    let indices = floats(
+        &doc,
+        blob,
+        &doc["accessors"][primitive["indices"].as_u64().unwrap() as usize],
+    );
+    let min: Vec<f64> = serde_json::from_value(at("POSITION")["min"].clone()).unwrap();
+    assert!(
+        min.iter()
+            .zip([0.0, 0.0, -3.0])
+            .all(|(m, w)| (m - w).abs() < 0.01),
+        "{min:?}"
+    );
+    // Whatever order Draco put the points in, each triangle has the corners it had, and
+    // each corner its colour (blue 0.2 a corner: 51 of 255).
+    let corner = |i: f32| {
+        let i = i as usize;
+        let at: Vec<i32> = positions[3 * i..3 * i + 3]
+            .iter()
+            .map(|v| (v * 100.0).round() as i32)
+            .collect();
+        (at, (colours[4 * i + 2] * 5.0).round())
+    };
+    let triangles: Vec<Vec<_>> = indices
+        .chunks(3)
+        .map(|t| t.iter().map(|i| corner(*i)).collect())
+        .collect();
+    let want = |p: [f32; 3], blue: f32| {
+        (
+            p.iter().map(|v| (v * 100.0) as i32).collect::<Vec<_>>(),
+            blue,
+        )
+    };
+    let quad = [
+        want([0.0, 0.0, 0.0], 0.0),
+        want([2.0, 0.0, 0.0], 1.0),
+        want([2.0, 1.0, 0.0], 2.0),
+        want([0.0, 1.0, -3.0], 3.0),
+    ];
+    // Draco orders faces (and their corners) its own way.
+    for corners in [[0, 1, 2], [0, 2, 3]] {
+        let found = triangles
+            .iter()
+            .any(|t| corners.iter().all(|c| t.contains(&quad[*c])));
+        assert!(found, "no triangle of {corners:?} in {triangles:?}");
+    }
+    assert_eq!(triangles.len(), 2);
+}
+
+#[test]
+fn bad_draco_data_is_an_error_naming_the_primitive() {
+    let dir = scratch("draco-bad");
+    let (doc, mut blob) = draco_doc();
+    blob.truncate(blob.len() / 2);
+    let mut doc = doc;
+    doc["buffers"][0]["byteLength"] = json!(blob.len());
+    doc["bufferViews"][0]["byteLength"] = json!(blob.len());
+    let file = dir.join("draco.glb");
+    std::fs::write(&file, glb(&doc, &blob)).unwrap();
+    let said = plain_copy(&file, &dir.join("cache"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        said.contains("mesh 0 primitive 0") && said.contains("draco.glb"),
+        "{said}"
+    );
+}

@@ -1,0 +1,226 @@
+//! `KHR_draco_mesh_compression`: a primitive's mesh compressed with Google's Draco (as
+//! Blender's glTF exporter, gltf-transform and Sketchfab write it), decoded by
+//! `draco-core` into plain accessors of the copy. The primitive's own accessors say what
+//! each attribute is (type, component type, normalized); their decoded values become
+//! floats (joints: unsigned shorts) and the faces 32-bit indices. Morph targets are not
+//! compressed by the extension and stay as they are.
+
+use super::{MAX_VIEW_BYTES, components, place, slice_of};
+use draco_core::{DataType, DecoderBuffer, Mesh, MeshDecoder};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+pub(super) const DRACO: &str = "KHR_draco_mesh_compression";
+
+/// Decodes every Draco-compressed primitive of `doc` whose views are in `blob`: its
+/// attributes and indices become new accessors over views appended to `blob`, and the
+/// extension leaves the primitive.
+pub(super) fn decode_primitives(doc: &mut Value, blob: &mut Vec<u8>) -> Result<(), String> {
+    let mut replaced = BTreeSet::new();
+    let meshes = doc["meshes"].as_array().map_or(0, Vec::len);
+    for m in 0..meshes {
+        let primitives = doc["meshes"][m]["primitives"]
+            .as_array()
+            .map_or(0, Vec::len);
+        for p in 0..primitives {
+            let ext = doc["meshes"][m]["primitives"][p]["extensions"][DRACO].clone();
+            if ext.is_null() {
+                continue;
+            }
+            let primitive = doc["meshes"][m]["primitives"][p].clone();
+            replaced.extend(accessors_of(&primitive));
+            let primitive = decode(doc, blob, &primitive, &ext)
+                .map_err(|e| format!("mesh {m} primitive {p}: {e}"))?;
+            doc["meshes"][m]["primitives"][p] = primitive;
+        }
+    }
+    give_views_to_the_replaced(doc, blob, &replaced)
+}
+
+/// The accessors a primitive draws from: its attributes, indices and morph targets.
+fn accessors_of(primitive: &Value) -> Vec<u64> {
+    let sets = std::iter::once(&primitive["attributes"])
+        .chain(primitive["targets"].as_array().into_iter().flatten());
+    let attributes = sets.flat_map(|set| set.as_object().into_iter().flatten().map(|(_, a)| a));
+    attributes
+        .chain([&primitive["indices"]])
+        .filter_map(Value::as_u64)
+        .collect()
+}
+
+/// The Draco primitives' own accessors have no data (Bevy's loader refuses such a one).
+/// One nothing draws from any more holds a single zero; one something still uses (a
+/// skin, an animation, a plain primitive) holds zeros in full, as glTF reads an accessor
+/// without a view.
+fn give_views_to_the_replaced(
+    doc: &mut Value,
+    blob: &mut Vec<u8>,
+    replaced: &BTreeSet<u64>,
+) -> Result<(), String> {
+    let mut used: BTreeSet<u64> = BTreeSet::new();
+    for mesh in doc["meshes"].as_array().into_iter().flatten() {
+        for p in mesh["primitives"].as_array().into_iter().flatten() {
+            used.extend(accessors_of(p));
+        }
+    }
+    for skin in doc["skins"].as_array().into_iter().flatten() {
+        used.extend(skin["inverseBindMatrices"].as_u64());
+    }
+    for animation in doc["animations"].as_array().into_iter().flatten() {
+        for sampler in animation["samplers"].as_array().into_iter().flatten() {
+            used.extend(
+                [&sampler["input"], &sampler["output"]]
+                    .into_iter()
+                    .filter_map(Value::as_u64),
+            );
+        }
+    }
+    for &index in replaced {
+        let accessor = &doc["accessors"][index as usize];
+        if accessor.get("bufferView").is_some() || accessor.get("sparse").is_some() {
+            continue;
+        }
+        let n = match accessor["type"].as_str().unwrap_or("") {
+            "MAT2" => 4,
+            "MAT3" => 9,
+            "MAT4" => 16,
+            kind => components(kind).ok_or(format!("accessor {index}: unknown type"))?,
+        };
+        let size = match accessor["componentType"].as_u64() {
+            Some(5120 | 5121) => 1,
+            Some(5122 | 5123) => 2,
+            _ => 4,
+        };
+        let count = match used.contains(&index) {
+            true => accessor["count"].as_u64().unwrap_or(0) as usize,
+            false => 1,
+        };
+        let bytes = count.saturating_mul(n * size);
+        if bytes > MAX_VIEW_BYTES {
+            return Err(format!("accessor {index}: too large"));
+        }
+        let view = push(
+            &mut doc["bufferViews"],
+            place(blob, &vec![0; bytes], json!({})),
+        );
+        let accessor = &mut doc["accessors"][index as usize];
+        accessor["bufferView"] = json!(view);
+        accessor["count"] = json!(count);
+    }
+    Ok(())
+}
+
+/// `primitive` with its Draco mesh decoded into new accessors.
+fn decode(
+    doc: &mut Value,
+    blob: &mut Vec<u8>,
+    primitive: &Value,
+    ext: &Value,
+) -> Result<Value, String> {
+    let view = ext["bufferView"].as_u64().ok_or("no bufferView")? as usize;
+    let data = slice_of(&doc["bufferViews"][view], blob)?.to_vec();
+    let mut mesh = Mesh::new();
+    MeshDecoder::new()
+        .decode(&mut DecoderBuffer::new(&data), &mut mesh)
+        .map_err(|e| format!("Draco data: {e}"))?;
+    let points = mesh.num_points();
+    let mut out = primitive.clone();
+    let indices: Vec<u32> = mesh.faces().iter().flatten().map(|i| i.0).collect();
+    if indices.iter().any(|i| *i as usize >= points) {
+        return Err("a face names a point the mesh does not have".into());
+    }
+    let bytes: Vec<u8> = indices.iter().flat_map(|i| i.to_le_bytes()).collect();
+    out["indices"] = json!(add(
+        doc,
+        blob,
+        &bytes,
+        json!({
+        "componentType": 5125, "count": indices.len(), "type": "SCALAR"})
+    ));
+    for (name, id) in ext["attributes"].as_object().into_iter().flatten() {
+        let id = id
+            .as_u64()
+            .ok_or(format!("{name}: no Draco attribute id"))?;
+        let attribute = mesh
+            .attribute_by_unique_id(id as u32)
+            .ok_or(format!("{name}: no Draco attribute {id}"))?;
+        let accessor = primitive["attributes"][name]
+            .as_u64()
+            .ok_or(format!("{name}: no accessor"))?;
+        let accessor = &doc["accessors"][accessor as usize];
+        let n = components(accessor["type"].as_str().unwrap_or(""))
+            .ok_or(format!("{name}: unknown type"))?;
+        if points.saturating_mul(n * 4) > MAX_VIEW_BYTES {
+            return Err(format!("{name}: too many points"));
+        }
+        let values = attribute.read_f32s(points, n);
+        // Integers stored normalized stand for 0–1 (or −1–1).
+        let scale = match (attribute.normalized(), attribute.data_type()) {
+            (true, DataType::Int8) => Some(127.0),
+            (true, DataType::Uint8) => Some(255.0),
+            (true, DataType::Int16) => Some(32767.0),
+            (true, DataType::Uint16) => Some(65535.0),
+            _ => None,
+        };
+        let index = if name.starts_with("JOINTS_") {
+            let bytes: Vec<u8> = values
+                .iter()
+                .flat_map(|v| (*v as u16).to_le_bytes())
+                .collect();
+            add(
+                doc,
+                blob,
+                &bytes,
+                json!({"componentType": 5123, "count": points, "type": accessor["type"]}),
+            )
+        } else {
+            let values: Vec<f32> = match scale {
+                Some(max) => values.iter().map(|v| (v / max).max(-1.0)).collect(),
+                None => values,
+            };
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let mut a = json!({"componentType": 5126, "count": points, "type": accessor["type"]});
+            if name == "POSITION" {
+                let bound = |pick: fn(f32, f32) -> f32, start: f32| -> Vec<f32> {
+                    (0..n)
+                        .map(|c| {
+                            values
+                                .iter()
+                                .skip(c)
+                                .step_by(n)
+                                .fold(start, |m, v| pick(m, *v))
+                        })
+                        .collect()
+                };
+                a["min"] = json!(bound(f32::min, f32::MAX));
+                a["max"] = json!(bound(f32::max, f32::MIN));
+            }
+            add(doc, blob, &bytes, a)
+        };
+        out["attributes"][name] = json!(index);
+    }
+    if let Some(extensions) = out["extensions"].as_object_mut() {
+        extensions.remove(DRACO);
+    }
+    Ok(out)
+}
+
+/// Appends `bytes` as a new view and `accessor` over it; the accessor's index.
+fn add(doc: &mut Value, blob: &mut Vec<u8>, bytes: &[u8], mut accessor: Value) -> usize {
+    accessor["bufferView"] = json!(push(&mut doc["bufferViews"], place(blob, bytes, json!({}))));
+    push(&mut doc["accessors"], accessor)
+}
+
+/// Appends `item` to the array `list` (made one if it is not); its index.
+fn push(list: &mut Value, item: Value) -> usize {
+    match list.as_array_mut() {
+        Some(items) => {
+            items.push(item);
+            items.len() - 1
+        }
+        None => {
+            *list = json!([item]);
+            0
+        }
+    }
+}
