@@ -6,7 +6,7 @@
 //! compressed by the extension and stay as they are.
 
 use super::{MAX_VIEW_BYTES, components, place, slice_of};
-use draco_core::{DataType, DecoderBuffer, Mesh, MeshDecoder};
+use draco_core::{DataType, DecodeLimits, DecoderBuffer, Mesh, MeshDecoder};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -120,8 +120,16 @@ fn decode(
     let view = ext["bufferView"].as_u64().ok_or("no bufferView")? as usize;
     let data = slice_of(&doc["bufferViews"][view], blob)?.to_vec();
     let mut mesh = Mesh::new();
+    // An untrusted stream's counts are held to what a view of the copy may hold.
+    let mut limits = DecodeLimits::default();
+    limits.max_points = (MAX_VIEW_BYTES / 12) as u64;
+    limits.max_faces = (MAX_VIEW_BYTES / 12) as u64;
+    limits.max_decoded_bytes = MAX_VIEW_BYTES as u64;
     MeshDecoder::new()
-        .decode(&mut DecoderBuffer::new(&data), &mut mesh)
+        .decode(
+            &mut DecoderBuffer::new(&data).with_limits(limits),
+            &mut mesh,
+        )
         .map_err(|e| format!("Draco data: {e}"))?;
     let points = mesh.num_points();
     let mut out = primitive.clone();

@@ -397,3 +397,26 @@ fn bad_draco_data_is_an_error_naming_the_primitive() {
         "{said}"
     );
 }
+
+/// Damaged Draco data (cut anywhere, a byte changed anywhere) is an error or a mesh,
+/// never a panic: a model file is untrusted.
+#[test]
+fn damaged_draco_data_never_panics() {
+    let (doc, blob) = draco_doc();
+    let try_decode = |blob: Vec<u8>| {
+        let mut doc = doc.clone();
+        doc["bufferViews"][0]["byteLength"] = json!(blob.len());
+        let mut blob = blob;
+        let _ = draco::decode_primitives(&mut doc, &mut blob);
+    };
+    for cut in 0..blob.len() {
+        try_decode(blob[..cut].to_vec());
+    }
+    for at in 0..blob.len() {
+        for flip in [0x01, 0x10, 0x80, 0xff] {
+            let mut damaged = blob.clone();
+            damaged[at] ^= flip;
+            try_decode(damaged);
+        }
+    }
+}
