@@ -357,22 +357,27 @@ fn dequantize(doc: &mut Value, blob: &mut Vec<u8>) -> Result<(), String> {
             o.remove("sparse");
         }
         if position {
-            let bound = |pick: fn(f32, f32) -> f32, start: f32| -> Vec<f32> {
-                (0..n)
-                    .map(|c| {
-                        values
-                            .iter()
-                            .skip(c)
-                            .step_by(n)
-                            .fold(start, |m, v| pick(m, *v))
-                    })
-                    .collect()
-            };
-            a["min"] = json!(bound(f32::min, f32::MAX));
-            a["max"] = json!(bound(f32::max, f32::MIN));
+            set_bounds(a, &values, n);
         }
     }
     Ok(())
+}
+
+/// Sets a position accessor's `min` and `max` (glTF requires them) from its `values`, `n`
+/// components each.
+fn set_bounds(accessor: &mut Value, values: &[f32], n: usize) {
+    let bound = |pick: fn(f32, f32) -> f32, start: f32| -> Vec<f32> {
+        let component = |c: usize| {
+            values
+                .iter()
+                .skip(c)
+                .step_by(n)
+                .fold(start, |m, v| pick(m, *v))
+        };
+        (0..n).map(component).collect()
+    };
+    accessor["min"] = json!(bound(f32::min, f32::MAX));
+    accessor["max"] = json!(bound(f32::max, f32::MIN));
 }
 
 /// An accessor's values as floats (normalized integers scaled as glTF says), its sparse

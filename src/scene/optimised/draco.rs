@@ -5,7 +5,7 @@
 //! floats (joints: unsigned shorts) and the faces 32-bit indices. Morph targets are not
 //! compressed by the extension and stay as they are.
 
-use super::{MAX_VIEW_BYTES, components, place, slice_of};
+use super::{MAX_VIEW_BYTES, components, place, set_bounds, slice_of};
 use draco_core::{DataType, DecodeLimits, DecoderBuffer, Mesh, MeshDecoder};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -189,19 +189,7 @@ fn decode(
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             let mut a = json!({"componentType": 5126, "count": points, "type": accessor["type"]});
             if name == "POSITION" {
-                let bound = |pick: fn(f32, f32) -> f32, start: f32| -> Vec<f32> {
-                    (0..n)
-                        .map(|c| {
-                            values
-                                .iter()
-                                .skip(c)
-                                .step_by(n)
-                                .fold(start, |m, v| pick(m, *v))
-                        })
-                        .collect()
-                };
-                a["min"] = json!(bound(f32::min, f32::MAX));
-                a["max"] = json!(bound(f32::max, f32::MIN));
+                set_bounds(&mut a, &values, n);
             }
             add(doc, blob, &bytes, a)
         };
