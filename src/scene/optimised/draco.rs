@@ -125,12 +125,18 @@ fn decode(
     limits.max_points = (MAX_VIEW_BYTES / 12) as u64;
     limits.max_faces = (MAX_VIEW_BYTES / 12) as u64;
     limits.max_decoded_bytes = MAX_VIEW_BYTES as u64;
-    MeshDecoder::new()
-        .decode(
-            &mut DecoderBuffer::new(&data).with_limits(limits),
-            &mut mesh,
-        )
-        .map_err(|e| format!("Draco data: {e}"))?;
+    // The decoder is a port of a large C++ library fed untrusted bytes: should it panic on
+    // some stream (none was found cutting or changing one anywhere), the file is refused
+    // with its name rather than the show stopped.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut buffer = DecoderBuffer::new(&data).with_limits(limits);
+        MeshDecoder::new().decode(&mut buffer, &mut mesh)
+    }));
+    match decoded {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(format!("Draco data: {e}")),
+        Err(_) => return Err("Draco data the decoder could not read (it failed)".into()),
+    }
     let points = mesh.num_points();
     let mut out = primitive.clone();
     let indices: Vec<u32> = mesh.faces().iter().flatten().map(|i| i.0).collect();
