@@ -286,16 +286,18 @@ fn a_draco_compressed_prop_looks_like_the_plain_one() {
     let plain = repo().join("assets/props/cakeBirthday.glb");
     std::fs::write(dir.path("cake_draco.glb"), draco_copy(&plain)).unwrap();
     let scene = std::fs::read_to_string(fixture("colour_panels.ron")).unwrap();
-    let show = std::fs::read_to_string(fixture("colour_panels.toml")).unwrap();
     let mut videos = Vec::new();
     for (name, asset) in [("plain", plain), ("draco", dir.path("cake_draco.glb"))] {
         let asset = format!("{:?}", asset.to_str().unwrap());
         let scene = scene.replace("\"../../assets/props/cakeBirthday.glb\"", &asset);
         assert!(scene.contains(&asset));
-        std::fs::write(dir.path(&format!("{name}.ron")), scene).unwrap();
-        let toml = dir.path(&format!("{name}.toml"));
-        let show = show.replace("colour_panels.ron", &format!("{name}.ron"));
-        std::fs::write(&toml, show).unwrap();
+        let toml = show_on_scene(
+            &dir,
+            "colour_panels.toml",
+            "colour_panels.ron",
+            name,
+            &scene,
+        );
         let video = dir.path(&format!("{name}.mp4"));
         render_to(&toml, 0.5, &video);
         videos.push(video);

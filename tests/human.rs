@@ -134,22 +134,12 @@ fn a_vrm_human_looks_at_the_camera_sways_and_beats_while_speaking() {
 fn an_optimised_vrm_loads_and_looks_like_the_plain_one() {
     let dir = Scratch::new("human-packed");
     let scene = std::fs::read_to_string(fixture("human_scene.ron")).unwrap();
-    let show = std::fs::read_to_string(fixture("human.toml")).unwrap();
     let mut videos = Vec::new();
     for model in ["human.vrm", "human_packed.vrm"] {
         let name = model.trim_end_matches(".vrm");
         let asset = fixture(model);
-        std::fs::write(
-            dir.path(&format!("{name}.ron")),
-            scene.replace("\"human.vrm\"", &format!("{:?}", asset.to_str().unwrap())),
-        )
-        .unwrap();
-        let toml = dir.path(&format!("{name}.toml"));
-        std::fs::write(
-            &toml,
-            show.replace("human_scene.ron", &format!("{name}.ron")),
-        )
-        .unwrap();
+        let scene = scene.replace("\"human.vrm\"", &format!("{:?}", asset.to_str().unwrap()));
+        let toml = show_on_scene(&dir, "human.toml", "human_scene.ron", name, &scene);
         let video = dir.path(&format!("{name}.mp4"));
         render_to(&toml, 1, &video);
         videos.push(video);
