@@ -1,5 +1,6 @@
-# Sourced by scripts/bench.sh and scripts/gpu-check.sh: the runs both print, so their
-# figures read the same. Needs TWINCAST_BIN (scripts/env.sh) and a scratch folder $work.
+# Sourced by scripts/bench.sh, gpu-check.sh, bench-shows.sh and gpu-scaling.sh: the runs
+# and readings they share, so their figures read the same. Needs TWINCAST_BIN
+# (scripts/env.sh) and a scratch folder $work.
 
 now() { date +%s.%N; }
 
@@ -47,4 +48,36 @@ end_to_end() {
   wall=$(render_seconds "$size" "$kbps" "$seconds" --reference)
   awk -v m="$seconds" -v w="$wall" -v s="$size" \
     'BEGIN { printf "end_to_end_reference size=%s media_seconds=%d wall_seconds=%.2f realtime_factor=%.3f\n", s, m, w, m/w }'
+}
+
+# Jiffies busy and idle over all cores: "busy idle".
+cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+
+# How busy the machine is from here on: the cores' jiffies now, and the GPU's use
+# (nvidia-smi, where there is one) sampled each second into $work/gpu.txt.
+load_start() {
+  load_before="$(cpu_jiffies)"
+  load_sampler=""
+  rm -f "$work/gpu.txt"
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -l 1 \
+      > "$work/gpu.txt" 2> /dev/null &
+    load_sampler=$!
+  fi
+}
+
+# What was busy since load_start: "CORES_BUSY CORES GPU_MEAN_% GPU_SAMPLES GPU_MOST_%"
+# (the GPU's "- 0 -" where nothing was sampled).
+load_since() {
+  local busy0 idle0 busy1 idle1
+  if [ -n "$load_sampler" ]; then kill "$load_sampler" 2> /dev/null || true; fi
+  read -r busy0 idle0 <<<"$load_before"
+  read -r busy1 idle1 <<<"$(cpu_jiffies)"
+  awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) -v n="$(nproc)" \
+    'BEGIN { printf "%.1f %d", n * b / (b + i > 0 ? b + i : 1), n }'
+  if [ -s "$work/gpu.txt" ]; then
+    awk '{ s += $1; k++; if ($1 > m) m = $1 } END { printf " %.0f %d %d\n", s / k, k, m }' "$work/gpu.txt"
+  else
+    echo " - 0 -"
+  fi
 }

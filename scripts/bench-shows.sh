@@ -18,15 +18,10 @@ show=(${SHOW:+"$SHOW"})
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# Jiffies busy and idle over all cores: "busy idle".
-cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+source scripts/bench-common.sh
 physical="$(lscpu -p=core,socket 2> /dev/null | grep -v '^#' | sort -u | wc -l)"
 echo "== $N shows at once, $SIZE @ 30 fps, ${SECONDS_RUN} s each, on $(nproc) cores ($physical physical) =="
-before="$(cpu_jiffies)"
-if command -v nvidia-smi > /dev/null; then
-  nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -l 1 > "$work/gpu.txt" 2> /dev/null &
-  sampler=$!
-fi
+load_start
 pids=()
 for i in $(seq "$N"); do
   XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" "$TWINCAST_BIN" stream "${show[@]}" --size "$SIZE" \
@@ -34,13 +29,10 @@ for i in $(seq "$N"); do
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
-if [ -n "${sampler:-}" ]; then kill "$sampler" 2> /dev/null || true; fi
-read -r busy0 idle0 <<<"$before"
-read -r busy1 idle1 <<<"$(cpu_jiffies)"
-awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) -v n="$(nproc)" \
-  'BEGIN { printf "machine meanwhile: %.1f of %d cores busy", n * b / (b + i > 0 ? b + i : 1), n }'
-if [ -s "$work/gpu.txt" ]; then
-  awk '{ s += $1; n++; if ($1 > m) m = $1 } END { printf ", GPU busy %.0f %% (mean of %d 1-s samples, most %d %%)", s / n, n, m }' "$work/gpu.txt"
+read -r cores total gpu samples most <<<"$(load_since)"
+printf "machine meanwhile: %s of %d cores busy" "$cores" "$total"
+if [ "$samples" -gt 0 ]; then
+  printf ", GPU busy %s %% (mean of %d 1-s samples, most %d %%)" "$gpu" "$samples" "$most"
 fi
 echo
 if [ -n "${LOGS:-}" ]; then mkdir -p "$LOGS" && cp "$work"/show*.log "$LOGS"/; fi

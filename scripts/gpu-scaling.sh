@@ -11,18 +11,13 @@ source scripts/env.sh
 FRAMES="${FRAMES:-600}"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$work"' EXIT
-cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+source scripts/bench-common.sh
 
 for mode in held full; do
   extra=()
   [ "$mode" = full ] && extra=(--no-held-shots)
   for n in ${COUNTS:-1 2 4 8}; do
-    sampler=""
-    if command -v nvidia-smi > /dev/null; then
-      nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -l 1 > "$work/gpu.txt" 2> /dev/null &
-      sampler=$!
-    fi
-    read -r busy0 idle0 <<<"$(cpu_jiffies)"
+    load_start
     pids=()
     for i in $(seq "$n"); do
       "$TWINCAST_BIN" bench render --size 1280x720 --frames "$FRAMES" "${extra[@]}" \
@@ -30,13 +25,12 @@ for mode in held full; do
       pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid" || true; done
-    [ -n "$sampler" ] && kill "$sampler" 2> /dev/null || true
-    read -r busy1 idle1 <<<"$(cpu_jiffies)"
+    read -r cores total gpu samples _ <<<"$(load_since)"
+    [ "$samples" -gt 0 ] && gpu="$gpu %" || gpu="?"
     fps="$(grep -ho 'fps=[0-9.]*' "$work"/run*.txt | cut -d= -f2 | tr '\n' ' ')"
-    gpu="$( [ -s "$work/gpu.txt" ] && awk '{ s += $1; n++ } END { printf "%.0f %%", s / n }' "$work/gpu.txt" || echo '?')"
-    awk -v m="$mode" -v n="$n" -v f="$fps" -v g="$gpu" -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) -v c="$(nproc)" \
+    awk -v m="$mode" -v n="$n" -v f="$fps" -v g="$gpu" -v cores="$cores" -v c="$total" \
       'BEGIN { k = split(f, a, " "); for (j = 1; j <= k; j++) s += a[j];
-               printf "%s x%d: %.0f fps in all (each: %s), GPU busy %s, %.1f of %d cores\n", m, n, s, f, g, c * b / (b + i), c }'
-    rm -f "$work"/run*.txt "$work/gpu.txt"
+               printf "%s x%d: %.0f fps in all (each: %s), GPU busy %s, %s of %d cores\n", m, n, s, f, g, cores, c }'
+    rm -f "$work"/run*.txt
   done
 done
