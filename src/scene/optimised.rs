@@ -405,6 +405,16 @@ fn read_accessor(doc: &Value, blob: &[u8], a: &Value) -> Result<Vec<f32>, String
     Ok(out)
 }
 
+/// The bytes of one component of glTF component type `code`.
+fn component_size(code: u64) -> Option<usize> {
+    match code {
+        5120 | 5121 => Some(1),
+        5122 | 5123 => Some(2),
+        5125 | 5126 => Some(4),
+        _ => None,
+    }
+}
+
 /// An accessor's component type, and whether its integers are normalized.
 #[derive(Clone, Copy)]
 struct Kind {
@@ -416,12 +426,7 @@ struct Kind {
 impl Kind {
     fn of(a: &Value) -> Result<Self, String> {
         let code = a["componentType"].as_u64().ok_or("no componentType")?;
-        let size = match code {
-            5120 | 5121 => 1,
-            5122 | 5123 => 2,
-            5125 | 5126 => 4,
-            k => return Err(format!("component type {k}")),
-        };
+        let size = component_size(code).ok_or(format!("component type {code}"))?;
         let normalized = a["normalized"] == true;
         Ok(Self {
             code,

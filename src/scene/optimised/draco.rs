@@ -5,8 +5,8 @@
 //! floats (joints: unsigned shorts) and the faces 32-bit indices. Morph targets are not
 //! compressed by the extension and stay as they are.
 
-use super::{MAX_VIEW_BYTES, components, place, set_bounds, slice_of};
-use draco_core::{DataType, DecodeLimits, DecoderBuffer, Mesh, MeshDecoder};
+use super::{MAX_VIEW_BYTES, component_size, components, place, set_bounds, slice_of};
+use draco_core::{DataType, DecodeLimits, DecoderBuffer, Mesh, MeshDecoder, PointAttribute};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -86,11 +86,9 @@ fn give_views_to_the_replaced(
             "MAT4" => 16,
             kind => components(kind).ok_or(format!("accessor {index}: unknown type"))?,
         };
-        let size = match accessor["componentType"].as_u64() {
-            Some(5120 | 5121) => 1,
-            Some(5122 | 5123) => 2,
-            _ => 4,
-        };
+        let size = (accessor["componentType"].as_u64())
+            .and_then(component_size)
+            .unwrap_or(4);
         let count = match used.contains(&index) {
             true => accessor["count"].as_u64().unwrap_or(0) as usize,
             false => 1,
@@ -118,25 +116,7 @@ fn decode(
     ext: &Value,
 ) -> Result<Value, String> {
     let view = ext["bufferView"].as_u64().ok_or("no bufferView")? as usize;
-    let data = slice_of(&doc["bufferViews"][view], blob)?.to_vec();
-    let mut mesh = Mesh::new();
-    // An untrusted stream's counts are held to what a view of the copy may hold.
-    let mut limits = DecodeLimits::default();
-    limits.max_points = (MAX_VIEW_BYTES / 12) as u64;
-    limits.max_faces = (MAX_VIEW_BYTES / 12) as u64;
-    limits.max_decoded_bytes = MAX_VIEW_BYTES as u64;
-    // The decoder is a port of a large C++ library fed untrusted bytes: should it panic on
-    // some stream (none was found cutting or changing one anywhere), the file is refused
-    // with its name rather than the show stopped.
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut buffer = DecoderBuffer::new(&data).with_limits(limits);
-        MeshDecoder::new().decode(&mut buffer, &mut mesh)
-    }));
-    match decoded {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(format!("Draco data: {e}")),
-        Err(_) => return Err("Draco data the decoder could not read (it failed)".into()),
-    }
+    let mesh = decode_mesh(slice_of(&doc["bufferViews"][view], blob)?)?;
     let points = mesh.num_points();
     let mut out = primitive.clone();
     let indices: Vec<u32> = mesh.faces().iter().flatten().map(|i| i.0).collect();
@@ -144,13 +124,8 @@ fn decode(
         return Err("a face names a point the mesh does not have".into());
     }
     let bytes: Vec<u8> = indices.iter().flat_map(|i| i.to_le_bytes()).collect();
-    out["indices"] = json!(add(
-        doc,
-        blob,
-        &bytes,
-        json!({
-        "componentType": 5125, "count": indices.len(), "type": "SCALAR"})
-    ));
+    let accessor = json!({"componentType": 5125, "count": indices.len(), "type": "SCALAR"});
+    out["indices"] = json!(add(doc, blob, &bytes, accessor));
     for (name, id) in ext["attributes"].as_object().into_iter().flatten() {
         let id = id
             .as_u64()
@@ -161,50 +136,78 @@ fn decode(
         let accessor = primitive["attributes"][name]
             .as_u64()
             .ok_or(format!("{name}: no accessor"))?;
-        let accessor = &doc["accessors"][accessor as usize];
-        let n = components(accessor["type"].as_str().unwrap_or(""))
-            .ok_or(format!("{name}: unknown type"))?;
-        if points.saturating_mul(n * 4) > MAX_VIEW_BYTES {
-            return Err(format!("{name}: too many points"));
-        }
-        let values = attribute.read_f32s(points, n);
-        // Integers stored normalized stand for 0–1 (or −1–1).
-        let scale = match (attribute.normalized(), attribute.data_type()) {
-            (true, DataType::Int8) => Some(127.0),
-            (true, DataType::Uint8) => Some(255.0),
-            (true, DataType::Int16) => Some(32767.0),
-            (true, DataType::Uint16) => Some(65535.0),
-            _ => None,
-        };
-        let index = if name.starts_with("JOINTS_") {
-            let bytes: Vec<u8> = values
-                .iter()
-                .flat_map(|v| (*v as u16).to_le_bytes())
-                .collect();
-            add(
-                doc,
-                blob,
-                &bytes,
-                json!({"componentType": 5123, "count": points, "type": accessor["type"]}),
-            )
-        } else {
-            let values: Vec<f32> = match scale {
-                Some(max) => values.iter().map(|v| (v / max).max(-1.0)).collect(),
-                None => values,
-            };
-            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            let mut a = json!({"componentType": 5126, "count": points, "type": accessor["type"]});
-            if name == "POSITION" {
-                set_bounds(&mut a, &values, n);
-            }
-            add(doc, blob, &bytes, a)
-        };
+        let kind = doc["accessors"][accessor as usize]["type"].clone();
+        let index = attribute_accessor(doc, blob, name, &kind, attribute, points)?;
         out["attributes"][name] = json!(index);
     }
     if let Some(extensions) = out["extensions"].as_object_mut() {
         extensions.remove(DRACO);
     }
     Ok(out)
+}
+
+/// A Draco stream decoded, its counts held to what a view of the copy may hold.
+fn decode_mesh(data: &[u8]) -> Result<Mesh, String> {
+    let mut limits = DecodeLimits::default();
+    limits.max_points = (MAX_VIEW_BYTES / 12) as u64;
+    limits.max_faces = (MAX_VIEW_BYTES / 12) as u64;
+    limits.max_decoded_bytes = MAX_VIEW_BYTES as u64;
+    // The decoder is a port of a large C++ library fed untrusted bytes: should it panic on
+    // some stream (none was found cutting or changing one anywhere), the file is refused
+    // with its name rather than the show stopped.
+    let mut mesh = Mesh::new();
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut buffer = DecoderBuffer::new(data).with_limits(limits);
+        MeshDecoder::new().decode(&mut buffer, &mut mesh)
+    }));
+    match decoded {
+        Ok(Ok(())) => Ok(mesh),
+        Ok(Err(e)) => Err(format!("Draco data: {e}")),
+        Err(_) => Err("Draco data the decoder could not read (it failed)".into()),
+    }
+}
+
+/// Draco attribute `name`'s values for `points` points as a new accessor of glTF type
+/// `kind` (the primitive's accessor's): floats, normalized integers scaled to 0–1 or
+/// −1–1, joints as unsigned shorts; its index.
+fn attribute_accessor(
+    doc: &mut Value,
+    blob: &mut Vec<u8>,
+    name: &str,
+    kind: &Value,
+    attribute: &PointAttribute,
+    points: usize,
+) -> Result<usize, String> {
+    let n = components(kind.as_str().unwrap_or("")).ok_or(format!("{name}: unknown type"))?;
+    if points.saturating_mul(n * 4) > MAX_VIEW_BYTES {
+        return Err(format!("{name}: too many points"));
+    }
+    let values = attribute.read_f32s(points, n);
+    if name.starts_with("JOINTS_") {
+        let bytes: Vec<u8> = values
+            .iter()
+            .flat_map(|v| (*v as u16).to_le_bytes())
+            .collect();
+        let accessor = json!({"componentType": 5123, "count": points, "type": kind});
+        return Ok(add(doc, blob, &bytes, accessor));
+    }
+    let scale = match (attribute.normalized(), attribute.data_type()) {
+        (true, DataType::Int8) => Some(127.0),
+        (true, DataType::Uint8) => Some(255.0),
+        (true, DataType::Int16) => Some(32767.0),
+        (true, DataType::Uint16) => Some(65535.0),
+        _ => None,
+    };
+    let values: Vec<f32> = match scale {
+        Some(max) => values.iter().map(|v| (v / max).max(-1.0)).collect(),
+        None => values,
+    };
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut accessor = json!({"componentType": 5126, "count": points, "type": kind});
+    if name == "POSITION" {
+        set_bounds(&mut accessor, &values, n);
+    }
+    Ok(add(doc, blob, &bytes, accessor))
 }
 
 /// Appends `bytes` as a new view and `accessor` over it; the accessor's index.
