@@ -5,8 +5,8 @@
 # at 720p and 1080p, and N shows at once for 60 s (`scripts/bench.sh --shows N`, for each
 # N in SHOWS, default 8), and writes what it printed to out/gpu-check-<date>.txt for the
 # README, the runs' stderr beside it. SINGLE=0 runs only the shows (with LOGS=DIR and
-# STATUS_EVERY=S passed on to bench-shows.sh, SHOW_SECONDS for their length). On a machine without a GPU it runs the same on
-# lavapipe and says so.
+# STATUS_EVERY=S passed on to bench-shows.sh, SHOW_SECONDS for their length). On a
+# machine without a GPU it runs the same on lavapipe and says so.
 #
 #   scripts/gpu-check.sh            # SHOWS=8 FRAMES=300 by default
 #   SHOWS="8 16" scripts/gpu-check.sh   # 8 shows at once, then 16
