@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints speed and memory figures for 720p30 and 1080p30 on this machine:
-#   render-only fps (render + readback, no encode) of a held shot and of a camera move
-#   (`--glide`), encode-only fps (our encoder on raw frames), the ffmpeg command line on
+#   render-only fps (render + readback, no encode) of a held shot, of a camera move
+#   (`--glide`) and of the close-up (`--camera closeup`), encode-only fps (our encoder on raw frames), the ffmpeg command line on
 #   the same raw frames with the same settings, end-to-end real-time factor of
 #   `twincast render`, and peak RSS (each render next to the same drawn every frame in
 #   full: `--no-held-shots`, `render --reference`); and speech synthesis real-time factor
@@ -74,6 +74,12 @@ for spec in "1280x720 2500" "1920x1080 4500"; do
       head -1 | sed "s/^/round=$round /"
     "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --glide --no-held-shots |
       head -1 | sed "s/^/round=$round /"
+    # The demo's close-up, where she fills a third of the picture: drawn with fewer pixels
+    # (`render.host_pixels`), and in full.
+    "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --camera closeup |
+      head -1 | sed "s/^/round=$round /"
+    "$TWINCAST_BIN" bench render --size "$size" --frames "$FRAMES" --camera closeup \
+      --no-held-shots | head -1 | sed "s/^/round=$round /"
   done
   "$TWINCAST_BIN" bench encode --size "$size" --bitrate "$kbps" --raw "$work/frames.rgba"
   cli_encode "$size" "$kbps" "$FRAMES" "$work/frames.rgba"

@@ -3,7 +3,9 @@
 
 Each telemetry record carries `frame_ms` (wall time since the record before: rendering,
 readback and what goes between frames) and `drawn` (frames drawn in full, held and
-glided so far, from `camera::held`). A frame's kind is the count that went up with it.
+glided so far, from `camera::held`, and `host_smaller`: held frames whose host layer was
+drawn smaller, `render.host_pixels`). A frame's kind is the first count in `KINDS` that
+went up with it: a held frame with the host drawn smaller is `host_smaller`.
 Prints, per kind, the frames, the median, 10th and 90th percentiles and the total, then
 the same per span of media time (default 2 s), so shots and their costs show side by
 side. Figures, not pass/fail; `render` gives clean ones (every frame drawn, no waiting
@@ -15,7 +17,7 @@ Usage: scripts/frame-costs.py TELEMETRY.jsonl [SPAN_SECONDS]
 import json
 import sys
 
-KINDS = ("full", "held", "glide")
+KINDS = ("full", "glide", "host_smaller", "held")
 
 
 def frames(path):

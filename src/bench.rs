@@ -38,6 +38,8 @@ pub enum BenchError {
     Input(String),
     #[error("--glide: no segment of the show moves its camera (a shot with `move`)")]
     NoCameraMove,
+    #[error("--camera: the scene has no camera `{name}` (it has: {known})")]
+    NoSuchCamera { name: String, known: String },
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> BenchError + '_ {
@@ -92,18 +94,32 @@ fn count_frames(
     }))
 }
 
-/// Renders and reads back `frames` frames without encoding them: the opening shot held,
-/// or with `glide` the camera moving as in the show's first camera move.
+/// What `bench render` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchShot<'a> {
+    /// The opening shot, held.
+    Opening,
+    /// The scene's camera of this name, held (a close-up draws more of the host).
+    Camera(&'a str),
+    /// The camera moving as in the show's first camera move.
+    Glide,
+}
+
+/// Renders and reads back `frames` frames of `shot` without encoding them.
 pub fn render_only(
     show: &ShowConfig,
     frames: u64,
-    glide: bool,
+    shot: BenchShot,
     raw: Option<&Path>,
 ) -> Result<Vec<Figures>, BenchError> {
     let scene = LoadedScene::load(&show.scene)?;
-    let glide = match glide {
-        true => Some(first_move(show, &scene).ok_or(BenchError::NoCameraMove)?),
-        false => None,
+    let glide = match shot {
+        BenchShot::Glide => Some(first_move(show, &scene).ok_or(BenchError::NoCameraMove)?),
+        _ => None,
+    };
+    let held_at = match shot {
+        BenchShot::Camera(name) => Some(scene_camera(&scene, name)?),
+        _ => None,
     };
     let (tx, rx) = crossbeam_channel::bounded::<VideoFrame>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
@@ -132,8 +148,16 @@ pub fn render_only(
     // and every frame is drawn in full.
     let drawn = |app: &bevy::app::App| app.world().get_resource::<HeldShotCount>().copied();
     // The bench says no lines, so no segment goes on air and the camera stays where it is
-    // put. A glide starts untimed: a camera that moves once is a cut, drawn in full.
-    let untimed = if glide.is_some() { 2 } else { 0 };
+    // put. A glide starts untimed: a camera that moves once is a cut, drawn in full; so
+    // does a shot from another camera, its first frame drawing the backdrop.
+    if let Some(pose) = &held_at {
+        crate::camera::put_on_air_camera(app.world_mut(), pose);
+    }
+    let untimed = if glide.is_some() || held_at.is_some() {
+        2
+    } else {
+        0
+    };
     let mut before = drawn(&app);
     let mut started = Instant::now();
     for i in 0..frames + untimed {
@@ -160,6 +184,7 @@ pub fn render_only(
             full: after.full - before.full,
             held: after.held - before.held,
             glide: after.glide - before.glide,
+            smaller: after.smaller - before.smaller,
         },
         _ => HeldShotCount {
             full: got,
@@ -169,7 +194,11 @@ pub fn render_only(
     let run = RenderRun {
         frames: got,
         seconds,
-        glide: glide.is_some(),
+        shot: match shot {
+            BenchShot::Opening => "held",
+            BenchShot::Camera(_) => "camera",
+            BenchShot::Glide => "glide",
+        },
         timed,
         adapter,
         batching,
@@ -183,7 +212,7 @@ pub fn render_only(
 struct RenderRun {
     frames: u64,
     seconds: f64,
-    glide: bool,
+    shot: &'static str,
     /// The timed frames, as drawn.
     timed: HeldShotCount,
     adapter: String,
@@ -193,7 +222,6 @@ struct RenderRun {
 impl RenderRun {
     fn figures(&self, show: &ShowConfig) -> Figures {
         let (w, h) = show.render_size();
-        let shot = if self.glide { "glide" } else { "held" };
         Figures {
             what: "render_only",
             pairs: vec![
@@ -201,11 +229,12 @@ impl RenderRun {
                 ("frames", self.frames.to_string()),
                 ("seconds", format!("{:.2}", self.seconds)),
                 ("fps", format!("{:.2}", self.frames as f64 / self.seconds)),
-                ("shot", shot.to_string()),
+                ("shot", self.shot.to_string()),
                 ("held_shots", show.render.held_shots.to_string()),
                 ("frames_full", self.timed.full.to_string()),
                 ("frames_held", self.timed.held.to_string()),
                 ("frames_glide", self.timed.glide.to_string()),
+                ("frames_host_smaller", self.timed.smaller.to_string()),
                 ("adapter", format!("\"{}\"", self.adapter)),
                 ("batching", self.batching.to_string()),
                 ("peak_rss_mib", format!("{:.0}", peak_rss_mib())),
@@ -457,6 +486,22 @@ pub fn mocap(clip: &Path, avatar: &Path) -> Result<Figures, BenchError> {
             ("animated_nodes", baked.animated.len().to_string()),
         ],
     })
+}
+
+/// The pose of the scene's camera `name`.
+fn scene_camera(scene: &LoadedScene, name: &str) -> Result<crate::camera::Pose, BenchError> {
+    let cameras = &scene.description.cameras;
+    match cameras.iter().find(|c| c.name == name) {
+        Some(camera) => Ok(crate::camera::Pose::of(camera)),
+        None => Err(BenchError::NoSuchCamera {
+            name: name.to_string(),
+            known: cameras
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
 }
 
 /// The show's first camera move: the poses it glides between.

@@ -290,8 +290,12 @@ enum BenchCommand {
         no_held_shots: bool,
         /// Glide the camera through the frames, as the show's first camera move does
         /// (the demo's: from the wide shot to the close-up), instead of holding the shot.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "camera")]
         glide: bool,
+        /// Hold this camera of the scene instead of the opening shot, e.g. `closeup`
+        /// (where the host fills more of the picture).
+        #[arg(long, value_name = "NAME")]
+        camera: Option<String>,
     },
     /// Speech synthesis speed and mixer cost.
     Voice {
@@ -659,6 +663,7 @@ fn render(args: RenderArgs) -> Result<()> {
                 vr360: show.render.vr360,
                 held_shots: false,
                 glide_scale: 1.0,
+                host_pixels: 1.0,
             };
         }
     }
@@ -798,10 +803,16 @@ fn bench(what: BenchCommand) -> Result<()> {
             raw,
             no_held_shots,
             glide,
+            camera,
         } => {
             let mut show = show.load()?;
             show.render.held_shots &= !no_held_shots;
-            print_lines(bench::render_only(&show, frames, glide, raw.as_deref())?);
+            let shot = match (glide, &camera) {
+                (true, _) => bench::BenchShot::Glide,
+                (false, Some(name)) => bench::BenchShot::Camera(name),
+                (false, None) => bench::BenchShot::Opening,
+            };
+            print_lines(bench::render_only(&show, frames, shot, raw.as_deref())?);
         }
         BenchCommand::Voice { engine, voice } => print_lines(bench::voice(&engine, &voice)?),
         BenchCommand::Mocap { clip, avatar } => print_lines([bench::mocap(&clip, &avatar)?]),

@@ -574,6 +574,12 @@ fn faster_settings_are_judged_against_the_reference_render() {
         &["--telemetry", telemetry.to_str().unwrap()],
     );
     let (auto, _) = render("auto", "shadows = true\n", &[]);
+    let smaller_telemetry = dir.path("host-smaller.jsonl");
+    let (smaller, _) = render(
+        "host-smaller",
+        &format!("{fast}host_pixels = 0.05\n"),
+        &["--telemetry", smaller_telemetry.to_str().unwrap()],
+    );
     let (flat, _) = render("no-shadows", "shadows = false\n", &[]);
 
     // The shot held from 0.5 s on (the twin's screens are drawn by then). The reference is
@@ -614,11 +620,14 @@ fn faster_settings_are_judged_against_the_reference_render() {
         "lean lighting differs from full lighting: {lean_vs_full:?} dB"
     );
     // The held frames were held: the set drawn once, the host's rectangle over it …
-    let drawn = std::fs::read_to_string(&telemetry).unwrap();
-    let last: serde_json::Value =
-        serde_json::from_str(drawn.lines().last().expect("telemetry")).unwrap();
-    let held_frames = last["drawn"]["held"].as_u64().unwrap_or(0);
-    assert!(held_frames >= 9, "frames drawn: {}", last["drawn"]);
+    let drawn = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let last: serde_json::Value =
+            serde_json::from_str(text.lines().last().expect("telemetry")).unwrap();
+        last["drawn"].clone()
+    };
+    let held_frames = drawn(&telemetry)["held"].as_u64().unwrap_or(0);
+    assert!(held_frames >= 9, "frames drawn: {}", drawn(&telemetry));
     // … and look like frames drawn in full with the same settings: the rectangle's seams,
     // the host's bounds and her shadow all covered.
     let against_full = psnr_per_frame(&hard, &full);
@@ -637,6 +646,28 @@ fn faster_settings_are_judged_against_the_reference_render() {
             "frame {n}: the 4×4 patch at {at:?} differs by {patch:.1}"
         );
     }
+    // A large host drawn with fewer pixels and stretched over her rectangle
+    // (`render.host_pixels`; `auto` leaves so small a picture alone): drawn so on every
+    // held frame, not the same picture, and still 35 dB or better against the reference.
+    assert_eq!(
+        drawn(&telemetry)["host_smaller"],
+        0,
+        "{}",
+        drawn(&telemetry)
+    );
+    let smaller_frames = drawn(&smaller_telemetry)["host_smaller"].as_u64();
+    assert!(smaller_frames >= Some(9), "{}", drawn(&smaller_telemetry));
+    let smaller_vs_hard = psnr_per_frame(&smaller, &hard);
+    assert!(
+        smaller_vs_hard[5..].iter().all(|p| *p < 99.0),
+        "the host drawn smaller is the same picture: {smaller_vs_hard:?}"
+    );
+    let smaller = held(&smaller);
+    eprintln!("host drawn smaller against the reference: {smaller:?}");
+    assert!(
+        smaller.iter().all(|p| *p >= 35.0),
+        "host drawn smaller: {smaller:?} dB"
+    );
     // Hard shadow edges and one cascade cost nothing visible: every frame at 35 dB or
     // better against the reference …
     let hard = held(&hard);

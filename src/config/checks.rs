@@ -171,6 +171,13 @@ fn render(show: &ShowConfig) -> Result<(), Refusal> {
             format!("{glide} is neither 0 (auto) nor inside 0.25..=1"),
         );
     }
+    let host = r.host_pixels;
+    if host != 0.0 && !(0.05..=1.0).contains(&host) {
+        return refuse(
+            "render.host_pixels",
+            format!("{host} is neither 0 (auto) nor inside 0.05..=1"),
+        );
+    }
     let v = &show.video;
     if r.vr360 && v.width != 2 * v.height {
         return refuse(

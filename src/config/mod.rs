@@ -424,6 +424,12 @@ pub struct RenderConfig {
     /// The graphics stay sharp; the set and host are softer while the camera moves. Cuts
     /// and held shots are drawn in full.
     pub glide_scale: f32,
+    /// With held shots, the most pixels the host's layer is drawn with, as a fraction of
+    /// the picture's, 0.05–1: a larger rectangle of her (a close-up) is drawn smaller, never
+    /// under 0.7 of its sides, and stretched over its place (0: `auto`: on a CPU renderer,
+    /// where her pixels are most of a held frame, 0.15 of the picture or of 1280×720's
+    /// pixels, whichever is more; 1 on a GPU). 1 always draws her at the picture's pixels.
+    pub host_pixels: f32,
 }
 
 /// `render.shadow_filter`.
@@ -459,6 +465,7 @@ impl Default for RenderConfig {
             vr360: false,
             held_shots: true,
             glide_scale: 0.0,
+            host_pixels: 0.0,
         }
     }
 }

@@ -216,6 +216,18 @@ fn render_size_follows_scale_and_stays_even() {
     assert_eq!(glide("0.5").unwrap().render.glide_scale, 0.5);
     let err = glide("0.1").unwrap_err().to_string();
     assert!(err.contains("render.glide_scale"), "{err}");
+    // The host's pixels: 0 is `auto`, else a fraction of the picture from 0.05.
+    let host = |v: &str| {
+        dir.parse(&format!(
+            "scene = \"room.ron\"\n[render]\nhost_pixels = {v}\n"
+        ))
+    };
+    assert_eq!(host("0").unwrap().render.host_pixels, 0.0);
+    assert_eq!(host("0.2").unwrap().render.host_pixels, 0.2);
+    for bad in ["0.01", "1.5", "-1"] {
+        let err = host(bad).unwrap_err().to_string();
+        assert!(err.contains("render.host_pixels"), "{bad}: {err}");
+    }
 }
 
 #[test]

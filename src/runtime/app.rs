@@ -122,6 +122,7 @@ pub fn build_app_with(
         app.add_plugins(crate::camera::held::HeldShotPlugin {
             host,
             glide_scale: show.render.glide_scale,
+            host_pixels: show.render.host_pixels,
         });
     }
     extra(&mut app);

@@ -59,8 +59,14 @@ impl Telemetry {
             "springs": performance.springs.iter().map(|p| [r3(p.x), r3(p.y), r3(p.z)]).collect::<Vec<_>>(),
         });
         if let Some(count) = world.get_resource::<crate::camera::held::HeldShotCount>() {
-            // Frames drawn in full and held so far (`camera::held`).
-            record["drawn"] = json!({"full": count.full, "held": count.held, "glide": count.glide});
+            // Frames drawn in full, held and gliding so far (`camera::held`), and of the
+            // held ones those with the host drawn smaller (`render.host_pixels`).
+            record["drawn"] = json!({
+                "full": count.full,
+                "held": count.held,
+                "glide": count.glide,
+                "host_smaller": count.smaller,
+            });
         }
         if self.live {
             let live = world.resource::<LiveStatus>();

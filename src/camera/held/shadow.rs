@@ -272,6 +272,7 @@ mod tests {
         let held = Frame::Held {
             rect: Some(bevy::math::URect::new(0, 0, 64, 64)),
             size: UVec2::new(320, 180),
+            scale: 1.0,
         };
         let on = |active| Camera {
             is_active: active,

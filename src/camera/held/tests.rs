@@ -91,6 +91,42 @@ fn glides_are_drawn_at_their_scale_and_never_tiny() {
     assert_eq!(scaled(UVec2::new(8, 8), 0.25), UVec2::splat(8));
 }
 
+#[test]
+fn a_large_host_is_drawn_smaller_within_her_share_of_pixels() {
+    let rect = |w, h| URect::new(0, 0, w, h);
+    // The wide shot's rectangle (under 0.15 of 1280×720) is drawn as it is, on any renderer.
+    assert_eq!(host_scale(0.0, true, SIZE, rect(416, 288)), 1.0);
+    // A close-up's: as many pixels as 0.15 of the picture, on a CPU renderer only.
+    let close = host_scale(0.0, true, SIZE, rect(512, 384));
+    let pixels = 512.0 * 384.0 * close * close;
+    assert!((pixels / (1280.0 * 720.0) - 0.15).abs() < 1e-4, "{close}");
+    assert_eq!(host_scale(0.0, false, SIZE, rect(512, 384)), 1.0);
+    // Never under 0.7 of her sides, however large she is.
+    assert_eq!(
+        host_scale(0.0, true, SIZE, rect(1280, 720)),
+        LEAST_HOST_SCALE
+    );
+    // `auto` leaves a small picture alone: its frames are mostly fixed costs.
+    assert_eq!(
+        host_scale(0.0, true, UVec2::new(256, 144), rect(256, 144)),
+        1.0
+    );
+    // Set: that share of this picture, on any renderer; 1 never draws her smaller.
+    assert!(host_scale(0.05, false, UVec2::new(256, 144), rect(128, 128)) < 1.0);
+    assert_eq!(host_scale(1.0, true, SIZE, rect(1280, 720)), 1.0);
+    // The host camera's image is her rectangle at that scale.
+    let frame = Frame::Held {
+        rect: Some(rect(640, 480)),
+        size: SIZE,
+        scale: 0.75,
+    };
+    let part = frame.host_part().unwrap();
+    assert_eq!(
+        (part.place.size(), part.image),
+        (UVec2::new(640, 480), UVec2::new(480, 360))
+    );
+}
+
 /// The host standing at the origin, 1.8 m tall, seen from (0, 1.5, 5), her shadow falling
 /// back to z = -1.
 fn her_needs() -> her::Needs {
@@ -752,12 +788,20 @@ fn her_shadow_is_left_out_of_a_backdrop_and_kept_for_the_host_camera() {
     };
     // A held frame keeps the backdrop: nothing is drawn for it.
     let size = UVec2::new(1280, 720);
-    world.insert_resource(Frame::Held { rect: None, size });
+    world.insert_resource(Frame::Held {
+        rect: None,
+        size,
+        scale: 1.0,
+    });
     world
         .run_system_once(her::leave_her_shadow_out_of_the_backdrop)
         .unwrap();
     assert_eq!(casting(&world, on_air), [her, plinth]);
-    world.insert_resource(Frame::Set { rect: None, size });
+    world.insert_resource(Frame::Set {
+        rect: None,
+        size,
+        scale: 1.0,
+    });
     world
         .run_system_once(her::leave_her_shadow_out_of_the_backdrop)
         .unwrap();
