@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prints speed and memory figures for 720p30 and 1080p30 on this machine:
 #   render-only fps (render + readback, no encode) of a held shot, of a camera move
-#   (`--glide`) and of the close-up (`--camera closeup`), encode-only fps (our encoder on raw frames), the ffmpeg command line on
-#   the same raw frames with the same settings, end-to-end real-time factor of
-#   `twincast render`, and peak RSS (each render next to the same drawn every frame in
-#   full: `--no-held-shots`, `render --reference`); and speech synthesis real-time factor
-#   per engine and the mixer's cost per second of audio; BVH parse speed and per-frame
-#   pose costs.
+#   (`--glide`) and of the close-up (`--camera closeup`), encode-only fps (our encoder on
+#   raw frames), the ffmpeg command line on the same raw frames with the same settings,
+#   end-to-end real-time factor of `twincast render`, and peak RSS (each render next to
+#   the same drawn every frame in full: `--no-held-shots`, `render --reference`); and
+#   speech synthesis real-time factor per engine and the mixer's cost per second of
+#   audio; BVH parse speed and per-frame pose costs.
 # Figures, not pass/fail. FRAMES (default 90) and E2E_SECONDS (default 10) size the runs;
 # ROUNDS (default 1) repeats each render-only pair.
 #

@@ -153,10 +153,9 @@ pub fn render_only(
     if let Some(pose) = &held_at {
         crate::camera::put_on_air_camera(app.world_mut(), pose);
     }
-    let untimed = if glide.is_some() || held_at.is_some() {
-        2
-    } else {
-        0
+    let untimed = match shot {
+        BenchShot::Opening => 0,
+        BenchShot::Camera(_) | BenchShot::Glide => 2,
     };
     let mut before = drawn(&app);
     let mut started = Instant::now();
@@ -509,13 +508,7 @@ fn first_move(
     show: &ShowConfig,
     scene: &LoadedScene,
 ) -> Option<(crate::camera::Pose, crate::camera::Pose)> {
-    let pose = |name: &str| {
-        let cameras = &scene.description.cameras;
-        cameras
-            .iter()
-            .find(|c| c.name == name)
-            .map(crate::camera::Pose::of)
-    };
+    let pose = |name: &str| scene_camera(scene, name).ok();
     show.plan.segments.iter().find_map(|segment| {
         let shots = &segment.shots;
         let to = (1..shots.len()).find(|&i| shots[i].move_seconds > 0.0)?;

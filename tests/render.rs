@@ -626,8 +626,9 @@ fn faster_settings_are_judged_against_the_reference_render() {
             serde_json::from_str(text.lines().last().expect("telemetry")).unwrap();
         last["drawn"].clone()
     };
-    let held_frames = drawn(&telemetry)["held"].as_u64().unwrap_or(0);
-    assert!(held_frames >= 9, "frames drawn: {}", drawn(&telemetry));
+    let opening = drawn(&telemetry);
+    let held_frames = opening["held"].as_u64().unwrap_or(0);
+    assert!(held_frames >= 9, "frames drawn: {opening}");
     // … and look like frames drawn in full with the same settings: the rectangle's seams,
     // the host's bounds and her shadow all covered.
     let against_full = psnr_per_frame(&hard, &full);
@@ -649,14 +650,10 @@ fn faster_settings_are_judged_against_the_reference_render() {
     // A large host drawn with fewer pixels and stretched over her rectangle
     // (`render.host_pixels`; `auto` leaves so small a picture alone): drawn so on every
     // held frame, not the same picture, and still 35 dB or better against the reference.
-    assert_eq!(
-        drawn(&telemetry)["host_smaller"],
-        0,
-        "{}",
-        drawn(&telemetry)
-    );
-    let smaller_frames = drawn(&smaller_telemetry)["host_smaller"].as_u64();
-    assert!(smaller_frames >= Some(9), "{}", drawn(&smaller_telemetry));
+    assert_eq!(opening["host_smaller"], 0, "{opening}");
+    let smaller_drawn = drawn(&smaller_telemetry);
+    let smaller_frames = smaller_drawn["host_smaller"].as_u64();
+    assert!(smaller_frames >= Some(9), "{smaller_drawn}");
     let smaller_vs_hard = psnr_per_frame(&smaller, &hard);
     assert!(
         smaller_vs_hard[5..].iter().all(|p| *p < 99.0),

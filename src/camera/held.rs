@@ -239,10 +239,7 @@ impl Frame {
             } => Some(HostPart {
                 place,
                 picture: size,
-                image: match scale < 1.0 {
-                    true => scaled(place.size(), scale),
-                    false => place.size(),
-                },
+                image: scaled(place.size(), scale),
             }),
             Frame::Glide { draw, size } => Some(HostPart {
                 place: URect::from_corners(UVec2::ZERO, size),

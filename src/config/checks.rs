@@ -27,6 +27,21 @@ fn refuse(field: &str, reason: impl Into<String>) -> Result<(), Refusal> {
 }
 
 /// `value` inside `range`, or a refusal saying "VALUE is outside LOW..=HIGH".
+/// A setting whose 0 means `auto`, else inside `range`.
+fn auto_or_within(field: &str, value: f32, range: RangeInclusive<f32>) -> Result<(), Refusal> {
+    if value == 0.0 || range.contains(&value) {
+        return Ok(());
+    }
+    refuse(
+        field,
+        format!(
+            "{value} is neither 0 (auto) nor inside {}..={}",
+            range.start(),
+            range.end()
+        ),
+    )
+}
+
 fn within<T: PartialOrd + Display>(
     field: &str,
     value: T,
@@ -164,20 +179,8 @@ fn render(show: &ShowConfig) -> Result<(), Refusal> {
         return refuse("render.msaa", format!("{} is not 1, 2, 4 or 8", r.msaa));
     }
     within("render.scale", r.scale, 0.25..=1.0)?;
-    let glide = r.glide_scale;
-    if glide != 0.0 && !(0.25..=1.0).contains(&glide) {
-        return refuse(
-            "render.glide_scale",
-            format!("{glide} is neither 0 (auto) nor inside 0.25..=1"),
-        );
-    }
-    let host = r.host_pixels;
-    if host != 0.0 && !(0.05..=1.0).contains(&host) {
-        return refuse(
-            "render.host_pixels",
-            format!("{host} is neither 0 (auto) nor inside 0.05..=1"),
-        );
-    }
+    auto_or_within("render.glide_scale", r.glide_scale, 0.25..=1.0)?;
+    auto_or_within("render.host_pixels", r.host_pixels, 0.05..=1.0)?;
     let v = &show.video;
     if r.vr360 && v.width != 2 * v.height {
         return refuse(
