@@ -112,8 +112,13 @@ impl Plugin for HeldShotPlugin {
         )
         .add_systems(
             PostUpdate,
-            her::draw_only_what_she_needs
+            (
+                her::draw_only_what_she_needs,
+                shadow::keep_the_casters_she_needs,
+            )
+                .chain()
                 .after(VisibilitySystems::CheckVisibility)
+                .after(bevy::light::SimulationLightSystems::CheckLightVisibility)
                 .before(VisibilitySystems::MarkNewlyHiddenEntitiesInvisible),
         );
     }

@@ -812,3 +812,68 @@ fn her_shadow_is_left_out_of_a_backdrop_and_kept_for_the_host_camera() {
         "the host camera draws it"
     );
 }
+
+#[test]
+fn the_host_cameras_map_draws_only_casters_whose_shadow_falls_on_what_she_draws() {
+    use bevy::camera::visibility::{CascadesVisibleEntities, VisibleEntities, VisibleMeshEntities};
+    use bevy::ecs::system::RunSystemOnce;
+    let mut world = World::new();
+    let mut needs = her_needs();
+    needs.lights = vec![Dir3::NEG_Y];
+    let her = world.spawn_empty().id();
+    needs.meshes.insert(her);
+    world.insert_resource(her::Her(Some(needs)));
+    let mut piece = |centre: Vec3, half: Vec3| {
+        let aabb = Aabb::from_min_max(-half, half);
+        world
+            .spawn((GlobalTransform::from_translation(centre), aabb))
+            .id()
+    };
+    // Drawn with her: a plinth beside her, lit; a shelf behind, only as its holdout.
+    let plinth = piece(Vec3::new(1.5, 0.5, 0.0), Vec3::splat(0.3));
+    let shelf = piece(Vec3::new(-3.0, 0.5, -0.5), Vec3::splat(0.3));
+    // The light shines straight down: over her, over the plinth, over the shelf, nowhere.
+    let lamp = piece(Vec3::new(0.0, 3.0, 0.0), Vec3::splat(0.1));
+    let vase = piece(Vec3::new(1.5, 1.0, 0.0), Vec3::splat(0.1));
+    let cake = piece(Vec3::new(-3.0, 1.0, -0.5), Vec3::splat(0.2));
+    let far = piece(Vec3::new(9.0, 1.0, 0.0), Vec3::splat(0.2));
+    let unbounded = world.spawn_empty().id();
+    let holdout = world.spawn(holdout::Holdout(shelf)).id();
+    let mut visible = VisibleEntities::default();
+    *visible.get_mut(std::any::TypeId::of::<Mesh3d>()) = vec![her, plinth, holdout];
+    let host = world.spawn((HostCamera, visible)).id();
+    let all = vec![her, plinth, lamp, vase, cake, far, unbounded];
+    let cascades = CascadesVisibleEntities {
+        entities: [(
+            host,
+            vec![VisibleMeshEntities {
+                entities: all.clone(),
+            }],
+        )]
+        .into(),
+    };
+    let light = world.spawn(cascades).id();
+    let mut casting = |frame: Frame| {
+        world.insert_resource(frame);
+        world
+            .run_system_once(shadow::keep_the_casters_she_needs)
+            .unwrap();
+        let cascades = world.entity(light).get::<CascadesVisibleEntities>();
+        cascades.unwrap().entities[&host][0].entities.clone()
+    };
+    let size = UVec2::new(1280, 720);
+    // A glide draws the whole view: every caster stays.
+    assert_eq!(
+        casting(Frame::Glide {
+            draw: size / 2,
+            size
+        }),
+        all
+    );
+    let held = casting(Frame::Held {
+        rect: None,
+        size,
+        scale: 1.0,
+    });
+    assert_eq!(held, [her, plinth, lamp, vase, unbounded]);
+}
