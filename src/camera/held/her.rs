@@ -48,7 +48,8 @@ pub(super) struct Needs {
     /// How far along `forward` the host camera draws: past her and her shadow.
     pub(super) far: f32,
     /// The height her feet rest at: her lowest point, and the room her parts are padded
-    /// by (her bounds reach a little below the floor she stands on).
+    /// by (her bounds reach a little below the floor she stands on); raised to the top of
+    /// the piece she stands on where one is found ([`Needs::standing_on`]).
     pub(super) ground: f32,
     /// Where the picture sees the world, to tell whether one box may hide another on
     /// screen; `None`: wherever their depths allow.
@@ -98,6 +99,24 @@ impl Needs {
             })
         };
         self.shades.iter().any(cast_on)
+    }
+
+    /// The top of the piece she stands on, of `pieces`: the highest one that reaches under
+    /// the middle of her, with its top in her lowest quarter. Her skinned bounds may reach
+    /// well below the floor (the demo's robot's by 10 cm, a joint's box turned with the
+    /// joint), and the floor then seemed to stand before her feet: drawn lit, tile by
+    /// tile, where its holdout and catchers would do (docs/performance.md).
+    pub(super) fn standing_on(&self, pieces: impl Iterator<Item = (Vec3, Vec3)>) -> Option<f32> {
+        let parts = self.shades.iter().map(|s| s.part);
+        let (lo, hi) = parts.reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))?;
+        let middle = (lo + hi) / 2.0;
+        let lowest_quarter = lo.y + (hi.y - lo.y) / 4.0;
+        let under = |(p_lo, p_hi): &(Vec3, Vec3)| {
+            (p_lo.x..=p_hi.x).contains(&middle.x)
+                && (p_lo.z..=p_hi.z).contains(&middle.z)
+                && (lo.y..=lowest_quarter).contains(&p_hi.y)
+        };
+        pieces.filter(under).map(|(_, top)| top.y).reduce(f32::max)
     }
 
     /// Whether the box `piece` may stand between the camera and one of her parts or where
@@ -246,7 +265,7 @@ impl CameraProjection for Clipped {
 #[allow(clippy::type_complexity)]
 pub(super) fn draw_only_what_she_needs(
     frame: Res<Frame>,
-    her: Res<Her>,
+    mut her: ResMut<Her>,
     mut to_cut: ResMut<ToCut>,
     mut on_air: Query<&mut VisibleEntities, (With<ActiveCamera>, Without<HostCamera>)>,
     mut host: Query<&mut VisibleEntities, (With<HostCamera>, Without<ActiveCamera>)>,
@@ -256,7 +275,7 @@ pub(super) fn draw_only_what_she_needs(
     casters: SetCasters,
 ) {
     let meshes = TypeId::of::<Mesh3d>();
-    let (backdrop, needs) = match (*frame, &her.0) {
+    let (backdrop, needs) = match (*frame, &mut her.0) {
         (Frame::Glide { .. }, _) => {
             if let Ok(mut visible) = host.single_mut() {
                 visible.get_mut(meshes).retain(|e| !stand_ins.contains(*e));
@@ -274,6 +293,11 @@ pub(super) fn draw_only_what_she_needs(
     }
     if let Ok(mut visible) = host.single_mut() {
         let list = visible.get_mut(meshes);
+        let set = list.iter().filter(|e| !needs.meshes.contains(*e));
+        let boxes = set.filter_map(|e| bounds.get(*e).ok().map(|(t, b)| world_box(t, b)));
+        if let Some(top) = needs.standing_on(boxes) {
+            needs.ground = needs.ground.max(top + GROUND_TOLERANCE);
+        }
         // Only catchers ask what the set shades (none on a GPU, where tiles are lit).
         let catchers = list
             .iter()
@@ -287,6 +311,10 @@ pub(super) fn draw_only_what_she_needs(
         to_cut.0.clone_from(list);
     }
 }
+
+/// How far above the top of the piece she stands on its own tiles and pieces level with
+/// it still lie under her feet: room for rounding in their boxes.
+const GROUND_TOLERANCE: f32 = 1e-3;
 
 /// Leaves her shadow out of the backdrop: the on-air camera's view of the key light's
 /// cascades draws no mesh of hers when it draws a backdrop. Her shadow is the host

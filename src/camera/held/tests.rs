@@ -877,3 +877,25 @@ fn the_host_cameras_map_draws_only_casters_whose_shadow_falls_on_what_she_draws(
     });
     assert_eq!(held, [her, plinth, lamp, vase, unbounded]);
 }
+
+#[test]
+fn she_stands_on_the_highest_piece_under_the_middle_of_her() {
+    let mut needs = her_needs();
+    let floor = (Vec3::new(-8.0, 0.0, -6.0), Vec3::new(8.0, 0.0, 6.0));
+    let stage = (Vec3::new(-1.0, -0.2, -1.0), Vec3::new(1.0, 0.3, 1.0));
+    let plinth = (Vec3::new(1.0, 0.0, -0.5), Vec3::new(2.0, 0.9, 0.5));
+    let table = (Vec3::new(-1.0, 0.7, -1.0), Vec3::new(1.0, 0.75, 1.0));
+    let cellar = (Vec3::new(-8.0, -3.0, -6.0), Vec3::new(8.0, -2.9, 6.0));
+    let on =
+        |needs: &her::Needs, pieces: &[(Vec3, Vec3)]| needs.standing_on(pieces.iter().copied());
+    assert_eq!(on(&needs, &[floor, plinth, table, cellar]), Some(0.0));
+    assert_eq!(on(&needs, &[floor, stage, plinth]), Some(0.3));
+    assert_eq!(on(&needs, &[plinth, table, cellar]), None);
+    // Her bounds reach 15 cm below the floor: the floor before her feet seemed to hide
+    // them, and was drawn lit; standing on it, it is under her feet.
+    let before_her = (Vec3::new(-0.5, 0.0, 0.5), Vec3::new(0.0, 0.0, 1.0));
+    needs.ground = -0.1;
+    assert!(needs.piece(before_her));
+    needs.ground = needs.ground.max(on(&needs, &[floor]).unwrap() + 1e-3);
+    assert!(!needs.piece(before_her));
+}
