@@ -14,6 +14,9 @@
 //! default), and only while the host camera is the one 3D camera drawing (a program with
 //! cameras of its own draws in full beside her); other frames get the full map back
 //! before Bevy fits them.
+//!
+//! Inside that box, a set piece is drawn into her map only where its shadow may fall on
+//! something she draws ([`keep_the_casters_she_needs`]).
 
 use super::boxes::{in_its_shadow, world_box};
 use super::{Frame, HostCamera};
@@ -220,6 +223,76 @@ fn ortho_cascade(
     }
 }
 
+/// Of the host camera's view of each directional light's cascades, keeps her and the set
+/// pieces whose shadow may fall on something she draws that looks its shadows up: herself,
+/// and the pieces and tiles drawn with her (their holdouts look nothing up). The rest were
+/// drawn into her map for nothing: in the demo's close-up the birthday cake behind her, 56
+/// meshes of 348 vertices, was most of the pass. A piece's box moved along a light is
+/// where its shadow may fall ([`in_its_shadow`]), as for the catchers, which stand in only
+/// where no such box reaches, so nothing they read changes. Runs after
+/// [`super::her::draw_only_what_she_needs`], on her camera's final list.
+pub(super) fn keep_the_casters_she_needs(
+    frame: Res<Frame>,
+    her: Res<super::her::Her>,
+    host: Query<(Entity, &VisibleEntities), With<HostCamera>>,
+    holdouts: Query<(), With<super::holdout::Holdout>>,
+    bounds: Query<(&GlobalTransform, &Aabb)>,
+    mut lights: Query<&mut CascadesVisibleEntities>,
+) {
+    let (Frame::Held { .. } | Frame::Set { .. }, Some(needs)) = (*frame, &her.0) else {
+        return;
+    };
+    let Ok((view, visible)) = host.single() else {
+        return;
+    };
+    let Some(receivers) = receivers(needs, visible, &holdouts, &bounds) else {
+        return;
+    };
+    let needed = |caster: &Entity| {
+        let Ok((transform, aabb)) = bounds.get(*caster) else {
+            return true;
+        };
+        let cast = world_box(transform, aabb);
+        needs.meshes.contains(caster)
+            || (needs.lights.iter()).any(|toward| {
+                let toward = toward.as_vec3();
+                receivers.iter().any(|r| in_its_shadow(cast, *r, toward))
+            })
+    };
+    for mut cascades in &mut lights {
+        let Some(cascades) = cascades.entities.get_mut(&view) else {
+            continue;
+        };
+        for cascade in cascades {
+            cascade.entities.retain(needed);
+        }
+    }
+}
+
+/// The boxes of what the host camera draws that looks shadows up: her parts, and every
+/// mesh of her view that is not hers or a holdout. `None` when one has no bounds (it may
+/// be anywhere: every caster stays) or no light casts shadows.
+fn receivers(
+    needs: &super::her::Needs,
+    visible: &VisibleEntities,
+    holdouts: &Query<(), With<super::holdout::Holdout>>,
+    bounds: &Query<(&GlobalTransform, &Aabb)>,
+) -> Option<Vec<(Vec3, Vec3)>> {
+    if needs.lights.is_empty() {
+        return None;
+    }
+    let mut boxes: Vec<_> = needs.shades.iter().map(|s| s.part).collect();
+    let list = visible.get(std::any::TypeId::of::<Mesh3d>());
+    for mesh in list.iter().filter(|e| !needs.meshes.contains(*e)) {
+        if holdouts.contains(*mesh) {
+            continue;
+        }
+        let (transform, aabb) = bounds.get(*mesh).ok()?;
+        boxes.push(world_box(transform, aabb));
+    }
+    Some(boxes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,74 +402,4 @@ mod tests {
         let far = corners.map(|c| c * 40.0);
         assert!(cut(&full, 2048, 2048, &light, &far).is_none());
     }
-}
-
-/// Of the host camera's view of each directional light's cascades, keeps her and the set
-/// pieces whose shadow may fall on something she draws that looks its shadows up: herself,
-/// and the pieces and tiles drawn with her (their holdouts look nothing up). The rest were
-/// drawn into her map for nothing: in the demo's close-up the birthday cake behind her, 56
-/// meshes of 348 vertices, was most of the pass. A piece's box moved along a light is
-/// where its shadow may fall ([`in_its_shadow`]), as for the catchers, which stand in only
-/// where no such box reaches, so nothing they read changes. Runs after
-/// [`super::her::draw_only_what_she_needs`], on her camera's final list.
-pub(super) fn keep_the_casters_she_needs(
-    frame: Res<Frame>,
-    her: Res<super::her::Her>,
-    host: Query<(Entity, &VisibleEntities), With<HostCamera>>,
-    holdouts: Query<(), With<super::holdout::Holdout>>,
-    bounds: Query<(&GlobalTransform, &Aabb)>,
-    mut lights: Query<&mut CascadesVisibleEntities>,
-) {
-    let (Frame::Held { .. } | Frame::Set { .. }, Some(needs)) = (*frame, &her.0) else {
-        return;
-    };
-    let Ok((view, visible)) = host.single() else {
-        return;
-    };
-    let Some(receivers) = receivers(needs, visible, &holdouts, &bounds) else {
-        return;
-    };
-    let needed = |caster: &Entity| {
-        let Ok((transform, aabb)) = bounds.get(*caster) else {
-            return true;
-        };
-        let cast = world_box(transform, aabb);
-        needs.meshes.contains(caster)
-            || (needs.lights.iter()).any(|toward| {
-                let toward = toward.as_vec3();
-                receivers.iter().any(|r| in_its_shadow(cast, *r, toward))
-            })
-    };
-    for mut cascades in &mut lights {
-        let Some(cascades) = cascades.entities.get_mut(&view) else {
-            continue;
-        };
-        for cascade in cascades {
-            cascade.entities.retain(needed);
-        }
-    }
-}
-
-/// The boxes of what the host camera draws that looks shadows up: her parts, and every
-/// mesh of her view that is not hers or a holdout. `None` when one has no bounds (it may
-/// be anywhere: every caster stays) or no light casts shadows.
-fn receivers(
-    needs: &super::her::Needs,
-    visible: &VisibleEntities,
-    holdouts: &Query<(), With<super::holdout::Holdout>>,
-    bounds: &Query<(&GlobalTransform, &Aabb)>,
-) -> Option<Vec<(Vec3, Vec3)>> {
-    if needs.lights.is_empty() {
-        return None;
-    }
-    let mut boxes: Vec<_> = needs.shades.iter().map(|s| s.part).collect();
-    let list = visible.get(std::any::TypeId::of::<Mesh3d>());
-    for mesh in list.iter().filter(|e| !needs.meshes.contains(*e)) {
-        if holdouts.contains(*mesh) {
-            continue;
-        }
-        let (transform, aabb) = bounds.get(*mesh).ok()?;
-        boxes.push(world_box(transform, aabb));
-    }
-    Some(boxes)
 }
