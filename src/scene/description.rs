@@ -323,6 +323,15 @@ pub struct ShapeSpec {
     pub transform: TransformSpec,
     #[serde(default)]
     pub material: MaterialSpec,
+    /// Whether it casts shadows (default true). A floor has nothing under it to shade,
+    /// yet drawing it into the key light's map costs a CPU renderer a few percent of a
+    /// frame (docs/performance.md); as in other engines, the designer says so.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub cast_shadows: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

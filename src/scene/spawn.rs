@@ -352,7 +352,7 @@ fn spawn_set(
     }
 
     for shape in &scene.shapes {
-        commands.spawn((
+        let mut piece = commands.spawn((
             Name::new(shape.name.clone()),
             ShowroomEntity,
             SetPiece,
@@ -360,6 +360,9 @@ fn spawn_set(
             MeshMaterial3d(materials.add(material(&shape.material))),
             transform(&shape.transform),
         ));
+        if !shape.cast_shadows {
+            piece.insert(bevy::light::NotShadowCaster);
+        }
     }
 }
 

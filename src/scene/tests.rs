@@ -16,6 +16,19 @@ fn minimal_scene_parses_with_defaults() {
     assert_eq!(d.cameras[0].fov_degrees, 50.0);
     assert_eq!(d.shapes[0].material.color, Rgb([128.0 / 255.0; 3]));
     assert_eq!(d.environment, Environment::default());
+    assert!(d.shapes[0].cast_shadows);
+    assert!(
+        !scene.to_ron().contains("cast_shadows"),
+        "the default is not written"
+    );
+    // A floor left out of the shadow maps, and saved so.
+    let text = MINIMAL.replace(
+        "(color: \"#808080\")",
+        "(color: \"#808080\"), cast_shadows: false",
+    );
+    let floor = parse(&text).unwrap();
+    assert!(!floor.description.shapes[0].cast_shadows);
+    assert!(floor.to_ron().contains("cast_shadows: false"));
 }
 
 #[test]
