@@ -692,7 +692,7 @@ fn her_shadow_on_a_textured_floor_looks_as_drawn_in_full() {
     let dir = Scratch::new("textured-floor");
     write_checker_floor(&dir);
     let assets = repo().join("assets");
-    let floor_shape = r##"        (name: "floor", shape: Plane(width: 16.0, depth: 12.0), material: (color: "#cfcac2", roughness: 0.35)),
+    let floor_shape = r##"        (name: "floor", shape: Plane(width: 16.0, depth: 12.0), material: (color: "#cfcac2", roughness: 0.35), cast_shadows: false),
 "##;
     let scene = std::fs::read_to_string(assets.join("scenes/showroom.ron")).unwrap();
     assert!(scene.contains(floor_shape), "the demo's floor changed");
