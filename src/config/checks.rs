@@ -26,7 +26,6 @@ fn refuse(field: &str, reason: impl Into<String>) -> Result<(), Refusal> {
     Err((field.into(), reason.into()))
 }
 
-/// `value` inside `range`, or a refusal saying "VALUE is outside LOW..=HIGH".
 /// A setting whose 0 means `auto`, else inside `range`.
 fn auto_or_within(field: &str, value: f32, range: RangeInclusive<f32>) -> Result<(), Refusal> {
     if value == 0.0 || range.contains(&value) {
@@ -42,6 +41,7 @@ fn auto_or_within(field: &str, value: f32, range: RangeInclusive<f32>) -> Result
     )
 }
 
+/// `value` inside `range`, or a refusal saying "VALUE is outside LOW..=HIGH".
 fn within<T: PartialOrd + Display>(
     field: &str,
     value: T,

@@ -107,8 +107,7 @@ impl Needs {
     /// joint), and the floor then seemed to stand before her feet: drawn lit, tile by
     /// tile, where its holdout and catchers would do (docs/performance.md).
     pub(super) fn standing_on(&self, pieces: impl Iterator<Item = (Vec3, Vec3)>) -> Option<f32> {
-        let parts = self.shades.iter().map(|s| s.part);
-        let (lo, hi) = parts.reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))?;
+        let (lo, hi) = super::around(self.shades.iter().map(|s| s.part))?;
         let middle = (lo + hi) / 2.0;
         let lowest_quarter = lo.y + (hi.y - lo.y) / 4.0;
         let under = |(p_lo, p_hi): &(Vec3, Vec3)| {
