@@ -35,6 +35,24 @@ struct Catcher {
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     let is_orthographic = view_bindings::view.clip_from_view[3].w == 1.0;
     let N = normalize(in.world_normal);
+    let view_z = view_transformations::position_world_to_view(in.world_position.xyz).z;
+
+    // Most of a catcher lies where no shadow falls, and darkens nothing there: the light
+    // is reckoned only where one does (on lavapipe a pixel costs what its shader runs).
+    var shadows: array<f32, #{MAX_DIRECTIONAL_LIGHTS}u>;
+    var shaded = false;
+    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
+        shadows[i] = 1.0;
+        if ((view_bindings::lights.directional_lights[i].flags
+                & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u) {
+            shadows[i] = pbr_functions::lean_directional_shadow(i, in.world_position, N, view_z);
+            shaded = shaded || shadows[i] < 1.0;
+        }
+    }
+    if (!shaded) {
+        return vec4<f32>(0.0);
+    }
+
     let V = pbr_functions::calculate_view(in.world_position, is_orthographic);
     let diffuse_color = pbr_functions::calculate_diffuse_color(
         catcher.base_color.rgb, catcher.metallic, 0.0, 0.0);
@@ -42,18 +60,12 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
         in.world_position.xyz, N, V, catcher.base_color.rgb, diffuse_color, catcher.metallic,
         catcher.perceptual_roughness, catcher.reflectance.rgb,
     );
-    let view_z = view_transformations::position_world_to_view(in.world_position.xyz).z;
-
     var lit = vec3(0.0);
     var lost = vec3(0.0);
     for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
         let light = lighting::directional_light(i, &input, true);
         lit += light;
-        if ((view_bindings::lights.directional_lights[i].flags
-                & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u) {
-            let shadow = pbr_functions::lean_directional_shadow(i, in.world_position, N, view_z);
-            lost += light * (1.0 - shadow);
-        }
+        lost += light * (1.0 - shadows[i]);
     }
     let cluster = clustering::view_fragment_cluster_index(in.position.xy, view_z, is_orthographic);
     lit += input.diffuse_color * catcher_clustered_diffuse(cluster, in.world_position.xyz, N);
