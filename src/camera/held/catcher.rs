@@ -10,7 +10,8 @@
 //! "Catchers").
 //!
 //! The share is reckoned from the key light's shadow map (the lean lighting's lookup, so
-//! a CPU renderer's only) and a cheap model of the tile's light (`shaders/catcher.wgsl`).
+//! a CPU renderer's only) and a cheap model of the tile's light (`shaders/catcher.wgsl`),
+//! the light only where the lookup finds a shadow: most of a catcher darkens nothing.
 //! The map holds the set's casters as well as her, and the backdrop has the set's shadows
 //! already, so a tile the set's shadow may fall on is drawn lit as before: a catcher
 //! stands in only where no set piece, moved along a shadow-casting light, meets the tile
