@@ -202,8 +202,14 @@ pub struct MocapClipSpec {
     pub in_place: bool,
 }
 
+/// The default of a field that is true unless the scene says otherwise.
 fn yes() -> bool {
     true
+}
+
+/// Whether such a field holds its default, and need not be written.
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,10 +334,6 @@ pub struct ShapeSpec {
     /// frame (docs/performance.md); as in other engines, the designer says so.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub cast_shadows: bool,
-}
-
-fn is_true(value: &bool) -> bool {
-    *value
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
