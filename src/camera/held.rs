@@ -31,11 +31,11 @@
 //! mostly fixed costs, and glides in full).
 
 use crate::presenter::{HostAvatar, is_hers};
-use crate::scene::{ActiveCamera, ComposeCamera, ShowroomSettings, corners};
+use crate::scene::{ActiveCamera, ComposeCamera, FrameByCopy, ShowroomSettings, corners};
 use crate::stage::SetChanged;
 use bevy::camera::primitives::Frustum;
 use bevy::camera::visibility::VisibilitySystems;
-use bevy::camera::{CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
+use bevy::camera::{CameraOutputMode, CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::light::ShadowFilteringMethod;
 use bevy::math::URect;
@@ -764,9 +764,14 @@ fn host_camera(
         Camera {
             is_active: false,
             order: 50,
+            // Its image has its size and format: the frame is copied there, not drawn by
+            // Bevy's upscaling pass (a shader over every pixel, about 1 ms a held frame).
+            output_mode: CameraOutputMode::Skip,
             ..default()
         },
         RenderTarget::Image(image.clone().into()),
+        FrameByCopy(image.clone()),
+        FrameByCopy::usages(),
         Projection::Perspective(PerspectiveProjection::default()),
         // The set, and the set's holdouts.
         bevy::camera::visibility::RenderLayers::from_layers(&[0, holdout::LAYER]),

@@ -14,18 +14,24 @@
 //! size).
 
 use super::ShowroomSettings;
+use bevy::camera::NormalizedRenderTarget;
 use bevy::camera::{CameraMainTextureUsages, CameraOutputMode, ClearColorConfig};
-use bevy::core_pipeline::schedule::{Core2d, Core2dSystems};
+use bevy::core_pipeline::schedule::{Core2d, Core2dSystems, Core3d};
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::core_pipeline::upscaling::upscaling;
 use bevy::prelude::*;
 use bevy::render::RenderApp;
+use bevy::render::camera::ExtractedCamera;
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{Texture, TextureUsages};
 use bevy::render::renderer::{RenderContext, ViewQuery};
 use bevy::render::texture::GpuImage;
-use bevy::render::view::{Msaa, ViewTarget};
+use bevy::render::texture::OutputColorAttachment;
+use bevy::render::view::{
+    Msaa, ViewTarget, ViewTargetAttachments, prepare_view_attachments, prepare_view_targets,
+};
+use bevy::render::{Render, RenderSystems};
 
 /// A camera that draws no 3D: program `index`'s picture is the on-air camera's, drawn
 /// once into [`Compose::picture`] and shown here under the program's own graphics. So a
@@ -51,14 +57,20 @@ struct OnAirPicture(Handle<Image>);
 
 /// The image a camera's finished frame is copied into, instead of being drawn there by
 /// Bevy's upscaling pass, which its output mode (`Skip`) turns off. Only for a camera that
-/// draws at its image's size and format, with nothing to blend into it.
+/// draws at its image's size and format, with nothing to blend into it; its main texture
+/// needs [`TextureUsages::COPY_SRC`] ([`FrameByCopy::USAGES`]).
 #[derive(Component, Clone, ExtractComponent)]
-struct FrameByCopy(Handle<Image>);
+pub struct FrameByCopy(pub Handle<Image>);
 
 impl FrameByCopy {
+    /// What a camera's main texture is made with to be copied out.
+    pub fn usages() -> CameraMainTextureUsages {
+        CameraMainTextureUsages::default().with(TextureUsages::COPY_DST | TextureUsages::COPY_SRC)
+    }
+
     /// The output mode and copy for a camera drawing into `target`: by copy where it is an
     /// image, through Bevy's upscaling pass otherwise.
-    fn for_target(target: &bevy::camera::RenderTarget) -> (CameraOutputMode, Option<Self>) {
+    pub fn for_target(target: &bevy::camera::RenderTarget) -> (CameraOutputMode, Option<Self>) {
         match target.as_image() {
             Some(image) => (CameraOutputMode::Skip, Some(Self(image.clone()))),
             None => (CameraOutputMode::default(), None),
@@ -80,6 +92,14 @@ impl Plugin for ComposePlugin {
                     copy_picture_into_frame.before(Core2dSystems::MainPass),
                     copy_frame_out.after(upscaling),
                 ),
+            );
+            render_app.add_systems(Core3d, copy_frame_out.after(upscaling));
+            render_app.add_systems(
+                Render,
+                attach_images_copied_into
+                    .in_set(RenderSystems::PrepareViews)
+                    .after(prepare_view_attachments)
+                    .before(prepare_view_targets),
             );
         }
     }
@@ -105,8 +125,7 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
                 output_mode,
                 ..default()
             },
-            CameraMainTextureUsages::default()
-                .with(TextureUsages::COPY_DST | TextureUsages::COPY_SRC),
+            FrameByCopy::usages(),
             Tonemapping::None,
             Msaa::Off,
             target.clone(),
@@ -133,6 +152,26 @@ fn copy_picture_into_frame(
             frame,
             "the on-air picture into a frame",
         );
+    }
+}
+
+/// Gives the image of each camera that copies its frame out an output attachment, as Bevy
+/// gives the targets of the cameras that draw into theirs. Bevy leaves it out for a camera
+/// that skips its output, and then draws nothing for one that clears its frame (the host
+/// camera); the attachment itself is never drawn into.
+fn attach_images_copied_into(
+    cameras: Query<&FrameByCopy, With<ExtractedCamera>>,
+    images: Res<RenderAssets<GpuImage>>,
+    mut attachments: ResMut<ViewTargetAttachments>,
+) {
+    for by_copy in &cameras {
+        let Some(image) = images.get(&by_copy.0) else {
+            continue;
+        };
+        let target = NormalizedRenderTarget::Image(by_copy.0.clone().into());
+        attachments.entry(target).or_insert_with(|| {
+            OutputColorAttachment::new(image.texture_view.clone(), image.texture.format())
+        });
     }
 }
 
