@@ -289,7 +289,7 @@ fn apply_pose(
     exposure: &mut Mut<Exposure>,
 ) {
     let wanted = Transform::from_translation(pose.position).looking_at(pose.look_at, Vec3::Y);
-    if **transform != wanted {
+    if !stays(transform, &wanted) {
         **transform = wanted;
     }
     if let Projection::Perspective(p) = &mut **projection {
@@ -303,9 +303,75 @@ fn apply_pose(
     }
 }
 
+/// How far a camera may be from where it is wanted and stay where it is: a thousandth of a
+/// millimetre, and a quaternion a millionth away (about two millionths of a radian, under
+/// a hundredth of a pixel at 720p). A move between two poses that are the same but for
+/// rounding (a segment that starts on the camera the last one ended on: its move starts
+/// from the camera's pose as found, with another point to look at on the same line) nudged
+/// the camera by a float's last bit on most frames, and held shots take any change of the
+/// camera for a move: such frames were drawn as glides, or whole (180 ms on two cores).
+const STILL_METRES: f32 = 1e-5;
+const STILL_TURN: f32 = 1e-6;
+
+/// Whether a camera at `current` is where `wanted` is, to within [`STILL_METRES`] and
+/// [`STILL_TURN`] (and at the same scale).
+fn stays(current: &Transform, wanted: &Transform) -> bool {
+    let (a, b) = (Vec4::from(current.rotation), Vec4::from(wanted.rotation));
+    // A quaternion and its negation are the same turn.
+    let turn = (a - b).length().min((a + b).length());
+    current.translation.distance(wanted.translation) <= STILL_METRES
+        && turn <= STILL_TURN
+        && current.scale == wanted.scale
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_move_onto_the_camera_it_starts_on_leaves_it_still() {
+        let speeder = Pose {
+            position: Vec3::new(1.7, 1.55, 1.4),
+            look_at: Vec3::new(2.6, 1.05, -0.8),
+            ..pose(0.0)
+        };
+        let at = |p: &Pose| Transform::from_translation(p.position).looking_at(p.look_at, Vec3::Y);
+        let start = at(&speeder);
+        let from = current_pose(
+            &start,
+            &Projection::default(),
+            &Exposure::default(),
+            Tonemapping::None,
+        );
+        let shots = [(speeder, 8.0, 2.0)];
+        let mut nudged = 0;
+        for frame in 0..60 {
+            let pose = pose_at(&shots, frame as f64 / 30.0, Some(from)).unwrap();
+            let wanted = at(&pose);
+            nudged += usize::from(wanted != start);
+            assert!(
+                stays(&start, &wanted),
+                "frame {frame}: {wanted:?} against {start:?}"
+            );
+        }
+        // Rounding does move it: without `stays` these frames were camera moves.
+        assert!(nudged > 0);
+    }
+
+    #[test]
+    fn the_least_real_move_is_a_move() {
+        let start = Transform::from_xyz(1.0, 1.5, 4.0).looking_at(Vec3::ZERO, Vec3::Y);
+        let moved = Transform::from_xyz(1.0, 1.5, 4.0001).looking_at(Vec3::ZERO, Vec3::Y);
+        assert!(!stays(&start, &moved));
+        let turned =
+            Transform::from_xyz(1.0, 1.5, 4.0).looking_at(Vec3::new(0.0001, 0.0, 0.0), Vec3::Y);
+        assert!(!stays(&start, &turned));
+        let flipped = Transform {
+            rotation: -start.rotation,
+            ..start
+        };
+        assert!(stays(&start, &flipped));
+    }
 
     fn pose(x: f32) -> Pose {
         Pose {
