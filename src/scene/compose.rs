@@ -58,7 +58,7 @@ struct OnAirPicture(Handle<Image>);
 /// The image a camera's finished frame is copied into, instead of being drawn there by
 /// Bevy's upscaling pass, which its output mode (`Skip`) turns off. Only for a camera that
 /// draws at its image's size and format, with nothing to blend into it; its main texture
-/// needs [`TextureUsages::COPY_SRC`] ([`FrameByCopy::USAGES`]).
+/// needs [`TextureUsages::COPY_SRC`] ([`FrameByCopy::usages`]).
 #[derive(Component, Clone, ExtractComponent)]
 pub struct FrameByCopy(pub Handle<Image>);
 
@@ -70,7 +70,7 @@ impl FrameByCopy {
 
     /// The output mode and copy for a camera drawing into `target`: by copy where it is an
     /// image, through Bevy's upscaling pass otherwise.
-    pub fn for_target(target: &bevy::camera::RenderTarget) -> (CameraOutputMode, Option<Self>) {
+    fn for_target(target: &bevy::camera::RenderTarget) -> (CameraOutputMode, Option<Self>) {
         match target.as_image() {
             Some(image) => (CameraOutputMode::Skip, Some(Self(image.clone()))),
             None => (CameraOutputMode::default(), None),
