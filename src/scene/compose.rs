@@ -63,7 +63,9 @@ struct OnAirPicture(Handle<Image>);
 pub struct FrameByCopy(pub Handle<Image>);
 
 impl FrameByCopy {
-    /// What a camera's main texture is made with to be copied out.
+    /// What the main texture of a camera whose frame is copied is made with: copied out of
+    /// (`COPY_SRC`), and into, for a compositor whose frame starts as the picture
+    /// (`COPY_DST`; the host camera does not need it, and it costs nothing).
     pub fn usages() -> CameraMainTextureUsages {
         CameraMainTextureUsages::default().with(TextureUsages::COPY_DST | TextureUsages::COPY_SRC)
     }
