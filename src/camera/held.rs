@@ -45,6 +45,7 @@ use bevy::ui::UiSystems;
 
 pub(super) mod boxes;
 mod catcher;
+mod fit;
 mod her;
 mod holdout;
 mod layer;
@@ -114,6 +115,7 @@ impl Plugin for HeldShotPlugin {
             PostUpdate,
             (
                 her::draw_only_what_she_needs,
+                fit::fit_catchers_to_her_shadow,
                 shadow::keep_the_casters_she_needs,
             )
                 .chain()

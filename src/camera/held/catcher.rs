@@ -11,7 +11,8 @@
 //!
 //! The share is reckoned from the key light's shadow map (the lean lighting's lookup, so
 //! a CPU renderer's only) and a cheap model of the tile's light (`shaders/catcher.wgsl`),
-//! the light only where the lookup finds a shadow: most of a catcher darkens nothing.
+//! the light only where the lookup finds a shadow: most of a catcher darkens nothing, and
+//! a catcher is drawn only over the part of its tile her shadow may reach ([`super::fit`]).
 //! The map holds the set's casters as well as her, and the backdrop has the set's shadows
 //! already, so a tile the set's shadow may fall on is drawn lit as before: a catcher
 //! stands in only where no set piece, moved along a shadow-casting light, meets the tile
@@ -25,7 +26,7 @@ use bevy::camera::visibility::RenderLayers;
 use bevy::ecs::system::SystemParam;
 use bevy::light::NotShadowCaster;
 use bevy::math::Vec3A;
-use bevy::mesh::VertexAttributeValues;
+use bevy::mesh::{Indices, VertexAttributeValues};
 use bevy::pbr::{Material, MaterialPlugin};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, Face, ShaderType};
@@ -95,6 +96,56 @@ impl CatcherMaterial {
             },
         })
     }
+}
+
+/// A catcher whose tile is a level rectangle its triangles fill (in the tile's space):
+/// it may be fitted to part of it.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub(super) struct Fills {
+    pub(super) lo: Vec3,
+    pub(super) hi: Vec3,
+    /// The axis the rectangle is flat along.
+    pub(super) flat: usize,
+}
+
+impl Fills {
+    /// The rectangle of a flat `mesh` whose triangles cover its bounds once; `None` for
+    /// any other mesh (a rug with a round edge, a floor with a hole, a box).
+    pub(super) fn of(mesh: &Mesh) -> Option<Self> {
+        let Some(VertexAttributeValues::Float32x3(positions)) =
+            mesh.attribute(Mesh::ATTRIBUTE_POSITION)
+        else {
+            return None;
+        };
+        let points: Vec<Vec3> = positions.iter().copied().map(Vec3::from).collect();
+        let lo = points.iter().copied().reduce(Vec3::min)?;
+        let hi = points.iter().copied().reduce(Vec3::max)?;
+        let size = hi - lo;
+        let flat = (0..3).min_by(|a, b| size[*a].total_cmp(&size[*b]))?;
+        let (u, v) = in_plane(flat);
+        let area = size[u] * size[v];
+        if area.is_nan() || area <= 0.0 || size[flat] > 1e-4 * size.max_element() {
+            return None;
+        }
+        let triangles: Vec<usize> = match mesh.indices() {
+            Some(Indices::U16(i)) => i.iter().map(|i| *i as usize).collect(),
+            Some(Indices::U32(i)) => i.iter().map(|i| *i as usize).collect(),
+            None => (0..points.len()).collect(),
+        };
+        let mut covered = 0.0;
+        for t in triangles.chunks_exact(3) {
+            let [a, b, c] = [t[0], t[1], t[2]].map(|i| points.get(i).copied());
+            let (a, b, c) = (a?, b?, c?);
+            let (ab, ac) = (b - a, c - a);
+            covered += (ab[u] * ac[v] - ab[v] * ac[u]).abs() / 2.0;
+        }
+        ((covered - area).abs() <= 1e-3 * area).then_some(Fills { lo, hi, flat })
+    }
+}
+
+/// The two axes in a plane flat along `flat`.
+pub(super) fn in_plane(flat: usize) -> (usize, usize) {
+    ((flat + 1) % 3, (flat + 2) % 3)
 }
 
 /// A catcher: which tile it stands in for (its parent).

@@ -14,7 +14,7 @@
 //! attribute interpolated: on screen a tile is the piece's pixels, and the tiles on both
 //! sides of a cut share its vertices exactly.
 
-use super::catcher::{CatcherMaterial, catcher};
+use super::catcher::{CatcherMaterial, Fills, catcher};
 use super::holdout::{LAYER, Twinned};
 use crate::scene::LeanLighting;
 use bevy::asset::RenderAssetUsages;
@@ -105,6 +105,7 @@ pub(super) fn cut_large_pieces(
             .and_then(CatcherMaterial::of)
             .map(|m| catchers.add(m));
         for tile in tiles {
+            let fills = Fills::of(&tile);
             let mesh = meshes.add(tile);
             let tile = commands.spawn((
                 Name::new("tile"),
@@ -117,7 +118,10 @@ pub(super) fn cut_large_pieces(
             ));
             if let Some(caught) = &caught {
                 let tile = tile.id();
-                commands.spawn(catcher(tile, mesh, caught.clone()));
+                let mut catcher = commands.spawn(catcher(tile, mesh, caught.clone()));
+                if let Some(fills) = fills {
+                    catcher.insert(fills);
+                }
             }
         }
         commands.entity(piece).insert(Tiled);
