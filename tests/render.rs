@@ -805,6 +805,13 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     };
     let gliding = drawn_as("glide", 1);
     assert!(gliding.len() >= 15, "glide frames: {gliding:?}");
+    // The move's first frame that moves is drawn as a glide (its director has it on a
+    // move), not whole with a new backdrop as a cut is, before the glides.
+    let whole = drawn_as("full", 1);
+    assert!(
+        !whole.contains(&(gliding[0] - 1)),
+        "drawn whole: {whole:?}, glides: {gliding:?}"
+    );
     // Each record but the first says what its frame cost; the frame-costs script sums
     // them by kind, and finds the same glide frames.
     assert!(records[0]["frame_ms"].is_null(), "{}", records[0]);

@@ -336,7 +336,17 @@ fn choose_frame(
     mut her: ResMut<her::Her>,
     held: Res<HeldShots>,
     adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
-    camera: Query<(&Camera, &Transform, &Projection, &Exposure, &Tonemapping), With<ActiveCamera>>,
+    camera: Query<
+        (
+            &Camera,
+            &Transform,
+            &Projection,
+            &Exposure,
+            &Tonemapping,
+            Has<super::OnAMove>,
+        ),
+        With<ActiveCamera>,
+    >,
     hosts: Query<Entity, With<HostAvatar>>,
     children: Query<&Children>,
     mut bounds: parts::Bounds,
@@ -344,13 +354,19 @@ fn choose_frame(
     host_camera: Query<(), With<HostCamera>>,
     mut on_cpu: Local<Option<bool>>,
 ) {
-    let Some((view, clip_from_world)) = camera.single().ok().and_then(view_of) else {
+    let camera = camera.single().ok();
+    let on_a_move = camera.is_some_and(|c| c.5);
+    let Some((view, clip_from_world)) = camera.and_then(|(c, transform, p, exposure, tone, _)| {
+        view_of((c, transform, p, exposure, tone))
+    }) else {
         *frame = Frame::Full;
         *motion = Motion::default();
         return;
     };
     let moved = motion.last.is_some_and(|last| last != view);
-    let gliding = moved && motion.moved;
+    // A camera that moved twice in a row glides; so does one its director has on a move,
+    // from its first frame (a cut, which needs a new backdrop, moves it once).
+    let gliding = moved && (motion.moved || on_a_move);
     *motion = Motion {
         last: Some(view),
         moved,

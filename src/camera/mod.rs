@@ -84,6 +84,11 @@ impl Pose {
 /// The pose of shot list `shots` (camera name, seconds, move seconds) at `t` seconds into
 /// the segment; `from` is where the first shot's move starts.
 pub fn pose_at(shots: &[(Pose, f64, f64)], t: f64, from: Option<Pose>) -> Option<Pose> {
+    shot_at(shots, t, from).map(|(pose, _)| pose)
+}
+
+/// [`pose_at`], and whether the camera is on a move there (between two poses).
+fn shot_at(shots: &[(Pose, f64, f64)], t: f64, from: Option<Pose>) -> Option<(Pose, bool)> {
     let total: f64 = shots.iter().map(|s| s.1).sum();
     if shots.is_empty() || total <= 0.0 {
         return None;
@@ -103,15 +108,20 @@ pub fn pose_at(shots: &[(Pose, f64, f64)], t: f64, from: Option<Pose>) -> Option
                     Some(shots[i - 1].0)
                 };
                 if let Some(previous) = previous {
-                    return Some(previous.lerp(pose, (local / move_seconds) as f32));
+                    return Some((previous.lerp(pose, (local / move_seconds) as f32), true));
                 }
             }
-            return Some(*pose);
+            return Some((*pose, false));
         }
         local -= seconds;
     }
     None
 }
+
+/// On a camera whose shot is on a move this frame: its first frame is one of a glide, not
+/// a cut (which would need a new backdrop), so it is drawn as one ([`held`]).
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnAMove;
 
 /// Puts each program's camera where its shots are now: the on-air camera, and the
 /// cameras of programs beside it with their own framings swapped in.
@@ -131,6 +141,7 @@ fn direct_camera(
             &mut Tonemapping,
             Option<&Direction>,
             Option<&ViewCamera>,
+            Has<OnAMove>,
         ),
         Or<(With<ActiveCamera>, With<ViewCamera>)>,
     >,
@@ -140,8 +151,16 @@ fn direct_camera(
         return;
     }
     let now = time.map_or(0.0, |t| t.0);
-    for (entity, mut transform, mut projection, mut exposure, mut tonemapping, direction, view) in
-        &mut cameras
+    for (
+        entity,
+        mut transform,
+        mut projection,
+        mut exposure,
+        mut tonemapping,
+        direction,
+        view,
+        on_a_move,
+    ) in &mut cameras
     {
         let swap = |name: &str| {
             view.and_then(|v| v.cameras.get(name).cloned())
@@ -192,10 +211,15 @@ fn direct_camera(
         let shots: Vec<(Pose, f64, f64)> = (on_air.shots.iter())
             .filter_map(|s| Some((pose_of(&s.camera)?, s.seconds, s.move_seconds)))
             .collect();
-        let Some(pose) = pose_at(&shots, now - on_air.shots_since, direction.from).or(default)
-        else {
+        let shot = shot_at(&shots, now - on_air.shots_since, direction.from);
+        let Some((pose, moving)) = shot.or(default.map(|pose| (pose, false))) else {
             continue;
         };
+        if moving && !on_a_move {
+            commands.entity(entity).insert(OnAMove);
+        } else if on_a_move && !moving {
+            commands.entity(entity).remove::<OnAMove>();
+        }
         apply_pose(&pose, &mut transform, &mut projection, &mut exposure);
         tonemapping.set_if_neq(pose.tonemapping);
     }
@@ -394,6 +418,26 @@ mod tests {
         // The second cycle starts with a cut back to the first shot.
         assert_eq!(pose_at(&shots, 9.0, None), Some(pose(0.0)));
         assert_eq!(pose_at(&[], 1.0, None), None);
+    }
+
+    #[test]
+    fn a_shot_is_on_a_move_only_while_it_moves() {
+        let shots = [(pose(0.0), 4.0, 0.0), (pose(10.0), 4.0, 2.0)];
+        let moving = |t| shot_at(&shots, t, None).map(|(_, moving)| moving);
+        assert_eq!(moving(1.0), Some(false), "held");
+        assert_eq!(
+            moving(4.0 + 1.0 / 30.0),
+            Some(true),
+            "the move's first frame"
+        );
+        assert_eq!(moving(5.9), Some(true));
+        assert_eq!(moving(6.0), Some(false), "arrived");
+        // The cut back to the first shot, and a first move with nowhere to start from.
+        assert_eq!(moving(8.0 + 1.0 / 30.0), Some(false));
+        assert_eq!(
+            shot_at(&[(pose(1.0), 4.0, 2.0)], 0.5, None),
+            Some((pose(1.0), false))
+        );
     }
 
     #[test]
