@@ -9,7 +9,8 @@
 //!
 //! Where a tile is a level rectangle its triangles fill, its catcher is moved and scaled
 //! within the tile's plane onto the part of the rectangle where her shadow may fall: the
-//! floor-plan box of her bones' boxes moved along each light down to that plane. The
+//! box around where each of her bones' boxes, moved along each light down to that plane,
+//! meets the rectangle. The
 //! catcher's pixels there are the floor's own (the map sends the rectangle onto itself),
 //! so the picture is the same; a catcher her shadow cannot reach is not drawn. Its bounds
 //! stay the tile's, so what Bevy culls and what [`super::her`] decides is unchanged.
