@@ -26,7 +26,7 @@ use bevy::camera::visibility::RenderLayers;
 use bevy::ecs::system::SystemParam;
 use bevy::light::NotShadowCaster;
 use bevy::math::Vec3A;
-use bevy::mesh::{Indices, VertexAttributeValues};
+use bevy::mesh::VertexAttributeValues;
 use bevy::pbr::{Material, MaterialPlugin};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, Face, ShaderType};
@@ -128,8 +128,7 @@ impl Fills {
             return None;
         }
         let triangles: Vec<usize> = match mesh.indices() {
-            Some(Indices::U16(i)) => i.iter().map(|i| *i as usize).collect(),
-            Some(Indices::U32(i)) => i.iter().map(|i| *i as usize).collect(),
+            Some(indices) => indices.iter().collect(),
             None => (0..points.len()).collect(),
         };
         let mut covered = 0.0;

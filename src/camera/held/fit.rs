@@ -29,25 +29,17 @@ use std::any::TypeId;
 /// texel or two past a caster's edge.
 const MARGIN: f32 = 0.05;
 
-/// A light shining more nearly level than this (the downward share of its direction)
-/// may cast her shadow far across the floor: her catchers are then drawn whole.
-const LEAST_DOWN: f32 = 0.05;
-
 /// The floor-plan box (x and z, as `Vec2`s) of where the box `part`, moved along
-/// `toward`, meets the level plane at height `y`: its corners above the plane moved down
+/// `toward`, meets the level plane at height `y`: its corners above the plane cast down
 /// to it, and the part's own plan for what stands in it. `None` for a light that does not
-/// shine down enough to bound it.
-pub(super) fn shadow_on_level(part: (Vec3, Vec3), toward: Vec3, y: f32) -> Option<(Vec2, Vec2)> {
-    if toward.y > -LEAST_DOWN {
-        return None;
-    }
-    let (mut lo, mut hi) = (part.0.xz(), part.1.xz());
-    for corner in crate::scene::corners(part.0, part.1) {
-        let down = ((y - corner.y) / toward.y).max(0.0);
-        let at = (corner + toward * down).xz();
-        (lo, hi) = (lo.min(at), hi.max(at));
-    }
-    Some((lo, hi))
+/// shine down ([`super::shadow_on_floor`], which finding her asks of every light already).
+fn shadow_on_level(part: (Vec3, Vec3), toward: Dir3, y: f32) -> Option<(Vec2, Vec2)> {
+    let above: Vec<Vec3> = (crate::scene::corners(part.0, part.1).into_iter())
+        .filter(|corner| corner.y > y)
+        .collect();
+    let cast = super::shadow_on_floor(&above, toward, y)?;
+    let plan = (part.0.xz(), part.1.xz());
+    Some((cast.iter()).fold(plan, |(lo, hi), at| (lo.min(at.xz()), hi.max(at.xz()))))
 }
 
 /// Where each of her bones may cast its shadow on the level plane at height `y`, padded
@@ -55,7 +47,7 @@ pub(super) fn shadow_on_level(part: (Vec3, Vec3), toward: Vec3, y: f32) -> Optio
 fn her_shadow_on_level(needs: &Needs, y: f32) -> Option<Vec<(Vec2, Vec2)>> {
     let bones = needs.shades.iter().flat_map(|s| s.bones.iter());
     let plans = bones.flat_map(|bone| {
-        let cast = |toward: &Dir3| shadow_on_level(*bone, toward.as_vec3(), y);
+        let cast = |toward: &Dir3| shadow_on_level(*bone, *toward, y);
         needs.lights.iter().map(cast)
     });
     plans
@@ -65,7 +57,7 @@ fn her_shadow_on_level(needs: &Needs, y: f32) -> Option<Vec<(Vec2, Vec2)>> {
 
 /// How a catcher is drawn this frame.
 #[derive(Debug, PartialEq)]
-pub(super) enum Fit {
+enum Fit {
     /// Over its whole tile.
     Whole,
     /// Over part of it: the catcher's transform within its tile.
@@ -77,14 +69,12 @@ pub(super) enum Fit {
 /// How the catcher of a tile with rectangle `fills`, placed in the world by `tile`, is
 /// drawn to cover where her shadow may fall (`plans`: floor-plan boxes, given the plane's
 /// height).
-pub(super) fn fit(
+fn fit(
     fills: &Fills,
     tile: &GlobalTransform,
     plans: impl Fn(f32) -> Option<Vec<(Vec2, Vec2)>>,
 ) -> Fit {
-    let mut axis = Vec3::ZERO;
-    axis[fills.flat] = 1.0;
-    let normal = (tile.affine().matrix3 * Vec3A::from(axis)).normalize_or_zero();
+    let normal = (tile.affine().matrix3 * Vec3A::AXES[fills.flat]).normalize_or_zero();
     if normal.y.abs() < 0.999 {
         return Fit::Whole;
     }
@@ -242,7 +232,7 @@ mod tests {
     #[test]
     fn a_shadow_falls_within_its_plan() {
         let part = (Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.2, 1.5, 0.2));
-        let toward = Vec3::new(1.0, -1.0, 0.0).normalize();
+        let toward = Dir3::new(Vec3::new(1.0, -1.0, 0.0)).unwrap();
         let (lo, hi) = shadow_on_level(part, toward, 0.0).unwrap();
         // The top corners land 1.5 m along x, the bottom ones 1 m: the part's shadow.
         assert!(
@@ -257,11 +247,11 @@ mod tests {
         for i in 0..=4 {
             for j in 0..=4 {
                 let point = part.0 + (part.1 - part.0) * Vec3::new(i as f32, j as f32, 2.0) / 4.0;
-                let floor = (point + toward * (point.y / -toward.y)).xz();
+                let floor = (point + *toward * (point.y / -toward.y)).xz();
                 assert!(floor.cmpge(lo - 1e-5).all() && floor.cmple(hi + 1e-5).all());
             }
         }
-        assert_eq!(shadow_on_level(part, Vec3::X, 0.0), None, "a level light");
+        assert_eq!(shadow_on_level(part, Dir3::X, 0.0), None, "a level light");
     }
 
     #[test]
