@@ -664,6 +664,7 @@ fn render(args: RenderArgs) -> Result<()> {
                 held_shots: false,
                 glide_scale: 1.0,
                 host_pixels: 1.0,
+                keep_pace: false,
             };
         }
     }

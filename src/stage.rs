@@ -12,6 +12,16 @@ use std::collections::VecDeque;
 #[derive(Resource, Default, Clone, Copy)]
 pub struct MediaTime(pub f64);
 
+/// What the last turn of the loop cost (wall time from the end of one frame's update to
+/// the end of the next's, less any wait for the wall clock) against the time a frame has
+/// in real time. Set only by a loop that keeps pace with the wall clock (`stream`); a
+/// plugin that can draw cheaper frames reads it ([`crate::camera::held`]).
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct FrameCost {
+    pub ms: f32,
+    pub budget_ms: f32,
+}
+
 /// Lines on the timeline, as scheduled for the mixer.
 #[derive(Resource, Default)]
 pub struct SpeechTimeline(pub VecDeque<ScheduledLine>);

@@ -856,6 +856,58 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     assert!(close_up.iter().all(|p| *p >= 40.0), "{close_up:?} dB");
 }
 
+/// A stream whose turns cost more than a frame's time (made so on purpose: each 60 ms
+/// longer) draws the host's layer smaller, a step at a time down to the lowest level,
+/// rather than repeat ever more pictures: `/status`, `/metrics` and the status line say
+/// so, and the telemetry shows her drawn smaller, which `auto` never does in a picture
+/// this small. `render` hands the world no frame cost, so it draws as planned (the
+/// reference test checks two renders are the same to the bit).
+#[test]
+fn a_stream_behind_real_time_draws_her_smaller_to_keep_pace() {
+    let dir = Scratch::new("keep-pace");
+    let show = dir.path("demo.toml");
+    std::fs::write(&show, demo_show()).unwrap();
+    let (out, telemetry) = (dir.path("paced.mkv"), dir.path("paced.jsonl"));
+    let mut stream = StreamBuilder::new(&show)
+        .args([
+            "--size",
+            "256x144",
+            "--clock",
+            "12:00",
+            "--status-every",
+            "1",
+        ])
+        .args(["-o", out.to_str().unwrap()])
+        .args(["--telemetry", telemetry.to_str().unwrap()])
+        .env("TWINCAST_FAULT", "slow-render:60")
+        .log_to(&dir.path("paced.log"))
+        .with_api()
+        .start();
+    let lowest = |s: &serde_json::Value| s["pace"]["held"].as_f64().is_some_and(|h| h < 0.71);
+    let status = stream.wait_status(90, lowest);
+    assert_eq!(status["pace"]["glide"], 1.0, "{status}");
+    let (code, metrics) = http(&stream.api, "GET", "/metrics", None, "");
+    assert_eq!(code, 200, "{metrics}");
+    assert!(
+        metrics.contains("twincast_pace_held_scale 0.7"),
+        "{metrics}"
+    );
+    stream.logged("pace held 0.70 glide 1.00");
+    stream.interrupt();
+    let records = json_lines_so_far(&telemetry);
+    let last = records.last().expect("telemetry");
+    assert!(last["pace"]["held"].as_f64() < Some(0.71), "{last}");
+    let smaller = last["drawn"]["host_smaller"].as_u64().unwrap_or(0);
+    assert!(smaller >= 10, "{last}");
+    // What viewers got is the show's picture, at its size, for as long as it ran.
+    let streams = probe(&out)["streams"].clone();
+    let video = (streams.as_array().into_iter().flatten())
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    let size = (video["width"].as_u64(), video["height"].as_u64());
+    assert_eq!(size, (Some(256), Some(144)), "{video}");
+}
+
 /// The demo show, its asset paths made absolute so a copy of it can be written anywhere.
 fn demo_show() -> String {
     let assets = repo().join("assets");

@@ -64,6 +64,18 @@ pub fn exposition(s: &ShowStatus, resident_bytes: Option<u64>) -> String {
     );
     gauge(
         &mut registry,
+        "pace_held_scale",
+        "Fraction of their planned sides held frames are drawn at to keep real time.",
+        s.pace.held,
+    );
+    gauge(
+        &mut registry,
+        "pace_glide_scale",
+        "Fraction of their planned sides glides are drawn at to keep real time.",
+        s.pace.glide,
+    );
+    gauge(
+        &mut registry,
         "bitrate_kbps",
         "Encoded bitrate, recently.",
         s.bitrate_kbps,

@@ -190,6 +190,22 @@ pub struct ProgramStatus {
     pub language: String,
 }
 
+/// [`ShowStatus::pace`].
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct PaceStatus {
+    pub held: f64,
+    pub glide: f64,
+}
+
+impl Default for PaceStatus {
+    fn default() -> Self {
+        Self {
+            held: 1.0,
+            glide: 1.0,
+        }
+    }
+}
+
 /// The show as of the last frame, written by the render loop.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ShowStatus {
@@ -207,6 +223,9 @@ pub struct ShowStatus {
     pub rendered_frames: u64,
     pub repeated_frames: u64,
     pub render_fps: f64,
+    /// The fraction of their planned sides held frames and glides are drawn at to keep
+    /// pace with real time (`render.keep_pace`; 1 when they keep it as planned).
+    pub pace: PaceStatus,
     pub bitrate_kbps: f64,
     pub speaking: Option<String>,
     pub gesture: Option<String>,

@@ -49,7 +49,10 @@ mod fit;
 mod her;
 mod holdout;
 mod layer;
+mod pace;
 mod parts;
+
+pub use pace::Pace;
 mod shadow;
 #[cfg(test)]
 mod tests;
@@ -64,11 +67,15 @@ pub struct HeldShotPlugin {
     pub glide_scale: f32,
     /// `render.host_pixels` (0: `auto`).
     pub host_pixels: f32,
+    /// `render.keep_pace`: in `stream`, draw the host's layer and glides smaller while
+    /// their frames cost more than real time allows ([`pace`]).
+    pub keep_pace: bool,
 }
 
 impl Plugin for HeldShotPlugin {
     fn build(&self, app: &mut App) {
         let layer = layer::add(app, self.host.clone());
+        let keep_pace = self.keep_pace;
         holdout::add(app);
         catcher::add(app);
         tiles::add(app);
@@ -85,10 +92,12 @@ impl Plugin for HeldShotPlugin {
         .init_resource::<Backdrop>()
         .init_resource::<Frame>()
         .init_resource::<SetChanged>()
+        .init_resource::<pace::Pace>()
         .add_systems(
             PostUpdate,
             (
                 notice_set_changes,
+                pace::keep_pace.run_if(move || keep_pace),
                 choose_frame,
                 aim_cameras,
                 place_host_layers,
@@ -352,6 +361,7 @@ fn choose_frame(
     mut bounds: parts::Bounds,
     lights: Query<(&DirectionalLight, &GlobalTransform)>,
     host_camera: Query<(), With<HostCamera>>,
+    pace: Res<pace::Pace>,
     mut on_cpu: Local<Option<bool>>,
 ) {
     let camera = camera.single().ok();
@@ -380,7 +390,7 @@ fn choose_frame(
         (None, adapter) => *on_cpu.insert(crate::scene::on_cpu(adapter)),
     };
     if gliding && ready {
-        let scale = glide_scale(held.glide_scale, on_cpu, view.size);
+        let scale = glide_scale(held.glide_scale, on_cpu, view.size) * pace.glide.scale;
         if scale < 1.0 {
             *frame = Frame::Glide {
                 draw: scaled(view.size, scale),
@@ -406,6 +416,7 @@ fn choose_frame(
         Some((_, points)) => {
             let rect = screen_rect(points, clip_from_world, size).map(|r| grown(r, size));
             let scale = rect.map_or(1.0, |r| host_scale(host_pixels, on_cpu, size, r));
+            let scale = scale * pace.held.scale;
             match held {
                 true => Frame::Held { rect, size, scale },
                 false => Frame::Set { rect, size, scale },

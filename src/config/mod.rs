@@ -430,6 +430,11 @@ pub struct RenderConfig {
     /// where her pixels are most of a held frame, 0.15 of the picture or of 1280×720's
     /// pixels, whichever is more; 1 on a GPU). 1 always draws her at the picture's pixels.
     pub host_pixels: f32,
+    /// With held shots, in `stream`: while held frames or glides cost more than real time
+    /// allows, draw the host's layer or the glide with fewer pixels (a step at a time, down
+    /// to 0.7 of the sides above), and with more again once they cost less, rather than
+    /// repeat pictures (`camera::held::pace`). `render` always draws as planned.
+    pub keep_pace: bool,
 }
 
 /// `render.shadow_filter`.
@@ -466,6 +471,7 @@ impl Default for RenderConfig {
             held_shots: true,
             glide_scale: 0.0,
             host_pixels: 0.0,
+            keep_pace: true,
         }
     }
 }

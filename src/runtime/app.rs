@@ -123,6 +123,7 @@ pub fn build_app_with(
             host,
             glide_scale: show.render.glide_scale,
             host_pixels: show.render.host_pixels,
+            keep_pace: show.render.keep_pace,
         });
     }
     extra(&mut app);

@@ -105,6 +105,19 @@ fn read_world(s: &mut ShowStatus, world: &World, live: bool) {
         .map(|l| l.line.text.clone());
     s.gesture = world.resource::<Performance>().gesture.clone();
     s.live_capture_weight = live.then(|| world.resource::<LiveStatus>().weight);
+    s.pace = pace(world);
+}
+
+/// The levels held frames and glides keep pace at, to the hundredth (they move by
+/// twentieths; 1 without held shots).
+pub(super) fn pace(world: &World) -> crate::api::PaceStatus {
+    let hundredths = |scale: f32| (scale as f64 * 100.0).round() / 100.0;
+    world
+        .get_resource::<crate::camera::held::Pace>()
+        .map_or_else(Default::default, |p| crate::api::PaceStatus {
+            held: hundredths(p.held.scale),
+            glide: hundredths(p.glide.scale),
+        })
 }
 
 /// Where the rundown is: segment, product, flash sale, takeover.

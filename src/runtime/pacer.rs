@@ -3,7 +3,7 @@
 use super::{Pacing, RunError, StopSignal};
 use crate::capture::CaptureRequest;
 use crate::media::MediaClock;
-use crate::stage::MediaTime;
+use crate::stage::{FrameCost, MediaTime};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use std::time::{Duration, Instant};
@@ -25,6 +25,9 @@ pub struct FramePacer {
     pub next: u64,
     /// Frames actually rendered (the rest were repeated by the encoder).
     pub rendered: u64,
+    /// When the last frame's update ended: a turn of the loop runs from there to the end
+    /// of the next one's, less any wait for the wall clock.
+    last_done: Option<Instant>,
 }
 
 impl FramePacer {
@@ -37,6 +40,7 @@ impl FramePacer {
             anchor: None,
             next: 0,
             rendered: 0,
+            last_done: None,
         }
     }
 
@@ -63,9 +67,10 @@ impl FramePacer {
     /// Renders the next frame (after waiting for its time when paced); the renderer's error
     /// once it has stopped on one ([`super::app::renderer_failure`]).
     pub fn render_next(&mut self, app: &mut App, stop: &StopSignal) -> Result<(), RunError> {
-        if self.pacing == Pacing::RealTime {
-            self.wait_for_next(stop);
-        }
+        let waited = match self.pacing {
+            Pacing::RealTime => self.wait_for_next(stop),
+            Pacing::AsFastAsPossible => Duration::ZERO,
+        };
         let anchor = *self.anchor.get_or_insert_with(|| {
             let time = app.world().resource::<Time<Real>>();
             time.last_update().unwrap_or_else(|| time.startup())
@@ -74,13 +79,26 @@ impl FramePacer {
         app.insert_resource(TimeUpdateStrategy::ManualInstant(time));
         app.insert_resource(MediaTime(self.now()));
         app.world_mut().resource_mut::<CaptureRequest>().frame = Some(self.next);
+        let started = Instant::now();
         app.update();
+        let done = Instant::now();
+        if self.pacing == Pacing::RealTime {
+            // The whole turn, the loop's other work too: all of it must fit a frame's time.
+            let turn = self.last_done.unwrap_or(started);
+            app.insert_resource(FrameCost {
+                ms: (done - turn).saturating_sub(waited).as_secs_f32() * 1000.0,
+                budget_ms: 1000.0 / self.clock.fps as f32,
+            });
+        }
+        self.last_done = Some(done);
         self.next += 1;
         self.rendered += 1;
         super::app::renderer_failure(app)
     }
 
-    fn wait_for_next(&mut self, stop: &StopSignal) {
+    /// Waits for the next frame's time; returns how long it waited.
+    fn wait_for_next(&mut self, stop: &StopSignal) -> Duration {
+        let began = Instant::now();
         // Never ahead of the wall clock: wait for the frame's time to come.
         while let Some(wait) = self
             .clock
@@ -97,5 +115,6 @@ impl FramePacer {
         let due = self.clock.frame_at(self.epoch.elapsed());
         let last = self.total.map_or(u64::MAX, |t| t.saturating_sub(1));
         self.next = self.next.max(due.min(last));
+        began.elapsed()
     }
 }

@@ -240,6 +240,7 @@ impl ShowRun {
             self.pacer.next,
             self.pacer.rendered,
             self.pacer.behind(),
+            super::meter::pace(self.app.world()),
             &self.encoder.stats,
             &outputs,
         );

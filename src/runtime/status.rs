@@ -77,6 +77,7 @@ impl Progress {
         frames: u64,
         rendered: u64,
         behind: u64,
+        pace: crate::api::PaceStatus,
         stats: &EncodeStats,
         outputs: &[ProgramOutputs],
     ) {
@@ -110,8 +111,13 @@ impl Progress {
         } else {
             0.0
         };
+        // Drawn smaller to keep pace: a slow machine shows here before it repeats frames.
+        let pace = match pace == crate::api::PaceStatus::default() {
+            true => String::new(),
+            false => format!(" | pace held {:.2} glide {:.2}", pace.held, pace.glide),
+        };
         info!(
-            "status: t={:.0}s frame {frames} | render {fps:.1} fps | encoded {encoded} (repeated {}) | {kbps:.0} kb/s | behind {behind_s:.2} s | {}",
+            "status: t={:.0}s frame {frames} | render {fps:.1} fps | encoded {encoded} (repeated {}){pace} | {kbps:.0} kb/s | behind {behind_s:.2} s | {}",
             self.started.elapsed().as_secs_f64(),
             stats.repeated.load(Ordering::Relaxed),
             outs.join("; ")

@@ -68,6 +68,10 @@ impl Telemetry {
                 "host_smaller": count.smaller,
             });
         }
+        if world.contains_resource::<crate::camera::held::Pace>() {
+            // The sides held frames and glides are drawn at to keep pace (`stream`).
+            record["pace"] = json!(super::meter::pace(world));
+        }
         if self.live {
             let live = world.resource::<LiveStatus>();
             record["live"] = json!({
