@@ -877,6 +877,8 @@ fn a_stream_behind_real_time_draws_her_smaller_to_keep_pace() {
             "--status-every",
             "1",
         ])
+        // Ends by itself should the test fail before it is stopped.
+        .args(["--seconds", "150"])
         .args(["-o", out.to_str().unwrap()])
         .args(["--telemetry", telemetry.to_str().unwrap()])
         .env("TWINCAST_FAULT", "slow-render:60")

@@ -51,12 +51,12 @@ mod holdout;
 mod layer;
 mod pace;
 mod parts;
-
-pub use pace::Pace;
 mod shadow;
 #[cfg(test)]
 mod tests;
 mod tiles;
+
+pub use pace::Pace;
 
 /// Draws held shots as the set once and the host each frame; added by whoever builds a
 /// headless show app with `render.held_shots` on.
