@@ -48,10 +48,13 @@ for i in $(seq "$N"); do
   repeated="$(sed -E 's/.* ([0-9]+) repeated.*/\1/' <<<"$line")"
   rss="$(grep -o 'peak RSS [0-9]* MiB' <<<"$line" | grep -o '[0-9]*' || echo '?')"
   cores="$(grep -o 'CPU [0-9.]* cores' <<<"$line" | grep -o '[0-9.]*' || echo '?')"
+  # Frames drawn smaller to keep real time (`render.keep_pace`), when there were any.
+  paced="$(grep -oE '[0-9]+ drawn smaller to keep pace \(lowest: [^)]*\)' <<<"$line" || true)"
   ok=$(awk -v r="$repeated" -v f="$frames" 'BEGIN { print (f > 0 && r / f < 0.02) ? 1 : 0 }')
   held=$((held + ok))
   awk -v i="$i" -v f="$frames" -v d="$rendered" -v r="$repeated" -v s="$SECONDS_RUN" -v m="$rss" -v c="$cores" -v ok="$ok" \
-    'BEGIN { printf "show %d: %d frames, %.1f unique fps, %d repeated (%.1f %%), peak RSS %s MiB, CPU %s cores, %s\n", i, f, d / s, r, 100 * r / (f > 0 ? f : 1), m, c, ok ? "holds real time" : "does not hold real time" }'
+    -v p="${paced:+, $paced}" \
+    'BEGIN { printf "show %d: %d frames, %.1f unique fps, %d repeated (%.1f %%)%s, peak RSS %s MiB, CPU %s cores, %s\n", i, f, d / s, r, 100 * r / (f > 0 ? f : 1), p, m, c, ok ? "holds real time" : "does not hold real time" }'
 done
 echo "shows holding real time: $held of $N"
 [ "${REFERENCE:-1}" = 0 ] && exit 0

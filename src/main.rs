@@ -847,8 +847,17 @@ fn check_seconds(seconds: Option<f64>) -> Result<()> {
 
 fn print_report(report: &RunReport) {
     let speed = report.media_seconds / report.wall_seconds.max(1e-9);
+    // Frames drawn smaller to keep real time (`render.keep_pace`): a slow machine's other
+    // price, beside the repeated ones.
+    let paced = match report.pace {
+        Some(pace) if pace.smaller > 0 => format!(
+            ", {} drawn smaller to keep pace (lowest: held {:.2}, glide {:.2})",
+            pace.smaller, pace.lowest[0], pace.lowest[1]
+        ),
+        _ => String::new(),
+    };
     eprintln!(
-        "{} frames ({:.2} s of media; {} rendered, {} repeated) in {:.2} s: {:.1} fps, real-time factor {:.2}, peak RSS {:.0} MiB, CPU {:.1} cores{}",
+        "{} frames ({:.2} s of media; {} rendered, {} repeated) in {:.2} s: {:.1} fps, real-time factor {:.2}, peak RSS {:.0} MiB, CPU {:.1} cores{paced}{}",
         report.frames,
         report.media_seconds,
         report.rendered,

@@ -147,6 +147,9 @@ pub struct RunReport {
     pub cpu_seconds: f64,
     pub stopped_by_signal: bool,
     pub outputs: Vec<(String, u64)>,
+    /// How the run kept pace (`stream` with held shots): frames drawn smaller, and the
+    /// lowest levels.
+    pub pace: Option<crate::camera::held::Pace>,
 }
 
 /// Runs a show from start to clean stop.

@@ -269,6 +269,10 @@ impl ShowRun {
             ..
         } = self;
         progress.finish();
+        let pace = app
+            .world()
+            .get_resource::<crate::camera::held::Pace>()
+            .copied();
         if stop.forced() {
             outputs.abort();
             others.iter().for_each(|o| o.outputs.abort());
@@ -297,6 +301,7 @@ impl ShowRun {
                 cpu_seconds: crate::usage::cpu_seconds() - cpu_at_start,
                 stopped_by_signal: stop.requested(),
                 outputs,
+                pace,
             }
         });
         alerts.ended(result.as_ref().err().map(ToString::to_string));

@@ -39,6 +39,10 @@ const UNDER: f32 = 0.75;
 pub struct Pace {
     pub held: Level,
     pub glide: Level,
+    /// Held frames and glides drawn below their planned size to keep pace, so far.
+    pub smaller: u64,
+    /// The lowest level held frames and glides have been drawn at, so far.
+    pub lowest: [f32; 2],
 }
 
 impl Default for Pace {
@@ -46,6 +50,8 @@ impl Default for Pace {
         Self {
             held: Level::FULL,
             glide: Level::FULL,
+            smaller: 0,
+            lowest: [1.0; 2],
         }
     }
 }
@@ -103,11 +109,17 @@ pub(super) fn keep_pace(cost: Option<Res<FrameCost>>, frame: Res<Frame>, mut pac
     let Some(cost) = cost.filter(|c| c.is_changed()) else {
         return;
     };
-    let level = match *frame {
-        Frame::Held { .. } => &mut pace.held,
-        Frame::Glide { .. } => &mut pace.glide,
+    let pace = &mut *pace;
+    let (level, lowest) = match *frame {
+        Frame::Held { .. } => (&mut pace.held, &mut pace.lowest[0]),
+        Frame::Glide { .. } => (&mut pace.glide, &mut pace.lowest[1]),
         Frame::Full | Frame::Set { .. } => return,
     };
+    // The frame just drawn was drawn at the level as it stood.
+    if level.scale < 1.0 {
+        pace.smaller += 1;
+        *lowest = lowest.min(level.scale);
+    }
     level.learn(cost.ms, cost.budget_ms);
 }
 
