@@ -852,7 +852,7 @@ fn print_report(report: &RunReport) {
     let paced = match report.pace {
         Some(pace) if pace.smaller > 0 => format!(
             ", {} drawn smaller to keep pace (lowest: held {:.2}, glide {:.2})",
-            pace.smaller, pace.lowest[0], pace.lowest[1]
+            pace.smaller, pace.held.lowest, pace.glide.lowest
         ),
         _ => String::new(),
     };

@@ -345,17 +345,8 @@ fn choose_frame(
     mut her: ResMut<her::Her>,
     held: Res<HeldShots>,
     adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
-    camera: Query<
-        (
-            &Camera,
-            &Transform,
-            &Projection,
-            &Exposure,
-            &Tonemapping,
-            Has<super::OnAMove>,
-        ),
-        With<ActiveCamera>,
-    >,
+    camera: Query<(&Camera, &Transform, &Projection, &Exposure, &Tonemapping), With<ActiveCamera>>,
+    on_a_move: Query<(), (With<ActiveCamera>, With<super::OnAMove>)>,
     hosts: Query<Entity, With<HostAvatar>>,
     children: Query<&Children>,
     mut bounds: parts::Bounds,
@@ -364,11 +355,7 @@ fn choose_frame(
     pace: Res<pace::Pace>,
     mut on_cpu: Local<Option<bool>>,
 ) {
-    let camera = camera.single().ok();
-    let on_a_move = camera.is_some_and(|c| c.5);
-    let Some((view, clip_from_world)) = camera.and_then(|(c, transform, p, exposure, tone, _)| {
-        view_of((c, transform, p, exposure, tone))
-    }) else {
+    let Some((view, clip_from_world)) = camera.single().ok().and_then(view_of) else {
         *frame = Frame::Full;
         *motion = Motion::default();
         return;
@@ -376,7 +363,7 @@ fn choose_frame(
     let moved = motion.last.is_some_and(|last| last != view);
     // A camera that moved twice in a row glides; so does one its director has on a move,
     // from its first frame (a cut, which needs a new backdrop, moves it once).
-    let gliding = moved && (motion.moved || on_a_move);
+    let gliding = moved && (motion.moved || !on_a_move.is_empty());
     *motion = Motion {
         last: Some(view),
         moved,

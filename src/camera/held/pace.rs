@@ -41,8 +41,6 @@ pub struct Pace {
     pub glide: Level,
     /// Held frames and glides drawn below their planned size to keep pace, so far.
     pub smaller: u64,
-    /// The lowest level held frames and glides have been drawn at, so far.
-    pub lowest: [f32; 2],
 }
 
 impl Default for Pace {
@@ -51,7 +49,6 @@ impl Default for Pace {
             held: Level::FULL,
             glide: Level::FULL,
             smaller: 0,
-            lowest: [1.0; 2],
         }
     }
 }
@@ -61,6 +58,8 @@ impl Default for Pace {
 pub struct Level {
     /// The fraction of the sides its frames are drawn at.
     pub scale: f32,
+    /// The lowest level its frames have been drawn at, so far.
+    pub lowest: f32,
     /// Its last frames' costs, in milliseconds (a ring).
     costs: [f32; WINDOW],
     /// Frames of its kind drawn at this level.
@@ -70,6 +69,7 @@ pub struct Level {
 impl Level {
     const FULL: Level = Level {
         scale: 1.0,
+        lowest: 1.0,
         costs: [0.0; WINDOW],
         at_level: 0,
     };
@@ -96,6 +96,7 @@ impl Level {
             // What it learned was of the old size.
             *self = Level {
                 scale,
+                lowest: self.lowest,
                 ..Level::FULL
             };
         }
@@ -110,15 +111,15 @@ pub(super) fn keep_pace(cost: Option<Res<FrameCost>>, frame: Res<Frame>, mut pac
         return;
     };
     let pace = &mut *pace;
-    let (level, lowest) = match *frame {
-        Frame::Held { .. } => (&mut pace.held, &mut pace.lowest[0]),
-        Frame::Glide { .. } => (&mut pace.glide, &mut pace.lowest[1]),
+    let level = match *frame {
+        Frame::Held { .. } => &mut pace.held,
+        Frame::Glide { .. } => &mut pace.glide,
         Frame::Full | Frame::Set { .. } => return,
     };
     // The frame just drawn was drawn at the level as it stood.
     if level.scale < 1.0 {
         pace.smaller += 1;
-        *lowest = lowest.min(level.scale);
+        level.lowest = level.lowest.min(level.scale);
     }
     level.learn(cost.ms, cost.budget_ms);
 }
