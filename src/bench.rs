@@ -184,6 +184,7 @@ pub fn render_only(
             held: after.held - before.held,
             glide: after.glide - before.glide,
             smaller: after.smaller - before.smaller,
+            reused: after.reused - before.reused,
         },
         _ => HeldShotCount {
             full: got,

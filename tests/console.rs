@@ -249,6 +249,14 @@ fn the_console_watches_and_steers_a_running_show() {
     );
     assert_eq!(browser.text("#product"), "kettle");
     assert_eq!(browser.text("#price"), "¥99");
+    // The sides the picture is drawn at to keep pace, from /status: full size, or both
+    // levels.
+    let drawn_at = browser.text("#pace");
+    assert!(
+        drawn_at == "full size"
+            || (drawn_at.starts_with("host ") && drawn_at.contains(" · moves ")),
+        "drawn at: {drawn_at:?}"
+    );
 
     // A refusal shows the API's reason.
     browser.type_into("#say-text", " ");

@@ -856,6 +856,136 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     assert!(close_up.iter().all(|p| *p >= 40.0), "{close_up:?} dB");
 }
 
+/// The demo's opening cut between the wide shot and the close-up every second: the show
+/// cuts back to each view, and a cut back to one whose backdrop is kept (the set unchanged
+/// since) copies it in instead of drawing the set again. Those frames look like frames
+/// drawn in full, as held frames on a new backdrop do.
+#[test]
+fn a_cut_back_to_a_view_shows_its_kept_backdrop() {
+    let dir = Scratch::new("kept-backdrops");
+    let demo = cutting_demo();
+    let render = |name: &str, render_lines: &str| {
+        let show = demo.replace(
+            "shadows = true\n",
+            &format!("shadows = true\n{render_lines}"),
+        );
+        let telemetry = dir.path(&format!("{name}.jsonl"));
+        let extra = ["--telemetry", telemetry.to_str().unwrap()];
+        (render_small(&dir, &show, name, "4.5", &extra).0, telemetry)
+    };
+    let (kept, telemetry) = render("kept", "");
+    let (full, _) = render("every-frame-full", "held_shots = false\n");
+    let records = json_lines_so_far(&telemetry);
+    assert_eq!(records.len(), 45, "one telemetry record a frame");
+    let count = |i: usize, kind: &str| records[i]["drawn"][kind].as_u64().unwrap_or(0);
+    let reused: Vec<usize> = (1..45)
+        .filter(|&i| count(i, "reused") > count(i - 1, "reused"))
+        .collect();
+    // Cut back to the wide shot at 2 s and 4 s, to the close-up at 3 s.
+    assert!(reused.len() >= 3, "reused at {reused:?}: {}", records[44]);
+    let psnr = psnr_per_frame(&kept, &full);
+    let on_kept: Vec<f64> = reused
+        .iter()
+        .flat_map(|&i| [psnr[i], psnr[i + 1]])
+        .collect();
+    eprintln!("frames on kept backdrops against full ones: {on_kept:?}");
+    assert!(on_kept.iter().all(|p| *p >= 40.0), "{on_kept:?} dB");
+    for &n in &reused {
+        let (patch, at) =
+            worst_patch_difference(&rgb_frame(&kept, n as u32), &rgb_frame(&full, n as u32), 4);
+        assert!(
+            patch <= 12.0,
+            "frame {n} (on a kept backdrop): the 4×4 patch at {at:?} differs by {patch:.1}"
+        );
+    }
+}
+
+/// The demo with its opening segment cutting between the wide shot and the close-up every
+/// second.
+fn cutting_demo() -> String {
+    let opening = "shots = [{ camera = \"wide\", seconds = 8 }, \
+                   { camera = \"closeup\", seconds = 6, move = 3 }]";
+    let demo = demo_show();
+    assert!(demo.contains(opening), "the demo's opening shots changed");
+    demo.replace(
+        opening,
+        "shots = [{ camera = \"wide\", seconds = 1 }, { camera = \"closeup\", seconds = 1 }]",
+    )
+}
+
+/// A change of the set reaches every view a show cuts back to: the back wall, bound to a
+/// twin value pushed while the show cuts between two views every second, turns green on
+/// air within a second and stays so in both views. The backdrops kept for the views
+/// (drawn before the push) are not shown again.
+#[test]
+fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
+    let dir = Scratch::new("kept-then-changed");
+    let assets = repo().join("assets");
+    let scene = std::fs::read_to_string(assets.join("scenes/showroom.ron"))
+        .unwrap()
+        .replace("\"../", &format!("\"{}/", assets.display()))
+        .replacen(
+            "feeds: [",
+            "feeds: [\n        (name: \"push\", source: Api, stale_after: 600.0),",
+            1,
+        )
+        .replacen(
+            "bindings: [",
+            "bindings: [\n        (target: \"back wall\", value: \"push.state\", \
+             show: Color(states: {\"fault\": \"#20e020\"})),",
+            1,
+        );
+    std::fs::write(dir.path("showroom.ron"), scene).unwrap();
+    let show = cutting_demo().replace(
+        &format!("{}/scenes/showroom.ron", assets.display()),
+        dir.path("showroom.ron").to_str().unwrap(),
+    );
+    std::fs::write(dir.path("demo.toml"), show).unwrap();
+    let (out, telemetry) = (dir.path("cuts.mkv"), dir.path("cuts.jsonl"));
+    let mut stream = StreamBuilder::new(&dir.path("demo.toml"))
+        .args(["--size", "256x144", "--fps", "10", "--clock", "12:00"])
+        .args(["--seconds", "60", "-o", out.to_str().unwrap()])
+        .args(["--telemetry", telemetry.to_str().unwrap()])
+        .log_to(&dir.path("cuts.log"))
+        .with_api()
+        .start();
+    let media = |s: &serde_json::Value| s["media_seconds"].as_f64().unwrap_or(0.0);
+    stream.wait_status(60, |s| media(s) >= 3.6);
+    let reused = |r: &serde_json::Value| r["drawn"]["reused"].as_u64().unwrap_or(0);
+    let before = json_lines_so_far(&telemetry);
+    let last = before.last().expect("telemetry");
+    assert!(
+        reused(last) >= 2,
+        "no backdrop reused before the push: {last}"
+    );
+    let (code, body) = http(
+        &stream.api,
+        "POST",
+        "/twin/push",
+        Some(TOKEN),
+        r#"{"state": "fault"}"#,
+    );
+    assert_eq!(code, 202, "{body}");
+    let pushed_at = media(&get_json(&stream.api, "/status"));
+    stream.wait_status(30, |s| media(s) >= pushed_at + 3.5);
+    stream.interrupt();
+
+    let green = |[r, g, b]: [u8; 3]| g as i32 > r as i32 + 60 && g as i32 > b as i32 + 60;
+    let frames = pixels_per_frame(&out, green);
+    let at = |t: f64| (t * 10.0).round() as usize;
+    let greens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
+    eprintln!("green pixels a frame (pushed at {pushed_at:.2} s): {greens:?}");
+    assert!(
+        greens[..at(pushed_at - 0.2)].iter().all(|n| *n < 50),
+        "green before the push: {greens:?}"
+    );
+    let after = &greens[at(pushed_at + 1.0)..at(pushed_at + 3.4)];
+    assert!(
+        after.iter().all(|n| *n >= 500),
+        "not green after the push: {greens:?}"
+    );
+}
+
 /// A stream whose turns cost more than a frame's time (made so on purpose: each 60 ms
 /// longer) draws the host's layer smaller, a step at a time down to the lowest level,
 /// rather than repeat ever more pictures: `/status`, `/metrics` and the status line say

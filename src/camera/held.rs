@@ -48,6 +48,7 @@ mod catcher;
 mod fit;
 mod her;
 mod holdout;
+mod kept;
 mod layer;
 mod pace;
 mod parts;
@@ -93,12 +94,14 @@ impl Plugin for HeldShotPlugin {
         .init_resource::<Frame>()
         .init_resource::<SetChanged>()
         .init_resource::<pace::Pace>()
+        .init_resource::<kept::Kept>()
         .add_systems(
             PostUpdate,
             (
                 notice_set_changes,
                 pace::keep_pace.run_if(move || keep_pace),
                 choose_frame,
+                kept::keep_backdrops,
                 aim_cameras,
                 place_host_layers,
             )
@@ -162,6 +165,9 @@ pub struct HeldShotCount {
     /// Of the held frames and those starting a held shot, those that drew the host's layer
     /// smaller than her rectangle (`render.host_pixels`).
     pub smaller: u64,
+    /// Of the held frames, those that started a held shot on a backdrop kept from before
+    /// ([`kept`]) instead of drawing a new one.
+    pub reused: u64,
 }
 
 /// How the on-air camera saw the world last frame, and whether it had moved then: a camera
@@ -284,6 +290,7 @@ const BONE_PAD: f32 = 0.5;
 #[allow(clippy::too_many_arguments)]
 fn notice_set_changes(
     mut backdrop: ResMut<Backdrop>,
+    mut kept: ResMut<kept::Kept>,
     mut set_changed: ResMut<SetChanged>,
     settings: Res<ShowroomSettings>,
     moved: Query<
@@ -332,14 +339,61 @@ fn notice_set_changes(
         | (removed.read().count() > 0)
         | !lights.is_empty()
         | moved.iter().any(|e| !is_hers(e, &hosts, &parents));
-    backdrop.stale |= stale;
+    if stale {
+        backdrop.stale = true;
+        kept.invalidate();
+    }
+}
+
+/// The backdrop the picture has, and those kept for other views ([`kept`]).
+#[derive(bevy::ecs::system::SystemParam)]
+struct Backdrops<'w> {
+    current: ResMut<'w, Backdrop>,
+    kept: ResMut<'w, kept::Kept>,
+}
+
+/// Which backdrop a frame can be held on.
+#[derive(Clone, Copy)]
+enum On {
+    /// The one the picture has.
+    Current,
+    /// One kept for its view, from that slot.
+    Kept(usize),
+}
+
+impl Backdrops<'_> {
+    /// The backdrop a frame seen from `view` can be held on: the picture's, drawn from
+    /// that view without the host and the set unchanged since, or one kept for it; `None`
+    /// when a new one must be drawn.
+    fn on(&self, view: &View) -> Option<On> {
+        let current = &self.current;
+        match !current.stale && !current.with_her && current.view == Some(*view) {
+            true => Some(On::Current),
+            false => self.kept.of(view).map(On::Kept),
+        }
+    }
+
+    /// The on-air camera draws a new backdrop from `view` this frame, the host in it or not.
+    fn drawn(&mut self, view: View, with_her: bool) {
+        *self.current = Backdrop {
+            view: Some(view),
+            with_her,
+            stale: false,
+        };
+    }
+
+    /// The backdrop kept in `slot`, drawn from `view`, is the picture's from this frame.
+    fn shown(&mut self, view: View, slot: usize) {
+        self.drawn(view, false);
+        self.kept.show(slot);
+    }
 }
 
 /// Chooses a full, held or glide frame, and remembers what a full one draws.
 #[allow(clippy::too_many_arguments)]
 fn choose_frame(
     mut frame: ResMut<Frame>,
-    mut backdrop: ResMut<Backdrop>,
+    mut backdrops: Backdrops,
     mut motion: ResMut<Motion>,
     mut count: ResMut<HeldShotCount>,
     mut her: ResMut<her::Her>,
@@ -397,31 +451,31 @@ fn choose_frame(
     });
     let size = view.size;
     let host_pixels = held.host_pixels;
-    let held = !backdrop.stale && !backdrop.with_her && backdrop.view == Some(view);
+    let on = backdrops.on(&view);
     *frame = match &found {
         None => Frame::Full,
         Some((_, points)) => {
             let rect = screen_rect(points, clip_from_world, size).map(|r| grown(r, size));
             let scale = rect.map_or(1.0, |r| host_scale(host_pixels, on_cpu, size, r));
             let scale = scale * pace.held.scale;
-            match held {
-                true => Frame::Held { rect, size, scale },
-                false => Frame::Set { rect, size, scale },
+            match on {
+                None => Frame::Set { rect, size, scale },
+                Some(_) => Frame::Held { rect, size, scale },
             }
         }
     };
     her.0 = found.map(|(needs, _)| needs);
-    match *frame {
-        Frame::Full | Frame::Set { .. } => {
-            *backdrop = Backdrop {
-                view: Some(view),
-                with_her: *frame == Frame::Full,
-                stale: false,
-            };
+    match (*frame, on) {
+        (Frame::Full | Frame::Set { .. }, _) => {
+            backdrops.drawn(view, *frame == Frame::Full);
             count.full += 1;
         }
-        Frame::Held { .. } => count.held += 1,
-        Frame::Glide { .. } => {}
+        (Frame::Held { .. }, Some(On::Kept(slot))) => {
+            backdrops.shown(view, slot);
+            (count.held, count.reused) = (count.held + 1, count.reused + 1);
+        }
+        (Frame::Held { .. }, _) => count.held += 1,
+        (Frame::Glide { .. }, _) => {}
     }
     if let Frame::Set { scale, .. } | Frame::Held { scale, .. } = *frame
         && scale < 1.0

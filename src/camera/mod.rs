@@ -339,7 +339,7 @@ const STILL_TURN: f32 = 1e-6;
 
 /// Whether a camera at `current` is where `wanted` is, to within [`STILL_METRES`] and
 /// [`STILL_TURN`] (and at the same scale).
-fn stays(current: &Transform, wanted: &Transform) -> bool {
+pub(crate) fn stays(current: &Transform, wanted: &Transform) -> bool {
     let (a, b) = (Vec4::from(current.rotation), Vec4::from(wanted.rotation));
     // A quaternion and its negation are the same turn.
     let turn = (a - b).length().min((a + b).length());

@@ -60,12 +60,14 @@ impl Telemetry {
         });
         if let Some(count) = world.get_resource::<crate::camera::held::HeldShotCount>() {
             // Frames drawn in full, held and gliding so far (`camera::held`), and of the
-            // held ones those with the host drawn smaller (`render.host_pixels`).
+            // held ones those with the host drawn smaller (`render.host_pixels`) and those
+            // starting a shot on a kept backdrop.
             record["drawn"] = json!({
                 "full": count.full,
                 "held": count.held,
                 "glide": count.glide,
                 "host_smaller": count.smaller,
+                "reused": count.reused,
             });
         }
         if world.contains_resource::<crate::camera::held::Pace>() {

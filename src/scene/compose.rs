@@ -50,10 +50,16 @@ pub struct Compose {
     pub programs: Vec<(usize, bevy::camera::RenderTarget)>,
 }
 
-/// The picture a compose camera's frame starts from, in the render world too. (Not
-/// `camera::held`'s backdrop: that is what the picture held still, this is its image.)
-#[derive(Component, Clone, ExtractComponent)]
-struct OnAirPicture(Handle<Image>);
+/// The picture a compose camera's frame starts from, in the render world too: the on-air
+/// camera's image ([`Compose::picture`]), or a backdrop `camera::held` kept from earlier in
+/// the show and shows again after a cut back to its view.
+#[derive(Component, Clone, PartialEq, ExtractComponent)]
+pub struct OnAirPicture {
+    /// The image copied into the frame.
+    pub from: Handle<Image>,
+    /// Where `from` is copied as well, to be kept (a new backdrop, by one compositor).
+    pub keep_in: Option<Handle<Image>>,
+}
 
 /// The image a camera's finished frame is copied into, instead of being drawn there by
 /// Bevy's upscaling pass, which its output mode (`Skip`) turns off. Only for a camera that
@@ -119,7 +125,10 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
         let mut camera = commands.spawn((
             Name::new(format!("program {index} compositor")),
             ComposeCamera { index: *index },
-            OnAirPicture(compose.picture.clone()),
+            OnAirPicture {
+                from: compose.picture.clone(),
+                keep_in: None,
+            },
             Camera2d,
             Camera {
                 order: 100 + *index as isize,
@@ -139,20 +148,30 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
 }
 
 /// Copies the on-air picture into a compose camera's frame, before anything is drawn on
-/// it. A picture not yet on the GPU leaves the frame as it was.
+/// it, and into the image it is to be kept in, if any. A picture not yet on the GPU leaves
+/// the frame as it was.
 fn copy_picture_into_frame(
     view: ViewQuery<(&ViewTarget, &OnAirPicture)>,
     images: Res<RenderAssets<GpuImage>>,
     mut ctx: RenderContext,
 ) {
     let (target, on_air) = view.into_inner();
-    if let Some(picture) = images.get(&on_air.0) {
-        let frame = target.main_texture();
+    let Some(picture) = images.get(&on_air.from) else {
+        return;
+    };
+    let frame = target.main_texture();
+    copy_whole(
+        &mut ctx,
+        &picture.texture,
+        frame,
+        "the on-air picture into a frame",
+    );
+    if let Some(kept) = on_air.keep_in.as_ref().and_then(|k| images.get(k)) {
         copy_whole(
             &mut ctx,
             &picture.texture,
-            frame,
-            "the on-air picture into a frame",
+            &kept.texture,
+            "the on-air picture into a kept backdrop",
         );
     }
 }

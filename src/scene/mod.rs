@@ -13,7 +13,7 @@ pub mod optimised;
 mod spawn;
 mod versions;
 
-pub use compose::{Compose, ComposeCamera, FrameByCopy};
+pub use compose::{Compose, ComposeCamera, FrameByCopy, OnAirPicture};
 pub use cpu_batching::{CpuBatchingPlugin, batching};
 pub use description::*;
 pub use gltf_files::{GltfFiles, GltfLoads, GltfScene, MissingScenes, load_error, no_such_scene};

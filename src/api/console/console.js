@@ -18,7 +18,8 @@ const TEXT = {
     say: "Say now", say_placeholder: "A line for the host to say next",
     gesture: "Play gesture", camera: "Cut to camera", close_up: "product close-up",
     health: "Health", render_fps: "Rendered fps",
-    repeated: "Repeated frames", bitrate: "Bitrate", memory: "Memory", uptime: "Uptime",
+    repeated: "Repeated frames", pace: "Drawn at", full_size: "full size", pace_held: "host",
+    pace_glide: "moves", bitrate: "Bitrate", memory: "Memory", uptime: "Uptime",
     program: "Program", main_program: "main", output: "Output", state: "State",
     dropped: "Dropped", reconnects: "Reconnects",
     last_hour: "Last hour", events: "Comments per minute", feed: "On air and in the room",
@@ -36,7 +37,8 @@ const TEXT = {
     reload: "重新加载节目文件", pitch: "讲解此商品", start_sale: "开始秒杀",
     say: "立即播报", say_placeholder: "让主播接下来说的话",
     gesture: "播放动作", camera: "切换机位", close_up: "商品特写", health: "运行状态", render_fps: "渲染帧率",
-    repeated: "重复帧", bitrate: "码率", memory: "内存", uptime: "运行时长",
+    repeated: "重复帧", pace: "绘制比例", full_size: "原尺寸", pace_held: "主播", pace_glide: "运镜",
+    bitrate: "码率", memory: "内存", uptime: "运行时长",
     program: "节目", main_program: "主节目", output: "输出", state: "状态",
     dropped: "丢包", reconnects: "重连",
     last_hour: "最近一小时", events: "每分钟评论", feed: "播出与直播间",
@@ -57,6 +59,13 @@ let lastStatus = null;
 let catalogSeen = null;
 let running = false;
 const series = { fps: [], bitrate: [], events: [] };
+
+// The sides the host's layer and glides are drawn at to keep real time (`render.keep_pace`):
+// an operator sees the picture soften before viewers see it repeat.
+function pace(p) {
+  if (!p || (p.held >= 1 && p.glide >= 1)) return t("full_size");
+  return `${t("pace_held")} ${p.held.toFixed(2)} · ${t("pace_glide")} ${p.glide.toFixed(2)}`;
+}
 
 function translatePage() {
   document.documentElement.lang = language;
@@ -147,6 +156,7 @@ function showStatus(s) {
   takeover.classList.toggle("on", !!s.takeover);
   $("render-fps").textContent = (s.render_fps || 0).toFixed(1);
   $("repeated").textContent = `${s.repeated_frames} / ${s.frames}`;
+  $("pace").textContent = pace(s.pace);
   $("bitrate").textContent = `${Math.round(s.bitrate_kbps || 0)} kb/s`;
   $("memory").textContent = s.rss_bytes ? `${Math.round(s.rss_bytes / 1048576)} MiB` : t("none");
   $("uptime").textContent = duration(s.uptime_seconds || 0);
