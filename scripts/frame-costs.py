@@ -4,7 +4,8 @@
 Each telemetry record carries `frame_ms` (wall time since the record before: rendering,
 readback and what goes between frames) and `drawn` (frames drawn in full, held and
 glided so far, from `camera::held`; `reused`: held frames that started a shot on a kept
-backdrop; `host_smaller`: held frames whose host layer was drawn smaller). A frame's
+backdrop; `patched`: held frames that drew twin screens again over the backdrop;
+`host_smaller`: held frames whose host layer was drawn smaller). A frame's
 kind is the first count in `KINDS` that went up with it: a held frame with the host
 drawn smaller is `host_smaller`.
 Prints, per kind, the frames, the median, 10th and 90th percentiles and the total, and
@@ -19,7 +20,7 @@ Usage: scripts/frame-costs.py TELEMETRY.jsonl [SPAN_SECONDS]
 import json
 import sys
 
-KINDS = ("full", "glide", "reused", "host_smaller", "held")
+KINDS = ("full", "glide", "patched", "reused", "host_smaller", "held")
 
 
 def frames(path):

@@ -185,6 +185,7 @@ pub fn render_only(
             glide: after.glide - before.glide,
             smaller: after.smaller - before.smaller,
             reused: after.reused - before.reused,
+            patched: after.patched - before.patched,
         },
         _ => HeldShotCount {
             full: got,

@@ -34,11 +34,11 @@ pub struct OnAirNow(pub OnAir);
 #[derive(Resource, Default)]
 pub struct GestureRequests(pub Vec<Gesture>);
 
-/// Set when something of the set changed this frame in a way change detection does not
-/// see (a twin screen drew new numbers into its texture), so a held shot's set is drawn
-/// again. Whoever draws the picture clears it.
+/// The set pieces whose twin screens show something new this frame: drawn into their
+/// textures, which change detection does not see, so a held shot draws them again. The
+/// twin writes it afresh every frame.
 #[derive(Resource, Default)]
-pub struct SetChanged(pub bool);
+pub struct ScreensChanged(pub Vec<Entity>);
 
 /// What the programs beside the main one show: one feed per program, in the order of
 /// their cameras (`scene::ViewCamera::index` 1 is `0[0]`). The main program's are

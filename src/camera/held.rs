@@ -20,8 +20,10 @@
 //! of its sides ([`host_scale`]), and the compositor stretches it over its place.
 //!
 //! The rectangle covers the host and her shadow on the floor. A set frame is drawn
-//! whenever the camera moves (cuts), or the set changes (a mesh, light or material, a
-//! twin screen's numbers, the scene itself).
+//! whenever the camera moves (cuts), or the set changes (a mesh, light or material, the
+//! scene itself); a cut back to a view whose backdrop is kept from earlier, the set
+//! unchanged since, holds on that one instead ([`kept`]). A twin screen's new numbers are
+//! drawn in the screen's rectangle alone, into the backdrop ([`patch`]).
 //!
 //! While the camera glides (it moved since the last frame, and since the one before: a cut
 //! moves it once) there is nothing to hold. A *glide* frame is the whole view drawn by the
@@ -32,7 +34,7 @@
 
 use crate::presenter::{HostAvatar, is_hers};
 use crate::scene::{ActiveCamera, ComposeCamera, FrameByCopy, ShowroomSettings, corners};
-use crate::stage::SetChanged;
+use crate::stage::ScreensChanged;
 use bevy::camera::primitives::Frustum;
 use bevy::camera::visibility::VisibilitySystems;
 use bevy::camera::{CameraOutputMode, CameraUpdateSystems, Exposure, RenderTarget, SubCameraView};
@@ -45,6 +47,7 @@ use bevy::ui::UiSystems;
 
 pub(super) mod boxes;
 mod catcher;
+mod compiling;
 mod fit;
 mod her;
 mod holdout;
@@ -52,6 +55,7 @@ mod kept;
 mod layer;
 mod pace;
 mod parts;
+mod patch;
 mod shadow;
 #[cfg(test)]
 mod tests;
@@ -81,6 +85,8 @@ impl Plugin for HeldShotPlugin {
         catcher::add(app);
         tiles::add(app);
         shadow::add(app);
+        patch::add(app);
+        compiling::add(app);
         app.insert_resource(HeldShots {
             host: self.host.clone(),
             layer,
@@ -92,7 +98,7 @@ impl Plugin for HeldShotPlugin {
         .init_resource::<Motion>()
         .init_resource::<Backdrop>()
         .init_resource::<Frame>()
-        .init_resource::<SetChanged>()
+        .init_resource::<ScreensChanged>()
         .init_resource::<pace::Pace>()
         .init_resource::<kept::Kept>()
         .add_systems(
@@ -101,8 +107,10 @@ impl Plugin for HeldShotPlugin {
                 notice_set_changes,
                 pace::keep_pace.run_if(move || keep_pace),
                 choose_frame,
+                patch::plan_patch,
                 kept::keep_backdrops,
                 aim_cameras,
+                patch::aim_patch_camera,
                 place_host_layers,
             )
                 .chain()
@@ -168,6 +176,9 @@ pub struct HeldShotCount {
     /// Of the held frames, those that started a held shot on a backdrop kept from before
     /// ([`kept`]) instead of drawing a new one.
     pub reused: u64,
+    /// Of the held frames, those that drew twin screens again into the backdrop
+    /// ([`patch`]).
+    pub patched: u64,
 }
 
 /// How the on-air camera saw the world last frame, and whether it had moved then: a camera
@@ -230,6 +241,8 @@ enum Frame {
         rect: Option<URect>,
         size: UVec2,
         scale: f32,
+        /// The rectangle the patch camera draws twin screens again in ([`patch`]).
+        patch: Option<URect>,
     },
     /// The camera glides: the whole view drawn at `draw` and stretched to the picture's
     /// `size`.
@@ -258,6 +271,7 @@ impl Frame {
                 rect: Some(place),
                 size,
                 scale,
+                ..
             } => Some(HostPart {
                 place,
                 picture: size,
@@ -286,12 +300,16 @@ const BONE_PAD: f32 = 0.5;
 
 /// Marks the backdrop stale when anything but the host changed since the last frame:
 /// something moved, shown or hidden, removed, a light or material changed, an asset
-/// loaded, a twin screen drew new numbers, the scene was edited.
+/// loaded, the scene was edited; or it was drawn while a render pipeline was still being
+/// made ([`compiling`]). Notes the twin screens that drew new numbers.
 #[allow(clippy::too_many_arguments)]
 fn notice_set_changes(
     mut backdrop: ResMut<Backdrop>,
     mut kept: ResMut<kept::Kept>,
-    mut set_changed: ResMut<SetChanged>,
+    screens: Res<ScreensChanged>,
+    mut patch: ResMut<patch::Patch>,
+    compiling: Res<compiling::Compiling>,
+    frame: Res<Frame>,
     settings: Res<ShowroomSettings>,
     moved: Query<
         Entity,
@@ -332,15 +350,25 @@ fn notice_set_changes(
     let loaded = images
         .read()
         .any(|e| matches!(e, AssetEvent::LoadedWithDependencies { .. }));
-    let stale = std::mem::take(&mut set_changed.0)
-        | settings.is_changed()
+    // What was drawn last frame (a backdrop, a patch) lacks what waiting pipelines draw.
+    let incomplete = compiling.now()
+        && matches!(
+            *frame,
+            Frame::Full | Frame::Set { .. } | Frame::Held { patch: Some(_), .. }
+        );
+    let stale = settings.is_changed()
         | loaded
         | (materials.read().count() > 0)
         | (removed.read().count() > 0)
         | !lights.is_empty()
         | moved.iter().any(|e| !is_hers(e, &hosts, &parents));
-    if stale {
+    if stale || incomplete {
         backdrop.stale = true;
+    }
+    // A screen's new numbers are drawn into the backdrop ([`patch`]); kept ones show the
+    // old.
+    patch.pending.extend(screens.0.iter().copied());
+    if stale || !screens.0.is_empty() {
         kept.invalidate();
     }
 }
@@ -460,7 +488,12 @@ fn choose_frame(
             let scale = scale * pace.held.scale;
             match on {
                 None => Frame::Set { rect, size, scale },
-                Some(_) => Frame::Held { rect, size, scale },
+                Some(_) => Frame::Held {
+                    rect,
+                    size,
+                    scale,
+                    patch: None,
+                },
             }
         }
     };
@@ -825,15 +858,30 @@ fn aim_lens(lens: &mut Mut<Projection>, on_air: &Projection, far: f32) {
 /// drawing into the host's image before the compositors run.
 fn host_camera(
     image: &Handle<Image>,
-    (msaa, tonemapping, filter): (&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>),
+    look: (&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>),
 ) -> impl Bundle + use<> {
     (
         Name::new("host camera (held shots)"),
         HostCamera,
+        // The set, and the set's holdouts.
+        bevy::camera::visibility::RenderLayers::from_layers(&[0, holdout::LAYER]),
+        drawing_camera(image, 50, look),
+    )
+}
+
+/// A camera drawing part of the on-air camera's view into `image`, as its `order`-th, with
+/// the on-air camera's anti-aliasing, tone mapping and shadow filter: the host's and the
+/// patches' ([`patch`]).
+fn drawing_camera(
+    image: &Handle<Image>,
+    order: isize,
+    (msaa, tonemapping, filter): (&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>),
+) -> impl Bundle + use<> {
+    (
         Camera3d::default(),
         Camera {
             is_active: false,
-            order: 50,
+            order,
             // Its image has its size and format: the frame is copied there, not drawn by
             // Bevy's upscaling pass (a shader over every pixel, about 1 ms a held frame).
             output_mode: CameraOutputMode::Skip,
@@ -843,8 +891,6 @@ fn host_camera(
         FrameByCopy(image.clone()),
         FrameByCopy::usages(),
         Projection::Perspective(PerspectiveProjection::default()),
-        // The set, and the set's holdouts.
-        bevy::camera::visibility::RenderLayers::from_layers(&[0, holdout::LAYER]),
         Exposure::default(),
         *msaa,
         *tonemapping,
@@ -897,11 +943,16 @@ fn place_host_layers(
     }
 }
 
-/// Culls the host camera's view to its rectangle. Bevy fits a camera's frustum to its
-/// whole projection, sub-view or not, so every set piece in the picture would otherwise be
-/// drawn for her rectangle: its vertices shaded and its triangles clipped away.
+/// Culls the host camera's and the patch camera's views to their rectangles. Bevy fits a
+/// camera's frustum to its whole projection, sub-view or not, so every set piece in the
+/// picture would otherwise be drawn for a rectangle: its vertices shaded and its triangles
+/// clipped away.
+#[allow(clippy::type_complexity)]
 fn cull_to_the_rectangle(
-    mut host: Query<(&Camera, &GlobalTransform, &Projection, &mut Frustum), With<HostCamera>>,
+    mut host: Query<
+        (&Camera, &GlobalTransform, &Projection, &mut Frustum),
+        Or<(With<HostCamera>, With<patch::PatchCamera>)>,
+    >,
 ) {
     for (camera, transform, projection, mut frustum) in &mut host {
         let Some(sub) = camera.sub_camera_view.filter(|_| camera.is_active) else {

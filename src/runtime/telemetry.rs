@@ -60,14 +60,15 @@ impl Telemetry {
         });
         if let Some(count) = world.get_resource::<crate::camera::held::HeldShotCount>() {
             // Frames drawn in full, held and gliding so far (`camera::held`), and of the
-            // held ones those with the host drawn smaller (`render.host_pixels`) and those
-            // starting a shot on a kept backdrop.
+            // held ones those with the host drawn smaller (`render.host_pixels`), those
+            // starting a shot on a kept backdrop and those drawing twin screens again.
             record["drawn"] = json!({
                 "full": count.full,
                 "held": count.held,
                 "glide": count.glide,
                 "host_smaller": count.smaller,
                 "reused": count.reused,
+                "patched": count.patched,
             });
         }
         if world.contains_resource::<crate::camera::held::Pace>() {

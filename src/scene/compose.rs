@@ -59,6 +59,9 @@ pub struct OnAirPicture {
     pub from: Handle<Image>,
     /// Where `from` is copied as well, to be kept (a new backdrop, by one compositor).
     pub keep_in: Option<Handle<Image>>,
+    /// An image copied into `from` first, its top left corner there (twin screens drawn
+    /// again into the backdrop, by one compositor; `camera::held` patches).
+    pub patch: Option<(Handle<Image>, UVec2)>,
 }
 
 /// The image a camera's finished frame is copied into, instead of being drawn there by
@@ -128,6 +131,7 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
             OnAirPicture {
                 from: compose.picture.clone(),
                 keep_in: None,
+                patch: None,
             },
             Camera2d,
             Camera {
@@ -148,7 +152,7 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
 }
 
 /// Copies the on-air picture into a compose camera's frame, before anything is drawn on
-/// it, and into the image it is to be kept in, if any. A picture not yet on the GPU leaves
+/// it (a patch into the picture first), and into the image it is to be kept in, if any. A picture not yet on the GPU leaves
 /// the frame as it was.
 fn copy_picture_into_frame(
     view: ViewQuery<(&ViewTarget, &OnAirPicture)>,
@@ -159,6 +163,11 @@ fn copy_picture_into_frame(
     let Some(picture) = images.get(&on_air.from) else {
         return;
     };
+    if let Some((patch, at)) = &on_air.patch
+        && let Some(patch) = images.get(patch)
+    {
+        copy_at(&mut ctx, &patch.texture, &picture.texture, *at);
+    }
     let frame = target.main_texture();
     copy_whole(
         &mut ctx,
@@ -212,6 +221,31 @@ fn copy_frame_out(
             "a finished frame into its image",
         );
     }
+}
+
+/// Copies all of `from` into `to` with its top left corner at `at`; left out with a
+/// warning where it does not fit there.
+fn copy_at(ctx: &mut RenderContext, from: &Texture, to: &Texture, at: UVec2) {
+    let (size, room) = (from.size(), to.size());
+    if at.x + size.width > room.width
+        || at.y + size.height > room.height
+        || from.format() != to.format()
+    {
+        warn_once!(
+            "copying a patch into the backdrop: {size:?} ({:?}) at {at} does not fit {room:?} ({:?})",
+            from.format(),
+            to.format()
+        );
+        return;
+    }
+    let mut into = to.as_image_copy();
+    into.origin = bevy::render::render_resource::Origin3d {
+        x: at.x,
+        y: at.y,
+        z: 0,
+    };
+    ctx.command_encoder()
+        .copy_texture_to_texture(from.as_image_copy(), into, size);
 }
 
 /// Copies all of `from` into `to`. The programs are built so that the two match in size

@@ -96,7 +96,7 @@ impl Plugin for TwinPlugin {
             .insert_resource(PropFiles(self.props.clone()))
             .insert_resource(ScreenSizes(self.screens.clone()))
             .init_resource::<TwinNow>()
-            .init_resource::<crate::stage::SetChanged>()
+            .init_resource::<crate::stage::ScreensChanged>()
             .add_systems(
                 Update,
                 (
@@ -144,10 +144,8 @@ struct ScreenOf(Entity);
 #[derive(Component)]
 struct ScreenCamera {
     binding: usize,
-    /// Frames still to draw (text layout lands a frame after the text changes).
+    /// Frames still to draw (a first draw can be lost, see [`REDRAW_EVERY`]).
     frames_left: u8,
-    /// Frames of those drawing new text (not the periodic redraw of the same picture).
-    news_left: u8,
 }
 
 /// How often every screen is drawn again even when its text did not change: a first draw
@@ -156,41 +154,51 @@ struct ScreenCamera {
 const REDRAW_EVERY: f32 = 2.0;
 
 /// Switches screen cameras on for a few frames after their text changed (and briefly every
-/// [`REDRAW_EVERY`] seconds), off otherwise.
+/// [`REDRAW_EVERY`] seconds), off otherwise; and tells held shots which screens show
+/// something new ([`crate::stage::ScreensChanged`]).
 fn draw_changed_screens(
-    texts: Query<&ScreenText, Changed<Text>>,
-    mut cameras: Query<(&mut ScreenCamera, &mut Camera)>,
+    texts: Query<&ScreenText, Or<(Changed<Text>, Changed<TextColor>)>>,
+    laid_out: Query<&ScreenText, Changed<bevy::text::TextLayoutInfo>>,
+    mut cameras: Query<(&mut ScreenCamera, &mut Camera, &ScreenOf)>,
     time: Res<Time>,
     mut since_redraw: Local<f32>,
-    mut set_changed: ResMut<crate::stage::SetChanged>,
+    mut news_last_frame: Local<Vec<usize>>,
+    mut changed: ResMut<crate::stage::ScreensChanged>,
 ) {
     *since_redraw += time.delta_secs();
     if *since_redraw >= REDRAW_EVERY {
         *since_redraw = 0.0;
-        for (mut screen, _) in &mut cameras {
+        for (mut screen, ..) in &mut cameras {
             screen.frames_left = screen.frames_left.max(2);
         }
     }
-    for changed in &texts {
-        for (mut screen, _) in &mut cameras {
-            if screen.binding == changed.0 {
-                screen.frames_left = 3;
-                screen.news_left = 3;
-            }
+    let news: Vec<usize> = texts.iter().map(|t| t.0).collect();
+    for (mut screen, ..) in &mut cameras {
+        if news.contains(&screen.binding) {
+            screen.frames_left = 3;
         }
     }
-    for (mut screen, mut camera) in &mut cameras {
+    for (mut screen, mut camera, _) in &mut cameras {
         let on = screen.frames_left > 0;
         if camera.is_active != on {
             camera.is_active = on;
         }
         screen.frames_left = screen.frames_left.saturating_sub(1);
-        if screen.news_left > 0 {
-            // A held shot's set shows this screen: it must be drawn again too.
-            set_changed.0 = true;
-            screen.news_left -= 1;
+    }
+    // A held shot's set shows the screens: each is drawn again on the frame its new text
+    // is laid out and drawn (Bevy lays text out after this, and draws it that frame), and
+    // on the next where a layout landed late; not again for the news of the frame before.
+    let late: Vec<usize> = (laid_out.iter())
+        .map(|t| t.0)
+        .filter(|b| !news_last_frame.contains(b))
+        .collect();
+    changed.0.clear();
+    for (screen, _, shape) in &cameras {
+        if news.contains(&screen.binding) || late.contains(&screen.binding) {
+            changed.0.push(shape.0);
         }
     }
+    *news_last_frame = news;
 }
 
 /// Gives every text-bound shape a texture that a small UI renders into (again after the
@@ -268,7 +276,6 @@ fn spawn_screen(
             ScreenCamera {
                 binding: i,
                 frames_left: 3,
-                news_left: 3,
             },
         ))
         .id();

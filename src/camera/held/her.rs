@@ -18,6 +18,7 @@
 use super::boxes::{in_its_shadow, world_box};
 use super::catcher::{Caster, Catcher, SetCasters, set_may_shade};
 use super::holdout::{Holdout, Twinned};
+use super::patch::PatchCamera;
 use super::tiles::{Tile, Tiled, ToCut};
 use super::{Frame, HostCamera};
 use crate::scene::{ActiveCamera, corners};
@@ -268,6 +269,14 @@ pub(super) fn draw_only_what_she_needs(
     mut to_cut: ResMut<ToCut>,
     mut on_air: Query<&mut VisibleEntities, (With<ActiveCamera>, Without<HostCamera>)>,
     mut host: Query<&mut VisibleEntities, (With<HostCamera>, Without<ActiveCamera>)>,
+    mut patch_camera: Query<
+        &mut VisibleEntities,
+        (
+            With<PatchCamera>,
+            Without<HostCamera>,
+            Without<ActiveCamera>,
+        ),
+    >,
     bounds: Query<(&GlobalTransform, &Aabb)>,
     kinds: Kinds,
     stand_ins: Query<(), Or<(With<Holdout>, With<Tile>, With<Catcher>)>>,
@@ -282,7 +291,17 @@ pub(super) fn draw_only_what_she_needs(
             return;
         }
         (Frame::Set { .. }, Some(needs)) => (true, needs),
-        (Frame::Held { .. }, Some(needs)) => (false, needs),
+        (Frame::Held { patch, .. }, Some(needs)) => {
+            // A patch is drawn as a backdrop is.
+            if patch.is_some()
+                && let Ok(mut visible) = patch_camera.single_mut()
+            {
+                visible
+                    .get_mut(meshes)
+                    .retain(|e| !needs.meshes.contains(e));
+            }
+            (false, needs)
+        }
         _ => return,
     };
     if backdrop && let Ok(mut visible) = on_air.single_mut() {
@@ -324,16 +343,24 @@ pub(super) fn leave_her_shadow_out_of_the_backdrop(
     frame: Res<Frame>,
     her: Res<Her>,
     on_air: Query<Entity, (With<ActiveCamera>, Without<HostCamera>)>,
+    patch_camera: Query<Entity, With<PatchCamera>>,
     mut lights: Query<&mut bevy::camera::visibility::CascadesVisibleEntities>,
 ) {
-    let (Frame::Set { .. }, Some(needs)) = (*frame, &her.0) else {
+    let (camera, Some(needs)) = (
+        match *frame {
+            Frame::Set { .. } => on_air.single(),
+            Frame::Held { patch: Some(_), .. } => patch_camera.single(),
+            _ => return,
+        },
+        &her.0,
+    ) else {
         return;
     };
-    let Ok(on_air) = on_air.single() else {
+    let Ok(camera) = camera else {
         return;
     };
     for mut cascades in &mut lights {
-        let Some(views) = cascades.entities.get_mut(&on_air) else {
+        let Some(views) = cascades.entities.get_mut(&camera) else {
             continue;
         };
         for cascade in views {

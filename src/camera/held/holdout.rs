@@ -70,9 +70,15 @@ pub(super) fn add(app: &mut App) {
     app.add_plugins(MaterialPlugin::<HoldoutMaterial>::default());
     let material =
         (app.world_mut().resource_mut::<Assets<HoldoutMaterial>>()).add(HoldoutMaterial {});
-    app.insert_resource(Holdouts(material))
-        .add_systems(PostUpdate, (twin_set_pieces, keep_twins_meshes));
+    app.insert_resource(Holdouts(material)).add_systems(
+        PostUpdate,
+        (twin_set_pieces.in_set(Twinning), keep_twins_meshes),
+    );
 }
+
+/// Where new set pieces get their twins.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Twinning;
 
 /// Gives each new set piece a twin, as its child (so it moves and hides with it).
 #[allow(clippy::type_complexity)]

@@ -123,13 +123,15 @@ impl View {
 
 /// Keeps each new backdrop that holds a frame, and points the compositors at the image
 /// this frame's backdrop is in: the on-air camera's picture, or a kept one. The first
-/// compositor copies a new backdrop into its slot.
+/// compositor copies this frame's patch into the backdrop ([`super::patch`]), then a new
+/// backdrop into its slot.
 pub(super) fn keep_backdrops(
     frame: Res<Frame>,
     backdrop: Res<Backdrop>,
     mut kept: ResMut<Kept>,
     settings: Res<ShowroomSettings>,
     mut images: ResMut<Assets<Image>>,
+    patch: Res<super::patch::Patch>,
     mut composers: Query<(&ComposeCamera, &mut OnAirPicture)>,
 ) {
     let Some(compose) = &settings.compose else {
@@ -144,22 +146,31 @@ pub(super) fn keep_backdrops(
         }
         // Kept on its first held frame, not as it is drawn: a backdrop that holds no frame
         // (one of a glide drawn whole, at a small size) is not worth a slot.
-        Frame::Held { size, .. } if kept.shown.is_none() && !kept.picture_kept => {
+        // Slots made this frame are on the GPU from the next: it is kept then.
+        Frame::Held { size, .. }
+            if kept.shown.is_none() && !kept.picture_kept && kept.ready(size, &mut images) =>
+        {
             kept.picture_kept = true;
-            if kept.ready(size, &mut images)
-                && let Some(view) = backdrop.view
-            {
+            if let Some(view) = backdrop.view {
                 kept.keep(view);
             }
         }
         Frame::Held { .. } | Frame::Glide { .. } => {}
     }
     let (from, keep_in) = kept.images(&compose.picture);
+    let patched = match *frame {
+        Frame::Held {
+            patch: Some(place), ..
+        } => Some((patch.image.clone(), place.min)),
+        _ => None,
+    };
     let first = composers.iter().map(|(c, _)| c.index).min();
     for (composer, mut on_air) in &mut composers {
+        let first = Some(composer.index) == first;
         let wanted = OnAirPicture {
             from: from.clone(),
-            keep_in: keep_in.clone().filter(|_| Some(composer.index) == first),
+            keep_in: keep_in.clone().filter(|_| first),
+            patch: patched.clone().filter(|_| first),
         };
         on_air.set_if_neq(wanted);
     }

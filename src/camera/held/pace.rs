@@ -104,7 +104,8 @@ impl Level {
 }
 
 /// Learns the cost of the frame drawn last, from its kind: held frames and glides each
-/// keep their level; full and set frames (a new backdrop, drawn seldom) teach nothing.
+/// keep their level; full and set frames (a new backdrop, drawn seldom) and held frames
+/// that drew a patch ([`super::patch`]) teach nothing.
 /// Runs before the next frame is chosen, while [`Frame`] still says what the last one was.
 pub(super) fn keep_pace(cost: Option<Res<FrameCost>>, frame: Res<Frame>, mut pace: ResMut<Pace>) {
     let Some(cost) = cost.filter(|c| c.is_changed()) else {
@@ -112,9 +113,9 @@ pub(super) fn keep_pace(cost: Option<Res<FrameCost>>, frame: Res<Frame>, mut pac
     };
     let pace = &mut *pace;
     let level = match *frame {
-        Frame::Held { .. } => &mut pace.held,
+        Frame::Held { patch: None, .. } => &mut pace.held,
         Frame::Glide { .. } => &mut pace.glide,
-        Frame::Full | Frame::Set { .. } => return,
+        Frame::Full | Frame::Set { .. } | Frame::Held { .. } => return,
     };
     // The frame just drawn was drawn at the level as it stood.
     if level.scale < 1.0 {

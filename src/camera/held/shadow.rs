@@ -32,8 +32,9 @@ pub(super) fn add(app: &mut App) {
     app.add_systems(
         PostUpdate,
         (
+            // After the frame is final: a patch too large is drawn as a set frame.
             give_the_full_map_back
-                .after(super::choose_frame)
+                .after(super::patch::plan_patch)
                 .before(SimulationLightSystems::UpdateDirectionalLightCascades),
             cut_the_key_cascade_to_her
                 .after(SimulationLightSystems::UpdateDirectionalLightCascades)
@@ -55,10 +56,16 @@ type Drawing<'w, 's> = Query<'w, 's, (&'static Camera, Has<HostCamera>), With<Ca
 /// Whether this frame's only shadowed view is the host camera on a held frame: a program
 /// with cameras of its own draws in full beside her, and needs the full map.
 fn only_her_rectangle(frame: &Frame, cameras: &Drawing) -> bool {
-    matches!(frame, Frame::Held { rect: Some(_), .. })
-        && cameras
-            .iter()
-            .all(|(camera, host)| host || !camera.is_active)
+    matches!(
+        frame,
+        Frame::Held {
+            rect: Some(_),
+            patch: None,
+            ..
+        }
+    ) && cameras
+        .iter()
+        .all(|(camera, host)| host || !camera.is_active)
 }
 
 fn give_the_full_map_back(
@@ -349,6 +356,7 @@ mod tests {
             rect: Some(bevy::math::URect::new(0, 0, 64, 64)),
             size: UVec2::new(320, 180),
             scale: 1.0,
+            patch: None,
         };
         let on = |active| Camera {
             is_active: active,

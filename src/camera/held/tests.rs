@@ -119,6 +119,7 @@ fn a_large_host_is_drawn_smaller_within_her_share_of_pixels() {
         rect: Some(rect(640, 480)),
         size: SIZE,
         scale: 0.75,
+        patch: None,
     };
     let part = frame.host_part().unwrap();
     assert_eq!(
@@ -792,6 +793,7 @@ fn her_shadow_is_left_out_of_a_backdrop_and_kept_for_the_host_camera() {
         rect: None,
         size,
         scale: 1.0,
+        patch: None,
     });
     world
         .run_system_once(her::leave_her_shadow_out_of_the_backdrop)
@@ -874,6 +876,7 @@ fn the_host_cameras_map_draws_only_casters_whose_shadow_falls_on_what_she_draws(
         rect: None,
         size,
         scale: 1.0,
+        patch: None,
     });
     assert_eq!(held, [her, plinth, lamp, vase, unbounded]);
 }

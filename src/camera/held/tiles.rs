@@ -53,8 +53,15 @@ const MOST_TRIANGLES: usize = 20_000;
 
 /// Adds the systems that cut pieces into tiles and cut them again when they change.
 pub(super) fn add(app: &mut App) {
-    app.init_resource::<ToCut>()
-        .add_systems(PostUpdate, (cut_large_pieces, drop_tiles_of_changed_pieces));
+    app.init_resource::<ToCut>().add_systems(
+        PostUpdate,
+        (
+            cut_large_pieces,
+            // Its despawns land first: a tile dropped is not twinned in the same frame
+            // (the twin's commands would find it gone).
+            drop_tiles_of_changed_pieces.before(super::holdout::Twinning),
+        ),
+    );
 }
 
 /// Cuts the large pieces among those the host camera drew as themselves into tiles, each

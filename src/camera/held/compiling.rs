@@ -1,0 +1,42 @@
+//! Render pipelines still being made: a backdrop drawn meanwhile is not held.
+//!
+//! Bevy makes a pipeline in the background the first time something needs it, and draws
+//! nothing with it until it is ready. A backdrop drawn meanwhile lacks what that pipeline
+//! draws, and a held shot would show it so for as long as it holds: at startup the demo's
+//! last backdrop, drawn during warm-up, held every edge of the set unlike the frames drawn
+//! in full. So a backdrop (or a patch) drawn on a frame that ended with pipelines waiting
+//! is drawn again.
+
+use bevy::prelude::*;
+use bevy::render::render_resource::PipelineCache;
+use bevy::render::{Render, RenderApp, RenderSystems};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the render world had pipelines waiting when it last drew, shared by both
+/// worlds.
+#[derive(Resource, Clone, Default)]
+pub(super) struct Compiling(Arc<AtomicBool>);
+
+impl Compiling {
+    pub(super) fn now(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub(super) fn add(app: &mut App) {
+    let compiling = Compiling::default();
+    app.insert_resource(compiling.clone());
+    if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
+        render_app.insert_resource(compiling).add_systems(
+            Render,
+            note_waiting_pipelines.in_set(RenderSystems::Cleanup),
+        );
+    }
+}
+
+/// Notes whether any pipeline is still being made, after the frame is drawn.
+fn note_waiting_pipelines(cache: Res<PipelineCache>, compiling: Res<Compiling>) {
+    let waiting = cache.waiting_pipelines().next().is_some();
+    compiling.0.store(waiting, Ordering::Relaxed);
+}
