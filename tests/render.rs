@@ -913,13 +913,13 @@ fn cutting_demo() -> String {
     )
 }
 
-/// A change of the set reaches every view a show cuts back to: the back wall, bound to a
-/// twin value pushed while the show cuts between two views every second, turns green on
-/// air within a second and stays so in both views. The backdrops kept for the views
-/// (drawn before the push) are not shown again.
-#[test]
-fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
-    let dir = Scratch::new("kept-then-changed");
+/// The demo's scene copied into `dir` with an API feed `push` and `edit` applied (its
+/// asset paths made absolute), and `show` pointed at it; the show file's path.
+fn pushed_demo(
+    dir: &Scratch,
+    show: String,
+    edit: impl FnOnce(String) -> String,
+) -> std::path::PathBuf {
     let assets = repo().join("assets");
     let scene = std::fs::read_to_string(assets.join("scenes/showroom.ron"))
         .unwrap()
@@ -928,21 +928,33 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
             "feeds: [",
             "feeds: [\n        (name: \"push\", source: Api, stale_after: 600.0),",
             1,
-        )
-        .replacen(
-            "bindings: [",
-            "bindings: [\n        (target: \"back wall\", value: \"push.state\", \
-             show: Color(states: {\"fault\": \"#20e020\"})),",
-            1,
         );
-    std::fs::write(dir.path("showroom.ron"), scene).unwrap();
-    let show = cutting_demo().replace(
+    std::fs::write(dir.path("showroom.ron"), edit(scene)).unwrap();
+    let show = show.replace(
         &format!("{}/scenes/showroom.ron", assets.display()),
         dir.path("showroom.ron").to_str().unwrap(),
     );
     std::fs::write(dir.path("demo.toml"), show).unwrap();
+    dir.path("demo.toml")
+}
+
+/// A change of the set reaches every view a show cuts back to: the back wall, bound to a
+/// twin value pushed while the show cuts between two views every second, turns green on
+/// air within a second and stays so in both views. The backdrops kept for the views
+/// (drawn before the push) are not shown again.
+#[test]
+fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
+    let dir = Scratch::new("kept-then-changed");
+    let show = pushed_demo(&dir, cutting_demo(), |scene| {
+        scene.replacen(
+            "bindings: [",
+            "bindings: [\n        (target: \"back wall\", value: \"push.state\", \
+             show: Color(states: {\"fault\": \"#20e020\"})),",
+            1,
+        )
+    });
     let (out, telemetry) = (dir.path("cuts.mkv"), dir.path("cuts.jsonl"));
-    let mut stream = StreamBuilder::new(&dir.path("demo.toml"))
+    let mut stream = StreamBuilder::new(&show)
         .args(["--size", "256x144", "--fps", "10", "--clock", "12:00"])
         .args(["--seconds", "60", "-o", out.to_str().unwrap()])
         .args(["--telemetry", telemetry.to_str().unwrap()])
@@ -1002,39 +1014,27 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
 #[test]
 fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whole() {
     let dir = Scratch::new("patched-screen");
-    let assets = repo().join("assets");
     let screen = "(target: \"screen left\", value: \"factory.orders_today\", \
                   show: Text(format: \"今日订单 Orders today\\n{value}\")),";
-    let scene = std::fs::read_to_string(assets.join("scenes/showroom.ron")).unwrap();
-    assert!(scene.contains(screen), "the demo's left screen changed");
-    let scene = scene
-        .replace("\"../", &format!("\"{}/", assets.display()))
-        .replace(
-            screen,
-            "(target: \"screen left\", value: \"push.orders\", show: Text(format: \"{value}\", \
-             color: \"#20e020\", background: \"#000000\", size: 90.0)),\n        \
-             (target: \"marker\", value: \"push.marker\", show: Visible),",
-        )
-        .replacen(
-            "feeds: [",
-            "feeds: [\n        (name: \"push\", source: Api, stale_after: 600.0),",
-            1,
-        )
-        // Behind the wide camera, out of the picture: hiding it changes the set.
-        .replacen(
-            "shapes: [",
-            "shapes: [\n        (name: \"marker\", shape: Box(width: 0.2, height: 0.2, depth: 0.2), \
-             transform: (translation: (0.0, 1.0, 9.0)), cast_shadows: false),",
-            1,
-        );
-    std::fs::write(dir.path("showroom.ron"), scene).unwrap();
-    let show = demo_show().replace(
-        &format!("{}/scenes/showroom.ron", assets.display()),
-        dir.path("showroom.ron").to_str().unwrap(),
-    );
-    std::fs::write(dir.path("demo.toml"), show).unwrap();
+    let show = pushed_demo(&dir, demo_show(), |scene| {
+        assert!(scene.contains(screen), "the demo's left screen changed");
+        scene
+            .replace(
+                screen,
+                "(target: \"screen left\", value: \"push.orders\", show: Text(format: \"{value}\", \
+                 color: \"#20e020\", background: \"#000000\", size: 90.0)),\n        \
+                 (target: \"marker\", value: \"push.marker\", show: Visible),",
+            )
+            // Behind the wide camera, out of the picture: hiding it changes the set.
+            .replacen(
+                "shapes: [",
+                "shapes: [\n        (name: \"marker\", shape: Box(width: 0.2, height: 0.2, depth: 0.2), \
+                 transform: (translation: (0.0, 1.0, 9.0)), cast_shadows: false),",
+                1,
+            )
+    });
     let (out, telemetry) = (dir.path("patched.mkv"), dir.path("patched.jsonl"));
-    let mut stream = StreamBuilder::new(&dir.path("demo.toml"))
+    let mut stream = StreamBuilder::new(&show)
         .args(["--size", "320x180", "--fps", "10", "--clock", "12:00"])
         .args(["--seconds", "60", "-o", out.to_str().unwrap()])
         .args(["--telemetry", telemetry.to_str().unwrap()])
