@@ -938,6 +938,40 @@ fn pushed_demo(
     dir.path("demo.toml")
 }
 
+/// `show` streaming at `size` and 10 fps for up to a minute, with the API, into `dir`'s
+/// `NAME.mkv`, its telemetry in `NAME.jsonl`, its log in `NAME.log`.
+fn pushed_stream(
+    dir: &Scratch,
+    show: &std::path::Path,
+    name: &str,
+    size: &str,
+) -> (LiveStream, std::path::PathBuf, std::path::PathBuf) {
+    let (out, telemetry) = (
+        dir.path(&format!("{name}.mkv")),
+        dir.path(&format!("{name}.jsonl")),
+    );
+    let stream = StreamBuilder::new(show)
+        .args(["--size", size, "--fps", "10", "--clock", "12:00"])
+        .args(["--seconds", "60", "-o", out.to_str().unwrap()])
+        .args(["--telemetry", telemetry.to_str().unwrap()])
+        .log_to(&dir.path(&format!("{name}.log")))
+        .with_api()
+        .start();
+    (stream, out, telemetry)
+}
+
+/// Pushes `body` to the scene's `push` feed; the media time it was pushed at.
+fn push_twin(stream: &LiveStream, body: &str) -> f64 {
+    let (code, answer) = http(&stream.api, "POST", "/twin/push", Some(TOKEN), body);
+    assert_eq!(code, 202, "{answer}");
+    media_seconds(&get_json(&stream.api, "/status"))
+}
+
+/// A `/status` answer's media time.
+fn media_seconds(status: &serde_json::Value) -> f64 {
+    status["media_seconds"].as_f64().unwrap_or(0.0)
+}
+
 /// A change of the set reaches every view a show cuts back to: the back wall, bound to a
 /// twin value pushed while the show cuts between two views every second, turns green on
 /// air within a second and stays so in both views. The backdrops kept for the views
@@ -953,16 +987,8 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
             1,
         )
     });
-    let (out, telemetry) = (dir.path("cuts.mkv"), dir.path("cuts.jsonl"));
-    let mut stream = StreamBuilder::new(&show)
-        .args(["--size", "256x144", "--fps", "10", "--clock", "12:00"])
-        .args(["--seconds", "60", "-o", out.to_str().unwrap()])
-        .args(["--telemetry", telemetry.to_str().unwrap()])
-        .log_to(&dir.path("cuts.log"))
-        .with_api()
-        .start();
-    let media = |s: &serde_json::Value| s["media_seconds"].as_f64().unwrap_or(0.0);
-    stream.wait_status(60, |s| media(s) >= 3.6);
+    let (mut stream, out, telemetry) = pushed_stream(&dir, &show, "cuts", "256x144");
+    stream.wait_status(60, |s| media_seconds(s) >= 3.6);
     // Two cuts back on kept backdrops first (the telemetry is written a little behind).
     let reused = |r: &serde_json::Value| r["drawn"]["reused"].as_u64().unwrap_or(0);
     let waited = std::time::Instant::now();
@@ -977,16 +1003,8 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
         reused(&last) >= 2,
         "no backdrop reused before the push: {last}"
     );
-    let (code, body) = http(
-        &stream.api,
-        "POST",
-        "/twin/push",
-        Some(TOKEN),
-        r#"{"state": "fault"}"#,
-    );
-    assert_eq!(code, 202, "{body}");
-    let pushed_at = media(&get_json(&stream.api, "/status"));
-    stream.wait_status(30, |s| media(s) >= pushed_at + 3.5);
+    let pushed_at = push_twin(&stream, r#"{"state": "fault"}"#);
+    stream.wait_status(30, |s| media_seconds(s) >= pushed_at + 3.5);
     stream.interrupt();
 
     let green = |[r, g, b]: [u8; 3]| g as i32 > r as i32 + 60 && g as i32 > b as i32 + 60;
@@ -1033,32 +1051,19 @@ fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whol
                 1,
             )
     });
-    let (out, telemetry) = (dir.path("patched.mkv"), dir.path("patched.jsonl"));
-    let mut stream = StreamBuilder::new(&show)
-        .args(["--size", "320x180", "--fps", "10", "--clock", "12:00"])
-        .args(["--seconds", "60", "-o", out.to_str().unwrap()])
-        .args(["--telemetry", telemetry.to_str().unwrap()])
-        .log_to(&dir.path("patched.log"))
-        .with_api()
-        .start();
-    let media = |s: &serde_json::Value| s["media_seconds"].as_f64().unwrap_or(0.0);
-    let push = |body: &str| {
-        let (code, answer) = http(&stream.api, "POST", "/twin/push", Some(TOKEN), body);
-        assert_eq!(code, 202, "{answer}");
-        media(&get_json(&stream.api, "/status"))
-    };
-    stream.wait_status(60, |s| media(s) >= 2.5);
+    let (mut stream, out, telemetry) = pushed_stream(&dir, &show, "patched", "320x180");
+    stream.wait_status(60, |s| media_seconds(s) >= 2.5);
     let drawn = |key: &str| {
         let records = json_lines_so_far(&telemetry);
         let last = records.last().expect("telemetry").clone();
         last["drawn"][key].as_u64().unwrap_or(0)
     };
     let patched_before = drawn("patched");
-    let changed_at = push(r#"{"orders": "888"}"#);
-    stream.wait_status(30, |s| media(s) >= changed_at + 2.0);
+    let changed_at = push_twin(&stream, r#"{"orders": "888"}"#);
+    stream.wait_status(30, |s| media_seconds(s) >= changed_at + 2.0);
     let patched = drawn("patched");
-    let hidden_at = push(r#"{"orders": "888", "marker": false}"#);
-    stream.wait_status(30, |s| media(s) >= hidden_at + 2.0);
+    let hidden_at = push_twin(&stream, r#"{"orders": "888", "marker": false}"#);
+    stream.wait_status(30, |s| media_seconds(s) >= hidden_at + 2.0);
     stream.interrupt();
     assert!(
         patched > patched_before,

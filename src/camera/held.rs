@@ -757,7 +757,13 @@ fn aim_cameras(
     mut images: ResMut<Assets<Image>>,
     mut layers: ResMut<Assets<layer::HostLayerMaterial>>,
     mut active: Query<
-        (&mut Camera, &Transform, &Projection, &Exposure),
+        (
+            &mut Camera,
+            &Transform,
+            &Projection,
+            &Exposure,
+            Option<&Tonemapping>,
+        ),
         (With<ActiveCamera>, Without<HostCamera>),
     >,
     mut host: Query<
@@ -772,12 +778,10 @@ fn aim_cameras(
     >,
     looks: Query<(&Msaa, &Tonemapping, Option<&ShadowFilteringMethod>), With<ActiveCamera>>,
 ) {
-    let Ok((mut on_air, transform, projection, exposure)) = active.single_mut() else {
+    let Ok((mut on_air, transform, projection, exposure, tonemapping)) = active.single_mut() else {
         return;
     };
-    let Ok((mut camera, mut own, mut lens, mut own_exposure, mut own_tonemapping)) =
-        host.single_mut()
-    else {
+    let Ok(mut following) = host.single_mut() else {
         if let Ok(look) = looks.single() {
             commands.spawn(host_camera(&held.host, look));
         }
@@ -785,6 +789,7 @@ fn aim_cameras(
     };
     let part = frame.host_part();
     let backdrop = matches!(*frame, Frame::Full | Frame::Set { .. });
+    let camera = &mut following.0;
     if (on_air.is_active, camera.is_active) != (backdrop, part.is_some()) {
         (on_air.is_active, camera.is_active) = (backdrop, part.is_some());
     }
@@ -803,36 +808,73 @@ fn aim_cameras(
         (true, _) | (_, None) => f32::INFINITY,
         (false, Some(needs)) => needs.far,
     };
+    let on_air = (transform, projection, exposure, tonemapping);
+    follow_on_air(following, on_air, part.place, part.picture, far);
+    // Its bind group holds the image's old texture: marked changed, it is made anew.
+    if fit_image(&mut images, &held.host, part.image)
+        && let Some(layer) = layers.get_mut(&held.layer)
+    {
+        layer.into_inner();
+    }
+}
+
+/// A drawing camera's parts that follow the on-air camera ([`drawing_camera`]).
+type Following<'a> = (
+    Mut<'a, Camera>,
+    Mut<'a, Transform>,
+    Mut<'a, Projection>,
+    Mut<'a, Exposure>,
+    Mut<'a, Tonemapping>,
+);
+
+/// What a drawing camera follows of the on-air camera: where it is, its lens, exposure and
+/// tone mapping.
+type OnAirLook<'a> = (
+    &'a Transform,
+    &'a Projection,
+    &'a Exposure,
+    Option<&'a Tonemapping>,
+);
+
+/// Aims a drawing camera like the on-air camera, seeing the rectangle `place` of a
+/// picture of `picture` and drawing no farther than `far`; what it has already is left
+/// alone, so Bevy sees no change.
+fn follow_on_air(
+    (mut camera, mut own, mut lens, mut own_exposure, mut own_tonemapping): Following,
+    (transform, projection, exposure, tonemapping): OnAirLook,
+    place: URect,
+    picture: UVec2,
+    far: f32,
+) {
     aim_lens(&mut lens, projection, far);
-    let sub = Some(SubCameraView {
-        full_size: part.picture,
-        offset: part.place.min.as_vec2(),
-        size: part.place.size(),
+    camera.sub_camera_view = Some(SubCameraView {
+        full_size: picture,
+        offset: place.min.as_vec2(),
+        size: place.size(),
     });
-    camera.sub_camera_view = sub;
     own.set_if_neq(*transform);
     if own_exposure.ev100 != exposure.ev100 {
         own_exposure.ev100 = exposure.ev100;
     }
-    if let Ok((_, tonemapping, _)) = looks.single() {
+    if let Some(tonemapping) = tonemapping {
         own_tonemapping.set_if_neq(*tonemapping);
     }
-    let Some(image) = images.get(&held.host) else {
-        return;
-    };
-    if image.size() != part.image
-        && let Some(mut image) = images.get_mut(&held.host)
-    {
-        image.resize(bevy::render::render_resource::Extent3d {
-            width: part.image.x,
-            height: part.image.y,
-            depth_or_array_layers: 1,
-        });
-        // Its bind group holds the image's old texture: marked changed, it is made anew.
-        if let Some(layer) = layers.get_mut(&held.layer) {
-            layer.into_inner();
-        }
+}
+
+/// Resizes `image` to `size` where it has another; whether it did.
+fn fit_image(images: &mut Assets<Image>, image: &Handle<Image>, size: UVec2) -> bool {
+    if images.get(image).is_none_or(|i| i.size() == size) {
+        return false;
     }
+    let Some(mut image) = images.get_mut(image) else {
+        return false;
+    };
+    image.resize(bevy::render::render_resource::Extent3d {
+        width: size.x,
+        height: size.y,
+        depth_or_array_layers: 1,
+    });
+    true
 }
 
 /// Gives the host camera the on-air camera's lens, drawing no farther than `far`; left

@@ -152,8 +152,8 @@ fn spawn_compose_cameras(mut commands: Commands, settings: Res<ShowroomSettings>
 }
 
 /// Copies the on-air picture into a compose camera's frame, before anything is drawn on
-/// it (a patch into the picture first), and into the image it is to be kept in, if any. A picture not yet on the GPU leaves
-/// the frame as it was.
+/// it (a patch into the picture first), and into the image it is to be kept in, if any.
+/// A picture not yet on the GPU leaves the frame as it was.
 fn copy_picture_into_frame(
     view: ViewQuery<(&ViewTarget, &OnAirPicture)>,
     images: Res<RenderAssets<GpuImage>>,
@@ -166,7 +166,8 @@ fn copy_picture_into_frame(
     if let Some((patch, at)) = &on_air.patch
         && let Some(patch) = images.get(patch)
     {
-        copy_at(&mut ctx, &patch.texture, &picture.texture, *at);
+        let what = "a patch into the backdrop";
+        copy_at(&mut ctx, &patch.texture, &picture.texture, *at, what);
     }
     let frame = target.main_texture();
     copy_whole(
@@ -225,18 +226,13 @@ fn copy_frame_out(
 
 /// Copies all of `from` into `to` with its top left corner at `at`; left out with a
 /// warning where it does not fit there.
-fn copy_at(ctx: &mut RenderContext, from: &Texture, to: &Texture, at: UVec2) {
+fn copy_at(ctx: &mut RenderContext, from: &Texture, to: &Texture, at: UVec2, what: &str) {
     let (size, room) = (from.size(), to.size());
     if at.x + size.width > room.width
         || at.y + size.height > room.height
         || from.format() != to.format()
     {
-        warn_once!(
-            "copying a patch into the backdrop: {size:?} ({:?}) at {at} does not fit {room:?} ({:?})",
-            from.format(),
-            to.format()
-        );
-        return;
+        return warn_misfit(what, from, to);
     }
     let mut into = to.as_image_copy();
     into.origin = bevy::render::render_resource::Origin3d {
@@ -252,19 +248,19 @@ fn copy_at(ctx: &mut RenderContext, from: &Texture, to: &Texture, at: UVec2) {
 /// and format; should they not, the copy is left out with a warning: a wrong picture
 /// beats a failed frame.
 fn copy_whole(ctx: &mut RenderContext, from: &Texture, to: &Texture, what: &str) {
-    if from.size() != to.size() || from.format() != to.format() {
-        warn_once!(
-            "copying {what}: {:?} ({:?}) does not fit {:?} ({:?})",
-            from.size(),
-            from.format(),
-            to.size(),
-            to.format()
-        );
-        return;
+    match from.size() == to.size() {
+        true => copy_at(ctx, from, to, UVec2::ZERO, what),
+        false => warn_misfit(what, from, to),
     }
-    ctx.command_encoder().copy_texture_to_texture(
-        from.as_image_copy(),
-        to.as_image_copy(),
+}
+
+/// Says once that `from` does not fit `to`, so copying `what` is left out.
+fn warn_misfit(what: &str, from: &Texture, to: &Texture) {
+    warn_once!(
+        "copying {what}: {:?} ({:?}) does not fit {:?} ({:?})",
         from.size(),
+        from.format(),
+        to.size(),
+        to.format()
     );
 }

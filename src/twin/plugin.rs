@@ -166,25 +166,11 @@ fn draw_changed_screens(
     mut changed: ResMut<crate::stage::ScreensChanged>,
 ) {
     *since_redraw += time.delta_secs();
-    if *since_redraw >= REDRAW_EVERY {
+    let redraw = *since_redraw >= REDRAW_EVERY;
+    if redraw {
         *since_redraw = 0.0;
-        for (mut screen, ..) in &mut cameras {
-            screen.frames_left = screen.frames_left.max(2);
-        }
     }
     let news: Vec<usize> = texts.iter().map(|t| t.0).collect();
-    for (mut screen, ..) in &mut cameras {
-        if news.contains(&screen.binding) {
-            screen.frames_left = 3;
-        }
-    }
-    for (mut screen, mut camera, _) in &mut cameras {
-        let on = screen.frames_left > 0;
-        if camera.is_active != on {
-            camera.is_active = on;
-        }
-        screen.frames_left = screen.frames_left.saturating_sub(1);
-    }
     // A held shot's set shows the screens: each is drawn again on the frame its new text
     // is laid out and drawn (Bevy lays text out after this, and draws it that frame), and
     // on the next where a layout landed late; not again for the news of the frame before.
@@ -193,10 +179,21 @@ fn draw_changed_screens(
         .filter(|b| !news_last_frame.contains(b))
         .collect();
     changed.0.clear();
-    for (screen, _, shape) in &cameras {
-        if news.contains(&screen.binding) || late.contains(&screen.binding) {
+    for (mut screen, mut camera, shape) in &mut cameras {
+        let new = news.contains(&screen.binding);
+        if new {
+            screen.frames_left = 3;
+        } else if redraw {
+            screen.frames_left = screen.frames_left.max(2);
+        }
+        if new || late.contains(&screen.binding) {
             changed.0.push(shape.0);
         }
+        let on = screen.frames_left > 0;
+        if camera.is_active != on {
+            camera.is_active = on;
+        }
+        screen.frames_left = screen.frames_left.saturating_sub(1);
     }
     *news_last_frame = news;
 }

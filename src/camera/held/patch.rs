@@ -13,10 +13,10 @@
 //! Kept backdrops ([`super::kept`]) show the old numbers: a screen's change makes them
 //! stale, as any change of the set does.
 
-use super::{Frame, HeldShotCount, aim_lens, drawing_camera};
+use super::{Frame, HeldShotCount, drawing_camera, fit_image, follow_on_air};
 use crate::scene::{ActiveCamera, corners};
+use bevy::camera::Exposure;
 use bevy::camera::primitives::Aabb;
-use bevy::camera::{Exposure, SubCameraView};
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::math::URect;
 use bevy::prelude::*;
@@ -119,7 +119,16 @@ pub(super) fn aim_patch_camera(
     frame: Res<Frame>,
     patch: Res<Patch>,
     mut images: ResMut<Assets<Image>>,
-    on_air: Query<(&Transform, &Projection, &Exposure, &Camera), With<ActiveCamera>>,
+    on_air: Query<
+        (
+            &Camera,
+            &Transform,
+            &Projection,
+            &Exposure,
+            Option<&Tonemapping>,
+        ),
+        With<ActiveCamera>,
+    >,
     looks: Query<
         (
             &Msaa,
@@ -139,12 +148,10 @@ pub(super) fn aim_patch_camera(
         (With<PatchCamera>, Without<ActiveCamera>),
     >,
 ) {
-    let Ok((transform, projection, exposure, on_air_camera)) = on_air.single() else {
+    let Ok((on_air_camera, transform, projection, exposure, tonemapping)) = on_air.single() else {
         return;
     };
-    let Ok((mut camera, mut own, mut lens, mut own_exposure, mut own_tonemapping)) =
-        cameras.single_mut()
-    else {
+    let Ok(mut following) = cameras.single_mut() else {
         if let Ok(look) = looks.single() {
             commands.spawn((
                 Name::new("patch camera (held shots)"),
@@ -154,6 +161,7 @@ pub(super) fn aim_patch_camera(
         }
         return;
     };
+    let camera = &mut following.0;
     let Frame::Held {
         size,
         patch: Some(place),
@@ -167,31 +175,10 @@ pub(super) fn aim_patch_camera(
     };
     camera.is_active = true;
     camera.clear_color = on_air_camera.clear_color;
-    camera.sub_camera_view = Some(SubCameraView {
-        full_size: size,
-        offset: place.min.as_vec2(),
-        size: place.size(),
-    });
-    aim_lens(&mut lens, projection, f32::INFINITY);
-    own.set_if_neq(*transform);
-    if own_exposure.ev100 != exposure.ev100 {
-        own_exposure.ev100 = exposure.ev100;
-    }
-    if let Ok((_, tonemapping, _)) = looks.single() {
-        own_tonemapping.set_if_neq(*tonemapping);
-    }
+    let on_air = (transform, projection, exposure, tonemapping);
+    follow_on_air(following, on_air, place, size, f32::INFINITY);
     // The image is the patch's size: the compositor copies it as it is.
-    if images
-        .get(&patch.image)
-        .is_some_and(|i| i.size() != place.size())
-        && let Some(mut image) = images.get_mut(&patch.image)
-    {
-        image.resize(bevy::render::render_resource::Extent3d {
-            width: place.width(),
-            height: place.height(),
-            depth_or_array_layers: 1,
-        });
-    }
+    fit_image(&mut images, &patch.image, place.size());
 }
 
 #[cfg(test)]
