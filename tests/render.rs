@@ -955,6 +955,8 @@ fn pushed_stream(
         .args(["--seconds", "60", "-o", out.to_str().unwrap()])
         .args(["--telemetry", telemetry.to_str().unwrap()])
         .log_to(&dir.path(&format!("{name}.log")))
+        // Why backdrops were drawn again, for a failure to show.
+        .env("TWINCAST_LOG", "info,twincast::camera::held=debug")
         .with_api()
         .start();
     (stream, out, telemetry)
@@ -965,6 +967,28 @@ fn push_twin(stream: &LiveStream, body: &str) -> f64 {
     let (code, answer) = http(&stream.api, "POST", "/twin/push", Some(TOKEN), body);
     assert_eq!(code, 202, "{answer}");
     media_seconds(&get_json(&stream.api, "/status"))
+}
+
+/// Waits until the telemetry shows `n` cuts back onto kept backdrops (it is written a
+/// little behind the stream).
+fn wait_for_cuts_back(telemetry: &std::path::Path, n: u64) {
+    let waited = std::time::Instant::now();
+    let last = loop {
+        let last = json_lines_so_far(telemetry).pop().expect("telemetry");
+        if drawn(&last, "reused") >= n || waited.elapsed().as_secs() > 20 {
+            break last;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        drawn(&last, "reused") >= n,
+        "fewer than {n} backdrops reused: {last}"
+    );
+}
+
+/// A telemetry record's count of frames drawn one way (`camera::held`).
+fn drawn(record: &serde_json::Value, kind: &str) -> u64 {
+    record["drawn"][kind].as_u64().unwrap_or(0)
 }
 
 /// A `/status` answer's media time.
@@ -989,25 +1013,11 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
     });
     let (mut stream, out, telemetry) = pushed_stream(&dir, &show, "cuts", "256x144");
     stream.wait_status(60, |s| media_seconds(s) >= 3.6);
-    // Two cuts back on kept backdrops first (the telemetry is written a little behind).
-    let reused = |r: &serde_json::Value| r["drawn"]["reused"].as_u64().unwrap_or(0);
-    let waited = std::time::Instant::now();
-    let last = loop {
-        let last = json_lines_so_far(&telemetry).pop().expect("telemetry");
-        if reused(&last) >= 2 || waited.elapsed().as_secs() > 20 {
-            break last;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    assert!(
-        reused(&last) >= 2,
-        "no backdrop reused before the push: {last}"
-    );
+    wait_for_cuts_back(&telemetry, 2);
     let pushed_at = push_twin(&stream, r#"{"state": "fault"}"#);
     stream.wait_status(30, |s| media_seconds(s) >= pushed_at + 3.5);
     stream.interrupt();
 
-    let green = |[r, g, b]: [u8; 3]| g as i32 > r as i32 + 60 && g as i32 > b as i32 + 60;
     let frames = pixels_per_frame(&out, green);
     let at = |t: f64| (t * 10.0).round() as usize;
     let greens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
@@ -1032,16 +1042,12 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
 #[test]
 fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whole() {
     let dir = Scratch::new("patched-screen");
-    let screen = "(target: \"screen left\", value: \"factory.orders_today\", \
-                  show: Text(format: \"今日订单 Orders today\\n{value}\")),";
     let show = pushed_demo(&dir, demo_show(), |scene| {
-        assert!(scene.contains(screen), "the demo's left screen changed");
-        scene
-            .replace(
-                screen,
-                "(target: \"screen left\", value: \"push.orders\", show: Text(format: \"{value}\", \
-                 color: \"#20e020\", background: \"#000000\", size: 90.0)),\n        \
-                 (target: \"marker\", value: \"push.marker\", show: Visible),",
+        green_screen(scene)
+            .replacen(
+                "bindings: [",
+                "bindings: [\n        (target: \"marker\", value: \"push.marker\", show: Visible),",
+                1,
             )
             // Behind the wide camera, out of the picture: hiding it changes the set.
             .replacen(
@@ -1053,15 +1059,11 @@ fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whol
     });
     let (mut stream, out, telemetry) = pushed_stream(&dir, &show, "patched", "320x180");
     stream.wait_status(60, |s| media_seconds(s) >= 2.5);
-    let drawn = |key: &str| {
-        let records = json_lines_so_far(&telemetry);
-        let last = records.last().expect("telemetry").clone();
-        last["drawn"][key].as_u64().unwrap_or(0)
-    };
-    let patched_before = drawn("patched");
+    let patched_so_far = || drawn(json_lines_so_far(&telemetry).last().unwrap(), "patched");
+    let patched_before = patched_so_far();
     let changed_at = push_twin(&stream, r#"{"orders": "888"}"#);
     stream.wait_status(30, |s| media_seconds(s) >= changed_at + 2.0);
-    let patched = drawn("patched");
+    let patched = patched_so_far();
     let hidden_at = push_twin(&stream, r#"{"orders": "888", "marker": false}"#);
     stream.wait_status(30, |s| media_seconds(s) >= hidden_at + 2.0);
     stream.interrupt();
@@ -1070,7 +1072,6 @@ fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whol
         "the new number was not drawn as a patch ({patched_before} → {patched})"
     );
 
-    let green = |[r, g, b]: [u8; 3]| g as i32 > r as i32 + 60 && g as i32 > b as i32 + 60;
     let frames = pixels_per_frame(&out, green);
     let at = |t: f64| (t * 10.0).round() as usize;
     let greens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
@@ -1126,6 +1127,77 @@ fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whol
     assert!(
         db >= 45.0,
         "patched screen {db:.1} dB against the whole set drawn"
+    );
+}
+
+/// The demo's scene `scene` with its left screen showing the `push` feed's `orders` in
+/// large green digits on black ([`green`]).
+fn green_screen(scene: String) -> String {
+    let screen = "(target: \"screen left\", value: \"factory.orders_today\", \
+                  show: Text(format: \"今日订单 Orders today\\n{value}\")),";
+    assert!(scene.contains(screen), "the demo's left screen changed");
+    scene.replace(
+        screen,
+        "(target: \"screen left\", value: \"push.orders\", show: Text(format: \"{value}\", \
+         color: \"#20e020\", background: \"#000000\", size: 90.0)),",
+    )
+}
+
+/// A clearly green pixel.
+fn green([r, g, b]: [u8; 3]) -> bool {
+    g as i32 > r as i32 + 60 && g as i32 > b as i32 + 60
+}
+
+/// A twin screen's new number reaches the backdrops kept for the views a show cuts back
+/// to as patches, not as backdrops drawn again: pushed while the show cuts between two
+/// views every second, the left screen's number (in both views) is on air within a
+/// second and in every frame after; each cut back after the push lands on a kept
+/// backdrop, and no frame is drawn whole.
+#[test]
+fn a_twin_screens_new_number_is_drawn_into_the_backdrops_kept_for_cuts_back() {
+    let dir = Scratch::new("kept-then-patched");
+    let show = pushed_demo(&dir, cutting_demo(), green_screen);
+    let (mut stream, out, telemetry) = pushed_stream(&dir, &show, "cuts", "320x180");
+    stream.wait_status(60, |s| media_seconds(s) >= 3.6);
+    wait_for_cuts_back(&telemetry, 2);
+    let pushed_at = push_twin(&stream, r#"{"orders": "888"}"#);
+    stream.wait_status(30, |s| media_seconds(s) >= pushed_at + 4.5);
+    let log = stream.interrupt();
+    let changes: Vec<&str> = (log.lines())
+        .filter(|l| l.contains("the set changed"))
+        .collect();
+
+    let records = json_lines_so_far(&telemetry);
+    let when = |t: f64| {
+        let record = records.iter().find(|r| r["time"].as_f64().unwrap() >= t);
+        record.unwrap_or_else(|| records.last().unwrap())
+    };
+    let (pushed, end) = (when(pushed_at), when(pushed_at + 4.4));
+    let since = |kind: &str| drawn(end, kind) - drawn(pushed, kind);
+    eprintln!("after the push: {pushed} … {end}");
+    assert_eq!(
+        since("full"),
+        0,
+        "frames drawn whole after the push: {end}; the set changed: {changes:#?}"
+    );
+    assert!(since("reused") >= 3, "cuts back onto kept backdrops: {end}");
+    // One into the backdrop on air, one into the other view's when the show cuts to it.
+    assert!(since("patched") >= 2, "patches drawn: {end}");
+
+    let greens: Vec<usize> = (pixels_per_frame(&out, green).iter())
+        .map(|f| f.len())
+        .collect();
+    let at = |t: f64| (t * 10.0).round() as usize;
+    eprintln!("green pixels a frame (pushed at {pushed_at:.2} s): {greens:?}");
+    assert!(
+        greens[..at(pushed_at - 0.2)].iter().all(|n| *n < 5),
+        "green before the push: {greens:?}"
+    );
+    assert!(
+        greens[at(pushed_at + 1.0)..at(pushed_at + 4.4)]
+            .iter()
+            .all(|n| *n >= 20),
+        "the new number is not on air in every frame: {greens:?}"
     );
 }
 

@@ -23,7 +23,8 @@
 //! whenever the camera moves (cuts), or the set changes (a mesh, light or material, the
 //! scene itself); a cut back to a view whose backdrop is kept from earlier, the set
 //! unchanged since, holds on that one instead ([`kept`]). A twin screen's new numbers are
-//! drawn in the screen's rectangle alone, into the backdrop ([`patch`]).
+//! drawn in the screen's rectangle alone, into the backdrop ([`patch`]), and into a kept
+//! one when the show cuts back to it.
 //!
 //! While the camera glides (it moved since the last frame, and since the one before: a cut
 //! moves it once) there is nothing to hold. A *glide* frame is the whole view drawn by the
@@ -356,19 +357,33 @@ fn notice_set_changes(
             *frame,
             Frame::Full | Frame::Set { .. } | Frame::Held { patch: Some(_), .. }
         );
+    let (materials, removed) = (materials.read().count(), removed.read().count());
+    let moved: Vec<Entity> = (moved.iter())
+        .filter(|e| !is_hers(*e, &hosts, &parents))
+        .collect();
     let stale = settings.is_changed()
         | loaded
-        | (materials.read().count() > 0)
-        | (removed.read().count() > 0)
+        | (materials > 0)
+        | (removed > 0)
         | !lights.is_empty()
-        | moved.iter().any(|e| !is_hers(e, &hosts, &parents));
+        | !moved.is_empty();
     if stale || incomplete {
         backdrop.stale = true;
     }
-    // A screen's new numbers are drawn into the backdrop ([`patch`]); kept ones show the
-    // old.
+    if stale {
+        // Why backdrops are drawn again, for anyone counting them (`TWINCAST_LOG`).
+        debug!(
+            "the set changed: settings {}, images loaded {loaded}, material events \
+             {materials}, meshes removed {removed}, lights {}, moved {moved:?}",
+            settings.is_changed(),
+            !lights.is_empty()
+        );
+    }
+    // A screen's new numbers are drawn into the backdrop ([`patch`]), and into a kept one
+    // when the show cuts back to it.
     patch.pending.extend(screens.0.iter().copied());
-    if stale || !screens.0.is_empty() {
+    kept.screens_changed(&screens.0);
+    if stale {
         kept.invalidate();
     }
 }
@@ -378,6 +393,7 @@ fn notice_set_changes(
 struct Backdrops<'w> {
     current: ResMut<'w, Backdrop>,
     kept: ResMut<'w, kept::Kept>,
+    patch: ResMut<'w, patch::Patch>,
 }
 
 /// Which backdrop a frame can be held on.
@@ -410,10 +426,11 @@ impl Backdrops<'_> {
         };
     }
 
-    /// The backdrop kept in `slot`, drawn from `view`, is the picture's from this frame.
+    /// The backdrop kept in `slot`, drawn from `view`, is the picture's from this frame;
+    /// the screens changed since it was kept are to be drawn into it.
     fn shown(&mut self, view: View, slot: usize) {
         self.drawn(view, false);
-        self.kept.show(slot);
+        self.patch.pending = self.kept.show(slot);
     }
 }
 

@@ -9,7 +9,11 @@
 //! the frame instead of drawing it again.
 //!
 //! Any change of the set ([`super::notice_set_changes`]) makes every kept backdrop stale:
-//! a twin screen's new numbers, a prop shown, a light moved.
+//! a prop shown, a light moved. A twin screen's new numbers do not: each kept backdrop
+//! notes the screens changed since it was kept, and a cut back to it draws them into it
+//! as a patch ([`super::patch`]) on its first frame, as into the backdrop on air. A factory
+//! whose numbers change every few seconds would otherwise cost a whole backdrop at every
+//! cut.
 
 use super::{Backdrop, Frame, View};
 use crate::scene::{ComposeCamera, OnAirPicture, ShowroomSettings};
@@ -44,6 +48,8 @@ struct Slot {
     view: Option<View>,
     generation: u64,
     used: u64,
+    /// The twin screens changed since it was kept or last shown, not drawn into it yet.
+    pending: Vec<Entity>,
 }
 
 impl Kept {
@@ -59,11 +65,33 @@ impl Kept {
         })
     }
 
-    /// This frame's backdrop is the one kept in `slot`, from this frame on.
-    pub(super) fn show(&mut self, slot: usize) {
+    /// Twin `screens` drew new numbers: every kept backdrop shows their old ones.
+    pub(super) fn screens_changed(&mut self, screens: &[Entity]) {
+        for slot in self.slots.iter_mut().filter(|s| s.view.is_some()) {
+            for screen in screens {
+                if !slot.pending.contains(screen) {
+                    slot.pending.push(*screen);
+                }
+            }
+        }
+    }
+
+    /// This frame's backdrop is the one kept in `slot`, from this frame on; the screens
+    /// changed since it was kept, to be drawn into it.
+    pub(super) fn show(&mut self, slot: usize) -> Vec<Entity> {
         self.shown = Some(slot);
-        if let Some(slot) = self.slots.get_mut(slot) {
-            slot.used = self.clock;
+        let Some(slot) = self.slots.get_mut(slot) else {
+            return Vec::new();
+        };
+        slot.used = self.clock;
+        std::mem::take(&mut slot.pending)
+    }
+
+    /// The screens pending for the backdrop on air are drawn into it this frame: the kept
+    /// one shown (if it is) has them all.
+    pub(super) fn caught_up(&mut self) {
+        if let Some(slot) = self.shown.and_then(|i| self.slots.get_mut(i)) {
+            slot.pending.clear();
         }
     }
 
@@ -81,6 +109,8 @@ impl Kept {
         };
         let slot = &mut self.slots[i];
         (slot.view, slot.generation, slot.used) = (Some(view), self.generation, self.clock);
+        // This frame's patch lands in the picture before it is copied here.
+        slot.pending.clear();
         self.keeping = Some(i);
     }
 
@@ -97,6 +127,7 @@ impl Kept {
                 view: None,
                 generation: 0,
                 used: 0,
+                pending: Vec::new(),
             })
             .collect();
         false
@@ -200,6 +231,7 @@ mod tests {
             view: None,
             generation: 0,
             used: 0,
+            pending: Vec::new(),
         };
         let slots = (0..n).map(|_| slot()).collect();
         (Kept { slots, ..default() }, picture)
@@ -221,6 +253,32 @@ mod tests {
         let before = kept.keeping;
         kept.keep(view(0.0));
         assert_eq!((kept.of(&view(0.0)), kept.keeping), (before, before));
+    }
+
+    #[test]
+    fn a_screens_new_numbers_wait_in_each_kept_backdrop_until_it_is_shown() {
+        let screen = World::new().spawn_empty().id();
+        let mut kept = kept(3);
+        kept.keep(view(0.0));
+        let wide = kept.keeping.unwrap();
+        kept.keep(view(1.0));
+        let close = kept.keeping.unwrap();
+        kept.screens_changed(&[screen]);
+        kept.screens_changed(&[screen]);
+        // Still kept (not stale), each with the screen to draw into it, once.
+        assert_eq!(kept.of(&view(0.0)), Some(wide));
+        assert_eq!(kept.show(wide), vec![screen]);
+        kept.caught_up();
+        assert_eq!(kept.show(wide), Vec::<Entity>::new());
+        // Changed while one is shown: drawn into that one on air, still pending elsewhere.
+        kept.screens_changed(&[screen]);
+        kept.caught_up();
+        assert_eq!(kept.show(wide), Vec::<Entity>::new());
+        assert_eq!(kept.show(close), vec![screen]);
+        // Kept anew, the patch of that frame in it already.
+        kept.screens_changed(&[screen]);
+        kept.keep(view(1.0));
+        assert_eq!(kept.show(close), Vec::<Entity>::new());
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! from it ([`crate::scene::OnAirPicture::patch`]). A patch larger than [`MOST`] of the
 //! picture is drawn as a new backdrop instead.
 //!
-//! Kept backdrops ([`super::kept`]) show the old numbers: a screen's change makes them
-//! stale, as any change of the set does.
+//! A backdrop kept for a view the show cuts back to ([`super::kept`]) gets the screens
+//! changed since it was kept the same way, on the first frame it is shown again.
 
 use super::{Frame, HeldShotCount, drawing_camera, fit_image, follow_on_air};
 use crate::scene::{ActiveCamera, corners};
@@ -54,6 +54,7 @@ pub(super) fn plan_patch(
     mut frame: ResMut<Frame>,
     mut patch: ResMut<Patch>,
     mut count: ResMut<HeldShotCount>,
+    mut kept: ResMut<super::kept::Kept>,
     pieces: Query<(&GlobalTransform, &Aabb)>,
     camera: Query<(&Camera, &Transform, &Projection, &Exposure, &Tonemapping), With<ActiveCamera>>,
 ) {
@@ -76,7 +77,7 @@ pub(super) fn plan_patch(
         .filter_map(|e| pieces.get(*e).ok())
         .map(|(t, aabb)| super::boxes::world_box(t, aabb));
     let Some(place) = covering(boxes, clip_from_world, size) else {
-        return; // None of them is in the picture.
+        return kept.caught_up(); // None of them is in the picture.
     };
     if share(place, size) > MOST {
         // The backdrop of this view, drawn again whole.
@@ -91,6 +92,7 @@ pub(super) fn plan_patch(
         patch: Some(place),
     };
     count.patched += 1;
+    kept.caught_up();
 }
 
 /// The rectangle of a picture of `size` covering the world boxes `screens` as seen through
