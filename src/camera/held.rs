@@ -183,11 +183,14 @@ pub struct HeldShotCount {
 }
 
 /// How the on-air camera saw the world last frame, and whether it had moved then: a camera
-/// that moves two frames running is gliding.
+/// that moves two frames running is gliding. Once [`choose_frame`] has run, this frame's.
 #[derive(Resource, Default)]
 struct Motion {
     last: Option<View>,
     moved: bool,
+    /// The view's clip-from-world for the picture's size (what [`patch`] projects screens
+    /// with).
+    clip_from_world: Option<Mat4>,
 }
 
 /// The camera drawing the host's rectangle on held frames.
@@ -466,6 +469,7 @@ fn choose_frame(
     *motion = Motion {
         last: Some(view),
         moved,
+        clip_from_world: Some(clip_from_world),
     };
     // The host camera is spawned on the first frame: until then the on-air one draws all.
     let ready = !host_camera.is_empty();

@@ -87,8 +87,8 @@ impl Kept {
         std::mem::take(&mut slot.pending)
     }
 
-    /// The screens pending for the backdrop on air are drawn into it this frame: the kept
-    /// one shown (if it is) has them all.
+    /// Every screen pending for the backdrop on air is drawn into it this frame (or is out
+    /// of its view): the kept one shown, if it is, has them all.
     pub(super) fn caught_up(&mut self) {
         if let Some(slot) = self.shown.and_then(|i| self.slots.get_mut(i)) {
             slot.pending.clear();
@@ -187,6 +187,10 @@ pub(super) fn keep_backdrops(
             }
         }
         Frame::Held { .. } | Frame::Glide { .. } => {}
+    }
+    // The patch has taken what was pending ([`super::patch::plan_patch`]).
+    if matches!(*frame, Frame::Held { .. }) && patch.pending.is_empty() {
+        kept.caught_up();
     }
     let (from, keep_in) = kept.images(&compose.picture);
     let patched = match *frame {

@@ -54,9 +54,8 @@ pub(super) fn plan_patch(
     mut frame: ResMut<Frame>,
     mut patch: ResMut<Patch>,
     mut count: ResMut<HeldShotCount>,
-    mut kept: ResMut<super::kept::Kept>,
     pieces: Query<(&GlobalTransform, &Aabb)>,
-    camera: Query<(&Camera, &Transform, &Projection, &Exposure, &Tonemapping), With<ActiveCamera>>,
+    motion: Res<super::Motion>,
 ) {
     let (rect, size, scale) = match *frame {
         Frame::Held {
@@ -69,7 +68,7 @@ pub(super) fn plan_patch(
     if patch.pending.is_empty() {
         return;
     }
-    let Some((_, clip_from_world)) = camera.single().ok().and_then(super::view_of) else {
+    let Some(clip_from_world) = motion.clip_from_world else {
         return;
     };
     let screens = std::mem::take(&mut patch.pending);
@@ -77,7 +76,7 @@ pub(super) fn plan_patch(
         .filter_map(|e| pieces.get(*e).ok())
         .map(|(t, aabb)| super::boxes::world_box(t, aabb));
     let Some(place) = covering(boxes, clip_from_world, size) else {
-        return kept.caught_up(); // None of them is in the picture.
+        return; // None of them is in the picture.
     };
     if share(place, size) > MOST {
         // The backdrop of this view, drawn again whole.
@@ -92,7 +91,6 @@ pub(super) fn plan_patch(
         patch: Some(place),
     };
     count.patched += 1;
-    kept.caught_up();
 }
 
 /// The rectangle of a picture of `size` covering the world boxes `screens` as seen through
