@@ -962,6 +962,11 @@ fn pushed_stream(
     (stream, out, telemetry)
 }
 
+/// The frame of a [`pushed_stream`] (10 fps) at media time `seconds`.
+fn frame_at(seconds: f64) -> usize {
+    (seconds * 10.0).round() as usize
+}
+
 /// Pushes `body` to the scene's `push` feed; the media time it was pushed at.
 fn push_twin(stream: &LiveStream, body: &str) -> f64 {
     let (code, answer) = http(&stream.api, "POST", "/twin/push", Some(TOKEN), body);
@@ -1019,14 +1024,13 @@ fn a_change_of_the_set_reaches_every_view_the_show_cuts_back_to() {
     stream.interrupt();
 
     let frames = pixels_per_frame(&out, green);
-    let at = |t: f64| (t * 10.0).round() as usize;
     let greens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
     eprintln!("green pixels a frame (pushed at {pushed_at:.2} s): {greens:?}");
     assert!(
-        greens[..at(pushed_at - 0.2)].iter().all(|n| *n < 50),
+        greens[..frame_at(pushed_at - 0.2)].iter().all(|n| *n < 50),
         "green before the push: {greens:?}"
     );
-    let after = &greens[at(pushed_at + 1.0)..at(pushed_at + 3.4)];
+    let after = &greens[frame_at(pushed_at + 1.0)..frame_at(pushed_at + 3.4)];
     assert!(
         after.iter().all(|n| *n >= 500),
         "not green after the push: {greens:?}"
@@ -1073,18 +1077,17 @@ fn a_twin_screens_new_number_is_drawn_over_the_held_backdrop_as_it_would_be_whol
     );
 
     let frames = pixels_per_frame(&out, green);
-    let at = |t: f64| (t * 10.0).round() as usize;
     let greens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
     eprintln!(
         "green pixels a frame (changed at {changed_at:.2} s, hidden at {hidden_at:.2} s): {greens:?}"
     );
     assert!(
-        greens[..at(changed_at - 0.2)].iter().all(|n| *n < 5),
+        greens[..frame_at(changed_at - 0.2)].iter().all(|n| *n < 5),
         "green before the push: {greens:?}"
     );
-    let (patched_frame, whole_frame) = (at(hidden_at - 0.2), at(hidden_at + 1.5));
+    let (patched_frame, whole_frame) = (frame_at(hidden_at - 0.2), frame_at(hidden_at + 1.5));
     assert!(
-        greens[at(changed_at + 1.0)..=whole_frame]
+        greens[frame_at(changed_at + 1.0)..=whole_frame]
             .iter()
             .all(|n| *n >= 20),
         "the new number is not on air in every frame: {greens:?}"
@@ -1187,14 +1190,13 @@ fn a_twin_screens_new_number_is_drawn_into_the_backdrops_kept_for_cuts_back() {
     let greens: Vec<usize> = (pixels_per_frame(&out, green).iter())
         .map(|f| f.len())
         .collect();
-    let at = |t: f64| (t * 10.0).round() as usize;
     eprintln!("green pixels a frame (pushed at {pushed_at:.2} s): {greens:?}");
     assert!(
-        greens[..at(pushed_at - 0.2)].iter().all(|n| *n < 5),
+        greens[..frame_at(pushed_at - 0.2)].iter().all(|n| *n < 5),
         "green before the push: {greens:?}"
     );
     assert!(
-        greens[at(pushed_at + 1.0)..at(pushed_at + 4.4)]
+        greens[frame_at(pushed_at + 1.0)..frame_at(pushed_at + 4.4)]
             .iter()
             .all(|n| *n >= 20),
         "the new number is not on air in every frame: {greens:?}"

@@ -361,26 +361,13 @@ fn notice_set_changes(
             Frame::Full | Frame::Set { .. } | Frame::Held { patch: Some(_), .. }
         );
     let (materials, removed) = (materials.read().count(), removed.read().count());
+    let (settings, lit) = (settings.is_changed(), !lights.is_empty());
     let moved: Vec<Entity> = (moved.iter())
         .filter(|e| !is_hers(*e, &hosts, &parents))
         .collect();
-    let stale = settings.is_changed()
-        | loaded
-        | (materials > 0)
-        | (removed > 0)
-        | !lights.is_empty()
-        | !moved.is_empty();
+    let stale = settings | loaded | (materials > 0) | (removed > 0) | lit | !moved.is_empty();
     if stale || incomplete {
         backdrop.stale = true;
-    }
-    if stale {
-        // Why backdrops are drawn again, for anyone counting them (`TWINCAST_LOG`).
-        debug!(
-            "the set changed: settings {}, images loaded {loaded}, material events \
-             {materials}, meshes removed {removed}, lights {}, moved {moved:?}",
-            settings.is_changed(),
-            !lights.is_empty()
-        );
     }
     // A screen's new numbers are drawn into the backdrop ([`patch`]), and into a kept one
     // when the show cuts back to it.
@@ -388,6 +375,11 @@ fn notice_set_changes(
     kept.screens_changed(&screens.0);
     if stale {
         kept.invalidate();
+        // Why backdrops are drawn again, for anyone counting them (`TWINCAST_LOG`).
+        debug!(
+            "the set changed: settings {settings}, images loaded {loaded}, material events \
+             {materials}, meshes removed {removed}, lights {lit}, moved {moved:?}"
+        );
     }
 }
 

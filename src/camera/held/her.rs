@@ -283,6 +283,7 @@ pub(super) fn draw_only_what_she_needs(
     casters: SetCasters,
 ) {
     let meshes = TypeId::of::<Mesh3d>();
+    // The camera drawing a backdrop this frame, or a patch of one (drawn as a backdrop is).
     let (backdrop, needs) = match (*frame, &mut her.0) {
         (Frame::Glide { .. }, _) => {
             if let Ok(mut visible) = host.single_mut() {
@@ -290,21 +291,13 @@ pub(super) fn draw_only_what_she_needs(
             }
             return;
         }
-        (Frame::Set { .. }, Some(needs)) => (true, needs),
+        (Frame::Set { .. }, Some(needs)) => (on_air.single_mut().ok(), needs),
         (Frame::Held { patch, .. }, Some(needs)) => {
-            // A patch is drawn as a backdrop is.
-            if patch.is_some()
-                && let Ok(mut visible) = patch_camera.single_mut()
-            {
-                visible
-                    .get_mut(meshes)
-                    .retain(|e| !needs.meshes.contains(e));
-            }
-            (false, needs)
+            (patch.and_then(|_| patch_camera.single_mut().ok()), needs)
         }
         _ => return,
     };
-    if backdrop && let Ok(mut visible) = on_air.single_mut() {
+    if let Some(mut visible) = backdrop {
         visible
             .get_mut(meshes)
             .retain(|e| !needs.meshes.contains(e));
@@ -346,15 +339,14 @@ pub(super) fn leave_her_shadow_out_of_the_backdrop(
     patch_camera: Query<Entity, With<PatchCamera>>,
     mut lights: Query<&mut bevy::camera::visibility::CascadesVisibleEntities>,
 ) {
-    let (camera, Some(needs)) = (
-        match *frame {
-            Frame::Set { .. } => on_air.single(),
-            Frame::Held { patch: Some(_), .. } => patch_camera.single(),
-            _ => return,
-        },
-        &her.0,
-    ) else {
+    let Some(needs) = &her.0 else {
         return;
+    };
+    // The camera drawing a backdrop this frame, or a patch of one.
+    let camera = match *frame {
+        Frame::Set { .. } => on_air.single(),
+        Frame::Held { patch: Some(_), .. } => patch_camera.single(),
+        _ => return,
     };
     let Ok(camera) = camera else {
         return;
