@@ -663,6 +663,7 @@ fn render(args: RenderArgs) -> Result<()> {
                 vr360: show.render.vr360,
                 held_shots: false,
                 glide_scale: 1.0,
+                glide_msaa: twincast::config::GlideMsaa::On,
                 host_pixels: 1.0,
                 keep_pace: false,
             };

@@ -763,8 +763,8 @@ fn write_checker_floor(dir: &Scratch) {
 
 /// While the camera glides, a frame is the whole view drawn smaller and stretched over the
 /// picture (`render.glide_scale`; half the size at 720p on lavapipe), under sharp
-/// graphics. The demo's opening move, brought forward: from the wide shot to the
-/// close-up, 0.5 s in.
+/// graphics, and on lavapipe without MSAA (`render.glide_msaa`). The demo's opening move,
+/// brought forward: from the wide shot to the close-up, 0.5 s in.
 #[test]
 fn glides_are_drawn_smaller_and_look_like_full_frames() {
     let dir = Scratch::new("glides");
@@ -787,6 +787,7 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     // `auto` would draw a picture this small in full.
     let (glide, telemetry) = render("glide", "glide_scale = 0.5\n");
     let (same_size, _) = render("glide-full-size", "glide_scale = 1\n");
+    let (multisampled, _) = render("glide-msaa", "glide_scale = 0.5\nglide_msaa = \"on\"\n");
     let (full, _) = render("every-frame-full", "held_shots = false\n");
 
     // Which frames glided, from the telemetry (one record a frame).
@@ -841,7 +842,22 @@ fn glides_are_drawn_smaller_and_look_like_full_frames() {
     let half = at(&glide_vs_full);
     eprintln!("glide frames against full ones: half size {half:?}, full size {same:?}");
     assert!(half.iter().all(|p| *p >= 25.0), "{half:?} dB");
+    // `auto` draws glides with one sample on lavapipe: another picture than with the
+    // show's MSAA, about as close to frames drawn in full.
+    let with_msaa = at(&psnr_per_frame(&multisampled, &full));
+    let one_against_four = at(&psnr_per_frame(&glide, &multisampled));
+    eprintln!(
+        "half-size glides with MSAA: {with_msaa:?}; without against with: {one_against_four:?}"
+    );
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        one_against_four.iter().all(|p| *p < 45.0),
+        "glides drawn with the show's MSAA by `auto`: {one_against_four:?} dB"
+    );
+    assert!(
+        mean(&half) > mean(&with_msaa) - 1.5,
+        "glides without MSAA much further from full frames: {half:?} against {with_msaa:?}"
+    );
     assert!(
         mean(&half) < mean(&same) - 10.0,
         "half-size glides are as sharp as full ones: {half:?} against {same:?}"

@@ -216,6 +216,20 @@ fn render_size_follows_scale_and_stays_even() {
     assert_eq!(glide("0.5").unwrap().render.glide_scale, 0.5);
     let err = glide("0.1").unwrap_err().to_string();
     assert!(err.contains("render.glide_scale"), "{err}");
+    // A glide's samples: `auto` unless named; a count is not a name.
+    let samples = |v: &str| {
+        dir.parse(&format!(
+            "scene = \"room.ron\"\n[render]\nglide_msaa = {v}\n"
+        ))
+    };
+    assert_eq!(glide("0").unwrap().render.glide_msaa, GlideMsaa::Auto);
+    assert_eq!(
+        samples("\"off\"").unwrap().render.glide_msaa,
+        GlideMsaa::Off
+    );
+    assert_eq!(samples("\"on\"").unwrap().render.glide_msaa, GlideMsaa::On);
+    let err = samples("4").unwrap_err().to_string();
+    assert!(err.contains("show.toml:3:"), "{err}");
     // The host's pixels: 0 is `auto`, else a fraction of the picture from 0.05.
     let host = |v: &str| {
         dir.parse(&format!(

@@ -122,6 +122,7 @@ pub fn build_app_with(
         app.add_plugins(crate::camera::held::HeldShotPlugin {
             host,
             glide_scale: show.render.glide_scale,
+            glide_msaa: show.render.glide_msaa,
             host_pixels: show.render.host_pixels,
             keep_pace: show.render.keep_pace,
         });

@@ -868,7 +868,8 @@ fn the_host_cameras_map_draws_only_casters_whose_shadow_falls_on_what_she_draws(
     assert_eq!(
         casting(Frame::Glide {
             draw: size / 2,
-            size
+            size,
+            multisampled: false,
         }),
         all
     );
