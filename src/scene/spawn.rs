@@ -6,6 +6,7 @@ use bevy::{
     camera::{Exposure, RenderTarget, ShadowLodOrigin},
     core_pipeline::tonemapping::Tonemapping,
     light::GlobalAmbientLight,
+    light::cluster::ClusterConfig,
     prelude::*,
     render::view::Msaa,
 };
@@ -91,6 +92,13 @@ impl Plugin for ShowroomPlugin {
             .init_resource::<super::GltfLoads>()
             .add_plugins(super::compose::ComposePlugin)
             .add_systems(Startup, (spawn_cameras, choose_lighting))
+            .register_required_components::<Camera3d, ClusterConfig>()
+            .add_systems(
+                PostUpdate,
+                cluster_only_for_cameras_that_draw
+                    .after(bevy::camera::CameraUpdateSystems)
+                    .before(bevy::light::SimulationLightSystems::AssignLightsToClusters),
+            )
             .add_systems(
                 PreUpdate,
                 (
@@ -319,6 +327,24 @@ fn cluster_lights_on_the_cpu(world: &mut World) {
     use bevy::light::cluster::GlobalClusterSettings;
     if let Some(mut settings) = world.get_resource_mut::<GlobalClusterSettings>() {
         settings.gpu_clustering = None;
+    }
+}
+
+/// Lights are assigned to the clusters of the cameras that draw this frame only. Bevy
+/// assigns them for every 3D camera, drawing or not, and a show has one resting camera
+/// per shot of its scene, and others that draw now and then (held shots' patch camera, the
+/// on-air camera between backdrops): the demo's ten cameras spent about 1.2 ms of the
+/// main thread on it every frame (docs/performance.md, "Lights clustered for the cameras
+/// that draw"). Every 3D camera clusters with Bevy's default while it draws.
+fn cluster_only_for_cameras_that_draw(mut cameras: Query<(&Camera, &mut ClusterConfig)>) {
+    for (camera, mut config) in &mut cameras {
+        let clustered = !matches!(*config, ClusterConfig::None);
+        if clustered != camera.is_active {
+            *config = match camera.is_active {
+                true => ClusterConfig::default(),
+                false => ClusterConfig::None,
+            };
+        }
     }
 }
 
@@ -636,7 +662,44 @@ fn msaa(samples: u32) -> Msaa {
 
 #[cfg(test)]
 mod tests {
-    use super::fitting_samples;
+    use super::{cluster_only_for_cameras_that_draw, fitting_samples};
+    use bevy::ecs::system::RunSystemOnce;
+    use bevy::light::cluster::ClusterConfig;
+    use bevy::prelude::*;
+
+    /// A resting camera's lights are not clustered; once it draws they are, with Bevy's
+    /// default, and not again once it rests.
+    #[test]
+    fn lights_are_clustered_for_the_cameras_that_draw() {
+        let mut world = World::new();
+        let camera = |is_active| {
+            let camera = Camera {
+                is_active,
+                ..default()
+            };
+            (camera, ClusterConfig::default())
+        };
+        let drawing = world.spawn(camera(true)).id();
+        let resting = world.spawn(camera(false)).id();
+        let clustered = |world: &mut World| {
+            world
+                .run_system_once(cluster_only_for_cameras_that_draw)
+                .unwrap();
+            [drawing, resting].map(|e| {
+                let config = world.get::<ClusterConfig>(e).unwrap();
+                !matches!(config, ClusterConfig::None)
+            })
+        };
+        assert_eq!(clustered(&mut world), [true, false]);
+        world.get_mut::<Camera>(resting).unwrap().is_active = true;
+        world.get_mut::<Camera>(drawing).unwrap().is_active = false;
+        assert_eq!(clustered(&mut world), [false, true]);
+        let config = world.get::<ClusterConfig>(resting).unwrap();
+        assert!(
+            matches!(config, ClusterConfig::FixedZ { total: 4096, .. }),
+            "{config:?}"
+        );
+    }
 
     #[test]
     fn msaa_falls_back_to_the_most_samples_the_renderer_has() {
