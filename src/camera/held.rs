@@ -272,6 +272,18 @@ struct HostPart {
 }
 
 impl Frame {
+    /// The host camera's samples this frame: one on a glide drawn without MSAA, the
+    /// on-air camera's `on_air` otherwise.
+    fn host_samples(&self, on_air: Msaa) -> Msaa {
+        match self {
+            Frame::Glide {
+                multisampled: false,
+                ..
+            } => Msaa::Off,
+            _ => on_air,
+        }
+    }
+
     /// The host camera's part of this frame; `None` when it rests.
     fn host_part(&self) -> Option<HostPart> {
         match *self {
@@ -821,23 +833,14 @@ fn aim_cameras(
     let Ok((mut on_air, transform, projection, exposure, tonemapping)) = active.single_mut() else {
         return;
     };
-    let Ok((mut following, mut samples)) = host.single_mut() else {
-        if let Ok(look) = looks.single() {
-            commands.spawn(host_camera(&held.host, look));
-        }
+    let Ok(look) = looks.single() else {
         return;
     };
-    // A glide may be drawn without the on-air camera's MSAA; everything else with it.
-    if let Ok((on_air_samples, _, _)) = looks.single() {
-        let wanted = match *frame {
-            Frame::Glide {
-                multisampled: false,
-                ..
-            } => Msaa::Off,
-            _ => *on_air_samples,
-        };
-        samples.set_if_neq(wanted);
-    }
+    let Ok((mut following, mut samples)) = host.single_mut() else {
+        commands.spawn(host_camera(&held.host, look));
+        return;
+    };
+    samples.set_if_neq(frame.host_samples(*look.0));
     let part = frame.host_part();
     let backdrop = matches!(*frame, Frame::Full | Frame::Set { .. });
     let camera = &mut following.0;

@@ -333,8 +333,8 @@ fn cluster_lights_on_the_cpu(world: &mut World) {
 /// Lights are assigned to the clusters of the cameras that draw this frame only. Bevy
 /// assigns them for every 3D camera, drawing or not, and a show has one resting camera
 /// per shot of its scene, and others that draw now and then (held shots' patch camera, the
-/// on-air camera between backdrops): the demo's ten cameras spent about 1.2 ms of the
-/// main thread on it every frame (docs/performance.md, "Lights clustered for the cameras
+/// on-air camera between backdrops): the demo's ten cameras spent about 2 ms of the main
+/// thread on it every frame (docs/performance.md, "Lights clustered for the cameras
 /// that draw"). Every 3D camera clusters with Bevy's default while it draws.
 fn cluster_only_for_cameras_that_draw(mut cameras: Query<(&Camera, &mut ClusterConfig)>) {
     for (camera, mut config) in &mut cameras {
