@@ -164,7 +164,7 @@ pub fn host_image() -> Image {
 struct HeldShots {
     host: Handle<Image>,
     /// What lays `host` over the picture in the compositors.
-    layer: Handle<layer::HostLayerMaterial>,
+    layer: layer::Layers,
     glide_scale: f32,
     glide_msaa: GlideMsaa,
     host_pixels: f32,
@@ -864,11 +864,9 @@ fn aim_cameras(
     };
     let on_air = (transform, projection, exposure, tonemapping);
     follow_on_air(following, on_air, part.place, part.picture, far);
-    // Its bind group holds the image's old texture: marked changed, it is made anew.
-    if fit_image(&mut images, &held.host, part.image)
-        && let Some(layer) = layers.get_mut(&held.layer)
-    {
-        layer.into_inner();
+    // Its bind groups hold the image's old texture: marked changed, they are made anew.
+    if fit_image(&mut images, &held.host, part.image) {
+        held.layer.refresh(&mut layers);
     }
 }
 
@@ -995,17 +993,21 @@ fn drawing_camera(
 }
 
 /// Lays the host's image over the backdrop in every compositor where she is drawn apart
-/// from it, at the pixels it was drawn for, and over the whole picture on glides; hides it
-/// on full frames.
+/// from it, at the pixels it was drawn for, and as the whole picture on glides (replacing
+/// it, [`layer::Layers`]); hides it on full frames.
 fn place_host_layers(
     mut commands: Commands,
     frame: Res<Frame>,
     held: Res<HeldShots>,
     composers: Query<Entity, With<ComposeCamera>>,
-    mut layers: Query<(&HostLayer, &mut Node)>,
+    mut layers: Query<(
+        &HostLayer,
+        &mut Node,
+        &mut MaterialNode<layer::HostLayerMaterial>,
+    )>,
 ) {
     for composer in &composers {
-        if !layers.iter().any(|(l, _)| l.0 == composer) {
+        if !layers.iter().any(|(l, ..)| l.0 == composer) {
             commands.spawn((
                 HostLayer(composer),
                 Node {
@@ -1013,14 +1015,18 @@ fn place_host_layers(
                     position_type: PositionType::Absolute,
                     ..default()
                 },
-                MaterialNode(held.layer.clone()),
+                MaterialNode(held.layer.for_frame(false).clone()),
                 bevy::ui::UiTargetCamera(composer),
                 // Over the picture (copied into the frame first), under every graphic.
                 GlobalZIndex(-999),
             ));
         }
     }
-    for (_, mut node) in &mut layers {
+    let material = held.layer.for_frame(matches!(*frame, Frame::Glide { .. }));
+    for (_, mut node, mut laid_by) in &mut layers {
+        if laid_by.0 != *material {
+            laid_by.0 = material.clone();
+        }
         let wanted = match frame.host_part().map(|part| part.place) {
             None => Node {
                 display: Display::None,
