@@ -284,6 +284,12 @@ impl Frame {
         }
     }
 
+    /// Whether the host's image is the whole picture (a glide): then it is laid without
+    /// blending ([`layer::Layers`]), over a frame no backdrop is copied into.
+    fn whole_picture(&self) -> bool {
+        matches!(self, Frame::Glide { .. })
+    }
+
     /// The host camera's part of this frame; `None` when it rests.
     fn host_part(&self) -> Option<HostPart> {
         match *self {
@@ -851,7 +857,7 @@ fn aim_cameras(
         return;
     };
     // Over a backdrop she is drawn on nothing (see [`her`]); a glide is the whole view.
-    let glide = matches!(*frame, Frame::Glide { .. });
+    let glide = frame.whole_picture();
     if glide != matches!(camera.clear_color, ClearColorConfig::Default) {
         camera.clear_color = match glide {
             true => ClearColorConfig::Default,
@@ -1006,6 +1012,7 @@ fn place_host_layers(
         &mut MaterialNode<layer::HostLayerMaterial>,
     )>,
 ) {
+    let material = held.layer.for_frame(frame.whole_picture());
     for composer in &composers {
         if !layers.iter().any(|(l, ..)| l.0 == composer) {
             commands.spawn((
@@ -1015,14 +1022,13 @@ fn place_host_layers(
                     position_type: PositionType::Absolute,
                     ..default()
                 },
-                MaterialNode(held.layer.for_frame(false).clone()),
+                MaterialNode(material.clone()),
                 bevy::ui::UiTargetCamera(composer),
                 // Over the picture (copied into the frame first), under every graphic.
                 GlobalZIndex(-999),
             ));
         }
     }
-    let material = held.layer.for_frame(matches!(*frame, Frame::Glide { .. }));
     for (_, mut node, mut laid_by) in &mut layers {
         if laid_by.0 != *material {
             laid_by.0 = material.clone();

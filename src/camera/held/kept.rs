@@ -206,7 +206,7 @@ pub(super) fn keep_backdrops(
             from: from.clone(),
             keep_in: keep_in.clone().filter(|_| first),
             patch: patched.clone().filter(|_| first),
-            covered: matches!(*frame, Frame::Glide { .. }),
+            covered: frame.whole_picture(),
         };
         on_air.set_if_neq(wanted);
     }
