@@ -39,14 +39,23 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
 
     // Most of a catcher lies where no shadow falls, and darkens nothing there: the light
     // is reckoned only where one does (on lavapipe a pixel costs what its shader runs).
+    // The loops over lights test their end at the bottom (`lean_lighting.wgsl` says why).
+    let directional_lights = view_bindings::lights.n_directional_lights;
     var shadows: array<f32, #{MAX_DIRECTIONAL_LIGHTS}u>;
     var shaded = false;
-    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
-        shadows[i] = 1.0;
-        if ((view_bindings::lights.directional_lights[i].flags
-                & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u) {
-            shadows[i] = pbr_functions::lean_directional_shadow(i, in.world_position, N, view_z);
-            shaded = shaded || shadows[i] < 1.0;
+    var i = 0u;
+    loop {
+        if (i < directional_lights) {
+            shadows[i] = 1.0;
+            if ((view_bindings::lights.directional_lights[i].flags
+                    & mesh_view_types::DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u) {
+                shadows[i] = pbr_functions::lean_directional_shadow(i, in.world_position, N, view_z);
+                shaded = shaded || shadows[i] < 1.0;
+            }
+        }
+        i = i + 1u;
+        if (i >= directional_lights) {
+            break;
         }
     }
     if (!shaded) {
@@ -62,10 +71,17 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     );
     var lit = vec3(0.0);
     var lost = vec3(0.0);
-    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
-        let light = lighting::directional_light(i, &input, true);
-        lit += light;
-        lost += light * (1.0 - shadows[i]);
+    i = 0u;
+    loop {
+        if (i < directional_lights) {
+            let light = lighting::directional_light(i, &input, true);
+            lit += light;
+            lost += light * (1.0 - shadows[i]);
+        }
+        i = i + 1u;
+        if (i >= directional_lights) {
+            break;
+        }
     }
     let cluster = clustering::view_fragment_cluster_index(in.position.xy, view_z, is_orthographic);
     lit += input.diffuse_color * catcher_clustered_diffuse(cluster, in.world_position.xyz, N);
@@ -87,35 +103,29 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
 // diffuse colour.
 fn catcher_clustered_diffuse(cluster: u32, P: vec3<f32>, N: vec3<f32>) -> vec3<f32> {
     let ranges = clustering::unpack_clusterable_object_index_ranges(cluster);
+    let end = ranges.first_reflection_probe_index_offset;
     var light = vec3(0.0);
-    for (var i: u32 = ranges.first_point_light_index_offset;
-            i < ranges.first_reflection_probe_index_offset; i = i + 1u) {
-        let id = clustering::get_clusterable_object_id(i);
-        let data = &view_bindings::clustered_lights.data[id];
-        let to_light = (*data).position_radius.xyz - P;
-        let distance_square = dot(to_light, to_light);
-        let L = to_light * inverseSqrt(max(distance_square, 1e-8));
-        var reach = lighting::getDistanceAttenuation(
-            distance_square, (*data).color_inverse_square_range.w);
-        if (i >= ranges.first_spot_light_index_offset) {
-            reach *= catcher_spot_attenuation(id, L);
+    var i = ranges.first_point_light_index_offset;
+    loop {
+        if (i < end) {
+            let id = clustering::get_clusterable_object_id(i);
+            let data = &view_bindings::clustered_lights.data[id];
+            let to_light = (*data).position_radius.xyz - P;
+            let distance_square = dot(to_light, to_light);
+            let L = to_light * inverseSqrt(max(distance_square, 1e-8));
+            var reach = lighting::getDistanceAttenuation(
+                distance_square, (*data).color_inverse_square_range.w);
+            if (i >= ranges.first_spot_light_index_offset) {
+                reach *= pbr_functions::lean_spot_falloff(id, L);
+            }
+            light += (*data).color_inverse_square_range.rgb * reach * saturate(dot(N, L)) / PI;
         }
-        light += (*data).color_inverse_square_range.rgb * reach * saturate(dot(N, L)) / PI;
+        i = i + 1u;
+        if (i >= end) {
+            break;
+        }
     }
     return light;
-}
-
-// A spot light's cone, as Bevy's `spot_light` reckons it.
-fn catcher_spot_attenuation(id: u32, L: vec3<f32>) -> f32 {
-    let data = &view_bindings::clustered_lights.data[id];
-    var spot_dir = vec3<f32>((*data).light_custom_data.x, 0.0, (*data).light_custom_data.y);
-    spot_dir.y = sqrt(max(0.0, 1.0 - spot_dir.x * spot_dir.x - spot_dir.z * spot_dir.z));
-    if ((*data).flags & mesh_view_types::POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE) != 0u {
-        spot_dir.y = -spot_dir.y;
-    }
-    let cd = dot(-spot_dir, L);
-    let attenuation = saturate(cd * (*data).light_custom_data.z + (*data).light_custom_data.w);
-    return attenuation * attenuation;
 }
 
 // Light as the picture shows it (tone mapped, before encoding), as one luminance.

@@ -83,17 +83,34 @@ fn toon_direct(in: PbrInput, lit: vec3<f32>, shade: vec3<f32>, shift: f32,
     let receives = (in.flags & MESH_FLAGS_SHADOW_RECEIVER_BIT) != 0u;
     let z = light::view_z(P);
     var colour = vec3<f32>(0.0);
+    // The loops test their end at the bottom: a CPU renderer runs a loop's body once more,
+    // masked, for a test at the top to find every pixel done (`lean_lighting.wgsl`).
     let ranges = light::cluster_lights(in.frag_coord.xy, z, in.is_orthographic);
-    for (var i: u32 = ranges.first_point_light_index_offset;
-            i < ranges.first_reflection_probe_index_offset; i = i + 1u) {
-        let a = light::clustered(i, ranges, P, in.world_normal, in.frag_coord.xy, receives);
-        colour += mix(shade, lit, ramp(dot(in.N, a.L), shift, a.shadow)) * a.light;
-        *received += a.light;
+    let end = ranges.first_reflection_probe_index_offset;
+    var i = ranges.first_point_light_index_offset;
+    loop {
+        if (i < end) {
+            let a = light::clustered(i, ranges, P, in.world_normal, in.frag_coord.xy, receives);
+            colour += mix(shade, lit, ramp(dot(in.N, a.L), shift, a.shadow)) * a.light;
+            *received += a.light;
+        }
+        i = i + 1u;
+        if (i >= end) {
+            break;
+        }
     }
-    for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i = i + 1u) {
-        let a = light::directional(i, P, in.world_normal, z, in.frag_coord.xy, receives);
-        colour += mix(shade, lit, ramp(dot(in.N, a.L), shift, a.shadow)) * a.light;
-        *received += a.light;
+    let directional_lights = view_bindings::lights.n_directional_lights;
+    i = 0u;
+    loop {
+        if (i < directional_lights) {
+            let a = light::directional(i, P, in.world_normal, z, in.frag_coord.xy, receives);
+            colour += mix(shade, lit, ramp(dot(in.N, a.L), shift, a.shadow)) * a.light;
+            *received += a.light;
+        }
+        i = i + 1u;
+        if (i >= directional_lights) {
+            break;
+        }
     }
     return colour;
 }

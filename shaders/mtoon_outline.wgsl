@@ -105,13 +105,29 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
         let P = in.world_position;
         let z = light::view_z(P);
         let orthographic = view_bindings::view.clip_from_view[3].w == 1.0;
+        // The loops test their end at the bottom, as `mtoon.wgsl`'s do.
         let ranges = light::cluster_lights(in.position.xy, z, orthographic);
-        for (var i: u32 = ranges.first_point_light_index_offset;
-                i < ranges.first_reflection_probe_index_offset; i++) {
-            arriving += light::clustered(i, ranges, P, in.world_normal, in.position.xy, false).light;
+        let end = ranges.first_reflection_probe_index_offset;
+        var i = ranges.first_point_light_index_offset;
+        loop {
+            if i < end {
+                arriving += light::clustered(i, ranges, P, in.world_normal, in.position.xy, false).light;
+            }
+            i++;
+            if i >= end {
+                break;
+            }
         }
-        for (var i: u32 = 0u; i < view_bindings::lights.n_directional_lights; i++) {
-            arriving += light::directional(i, P, in.world_normal, z, in.position.xy, false).light;
+        let directional_lights = view_bindings::lights.n_directional_lights;
+        i = 0u;
+        loop {
+            if i < directional_lights {
+                arriving += light::directional(i, P, in.world_normal, z, in.position.xy, false).light;
+            }
+            i++;
+            if i >= directional_lights {
+                break;
+            }
         }
     }
     let tint = mix(vec3<f32>(1.0), view_bindings::view.exposure * arriving, outline.colour.a);

@@ -211,7 +211,7 @@ fn health_turns_503_when_no_output_is_live() {
     );
     let mut child = live.child;
     child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = child.into_inner().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("KEY"), "stream key in the log:\n{stderr}");
 }
@@ -365,7 +365,7 @@ fn a_frozen_render_loop_turns_health_503_and_stops_the_watchdog() {
 
     let mut child = live.child;
     child.kill().unwrap(); // what systemd does to a process that stopped pinging
-    let output = child.wait_with_output().unwrap();
+    let output = child.into_inner().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("freezes now, on purpose"), "{stderr}");
     assert!(stderr.contains("stream_stalled"), "{stderr}");

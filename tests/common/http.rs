@@ -51,6 +51,7 @@ fn exchange(
     body: &str,
     timeout: Duration,
 ) -> (u16, String) {
+    let started = std::time::Instant::now();
     let mut stream = TcpStream::connect(addr).expect("connecting to the server");
     stream.set_read_timeout(Some(timeout)).unwrap();
     let extra: String = headers
@@ -74,7 +75,13 @@ fn exchange(
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !bytes.is_empty() => {
                 break;
             }
-            Err(e) => panic!("{method} {path} {body}: {e}"),
+            // How long it waited and what had come tell a slow server from a reset.
+            Err(e) => panic!(
+                "{method} {path} {body}: {e} after {:.1} s, {} bytes in: {:?}",
+                started.elapsed().as_secs_f64(),
+                bytes.len(),
+                String::from_utf8_lossy(&bytes)
+            ),
         }
     }
     let response = String::from_utf8_lossy(&bytes);
