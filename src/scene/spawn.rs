@@ -378,11 +378,13 @@ fn spawn_set(
     }
 
     for shape in &scene.shapes {
+        let screen = (scene.bindings.iter())
+            .any(|b| b.target == shape.name && matches!(b.show, super::BindingShow::Text { .. }));
         let mut piece = commands.spawn((
             Name::new(shape.name.clone()),
             ShowroomEntity,
             SetPiece,
-            Mesh3d(meshes.add(mesh(&shape.shape))),
+            Mesh3d(meshes.add(shape_mesh(&shape.shape, screen))),
             MeshMaterial3d(materials.add(material(&shape.material))),
             transform(&shape.transform),
         ));
@@ -560,6 +562,20 @@ pub fn bevy_asset_path(file: &Path) -> String {
 
 fn srgb(c: Rgb) -> Color {
     Color::srgb(c.0[0], c.0[1], c.0[2])
+}
+
+/// A shape's mesh. Only a twin screen's shape is textured (its text is drawn into a
+/// texture once it is spawned); the others go without texture coordinates, so their
+/// pipelines are built without Bevy's texture code: a standard material samples its
+/// textures under a test of its flags that a CPU renderer cannot skip, Bevy's white
+/// stand-ins for a flat colour included (docs/performance.md, "Textures no shape has").
+fn shape_mesh(shape: &Shape, screen: bool) -> Mesh {
+    let mesh = mesh(shape);
+    if screen {
+        mesh
+    } else {
+        mesh.with_removed_attribute(Mesh::ATTRIBUTE_UV_0)
+    }
 }
 
 fn mesh(shape: &Shape) -> Mesh {
