@@ -85,6 +85,14 @@ pub struct BindingSpec {
     pub show: BindingShow,
 }
 
+impl BindingSpec {
+    /// Whether it draws its text on the shape `name`: that shape is a twin screen, built
+    /// with texture coordinates and given a texture to draw into.
+    pub fn draws_text_on(&self, name: &str) -> bool {
+        self.target == name && matches!(self.show, BindingShow::Text { .. })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum BindingShow {

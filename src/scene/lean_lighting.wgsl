@@ -127,38 +127,44 @@ fn lean_clustered_light(
     let end = ranges.first_reflection_probe_index_offset;
     let P = (*lighting_input).P;
     var light = vec3(0.0);
-    var i = lean_next_lit(ranges.first_point_light_index_offset, first_spot, end, P);
+    var lit = lean_next_lit(ranges.first_point_light_index_offset, first_spot, end, P);
     loop {
-        if (i < end) {
-            let light_id = clustering::get_clusterable_object_id(i);
-            let spot = i >= first_spot;
-            let point = lighting::point_light(light_id, lighting_input, true, !spot);
-            let falloff = lean_spot_falloff(light_id, lean_to_light(light_id, P));
-            light += point * select(1.0, falloff, spot);
+        if (lit.i < end) {
+            let light_id = clustering::get_clusterable_object_id(lit.i);
+            let point = lighting::point_light(light_id, lighting_input, true, lit.i < first_spot);
+            light += point * lit.falloff;
         }
-        i = lean_next_lit(i + 1u, first_spot, end, P);
-        if (i >= end) {
+        lit = lean_next_lit(lit.i + 1u, first_spot, end, P);
+        if (lit.i >= end) {
             break;
         }
     }
     return light;
 }
 
+// A light of the cluster that reaches a pixel: its index, and its cone's falloff there
+// (1 for a point light), worked out once.
+struct LeanLit {
+    i: u32,
+    falloff: f32,
+}
+
 // The first light from the `i`-th of the cluster on that reaches `P`: every point light,
 // a spot light when `P` is inside its cone; `end` when none does.
-fn lean_next_lit(first: u32, first_spot: u32, end: u32, P: vec3<f32>) -> u32 {
-    var i = first;
+fn lean_next_lit(first: u32, first_spot: u32, end: u32, P: vec3<f32>) -> LeanLit {
+    var lit = LeanLit(first, 1.0);
     loop {
-        if (i >= end || i < first_spot) {
+        if (lit.i >= end || lit.i < first_spot) {
             break;
         }
-        let light_id = clustering::get_clusterable_object_id(i);
-        if (lean_spot_falloff(light_id, lean_to_light(light_id, P)) != 0.0) {
+        let light_id = clustering::get_clusterable_object_id(lit.i);
+        lit.falloff = lean_spot_falloff(light_id, lean_to_light(light_id, P));
+        if (lit.falloff != 0.0) {
             break;
         }
-        i = i + 1u;
+        lit.i = lit.i + 1u;
     }
-    return i;
+    return lit;
 }
 
 // The way from `P` to a clustered light, as Bevy's lights work it out.

@@ -378,8 +378,7 @@ fn spawn_set(
     }
 
     for shape in &scene.shapes {
-        let screen = (scene.bindings.iter())
-            .any(|b| b.target == shape.name && matches!(b.show, super::BindingShow::Text { .. }));
+        let screen = scene.bindings.iter().any(|b| b.draws_text_on(&shape.name));
         let mut piece = commands.spawn((
             Name::new(shape.name.clone()),
             ShowroomEntity,
@@ -678,7 +677,8 @@ fn msaa(samples: u32) -> Msaa {
 
 #[cfg(test)]
 mod tests {
-    use super::{cluster_only_for_cameras_that_draw, fitting_samples};
+    use super::{cluster_only_for_cameras_that_draw, fitting_samples, shape_mesh};
+    use crate::scene::{BindingShow, BindingSpec, Rgb, Shape};
     use bevy::ecs::system::RunSystemOnce;
     use bevy::light::cluster::ClusterConfig;
     use bevy::prelude::*;
@@ -727,5 +727,37 @@ mod tests {
         assert_eq!(fitting_samples(8, |_| true), 8);
         assert_eq!(fitting_samples(2, |_| true), 2);
         assert_eq!(fitting_samples(8, |_| false), 1);
+    }
+
+    /// A twin screen's shape keeps its texture coordinates (its text is drawn into a
+    /// texture); the others are built without, and only a text binding makes a screen.
+    #[test]
+    fn only_a_shape_text_is_drawn_on_has_texture_coordinates() {
+        let binding = |show| BindingSpec {
+            target: "screen".into(),
+            value: "line.rate".into(),
+            show,
+        };
+        let text = binding(BindingShow::Text {
+            format: "{value}".into(),
+            color: Rgb::from_bytes(255, 255, 255),
+            background: Rgb::from_bytes(0, 0, 0),
+            size: 30.0,
+        });
+        assert!(text.draws_text_on("screen"));
+        assert!(!text.draws_text_on("wall"));
+        assert!(!binding(BindingShow::Visible).draws_text_on("screen"));
+        let panel = Shape::Box {
+            width: 1.6,
+            height: 0.9,
+            depth: 0.05,
+        };
+        let uvs = |screen| {
+            shape_mesh(&panel, screen)
+                .attribute(Mesh::ATTRIBUTE_UV_0)
+                .is_some()
+        };
+        assert!(uvs(true));
+        assert!(!uvs(false));
     }
 }

@@ -219,11 +219,7 @@ fn set_up_screens(
         }
     }
     for (i, binding) in bindings.0.iter().enumerate() {
-        let BindingShow::Text { .. } = &binding.show else {
-            continue;
-        };
-        let Some((shape, _, material)) =
-            shapes.iter().find(|(_, n, _)| n.as_str() == binding.target)
+        let Some((shape, _, material)) = shapes.iter().find(|(_, n, _)| binding.draws_text_on(n))
         else {
             continue;
         };

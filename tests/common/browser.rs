@@ -4,18 +4,20 @@
 
 use super::free_port;
 use super::http::http_waiting;
+use super::process::Stopped;
 use super::wait::wait_until;
 use serde_json::{Value, json};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 pub struct Browser {
-    driver: Child,
+    /// Killed when the browser is dropped, after its session is closed.
+    driver: Stopped,
     addr: String,
     session: String,
 }
@@ -30,12 +32,14 @@ impl Browser {
              (scripts/install-deps.sh installs them)"
         );
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver");
+        let driver = Stopped::new(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting chromedriver"),
+        );
         let addr = format!("127.0.0.1:{port}");
         wait_until("chromedriver listens", Duration::from_secs(20), || {
             TcpStream::connect(&addr).map(drop)
@@ -209,8 +213,6 @@ impl Drop for Browser {
         if !self.session.is_empty() {
             let _ = self.try_call("DELETE", &self.session_path(""), Value::Null);
         }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 

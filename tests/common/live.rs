@@ -3,12 +3,12 @@
 
 use super::free_port;
 use super::http::get_json;
-use super::process::twincast;
+use super::process::{Stopped, twincast};
 use super::wait::wait_until;
 use serde_json::Value;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 /// The API token the builder gives a stream.
@@ -72,9 +72,7 @@ impl StreamBuilder {
 
     /// Starts it; with an API, returns once the API accepts connections.
     pub fn start(mut self) -> LiveStream {
-        let child = Stopped(Some(
-            self.command.spawn().expect("starting twincast stream"),
-        ));
+        let child = Stopped::new(self.command.spawn().expect("starting twincast stream"));
         if let Some(addr) = &self.api {
             wait_until("the API comes up", Duration::from_secs(60), || {
                 TcpStream::connect(addr).map(drop)
@@ -150,40 +148,5 @@ impl LiveStream {
             .into_inner()
             .wait_with_output()
             .expect("waiting for twincast")
-    }
-}
-
-/// A stream's process, killed if it is still running when the test lets go of it: a test
-/// that fails halfway leaves no show behind to load the machine under the tests after it.
-pub struct Stopped(Option<Child>);
-
-impl Stopped {
-    /// The process, to wait for its output; no longer killed on drop.
-    pub fn into_inner(mut self) -> Child {
-        self.0.take().expect("taken once")
-    }
-}
-
-impl std::ops::Deref for Stopped {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        self.0.as_ref().expect("taken once")
-    }
-}
-
-impl std::ops::DerefMut for Stopped {
-    fn deref_mut(&mut self) -> &mut Child {
-        self.0.as_mut().expect("taken once")
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0
-            && matches!(child.try_wait(), Ok(None))
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

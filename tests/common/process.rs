@@ -1,7 +1,7 @@
 //! The real binary: where it is, how to run it, scratch folders for what it writes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_twincast");
 
@@ -216,4 +216,49 @@ pub fn host_before_the_cake(scene: &str) -> String {
         "the host's place in the demo scene moved"
     );
     in_the_way
+}
+
+/// A child process (a stream, a server, a driver), killed if it is still running when the
+/// test lets go of it: a test that fails halfway leaves nothing behind to load the machine
+/// under the tests after it, or to hold a port.
+pub struct Stopped(Option<Child>);
+
+impl Stopped {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// Kills it now, if it still runs, and reaps it.
+    pub fn stop(&mut self) {
+        if let Some(child) = &mut self.0
+            && matches!(child.try_wait(), Ok(None))
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The process, to wait for its output; no longer killed on drop.
+    pub fn into_inner(mut self) -> Child {
+        self.0.take().expect("taken once")
+    }
+}
+
+impl std::ops::Deref for Stopped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("taken once")
+    }
+}
+
+impl std::ops::DerefMut for Stopped {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("taken once")
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

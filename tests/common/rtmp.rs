@@ -1,16 +1,17 @@
 //! A real RTMP server (nginx with its RTMP module) on loopback.
 
 use super::free_port;
+use super::process::Stopped;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// nginx with the RTMP module, on loopback, recording every stream it receives.
 pub struct RtmpServer {
     pub port: u16,
     pub dir: PathBuf,
-    child: Child,
+    child: Stopped,
 }
 
 impl RtmpServer {
@@ -39,17 +40,19 @@ impl RtmpServer {
             dir = dir.display()
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let child = Command::new("nginx")
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("logs/error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting nginx (install it with scripts/install-deps.sh)");
+        let child = Stopped::new(
+            Command::new("nginx")
+                .arg("-p")
+                .arg(dir)
+                .arg("-c")
+                .arg(dir.join("nginx.conf"))
+                .arg("-e")
+                .arg(dir.join("logs/error.log"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting nginx (install it with scripts/install-deps.sh)"),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "nginx did not listen on {port}");
@@ -70,14 +73,8 @@ impl RtmpServer {
         self.dir.join("rec").join(format!("{key}.flv"))
     }
 
+    /// Kills it (SIGKILL: its connections just die).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RtmpServer {
-    fn drop(&mut self) {
-        self.stop();
+        self.child.stop();
     }
 }

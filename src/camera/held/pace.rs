@@ -11,7 +11,8 @@
 //! glide costs twice what a held frame does. A level judges by the median cost of its last
 //! [`WINDOW`] frames and moves in steps of [`STEP`], rising only after [`RISE_FRAMES`] at a
 //! size, so the layer's size (a texture) changes seldom and her sharpness does not pump;
-//! the lowest is [`LOWEST`].
+//! the lowest is [`HELD_LOWEST`] for held frames (her layer: what viewers look at) and
+//! [`GLIDE_LOWEST`] for glides (a move of two or three seconds, already soft).
 //!
 //! Only `stream` hands the world a frame's cost ([`FrameCost`]); `render` draws every
 //! frame as planned, so the same show renders the same frames every run.
@@ -22,8 +23,14 @@ use bevy::prelude::*;
 
 /// A step of a level, in fractions of the sides.
 const STEP: f32 = 0.05;
-/// The lowest level: 0.7 of the sides (half the pixels).
-const LOWEST: f32 = 0.7;
+/// Held frames' lowest level: 0.7 of the sides (half the pixels). Lower, a held frame
+/// saves little (most of its cost is not her pixels: about 1 ms from 0.7 to 0.6 at 720p)
+/// while she, what viewers look at, softens.
+const HELD_LOWEST: f32 = 0.7;
+/// Glides' lowest level: 0.6 of the sides (a third of the pixels), where a glide's frame is
+/// the whole view's pixels and each step saves milliseconds (docs/performance.md, "Glides
+/// down to 0.6").
+const GLIDE_LOWEST: f32 = 0.6;
 /// Frames a level judges by: the median of their costs, so one slow frame (the disk, the
 /// encoder's keyframe) moves nothing. A level waits for as many at each new size.
 const WINDOW: usize = 10;
@@ -74,8 +81,9 @@ impl Level {
         at_level: 0,
     };
 
-    /// Takes in the cost of one frame of its kind against a frame's time, and steps.
-    fn learn(&mut self, ms: f32, budget_ms: f32) {
+    /// Takes in the cost of one frame of its kind against a frame's time, and steps, not
+    /// below `lowest`.
+    fn learn(&mut self, ms: f32, budget_ms: f32, lowest: f32) {
         self.costs[self.at_level as usize % WINDOW] = ms;
         self.at_level = self.at_level.saturating_add(1);
         if (self.at_level as usize) < WINDOW {
@@ -91,7 +99,7 @@ impl Level {
         } else {
             return;
         };
-        let scale = (((self.scale + step) / STEP).round() * STEP).clamp(LOWEST, 1.0);
+        let scale = (((self.scale + step) / STEP).round() * STEP).clamp(lowest, 1.0);
         if scale != self.scale {
             // What it learned was of the old size.
             *self = Level {
@@ -112,9 +120,9 @@ pub(super) fn keep_pace(cost: Option<Res<FrameCost>>, frame: Res<Frame>, mut pac
         return;
     };
     let pace = &mut *pace;
-    let level = match *frame {
-        Frame::Held { patch: None, .. } => &mut pace.held,
-        Frame::Glide { .. } => &mut pace.glide,
+    let (level, lowest) = match *frame {
+        Frame::Held { patch: None, .. } => (&mut pace.held, HELD_LOWEST),
+        Frame::Glide { .. } => (&mut pace.glide, GLIDE_LOWEST),
         Frame::Full | Frame::Set { .. } | Frame::Held { .. } => return,
     };
     // The frame just drawn was drawn at the level as it stood.
@@ -122,7 +130,7 @@ pub(super) fn keep_pace(cost: Option<Res<FrameCost>>, frame: Res<Frame>, mut pac
         pace.smaller += 1;
         level.lowest = level.lowest.min(level.scale);
     }
-    level.learn(cost.ms, cost.budget_ms);
+    level.learn(cost.ms, cost.budget_ms, lowest);
 }
 
 #[cfg(test)]
@@ -134,7 +142,7 @@ mod tests {
     fn after(level: Level, frames: usize, ms: f32) -> Level {
         let mut level = level;
         for _ in 0..frames {
-            level.learn(ms, BUDGET);
+            level.learn(ms, BUDGET, HELD_LOWEST);
         }
         level
     }
@@ -144,7 +152,12 @@ mod tests {
         let one_step = after(Level::FULL, WINDOW, 40.0);
         assert_eq!(one_step.scale, 0.95);
         let lowest = after(Level::FULL, 1000, 40.0);
-        assert!((lowest.scale - LOWEST).abs() < 1e-6, "{lowest:?}");
+        assert!((lowest.scale - HELD_LOWEST).abs() < 1e-6, "{lowest:?}");
+        let mut glide = Level::FULL;
+        for _ in 0..1000 {
+            glide.learn(40.0, BUDGET, GLIDE_LOWEST);
+        }
+        assert!((glide.scale - GLIDE_LOWEST).abs() < 1e-6, "{glide:?}");
     }
 
     #[test]
@@ -162,14 +175,17 @@ mod tests {
     fn cheap_frames_rise_slowly_back_to_full_size() {
         let low = after(Level::FULL, 1000, 60.0);
         let risen = after(low, RISE_FRAMES as usize, 10.0);
-        assert!((risen.scale - (LOWEST + STEP)).abs() < 1e-6, "{risen:?}");
+        assert!(
+            (risen.scale - (HELD_LOWEST + STEP)).abs() < 1e-6,
+            "{risen:?}"
+        );
         assert_eq!(after(low, 1000, 10.0).scale, 1.0);
     }
 
     #[test]
     fn one_slow_frame_among_quick_ones_moves_nothing() {
         let mut level = after(Level::FULL, 50, 25.0);
-        level.learn(200.0, BUDGET);
+        level.learn(200.0, BUDGET, HELD_LOWEST);
         let level = after(level, 3, 25.0);
         assert_eq!(level.scale, 1.0);
     }
