@@ -19,6 +19,7 @@ fn the_editor_moves_recolours_saves_and_a_running_stream_follows() {
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.path("stream.log")).unwrap())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     let started = Instant::now();
     while std::fs::metadata(&video).map_or(0, |m| m.len()) < 20_000 {
@@ -360,6 +361,7 @@ fn a_prop_saved_again_appears_in_the_running_stream_and_a_broken_save_changes_no
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&log_file).unwrap())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     let log = || std::fs::read_to_string(&log_file).unwrap_or_default();
     let rebuilds = |n: usize| {

@@ -99,6 +99,7 @@ fn an_mp4_of_a_killed_process_still_plays() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     // Until at least two keyframes (fragments) are on disk.
     wait_until("the recording grows", Duration::from_secs(90), || {

@@ -59,6 +59,7 @@ fn hours_of_media_keep_clocks_timestamps_and_memory_in_line() {
         // To a file: a pipe nobody reads during the run would fill and block the logger.
         .stderr(std::fs::File::create(dir.path("stderr.log")).unwrap())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     // RSS once a second; the first 30 s are warm-up (pipelines, caches, the first lines).
     let started = Instant::now();

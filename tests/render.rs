@@ -91,6 +91,7 @@ fn sigterm_mid_render_leaves_a_playable_file() {
         ])
         .stderr(std::process::Stdio::piped())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     // Let it get going: the file exists once the header is written; then some frames.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
@@ -107,7 +108,7 @@ fn sigterm_mid_render_leaves_a_playable_file() {
         .status()
         .unwrap();
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
+    let output = child.into_inner().wait_with_output().unwrap();
     assert!(
         output.status.success(),
         "exit after SIGTERM: {}\n{}",

@@ -77,6 +77,7 @@ fn stream_reconnects_when_the_server_comes_back() {
         .args(["--output", &url, "--output", local.to_str().unwrap()])
         .stderr(std::process::Stdio::piped())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
 
     wait_for_bytes(&first.recording("it"), 20_000, Duration::from_secs(60));
@@ -104,7 +105,7 @@ fn stream_reconnects_when_the_server_comes_back() {
         "back on air {back:?} after the second restart"
     );
 
-    let output = child.wait_with_output().unwrap();
+    let output = child.into_inner().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(stderr.matches("reconnected after").count(), 2, "{stderr}");
@@ -249,12 +250,13 @@ fn a_server_down_at_start_is_connected_when_it_comes_up() {
         ])
         .stderr(std::process::Stdio::piped())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     // Down for longer than the failing threshold, counted from the first connection attempt.
     std::thread::sleep(Duration::from_secs(4));
     let server = RtmpServer::start_on(&dir.path("srv"), port);
     wait_for_bytes(&server.recording("late"), 10_000, Duration::from_secs(15));
-    let output = child.wait_with_output().unwrap();
+    let output = child.into_inner().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("connected after"), "{stderr}");

@@ -117,6 +117,7 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     // Wait for the show to be on air (telemetry flowing), then perform for 1.5 s, with
     // garbage mixed in, then go quiet.
@@ -288,6 +289,7 @@ fn a_takeover_switches_to_live_capture_and_voice_and_back() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
+        .map(Stopped::new)
         .unwrap();
     let started = Instant::now();
     while std::fs::read_to_string(&telemetry).map_or(true, |t| t.lines().count() < 10) {
@@ -317,7 +319,7 @@ fn a_takeover_switches_to_live_capture_and_voice_and_back() {
         std::thread::sleep(Duration::from_millis(20));
     }
     post(false);
-    let output = child.wait_with_output().unwrap();
+    let output = child.into_inner().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("takeover: the script pauses"), "{stderr}");

@@ -1,4 +1,5 @@
-//! The real binary: where it is, how to run it, scratch folders for what it writes.
+//! The real binary: where it is, how to run it, scratch folders for what it writes, and
+//! the guard every test's child process is held by ([`Stopped`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
