@@ -5,12 +5,16 @@
 //! stutter. On a CPU renderer a held frame costs its host's pixels and a glide its view's,
 //! and both vary with the shot and with what else the machine does (the encoder shares
 //! its cores). So, as games scale their resolution to hold their frame rate, each kind of
-//! frame keeps a *level*: a fraction of the sides it would otherwise be drawn at, lowered a
-//! step while its frames cost more than [`OVER`] of a frame's time and raised a step once
-//! they cost under [`UNDER`] of it. Held frames and glides keep their own levels, since a
-//! glide costs twice what a held frame does. A level judges by the median cost of its last
-//! [`WINDOW`] frames and moves in steps of [`STEP`], rising only after [`RISE_FRAMES`] at a
-//! size, so the layer's size (a texture) changes seldom and her sharpness does not pump;
+//! frame keeps a *level*: a fraction of the sides it would otherwise be drawn at, lowered
+//! while its frames cost more than [`OVER`] of a frame's time and raised once they cost
+//! under [`UNDER`] of it. Held frames and glides keep their own levels, since a glide costs
+//! twice what a held frame does. A level judges by the median cost of its last [`WINDOW`]
+//! frames. It falls as far as that median says at once (a frame's cost taken to go with its
+//! pixels, to where it would cost [`AIM`] of a frame's time), since every frame over the
+//! time is a repeat: a stream's first glide, at half again its time and more, reaches its
+//! floor in two windows rather than in six single steps. It rises a step of [`STEP`] at a
+//! time, only after [`RISE_FRAMES`] at a size, so the layer's size (a texture) changes
+//! seldom and her sharpness does not pump;
 //! the lowest is [`HELD_LOWEST`] for held frames (her layer: what viewers look at) and
 //! [`GLIDE_LOWEST`] for glides (a move of two or three seconds, already soft).
 //!
@@ -40,6 +44,9 @@ const RISE_FRAMES: u32 = 45;
 const OVER: f32 = 0.95;
 /// A level rises while its frames cost less than this share of a frame's time.
 const UNDER: f32 = 0.75;
+/// A falling level aims its frames at this share of a frame's time: below [`OVER`], so that
+/// the next window's frames, which vary, are mostly within it.
+const AIM: f32 = 0.85;
 
 /// The levels held frames and glides are drawn at (1: as planned).
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
@@ -92,14 +99,15 @@ impl Level {
         let mut costs = self.costs;
         costs.sort_by(f32::total_cmp);
         let median = costs[WINDOW / 2];
-        let step = if median > OVER * budget_ms {
-            -STEP
+        let wanted = if median > OVER * budget_ms {
+            // At least a step: the median said too slow.
+            (self.scale * (AIM * budget_ms / median).sqrt()).min(self.scale - STEP)
         } else if median < UNDER * budget_ms && self.at_level >= RISE_FRAMES {
-            STEP
+            self.scale + STEP
         } else {
             return;
         };
-        let scale = (((self.scale + step) / STEP).round() * STEP).clamp(lowest, 1.0);
+        let scale = ((wanted / STEP).round() * STEP).clamp(lowest, 1.0);
         if scale != self.scale {
             // What it learned was of the old size.
             *self = Level {
@@ -149,13 +157,28 @@ mod tests {
 
     #[test]
     fn frames_that_cost_too_much_are_drawn_smaller_down_to_the_lowest_level() {
-        let one_step = after(Level::FULL, WINDOW, 40.0);
-        assert_eq!(one_step.scale, 0.95);
+        // A little over the time: one step.
+        let one_step = after(Level::FULL, WINDOW, 0.97 * BUDGET);
+        assert!((one_step.scale - 0.95).abs() < 1e-6, "{one_step:?}");
+        // 40 ms of 33.3: at once to where its pixels would cost 85 % of it, √(0.85 × 33.3 / 40).
+        let at_once = after(Level::FULL, WINDOW, 40.0);
+        assert!((at_once.scale - 0.85).abs() < 1e-6, "{at_once:?}");
         let lowest = after(Level::FULL, 1000, 40.0);
         assert!((lowest.scale - HELD_LOWEST).abs() < 1e-6, "{lowest:?}");
         let mut glide = Level::FULL;
         for _ in 0..1000 {
             glide.learn(40.0, BUDGET, GLIDE_LOWEST);
+        }
+        assert!((glide.scale - GLIDE_LOWEST).abs() < 1e-6, "{glide:?}");
+    }
+
+    #[test]
+    fn a_glide_at_twice_its_time_is_at_its_floor_within_two_windows() {
+        let mut glide = Level::FULL;
+        for _ in 0..2 * WINDOW {
+            // Half of its cost does not shrink with the pixels.
+            let ms = 32.0 + 32.0 * glide.scale * glide.scale;
+            glide.learn(ms, BUDGET, GLIDE_LOWEST);
         }
         assert!((glide.scale - GLIDE_LOWEST).abs() < 1e-6, "{glide:?}");
     }
