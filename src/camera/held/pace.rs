@@ -147,10 +147,16 @@ mod tests {
 
     const BUDGET: f32 = 1000.0 / 30.0;
 
+    /// `level` after `frames` held frames costing `ms` each.
     fn after(level: Level, frames: usize, ms: f32) -> Level {
+        after_to(level, frames, ms, HELD_LOWEST)
+    }
+
+    /// `level` after `frames` frames costing `ms` each, not below `lowest`.
+    fn after_to(level: Level, frames: usize, ms: f32, lowest: f32) -> Level {
         let mut level = level;
         for _ in 0..frames {
-            level.learn(ms, BUDGET, HELD_LOWEST);
+            level.learn(ms, BUDGET, lowest);
         }
         level
     }
@@ -165,10 +171,7 @@ mod tests {
         assert!((at_once.scale - 0.85).abs() < 1e-6, "{at_once:?}");
         let lowest = after(Level::FULL, 1000, 40.0);
         assert!((lowest.scale - HELD_LOWEST).abs() < 1e-6, "{lowest:?}");
-        let mut glide = Level::FULL;
-        for _ in 0..1000 {
-            glide.learn(40.0, BUDGET, GLIDE_LOWEST);
-        }
+        let glide = after_to(Level::FULL, 1000, 40.0, GLIDE_LOWEST);
         assert!((glide.scale - GLIDE_LOWEST).abs() < 1e-6, "{glide:?}");
     }
 
