@@ -2,7 +2,8 @@
 """What a run's frames cost, by how they were drawn, from its `--telemetry` file.
 
 Each telemetry record carries `frame_ms` (wall time since the record before: rendering,
-readback and what goes between frames) and `drawn` (frames drawn in full, held and
+readback and what goes between frames), in `stream` also `cost_ms` (the same less any
+wait for the wall clock: the frame's own cost, used where present) and `drawn` (frames drawn in full, held and
 glided so far, from `camera::held`; `reused`: held frames that started a shot on a kept
 backdrop; `patched`: held frames that drew twin screens again over the backdrop;
 `host_smaller`: held frames whose host layer was drawn smaller). A frame's
@@ -35,7 +36,7 @@ def frames(path):
                 continue  # a line cut short by a killed run
     out = []
     for i, (before, record) in enumerate(zip(records, records[1:]), start=1):
-        ms = record.get("frame_ms")
+        ms = record.get("cost_ms", record.get("frame_ms"))
         if ms is None:
             continue
         now, then = record.get("drawn") or {}, before.get("drawn") or {}

@@ -20,6 +20,9 @@ pub struct MediaTime(pub f64);
 pub struct FrameCost {
     pub ms: f32,
     pub budget_ms: f32,
+    /// How long before its time on the wall clock the frame began (negative: late), as
+    /// `video.render_ahead_ms` allows.
+    pub early_ms: f32,
 }
 
 /// Lines on the timeline, as scheduled for the mixer.

@@ -316,6 +316,16 @@ fn the_rundown_is_steered_from_the_api() {
     assert!(texts.contains(&"The fan. three speeds."), "{texts:?}");
     assert!(texts.contains(&"Flash sale, 99 yuan."), "{texts:?}");
     assert!(said.iter().all(|s| s["at"].as_f64().unwrap() > 1.7e9));
+    // Each line is stamped with when its frame is due on the wall clock, however far
+    // ahead of the clock it was drawn: one origin for all.
+    let origins: Vec<f64> = (said.iter())
+        .filter(|s| s["media"].is_f64())
+        .map(|s| s["at"].as_f64().unwrap() - s["media"].as_f64().unwrap())
+        .collect();
+    let spread = origins
+        .iter()
+        .fold(0f64, |m, o| m.max((o - origins[0]).abs()));
+    assert!(origins.len() >= 3 && spread < 0.01, "{origins:?}");
     assert!(
         said.windows(2)
             .all(|w| w[1]["media"].as_f64() >= w[0]["media"].as_f64()),

@@ -129,13 +129,17 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let performing = Instant::now();
     let mut garbage = 0;
-    // Standing for a second, then a step to the left and a crouch.
-    while performing.elapsed() < Duration::from_millis(2000) {
-        let moved = performing.elapsed() > Duration::from_millis(1000);
-        let packet = if moved {
-            arms_up_at(0.5, 0.3)
-        } else {
-            arms_up()
+    // Standing until she follows fully (the stream first spends the frames it drew ahead
+    // of the clock), then for a second a step to the left and a crouch.
+    let mut moved_at: Option<Instant> = None;
+    while moved_at.is_none_or(|t| t.elapsed() < Duration::from_millis(1000)) {
+        assert!(performing.elapsed() < Duration::from_secs(30), "never live");
+        if moved_at.is_none() && fully_live(&telemetry) >= 2 {
+            moved_at = Some(Instant::now());
+        }
+        let packet = match moved_at {
+            Some(_) => arms_up_at(0.5, 0.3),
+            None => arms_up(),
         };
         socket.send_to(&packet, &listen).unwrap();
         for junk in [
@@ -210,6 +214,15 @@ fn vmc_packets_drive_the_avatar_then_it_falls_back_to_its_clips() {
         "{malformed} of {garbage} counted"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Frames of the telemetry so far with the host following the performer fully.
+fn fully_live(telemetry: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(telemetry).unwrap_or_default();
+    (text.lines())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["live"]["weight"].as_f64() == Some(1.0))
+        .count()
 }
 
 #[test]
@@ -341,6 +354,22 @@ fn a_takeover_switches_to_live_capture_and_voice_and_back() {
         })
         .count();
     assert!(live >= 10, "live with arms up for {live} frames");
+    // Before the takeover frames were drawn ahead of the clock (`video.render_ahead_ms`,
+    // 500 by default); while the person had the host, in step with it.
+    let early = |r: &serde_json::Value| r["early_ms"].as_f64().unwrap();
+    let is_live = |r: &&serde_json::Value| r["live"]["weight"].as_f64() == Some(1.0);
+    let first_live = records.iter().position(|r| is_live(&r)).unwrap();
+    let most = records[..first_live]
+        .iter()
+        .map(early)
+        .fold(f64::MIN, f64::max);
+    assert!((100.0..=510.0).contains(&most), "{most} ms early at most");
+    let live_early = records
+        .iter()
+        .filter(is_live)
+        .map(early)
+        .fold(f64::MIN, f64::max);
+    assert!(live_early <= 1.0, "{live_early} ms early while live");
 
     // Their voice is in the program: seconds of audio dominated by the 440 Hz tone.
     let decoded = std::process::Command::new("ffmpeg")

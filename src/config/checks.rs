@@ -136,6 +136,7 @@ fn video(show: &ShowConfig) -> Result<(), Refusal> {
     within("video.buffer_seconds", v.buffer_seconds, 0.1..=10.0)?;
     within("video.keyframe_seconds", v.keyframe_seconds, 0.1..=20.0)?;
     within("video.threads", v.threads, 0..=64)?;
+    within("video.render_ahead_ms", v.render_ahead_ms, 0..=2000)?;
     if v.encoder == "libx264" && !PRESETS.contains(&v.preset.as_str()) {
         return refuse(
             "video.preset",

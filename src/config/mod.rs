@@ -291,6 +291,14 @@ pub struct VideoConfig {
     /// frame, for many shows on one machine (1.1 cores a show against 1.2, eight at once
     /// on a 16-core GPU machine), and encodes slower (73 fps against 115 at 720p, 2 cores).
     pub threads: u32,
+    /// In `stream`, how far the renderer may run ahead of the wall clock, 0–2000 ms: a
+    /// frame drawn early banks its spare time for a slow one after it, as playout servers
+    /// keep a few frames buffered, where a renderer held to the clock loses it waiting and
+    /// repeats a picture when a slow frame comes. What the live room and the API change
+    /// reaches the stream that much later. While a person has the host (a takeover, or
+    /// live motion capture arriving) frames are drawn in step with the clock, so their
+    /// voice and motion go out as they come.
+    pub render_ahead_ms: u32,
 }
 
 impl Default for VideoConfig {
@@ -307,6 +315,7 @@ impl Default for VideoConfig {
             b_frames: 0,
             encoder: "libx264".into(),
             threads: 0,
+            render_ahead_ms: 500,
         }
     }
 }

@@ -107,6 +107,17 @@ fn encoder_threads_are_bounded() {
 }
 
 #[test]
+fn render_ahead_is_bounded() {
+    let dir = ShowDir::new("ahead");
+    let err = dir
+        .parse("scene = \"room.ron\"\n[video]\nrender_ahead_ms = 2001\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("video.render_ahead_ms"), "{err}");
+    let show = dir.parse("scene = \"room.ron\"\n").unwrap();
+    assert_eq!(show.video.render_ahead_ms, 500);
+}
+
+#[test]
 fn choppy_alert_limits_out_of_range_are_refused() {
     let dir = ShowDir::new("choppy");
     for (text, field) in [

@@ -35,6 +35,10 @@ pub struct Rundown {
     pub paused: bool,
     /// Offline (`render`): wait for speech rather than let the picture run ahead of it.
     pub offline: bool,
+    /// In `stream`: the wall clock (Unix seconds) at which media time 0 was due, so the
+    /// audit log says when a line reached the stream, not when it was drawn (up to
+    /// `video.render_ahead_ms` before).
+    pub wall_origin: Option<f64>,
     /// Which comments get answers.
     comments: CommentGate,
     /// Media seconds of the frame last stepped.
@@ -119,6 +123,7 @@ impl Rundown {
             day,
             paused: false,
             offline: false,
+            wall_origin: None,
             comments: CommentGate::new(show.comments.clone()),
             last_now: 0.0,
             limits: show.comments.clone(),
@@ -299,7 +304,10 @@ impl Rundown {
             && !line.line.samples.is_empty()
         {
             let on_air = self.director.on_air();
-            let at = crate::api::unix_now() + (start - now).max(0.0);
+            let at = match self.wall_origin {
+                Some(origin) => origin + start,
+                None => crate::api::unix_now() + (start - now).max(0.0),
+            };
             audit.record(&Said {
                 at,
                 local: &local_stamp(&self.day.at(start)),

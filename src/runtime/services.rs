@@ -226,6 +226,22 @@ impl Services {
         }
     }
 
+    /// Whether a person has the host: a takeover, their voice on air, or live motion
+    /// capture still arriving (within the seconds after which her clips take over again).
+    /// The loop then renders in step with the wall clock ([`super::pacer::FramePacer::ahead`]).
+    pub fn person_on_air(&self, rundown: Option<&Rundown>) -> bool {
+        let voice = (self.live_audio.as_ref()).is_some_and(|l| l.active.load(Relaxed));
+        let motion = self.vmc.as_ref().is_some_and(|(receiver, fallback_after)| {
+            let pose = receiver
+                .state
+                .pose
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            (pose.received).is_some_and(|t| t.elapsed().as_secs_f32() < *fallback_after)
+        });
+        rundown.is_some_and(|r| r.paused) || voice || motion
+    }
+
     /// Voice and VMC packets received so far.
     fn takeover_packets(&self) -> u64 {
         let vmc = self

@@ -56,6 +56,8 @@ pub struct ShowRun {
     once: Option<super::PlayOnce>,
     /// Programs made beside this one from the same world.
     others: Vec<OtherProgram>,
+    /// `video.render_ahead_ms`, while nobody has the host.
+    render_ahead: Duration,
 }
 
 impl ShowRun {
@@ -143,7 +145,11 @@ impl ShowRun {
             fault: Fault::from_env(),
             once: options.once,
             others,
+            render_ahead: Duration::from_millis(show.video.render_ahead_ms.into()),
         };
+        if let (Some(rundown), Pacing::RealTime) = (run.rundown.as_mut(), options.pacing) {
+            rundown.wall_origin = Some(run.pacer.wall_origin());
+        }
         run.services.attach(&mut run.app);
         run.watchdog.ready();
         Ok(run)
@@ -171,6 +177,10 @@ impl ShowRun {
         self.fault.strike(now);
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
+        self.pacer.ahead = match self.services.person_on_air(self.rundown.as_ref()) {
+            true => Duration::ZERO,
+            false => self.render_ahead,
+        };
         if let Err(failed) = self.pacer.render_next(&mut self.app, stop) {
             self.failure = Some(failed);
             return false;

@@ -71,6 +71,13 @@ impl Telemetry {
                 "patched": count.patched,
             });
         }
+        if let Some(cost) = world.get_resource::<crate::stage::FrameCost>() {
+            // In `stream`: the frame's own cost (`frame_ms` less any wait for the clock),
+            // and how long before its time it began (negative: late).
+            let tenths = |ms: f32| (f64::from(ms) * 10.0).round() / 10.0;
+            record["cost_ms"] = json!(tenths(cost.ms));
+            record["early_ms"] = json!(tenths(cost.early_ms));
+        }
         if world.contains_resource::<crate::camera::held::Pace>() {
             // The sides held frames and glides are drawn at to keep pace (`stream`).
             record["pace"] = json!(super::meter::pace(world));
