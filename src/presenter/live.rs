@@ -111,9 +111,7 @@ pub(super) fn apply_live_capture(
     let pose = live.state.snapshot();
     status.packets = live.state.packets.load(Ordering::Relaxed);
     status.malformed = live.state.malformed.load(Ordering::Relaxed);
-    let fresh = pose
-        .received
-        .is_some_and(|t| live.hold || t.elapsed().as_secs_f32() < live.fallback_after);
+    let fresh = pose.drives(live.fallback_after, live.hold);
     let step = dt / BLEND_SECONDS;
     status.weight = if fresh {
         (status.weight + step).min(1.0)

@@ -232,12 +232,9 @@ impl Services {
     pub fn person_on_air(&self, rundown: Option<&Rundown>) -> bool {
         let voice = (self.live_audio.as_ref()).is_some_and(|l| l.active.load(Relaxed));
         let motion = self.vmc.as_ref().is_some_and(|(receiver, fallback_after)| {
-            let pose = receiver
-                .state
-                .pose
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            (pose.received).is_some_and(|t| t.elapsed().as_secs_f32() < *fallback_after)
+            let pose = receiver.state.pose.lock();
+            let pose = pose.unwrap_or_else(|e| e.into_inner());
+            pose.drives(*fallback_after, false)
         });
         rundown.is_some_and(|r| r.paused) || voice || motion
     }

@@ -40,6 +40,14 @@ pub struct LivePose {
     pub received: Option<Instant>,
 }
 
+impl LivePose {
+    /// Whether the performer drives the host: a good message has arrived, and the last
+    /// one within `fallback_after` seconds or the host is held to them (a takeover).
+    pub fn drives(&self, fallback_after: f32, hold: bool) -> bool {
+        (self.received).is_some_and(|t| hold || t.elapsed().as_secs_f32() < fallback_after)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct LiveState {
     pub pose: Mutex<LivePose>,
