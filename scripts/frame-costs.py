@@ -3,10 +3,10 @@
 
 Each telemetry record carries `frame_ms` (wall time since the record before: rendering,
 readback and what goes between frames), in `stream` also `cost_ms` (the same less any
-wait for the wall clock: the frame's own cost, used where present) and `drawn` (frames drawn in full, held and
-glided so far, from `camera::held`; `reused`: held frames that started a shot on a kept
-backdrop; `patched`: held frames that drew twin screens again over the backdrop;
-`host_smaller`: held frames whose host layer was drawn smaller). A frame's
+wait for the wall clock: the frame's own cost, used where present) and `drawn` (frames
+drawn in full, held and glided so far, from `camera::held`; `reused`: held frames that
+started a shot on a kept backdrop; `patched`: held frames that drew twin screens again
+over the backdrop; `host_smaller`: held frames whose host layer was drawn smaller). A frame's
 kind is the first count in `KINDS` that went up with it: a held frame with the host
 drawn smaller is `host_smaller`.
 Prints, per kind, the frames, the median, 10th and 90th percentiles and the total, and
