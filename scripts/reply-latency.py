@@ -9,7 +9,9 @@ Two runs of the same show in one script, side by side:
              OpenAI-compatible server, which waits DELAY_MS before its first word (a model's
              time to first token) and then streams a word every 20 ms
 Both include what the show itself adds: waiting for the line being said to end (a line
-is never cut), speech synthesis, and the two-frame hand-over to the encoder.
+is never cut), speech synthesis, the two-frame hand-over to the encoder, and any frames
+drawn ahead of the clock (`video.render_ahead_ms`) when the answer was ready. Each run
+also prints the share of its frames drawn in step with the clock (the lead not used).
 
 Usage: scripts/reply-latency.py [COMMENTS] [DELAY_MS]   (defaults 20 and 400)
 Run through `bash -c 'source scripts/env.sh; scripts/reply-latency.py'` or with
@@ -65,6 +67,7 @@ def run(work, name, model_url, question):
     show = show.replace("LLM_URL", model_url).replace("[comments]\n", "[comments]\nrepeat_seconds = 0\n").replace(
         '"ai_host_scene.ron"', json.dumps(os.path.join(ROOT, "tests/fixtures/ai_host_scene.ron")))
     audit = os.path.join(work, f"{name}.jsonl")
+    telemetry = os.path.join(work, f"{name}-frames.jsonl")
     show += f'\n[compliance]\naudit_log = {json.dumps(audit)}\n'
     path = os.path.join(work, f"{name}.toml")
     open(path, "w").write(show)
@@ -73,7 +76,7 @@ def run(work, name, model_url, question):
     env = dict(os.environ, TWINCAST_API_TOKEN="bench")
     proc = subprocess.Popen(
         [BIN, "stream", path, "--api", f"127.0.0.1:{api}", "--seconds", str(seconds),
-         "-o", os.path.join(work, f"{name}.mkv")],
+         "-o", os.path.join(work, f"{name}.mkv"), "--telemetry", telemetry],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"{name}.log"), "w"), env=env)
     wait_port(api)
     time.sleep(3)
@@ -92,17 +95,21 @@ def run(work, name, model_url, question):
                 and l["at"] >= at and user in l["text"]]
         if said:
             latencies.append(min(said) - at)
-    return latencies
+    frames = [json.loads(l) for l in open(telemetry) if l.strip()]
+    early = [f["early_ms"] for f in frames if f.get("early_ms") is not None]
+    in_step = sum(1 for e in early if e <= 1.0) / max(len(early), 1)
+    return latencies, in_step
 
 
-def report(name, latencies):
+def report(name, run):
+    latencies, in_step = run
     if not latencies:
         print(f"{name:<10} no answers")
         return
     ms = sorted(x * 1000 for x in latencies)
     p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
     print(f"{name:<10} {len(ms):>3} answers  p50 {statistics.median(ms):6.0f} ms  "
-          f"p95 {p95:6.0f} ms  max {ms[-1]:6.0f} ms")
+          f"p95 {p95:6.0f} ms  max {ms[-1]:6.0f} ms  frames in step {in_step:4.0%}")
 
 
 def main():

@@ -257,6 +257,10 @@ fn the_console_watches_and_steers_a_running_show() {
             || (drawn_at.starts_with("host ") && drawn_at.contains(" · moves ")),
         "drawn at: {drawn_at:?}"
     );
+    // How far ahead of their time frames are drawn (`video.render_ahead_ms`), in seconds.
+    let ahead = browser.text("#ahead");
+    let seconds = ahead.strip_suffix(" s").and_then(|s| s.parse::<f64>().ok());
+    assert!(seconds.is_some_and(|s| s <= 0.6), "drawn ahead: {ahead:?}");
 
     // A refusal shows the API's reason.
     browser.type_into("#say-text", " ");

@@ -1254,6 +1254,8 @@ fn a_stream_behind_real_time_draws_her_smaller_to_keep_pace() {
     let lowest = |s: &serde_json::Value| s["pace"]["held"].as_f64().is_some_and(|h| h < 0.71);
     let status = stream.wait_status(90, lowest);
     assert_eq!(status["pace"]["glide"], 1.0, "{status}");
+    // Behind real time: its frames begin late, in `/status`, `/metrics` and the status line.
+    stream.wait_status(30, |s| s["ahead_seconds"].as_f64() < Some(0.0));
     let (code, metrics) = http(&stream.api, "GET", "/metrics", None, "");
     assert_eq!(code, 200, "{metrics}");
     assert!(
@@ -1261,6 +1263,18 @@ fn a_stream_behind_real_time_draws_her_smaller_to_keep_pace() {
         "{metrics}"
     );
     stream.logged("pace held 0.70 glide 1.00");
+    assert!(metrics.contains("twincast_ahead_seconds "), "{metrics}");
+    stream.logged(" | behind ");
+    // A level falls at once (`camera::held::pace`): let some frames be drawn at it.
+    wait_until("frames drawn smaller", Duration::from_secs(30), || {
+        let records = json_lines_so_far(&telemetry);
+        let last = records.last().map(|r| r["drawn"]["host_smaller"].as_u64());
+        if last.flatten() >= Some(10) {
+            Ok(())
+        } else {
+            Err(last)
+        }
+    });
     // The run's summary counts the frames drawn smaller, beside those repeated.
     let log = stream.interrupt();
     assert!(

@@ -69,10 +69,12 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
     let model = ModelServer::start(&dir.0);
     let show = ai_show(&dir, &model.url(""));
     let out = dir.path("ai.mkv");
+    let telemetry = dir.path("frames.jsonl");
     let live = StreamBuilder::new(&show)
         .with_api()
         .env("TWINCAST_TEST_WEBHOOK", SECRET)
         .args(["--seconds", "70", "-o", out.to_str().unwrap()])
+        .args(["--telemetry", telemetry.to_str().unwrap()])
         .start();
     let api = live.api.clone();
     live.wait_status(60, |s| s["product"] == "kettle" && s["stock"] == 10);
@@ -211,6 +213,31 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
         "{status}"
     );
     assert!(status["alerts_open"].as_u64() >= Some(1), "{status}");
+    // Frames were drawn ahead of the clock (`video.render_ahead_ms`) while nobody waited
+    // for a line, and in step with it where an answer or a thank-you began: such a line
+    // starts when it is ready, not after half a second of frames drawn without it.
+    let frames = read_json_lines(&telemetry);
+    let early = |r: &Value| r["early_ms"].as_f64().unwrap();
+    let most = frames.iter().map(early).fold(f64::MIN, f64::max);
+    assert!(most >= 100.0, "{most} ms early at most");
+    let asked_for = ["comment", "model", "holding", "reaction"];
+    let asked = |e: &&Value| asked_for.contains(&e["origin"].as_str().unwrap_or(""));
+    for line in entries
+        .iter()
+        .filter(|e| e.get("text").is_some())
+        .filter(asked)
+    {
+        let start = line["media"].as_f64().unwrap();
+        let frame = frames
+            .iter()
+            .find(|r| r["time"].as_f64().unwrap() >= start)
+            .unwrap();
+        assert!(
+            early(frame) <= 1.0,
+            "{} ms early where {line} began",
+            early(frame)
+        );
+    }
     // Gifts: one line for the five roses; the big gift got its own.
     assert_eq!(
         lines

@@ -309,6 +309,15 @@ fn a_takeover_switches_to_live_capture_and_voice_and_back() {
         assert!(started.elapsed() < Duration::from_secs(60), "never started");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // What the lead has banked before the person steps in, as the operator sees it.
+    wait_until("frames drawn ahead", Duration::from_secs(30), || {
+        let ahead = get_json(&api, "/status")["ahead_seconds"].as_f64();
+        if ahead > Some(0.1) {
+            Ok(())
+        } else {
+            Err(ahead)
+        }
+    });
     let post = |on: bool| {
         let body = format!("{{\"on\": {on}}}");
         let (code, text) = http(&api, "POST", "/takeover", Some("t0ken"), &body);

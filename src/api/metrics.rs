@@ -76,6 +76,12 @@ pub fn exposition(s: &ShowStatus, resident_bytes: Option<u64>) -> String {
     );
     gauge(
         &mut registry,
+        "ahead_seconds",
+        "Seconds before its time the last frame began (negative: late).",
+        s.ahead_seconds,
+    );
+    gauge(
+        &mut registry,
         "bitrate_kbps",
         "Encoded bitrate, recently.",
         s.bitrate_kbps,

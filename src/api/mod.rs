@@ -226,6 +226,10 @@ pub struct ShowStatus {
     /// The fraction of their planned sides held frames and glides are drawn at to keep
     /// pace with real time (`render.keep_pace`; 1 when they keep it as planned).
     pub pace: PaceStatus,
+    /// How long before its time on the wall clock the last frame began, in `stream`: what
+    /// frames drawn early have banked against slow ones (up to `video.render_ahead_ms`; 0
+    /// while drawn in step), negative when the renderer is behind.
+    pub ahead_seconds: f64,
     pub bitrate_kbps: f64,
     pub speaking: Option<String>,
     pub gesture: Option<String>,

@@ -295,9 +295,11 @@ pub struct VideoConfig {
     /// frame drawn early banks its spare time for a slow one after it, as playout servers
     /// keep a few frames buffered, where a renderer held to the clock loses it waiting and
     /// repeats a picture when a slow frame comes. What the live room and the API change
-    /// reaches the stream that much later. While a person has the host (a takeover, or
-    /// live motion capture arriving) frames are drawn in step with the clock, so their
-    /// voice and motion go out as they come.
+    /// reaches the stream up to that much later. While a person has the host (a takeover,
+    /// or live motion capture arriving) frames are drawn in step with the clock, so their
+    /// voice and motion go out as they come; so they are while an answer or a `/say` is
+    /// owed and could start, so that a line that takes longer than the lead to write (the
+    /// language model's) starts when it is ready.
     pub render_ahead_ms: u32,
 }
 

@@ -62,6 +62,7 @@ impl StatusMeter {
         s.frames = run.pacer.next;
         s.rendered_frames = run.pacer.rendered;
         s.repeated_frames = run.stats.repeated.load(Relaxed);
+        s.ahead_seconds = ahead_seconds(run.world);
         read_world(&mut s, run.world, run.live);
         if let Some(rundown) = run.rundown {
             read_rundown(&mut s, rundown, run.world.resource::<MediaTime>().0);
@@ -118,6 +119,15 @@ pub(super) fn pace(world: &World) -> crate::api::PaceStatus {
             held: hundredths(p.held.scale),
             glide: hundredths(p.glide.scale),
         })
+}
+
+/// How long before its time the last frame began, in seconds to the millisecond (`stream`;
+/// negative: late): what frames drawn early have banked against slow ones
+/// (`video.render_ahead_ms`). 0 where the loop keeps no pace.
+pub(super) fn ahead_seconds(world: &World) -> f64 {
+    world
+        .get_resource::<crate::stage::FrameCost>()
+        .map_or(0.0, |c| f64::from(c.early_ms).round() / 1000.0)
 }
 
 /// Where the rundown is: segment, product, flash sale, takeover.

@@ -64,17 +64,6 @@ impl FramePacer {
         crate::api::unix_now() - self.epoch.elapsed().as_secs_f64()
     }
 
-    /// Frames the renderer is behind the wall clock (always 0 when unpaced).
-    pub fn behind(&self) -> u64 {
-        match self.pacing {
-            Pacing::RealTime => self
-                .clock
-                .frame_at(self.epoch.elapsed())
-                .saturating_sub(self.next),
-            Pacing::AsFastAsPossible => 0,
-        }
-    }
-
     /// Renders the next frame (after waiting for its time when paced); the renderer's error
     /// once it has stopped on one ([`super::app::renderer_failure`]).
     pub fn render_next(&mut self, app: &mut App, stop: &StopSignal) -> Result<(), RunError> {

@@ -27,6 +27,10 @@ pub struct Rundown {
     scheduler: Scheduler,
     script: Sender<ScriptLine>,
     requests: Sender<Request>,
+    /// Lines asked for (answers, `/say`, thank-yous) and not yet on the timeline, and
+    /// where the last one put there starts (samples).
+    unsaid: usize,
+    asked_start: Option<u64>,
     _speaker: Speaker,
     audit: Option<AuditLog>,
     clock: MediaClock,
@@ -117,6 +121,8 @@ impl Rundown {
             scheduler,
             script: io.script,
             requests: io.requests,
+            unsaid: 0,
+            asked_start: None,
             _speaker: speaker,
             audit,
             clock,
@@ -277,6 +283,10 @@ impl Rundown {
             warn!("the speech engine gave no line within 60 s; the render goes on without it");
         }
         let line = self.schedule_in_step(samples, now)?;
+        if !matches!(line.line.origin, Origin::Script(_)) {
+            self.unsaid = self.unsaid.saturating_sub(1);
+            self.asked_start = self.asked_start.max(Some(line.start));
+        }
         let start = line.start as f64 / SAMPLE_RATE as f64;
         let end = line.end() as f64 / SAMPLE_RATE as f64;
         self.last_end = self.last_end.max(end);
@@ -341,12 +351,27 @@ impl Rundown {
             }
             return false;
         };
-        let _ = self.requests.send(Request {
+        let sent = self.requests.send(Request {
             text,
             origin,
             voice: None,
         });
+        self.unsaid += usize::from(sent.is_ok());
         true
+    }
+
+    /// Whether, at `frame`, a line someone waits for (an answer owed to a viewer, a
+    /// `/say`) could start within `within` seconds (one is on its way and nothing on the
+    /// timeline keeps it back longer), or has been put on the timeline and not begun.
+    /// `stream` then renders in step with the clock, so that such a line starts when it is
+    /// ready, not after the frames drawn ahead (`video.render_ahead_ms`); behind a longer
+    /// line the lead costs it nothing.
+    pub fn awaits_line(&self, frame: u64, within: f64) -> bool {
+        let now = self.clock.samples_for_frames(frame);
+        let owed = self.unsaid > 0 || self.comments.waiting() > 0;
+        let within = (within.max(0.0) * SAMPLE_RATE as f64) as u64;
+        let coming = owed && self.scheduler.free_within(now, within);
+        coming || self.asked_start.is_some_and(|start| now <= start)
     }
 
     /// The compliance filter's verdict on a line: its text as it may be said, or `None`.

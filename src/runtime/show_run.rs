@@ -177,7 +177,7 @@ impl ShowRun {
         self.fault.strike(now);
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
-        self.pacer.ahead = match self.services.person_on_air(self.rundown.as_ref()) {
+        self.pacer.ahead = match self.in_step() {
             true => Duration::ZERO,
             false => self.render_ahead,
         };
@@ -187,6 +187,16 @@ impl ShowRun {
         }
         self.report();
         true
+    }
+
+    /// Whether the next frame is drawn in step with the clock rather than up to
+    /// `video.render_ahead_ms` ahead: while a person has the host (their voice and motion
+    /// go out as they come), and while a line someone waits for (an answer, a `/say`) could
+    /// start soon, so that it starts when it is ready.
+    fn in_step(&self) -> bool {
+        let (rundown, next) = (self.rundown.as_ref(), self.pacer.next);
+        self.services.person_on_air(rundown)
+            || rundown.is_some_and(|r| r.awaits_line(next, self.render_ahead.as_secs_f64()))
     }
 
     /// Media seconds of the next frame to render.
@@ -249,7 +259,7 @@ impl ShowRun {
         self.progress.update(
             self.pacer.next,
             self.pacer.rendered,
-            self.pacer.behind(),
+            super::meter::ahead_seconds(self.app.world()),
             super::meter::pace(self.app.world()),
             &self.encoder.stats,
             &outputs,

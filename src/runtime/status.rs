@@ -76,7 +76,7 @@ impl Progress {
         &mut self,
         frames: u64,
         rendered: u64,
-        behind: u64,
+        ahead: f64,
         pace: crate::api::PaceStatus,
         stats: &EncodeStats,
         outputs: &[ProgramOutputs],
@@ -106,10 +106,10 @@ impl Progress {
                 )
             })
             .collect();
-        let behind_s = if self.fps > 0 {
-            behind as f64 / self.fps as f64
-        } else {
-            0.0
+        // How early the last frame began (frames drawn ahead of their time), or how late.
+        let margin = match ahead >= 0.0 {
+            true => format!("ahead {ahead:.2} s"),
+            false => format!("behind {:.2} s", -ahead),
         };
         // Drawn smaller to keep pace: a slow machine shows here before it repeats frames.
         let pace = match pace == crate::api::PaceStatus::default() {
@@ -117,7 +117,7 @@ impl Progress {
             false => format!(" | pace held {:.2} glide {:.2}", pace.held, pace.glide),
         };
         info!(
-            "status: t={:.0}s frame {frames} | render {fps:.1} fps | encoded {encoded} (repeated {}){pace} | {kbps:.0} kb/s | behind {behind_s:.2} s | {}",
+            "status: t={:.0}s frame {frames} | render {fps:.1} fps | encoded {encoded} (repeated {}){pace} | {kbps:.0} kb/s | {margin} | {}",
             self.started.elapsed().as_secs_f64(),
             stats.repeated.load(Ordering::Relaxed),
             outs.join("; ")

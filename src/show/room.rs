@@ -146,6 +146,12 @@ impl CommentGate {
         Ok(())
     }
 
+    /// Answers accepted and not over yet (an FAQ answer until it is on the timeline, the
+    /// model's until its last sentence).
+    pub fn waiting(&self) -> usize {
+        self.waiting
+    }
+
     /// An answer was put on the timeline at `start` for `seconds`.
     pub fn aired(&mut self, start: f64, seconds: f64) {
         self.finished();

@@ -125,6 +125,14 @@ impl Scheduler {
         self.floor <= earliest && self.busy_until.is_none_or(|b| b + self.pause <= earliest)
     }
 
+    /// Whether a line asked for at `now` (samples) would start within `within` samples of
+    /// the earliest it can: what is on the timeline ends by then (such lines skip the
+    /// pause and the programs' floor).
+    pub fn free_within(&self, now: u64, within: u64) -> bool {
+        self.busy_until
+            .is_none_or(|b| b <= now + self.lead + within)
+    }
+
     /// Waits up to `timeout` for the next scripted line to be ready. Offline renders use
     /// this so that lines land where the script puts them however slow the speech engine.
     pub fn wait_for_ready(&mut self, timeout: std::time::Duration) -> bool {
@@ -212,6 +220,8 @@ mod tests {
             })
             .unwrap();
         // Not over the current line...
+        assert!(scheduler.free_within(first.end() - 1, 1));
+        assert!(!scheduler.free_within(first.end() - 1, 0));
         assert!(scheduler.tick(first.end() - 1).is_none());
         // ...but straight after it, ahead of the scripted one and its pause.
         let asked = scheduler.tick(first.end()).unwrap();

@@ -234,10 +234,7 @@ impl Speaker {
                     Ok(e) => e,
                     Err(e) => {
                         warn!("{e}; the host stays silent");
-                        // Keep answering the director with silent lines so the show runs.
-                        for written in script.iter() {
-                            let _ = tx.send(Line::silent(written.text, Origin::Script(written.serial)));
-                        }
+                        stay_silent(&script, &requests, &tx, &urgent_tx);
                         return;
                     }
                 };
@@ -311,6 +308,27 @@ impl Speaker {
                 urgent,
             },
         )
+    }
+}
+
+/// Without an engine: every line answered with a silent one, so the show runs and whoever
+/// waits for a requested line (the comment queue, the stream's pacer) learns it is over.
+fn stay_silent(
+    script: &Receiver<ScriptLine>,
+    requests: &Receiver<Request>,
+    ready: &Sender<Line>,
+    urgent: &Sender<Line>,
+) {
+    loop {
+        let answered = crossbeam_channel::select! {
+            recv(requests) -> r => r.is_ok_and(|r| urgent.send(Line::silent(r.text, r.origin)).is_ok()),
+            recv(script) -> w => w.is_ok_and(|w| {
+                ready.send(Line::silent(w.text, Origin::Script(w.serial))).is_ok()
+            }),
+        };
+        if !answered {
+            return;
+        }
     }
 }
 
@@ -434,5 +452,40 @@ mod tests {
             parse_cue("[Surprised] Oh!").0.emotion,
             Some(super::Emotion::Surprised)
         );
+    }
+
+    /// An engine that cannot start still answers every line, silently: the script moves
+    /// on, and an answer someone waits for is known to be over.
+    #[test]
+    fn without_an_engine_every_line_comes_back_silent() {
+        use super::{Origin, Request, ScriptLine, Speaker};
+        use std::time::Duration;
+        let config = crate::config::VoiceConfig {
+            engine: "no-such-engine".into(),
+            ..Default::default()
+        };
+        let (_speaker, io) = Speaker::spawn(config, None, Default::default());
+        let request = |text: &str| Request {
+            text: text.into(),
+            origin: Origin::Comment,
+            voice: None,
+        };
+        io.requests.send(request("an answer")).unwrap();
+        let script = ScriptLine {
+            text: "a line".into(),
+            voice: None,
+            serial: 7,
+        };
+        io.script.send(script).unwrap();
+        io.requests.send(request("another")).unwrap();
+        let wait = Duration::from_secs(5);
+        for text in ["an answer", "another"] {
+            let line = io.urgent.recv_timeout(wait).unwrap();
+            assert_eq!((line.text.as_str(), line.origin), (text, Origin::Comment));
+            assert!(line.samples.is_empty());
+        }
+        let line = io.ready.recv_timeout(wait).unwrap();
+        assert_eq!(line.origin, Origin::Script(7));
+        assert!(line.samples.is_empty());
     }
 }
