@@ -214,13 +214,13 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
     );
     assert!(status["alerts_open"].as_u64() >= Some(1), "{status}");
     // Frames were drawn ahead of the clock (`video.render_ahead_ms`) while nobody waited
-    // for a line, and in step with it where an answer or a thank-you began: such a line
+    // for a line, and in step with it where an answer or its holding line began: it
     // starts when it is ready, not after half a second of frames drawn without it.
     let frames = read_json_lines(&telemetry);
     let early = |r: &Value| r["early_ms"].as_f64().unwrap();
     let most = frames.iter().map(early).fold(f64::MIN, f64::max);
     assert!(most >= 100.0, "{most} ms early at most");
-    let asked_for = ["comment", "model", "holding", "reaction"];
+    let asked_for = ["comment", "model", "holding"];
     let asked = |e: &&Value| asked_for.contains(&e["origin"].as_str().unwrap_or(""));
     for line in entries
         .iter()

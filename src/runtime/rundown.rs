@@ -27,8 +27,8 @@ pub struct Rundown {
     scheduler: Scheduler,
     script: Sender<ScriptLine>,
     requests: Sender<Request>,
-    /// Lines asked for (answers, `/say`, thank-yous) and not yet on the timeline, and
-    /// where the last one put there starts (samples).
+    /// Lines someone waits for ([`Origin::is_awaited`]: answers, `/say`) asked for and not
+    /// yet on the timeline, and where the last one put there starts (samples).
     unsaid: usize,
     asked_start: Option<u64>,
     _speaker: Speaker,
@@ -283,7 +283,7 @@ impl Rundown {
             warn!("the speech engine gave no line within 60 s; the render goes on without it");
         }
         let line = self.schedule_in_step(samples, now)?;
-        if !matches!(line.line.origin, Origin::Script(_)) {
+        if line.line.origin.is_awaited() {
             self.unsaid = self.unsaid.saturating_sub(1);
             self.asked_start = self.asked_start.max(Some(line.start));
         }
@@ -356,7 +356,7 @@ impl Rundown {
             origin,
             voice: None,
         });
-        self.unsaid += usize::from(sent.is_ok());
+        self.unsaid += usize::from(sent.is_ok() && origin.is_awaited());
         true
     }
 

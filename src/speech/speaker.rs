@@ -182,6 +182,16 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// Whether someone waits for the line: a viewer for an answer (or its holding line),
+    /// the operator for `/say`. Thank-yous are batched over seconds on purpose, and the
+    /// script keeps its own time.
+    pub fn is_awaited(self) -> bool {
+        matches!(
+            self,
+            Origin::Say | Origin::Comment | Origin::Model | Origin::Holding
+        )
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Origin::Script(_) => "script",
