@@ -722,6 +722,48 @@ mod tests {
         TimeZone::get(name).unwrap()
     }
 
+    /// A line someone waits for (here `/say`) draws the stream in step from when it is
+    /// asked for until its first frame; a thank-you does not.
+    #[test]
+    fn a_line_asked_for_is_awaited_until_it_begins() {
+        let dir = std::env::temp_dir().join(format!("twincast-awaits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("room.ron"), "").unwrap(); // checked to exist, not read
+        let text = "scene = \"room.ron\"\n[voice]\nengine = \"no-such-engine\"\n\
+                    [compliance]\naudit = false\n[events]\ntally = false\n";
+        let show = ShowConfig::parse(&dir.join("show.toml"), text).unwrap();
+        // No engine: every line comes back silent, at once.
+        let (speaker, io) = Speaker::spawn(show.voice.clone(), None, Default::default());
+        let (to_mixer, _heard) = crossbeam_channel::unbounded();
+        let clock = MediaClock::new(30);
+        let day = DayClock::starting_at(0, TimeZone::UTC);
+        let mut rundown = Rundown::new(&show, clock, speaker, io, to_mixer, day);
+        assert!(!rundown.awaits_line(0, 0.5));
+        rundown.say("Thanks for the roses!".into(), Origin::Reaction);
+        assert!(!rundown.awaits_line(0, 0.5), "a thank-you keeps the lead");
+        rundown.say("Back in a minute.".into(), Origin::Say);
+        let mut frame = 0;
+        let start = loop {
+            assert!(rundown.awaits_line(frame, 0.5), "frame {frame}");
+            frame += 1;
+            assert!(frame < 200, "the line never came back");
+            match rundown.tick(frame) {
+                Some(line) if line.line.origin == Origin::Say => break line.start,
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let first = (frame..)
+            .find(|f| clock.samples_for_frames(*f) > start)
+            .unwrap();
+        assert!(
+            first > frame,
+            "the line starts after the frame that put it on"
+        );
+        assert!((frame..first).all(|f| rundown.awaits_line(f, 0.5)));
+        assert!(!rundown.awaits_line(first, 0.5));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn the_day_clock_crosses_midnight_in_the_shows_zone() {
         let clock = DayClock::on(date(2026, 11, 29), 23 * 60 + 50, zone("Asia/Shanghai"));
