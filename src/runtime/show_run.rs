@@ -129,8 +129,7 @@ impl ShowRun {
                 options.pacing,
                 (options.seconds.filter(|_| options.once.is_none())).map(|s| clock.frames_in(s)),
                 options.status_every,
-            )
-            .with_fps(clock.fps),
+            ),
             meter: StatusMeter::new(),
             rundown,
             app,

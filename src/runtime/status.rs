@@ -34,7 +34,6 @@ pub(super) struct Progress {
     last_report: Instant,
     last_rendered: u64,
     last_bytes: u64,
-    fps: u32,
 }
 
 impl Progress {
@@ -62,13 +61,7 @@ impl Progress {
             last_report: now,
             last_rendered: 0,
             last_bytes: 0,
-            fps: 0,
         }
-    }
-
-    pub fn with_fps(mut self, fps: u32) -> Self {
-        self.fps = fps;
-        self
     }
 
     /// `frames`: position on the media clock; `rendered`: frames actually drawn.
