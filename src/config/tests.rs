@@ -15,6 +15,11 @@ impl ShowDir {
     fn parse(&self, text: &str) -> Result<ShowConfig, ConfigError> {
         ShowConfig::parse(&self.0.join("show.toml"), text)
     }
+    /// Why a show with `lines` in its `[section]` (on lines 3 on) is refused.
+    fn refusal(&self, section: &str, lines: &str) -> ConfigError {
+        let text = format!("scene = \"room.ron\"\n[{section}]\n{lines}\n");
+        self.parse(&text).unwrap_err()
+    }
 }
 
 impl Drop for ShowDir {
@@ -49,10 +54,7 @@ fn minimal_show_takes_defaults_and_resolves_paths() {
 #[test]
 fn unknown_key_is_refused_with_line_and_key() {
     let dir = ShowDir::new("unknown");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\nwidth = 640\nfsp = 30\n")
-        .unwrap_err();
-    let text = err.to_string();
+    let text = dir.refusal("video", "width = 640\nfsp = 30").to_string();
     assert!(text.contains("show.toml:4:"), "{text}");
     assert!(text.contains("unknown field `fsp`"), "{text}");
 }
@@ -60,10 +62,7 @@ fn unknown_key_is_refused_with_line_and_key() {
 #[test]
 fn negative_fps_is_refused() {
     let dir = ShowDir::new("negative");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\nfps = -5\n")
-        .unwrap_err();
-    let text = err.to_string();
+    let text = dir.refusal("video", "fps = -5").to_string();
     assert!(text.contains("show.toml:3:"), "{text}");
     assert!(text.contains("-5"), "{text}");
 }
@@ -71,9 +70,7 @@ fn negative_fps_is_refused() {
 #[test]
 fn zero_fps_is_refused_by_validation() {
     let dir = ShowDir::new("zero");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\nfps = 0\n")
-        .unwrap_err();
+    let err = dir.refusal("video", "fps = 0");
     assert!(
         matches!(err, ConfigError::Invalid { ref field, .. } if field == "video.fps"),
         "{err}"
@@ -83,22 +80,16 @@ fn zero_fps_is_refused_by_validation() {
 #[test]
 fn odd_size_and_bad_preset_are_refused() {
     let dir = ShowDir::new("odd");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\nwidth = 641\n")
-        .unwrap_err();
+    let err = dir.refusal("video", "width = 641");
     assert!(err.to_string().contains("video.width"), "{err}");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\npreset = \"warp\"\n")
-        .unwrap_err();
+    let err = dir.refusal("video", "preset = \"warp\"");
     assert!(err.to_string().contains("video.preset"), "{err}");
 }
 
 #[test]
 fn encoder_threads_are_bounded() {
     let dir = ShowDir::new("threads");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\nthreads = 65\n")
-        .unwrap_err();
+    let err = dir.refusal("video", "threads = 65");
     assert!(err.to_string().contains("video.threads"), "{err}");
     let show = dir
         .parse("scene = \"room.ron\"\n[video]\nthreads = 1\n")
@@ -109,9 +100,7 @@ fn encoder_threads_are_bounded() {
 #[test]
 fn render_ahead_is_bounded() {
     let dir = ShowDir::new("ahead");
-    let err = dir
-        .parse("scene = \"room.ron\"\n[video]\nrender_ahead_ms = 2001\n")
-        .unwrap_err();
+    let err = dir.refusal("video", "render_ahead_ms = 2001");
     assert!(err.to_string().contains("video.render_ahead_ms"), "{err}");
     let show = dir.parse("scene = \"room.ron\"\n").unwrap();
     assert_eq!(show.video.render_ahead_ms, 500);
@@ -131,9 +120,7 @@ fn choppy_alert_limits_out_of_range_are_refused() {
             "alerts.choppy_repeated_percent",
         ),
     ] {
-        let err = dir
-            .parse(&format!("scene = \"room.ron\"\n[alerts]\n{text}\n"))
-            .unwrap_err();
+        let err = dir.refusal("alerts", text);
         assert!(err.to_string().contains(field), "{text}: {err}");
     }
     let show = dir
