@@ -14,6 +14,8 @@ drawn ahead of the clock (`video.render_ahead_ms`) when the answer was ready. Ea
 also prints the share of its frames drawn in step with the clock (the lead not used).
 
 Usage: scripts/reply-latency.py [COMMENTS] [DELAY_MS]   (defaults 20 and 400)
+VIDEO="key = value; …" adds settings to the show's [video] table (e.g. the lead's:
+VIDEO="render_ahead_adapts = false"); each run prints its median lead (`lead_ms`).
 Run through `bash -c 'source scripts/env.sh; scripts/reply-latency.py'` or with
 TWINCAST_BIN set; figures, not pass/fail."""
 import json
@@ -30,6 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TWINCAST_BIN") or os.path.expanduser("~/.cache/twincast-target/release/twincast")
 COMMENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 DELAY_MS = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+# Lines added to the show's [video] table, e.g. VIDEO="render_ahead_adapts = false".
+VIDEO = "".join(f"{line.strip()}\n" for line in os.environ.get("VIDEO", "").split(";") if line.strip())
 SPACING = 6.0  # seconds between comments (answers fill about half of each minute)
 
 
@@ -64,6 +68,7 @@ def post(port, path, body):
 
 def run(work, name, model_url, question):
     show = open(os.path.join(ROOT, "tests/fixtures/ai_host.toml")).read()
+    show = show.replace("[video]\n", "[video]\n" + VIDEO)
     show = show.replace("LLM_URL", model_url).replace("[comments]\n", "[comments]\nrepeat_seconds = 0\n").replace(
         '"ai_host_scene.ron"', json.dumps(os.path.join(ROOT, "tests/fixtures/ai_host_scene.ron")))
     audit = os.path.join(work, f"{name}.jsonl")
@@ -98,18 +103,20 @@ def run(work, name, model_url, question):
     frames = [json.loads(l) for l in open(telemetry) if l.strip()]
     early = [f["early_ms"] for f in frames if f.get("early_ms") is not None]
     in_step = sum(1 for e in early if e <= 1.0) / max(len(early), 1)
-    return latencies, in_step
+    leads = [f["lead_ms"] for f in frames if f.get("lead_ms") is not None]
+    return latencies, in_step, statistics.median(leads) if leads else None
 
 
 def report(name, run):
-    latencies, in_step = run
+    latencies, in_step, lead = run
     if not latencies:
         print(f"{name:<10} no answers")
         return
     ms = sorted(x * 1000 for x in latencies)
     p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
     print(f"{name:<10} {len(ms):>3} answers  p50 {statistics.median(ms):6.0f} ms  "
-          f"p95 {p95:6.0f} ms  max {ms[-1]:6.0f} ms  frames in step {in_step:4.0%}")
+          f"p95 {p95:6.0f} ms  max {ms[-1]:6.0f} ms  frames in step {in_step:4.0%}"
+          + ("" if lead is None else f"  median lead {lead:.0f} ms"))
 
 
 def main():

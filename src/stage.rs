@@ -23,6 +23,9 @@ pub struct FrameCost {
     /// How long before its time on the wall clock the frame began (negative: late), as
     /// `video.render_ahead_ms` allows.
     pub early_ms: f32,
+    /// How far ahead of its time it was allowed to begin: up to `video.render_ahead_ms`,
+    /// as far as the stream's recent frames needed; 0 while drawn in step.
+    pub lead_ms: f32,
 }
 
 /// Lines on the timeline, as scheduled for the mixer.

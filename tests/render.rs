@@ -1286,6 +1286,13 @@ fn a_stream_behind_real_time_draws_her_smaller_to_keep_pace() {
     assert!(last["pace"]["held"].as_f64() < Some(0.71), "{last}");
     let smaller = last["drawn"]["host_smaller"].as_u64().unwrap_or(0);
     assert!(smaller >= 10, "{last}");
+    // The lead (`runtime::lead`) was all of `video.render_ahead_ms` (500), as over any
+    // stream's first 30 s; no frame began earlier than it allowed.
+    let ms = |r: &serde_json::Value, key: &str| r[key].as_f64().unwrap();
+    for r in &records {
+        assert_eq!(ms(r, "lead_ms"), 500.0, "{r}");
+        assert!(ms(r, "early_ms") <= 500.1, "{r}");
+    }
     // What viewers got is the show's picture, at its size, for as long as it ran.
     let streams = probe(&out)["streams"].clone();
     let video = (streams.as_array().into_iter().flatten())

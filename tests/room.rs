@@ -213,13 +213,26 @@ fn the_ai_host_answers_thanks_sells_and_never_says_what_breaks_the_rules() {
         "{status}"
     );
     assert!(status["alerts_open"].as_u64() >= Some(1), "{status}");
-    // Frames were drawn ahead of the clock (`video.render_ahead_ms`) while nobody waited
-    // for a line, and in step with it where an answer or its holding line began: it
-    // starts when it is ready, not after half a second of frames drawn without it.
+    // Frames were drawn ahead of the clock while nobody waited for a line (all of
+    // `video.render_ahead_ms` for the first 30 s, then as far as they needed: in a picture
+    // this small less, `runtime::lead`), and in step with it where an answer or its
+    // holding line began: it starts when it is ready, not after frames drawn without it.
     let frames = read_json_lines(&telemetry);
     let early = |r: &Value| r["early_ms"].as_f64().unwrap();
+    let lead = |r: &Value| r["lead_ms"].as_f64().unwrap();
     let most = frames.iter().map(early).fold(f64::MIN, f64::max);
     assert!(most >= 100.0, "{most} ms early at most");
+    let learned: Vec<f64> = (frames.iter())
+        .filter(|r| r["time"].as_f64() > Some(31.0))
+        .map(lead)
+        .filter(|ms| *ms > 0.0)
+        .collect();
+    let lowest = learned.iter().copied().fold(f64::MAX, f64::min);
+    assert!(
+        lowest < 500.0,
+        "after 31 s, {} frames ahead: {lowest} ms lead at least",
+        learned.len()
+    );
     let asked_for = ["comment", "model", "holding"];
     let asked = |e: &&Value| asked_for.contains(&e["origin"].as_str().unwrap_or(""));
     for line in entries

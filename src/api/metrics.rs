@@ -82,6 +82,12 @@ pub fn exposition(s: &ShowStatus, resident_bytes: Option<u64>) -> String {
     );
     gauge(
         &mut registry,
+        "lead_seconds",
+        "Seconds before its time the last frame was allowed to begin.",
+        s.lead_seconds,
+    );
+    gauge(
+        &mut registry,
         "bitrate_kbps",
         "Encoded bitrate, recently.",
         s.bitrate_kbps,

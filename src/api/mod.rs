@@ -230,6 +230,10 @@ pub struct ShowStatus {
     /// frames drawn early have banked against slow ones (up to `video.render_ahead_ms`; 0
     /// while drawn in step), negative when the renderer is behind.
     pub ahead_seconds: f64,
+    /// How long before its time the last frame was allowed to begin: what the stream's
+    /// recent frames needed banked (up to `video.render_ahead_ms`; all of it with
+    /// `video.render_ahead_adapts = false`; 0 while drawn in step).
+    pub lead_seconds: f64,
     pub bitrate_kbps: f64,
     pub speaking: Option<String>,
     pub gesture: Option<String>,

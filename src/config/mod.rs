@@ -291,7 +291,7 @@ pub struct VideoConfig {
     /// frame, for many shows on one machine (1.1 cores a show against 1.2, eight at once
     /// on a 16-core GPU machine), and encodes slower (73 fps against 115 at 720p, 2 cores).
     pub threads: u32,
-    /// In `stream`, how far the renderer may run ahead of the wall clock, 0–2000 ms: a
+    /// In `stream`, the most the renderer may run ahead of the wall clock, 0–2000 ms: a
     /// frame drawn early banks its spare time for a slow one after it, as playout servers
     /// keep a few frames buffered, where a renderer held to the clock loses it waiting and
     /// repeats a picture when a slow frame comes. What the live room and the API change
@@ -301,6 +301,11 @@ pub struct VideoConfig {
     /// owed and could start, so that a line that takes longer than the lead to write (the
     /// language model's) starts when it is ready.
     pub render_ahead_ms: u32,
+    /// Whether the lead is only what the stream's recent frames needed (the peak of their
+    /// running overrun lately, a quarter more and a frame; `runtime::lead`), so that where
+    /// frames have headroom the room's answers and the API's changes are not held back by
+    /// a bank nothing draws on; false keeps all of `render_ahead_ms` all the time.
+    pub render_ahead_adapts: bool,
 }
 
 impl Default for VideoConfig {
@@ -318,6 +323,7 @@ impl Default for VideoConfig {
             encoder: "libx264".into(),
             threads: 0,
             render_ahead_ms: 500,
+            render_ahead_adapts: true,
         }
     }
 }

@@ -62,7 +62,8 @@ impl StatusMeter {
         s.frames = run.pacer.next;
         s.rendered_frames = run.pacer.rendered;
         s.repeated_frames = run.stats.repeated.load(Relaxed);
-        s.ahead_seconds = ahead_seconds(run.world);
+        let bank = bank(run.world);
+        (s.ahead_seconds, s.lead_seconds) = (bank.ahead, bank.lead);
         read_world(&mut s, run.world, run.live);
         if let Some(rundown) = run.rundown {
             read_rundown(&mut s, rundown, run.world.resource::<MediaTime>().0);
@@ -121,13 +122,25 @@ pub(super) fn pace(world: &World) -> crate::api::PaceStatus {
         })
 }
 
-/// How long before its time the last frame began, in seconds to the millisecond (`stream`;
-/// negative: late): what frames drawn early have banked against slow ones
-/// (`video.render_ahead_ms`). 0 where the loop keeps no pace.
-pub(super) fn ahead_seconds(world: &World) -> f64 {
+/// What frames drawn early have banked against slow ones, in seconds to the millisecond
+/// (`stream`; 0 where the loop keeps no pace).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Bank {
+    /// How long before its time the last frame began (negative: late).
+    pub ahead: f64,
+    /// How long before its time it was allowed to begin ([`super::lead`], up to
+    /// `video.render_ahead_ms`; 0 while drawn in step).
+    pub lead: f64,
+}
+
+pub(super) fn bank(world: &World) -> Bank {
+    let seconds = |ms: f32| f64::from(ms).round() / 1000.0;
     world
         .get_resource::<crate::stage::FrameCost>()
-        .map_or(0.0, |c| f64::from(c.early_ms).round() / 1000.0)
+        .map_or_else(Bank::default, |c| Bank {
+            ahead: seconds(c.early_ms),
+            lead: seconds(c.lead_ms),
+        })
 }
 
 /// Where the rundown is: segment, product, flash sale, takeover.

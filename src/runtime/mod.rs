@@ -7,6 +7,7 @@ mod app;
 mod audio;
 mod echo;
 mod fault;
+mod lead;
 mod meter;
 mod pacer;
 mod programs;

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 pub struct FramePacer {
     pub clock: MediaClock,
     pacing: Pacing,
-    /// How far before its time a frame may be rendered (`video.render_ahead_ms`; none
-    /// while a person has the host): time a quick frame saves is then kept for a slow
-    /// one, instead of spent waiting.
+    /// How far before its time a frame may be rendered ([`super::lead::Lead`], up to
+    /// `video.render_ahead_ms`; none while drawn in step): time a quick frame saves is then
+    /// kept for a slow one, instead of spent waiting.
     pub ahead: Duration,
     /// Frames to render in all; until stopped when `None`.
     pub total: Option<u64>,
@@ -90,6 +90,7 @@ impl FramePacer {
                 ms: (done - turn).saturating_sub(waited).as_secs_f32() * 1000.0,
                 budget_ms: 1000.0 / self.clock.fps as f32,
                 early_ms,
+                lead_ms: self.ahead.as_secs_f32() * 1000.0,
             });
         }
         self.last_done = Some(done);

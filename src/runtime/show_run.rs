@@ -2,6 +2,7 @@
 
 use super::audio::{AudioOptions, ShowAudio, encode_settings};
 use super::fault::Fault;
+use super::lead::Lead;
 use super::meter::{RunView, StatusMeter};
 use super::pacer::FramePacer;
 use super::programs::{self, OtherProgram};
@@ -23,7 +24,7 @@ use crate::output::{
     OutputError, OutputHandle, OutputSet, OutputTarget, ProgramOutputs, RecordingOptions,
 };
 use crate::scene::{LoadedScene, ViewCamera};
-use crate::stage::{OnAirNow, ProgramFeeds, SpeechTimeline};
+use crate::stage::{FrameCost, OnAirNow, ProgramFeeds, SpeechTimeline};
 use bevy::prelude::*;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -56,8 +57,8 @@ pub struct ShowRun {
     once: Option<super::PlayOnce>,
     /// Programs made beside this one from the same world.
     others: Vec<OtherProgram>,
-    /// `video.render_ahead_ms`, while nobody has the host.
-    render_ahead: Duration,
+    /// How far ahead frames may be drawn while nobody waits on them.
+    lead: Lead,
 }
 
 impl ShowRun {
@@ -144,7 +145,11 @@ impl ShowRun {
             fault: Fault::from_env(),
             once: options.once,
             others,
-            render_ahead: Duration::from_millis(show.video.render_ahead_ms.into()),
+            lead: Lead::new(
+                Duration::from_millis(show.video.render_ahead_ms.into()),
+                show.video.render_ahead_adapts,
+                show.video.fps,
+            ),
         };
         if let (Some(rundown), Pacing::RealTime) = (run.rundown.as_mut(), options.pacing) {
             rundown.wall_origin = Some(run.pacer.wall_origin());
@@ -178,24 +183,30 @@ impl ShowRun {
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
         self.pacer.ahead = match self.in_step() {
             true => Duration::ZERO,
-            false => self.render_ahead,
+            false => self.lead.now(),
         };
+        let from = self.pacer.next;
         if let Err(failed) = self.pacer.render_next(&mut self.app, stop) {
             self.failure = Some(failed);
             return false;
+        }
+        if let Some(cost) = self.app.world().get_resource::<FrameCost>() {
+            let frames = self.pacer.next - from;
+            self.lead
+                .learn(cost, frames as f32 / self.pacer.clock.fps as f32);
         }
         self.report();
         true
     }
 
-    /// Whether the next frame is drawn in step with the clock rather than up to
-    /// `video.render_ahead_ms` ahead: while a person has the host (their voice and motion
-    /// go out as they come), and while a line someone waits for (an answer, a `/say`) could
-    /// start soon, so that it starts when it is ready.
+    /// Whether the next frame is drawn in step with the clock rather than up to the lead
+    /// ahead: while a person has the host (their voice and motion go out as they come),
+    /// and while a line someone waits for (an answer, a `/say`) could start within the
+    /// lead, so that it starts when it is ready.
     fn in_step(&self) -> bool {
         let (rundown, next) = (self.rundown.as_ref(), self.pacer.next);
-        self.services.person_on_air(rundown)
-            || rundown.is_some_and(|r| r.awaits_line(next, self.render_ahead.as_secs_f64()))
+        let lead = self.lead.now().as_secs_f64();
+        self.services.person_on_air(rundown) || rundown.is_some_and(|r| r.awaits_line(next, lead))
     }
 
     /// Media seconds of the next frame to render.
@@ -258,7 +269,7 @@ impl ShowRun {
         self.progress.update(
             self.pacer.next,
             self.pacer.rendered,
-            super::meter::ahead_seconds(self.app.world()),
+            super::meter::bank(self.app.world()),
             super::meter::pace(self.app.world()),
             &self.encoder.stats,
             &outputs,

@@ -69,7 +69,7 @@ impl Progress {
         &mut self,
         frames: u64,
         rendered: u64,
-        ahead: f64,
+        bank: super::meter::Bank,
         pace: crate::api::PaceStatus,
         stats: &EncodeStats,
         outputs: &[ProgramOutputs],
@@ -99,11 +99,13 @@ impl Progress {
                 )
             })
             .collect();
-        // How early the last frame began (frames drawn ahead of their time), or how late.
-        let margin = match ahead >= 0.0 {
-            true => format!("ahead {ahead:.2} s"),
-            false => format!("behind {:.2} s", -ahead),
+        // How early the last frame began (frames drawn ahead of their time), or how late,
+        // and how early it was allowed to.
+        let margin = match bank.ahead >= 0.0 {
+            true => format!("ahead {:.2} s", bank.ahead),
+            false => format!("behind {:.2} s", -bank.ahead),
         };
+        let margin = format!("{margin} (lead {:.2} s)", bank.lead);
         // Drawn smaller to keep pace: a slow machine shows here before it repeats frames.
         let pace = match pace == crate::api::PaceStatus::default() {
             true => String::new(),

@@ -73,10 +73,12 @@ impl Telemetry {
         }
         if let Some(cost) = world.get_resource::<crate::stage::FrameCost>() {
             // In `stream`: the frame's own cost (`frame_ms` less any wait for the clock),
-            // and how long before its time it began (negative: late).
+            // how long before its time it began (negative: late) and how long before it was
+            // allowed to (`runtime::lead`).
             let tenths = |ms: f32| (f64::from(ms) * 10.0).round() / 10.0;
             record["cost_ms"] = json!(tenths(cost.ms));
             record["early_ms"] = json!(tenths(cost.early_ms));
+            record["lead_ms"] = json!(tenths(cost.lead_ms));
         }
         if world.contains_resource::<crate::camera::held::Pace>() {
             // The sides held frames and glides are drawn at to keep pace (`stream`).

@@ -19,7 +19,7 @@ const TEXT = {
     gesture: "Play gesture", camera: "Cut to camera", close_up: "product close-up",
     health: "Health", render_fps: "Rendered fps",
     repeated: "Repeated frames", pace: "Drawn at", full_size: "full size", pace_held: "host",
-    pace_glide: "moves", ahead: "Drawn ahead", bitrate: "Bitrate", memory: "Memory", uptime: "Uptime",
+    pace_glide: "moves", ahead: "Drawn ahead / allowed", bitrate: "Bitrate", memory: "Memory", uptime: "Uptime",
     program: "Program", main_program: "main", output: "Output", state: "State",
     dropped: "Dropped", reconnects: "Reconnects",
     last_hour: "Last hour", events: "Comments per minute", feed: "On air and in the room",
@@ -38,7 +38,7 @@ const TEXT = {
     say: "立即播报", say_placeholder: "让主播接下来说的话",
     gesture: "播放动作", camera: "切换机位", close_up: "商品特写", health: "运行状态", render_fps: "渲染帧率",
     repeated: "重复帧", pace: "绘制比例", full_size: "原尺寸", pace_held: "主播", pace_glide: "运镜",
-    ahead: "提前绘制", bitrate: "码率", memory: "内存", uptime: "运行时长",
+    ahead: "提前绘制 / 上限", bitrate: "码率", memory: "内存", uptime: "运行时长",
     program: "节目", main_program: "主节目", output: "输出", state: "状态",
     dropped: "丢包", reconnects: "重连",
     last_hour: "最近一小时", events: "每分钟评论", feed: "播出与直播间",
@@ -157,9 +157,10 @@ function showStatus(s) {
   $("render-fps").textContent = (s.render_fps || 0).toFixed(1);
   $("repeated").textContent = `${s.repeated_frames} / ${s.frames}`;
   $("pace").textContent = pace(s.pace);
-  // What frames drawn early have banked against slow ones (`video.render_ahead_ms`);
-  // negative when the renderer is late.
-  $("ahead").textContent = `${(s.ahead_seconds || 0).toFixed(2)} s`;
+  // What frames drawn early have banked against slow ones (negative when the renderer is
+  // late), and how far ahead they may be drawn now (up to `video.render_ahead_ms`).
+  const ahead = (s.ahead_seconds || 0).toFixed(2);
+  $("ahead").textContent = `${ahead} / ${(s.lead_seconds || 0).toFixed(2)} s`;
   $("bitrate").textContent = `${Math.round(s.bitrate_kbps || 0)} kb/s`;
   $("memory").textContent = s.rss_bytes ? `${Math.round(s.rss_bytes / 1048576)} MiB` : t("none");
   $("uptime").textContent = duration(s.uptime_seconds || 0);
