@@ -14,8 +14,8 @@
 //!
 //! For its first [`HALF_LIFE_S`] of media it has not yet seen the show's frames (the first
 //! glide, the first cut to each camera), and keeps all of `video.render_ahead_ms`: learned
-//! from nothing, the 720p demo's first glide repeated 8 frames more than with the whole
-//! lead (docs/performance.md, "A lead as deep as the frames need").
+//! from nothing, the 720p demo's first glide repeated up to 8 frames more than with the
+//! whole lead, replayed (docs/performance.md, "A lead as deep as the frames need").
 //! `video.render_ahead_adapts = false` keeps all of it all the time.
 
 use crate::stage::FrameCost;
