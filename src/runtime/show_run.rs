@@ -181,9 +181,10 @@ impl ShowRun {
         self.fault.strike(now);
         self.services
             .between_frames(&mut self.app, self.rundown.as_mut(), now);
-        self.pacer.ahead = match self.in_step() {
+        let lead = self.lead.now();
+        self.pacer.ahead = match self.in_step(lead) {
             true => Duration::ZERO,
-            false => self.lead.now(),
+            false => lead,
         };
         let from = self.pacer.next;
         if let Err(failed) = self.pacer.render_next(&mut self.app, stop) {
@@ -199,14 +200,14 @@ impl ShowRun {
         true
     }
 
-    /// Whether the next frame is drawn in step with the clock rather than up to the lead
+    /// Whether the next frame is drawn in step with the clock rather than up to `lead`
     /// ahead: while a person has the host (their voice and motion go out as they come),
     /// and while a line someone waits for (an answer, a `/say`) could start within the
     /// lead, so that it starts when it is ready.
-    fn in_step(&self) -> bool {
+    fn in_step(&self, lead: Duration) -> bool {
         let (rundown, next) = (self.rundown.as_ref(), self.pacer.next);
-        let lead = self.lead.now().as_secs_f64();
-        self.services.person_on_air(rundown) || rundown.is_some_and(|r| r.awaits_line(next, lead))
+        let within = lead.as_secs_f64();
+        self.services.person_on_air(rundown) || rundown.is_some_and(|r| r.awaits_line(next, within))
     }
 
     /// Media seconds of the next frame to render.
