@@ -397,6 +397,9 @@ fn notice_set_changes(
     if stale || incomplete {
         backdrop.stale = true;
     }
+    if incomplete {
+        debug!("pipelines were still being made: the backdrop is drawn again");
+    }
     // A screen's new numbers are drawn into the backdrop ([`patch`]), and into a kept one
     // when the show cuts back to it.
     patch.pending.extend(screens.0.iter().copied());

@@ -7,19 +7,19 @@
 
 use crate::encode::EncodeStats;
 use crate::output::{OutputState, OutputStats, ProgramOutputs, every_output, redact};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{RecvTimeoutError, Sender};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// Sends events to the webhook (and the log).
 #[derive(Clone)]
 struct Notifier {
-    tx: Option<Sender<serde_json::Value>>,
+    webhook: Option<Webhook>,
     show: String,
     /// The console's feed, where alerts wait to be acknowledged (with the API).
     feed: Option<crate::api::Feed>,
@@ -36,10 +36,26 @@ impl AlertSender {
     }
 }
 
+/// The webhook's queue and the thread that posts it. `pending` counts the events queued or
+/// in flight, so the end of a run waits for its last events as long as they take, and no
+/// longer (a run without a webhook does not wait at all).
+#[derive(Clone)]
+struct Webhook {
+    tx: Sender<serde_json::Value>,
+    pending: Arc<AtomicUsize>,
+}
+
+/// How long the end of a run waits for its last events to reach the webhook.
+const LAST_EVENTS_WITHIN: Duration = Duration::from_secs(2);
+
+/// How often the watcher looks.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
 /// The alerts of a running show; [`Alerts::ended`] says how it ended.
 pub struct Alerts {
     notifier: Notifier,
-    stop: Arc<AtomicBool>,
+    /// Dropped to stop the watcher: it wakes at once, not at its next look.
+    stop: Option<Sender<()>>,
     watcher: Option<std::thread::JoinHandle<()>>,
     /// Present while running; left behind by a run that did not stop cleanly.
     marker: PathBuf,
@@ -92,33 +108,11 @@ impl Alerts {
         encoded: Arc<EncodeStats>,
         feed: Option<crate::api::Feed>,
     ) -> Self {
-        let tx = webhook.map(|url| {
-            let (tx, rx) = crossbeam_channel::bounded::<serde_json::Value>(64);
-            let url = url.to_string();
-            let _ = std::thread::Builder::new()
-                .name("alerts".into())
-                .spawn(move || {
-                    let agent: ureq::Agent = ureq::Agent::config_builder()
-                        .timeout_global(Some(Duration::from_secs(5)))
-                        .build()
-                        .into();
-                    for event in rx.iter() {
-                        let sent = agent
-                            .post(&url)
-                            .header("content-type", "application/json")
-                            .send(event.to_string());
-                        if let Err(e) = sent {
-                            warn!("alert webhook: {e}");
-                        }
-                    }
-                });
-            tx
-        });
         let marker = marker_path(show, show_file);
         let crashed = marker.exists();
         let _ = std::fs::write(&marker, std::process::id().to_string());
         let notifier = Notifier {
-            tx,
+            webhook: webhook.map(Webhook::start),
             show: show.to_string(),
             feed,
         };
@@ -143,22 +137,20 @@ impl Alerts {
             frames: (0, Instant::now(), false),
             choppy: limits.choppy.map(Choppiness::new),
         };
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
+        let (stop, stopping) = crossbeam_channel::bounded::<()>(0);
         let watcher = std::thread::Builder::new()
             .name("alerts watch".into())
             .spawn(move || {
-                while !stopping.load(Ordering::Relaxed) {
+                while let Err(RecvTimeoutError::Timeout) = stopping.recv_timeout(WATCH_EVERY) {
                     watch.outputs();
                     watch.stream();
                     watch.picture();
-                    std::thread::sleep(Duration::from_millis(250));
                 }
             })
             .ok();
         Self {
             notifier,
-            stop,
+            stop: Some(stop),
             watcher,
             marker,
         }
@@ -171,7 +163,7 @@ impl Alerts {
     /// The run is over: `stopped`, or `failed` with the reason. Either way the next start
     /// is not a restart after a crash.
     pub fn ended(mut self, failure: Option<String>) {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
         }
@@ -180,8 +172,54 @@ impl Alerts {
             None => self.notifier.send("stopped", None, "the show stopped"),
         }
         let _ = std::fs::remove_file(&self.marker);
-        // Give the sender a moment to deliver the last events.
-        std::thread::sleep(Duration::from_millis(200));
+        if let Some(webhook) = &self.notifier.webhook {
+            webhook.drain(LAST_EVENTS_WITHIN);
+        }
+    }
+}
+
+impl Webhook {
+    /// Starts the thread that posts events to `url`, each with a 5 s timeout.
+    fn start(url: &str) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded::<serde_json::Value>(64);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let url = url.to_string();
+        let posted = pending.clone();
+        let _ = std::thread::Builder::new()
+            .name("alerts".into())
+            .spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(Duration::from_secs(5)))
+                    .build()
+                    .into();
+                for event in rx.iter() {
+                    let sent = agent
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .send(event.to_string());
+                    if let Err(e) = sent {
+                        warn!("alert webhook: {e}");
+                    }
+                    posted.fetch_sub(1, Ordering::AcqRel);
+                }
+            });
+        Self { tx, pending }
+    }
+
+    /// Queues an event; dropped when 64 are already waiting (a dead webhook).
+    fn post(&self, event: serde_json::Value) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        if self.tx.try_send(event).is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Waits until every queued event has been posted (or failed), at most `within`.
+    fn drain(&self, within: Duration) {
+        let until = Instant::now() + within;
+        while self.pending.load(Ordering::Acquire) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
@@ -196,11 +234,11 @@ impl Notifier {
         {
             feed.alert(event, output, detail);
         }
-        let Some(tx) = &self.tx else {
+        let Some(webhook) = &self.webhook else {
             return;
         };
         let at = crate::api::unix_now();
-        let _ = tx.try_send(json!({
+        webhook.post(json!({
             "event": event,
             "show": self.show,
             "output": output,
@@ -473,5 +511,58 @@ mod tests {
             name.starts_with("twincast-shop-") && name.ends_with(".running"),
             "{name}"
         );
+    }
+
+    /// A local webhook that answers each request after `delay`; the bodies it got.
+    fn slow_webhook(delay: Duration) -> (String, std::sync::mpsc::Receiver<String>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                std::thread::sleep(delay);
+                let _ = (reader.get_mut()).write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+                let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+            }
+        });
+        (url, rx)
+    }
+
+    #[test]
+    fn the_end_of_a_run_waits_for_its_last_events_and_no_longer() {
+        let (url, bodies) = slow_webhook(Duration::from_millis(300));
+        let webhook = Webhook::start(&url);
+        let began = Instant::now();
+        webhook.drain(Duration::from_secs(5));
+        assert!(
+            began.elapsed() < Duration::from_millis(100),
+            "nothing to wait for"
+        );
+        webhook.post(json!({ "event": "stopped" }));
+        webhook.drain(Duration::from_secs(5));
+        let waited = began.elapsed();
+        assert!(
+            (Duration::from_millis(300)..Duration::from_secs(5)).contains(&waited),
+            "{waited:?}"
+        );
+        let body = bodies.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert!(body.contains("stopped"), "{body}");
+        // A webhook slower than the wait: the run ends anyway.
+        webhook.post(json!({ "event": "stopped" }));
+        let began = Instant::now();
+        webhook.drain(Duration::from_millis(100));
+        assert!(began.elapsed() < Duration::from_millis(250));
     }
 }

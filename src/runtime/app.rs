@@ -301,8 +301,8 @@ pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
     app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
         Duration::ZERO,
     ));
-    loop {
-        app.update();
+    for update in 1.. {
+        timed_update(app, format_args!("update {update}"));
         renderer_failure(app)?;
         match showroom_load_state(app) {
             Ok(true) => break,
@@ -316,11 +316,22 @@ pub fn warm_up(app: &mut App) -> Result<Duration, RunError> {
             Err(e) => return Err(e),
         }
     }
-    for _ in 0..SETTLE_FRAMES {
-        app.update();
+    for settle in 1..=SETTLE_FRAMES {
+        timed_update(app, format_args!("settle frame {settle}"));
     }
     renderer_failure(app)?;
     Ok(started.elapsed())
+}
+
+/// One update of warm-up, its time logged (`TWINCAST_LOG=twincast::runtime=debug`): where
+/// a slow start goes.
+fn timed_update(app: &mut App, what: std::fmt::Arguments) {
+    let began = Instant::now();
+    app.update();
+    debug!(
+        "warm-up {what}: {:.1} ms",
+        began.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 /// Whether the showroom's assets are all loaded; an error names the asset that failed.

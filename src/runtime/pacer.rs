@@ -83,6 +83,11 @@ impl FramePacer {
         let early_ms = self.early_ms(started - self.epoch);
         app.update();
         let done = Instant::now();
+        trace!(
+            frame = self.next,
+            ms = (done - started).as_secs_f64() * 1e3,
+            "frame drawn"
+        );
         if self.pacing == Pacing::RealTime {
             // The whole turn, the loop's other work too: all of it must fit a frame's time.
             let turn = self.last_done.unwrap_or(started);

@@ -25,6 +25,7 @@ use crate::output::{
 };
 use crate::scene::{LoadedScene, ViewCamera};
 use crate::stage::{FrameCost, OnAirNow, ProgramFeeds, SpeechTimeline};
+use crate::twin::TwinNow;
 use bevy::prelude::*;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -104,7 +105,8 @@ impl ShowRun {
             sink: frame_tx,
             recycled: recycle_rx,
         };
-        let (app, adapter, warm_up) = match start_renderer(show, scene, capture, views) {
+        let twin = services.twin.as_ref().map(|t| TwinNow(t.snapshot()));
+        let (app, adapter, warm_up) = match start_renderer(show, scene, capture, views, twin) {
             Ok(started) => started,
             Err(e) => {
                 outputs.close();
@@ -543,15 +545,22 @@ fn prepare_others(
 }
 
 /// Builds the headless app and loads the scene: the app, the adapter's name, the time taken.
+///
+/// The twin's figures as its feeds have them now are on the screens from the start: the
+/// backdrop warm-up draws shows them, and the first frames need not draw them again.
 fn start_renderer(
     show: &ShowConfig,
     scene: LoadedScene,
     capture: CaptureSpec,
     views: Vec<(ViewCamera, CaptureSpec)>,
+    twin: Option<TwinNow>,
 ) -> Result<(App, String, Duration), RunError> {
     let mut app = app::build_app_with(show, scene, capture, views, |_| {})?;
     let adapter = app::adapter_name(&app);
     info!("renderer: {adapter}");
+    if let Some(twin) = twin {
+        app.insert_resource(twin);
+    }
     let warm_up = app::warm_up(&mut app)?;
     let loads = app.world().resource::<crate::scene::GltfLoads>().0;
     info!(

@@ -8,7 +8,7 @@
 //! is drawn again.
 
 use bevy::prelude::*;
-use bevy::render::render_resource::PipelineCache;
+use bevy::render::render_resource::{CachedPipelineState, PipelineCache};
 use bevy::render::{Render, RenderApp, RenderSystems};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +36,18 @@ pub(super) fn add(app: &mut App) {
 }
 
 /// Notes whether any pipeline is still being made, after the frame is drawn.
+///
+/// Bevy leaves a pipeline it made this frame among the waiting ones until the next (and
+/// this app makes them synchronously, before drawing): such a pipeline drew this frame, so
+/// only those not made yet count. Counting them too drew every backdrop of warm-up, and
+/// the first after each new pipeline, twice.
 fn note_waiting_pipelines(cache: Res<PipelineCache>, compiling: Res<Compiling>) {
-    let waiting = cache.waiting_pipelines().next().is_some();
+    let pipelines: Vec<_> = cache.pipelines().collect();
+    let waiting = cache.waiting_pipelines().any(|id| {
+        !matches!(
+            pipelines.get(id).map(|p| &p.state),
+            Some(CachedPipelineState::Ok(_))
+        )
+    });
     compiling.0.store(waiting, Ordering::Relaxed);
 }
