@@ -35,7 +35,7 @@ pub struct Lead {
     cap_ms: f32,
     /// `video.render_ahead_adapts`; when false the lead is always the cap.
     adapts: bool,
-    /// A frame's time.
+    /// A frame's time, as the last frame's cost says.
     budget_ms: f32,
     /// What the frames since the last one within its time have overrun it by, in all: the
     /// bank they would have drawn on (capped, so it falls soon once frames are quick again).
@@ -47,11 +47,12 @@ pub struct Lead {
 }
 
 impl Lead {
-    pub fn new(cap: Duration, adapts: bool, fps: u32) -> Self {
+    pub fn new(cap: Duration, adapts: bool) -> Self {
         Self {
             cap_ms: cap.as_secs_f32() * 1000.0,
             adapts,
-            budget_ms: 1000.0 / fps.max(1) as f32,
+            // Read before any frame only once it has seen [`HALF_LIFE_S`] of them.
+            budget_ms: 0.0,
             overrun_ms: 0.0,
             peak_ms: 0.0,
             seen_s: 0.0,
@@ -67,14 +68,16 @@ impl Lead {
         Duration::from_secs_f32(ms.max(0.0) / 1000.0)
     }
 
-    /// Takes in the last frame's cost; `seconds`: media time since the frame before it
-    /// (more than a frame's when the pacer skipped some to catch up).
-    pub fn learn(&mut self, cost: &FrameCost, seconds: f32) {
+    /// Takes in the last frame's cost; `frames`: how many frames' time the media clock
+    /// advanced since the frame before it (more than one when the pacer skipped some to
+    /// catch up).
+    pub fn learn(&mut self, cost: &FrameCost, frames: u64) {
         self.budget_ms = cost.budget_ms;
-        self.seen_s = (self.seen_s + seconds.max(0.0)).min(HALF_LIFE_S);
+        let seconds = frames as f32 * cost.budget_ms / 1000.0;
+        self.seen_s = (self.seen_s + seconds).min(HALF_LIFE_S);
         let overrun = self.overrun_ms + cost.ms - cost.budget_ms;
         self.overrun_ms = overrun.clamp(0.0, self.cap_ms);
-        let decay = 0.5f32.powf(seconds.max(0.0) / HALF_LIFE_S);
+        let decay = 0.5f32.powf(seconds / HALF_LIFE_S);
         self.peak_ms = (self.peak_ms * decay).max(self.overrun_ms);
     }
 }
@@ -95,7 +98,7 @@ mod tests {
             lead_ms: 0.0,
         };
         for _ in 0..frames {
-            lead.learn(&cost, 1.0 / FPS as f32);
+            lead.learn(&cost, 1);
         }
         lead
     }
@@ -106,13 +109,13 @@ mod tests {
 
     /// A lead that has seen its first half-life of frames, all within their time.
     fn adaptive() -> Lead {
-        let fresh = Lead::new(Duration::from_millis(500), true, FPS);
+        let fresh = Lead::new(Duration::from_millis(500), true);
         after(fresh, ((HALF_LIFE_S + 1.0) * FPS as f32) as usize, 20.0)
     }
 
     #[test]
     fn frames_within_their_time_bank_a_frame_once_it_has_seen_some() {
-        let fresh = Lead::new(Duration::from_millis(500), true, FPS);
+        let fresh = Lead::new(Duration::from_millis(500), true);
         assert_eq!(ms(&fresh), 500.0, "before any frame");
         let almost = after(fresh, ((HALF_LIFE_S - 1.0) * FPS as f32) as usize, 20.0);
         assert_eq!(ms(&almost), 500.0, "within its first half-life");
@@ -145,10 +148,10 @@ mod tests {
 
     #[test]
     fn a_fixed_lead_is_the_whole_of_it_always() {
-        let fixed = Lead::new(Duration::from_millis(500), false, FPS);
+        let fixed = Lead::new(Duration::from_millis(500), false);
         assert_eq!(ms(&fixed), 500.0);
         assert_eq!(ms(&after(fixed, 300, 10.0)), 500.0);
-        let none = Lead::new(Duration::ZERO, true, FPS);
+        let none = Lead::new(Duration::ZERO, true);
         assert_eq!(ms(&after(none, 100, 2.0 * BUDGET)), 0.0);
     }
 }

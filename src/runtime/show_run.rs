@@ -150,7 +150,6 @@ impl ShowRun {
             lead: Lead::new(
                 Duration::from_millis(show.video.render_ahead_ms.into()),
                 show.video.render_ahead_adapts,
-                show.video.fps,
             ),
         };
         if let (Some(rundown), Pacing::RealTime) = (run.rundown.as_mut(), options.pacing) {
@@ -194,9 +193,7 @@ impl ShowRun {
             return false;
         }
         if let Some(cost) = self.app.world().get_resource::<FrameCost>() {
-            let frames = self.pacer.next - from;
-            self.lead
-                .learn(cost, frames as f32 / self.pacer.clock.fps as f32);
+            self.lead.learn(cost, self.pacer.next - from);
         }
         self.report();
         true

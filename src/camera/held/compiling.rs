@@ -42,10 +42,9 @@ pub(super) fn add(app: &mut App) {
 /// only those not made yet count. Counting them too drew every backdrop of warm-up, and
 /// the first after each new pipeline, twice.
 fn note_waiting_pipelines(cache: Res<PipelineCache>, compiling: Res<Compiling>) {
-    let pipelines: Vec<_> = cache.pipelines().collect();
     let waiting = cache.waiting_pipelines().any(|id| {
         !matches!(
-            pipelines.get(id).map(|p| &p.state),
+            cache.pipelines().nth(id).map(|p| &p.state),
             Some(CachedPipelineState::Ok(_))
         )
     });
