@@ -29,8 +29,8 @@ pub struct FingerCurl {
 /// Each finger joint of `rig` and its curl: the fingers are the chains of bones below each
 /// humanoid hand (whatever they are called), the thumb the chain whose first bone's name
 /// says so (else the first chain), the others in the order they leave the hand across it.
-/// The palm faces down in the rest pose (a T-pose's), or as near down as the finger allows
-/// (an A-pose's): a joint turns its bone toward that.
+/// A joint turns its bone toward the palm, whichever way the rest pose has it face (down in
+/// a T-pose, in toward her thighs or forward in others): see [`palm_normal`].
 pub fn finger_curls(rig: &Rig) -> Vec<FingerCurl> {
     let mut children = vec![Vec::new(); rig.nodes.len()];
     for (i, node) in rig.nodes.iter().enumerate() {
@@ -54,8 +54,9 @@ pub fn finger_curls(rig: &Rig) -> Vec<FingerCurl> {
         fingers.sort_by(|a, b| {
             (rig.rest_place(*a).distance(from)).total_cmp(&rig.rest_place(*b).distance(from))
         });
+        let palm = palm_normal(rig, &children, hand, thumb, &fingers, left);
         let mut curl =
-            |first, degrees| curl_chain(rig, &children, first, degrees, left, &mut curls);
+            |first, degrees| curl_chain(rig, &children, first, degrees, palm, left, &mut curls);
         if let Some(thumb) = thumb {
             curl(thumb, THUMB_DEGREES);
         }
@@ -66,14 +67,65 @@ pub fn finger_curls(rig: &Rig) -> Vec<FingerCurl> {
     curls
 }
 
-/// Curls the chain of joints from `first` down (each joint's first child next), three
-/// joints at most, of her left hand or not; a joint without a child points on as the one
-/// before it.
+/// The way the palm of `hand` faces at rest, from the hand's own shape: the fingers point
+/// away from the wrist and spread across it from the index to the little finger (or, with
+/// one finger or none, the thumb sits on the index's side), and the palm faces across that
+/// plane, on the side a left or right hand has it. Exporters rest hands palms down (a
+/// T-pose), in (an A-pose), forward or in between; a hand too sparse to say is taken as
+/// palms down.
+fn palm_normal(
+    rig: &Rig,
+    children: &[Vec<usize>],
+    hand: usize,
+    thumb: Option<usize>,
+    fingers: &[usize],
+    left: bool,
+) -> Vec3 {
+    let wrist = rig.rest_place(hand);
+    // Where a finger leaves the hand: past a bone that starts at the wrist (a metacarpal
+    // rooted there, as some rigs have) to the next joint.
+    let root = |finger: usize| {
+        let place = rig.rest_place(finger);
+        match children[finger].first() {
+            Some(&next) if place.distance(wrist) < 1e-3 => rig.rest_place(next),
+            _ => place,
+        }
+    };
+    let roots: Vec<Vec3> = fingers.iter().map(|&f| root(f)).collect();
+    if roots.is_empty() {
+        return Vec3::NEG_Y;
+    }
+    let along = (roots.iter().sum::<Vec3>() / roots.len() as f32 - wrist).normalize_or_zero();
+    // Across the hand toward the thumb's side: from the little finger to the index.
+    let across = match (roots.first(), roots.last(), thumb) {
+        (Some(index), Some(little), _) if roots.len() > 1 => *index - *little,
+        (_, _, Some(thumb)) => root(thumb) - wrist,
+        _ => return Vec3::NEG_Y,
+    };
+    let side = across - along * across.dot(along);
+    let palm = match left {
+        true => along.cross(side),
+        false => side.cross(along),
+    };
+    // Fingers bunched along the hand's line say nothing of its faces; a palm up or facing
+    // back is no rest pose's, but fingers taken in the wrong order (a thumb not named so).
+    let said = palm.length() > 0.3 * across.length() && across.length() > 1e-4;
+    let palm = palm.normalize_or_zero();
+    if !said || palm.y > 0.5 || palm.dot(rig.forward()) < -0.5 {
+        return Vec3::NEG_Y;
+    }
+    palm
+}
+
+/// Curls the chain of joints from `first` down (each joint's first child next) toward
+/// `palm`, three joints at most, of her left hand or not; a joint without a child points on
+/// as the one before it.
 fn curl_chain(
     rig: &Rig,
     children: &[Vec<usize>],
     first: usize,
     degrees: [f32; 3],
+    palm: Vec3,
     left: bool,
     curls: &mut Vec<FingerCurl>,
 ) {
@@ -84,8 +136,8 @@ fn curl_chain(
         if let Some(next) = next {
             along = (rig.rest_place(next) - rig.rest_place(joint)).normalize_or_zero();
         }
-        let palm = (Vec3::NEG_Y - along * along.dot(Vec3::NEG_Y)).normalize_or_zero();
-        let axis = along.cross(palm).normalize_or_zero();
+        let toward = (palm - along * along.dot(palm)).normalize_or_zero();
+        let axis = along.cross(toward).normalize_or_zero();
         if axis == Vec3::ZERO {
             return;
         }
@@ -110,8 +162,9 @@ mod tests {
 
     /// A T-posed left arm with a thumb, an index and a little finger (palm down), each
     /// joint's frame turned by `odd` (its children placed so the world is the same), as
-    /// exporters leave bone axes however they like.
-    fn rig(odd: Quat) -> Rig {
+    /// exporters leave bone axes however they like; the hand turned by `hand` about the
+    /// arm's line, and the arm made her right one (mirrored) where `right`.
+    fn rig(odd: Quat, hand: Quat, right: bool) -> Rig {
         let bones: [(&str, Option<usize>, [f32; 3]); 23] = [
             ("Hips", None, [0.0, 1.0, 0.0]),
             ("Spine", Some(0), [0.0, 1.1, 0.0]),
@@ -137,6 +190,25 @@ mod tests {
             ("RightLowerLeg", Some(20), [-0.1, 0.5, 0.0]),
             ("RightFoot", Some(21), [-0.1, 0.1, 0.0]),
         ];
+        let wrist = Vec3::from(bones[7].2);
+        let place = |i: usize| {
+            let at = Vec3::from(bones[i].2);
+            let at = if (8..17).contains(&i) {
+                wrist + hand * (at - wrist)
+            } else {
+                at
+            };
+            let arm = (5..17).contains(&i);
+            if right && arm {
+                at * Vec3::new(-1.0, 1.0, 1.0)
+            } else {
+                at
+            }
+        };
+        let name = |i: usize| match right && (5..17).contains(&i) {
+            true => bones[i].0.replace("Left", "Right"),
+            false => bones[i].0.to_string(),
+        };
         let turned = |i: usize| {
             if (7..17).contains(&i) {
                 odd
@@ -145,19 +217,19 @@ mod tests {
             }
         };
         let nodes: Vec<_> = (bones.iter().enumerate())
-            .map(|(i, (name, parent, at))| {
-                let at = Vec3::from(*at);
+            .map(|(i, (_, parent, _))| {
+                let at = place(i);
                 let (rotation, translation) = match parent {
                     Some(p) => {
                         let back = turned(*p).inverse();
-                        (back * turned(i), back * (at - Vec3::from(bones[*p].2)))
+                        (back * turned(i), back * (at - place(*p)))
                     }
                     None => (turned(i), at),
                 };
                 let children: Vec<usize> = (0..bones.len())
                     .filter(|c| bones[*c].1 == Some(i))
                     .collect();
-                json!({"name": name, "translation": translation.to_array(),
+                json!({"name": name(i), "translation": translation.to_array(),
                        "rotation": rotation.to_array(), "children": children})
             })
             .collect();
@@ -181,45 +253,81 @@ mod tests {
 
     #[test]
     fn fingers_curl_toward_the_palm_whatever_their_bone_axes() {
-        for odd in [
-            Quat::IDENTITY,
-            Quat::from_euler(bevy::math::EulerRot::XYZ, 0.7, -1.9, 2.4),
-        ] {
-            let rig = rig(odd);
+        let odd = Quat::from_euler(bevy::math::EulerRot::XYZ, 0.7, -1.9, 2.4);
+        // Palms down (a T-pose's), forward, and halfway; either hand; bone axes plain or odd.
+        let hands = [0.0_f32, -90.0, -45.0].map(|d| Quat::from_rotation_x(d.to_radians()));
+        for (odd, hand, right) in [Quat::IDENTITY, odd]
+            .into_iter()
+            .flat_map(|o| hands.map(|h| (o, h)))
+            .flat_map(|(o, h)| [(o, h, false), (o, h, true)])
+        {
+            let case = format!("bones {odd:?}, hand {hand:?}, right {right}");
+            let rig = rig(odd, hand, right);
             let curls = finger_curls(&rig);
-            let name = |i: usize| rig.nodes[i].name.as_str();
-            let joints: Vec<&str> = curls.iter().map(|c| name(c.node)).collect();
-            assert_eq!(joints.len(), 8, "{joints:?}");
-            assert!(curls.iter().all(|c| c.left), "the rig has a left hand only");
-            assert!(!joints.contains(&"LeftIndex3_end"), "{joints:?}");
+            let side = if right { "Right" } else { "Left" };
+            let node = |n: &str| {
+                let n = format!("{side}{n}");
+                rig.nodes.iter().position(|x| x.name == n).unwrap()
+            };
+            let joints: Vec<&str> = (curls.iter())
+                .map(|c| rig.nodes[c.node].name.as_str())
+                .collect();
+            assert_eq!(joints.len(), 8, "{case}: {joints:?}");
+            assert!(
+                curls.iter().all(|c| c.left != right),
+                "{case}: one hand only"
+            );
+            assert!(
+                !joints.iter().any(|j| j.ends_with("_end")),
+                "{case}: {joints:?}"
+            );
             let rest = curled(&rig, &[]);
             let after = curled(&rig, &curls);
-            let index = rig
-                .nodes
-                .iter()
-                .position(|n| n.name == "LeftIndex3_end")
-                .unwrap();
-            let little = rig
-                .nodes
-                .iter()
-                .position(|n| n.name == "LeftLittle3")
-                .unwrap();
-            let drop = |i: usize| rest[i].y - after[i].y;
-            // Down (the palm's side), not sideways or up, and the little finger most.
+            let (palm, across) = (hand * Vec3::NEG_Y, hand * Vec3::Z);
+            let moved = |i: usize| after[i] - rest[i];
+            let (index, little) = (node("Index3_end"), node("Little3"));
+            // Toward the palm, not sideways or away, and the little finger most.
+            let toward = moved(index).dot(palm);
             assert!(
-                drop(index) > 0.02,
-                "{odd:?}: the index tip dropped {}",
-                drop(index)
+                toward > 0.02,
+                "{case}: the index tip went {toward} toward the palm"
             );
+            let sideways = moved(index).dot(across).abs();
             assert!(
-                (after[index].z - rest[index].z).abs() < 0.005,
-                "{odd:?}: sideways"
+                sideways < 0.005,
+                "{case}: the index tip went {sideways} sideways"
             );
             let (index_bend, little_bend) = (10.0 + 20.0 + 12.0, 16.0 + 28.0 + 16.0);
-            assert!(little_bend > index_bend && drop(little) > 0.0);
+            assert!(
+                little_bend > index_bend && moved(little).dot(palm) > 0.0,
+                "{case}"
+            );
             // Nothing above the hand moves.
-            let hand = rig.nodes.iter().position(|n| n.name == "LeftHand").unwrap();
-            assert!(after[hand].distance(rest[hand]) < 1e-5);
+            assert!(moved(node("Hand")).length() < 1e-5, "{case}");
         }
+    }
+
+    #[test]
+    fn a_palm_the_hand_cannot_say_is_taken_as_down() {
+        // Fingers in the wrong order (no thumb named: the little finger taken for it) would
+        // put the palm up, a rest pose has none so; fingers on one spot show no palm. Such
+        // hands are taken as palms down.
+        let rig = rig(Quat::IDENTITY, Quat::IDENTITY, false);
+        let children = |i: usize| -> Vec<usize> {
+            (0..rig.nodes.len())
+                .filter(|&c| rig.nodes[c].parent == Some(i))
+                .collect()
+        };
+        let all: Vec<Vec<usize>> = (0..rig.nodes.len()).map(children).collect();
+        let named = |n: &str| rig.nodes.iter().position(|x| x.name == n).unwrap();
+        let (hand, thumb) = (named("LeftHand"), named("LeftThumb1"));
+        let (index, little) = (named("LeftIndex1"), named("LeftLittle1"));
+        let right_way = palm_normal(&rig, &all, hand, Some(thumb), &[index, little], true);
+        assert!(right_way.distance(Vec3::NEG_Y) < 0.1, "{right_way}");
+        let reversed = palm_normal(&rig, &all, hand, Some(thumb), &[little, index], true);
+        assert_eq!(reversed, Vec3::NEG_Y);
+        let bunched = palm_normal(&rig, &all, hand, Some(thumb), &[index, index], true);
+        assert_eq!(bunched, Vec3::NEG_Y);
+        assert_eq!(palm_normal(&rig, &all, hand, None, &[], true), Vec3::NEG_Y);
     }
 }
