@@ -261,12 +261,12 @@ def disk_full():
         return ("disk full on the recording folder", 0, "skipped: cannot mount a tmpfs here", "", "", "")
     try:
         rec = os.path.join(mnt, "night.mkv")
-        s = Stream("disk_full", 40, [rec])
+        s = Stream("disk_full", 60, [rec])
         s.wait_on_air()
         time.sleep(3)
         filler = os.path.join(mnt, "filler")
         subprocess.run(["dd", "if=/dev/zero", "of=" + filler, "bs=64k"], capture_output=True)
-        time.sleep(8)
+        time.sleep(30)  # a full disk for half a minute: how many new files does it cost?
         os.remove(filler)  # space returns
         row = list(s.finish("disk full, then space again", 1))
         files = sorted(f for f in os.listdir(mnt) if f.endswith(".mkv"))

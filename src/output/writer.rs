@@ -125,6 +125,8 @@ impl OutputHandle {
             stats: stats.clone(),
             recording,
             trouble: None,
+            backoff: Backoff::default(),
+            opened: Instant::now(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("output {}", target.format))
@@ -198,6 +200,11 @@ struct Writer {
     /// The first error a recording recovered from: reported when it closes, because a file
     /// with a gap is not a complete recording even though the show went on.
     trouble: Option<OutputError>,
+    /// The pauses between attempts, kept across a recording's files that did not last
+    /// ([`Backoff::after`]).
+    backoff: Backoff,
+    /// When the current container (file or connection) was opened.
+    opened: Instant,
 }
 
 impl Writer {
@@ -293,6 +300,7 @@ impl Writer {
         match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
             Ok(fresh) => {
                 self.prune();
+                self.opened = Instant::now();
                 Some(fresh)
             }
             Err(e) => self.recover_from_open(e),
@@ -372,6 +380,7 @@ impl Writer {
     fn connect_first(&mut self) -> Result<Muxer, Result<(), OutputError>> {
         match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
             Ok(muxer) => {
+                self.opened = Instant::now();
                 self.stats.set_state(OutputState::Live);
                 info!(
                     "output {} connected ({})",
@@ -401,10 +410,16 @@ impl Writer {
         if !first {
             self.stats.set_state(OutputState::Reconnecting);
         }
-        let mut backoff = Backoff::default();
-        let down_since = Instant::now();
+        // A connection is retried quickly after every drop: air time is what matters there.
+        // A recording whose new files keep failing backs off ([`Backoff::after`]).
+        match self.target.is_network() {
+            true => self.backoff = Backoff::default(),
+            false => self.backoff.after(self.opened.elapsed()),
+        }
+        let (down_since, tried_before) = (Instant::now(), self.backoff.attempts);
         loop {
-            let wait = backoff.next_delay();
+            let wait = self.backoff.next_delay();
+            let attempts = self.backoff.attempts - tried_before;
             let until = Instant::now() + wait;
             while let Some(left) = until.checked_duration_since(Instant::now()) {
                 match self.packets.recv_timeout(left) {
@@ -422,6 +437,7 @@ impl Writer {
             match Muxer::open(&self.target, &self.layout, self.abort.clone()) {
                 Ok(muxer) => {
                     self.prune();
+                    self.opened = Instant::now();
                     if !first {
                         self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                     }
@@ -431,16 +447,13 @@ impl Writer {
                         redact(&self.target.url),
                         if first { "connected" } else { "reconnected" },
                         down_since.elapsed().as_secs_f64(),
-                        backoff.attempts
+                        attempts
                     );
                     return Some(muxer);
                 }
                 Err(e) => {
-                    if backoff.attempts == 1 || backoff.attempts.is_multiple_of(10) {
-                        warn!(
-                            "{e} (attempt {}; retrying, never giving up)",
-                            backoff.attempts
-                        );
+                    if attempts == 1 || attempts.is_multiple_of(10) {
+                        warn!("{e} (attempt {attempts}; retrying, never giving up)");
                     }
                 }
             }
@@ -459,6 +472,20 @@ pub(crate) struct Backoff {
 impl Backoff {
     pub const FIRST: Duration = Duration::from_millis(500);
     pub const CAP: Duration = Duration::from_secs(30);
+    /// How long a recording's file must have lasted for its next failure to be retried
+    /// quickly again.
+    pub const STABLE: Duration = Duration::from_secs(10);
+
+    /// Before retrying a file that lasted `lasted`: one that held starts the pauses over;
+    /// one that failed soon after it opened goes on where they were. A full disk takes a
+    /// new file's header and fails its first writes: retried from half a second each
+    /// time, a night of it left a new file every two seconds (about 1 800 an hour; 115
+    /// with the pauses growing to [`Backoff::CAP`]).
+    pub fn after(&mut self, lasted: Duration) {
+        if lasted >= Self::STABLE {
+            self.attempts = 0;
+        }
+    }
 
     pub fn next_delay(&mut self) -> Duration {
         let delay = Self::FIRST.mul_f64(1.5f64.powi(self.attempts.min(20) as i32));
@@ -568,6 +595,24 @@ mod tests {
         let first_five: Duration = delays[..5].iter().sum();
         assert!(first_five < Duration::from_secs(10), "{first_five:?}");
         assert_eq!(b.attempts, 40);
+    }
+
+    #[test]
+    fn pauses_go_on_growing_while_what_reopens_fails_at_once() {
+        let mut b = Backoff::default();
+        let quick = Duration::from_secs(2);
+        // A file that fails two seconds after each reopening, 30 times.
+        let delays: Vec<Duration> = (0..30)
+            .map(|_| {
+                b.after(quick);
+                b.next_delay()
+            })
+            .collect();
+        assert!(delays.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*delays.last().unwrap(), Backoff::CAP);
+        // One that held: the next outage is retried within half a second again.
+        b.after(Backoff::STABLE);
+        assert_eq!(b.next_delay(), Backoff::FIRST);
     }
 
     #[test]
