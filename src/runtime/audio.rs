@@ -81,7 +81,12 @@ pub fn music_bed(show: &ShowConfig) -> Result<Box<dyn AudioSource>, RunError> {
     })
 }
 
-/// Decodes the show's sound effects to 48 kHz mono, refusing a bad file at start.
+/// The longest sound effect: a chime or a whoosh is seconds long, and every effect is
+/// held in memory decoded (a minute is 11 MB).
+const MAX_EFFECT_SECONDS: f32 = 60.0;
+
+/// Decodes the show's sound effects to 48 kHz mono, refusing a bad file (or one over
+/// [`MAX_EFFECT_SECONDS`]) at start.
 pub fn load_effects(
     files: &BTreeMap<String, PathBuf>,
 ) -> Result<HashMap<String, Arc<[f32]>>, RunError> {
@@ -90,7 +95,8 @@ pub fn load_effects(
         .map(|(name, path)| {
             let bad =
                 |reason: String| RunError::Effect(format!("{name} ({}): {reason}", path.display()));
-            let (samples, rate) = crate::voice::wav::read_mono(path).map_err(bad)?;
+            let (samples, rate) =
+                crate::voice::wav::read_mono(path, MAX_EFFECT_SECONDS).map_err(bad)?;
             let mut samples = crate::voice::resample_mono(&samples, rate, SAMPLE_RATE)
                 .map_err(|e| bad(e.to_string()))?;
             if samples.iter().any(|s| !s.is_finite()) {

@@ -51,7 +51,7 @@ impl CachedEngine {
             return None; // a hash collision: treat as a miss
         }
         let audio = self.dir.join(format!("{key}.wav"));
-        let (samples, sample_rate) = wav::read_mono(&audio).ok()?;
+        let (samples, sample_rate) = wav::read_mono(&audio, super::MAX_LINE_SECONDS).ok()?;
         // Touch it: eviction goes by last use.
         let _ = std::fs::File::options()
             .append(true)

@@ -103,7 +103,7 @@ impl SpeechEngine for CommandEngine {
                 reason: format!("a {} MB file for one line", size / 1_000_000),
             });
         }
-        let decoded = read_mono(&output);
+        let decoded = read_mono(&output, super::MAX_LINE_SECONDS);
         let _ = std::fs::remove_file(&output);
         let (samples, sample_rate) = decoded.map_err(|reason| VoiceError::BadAudio {
             engine: "command".into(),

@@ -69,7 +69,7 @@ impl SpeechEngine for HttpEngine {
         // FFmpeg probes the format (WAV, MP3, Opus, …) from the bytes.
         let path = super::temp_audio_path("http", "audio");
         std::fs::write(&path, &bytes).map_err(|e| fail(e.to_string()))?;
-        let decoded = read_mono(&path);
+        let decoded = read_mono(&path, super::MAX_LINE_SECONDS);
         let _ = std::fs::remove_file(&path);
         let (samples, sample_rate) = decoded.map_err(|reason| VoiceError::BadAudio {
             engine: format!("http {}", self.url),

@@ -37,13 +37,23 @@ pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), V
         .map_err(io)
 }
 
-/// Decodes any audio file FFmpeg reads into mono f32 at its own sample rate.
-pub fn read_mono(path: &Path) -> Result<(Vec<f32>, u32), String> {
+/// Decodes any audio file FFmpeg reads into mono f32 at its own sample rate; refused as
+/// soon as it has decoded more than `most_seconds`, so a file that says it holds an hour
+/// (an engine gone wrong) costs no more memory than the most it may hold.
+pub fn read_mono(path: &Path, most_seconds: f32) -> Result<(Vec<f32>, u32), String> {
     use ffmpeg::{
         ChannelLayout, format::Sample, format::sample::Type, frame, media, software::resampling,
     };
     init_ffmpeg();
     let mut input = ffmpeg::format::input(path).map_err(|e| format!("cannot open: {e}"))?;
+    // What the file says of its length (negative: it does not say), checked before any
+    // of it is decoded; what it holds is checked as it is decoded.
+    let says = input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE);
+    if says > f64::from(most_seconds) {
+        return Err(format!(
+            "{says:.0} s of audio (at most {most_seconds:.0} s)"
+        ));
+    }
     let stream = input
         .streams()
         .best(media::Type::Audio)
@@ -80,6 +90,9 @@ pub fn read_mono(path: &Path) -> Result<(Vec<f32>, u32), String> {
                 let mono = crate::av::resample_frame(r, &decoded)
                     .map_err(|e| format!("cannot convert: {e}"))?;
                 out.extend_from_slice(&mono.plane::<f32>(0)[..mono.samples()]);
+                if out.len() as f32 > most_seconds * rate as f32 {
+                    return Err(format!("more than {most_seconds:.0} s of audio"));
+                }
             }
             Ok(())
         };
@@ -94,4 +107,20 @@ pub fn read_mono(path: &Path) -> Result<(Vec<f32>, u32), String> {
         return Err("no audio decoded".into());
     }
     Ok((out, rate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_longer_than_allowed_is_refused_before_it_is_decoded() {
+        let path = std::env::temp_dir().join(format!("twincast-long-{}.wav", std::process::id()));
+        write_wav(&path, &vec![0.25; 8000 * 3], 8000).unwrap();
+        let (samples, rate) = read_mono(&path, 5.0).unwrap();
+        assert_eq!((samples.len(), rate), (8000 * 3, 8000));
+        let refused = read_mono(&path, 2.0).unwrap_err();
+        assert!(refused.contains("3 s of audio (at most 2 s)"), "{refused}");
+        let _ = std::fs::remove_file(&path);
+    }
 }
